@@ -1,0 +1,69 @@
+# Makefile — the entry points a user and CI type. CMake + Ninja do the building.
+SHELL := /bin/bash
+JOBS ?= 2
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
+CMAKE_FLAGS ?= -G Ninja
+
+.PHONY: all deps build test unit integration asan fuzz fuzz-build fuzz-smoke demo bench format format-check clean
+
+all: build
+
+deps:
+	./scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Unit and integration tests, a short fuzz run of every parser, then the unit tests again under
+# AddressSanitizer + UBSan.
+test: build format-check
+	cd $(BUILD) && ctest --output-on-failure -j 1
+	$(MAKE) fuzz-smoke
+	$(MAKE) asan
+
+unit: build
+	cd $(BUILD) && ctest --output-on-failure -LE integration
+
+integration: build
+	cd $(BUILD) && ctest --output-on-failure -L integration
+
+asan: deps
+	cmake -S . -B $(ASAN_BUILD) $(CMAKE_FLAGS) -DBALLAST_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target ballast_unit_tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(ASAN_BUILD)/ballast_unit_tests --gtest_brief=1
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) $(CMAKE_FLAGS) -DBALLAST_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+fuzz-build: deps $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+# A short run of each fuzz target over its corpus (CI); `make fuzz FUZZ_SECONDS=600` for longer.
+fuzz-smoke: fuzz-build
+	./scripts/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz: fuzz-build
+	./scripts/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+demo: build
+	./scripts/demo.sh
+
+bench: build
+	cmake --build $(BUILD) -j $(JOBS) --target ballast_micro_bench
+	$(BUILD)/ballast_micro_bench --benchmark_min_time=0.2
+	BALLAST_BIN=$(BUILD)/ballast python3 bench/l4_bench.py
+
+format:
+	clang-format -i --style=file $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp')
+
+format-check:
+	clang-format --dry-run --Werror --style=file $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

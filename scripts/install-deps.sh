@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# scripts/install-deps.sh — installs every build, test and bench dependency from Debian
+# packages. Idempotent: packages already present are skipped, so a warm machine pays ~1 s.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build ccache pkg-config clang clang-format clang-tidy
+  libclang-rt-14-dev
+  # libraries
+  liburing-dev libyaml-cpp-dev nlohmann-json3-dev libxxhash-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests and benchmarks: real peers
+  python3 curl iproute2 procps psmisc haproxy nginx libnginx-mod-stream wrk
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  SUDO=sudo
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# Debian's haproxy/nginx packages try to start their services; tests start their own.
+$SUDO apt-get update -q || true
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,103 @@
+// src/config/config_types.h — the configuration as plain immutable values.
+// The loader produces one Config per load; the planes read it and never change it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "balance/algorithm.h"
+#include "net/address.h"
+
+namespace ballast::config {
+
+using Duration = std::chrono::milliseconds;
+
+enum class IoBackend : uint8_t { kAuto, kIoUring, kEpoll };
+enum class Protocol : uint8_t { kTcp, kUdp };
+enum class ProxyProtocolVersion : uint8_t { kNone, kV1, kV2 };
+enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
+enum class LogFormat : uint8_t { kJson, kText };
+enum class HashKey : uint8_t { kSourceIp, kSourceIpPort };
+enum class HealthCheckType : uint8_t { kNone, kTcp };
+
+// Defaults follow what HAProxy and NGINX users expect; each is overridable in the file.
+struct ListenerTimeouts {
+  Duration connect{std::chrono::seconds(5)};   // backend TCP connect, per attempt
+  Duration idle{std::chrono::minutes(5)};      // TCP: no bytes either way; UDP: flow idle
+};
+
+struct ListenerLimits {
+  uint32_t max_connections = 8192;  // TCP: accepted client connections at once, per listener
+  uint32_t max_flows = 16384;       // UDP: flow table size per listener
+  uint32_t buffer_bytes = 64 * 1024;  // TCP: bytes queued per direction before reading pauses
+};
+
+struct ProxyProtocolConfig {
+  ProxyProtocolVersion send = ProxyProtocolVersion::kNone;  // header sent to backends
+  bool accept = false;  // require a PROXY header (v1 or v2) from clients
+};
+
+struct Listener {
+  std::string name;
+  net::SocketAddress bind;
+  Protocol protocol = Protocol::kTcp;
+  std::string pool;
+  ListenerTimeouts timeouts;
+  ListenerLimits limits;
+  ProxyProtocolConfig proxy_protocol;
+};
+
+struct HealthCheck {
+  HealthCheckType type = HealthCheckType::kNone;  // kNone: backends are always up
+  Duration interval{std::chrono::seconds(2)};
+  Duration timeout{std::chrono::seconds(1)};
+  uint32_t rise = 2;  // consecutive successes to come back
+  uint32_t fall = 3;  // consecutive failures to go out
+  double jitter = 0.1;  // each interval is stretched or shrunk by up to this fraction
+};
+
+struct Backend {
+  net::SocketAddress address;
+  uint32_t weight = 1;  // 0..kMaxWeight; 0 takes no new connections
+};
+
+constexpr uint32_t kMaxWeight = 1000;
+
+struct Pool {
+  std::string name;
+  balance::Algorithm algorithm = balance::Algorithm::kRoundRobin;
+  HashKey hash_key = HashKey::kSourceIp;  // for source_hash and consistent_hash
+  uint32_t connect_retries = 2;  // further backends tried after a failed connect
+  std::vector<Backend> backends;
+  HealthCheck health_check;
+};
+
+struct Logging {
+  LogLevel level = LogLevel::kInfo;
+  LogFormat format = LogFormat::kJson;
+};
+
+struct Config {
+  uint32_t workers = 0;  // 0 = auto: one per online CPU
+  IoBackend io = IoBackend::kAuto;
+  Duration shutdown_timeout{std::chrono::seconds(30)};
+  std::vector<Listener> listeners;
+  std::vector<Pool> pools;
+  Logging logging;
+
+  const Pool* findPool(const std::string& name) const {
+    for (const auto& p : pools) {
+      if (p.name == name) {
+        return &p;
+      }
+    }
+    return nullptr;
+  }
+};
+
+using ConfigPtr = std::shared_ptr<const Config>;
+
+}  // namespace ballast::config

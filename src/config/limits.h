@@ -1,0 +1,32 @@
+// src/config/limits.h — the bounds the loader accepts for each setting. Defaults live in
+// config_types.h; the system limits (RLIMIT_NOFILE, CPUs) are checked at startup instead.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ballast::config {
+
+constexpr uint32_t kMaxWorkers = 1024;
+constexpr uint32_t kMaxConnectRetries = 10;
+// Beyond these a typo is likelier than intent; RLIMIT_NOFILE is the real ceiling.
+constexpr uint32_t kMaxListenerConnections = 16 * 1024 * 1024;
+constexpr uint32_t kMaxListenerFlows = 16 * 1024 * 1024;
+constexpr uint64_t kMinBufferBytes = 1024;
+constexpr uint64_t kMaxBufferBytes = 64 * 1024 * 1024;
+// Rise/fall counts: a thousand probes is already hours at common intervals.
+constexpr uint32_t kMaxHealthCheckCount = 1000;
+// Past one half an interval could shrink to nearly zero and probes would bunch up.
+constexpr double kMaxHealthCheckJitter = 0.5;
+// Names end up in metric labels and log lines, so they stay short and plain.
+constexpr size_t kMaxNameLength = 64;
+
+// Guards against hostile or runaway input (the fuzzer, a generated file gone wrong).
+constexpr size_t kMaxConfigFileBytes = 16 * 1024 * 1024;
+constexpr size_t kMaxIncludeDepth = 8;
+constexpr size_t kMaxIncludedFiles = 256;
+// YAML aliases let a small file name a node many times; every visit counts.
+constexpr size_t kMaxVisitedNodes = 1000 * 1000;
+constexpr size_t kMaxErrors = 100;
+
+}  // namespace ballast::config

@@ -1,0 +1,112 @@
+// src/config/validate.cpp — cross-entry checks; each error points at the later of two
+// clashing entries and names where the first one is.
+#include "config/validate.h"
+
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+
+namespace ballast::config {
+namespace {
+
+// "line 3" within the same file, "conf.d/a.yaml:3" across files.
+std::string where(const Location& first, const Location& second) {
+  if (first.file == second.file) {
+    return "line " + std::to_string(first.line);
+  }
+  return first.file + ":" + std::to_string(first.line);
+}
+
+std::string_view protocolName(Protocol p) { return p == Protocol::kUdp ? "udp" : "tcp"; }
+
+void checkUniqueNames(const Config& config, const SourceMap& sources, Diagnostics& diagnostics) {
+  std::unordered_map<std::string, size_t> listeners;
+  for (size_t i = 0; i < config.listeners.size(); ++i) {
+    const std::string& name = config.listeners[i].name;
+    if (name.empty()) {
+      continue;
+    }
+    const auto [it, inserted] = listeners.emplace(name, i);
+    if (!inserted) {
+      const Location& first = sources.listeners[it->second].name;
+      const Location& second = sources.listeners[i].name;
+      diagnostics.add(second, "duplicate listener name \"" + name + "\" (first defined at " +
+                                  where(first, second) + ")");
+    }
+  }
+  std::unordered_map<std::string, size_t> pools;
+  for (size_t i = 0; i < config.pools.size(); ++i) {
+    const std::string& name = config.pools[i].name;
+    if (name.empty()) {
+      continue;
+    }
+    const auto [it, inserted] = pools.emplace(name, i);
+    if (!inserted) {
+      const Location& first = sources.pools[it->second].name;
+      const Location& second = sources.pools[i].name;
+      diagnostics.add(second, "duplicate pool name \"" + name + "\" (first defined at " +
+                                  where(first, second) + ")");
+    }
+  }
+}
+
+// Two sockets cannot bind the same address and protocol; the second would fail at startup
+// with EADDRINUSE, which is better said here with both positions.
+void checkBindConflicts(const Config& config, const SourceMap& sources,
+                        Diagnostics& diagnostics) {
+  std::map<std::tuple<std::string, Protocol>, size_t> seen;
+  for (size_t i = 0; i < config.listeners.size(); ++i) {
+    const Listener& l = config.listeners[i];
+    if (l.bind.family() == AF_UNSPEC) {
+      continue;  // the bad address was already reported
+    }
+    const auto [it, inserted] = seen.emplace(std::tuple(l.bind.toString(), l.protocol), i);
+    if (!inserted) {
+      const Listener& first = config.listeners[it->second];
+      const Location& first_at = sources.listeners[it->second].bind;
+      const Location& second_at = sources.listeners[i].bind;
+      const std::string first_label = first.name.empty()
+                                          ? "the listener at " + where(first_at, second_at)
+                                          : "listener \"" + first.name + "\" (" +
+                                                where(first_at, second_at) + ")";
+      diagnostics.add(second_at, "bind: " + l.bind.toString() + "/" +
+                                     std::string(protocolName(l.protocol)) +
+                                     " is already bound by " + first_label);
+    }
+  }
+}
+
+void checkPoolReferences(const Config& config, const SourceMap& sources,
+                         Diagnostics& diagnostics) {
+  std::string defined;
+  std::set<std::string_view> listed;
+  for (const auto& p : config.pools) {
+    if (!p.name.empty() && listed.insert(p.name).second) {
+      defined += (defined.empty() ? "" : ", ") + p.name;
+    }
+  }
+  for (size_t i = 0; i < config.listeners.size(); ++i) {
+    const Listener& l = config.listeners[i];
+    if (l.pool.empty() || config.findPool(l.pool) != nullptr) {
+      continue;
+    }
+    diagnostics.add(sources.listeners[i].pool,
+                    "pool: listener \"" + l.name + "\" names unknown pool \"" + l.pool + "\"; " +
+                        (defined.empty() ? "no pools are defined" : "defined pools: " + defined));
+  }
+}
+
+}  // namespace
+
+void validateConfig(const Config& config, const SourceMap& sources, bool complete,
+                    Diagnostics& diagnostics) {
+  checkUniqueNames(config, sources, diagnostics);
+  checkBindConflicts(config, sources, diagnostics);
+  if (complete) {
+    checkPoolReferences(config, sources, diagnostics);
+  }
+}
+
+}  // namespace ballast::config

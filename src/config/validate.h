@@ -1,0 +1,34 @@
+// src/config/validate.h — checks that span entries or files (unique names, pool references,
+// bind conflicts), run once every included file is merged.
+#pragma once
+
+#include <vector>
+
+#include "config/config_types.h"
+#include "config/yaml_reader.h"
+
+namespace ballast::config {
+
+// Where each listener's and pool's fields came from, parallel to Config::listeners and
+// Config::pools; a zero line means the field was absent or invalid.
+struct ListenerSource {
+  Location name;
+  Location bind;
+  Location pool;
+};
+
+struct PoolSource {
+  Location name;
+};
+
+struct SourceMap {
+  std::vector<ListenerSource> listeners;
+  std::vector<PoolSource> pools;
+};
+
+// complete is false when some file could not be read or parsed: its pools are then
+// unknown, so references to missing pools are not reported a second time.
+void validateConfig(const Config& config, const SourceMap& sources, bool complete,
+                    Diagnostics& diagnostics);
+
+}  // namespace ballast::config

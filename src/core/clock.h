@@ -1,0 +1,19 @@
+// src/core/clock.h — the monotonic millisecond clock the timers and timeouts run on.
+#pragma once
+
+#include <time.h>
+
+#include <cstdint>
+
+namespace ballast::core {
+
+constexpr uint64_t kMsPerSecond = 1000;
+constexpr uint64_t kNsPerMs = 1000000;
+
+inline uint64_t monotonicMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * kMsPerSecond + static_cast<uint64_t>(ts.tv_nsec) / kNsPerMs;
+}
+
+}  // namespace ballast::core

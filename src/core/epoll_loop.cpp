@@ -1,0 +1,303 @@
+// src/core/epoll_loop.cpp — epoll backend. Every completion is delivered from runDeferred(),
+// after the kernel's batch has been dispatched, so no callback ever runs inside a loop call.
+#include "core/epoll_loop.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "core/clock.h"
+#include "core/limits.h"
+
+namespace ballast::core {
+
+EpollLoop::EpollLoop() : epfd_(epoll_create1(EPOLL_CLOEXEC)) {
+  if (!epfd_.valid()) {
+    abort();  // start-up only; epoll is the backend of last resort
+  }
+}
+
+void EpollLoop::attach(Stream& s, int fd, StreamHandler* handler) {
+  s.fd_ = fd;
+  s.flags_ = 0;
+  s.handler_ = handler;
+  s.next_ = nullptr;
+  epoll_event ev{};
+  // Edge-triggered on both directions: one registration for the stream's life.
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.ptr = &s;
+  if (epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+    s.connect_err_ = errno;
+  }
+}
+
+void EpollLoop::defer(Stream& s, uint16_t what) {
+  s.flags_ |= what;
+  if ((s.flags_ & Stream::kQueued) != 0) {
+    return;
+  }
+  s.flags_ |= Stream::kQueued;
+  s.next_ = nullptr;
+  if (deferred_tail_ == nullptr) {
+    deferred_head_ = deferred_tail_ = &s;
+  } else {
+    deferred_tail_->next_ = &s;
+    deferred_tail_ = &s;
+  }
+}
+
+void EpollLoop::connect(Stream& s, const net::SocketAddress& to) {
+  if (::connect(s.fd_, to.sockaddrPtr(), to.length()) == 0) {
+    s.connect_err_ = 0;
+    defer(s, Stream::kDeferConnect);
+  } else if (errno == EINPROGRESS) {
+    s.flags_ |= Stream::kConnecting;
+  } else {
+    s.connect_err_ = errno;
+    defer(s, Stream::kDeferConnect);
+  }
+}
+
+void EpollLoop::finishConnect(Stream& s) {
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (getsockopt(s.fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+    err = errno;
+  }
+  s.flags_ &= ~Stream::kConnecting;
+  s.connect_err_ = err;
+  defer(s, Stream::kDeferConnect);
+}
+
+void EpollLoop::startRecv(Stream& s) {
+  s.flags_ |= Stream::kRecvOn;
+  if ((s.flags_ & Stream::kReadable) != 0) {
+    defer(s, Stream::kDeferRead);
+  }
+}
+
+void EpollLoop::stopRecv(Stream& s) { s.flags_ &= ~Stream::kRecvOn; }
+
+void EpollLoop::send(Stream& s, const uint8_t* data, uint32_t len) {
+  s.flags_ |= Stream::kSendBusy;
+  s.send_ptr_ = data;
+  s.send_len_ = len;
+  trySend(s);
+}
+
+void EpollLoop::trySend(Stream& s) {
+  const ssize_t n = ::send(s.fd_, s.send_ptr_, static_cast<size_t>(s.send_len_), MSG_NOSIGNAL);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    s.flags_ &= ~Stream::kWritable;  // EPOLLOUT's next edge retries
+    return;
+  }
+  s.send_len_ = n >= 0 ? n : -errno;
+  defer(s, Stream::kDeferSent);
+}
+
+void EpollLoop::close(Stream& s) {
+  if ((s.flags_ & Stream::kClosed) != 0) {
+    return;
+  }
+  s.flags_ |= Stream::kClosed;
+  s.flags_ &= ~(Stream::kRecvOn | Stream::kDeferRead | Stream::kDeferSent | Stream::kDeferConnect);
+  defer(s, Stream::kDeferRelease);
+}
+
+void EpollLoop::releaseChunk(ChunkId id) {
+  chunks_->put(id);
+  // Streams that stalled on an empty pool resume now, oldest first.
+  while (chunk_waiters_ != nullptr && chunks_->freeCount() > 0) {
+    Stream* s = chunk_waiters_;
+    chunk_waiters_ = s->next_;
+    s->next_ = nullptr;
+    s->flags_ &= ~Stream::kWantChunk;
+    if ((s->flags_ & Stream::kClosed) == 0) {
+      defer(*s, Stream::kDeferRead);
+    }
+  }
+}
+
+void EpollLoop::readSome(Stream& s) {
+  for (uint32_t i = 0; i < kMaxReadsPerTurn; ++i) {
+    if ((s.flags_ & (Stream::kRecvOn | Stream::kClosed)) != Stream::kRecvOn ||
+        (s.flags_ & Stream::kReadable) == 0) {
+      return;
+    }
+    const ChunkId id = chunks_->take();
+    if (id == kNoChunk) {
+      if ((s.flags_ & Stream::kWantChunk) == 0) {
+        s.flags_ |= Stream::kWantChunk;
+        s.next_ = chunk_waiters_;
+        chunk_waiters_ = &s;
+      }
+      return;
+    }
+    const ssize_t n = ::recv(s.fd_, chunks_->data(id), chunks_->chunkBytes(), 0);
+    if (n > 0) {
+      if (static_cast<uint32_t>(n) < chunks_->chunkBytes()) {
+        // A short read drained the socket; the next arrival raises a new edge.
+        s.flags_ &= ~Stream::kReadable;
+      }
+      s.handler_->onRecv(s, id, static_cast<uint32_t>(n));
+      continue;
+    }
+    chunks_->put(id);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      s.flags_ &= ~Stream::kReadable;
+      return;
+    }
+    s.flags_ &= ~(Stream::kRecvOn | Stream::kReadable);
+    s.handler_->onRecvEnd(s, n == 0 ? 0 : errno);
+    return;
+  }
+  defer(s, Stream::kDeferRead);  // fairness: come back after the others had a turn
+}
+
+void EpollLoop::onStreamEvent(Stream& s, uint32_t events) {
+  if ((s.flags_ & Stream::kClosed) != 0) {
+    return;
+  }
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) != 0) {
+    s.flags_ |= Stream::kReadable;
+    if ((s.flags_ & Stream::kRecvOn) != 0) {
+      defer(s, Stream::kDeferRead);
+    }
+  }
+  if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0) {
+    s.flags_ |= Stream::kWritable;
+    if ((s.flags_ & Stream::kConnecting) != 0) {
+      finishConnect(s);
+    } else if ((s.flags_ & Stream::kSendBusy) != 0 && (s.flags_ & Stream::kDeferSent) == 0) {
+      trySend(s);
+    }
+  }
+}
+
+void EpollLoop::runDeferred() {
+  while (deferred_head_ != nullptr) {
+    Stream& s = *deferred_head_;
+    deferred_head_ = s.next_;
+    if (deferred_head_ == nullptr) {
+      deferred_tail_ = nullptr;
+    }
+    s.next_ = nullptr;
+    s.flags_ &= ~Stream::kQueued;
+    if ((s.flags_ & Stream::kDeferRelease) != 0) {
+      s.flags_ = 0;
+      ::close(s.fd_);  // also drops the epoll registration
+      s.fd_ = -1;
+      s.handler_->onReleased(s);  // may destroy s
+      continue;
+    }
+    if ((s.flags_ & Stream::kDeferConnect) != 0) {
+      s.flags_ &= ~Stream::kDeferConnect;
+      s.handler_->onConnect(s, s.connect_err_);
+    }
+    if ((s.flags_ & Stream::kDeferSent) != 0 && (s.flags_ & Stream::kClosed) == 0) {
+      s.flags_ &= ~(Stream::kDeferSent | Stream::kSendBusy);
+      s.handler_->onSent(s, s.send_len_);
+    }
+    if ((s.flags_ & Stream::kDeferRead) != 0 && (s.flags_ & Stream::kClosed) == 0) {
+      s.flags_ &= ~Stream::kDeferRead;
+      readSome(s);
+    }
+  }
+  while (released_watchers_ != nullptr) {
+    Watcher* w = released_watchers_;
+    released_watchers_ = w->next_;
+    w->next_ = nullptr;
+    w->fd_ = -1;
+    w->handler_->onReleased(*w);
+  }
+}
+
+void EpollLoop::watch(Watcher& w, int fd, WatchHandler* handler) {
+  w.fd_ = fd;
+  w.handler_ = handler;
+  w.closed_ = false;
+  w.paused_ = false;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = reinterpret_cast<uint64_t>(&w) | kWatcherTag;
+  epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, fd, &ev);
+}
+
+void EpollLoop::listen(Watcher& w, int fd, WatchHandler* handler) {
+  w.acceptor_ = true;
+  watch(w, fd, handler);
+}
+
+void EpollLoop::pauseAccept(Watcher& w) {
+  if (w.paused_ || w.closed_) {
+    return;
+  }
+  w.paused_ = true;
+  epoll_event ev{};
+  ev.data.u64 = reinterpret_cast<uint64_t>(&w) | kWatcherTag;
+  epoll_ctl(epfd_.get(), EPOLL_CTL_MOD, w.fd_, &ev);
+}
+
+void EpollLoop::resumeAccept(Watcher& w) {
+  if (!w.paused_ || w.closed_) {
+    return;
+  }
+  w.paused_ = false;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = reinterpret_cast<uint64_t>(&w) | kWatcherTag;
+  epoll_ctl(epfd_.get(), EPOLL_CTL_MOD, w.fd_, &ev);
+}
+
+void EpollLoop::unwatch(Watcher& w) {
+  if (w.closed_) {
+    return;
+  }
+  w.closed_ = true;
+  epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, w.fd_, nullptr);
+  w.next_ = released_watchers_;
+  released_watchers_ = &w;
+}
+
+void EpollLoop::onWatcherEvent(Watcher& w) {
+  if (w.closed_) {
+    return;
+  }
+  if (!w.acceptor_) {
+    w.handler_->onReady(w);
+    return;
+  }
+  // Level-triggered: whatever this turn leaves in the backlog raises the event again.
+  for (uint32_t i = 0; i < kMaxReadsPerTurn && !w.closed_ && !w.paused_; ++i) {
+    const int fd = accept4(w.fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      return;  // EAGAIN, or a transient error (EMFILE, ECONNABORTED) the next event retries
+    }
+    w.handler_->onAccept(w, fd);
+  }
+}
+
+void EpollLoop::runOnce(int max_wait_ms) {
+  int wait_ms = timers_.nextTimeoutMs(monotonicMs());
+  if (deferred_head_ != nullptr || released_watchers_ != nullptr) {
+    wait_ms = 0;
+  } else if (max_wait_ms >= 0 && (wait_ms < 0 || wait_ms > max_wait_ms)) {
+    wait_ms = max_wait_ms;
+  }
+  const int n = epoll_wait(epfd_.get(), events_.data(), kMaxEvents, wait_ms);
+  timers_.advance(monotonicMs());  // keep nowMs() fresh for the callbacks below
+  for (int i = 0; i < n; ++i) {
+    const uint64_t tag = events_[i].data.u64;
+    if ((tag & kWatcherTag) != 0) {
+      onWatcherEvent(*reinterpret_cast<Watcher*>(tag & ~kWatcherTag));
+    } else {
+      onStreamEvent(*static_cast<Stream*>(events_[i].data.ptr), events_[i].events);
+    }
+  }
+  // Only now, with the whole batch dispatched, may streams be released: a later event of the
+  // same batch could still name one.
+  runDeferred();
+}
+
+}  // namespace ballast::core

@@ -1,0 +1,30 @@
+// src/core/event_loop.cpp — picks the I/O backend for a worker.
+#include "core/event_loop.h"
+
+#include "core/clock.h"
+#include "core/epoll_loop.h"
+#include "core/limits.h"
+#include "core/uring_loop.h"
+
+namespace ballast::core {
+
+EventLoop::EventLoop()
+    : chunks_(std::make_unique<ChunkPool>(kChunksPerWorker, kChunkBytes)), timers_(monotonicMs()) {}
+
+std::unique_ptr<EventLoop> EventLoop::create(IoKind kind, std::string* fallback_reason) {
+  if (kind != IoKind::kEpoll) {
+    std::string why;
+    auto uring = UringLoop::tryCreate(&why);
+    if (uring) {
+      return uring;
+    }
+    if (kind == IoKind::kIoUring) {
+      *fallback_reason = why;
+      return nullptr;  // asked for explicitly: refusing beats silently running something else
+    }
+    *fallback_reason = why;
+  }
+  return std::make_unique<EpollLoop>();
+}
+
+}  // namespace ballast::core

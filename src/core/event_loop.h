@@ -1,0 +1,155 @@
+// src/core/event_loop.h — one worker's event loop, with io_uring and epoll behind one
+// completion-style interface: callers ask for an operation and hear back once it is done,
+// whichever backend runs underneath. A loop and everything attached to it belong to one thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/chunk_pool.h"
+#include "core/timer_wheel.h"
+#include "net/address.h"
+
+namespace ballast::core {
+
+enum class IoKind : uint8_t { kAuto, kIoUring, kEpoll };
+
+class Stream;
+class Watcher;
+
+// Callbacks for one connected (or connecting) TCP socket. Never called re-entrantly from inside
+// a loop call: the loop defers completions to the end of the current dispatch.
+class StreamHandler {
+ public:
+  // connect() finished; err is 0 or an errno value.
+  virtual void onConnect(Stream& s, int err) = 0;
+  // `len` bytes arrived in chunk `id`, which the handler now owns and must hand back with
+  // EventLoop::releaseChunk. After stopRecv a few chunks already read may still arrive.
+  virtual void onRecv(Stream& s, ChunkId id, uint32_t len) = 0;
+  // Receiving ended: err 0 is the peer's FIN, otherwise an errno (ECONNRESET for RST).
+  virtual void onRecvEnd(Stream& s, int err) = 0;
+  // The outstanding send() wrote `result` bytes (possibly fewer than asked) or failed (-errno).
+  virtual void onSent(Stream& s, int64_t result) = 0;
+  // After close(): no further callback will come and the Stream may be destroyed.
+  virtual void onReleased(Stream& s) = 0;
+
+ protected:
+  ~StreamHandler() = default;
+};
+
+// Loop-private state of one socket, embedded in its owner (no allocation per connection).
+class Stream {
+ public:
+  Stream() = default;
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  int fd() const { return fd_; }
+  bool open() const { return fd_ >= 0 && (flags_ & kClosed) == 0; }
+  bool sending() const { return (flags_ & kSendBusy) != 0; }
+
+ private:
+  friend class EpollLoop;
+  friend class UringLoop;
+  enum : uint16_t {
+    kClosed = 1U << 0,
+    kRecvOn = 1U << 1,      // the owner wants data
+    kRecvArmed = 1U << 2,   // io_uring: a multishot recv is outstanding
+    kSendBusy = 1U << 3,
+    kConnecting = 1U << 4,
+    kReadable = 1U << 5,    // epoll: an edge said data (or EOF) may be waiting
+    kWritable = 1U << 6,    // epoll
+    kQueued = 1U << 7,      // on the deferred list
+    kWantChunk = 1U << 8,   // waiting for a free chunk
+    kDeferRead = 1U << 9,
+    kDeferSent = 1U << 10,
+    kDeferConnect = 1U << 11,
+    kDeferRelease = 1U << 12,
+  };
+  int fd_ = -1;
+  uint16_t flags_ = 0;
+  uint8_t inflight_ = 0;  // io_uring operations whose final completion has not come
+  int connect_err_ = 0;
+  StreamHandler* handler_ = nullptr;
+  Stream* next_ = nullptr;  // deferred / chunk-wait list link
+  const uint8_t* send_ptr_ = nullptr;
+  int64_t send_len_ = 0;  // epoll: bytes to send; after completion: the result
+};
+
+class WatchHandler {
+ public:
+  // The fd may be readable: read until EAGAIN.
+  virtual void onReady(Watcher& /*w*/) {}
+  // Acceptors: a new connection, non-blocking and close-on-exec.
+  virtual void onAccept(Watcher& /*w*/, int /*fd*/) {}
+  // After unwatch(): no further callback; the fd is the owner's to close.
+  virtual void onReleased(Watcher& /*w*/) {}
+
+ protected:
+  ~WatchHandler() = default;
+};
+
+// A readiness watch (UDP sockets, eventfd, signalfd) or a listening socket's acceptor.
+class Watcher {
+ public:
+  Watcher() = default;
+  Watcher(const Watcher&) = delete;
+  Watcher& operator=(const Watcher&) = delete;
+  int fd() const { return fd_; }
+  bool active() const { return fd_ >= 0 && !closed_; }
+
+ private:
+  friend class EpollLoop;
+  friend class UringLoop;
+  int fd_ = -1;
+  bool acceptor_ = false;
+  bool paused_ = false;
+  bool armed_ = false;  // io_uring: a multishot poll/accept is outstanding
+  bool closed_ = false;
+  bool queued_ = false;
+  uint8_t inflight_ = 0;
+  WatchHandler* handler_ = nullptr;
+  Watcher* next_ = nullptr;
+};
+
+class EventLoop {
+ public:
+  // Builds the loop on the calling thread (io_uring rings belong to the thread that made them).
+  // kAuto tries io_uring and falls back to epoll, saying why in *fallback_reason.
+  static std::unique_ptr<EventLoop> create(IoKind kind, std::string* fallback_reason);
+  virtual ~EventLoop() = default;
+
+  virtual const char* name() const = 0;
+  ChunkPool& chunks() { return *chunks_; }
+  TimerWheel& timers() { return timers_; }
+  uint64_t nowMs() const { return timers_.nowMs(); }
+
+  // Streams. attach() takes ownership of `fd` (closed when the stream is released).
+  virtual void attach(Stream& s, int fd, StreamHandler* handler) = 0;
+  // `to` must stay valid until onConnect.
+  virtual void connect(Stream& s, const net::SocketAddress& to) = 0;
+  virtual void startRecv(Stream& s) = 0;
+  virtual void stopRecv(Stream& s) = 0;
+  // One send at a time per stream; `data` must stay valid until onSent.
+  virtual void send(Stream& s, const uint8_t* data, uint32_t len) = 0;
+  virtual void close(Stream& s) = 0;
+  virtual void releaseChunk(ChunkId id) = 0;
+
+  // Watchers. The fd stays the caller's.
+  virtual void watch(Watcher& w, int fd, WatchHandler* handler) = 0;
+  virtual void listen(Watcher& w, int fd, WatchHandler* handler) = 0;
+  virtual void pauseAccept(Watcher& w) = 0;
+  virtual void resumeAccept(Watcher& w) = 0;
+  virtual void unwatch(Watcher& w) = 0;
+
+  // Waits for events or the next timer (at most max_wait_ms), dispatches them, fires timers.
+  virtual void runOnce(int max_wait_ms) = 0;
+
+ protected:
+  EventLoop();
+  std::unique_ptr<ChunkPool> chunks_;
+  TimerWheel timers_;
+};
+
+}  // namespace ballast::core

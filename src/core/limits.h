@@ -1,0 +1,24 @@
+// src/core/limits.h — engine limits with their units. Config overrides the ones users tune;
+// the rest are sized here with the reason next to each.
+#pragma once
+
+#include <cstdint>
+
+namespace ballast::core {
+
+// One data chunk. 16 KiB holds a full TLS record and keeps a 64 KiB queue at four chunks.
+constexpr uint32_t kChunkBytes = 16 * 1024;
+// Chunks per worker. Memory is only touched when used; 2048 × 16 KiB caps a worker's data
+// buffers at 32 MiB whatever the connection count.
+constexpr uint32_t kChunksPerWorker = 2048;
+// Reads one stream may do in a row before others get a turn (epoll backend fairness).
+constexpr uint32_t kMaxReadsPerTurn = 16;
+// io_uring submission queue depth; completions are twice that (kernel default).
+constexpr uint32_t kRingEntries = 4096;
+// Timer wheel: 1 ms ticks over 4096 slots; longer timers wait for the wheel to come round.
+constexpr uint32_t kTimerTickMs = 1;
+constexpr uint32_t kTimerSlots = 4096;
+// The kernel's accept backlog for every listener.
+constexpr int kListenBacklog = 4096;
+
+}  // namespace ballast::core

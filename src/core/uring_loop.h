@@ -1,0 +1,62 @@
+// src/core/uring_loop.h — the io_uring backend: multishot accept, multishot recv into a
+// provided-buffer ring, one batched submission per loop turn.
+#pragma once
+
+#include <liburing.h>
+
+#include <string>
+
+#include "core/event_loop.h"
+
+namespace ballast::core {
+
+class UringLoop final : public EventLoop {
+ public:
+  // Returns nullptr (and why) when the kernel or a sandbox refuses io_uring.
+  static std::unique_ptr<UringLoop> tryCreate(std::string* why);
+  ~UringLoop() override;
+  const char* name() const override { return "io_uring"; }
+
+  void attach(Stream& s, int fd, StreamHandler* handler) override;
+  void connect(Stream& s, const net::SocketAddress& to) override;
+  void startRecv(Stream& s) override;
+  void stopRecv(Stream& s) override;
+  void send(Stream& s, const uint8_t* data, uint32_t len) override;
+  void close(Stream& s) override;
+  void releaseChunk(ChunkId id) override;
+
+  void watch(Watcher& w, int fd, WatchHandler* handler) override;
+  void listen(Watcher& w, int fd, WatchHandler* handler) override;
+  void pauseAccept(Watcher& w) override;
+  void resumeAccept(Watcher& w) override;
+  void unwatch(Watcher& w) override;
+
+  void runOnce(int max_wait_ms) override;
+
+ private:
+  enum Op : uint64_t { kOpIgnore = 0, kOpRecv = 1, kOpSend = 2, kOpConnect = 3, kOpPoll = 4,
+                       kOpAccept = 5 };
+  static constexpr uint64_t kOpMask = 7;
+
+  UringLoop() = default;
+  io_uring_sqe* sqe();
+  void armRecv(Stream& s);
+  void armWatcher(Watcher& w);
+  void cancel(uint64_t user_data);
+  void onStreamCqe(Stream& s, Op op, const io_uring_cqe& cqe);
+  void onWatcherCqe(Watcher& w, Op op, const io_uring_cqe& cqe);
+  void streamOpDone(Stream& s);
+  void watcherOpDone(Watcher& w);
+  void runDeferred();
+
+  io_uring ring_{};
+  bool ring_ready_ = false;
+  io_uring_buf_ring* buf_ring_ = nullptr;
+  size_t buf_ring_bytes_ = 0;
+  Stream* deferred_ = nullptr;  // streams to release (closed, nothing in flight)
+  Stream* chunk_waiters_ = nullptr;
+  Watcher* released_watchers_ = nullptr;
+  uint32_t chunks_out_ = 0;  // chunks handed to owners and not yet returned
+};
+
+}  // namespace ballast::core

@@ -1,0 +1,380 @@
+// src/l4/tcp_session.cpp — the L4 TCP proxy state machine.
+//
+// Life of a session: [read PROXY header] → connect (retry on another backend on failure) →
+// stream both ways → each FIN is forwarded once the bytes before it are written → when both
+// directions are shut, or either side resets, close both → both streams released → the
+// listener frees the session.
+#include "l4/tcp_session.h"
+
+#include <sys/socket.h>
+
+#include <cstring>
+#include <string>
+#include <xxhash.h>
+
+#include "core/log.h"
+#include "core/socket.h"
+#include "l4/tcp_listener.h"
+#include "proto/proxy_protocol/proxy_protocol.h"
+
+namespace ballast::l4 {
+namespace {
+
+uint64_t hashKey(config::HashKey key, const net::SocketAddress& addr) {
+  const auto bytes = addr.addressBytes();
+  if (key == config::HashKey::kSourceIpPort) {
+    const uint16_t port = addr.port();
+    return XXH64(bytes.data(), bytes.size(), port);
+  }
+  return XXH64(bytes.data(), bytes.size(), 0);
+}
+
+}  // namespace
+
+TcpSession::TcpSession(const SessionEnv& env, int client_fd)
+    : env_(env), client_(*this, true), backend_(*this, false) {
+  env_.epoch->ref();
+  timer_.bind(&TcpSession::onTimer, this);
+  client_.released = false;
+  loop().attach(client_.stream, client_fd, &client_);
+}
+
+TcpSession::~TcpSession() {
+  core::TimerWheel::cancel(timer_);
+  env_.epoch->unref();
+}
+
+void TcpSession::start() {
+  last_activity_ms_ = loop().nowMs();
+  client_.reading = true;
+  loop().startRecv(client_.stream);
+  if (env_.listener->proxy_protocol.accept) {
+    state_ = State::kProxyHeader;
+    armIdle();
+    return;
+  }
+  connectBackend();
+}
+
+void TcpSession::connectBackend() {
+  state_ = State::kConnecting;
+  const auto& pool_cfg = *env_.pool->runtime().config;
+  uint64_t key = 0;
+  const auto algo = pool_cfg.algorithm;
+  if (algo == balance::Algorithm::kSourceHash || algo == balance::Algorithm::kConsistentHash) {
+    key = hashKey(pool_cfg.hash_key,
+                  announced_ ? announced_->source : core::peerAddress(client_.stream.fd()));
+  }
+  while (tries_ < kMaxTries && tries_ <= pool_cfg.connect_retries) {
+    const auto choice = env_.pool->pick(key, std::span<const uint32_t>(tried_.data(), tries_));
+    if (!choice) {
+      break;
+    }
+    tried_[tries_++] = *choice;
+    backend_state_ = env_.pool->runtime().backends[*choice].get();
+    auto fd = core::openStreamSocket(backend_state_->address);
+    if (!fd) {
+      core::LogLine(core::LogLevel::kError, "l4.socket_failed")
+          .str("listener", env_.listener->name)
+          .str("reason", strerror(fd.error().sys_errno));
+      continue;
+    }
+    backend_state_->active.fetch_add(1, std::memory_order_relaxed);
+    backend_.released = false;
+    backend_.eof_in = backend_.shut_out = false;
+    loop().attach(backend_.stream, *fd, &backend_);
+    loop().connect(backend_.stream, backend_state_->address);
+    loop().timers().schedule(timer_, static_cast<uint64_t>(env_.listener->timeouts.connect.count()));
+    return;
+  }
+  backend_state_ = nullptr;
+  core::LogLine(core::LogLevel::kWarn, "l4.no_backend")
+      .str("listener", env_.listener->name)
+      .str("pool", pool_cfg.name)
+      .unum("tries", tries_);
+  closeBoth(true);
+}
+
+void TcpSession::onConnectFailed(int err) {
+  core::LogLine(core::LogLevel::kWarn, "l4.connect_failed")
+      .str("listener", env_.listener->name)
+      .str("backend", backend_state_->name)
+      .str("reason", strerror(err))
+      .unum("attempt", tries_);
+  backend_state_->active.fetch_sub(1, std::memory_order_relaxed);
+  backend_state_ = nullptr;
+  state_ = State::kRetrying;  // the next attempt starts once this socket is released
+  loop().close(backend_.stream);
+}
+
+void TcpSession::onBackendConnected() {
+  state_ = State::kStreaming;
+  const auto send_version = env_.listener->proxy_protocol.send;
+  if (send_version != config::ProxyProtocolVersion::kNone) {
+    net::SocketAddress src;
+    net::SocketAddress dst;
+    if (announced_) {
+      src = announced_->source;
+      dst = announced_->destination;
+    } else {
+      src = core::peerAddress(client_.stream.fd());
+      dst = core::localAddress(client_.stream.fd());
+    }
+    proxy_header_ = std::make_unique<uint8_t[]>(proto::proxy_protocol::kMaxWriteBytes);
+    const std::span<uint8_t> out(proxy_header_.get(), proto::proxy_protocol::kMaxWriteBytes);
+    proxy_header_len_ = static_cast<uint16_t>(
+        send_version == config::ProxyProtocolVersion::kV1
+            ? proto::proxy_protocol::writeV1(src, dst, out)
+            : proto::proxy_protocol::writeV2(src, dst, out));
+  }
+  announced_.reset();
+  backend_.reading = true;
+  loop().startRecv(backend_.stream);
+  armIdle();
+  flush(backend_);
+  if (client_.eof_in) {
+    onEof(client_);  // the client finished before the backend answered
+  }
+}
+
+void TcpSession::Side::onConnect(core::Stream& /*s*/, int err) {
+  core::TimerWheel::cancel(session_.timer_);
+  if (err != 0) {
+    session_.onConnectFailed(err);
+  } else {
+    session_.onBackendConnected();
+  }
+}
+
+void TcpSession::Side::onRecv(core::Stream& /*s*/, core::ChunkId id, uint32_t len) {
+  session_.onData(*this, id, len);
+}
+
+void TcpSession::Side::onRecvEnd(core::Stream& /*s*/, int err) {
+  reading = false;
+  if (err == 0) {
+    session_.onEof(*this);
+  } else {
+    session_.onReset(*this, err);
+  }
+}
+
+void TcpSession::Side::onSent(core::Stream& /*s*/, int64_t result) {
+  if (result < 0) {
+    session_.onReset(*this, static_cast<int>(-result));
+    return;
+  }
+  session_.last_activity_ms_ = session_.loop().nowMs();
+  if (this == &session_.backend_ && session_.proxy_header_) {
+    session_.proxy_header_sent_ += static_cast<uint32_t>(result);
+    if (session_.proxy_header_sent_ == session_.proxy_header_len_) {
+      session_.proxy_header_.reset();
+    }
+  } else {
+    out.consume(session_.loop().chunks(), static_cast<uint32_t>(result),
+                [this](core::ChunkId id) { session_.loop().releaseChunk(id); });
+  }
+  session_.afterSent(*this);
+}
+
+void TcpSession::Side::onReleased(core::Stream& /*s*/) { session_.onSideReleased(*this); }
+
+void TcpSession::onData(Side& from, core::ChunkId id, uint32_t len) {
+  last_activity_ms_ = loop().nowMs();
+  Side& to = peerOf(from);
+  if (state_ == State::kClosing) {
+    loop().releaseChunk(id);
+    return;
+  }
+  to.out.push(loop().chunks(), id, 0, len);
+  if (state_ == State::kProxyHeader) {
+    if (!parseProxyHeader()) {
+      return;
+    }
+  } else if (&to == &client_ || state_ == State::kStreaming) {
+    flush(to);
+  }
+  if (to.out.bytes() >= env_.listener->limits.buffer_bytes && from.reading) {
+    // Backpressure: stop reading until the other side has taken some of what we hold.
+    from.reading = false;
+    loop().stopRecv(from.stream);
+  }
+}
+
+bool TcpSession::parseProxyHeader() {
+  auto& chunks = loop().chunks();
+  auto& q = backend_.out;
+  // The header nearly always arrives in the first segment; a header split across reads is
+  // joined into a small copy.
+  const auto& head = chunks.meta(q.head());
+  std::span<const uint8_t> view(chunks.data(q.head()) + head.offset, head.length);
+  std::string joined;
+  if (head.length < q.bytes() && head.length < proto::proxy_protocol::kMaxHeaderBytes) {
+    for (core::ChunkId id = q.head(); id != core::kNoChunk; id = chunks.meta(id).next) {
+      const auto& m = chunks.meta(id);
+      joined.append(reinterpret_cast<const char*>(chunks.data(id) + m.offset), m.length);
+    }
+    view = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(joined.data()), joined.size());
+  }
+  auto parsed = proto::proxy_protocol::parse(view);
+  if (!parsed) {
+    if (parsed.error().code == core::Errc::kNeedMore) {
+      return false;
+    }
+    core::LogLine(core::LogLevel::kWarn, "l4.proxy_header_invalid")
+        .str("listener", env_.listener->name)
+        .str("client", core::peerAddress(client_.stream.fd()).toString())
+        .str("reason", parsed.error().what);
+    closeBoth(true);
+    return false;
+  }
+  q.consume(chunks, static_cast<uint32_t>(parsed->header_length),
+            [this](core::ChunkId id) { loop().releaseChunk(id); });
+  if (!parsed->local) {
+    announced_ = std::make_unique<ClientAddresses>(
+        ClientAddresses{parsed->source, parsed->destination});
+  }
+  connectBackend();
+  return true;
+}
+
+void TcpSession::flush(Side& to) {
+  if (to.stream.sending() || !to.stream.open()) {
+    return;
+  }
+  if (&to == &backend_ && proxy_header_) {
+    loop().send(to.stream, proxy_header_.get() + proxy_header_sent_,
+                proxy_header_len_ - proxy_header_sent_);
+    return;
+  }
+  if (to.out.empty()) {
+    return;
+  }
+  auto& chunks = loop().chunks();
+  const auto& m = chunks.meta(to.out.head());
+  loop().send(to.stream, chunks.data(to.out.head()) + m.offset, m.length);
+}
+
+void TcpSession::afterSent(Side& to) {
+  flush(to);
+  Side& reader = peerOf(to);
+  maybeResume(reader);
+  if (!to.stream.sending() && to.out.empty() && reader.eof_in && !to.shut_out) {
+    to.shut_out = true;
+    ::shutdown(to.stream.fd(), SHUT_WR);
+    maybeFinish();
+  }
+}
+
+void TcpSession::maybeResume(Side& reader) {
+  const Side& to = peerOf(reader);
+  if (!reader.reading && !reader.eof_in && reader.stream.open() &&
+      to.out.bytes() < env_.listener->limits.buffer_bytes && state_ != State::kClosing) {
+    reader.reading = true;
+    loop().startRecv(reader.stream);
+  }
+}
+
+void TcpSession::onEof(Side& from) {
+  from.eof_in = true;
+  Side& to = peerOf(from);
+  if (state_ != State::kStreaming) {
+    if (state_ == State::kProxyHeader) {
+      closeBoth(false);  // the client left before saying who it was
+    }
+    return;  // connecting: forwarded once the backend is up
+  }
+  if (!to.stream.sending() && to.out.empty() && !to.shut_out) {
+    to.shut_out = true;
+    ::shutdown(to.stream.fd(), SHUT_WR);
+  }
+  maybeFinish();
+}
+
+void TcpSession::maybeFinish() {
+  if (client_.eof_in && backend_.eof_in && client_.shut_out && backend_.shut_out) {
+    closeBoth(false);
+  }
+}
+
+void TcpSession::onReset(Side& from, int err) {
+  core::LogLine(core::LogLevel::kDebug, "l4.reset")
+      .str("listener", env_.listener->name)
+      .str("side", &from == &client_ ? "client" : "backend")
+      .str("reason", strerror(err));
+  // Carry the reset across: the other peer sees an RST too, not a clean end of stream.
+  Side& to = peerOf(from);
+  if (to.stream.open()) {
+    core::setLingerZero(to.stream.fd());
+  }
+  closeBoth(false);
+}
+
+void TcpSession::closeBoth(bool reset_client) {
+  if (state_ == State::kClosing) {
+    return;
+  }
+  state_ = State::kClosing;
+  core::TimerWheel::cancel(timer_);
+  if (reset_client && client_.stream.open()) {
+    core::setLingerZero(client_.stream.fd());
+  }
+  auto release = [this](core::ChunkId id) { loop().releaseChunk(id); };
+  client_.out.clear(loop().chunks(), release);
+  backend_.out.clear(loop().chunks(), release);
+  proxy_header_.reset();
+  if (backend_state_ != nullptr) {
+    backend_state_->active.fetch_sub(1, std::memory_order_relaxed);
+    backend_state_ = nullptr;
+  }
+  if (!client_.released) {
+    loop().close(client_.stream);
+  }
+  if (!backend_.released) {
+    loop().close(backend_.stream);
+  }
+}
+
+void TcpSession::abort() {
+  if (client_.stream.open()) {
+    core::setLingerZero(client_.stream.fd());
+  }
+  if (backend_.stream.open()) {
+    core::setLingerZero(backend_.stream.fd());
+  }
+  closeBoth(false);
+}
+
+void TcpSession::onSideReleased(Side& s) {
+  s.released = true;
+  if (&s == &backend_ && state_ == State::kRetrying) {
+    connectBackend();
+    return;
+  }
+  if (client_.released && backend_.released) {
+    env_.owner->sessionEnded(this);  // destroys this
+  }
+}
+
+void TcpSession::armIdle() {
+  loop().timers().schedule(timer_, static_cast<uint64_t>(env_.listener->timeouts.idle.count()));
+}
+
+void TcpSession::onTimer(void* self) {
+  auto* s = static_cast<TcpSession*>(self);
+  if (s->state_ == State::kConnecting) {
+    s->onConnectFailed(ETIMEDOUT);
+    return;
+  }
+  const auto idle = static_cast<uint64_t>(s->env_.listener->timeouts.idle.count());
+  const uint64_t now = s->loop().nowMs();
+  if (now - s->last_activity_ms_ < idle) {
+    // Activity since the timer was armed: sleep for the rest instead of re-arming per byte.
+    s->loop().timers().scheduleAt(s->timer_, s->last_activity_ms_ + idle);
+    return;
+  }
+  core::LogLine(core::LogLevel::kDebug, "l4.idle_timeout").str("listener", s->env_.listener->name);
+  s->closeBoth(false);
+}
+
+}  // namespace ballast::l4

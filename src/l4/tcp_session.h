@@ -1,0 +1,105 @@
+// src/l4/tcp_session.h — one proxied TCP connection: client ⇄ backend. Bytes flow through
+// chunk queues bounded by the listener's buffer_bytes (a slow reader pauses the other side's
+// reads), FIN and RST are carried across, failed connects retry on another backend.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "config/config_types.h"
+#include "core/chunk_pool.h"
+#include "core/event_loop.h"
+#include "core/local_ref.h"
+#include "core/timer_wheel.h"
+#include "upstream/worker_pool.h"
+
+namespace ballast::l4 {
+
+class TcpListener;
+
+// What a session needs from the listener generation it was accepted under.
+struct SessionEnv {
+  core::EventLoop* loop = nullptr;
+  const config::Listener* listener = nullptr;
+  upstream::WorkerPool* pool = nullptr;
+  core::LocalRefCounted* epoch = nullptr;  // keeps listener and pool alive
+  TcpListener* owner = nullptr;
+};
+
+class TcpSession {
+ public:
+  TcpSession(const SessionEnv& env, int client_fd);
+  TcpSession(const TcpSession&) = delete;
+  TcpSession& operator=(const TcpSession&) = delete;
+  ~TcpSession();
+
+  void start();
+  uint32_t live_index = 0;  // position in the listener's live list (swap-remove)
+  // Graceful-shutdown deadline passed: close both sides now.
+  void abort();
+
+ private:
+  static constexpr uint32_t kMaxTries = 11;  // 1 + config's maximum connect_retries
+
+  class Side final : public core::StreamHandler {
+   public:
+    Side(TcpSession& s, bool is_client) : session_(s), is_client_(is_client) {}
+    void onConnect(core::Stream& s, int err) override;
+    void onRecv(core::Stream& s, core::ChunkId id, uint32_t len) override;
+    void onRecvEnd(core::Stream& s, int err) override;
+    void onSent(core::Stream& s, int64_t result) override;
+    void onReleased(core::Stream& s) override;
+
+    core::Stream stream;
+    core::ChunkQueue out;  // bytes waiting to be written to this side
+    bool eof_in = false;     // this side sent FIN
+    bool shut_out = false;   // we sent FIN to this side
+    bool reading = false;    // recv requested and not paused
+    bool released = true;
+
+   private:
+    TcpSession& session_;
+    bool is_client_;
+  };
+
+  core::EventLoop& loop() const { return *env_.loop; }
+  Side& peerOf(const Side& s) { return &s == &client_ ? backend_ : client_; }
+  void connectBackend();
+  void onBackendConnected();
+  void onConnectFailed(int err);
+  void onData(Side& from, core::ChunkId id, uint32_t len);
+  void onEof(Side& from);
+  void onReset(Side& from, int err);
+  void flush(Side& to);
+  void afterSent(Side& to);
+  void maybeResume(Side& reader);
+  void maybeFinish();
+  void closeBoth(bool reset_client);
+  void onSideReleased(Side& s);
+  bool parseProxyHeader();
+  void armIdle();
+  static void onTimer(void* self);
+
+  SessionEnv env_;
+  Side client_;
+  Side backend_;
+  core::Timer timer_;
+  uint64_t last_activity_ms_ = 0;
+  upstream::BackendState* backend_state_ = nullptr;
+  std::unique_ptr<uint8_t[]> proxy_header_;  // PROXY header to send; freed once sent
+  uint16_t proxy_header_len_ = 0;
+  uint16_t proxy_header_sent_ = 0;
+  std::array<uint32_t, kMaxTries> tried_{};
+  uint8_t tries_ = 0;
+  enum class State : uint8_t { kProxyHeader, kConnecting, kRetrying, kStreaming, kClosing };
+  State state_ = State::kConnecting;
+  // Addresses a client's PROXY header announced; kept only until the backend is connected.
+  struct ClientAddresses {
+    net::SocketAddress source;
+    net::SocketAddress destination;
+  };
+  std::unique_ptr<ClientAddresses> announced_;
+};
+
+}  // namespace ballast::l4

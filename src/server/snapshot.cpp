@@ -1,0 +1,83 @@
+// src/server/snapshot.cpp — building a runnable snapshot from a Config.
+#include "server/snapshot.h"
+
+#include <cstring>
+
+#include "core/socket.h"
+
+namespace ballast::server {
+
+const upstream::PoolRuntime* Snapshot::pool(const std::string& name) const {
+  for (const auto& p : pools) {
+    if (p->config->name == name) {
+      return p.get();
+    }
+  }
+  return nullptr;
+}
+
+std::string listenerKey(const config::Listener& l) {
+  return std::string(l.protocol == config::Protocol::kUdp ? "udp " : "tcp ") + l.bind.toString();
+}
+
+SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* previous,
+                                   std::string* error) {
+  auto snap = std::make_shared<Snapshot>();
+  snap->config = config;
+  for (const auto& l : config->listeners) {
+    const std::string key = listenerKey(l);
+    std::shared_ptr<ListenerSockets> sockets;
+    if (previous != nullptr) {
+      for (const auto& s : previous->sockets) {
+        if (s->key == key) {
+          sockets = s;
+        }
+      }
+    }
+    if (!sockets) {
+      sockets = std::make_shared<ListenerSockets>();
+      sockets->key = key;
+      for (uint32_t w = 0; w < workers_; ++w) {
+        auto fd = core::openListener(l.bind, l.protocol == config::Protocol::kTcp);
+        if (!fd) {
+          *error = "listener " + l.name + " (" + key + "): " + std::string(fd.error().what) +
+                   ": " + strerror(fd.error().sys_errno);
+          return nullptr;  // sockets opened so far close with `sockets`
+        }
+        sockets->per_worker.emplace_back(*fd);
+      }
+    }
+    snap->sockets.push_back(std::move(sockets));
+  }
+  std::map<std::string, upstream::BackendStatePtr> backends;
+  std::map<std::string, std::shared_ptr<std::atomic<uint64_t>>> generations;
+  for (const auto& p : config->pools) {
+    auto rt = std::make_unique<upstream::PoolRuntime>();
+    rt->config = &p;
+    auto& gen = pool_generations_[p.name];
+    if (!gen) {
+      gen = std::make_shared<std::atomic<uint64_t>>(0);
+    }
+    // A reload may change weights or the backend list: make every worker rebuild its picker.
+    gen->fetch_add(1, std::memory_order_release);
+    rt->generation = gen;
+    generations[p.name] = gen;
+    for (const auto& b : p.backends) {
+      const std::string key = p.name + "/" + b.address.toString();
+      auto& state = backends_[key];
+      if (!state) {
+        state = std::make_shared<upstream::BackendState>(b.address);
+      }
+      backends[key] = state;
+      rt->backends.push_back(state);
+    }
+    snap->pools.push_back(std::move(rt));
+  }
+  // Forget backends and pools that left the config; snapshots still using them hold references.
+  backends_ = std::move(backends);
+  pool_generations_ = std::move(generations);
+  snap->generation = ++generation_;
+  return snap;
+}
+
+}  // namespace ballast::server

@@ -1,0 +1,55 @@
+// src/server/snapshot.h — one loaded configuration made runnable: the Config value, each pool's
+// shared run-time state and each listener's per-worker sockets. Immutable once published;
+// workers hold it for as long as connections started under it live.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config_types.h"
+#include "core/fd.h"
+#include "upstream/pool_runtime.h"
+
+namespace ballast::server {
+
+// SO_REUSEPORT sockets of one listener, one per worker. Shared by successive snapshots while
+// the listener stays in the config, so a reload never closes a listening socket that remains.
+struct ListenerSockets {
+  std::string key;  // "tcp 0.0.0.0:80"
+  std::vector<core::Fd> per_worker;
+};
+
+struct Snapshot {
+  config::ConfigPtr config;
+  uint64_t generation = 0;
+  std::vector<std::unique_ptr<upstream::PoolRuntime>> pools;  // config->pools order
+  std::vector<std::shared_ptr<ListenerSockets>> sockets;      // config->listeners order
+
+  const upstream::PoolRuntime* pool(const std::string& name) const;
+};
+
+using SnapshotPtr = std::shared_ptr<const Snapshot>;
+
+// Carries state that must survive reloads (backend health, pool generations, open sockets)
+// from one snapshot to the next. Control thread only.
+class SnapshotBuilder {
+ public:
+  explicit SnapshotBuilder(uint32_t workers) : workers_(workers) {}
+  // Opens sockets for new listeners; nullptr and `error` when one cannot be bound, in which
+  // case nothing changes.
+  SnapshotPtr build(config::ConfigPtr config, const Snapshot* previous, std::string* error);
+  uint32_t workers() const { return workers_; }
+
+ private:
+  uint32_t workers_;
+  uint64_t generation_ = 0;
+  std::map<std::string, upstream::BackendStatePtr> backends_;  // "pool/address"
+  std::map<std::string, std::shared_ptr<std::atomic<uint64_t>>> pool_generations_;
+};
+
+std::string listenerKey(const config::Listener& l);
+
+}  // namespace ballast::server

@@ -1,0 +1,240 @@
+// src/server/worker.cpp — the worker thread's loop, reload application and graceful stop.
+#include "server/worker.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+
+namespace ballast::server {
+namespace {
+// How long one loop turn may sleep, so that a stop deadline is noticed without an event.
+constexpr int kMaxTurnMs = 100;
+}  // namespace
+
+Worker::Worker(uint32_t index, uint32_t worker_count, core::IoKind io)
+    : index_(index),
+      worker_count_(worker_count),
+      io_(io),
+      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+
+Worker::~Worker() { join(); }
+
+std::future<std::string> Worker::start(SnapshotPtr first) {
+  std::promise<std::string> started;
+  auto future = started.get_future();
+  thread_ = std::thread(&Worker::threadMain, this, std::move(started), std::move(first));
+  return future;
+}
+
+void Worker::join() {
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void Worker::publish(SnapshotPtr snapshot) {
+  {
+    std::lock_guard lock(mailbox_mu_);
+    mailbox_snapshot_ = std::move(snapshot);
+  }
+  const uint64_t one = 1;
+  (void)!::write(wake_fd_.get(), &one, sizeof(one));
+}
+
+void Worker::requestStop(uint64_t deadline_ms) {
+  {
+    std::lock_guard lock(mailbox_mu_);
+    mailbox_stop_ = deadline_ms;
+  }
+  const uint64_t one = 1;
+  (void)!::write(wake_fd_.get(), &one, sizeof(one));
+}
+
+void Worker::onReady(core::Watcher& /*w*/) {
+  uint64_t count = 0;
+  (void)!::read(wake_fd_.get(), &count, sizeof(count));
+  SnapshotPtr snapshot;
+  std::optional<uint64_t> stop;
+  {
+    std::lock_guard lock(mailbox_mu_);
+    snapshot = std::move(mailbox_snapshot_);
+    stop = mailbox_stop_;
+    mailbox_stop_.reset();
+  }
+  if (snapshot && !stopping_) {
+    apply(std::move(snapshot));
+  }
+  if (stop && !stopping_) {
+    stop_deadline_ms_ = *stop;
+    beginStop();
+  }
+}
+
+uint32_t Worker::share(uint32_t total) const {
+  // Per-worker share of a listener-wide limit, rounded up so the sum is never below it.
+  return (total + worker_count_ - 1) / worker_count_;
+}
+
+void Worker::threadMain(std::promise<std::string> started, SnapshotPtr first) {
+  std::string why;
+  loop_ = core::EventLoop::create(io_, &why);
+  if (!loop_) {
+    started.set_value("error: io_uring unavailable: " + why);
+    return;
+  }
+  if (!why.empty() && index_ == 0) {
+    core::LogLine(core::LogLevel::kWarn, "core.io_fallback")
+        .str("backend", loop_->name())
+        .str("reason", why);
+  }
+  loop_->watch(wake_watcher_, wake_fd_.get(), this);
+  apply(std::move(first));
+  started.set_value(loop_->name());
+
+  while (true) {
+    loop_->runOnce(kMaxTurnMs);
+    if (!stopping_) {
+      continue;
+    }
+    reapListeners();
+    if (!aborted_ && core::monotonicMs() >= stop_deadline_ms_ && liveConnections() > 0) {
+      aborted_ = true;
+      core::LogLine(core::LogLevel::kWarn, "server.shutdown_timeout")
+          .unum("worker", index_)
+          .unum("connections", liveConnections());
+      for (auto& slot : listeners_) {
+        if (slot.tcp) {
+          slot.tcp->abortSessions();
+        }
+      }
+    }
+    if (listeners_.empty()) {
+      break;
+    }
+  }
+  loop_->unwatch(wake_watcher_);
+  loop_->runOnce(0);
+  if (current_ != nullptr) {
+    Epoch* e = current_;
+    current_ = nullptr;
+    e->unref();
+  }
+  loop_.reset();
+}
+
+void Worker::apply(SnapshotPtr snapshot) {
+  auto epoch = std::make_unique<Epoch>(*this, snapshot);
+  for (const auto& p : snapshot->pools) {
+    // Seeds differ per worker so random pickers do not march in step.
+    epoch->pools.push_back(
+        std::make_unique<upstream::WorkerPool>(p.get(), (snapshot->generation << 8U) ^ index_));
+  }
+  Epoch* e = epoch.get();
+  e->ref();  // held as current until the next snapshot
+  epochs_.push_back(std::move(epoch));
+
+  const auto& cfg = *snapshot->config;
+  for (auto& slot : listeners_) {
+    slot.kept = false;
+  }
+  for (size_t i = 0; i < cfg.listeners.size(); ++i) {
+    const auto& lc = cfg.listeners[i];
+    const auto& sockets = snapshot->sockets[i];
+    upstream::WorkerPool* pool = nullptr;
+    for (size_t k = 0; k < snapshot->pools.size(); ++k) {
+      if (snapshot->pools[k]->config->name == lc.pool) {
+        pool = e->pools[k].get();
+      }
+    }
+    ListenerSlot* found = nullptr;
+    for (auto& slot : listeners_) {
+      if (slot.accepting && slot.sockets == sockets) {
+        found = &slot;
+      }
+    }
+    if (found != nullptr) {
+      // Same socket: new connections take the new settings, open ones keep theirs.
+      found->kept = true;
+      if (found->tcp) {
+        found->tcp->update(l4::SessionEnv{loop_.get(), &lc, pool, e, nullptr},
+                           share(lc.limits.max_connections));
+      } else {
+        found->udp->update(&lc, pool, e, share(lc.limits.max_flows));
+      }
+      continue;
+    }
+    const int fd = sockets->per_worker[index_].get();
+    ListenerSlot slot;
+    slot.sockets = sockets;
+    slot.kept = true;
+    if (lc.protocol == config::Protocol::kTcp) {
+      slot.tcp = std::make_unique<l4::TcpListener>(
+          l4::SessionEnv{loop_.get(), &lc, pool, e, nullptr}, fd, share(lc.limits.max_connections));
+      slot.tcp->start();
+    } else {
+      slot.udp = std::make_unique<l4::UdpListener>(*loop_, &lc, pool, e, fd,
+                                                   share(lc.limits.max_flows));
+      slot.udp->start();
+    }
+    listeners_.push_back(std::move(slot));
+  }
+  for (auto& slot : listeners_) {
+    if (slot.accepting && !slot.kept) {
+      stopSlot(slot);
+    }
+  }
+  Epoch* previous = current_;
+  current_ = e;
+  if (previous != nullptr) {
+    previous->unref();
+  }
+  reapListeners();
+}
+
+void Worker::beginStop() {
+  stopping_ = true;
+  for (auto& slot : listeners_) {
+    if (slot.accepting) {
+      stopSlot(slot);
+    }
+  }
+}
+
+void Worker::stopSlot(ListenerSlot& slot) {
+  slot.accepting = false;
+  if (slot.tcp) {
+    slot.tcp->stopAccepting();
+  } else {
+    // UDP has no connection to finish: its flows end with the listener.
+    slot.udp->stop();
+    slot.udp->abortFlows();
+  }
+}
+
+void Worker::reapListeners() {
+  std::erase_if(listeners_, [](const ListenerSlot& slot) {
+    if (slot.accepting) {
+      return false;
+    }
+    if (slot.tcp) {
+      return slot.tcp->sessions() == 0 && slot.tcp->acceptorReleased();
+    }
+    return slot.udp->idle();
+  });
+}
+
+size_t Worker::liveConnections() const {
+  size_t n = 0;
+  for (const auto& slot : listeners_) {
+    n += slot.tcp ? slot.tcp->sessions() : slot.udp->flows();
+  }
+  return n;
+}
+
+void Worker::epochDone(Epoch* e) {
+  std::erase_if(epochs_, [e](const auto& p) { return p.get() == e; });
+}
+
+}  // namespace ballast::server

@@ -1,0 +1,86 @@
+// src/server/worker.h — one worker thread: its own event loop, listeners, sessions and pickers.
+// The control thread talks to it only through a small mailbox and an eventfd.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <future>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/event_loop.h"
+#include "core/fd.h"
+#include "core/local_ref.h"
+#include "l4/tcp_listener.h"
+#include "l4/udp_listener.h"
+#include "server/snapshot.h"
+
+namespace ballast::server {
+
+class Worker final : public core::WatchHandler {
+ public:
+  Worker(uint32_t index, uint32_t worker_count, core::IoKind io);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Starts the thread. The future says which backend it runs on, or why it could not start.
+  std::future<std::string> start(SnapshotPtr first);
+  // Control thread → worker. Both return at once; the worker acts on its next loop turn.
+  void publish(SnapshotPtr snapshot);
+  void requestStop(uint64_t deadline_ms);
+  void join();
+
+  void onReady(core::Watcher& w) override;
+
+ private:
+  struct Epoch final : core::LocalRefCounted {
+    Epoch(Worker& w, SnapshotPtr s) : worker(w), snapshot(std::move(s)) {}
+    void onLastUnref() override { worker.epochDone(this); }
+    Worker& worker;
+    SnapshotPtr snapshot;
+    std::vector<std::unique_ptr<upstream::WorkerPool>> pools;
+  };
+  struct ListenerSlot {
+    std::shared_ptr<ListenerSockets> sockets;
+    std::unique_ptr<l4::TcpListener> tcp;
+    std::unique_ptr<l4::UdpListener> udp;
+    bool accepting = true;
+    bool kept = false;  // scratch flag while applying a snapshot
+  };
+
+  void threadMain(std::promise<std::string> started, SnapshotPtr first);
+  void apply(SnapshotPtr snapshot);
+  void beginStop();
+  void stopSlot(ListenerSlot& slot);
+  void reapListeners();
+  void epochDone(Epoch* e);
+  uint32_t share(uint32_t total) const;
+  size_t liveConnections() const;
+
+  uint32_t index_;
+  uint32_t worker_count_;
+  core::IoKind io_;
+  std::thread thread_;
+  core::Fd wake_fd_;
+  core::Watcher wake_watcher_;
+
+  std::mutex mailbox_mu_;  // control thread ↔ worker only, never on the data path
+  SnapshotPtr mailbox_snapshot_;
+  std::optional<uint64_t> mailbox_stop_;
+
+  std::unique_ptr<core::EventLoop> loop_;
+  std::list<std::unique_ptr<Epoch>> epochs_;
+  Epoch* current_ = nullptr;
+  std::list<ListenerSlot> listeners_;
+  bool stopping_ = false;
+  bool aborted_ = false;
+  uint64_t stop_deadline_ms_ = 0;
+};
+
+}  // namespace ballast::server

@@ -1,0 +1,202 @@
+// src/upstream/health_checker.cpp — one Probe per backend: timer → connect → verdict → timer.
+#include "upstream/health_checker.h"
+
+#include <cstring>
+
+#include "core/log.h"
+#include "core/socket.h"
+
+namespace ballast::upstream {
+namespace {
+constexpr uint64_t kGoldenGamma = 0x9e3779b97f4a7c15ULL;
+constexpr uint64_t kMix1 = 0xbf58476d1ce4e5b9ULL;
+constexpr uint64_t kMix2 = 0x94d049bb133111ebULL;
+constexpr int kShift1 = 30;
+constexpr int kShift2 = 27;
+constexpr int kShift3 = 31;
+constexpr int kMantissaShift = 11;
+constexpr double kTwoPow53 = 9007199254740992.0;
+}  // namespace
+
+class HealthChecker::Probe final : public core::StreamHandler {
+ public:
+  Probe(HealthChecker& owner, HealthTarget target) : owner_(owner), target_(std::move(target)) {
+    interval_timer_.bind(&Probe::onIntervalTimer, this);
+    timeout_timer_.bind(&Probe::onTimeoutTimer, this);
+  }
+
+  const HealthTarget& target() const { return target_; }
+  void setTarget(HealthTarget t) { target_ = std::move(t); }
+  bool busy() const { return busy_; }
+  void retire() {
+    retired_ = true;
+    core::TimerWheel::cancel(interval_timer_);
+    core::TimerWheel::cancel(timeout_timer_);
+  }
+  bool releasedAfterRetire() const { return retired_ && !busy_; }
+
+  void schedule(uint64_t delay_ms) { owner_.loop_.timers().schedule(interval_timer_, delay_ms); }
+
+  uint32_t ok_streak = 0;
+  uint32_t fail_streak = 0;
+
+  void onConnect(core::Stream& s, int err) override {
+    core::TimerWheel::cancel(timeout_timer_);
+    finish(err == 0, err);
+    owner_.loop_.close(s);
+  }
+  void onRecv(core::Stream& /*s*/, core::ChunkId id, uint32_t /*len*/) override {
+    owner_.loop_.releaseChunk(id);
+  }
+  void onRecvEnd(core::Stream& /*s*/, int /*err*/) override {}
+  void onSent(core::Stream& /*s*/, int64_t /*result*/) override {}
+  void onReleased(core::Stream& /*s*/) override {
+    busy_ = false;
+    if (retired_) {
+      return;  // the owner frees retired probes after their stream is released
+    }
+    schedule(owner_.jittered(target_.check));
+  }
+
+ private:
+  static void onIntervalTimer(void* self) { static_cast<Probe*>(self)->start(); }
+  static void onTimeoutTimer(void* self) {
+    auto* p = static_cast<Probe*>(self);
+    p->finish(false, ETIMEDOUT);
+    p->owner_.loop_.close(p->stream_);
+  }
+
+  void start() {
+    auto fd = core::openStreamSocket(target_.backend->address);
+    ++owner_.checks_run_;
+    if (!fd) {
+      finish(false, fd.error().sys_errno);
+      schedule(owner_.jittered(target_.check));
+      return;
+    }
+    busy_ = true;
+    verdict_given_ = false;
+    owner_.loop_.attach(stream_, *fd, this);
+    owner_.loop_.connect(stream_, target_.backend->address);
+    owner_.loop_.timers().schedule(timeout_timer_,
+                                   static_cast<uint64_t>(target_.check.timeout.count()));
+  }
+
+  void finish(bool ok, int err) {
+    if (verdict_given_) {
+      return;
+    }
+    verdict_given_ = true;
+    if (!retired_) {
+      owner_.onProbeResult(*this, ok, err);
+    }
+  }
+
+  HealthChecker& owner_;
+  HealthTarget target_;
+  core::Stream stream_;
+  core::Timer interval_timer_;
+  core::Timer timeout_timer_;
+  bool busy_ = false;
+  bool retired_ = false;
+  bool verdict_given_ = false;
+
+  friend class HealthChecker;
+};
+
+HealthChecker::HealthChecker(core::EventLoop& loop, uint64_t seed) : loop_(loop), rng_(seed) {}
+
+HealthChecker::~HealthChecker() = default;
+
+uint64_t HealthChecker::nextRandom() {
+  uint64_t z = (rng_ += kGoldenGamma);
+  z = (z ^ (z >> kShift1)) * kMix1;
+  z = (z ^ (z >> kShift2)) * kMix2;
+  return z ^ (z >> kShift3);
+}
+
+uint64_t HealthChecker::jittered(const config::HealthCheck& check) {
+  const auto base = static_cast<double>(check.interval.count());
+  const double unit = static_cast<double>(nextRandom() >> kMantissaShift) / kTwoPow53;  // [0,1)
+  const double factor = 1.0 + check.jitter * (2.0 * unit - 1.0);
+  const double ms = base * factor;
+  return ms < 1.0 ? 1 : static_cast<uint64_t>(ms);
+}
+
+void HealthChecker::setTargets(std::vector<HealthTarget> targets) {
+  std::vector<std::unique_ptr<Probe>> next;
+  for (auto& t : targets) {
+    if (t.check.type == config::HealthCheckType::kNone) {
+      continue;
+    }
+    std::unique_ptr<Probe> probe;
+    for (auto& old : probes_) {
+      if (old && old->target().backend == t.backend) {
+        probe = std::move(old);
+        break;
+      }
+    }
+    if (probe) {
+      probe->setTarget(std::move(t));
+    } else {
+      probe = std::make_unique<Probe>(*this, std::move(t));
+      // First checks spread over one interval so a big pool is not probed in one burst.
+      const auto interval = static_cast<uint64_t>(probe->target().check.interval.count());
+      probe->schedule(interval == 0 ? 0 : nextRandom() % interval);
+    }
+    next.push_back(std::move(probe));
+  }
+  for (auto& old : probes_) {
+    if (!old) {
+      continue;
+    }
+    old->retire();
+    if (old->busy()) {
+      retiring_.push_back(std::move(old));
+    }
+  }
+  std::erase_if(retiring_, [](const auto& p) { return p->releasedAfterRetire(); });
+  probes_ = std::move(next);
+}
+
+void HealthChecker::onProbeResult(Probe& p, bool ok, int err) {
+  const auto& t = p.target();
+  auto& state = *t.backend;
+  const bool was_up = state.healthy.load(std::memory_order_relaxed);
+  if (ok) {
+    ++p.ok_streak;
+    p.fail_streak = 0;
+  } else {
+    ++p.fail_streak;
+    p.ok_streak = 0;
+  }
+  bool now_up = was_up;
+  if (was_up && p.fail_streak >= t.check.fall) {
+    now_up = false;
+  } else if (!was_up && p.ok_streak >= t.check.rise) {
+    now_up = true;
+  }
+  if (now_up == was_up) {
+    if (!ok) {
+      core::LogLine(core::LogLevel::kDebug, "health.check_failed")
+          .str("pool", t.pool)
+          .str("backend", state.name)
+          .str("reason", strerror(err))
+          .unum("fail_streak", p.fail_streak);
+    }
+    return;
+  }
+  state.healthy.store(now_up, std::memory_order_relaxed);
+  t.generation->fetch_add(1, std::memory_order_release);
+  ++state_changes_;
+  auto line = core::LogLine(now_up ? core::LogLevel::kInfo : core::LogLevel::kWarn,
+                            now_up ? "health.up" : "health.down");
+  line.str("pool", t.pool).str("backend", state.name);
+  if (now_up) {
+    line.unum("successes", p.ok_streak);
+  } else {
+    line.str("reason", strerror(err)).unum("failures", p.fail_streak);
+  }
+}
+
+}  // namespace ballast::upstream

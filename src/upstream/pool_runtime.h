@@ -1,0 +1,35 @@
+// src/upstream/pool_runtime.h — what the workers share about a pool at run time: per backend,
+// its health, drain flag and load as atomics. Backend states outlive reloads (a reload keeps
+// a backend's health), config values come from the snapshot the pool was built with.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config_types.h"
+
+namespace ballast::upstream {
+
+struct BackendState {
+  explicit BackendState(const net::SocketAddress& a) : address(a), name(a.toString()) {}
+  const net::SocketAddress address;
+  const std::string name;
+  std::atomic<bool> healthy{true};  // backends start up, as in HAProxy; checks take them out
+  std::atomic<bool> drained{false};
+  std::atomic<uint32_t> active{0};  // open proxied connections, all workers together
+};
+
+using BackendStatePtr = std::shared_ptr<BackendState>;
+
+struct PoolRuntime {
+  const config::Pool* config = nullptr;  // owned by the snapshot's Config
+  std::vector<BackendStatePtr> backends;  // config->backends order
+  // Bumped whenever a backend's health or drain changes, so workers rebuild their pickers
+  // with one relaxed load per pick instead of reading every flag.
+  std::shared_ptr<std::atomic<uint64_t>> generation;
+};
+
+}  // namespace ballast::upstream

@@ -1,0 +1,53 @@
+// src/upstream/worker_pool.cpp — candidate refresh and retry-aware picking.
+#include "upstream/worker_pool.h"
+
+#include <algorithm>
+
+namespace ballast::upstream {
+
+WorkerPool::WorkerPool(const PoolRuntime* runtime, uint64_t seed)
+    : runtime_(runtime),
+      picker_(balance::makePicker(runtime->config->algorithm, seed)),
+      candidates_(runtime->backends.size()) {
+  refresh();
+}
+
+void WorkerPool::refresh() {
+  const uint64_t gen = runtime_->generation->load(std::memory_order_acquire);
+  if (gen == seen_generation_) {
+    return;
+  }
+  seen_generation_ = gen;
+  for (size_t i = 0; i < candidates_.size(); ++i) {
+    const auto& state = *runtime_->backends[i];
+    candidates_[i].weight = runtime_->config->backends[i].weight;
+    candidates_[i].healthy = state.healthy.load(std::memory_order_relaxed);
+    candidates_[i].drained = state.drained.load(std::memory_order_relaxed);
+  }
+  picker_->rebuild(candidates_);
+}
+
+std::optional<uint32_t> WorkerPool::pick(uint64_t key, std::span<const uint32_t> tried) {
+  refresh();
+  if (picker_->usesLoad()) {
+    for (size_t i = 0; i < candidates_.size(); ++i) {
+      candidates_[i].active = runtime_->backends[i]->active.load(std::memory_order_relaxed);
+    }
+  }
+  auto choice = picker_->pick(candidates_, key);
+  if (!choice || std::find(tried.begin(), tried.end(), *choice) == tried.end()) {
+    return choice;
+  }
+  // The algorithm chose a backend that already failed this connection (hash algorithms always
+  // will): walk on to the next backend that is up and untried.
+  const auto n = static_cast<uint32_t>(candidates_.size());
+  for (uint32_t step = 1; step < n; ++step) {
+    const uint32_t i = (*choice + step) % n;
+    if (candidates_[i].isUp() && std::find(tried.begin(), tried.end(), i) == tried.end()) {
+      return i;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace ballast::upstream

@@ -1,0 +1,32 @@
+// src/upstream/worker_pool.h — one worker's view of a pool: its own picker and candidate list,
+// rebuilt only when the shared generation moves. Owning worker only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "balance/picker.h"
+#include "upstream/pool_runtime.h"
+
+namespace ballast::upstream {
+
+class WorkerPool {
+ public:
+  WorkerPool(const PoolRuntime* runtime, uint64_t seed);
+
+  const PoolRuntime& runtime() const { return *runtime_; }
+  // Picks a backend index for `key`, skipping the indices in `tried` (earlier failed
+  // attempts of the same connection). nullopt when nothing is up and untried.
+  std::optional<uint32_t> pick(uint64_t key, std::span<const uint32_t> tried);
+
+ private:
+  void refresh();
+
+  const PoolRuntime* runtime_;
+  balance::PickerPtr picker_;
+  std::vector<balance::Candidate> candidates_;
+  uint64_t seen_generation_ = ~uint64_t{0};
+};
+
+}  // namespace ballast::upstream
