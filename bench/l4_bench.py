@@ -516,23 +516,25 @@ class Bench:
 
 # ---- report --------------------------------------------------------------------------------
 
-# (key, label, format); labels say which way is better.
+# (key, label, format, ratio shown); labels say which way is better. Ratios of counts and of
+# context rows (load, noise) would only mislead, so those show a dash.
 ROWS = [
-    ("conn_per_s", "connrate: connections/s, median of 3 (higher better)", "{:,.0f}"),
-    ("conn_failures", "connrate: failed connections, all runs", "{:,.0f}"),
-    ("conn_p99_ms", "connrate: p99 connect+echo+close latency, ms", "{:.2f}"),
-    ("conn_cpu_us", "connrate: proxy CPU µs per connection (lower better)", "{:.1f}"),
-    ("conn_cpu_pct", "connrate: proxy CPU, % of its core", "{:.0f}"),
-    ("conn_load_pct", "connrate: load-generator core busy, %", "{:.0f}"),
-    ("bulk_up_gbps", "bulk upload: Gbit/s (higher better)", "{:.2f}"),
-    ("bulk_up_cpu_s_per_gb", "bulk upload: proxy CPU s per GB (lower better)", "{:.3f}"),
-    ("bulk_down_gbps", "bulk download: Gbit/s (higher better)", "{:.2f}"),
-    ("bulk_down_cpu_s_per_gb", "bulk download: proxy CPU s per GB (lower better)", "{:.3f}"),
-    ("idle_held", f"idle: proxied pairs held (of {IDLE_PAIRS:,})", "{:,.0f}"),
-    ("idle_rss_before_mib", "idle: proxy RSS before, MiB", "{:.1f}"),
-    ("idle_rss_after_mib", "idle: proxy RSS with all pairs open, MiB", "{:.1f}"),
-    ("idle_bytes_per_pair", "idle: proxy RSS bytes per pair (lower better)", "{:,.0f}"),
-    ("others_pct", "noise: other processes' CPU on the proxy core, % (want ~0)", "{:.0f}"),
+    ("conn_per_s", "connrate: connections/s, median of 3 (higher better)", "{:,.0f}", True),
+    ("conn_failures", "connrate: failed connections, all runs", "{:,.0f}", False),
+    ("conn_p99_ms", "connrate: p99 connect+echo+close latency, ms", "{:.2f}", True),
+    ("conn_cpu_us", "connrate: proxy CPU µs per connection (lower better)", "{:.1f}", True),
+    ("conn_cpu_pct", "connrate: proxy CPU, % of its core", "{:.0f}", False),
+    ("conn_load_pct", "connrate: load-generator core busy, %", "{:.0f}", False),
+    ("bulk_up_gbps", "bulk upload: Gbit/s (higher better)", "{:.2f}", True),
+    ("bulk_up_cpu_s_per_gb", "bulk upload: proxy CPU s per GB (lower better)", "{:.3f}", True),
+    ("bulk_down_gbps", "bulk download: Gbit/s (higher better)", "{:.2f}", True),
+    ("bulk_down_cpu_s_per_gb", "bulk download: proxy CPU s per GB (lower better)", "{:.3f}",
+     True),
+    ("idle_held", f"idle: proxied pairs held (of {IDLE_PAIRS:,})", "{:,.0f}", False),
+    ("idle_rss_before_mib", "idle: proxy RSS before, MiB", "{:.1f}", True),
+    ("idle_rss_after_mib", "idle: proxy RSS with all pairs open, MiB", "{:.1f}", True),
+    ("idle_bytes_per_pair", "idle: proxy RSS bytes per pair (lower better)", "{:,.0f}", True),
+    ("others_pct", "noise: other processes' CPU on the proxy core, % (want ~0)", "{:.0f}", False),
 ]
 
 
@@ -543,14 +545,14 @@ def table(proxies, results):
     head = ["metric"] + [p.label for p in proxies]
     head += [f"{b.label} ÷ HAProxy" for b in ratio_cols]
     rows = [head, ["---"] + ["---:"] * (len(head) - 1)]
-    for key, label, fmt in ROWS:
+    for key, label, fmt, with_ratio in ROWS:
         row = [label]
         for p in proxies:
             v = results[p.key].get(key)
             row.append("failed" if v is None else fmt.format(v))
         for b in ratio_cols:
             v, h = results[b.key].get(key), results[haproxy.key].get(key)
-            row.append(f"{v / h:.2f}" if v is not None and h else "—")
+            row.append(f"{v / h:.2f}" if with_ratio and v is not None and h else "—")
         rows.append(row)
     return "\n".join("| " + " | ".join(r) + " |" for r in rows)
 

@@ -96,8 +96,10 @@ bool Diagnostics::spend(const Location& where) {
   }
   if (!budget_reported_) {
     budget_reported_ = true;
-    add(where, "configuration too large: more than " + std::to_string(kMaxVisitedNodes) +
-                   " nodes (an alias counts each time it is used)");
+    // Past the error cap too: it explains why the rest of the file was not checked.
+    errors_.push_back({where.file, where.line, where.column,
+                       "configuration too large: more than " + std::to_string(kMaxVisitedNodes) +
+                           " nodes (an alias counts each time it is used)"});
   }
   return false;
 }

@@ -136,8 +136,9 @@ void EpollLoop::readSome(Stream& s) {
     }
     const ssize_t n = ::recv(s.fd_, chunks_->data(id), chunks_->chunkBytes(), 0);
     if (n > 0) {
-      if (static_cast<uint32_t>(n) < chunks_->chunkBytes()) {
-        // A short read drained the socket; the next arrival raises a new edge.
+      if (static_cast<uint32_t>(n) < chunks_->chunkBytes() && (s.flags_ & Stream::kPeerFin) == 0) {
+        // A short read drained the socket; the next arrival raises a new edge. Not so after
+        // EPOLLRDHUP: the FIN came with that edge and only a further recv() reports it.
         s.flags_ &= ~Stream::kReadable;
       }
       s.handler_->onRecv(s, id, static_cast<uint32_t>(n));
@@ -158,6 +159,9 @@ void EpollLoop::readSome(Stream& s) {
 void EpollLoop::onStreamEvent(Stream& s, uint32_t events) {
   if ((s.flags_ & Stream::kClosed) != 0) {
     return;
+  }
+  if ((events & (EPOLLRDHUP | EPOLLERR | EPOLLHUP)) != 0) {
+    s.flags_ |= Stream::kPeerFin;
   }
   if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) != 0) {
     s.flags_ |= Stream::kReadable;

@@ -66,6 +66,7 @@ class Stream {
     kDeferSent = 1U << 10,
     kDeferConnect = 1U << 11,
     kDeferRelease = 1U << 12,
+    kPeerFin = 1U << 13,    // epoll: EPOLLRDHUP seen, so read on until recv() says 0
   };
   int fd_ = -1;
   uint16_t flags_ = 0;

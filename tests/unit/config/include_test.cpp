@@ -78,8 +78,8 @@ TEST_F(IncludeTest, SyntaxErrorInsideIncludedFileNamesThatFile) {
   write("broken.yaml", "pools: [\n");
   const LoadResult r = loadConfigText("include: [broken.yaml]\n", "t.yaml", dir_);
   ASSERT_EQ(r.errors.size(), 1U);
-  EXPECT_EQ(r.errors[0].format().substr(0, path("broken.yaml").size() + 21),
-            path("broken.yaml") + ":2:1: invalid YAML: ");
+  const std::string expected = path("broken.yaml") + ":2:1: invalid YAML: ";
+  EXPECT_EQ(r.errors[0].format().substr(0, expected.size()), expected);
 }
 
 TEST_F(IncludeTest, TopFileScalarsWin) {
