@@ -2,15 +2,6 @@
 #include "balance/least_conn.h"
 
 namespace ballast::balance {
-namespace {
-
-// True when a carries strictly less load per unit of weight than b. Both weights are non-zero
-// (callers pass up backends only) and uint32_t * uint32_t cannot overflow uint64_t.
-bool lessLoaded(const Candidate& a, const Candidate& b) {
-  return static_cast<uint64_t>(a.active) * b.weight < static_cast<uint64_t>(b.active) * a.weight;
-}
-
-}  // namespace
 
 void LeastConnPicker::rebuild(std::span<const Candidate> backends) {
   // Weights and up/down are read live in pick(); only the scan start must stay in range.
@@ -25,13 +16,29 @@ std::optional<uint32_t> LeastConnPicker::pick(std::span<const Candidate> backend
   if (next_ >= n) {
     next_ = 0;
   }
+  // Two straight runs, [next_, n) then [0, next_), instead of one wrapping index: no wrap test
+  // per backend, and the best so far is kept in locals rather than re-read through an index.
   std::optional<uint32_t> best;
-  uint32_t i = next_;
-  for (uint32_t scanned = 0; scanned < n; ++scanned) {
-    if (backends[i].isUp() && (!best || lessLoaded(backends[i], backends[*best]))) {
-      best = i;
+  uint64_t best_active = 0;
+  uint64_t best_weight = 1;
+  const auto consider = [&](uint32_t i) {
+    const Candidate& backend = backends[i];
+    if (!backend.isUp()) {
+      return;
     }
-    i = (i + 1 == n) ? 0 : i + 1;
+    // active/weight < best ratio, cross-multiplied: uint32_t by uint32_t in 64 bits cannot
+    // overflow. Strictly less, so on a tie the earlier one in scan order keeps it.
+    if (!best || backend.active * best_weight < best_active * backend.weight) {
+      best = i;
+      best_active = backend.active;
+      best_weight = backend.weight;
+    }
+  };
+  for (uint32_t i = next_; i < n; ++i) {
+    consider(i);
+  }
+  for (uint32_t i = 0; i < next_; ++i) {
+    consider(i);
   }
   if (best) {
     next_ = (*best + 1 == n) ? 0 : *best + 1;

@@ -52,8 +52,11 @@ void TimerWheel::advance(uint64_t now_ms) {
   // Each slot is visited at most once per call, even after a long stall.
   const uint64_t ticks = std::min<uint64_t>((now_ms_ - cursor_ms_) / kTimerTickMs + 1, kTimerSlots);
   for (uint64_t i = 0; i < ticks; ++i) {
-    Timer& head = slots_[((cursor_ms_ / kTimerTickMs) + i) % kTimerSlots];
-    // Detach the due timers first: callbacks may re-arm into this very slot.
+    const uint64_t tick_ms = cursor_ms_;
+    // Move the cursor first: a timer (re)armed by a callback below lands in a later slot,
+    // never in the one being emptied.
+    cursor_ms_ += kTimerTickMs;
+    Timer& head = slots_[(tick_ms / kTimerTickMs) % kTimerSlots];
     Timer due;
     due.next_ = due.prev_ = &due;
     for (Timer* t = head.next_; t != &head;) {
@@ -74,7 +77,7 @@ void TimerWheel::advance(uint64_t now_ms) {
     }
     due.next_ = due.prev_ = nullptr;
   }
-  cursor_ms_ = now_ms_ + kTimerTickMs;
+  cursor_ms_ = std::max(cursor_ms_, now_ms_ + kTimerTickMs);
 }
 
 int TimerWheel::nextTimeoutMs(uint64_t now_ms) const {

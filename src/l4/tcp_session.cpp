@@ -32,7 +32,7 @@ uint64_t hashKey(config::HashKey key, const net::SocketAddress& addr) {
 }  // namespace
 
 TcpSession::TcpSession(const SessionEnv& env, int client_fd)
-    : env_(env), client_(*this, true), backend_(*this, false) {
+    : env_(env), client_(*this), backend_(*this) {
   env_.epoch->ref();
   timer_.bind(&TcpSession::onTimer, this);
   client_.released = false;

@@ -44,7 +44,7 @@ class TcpSession {
 
   class Side final : public core::StreamHandler {
    public:
-    Side(TcpSession& s, bool is_client) : session_(s), is_client_(is_client) {}
+    explicit Side(TcpSession& s) : session_(s) {}
     void onConnect(core::Stream& s, int err) override;
     void onRecv(core::Stream& s, core::ChunkId id, uint32_t len) override;
     void onRecvEnd(core::Stream& s, int err) override;
@@ -60,7 +60,6 @@ class TcpSession {
 
    private:
     TcpSession& session_;
-    bool is_client_;
   };
 
   core::EventLoop& loop() const { return *env_.loop; }

@@ -104,6 +104,39 @@ TEST(Xoshiro256Test, BitsAreBalanced) {
   }
 }
 
+TEST(WeightedTableTest, EveryPointLandsInItsOwnInterval) {
+  // For table sizes that exercise every depth of the branch-free search, aim a uniform number
+  // at the first and last point of each interval and expect that interval's position.
+  __extension__ using Uint128 = unsigned __int128;
+  constexpr uint32_t kMaxSize = 40;
+  constexpr uint32_t kWeightSpread = 5;
+  constexpr int kBitsPerWord = 64;
+  for (uint32_t size = 1; size <= kMaxSize; ++size) {
+    std::vector<Candidate> backends(size);
+    for (uint32_t i = 0; i < size; ++i) {
+      backends[i].weight = 1 + (i * kHeavyWeight) % kWeightSpread;
+    }
+    WeightedTable table;
+    table.rebuild(backends, WeightedTable::Members::kUp);
+    uint64_t total = 0;
+    for (const Candidate& backend : backends) {
+      total += backend.weight;
+    }
+    uint64_t start = 0;
+    for (uint32_t position = 0; position < size; ++position) {
+      const uint64_t end = start + backends[position].weight;
+      for (const uint64_t point : {start, end - 1}) {
+        // The smallest uniform number that the multiply-shift scales onto `point`.
+        const Uint128 scaled = static_cast<Uint128>(point) << kBitsPerWord;
+        const auto uniform = static_cast<uint64_t>((scaled + total - 1) / total);
+        ASSERT_EQ(table.positionFor(uniform), position) << "size " << size << " point " << point;
+        ASSERT_EQ(table.backendAt(position), position);
+      }
+      start = end;
+    }
+  }
+}
+
 TEST(WeightedTableTest, ExcludingNeverReturnsTheExcludedPosition) {
   const std::vector<Candidate> backends = weighted125();
   WeightedTable table;
