@@ -16,9 +16,10 @@ constexpr uint64_t kSkipSeed = 0x6d61676c65762d73ULL;    // "maglev-s"
 
 // How many other slots pick() tries when the slot's backend went down without a rebuild(). The
 // slots are chosen by rehashing the key, not by stepping to the neighbours: a small set's table
-// is interleaved arithmetic progressions, so neighbours are correlated and stepping favoured
-// some survivors by 20%. Rehashed slots are independent, so orphaned keys spread by slot share,
-// and each key still lands in the same place every time. A scan of the set follows if all fail.
+// is interleaved arithmetic progressions, so neighbours are correlated: with 4 backends and one
+// down, stepping gave the survivors 29% to 36% of keys where each was owed 33%. Rehashed slots
+// are independent, so orphaned keys spread by slot share, and each key still lands in the same
+// place every time. A scan of the set follows if all probes fail.
 constexpr uint32_t kStaleProbes = 16;
 constexpr uint64_t kStaleProbeSeed = 0x6d61676c65762d70ULL;  // "maglev-p"
 
@@ -43,11 +44,11 @@ static_assert(isPrime(ConsistentHashPicker::kDefaultTableSize));
 
 // One up backend's walk through its permutation while the table fills.
 struct Filler {
-  uint32_t backend;   // index in the span, also the identity the permutation is seeded with
+  uint32_t backend;  // index in the span, also the identity the permutation is seeded with
   uint32_t weight;
   uint64_t position;  // permutation[next] of the paper, advanced by `skip` modulo M
   uint64_t skip;
-  uint64_t credit;    // weight saved towards the next slot
+  uint64_t credit;  // weight saved towards the next slot
 };
 
 std::optional<uint32_t> firstUpFrom(std::span<const Candidate> backends, uint64_t start) {

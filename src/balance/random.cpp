@@ -124,8 +124,7 @@ void RandomPicker::rebuild(std::span<const Candidate> backends) {
   table_.rebuild(backends, WeightedTable::Members::kUp);
 }
 
-std::optional<uint32_t> RandomPicker::pick(std::span<const Candidate> backends,
-                                           uint64_t /*key*/) {
+std::optional<uint32_t> RandomPicker::pick(std::span<const Candidate> backends, uint64_t /*key*/) {
   if (table_.empty()) {
     // Nothing was up at rebuild(); scan in case something came up since.
     return firstUpFrom(backends, 0);

@@ -29,7 +29,7 @@ class Xoshiro256 {
 
 // Prefix sums of weights, built in rebuild() so that a draw is a binary search: no allocation
 // and O(log n) per pick. Position p owns the interval [ends_[p-1], ends_[p]) of
-// [0, totalWeight()), so a uniform point lands on p with probability weight / total.
+// [0, total weight), so a uniform point lands on p with probability weight / total.
 class WeightedTable {
  public:
   enum class Members : uint8_t {

@@ -16,9 +16,9 @@ namespace ballast::balance {
 // one on a tie, as NGINX does) and subtracts the total from the winner. Weights {5,1,1} give
 // a a b a c a a.
 //
-// NGINX also keeps an "effective weight" that failures lower and successes restore. Ballast
-// reports failures to the outlier detector, which marks a backend down instead, so here the
-// effective weight is always the configured weight.
+// NGINX also keeps an "effective weight" that failures lower and successes restore. A picker
+// gets no failure feedback through the Picker interface: failures reach it only as a backend
+// marked down by health checking, so here the effective weight is always the configured one.
 class WeightedRoundRobinPicker final : public Picker {
  public:
   // Resets every current weight to 0, so the sequence restarts from its beginning: a restart

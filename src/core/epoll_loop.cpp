@@ -12,7 +12,8 @@
 
 namespace ballast::core {
 
-EpollLoop::EpollLoop() : epfd_(epoll_create1(EPOLL_CLOEXEC)) {
+EpollLoop::EpollLoop(uint32_t chunk_count)
+    : EventLoop(chunk_count), epfd_(epoll_create1(EPOLL_CLOEXEC)) {
   if (!epfd_.valid()) {
     abort();  // start-up only; epoll is the backend of last resort
   }
@@ -101,6 +102,16 @@ void EpollLoop::close(Stream& s) {
     return;
   }
   s.flags_ |= Stream::kClosed;
+  if ((s.flags_ & Stream::kWantChunk) != 0) {
+    // Unlink now: the stream may be freed long before a chunk comes back.
+    Stream** link = &chunk_waiters_;
+    while (*link != &s) {
+      link = &(*link)->wait_next_;
+    }
+    *link = s.wait_next_;
+    s.wait_next_ = nullptr;
+    s.flags_ &= ~Stream::kWantChunk;
+  }
   s.flags_ &= ~(Stream::kRecvOn | Stream::kDeferRead | Stream::kDeferSent | Stream::kDeferConnect);
   defer(s, Stream::kDeferRelease);
 }
@@ -110,8 +121,8 @@ void EpollLoop::releaseChunk(ChunkId id) {
   // Streams that stalled on an empty pool resume now, oldest first.
   while (chunk_waiters_ != nullptr && chunks_->freeCount() > 0) {
     Stream* s = chunk_waiters_;
-    chunk_waiters_ = s->next_;
-    s->next_ = nullptr;
+    chunk_waiters_ = s->wait_next_;
+    s->wait_next_ = nullptr;
     s->flags_ &= ~Stream::kWantChunk;
     if ((s->flags_ & Stream::kClosed) == 0) {
       defer(*s, Stream::kDeferRead);
@@ -129,7 +140,7 @@ void EpollLoop::readSome(Stream& s) {
     if (id == kNoChunk) {
       if ((s.flags_ & Stream::kWantChunk) == 0) {
         s.flags_ |= Stream::kWantChunk;
-        s.next_ = chunk_waiters_;
+        s.wait_next_ = chunk_waiters_;
         chunk_waiters_ = &s;
       }
       return;

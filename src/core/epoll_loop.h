@@ -13,7 +13,7 @@ namespace ballast::core {
 
 class EpollLoop final : public EventLoop {
  public:
-  EpollLoop();
+  explicit EpollLoop(uint32_t chunk_count);
   const char* name() const override { return "epoll"; }
 
   void attach(Stream& s, int fd, StreamHandler* handler) override;

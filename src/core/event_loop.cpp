@@ -8,13 +8,17 @@
 
 namespace ballast::core {
 
-EventLoop::EventLoop()
-    : chunks_(std::make_unique<ChunkPool>(kChunksPerWorker, kChunkBytes)), timers_(monotonicMs()) {}
+EventLoop::EventLoop(uint32_t chunk_count)
+    : chunks_(std::make_unique<ChunkPool>(chunk_count, kChunkBytes)), timers_(monotonicMs()) {}
 
-std::unique_ptr<EventLoop> EventLoop::create(IoKind kind, std::string* fallback_reason) {
+std::unique_ptr<EventLoop> EventLoop::create(IoKind kind, std::string* fallback_reason,
+                                             uint32_t chunk_count) {
+  if (chunk_count == 0) {
+    chunk_count = kChunksPerWorker;
+  }
   if (kind != IoKind::kEpoll) {
     std::string why;
-    auto uring = UringLoop::tryCreate(&why);
+    auto uring = UringLoop::tryCreate(&why, chunk_count);
     if (uring) {
       return uring;
     }
@@ -24,7 +28,7 @@ std::unique_ptr<EventLoop> EventLoop::create(IoKind kind, std::string* fallback_
     }
     *fallback_reason = why;
   }
-  return std::make_unique<EpollLoop>();
+  return std::make_unique<EpollLoop>(chunk_count);
 }
 
 }  // namespace ballast::core

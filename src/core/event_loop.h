@@ -73,7 +73,8 @@ class Stream {
   uint8_t inflight_ = 0;  // io_uring operations whose final completion has not come
   int connect_err_ = 0;
   StreamHandler* handler_ = nullptr;
-  Stream* next_ = nullptr;  // deferred / chunk-wait list link
+  Stream* next_ = nullptr;       // deferred list link
+  Stream* wait_next_ = nullptr;  // chunk-wait list link (a waiter may be deferred too)
   const uint8_t* send_ptr_ = nullptr;
   int64_t send_len_ = 0;  // epoll: bytes to send; after completion: the result
 };
@@ -118,7 +119,10 @@ class EventLoop {
  public:
   // Builds the loop on the calling thread (io_uring rings belong to the thread that made them).
   // kAuto tries io_uring and falls back to epoll, saying why in *fallback_reason.
-  static std::unique_ptr<EventLoop> create(IoKind kind, std::string* fallback_reason);
+  // `chunk_count` must be a power of two (the io_uring buffer ring requires it); tests shrink it
+  // to exercise exhaustion.
+  static std::unique_ptr<EventLoop> create(IoKind kind, std::string* fallback_reason,
+                                           uint32_t chunk_count = 0);
   virtual ~EventLoop() = default;
 
   virtual const char* name() const = 0;
@@ -148,7 +152,7 @@ class EventLoop {
   virtual void runOnce(int max_wait_ms) = 0;
 
  protected:
-  EventLoop();
+  explicit EventLoop(uint32_t chunk_count);
   std::unique_ptr<ChunkPool> chunks_;
   TimerWheel timers_;
 };

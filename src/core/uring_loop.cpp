@@ -20,8 +20,9 @@ constexpr int kBufferGroup = 0;
 
 }  // namespace
 
-std::unique_ptr<UringLoop> UringLoop::tryCreate(std::string* why) {
-  std::unique_ptr<UringLoop> loop(new UringLoop());  // NOLINT: private constructor
+std::unique_ptr<UringLoop> UringLoop::tryCreate(std::string* why, uint32_t chunk_count) {
+  // NOLINTNEXTLINE(cppcoreguidelines-owning-memory): the constructor is private
+  std::unique_ptr<UringLoop> loop(new UringLoop(chunk_count));
   io_uring_params params{};
   // One thread submits and reaps, so the kernel may defer task work to our wait: fewer
   // interrupts, bigger batches.
@@ -36,7 +37,7 @@ std::unique_ptr<UringLoop> UringLoop::tryCreate(std::string* why) {
     return nullptr;
   }
   loop->ring_ready_ = true;
-  const uint32_t entries = kChunksPerWorker;  // a power of two, as the ring requires
+  const uint32_t entries = chunk_count;  // a power of two, as the ring requires
   loop->buf_ring_bytes_ = sizeof(io_uring_buf) * entries;
   void* mem = mmap(nullptr, loop->buf_ring_bytes_, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -145,6 +146,16 @@ void UringLoop::close(Stream& s) {
     return;
   }
   s.flags_ |= Stream::kClosed;
+  if ((s.flags_ & Stream::kWantChunk) != 0) {
+    // Unlink now: the stream may be freed long before a chunk comes back.
+    Stream** link = &chunk_waiters_;
+    while (*link != &s) {
+      link = &(*link)->wait_next_;
+    }
+    *link = s.wait_next_;
+    s.wait_next_ = nullptr;
+    s.flags_ &= ~Stream::kWantChunk;
+  }
   s.flags_ &= ~Stream::kRecvOn;
   if (s.inflight_ > 0) {
     io_uring_sqe* e = sqe();
@@ -168,13 +179,13 @@ void UringLoop::streamOpDone(Stream& s) {
 void UringLoop::releaseChunk(ChunkId id) {
   auto& pool = *chunks_;
   io_uring_buf_ring_add(buf_ring_, pool.data(id), pool.chunkBytes(), id,
-                        io_uring_buf_ring_mask(kChunksPerWorker), 0);
+                        io_uring_buf_ring_mask(chunks_->count()), 0);
   io_uring_buf_ring_advance(buf_ring_, 1);
   --chunks_out_;
   while (chunk_waiters_ != nullptr) {
     Stream* s = chunk_waiters_;
-    chunk_waiters_ = s->next_;
-    s->next_ = nullptr;
+    chunk_waiters_ = s->wait_next_;
+    s->wait_next_ = nullptr;
     s->flags_ &= ~Stream::kWantChunk;
     if ((s->flags_ & (Stream::kRecvOn | Stream::kClosed | Stream::kRecvArmed)) ==
         Stream::kRecvOn) {
@@ -212,7 +223,7 @@ void UringLoop::onStreamCqe(Stream& s, Op op, const io_uring_cqe& cqe) {
         // Every chunk is out: wait for one to come back instead of spinning.
         if ((s.flags_ & Stream::kWantChunk) == 0) {
           s.flags_ |= Stream::kWantChunk;
-          s.next_ = chunk_waiters_;
+          s.wait_next_ = chunk_waiters_;
           chunk_waiters_ = &s;
         }
       } else if (cqe.res < 0 && cqe.res != -ECANCELED) {

@@ -13,7 +13,7 @@ namespace ballast::core {
 class UringLoop final : public EventLoop {
  public:
   // Returns nullptr (and why) when the kernel or a sandbox refuses io_uring.
-  static std::unique_ptr<UringLoop> tryCreate(std::string* why);
+  static std::unique_ptr<UringLoop> tryCreate(std::string* why, uint32_t chunk_count);
   ~UringLoop() override;
   const char* name() const override { return "io_uring"; }
 
@@ -38,7 +38,7 @@ class UringLoop final : public EventLoop {
                        kOpAccept = 5 };
   static constexpr uint64_t kOpMask = 7;
 
-  UringLoop() = default;
+  explicit UringLoop(uint32_t chunk_count) : EventLoop(chunk_count) {}
   io_uring_sqe* sqe();
   void armRecv(Stream& s);
   void armWatcher(Watcher& w);

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 
 from harness import (IO_BACKENDS, Backend, Ballast, BallastTest, ask_name, free_port, main,
                      port_accepts, rss_bytes, tcp_config, wait_until)
@@ -23,7 +23,8 @@ MIB = 1 << 20
 
 def log_time(line):
     """The log line's wall-clock time in seconds (ballast writes RFC 3339 UTC, microseconds)."""
-    return datetime.strptime(line["time"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+    parsed = datetime.strptime(line["time"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    return parsed.replace(tzinfo=timezone.utc).timestamp()
 
 
 def recv_line(sock, timeout):
@@ -50,25 +51,35 @@ def connect(port, timeout=5.0):
     return socket.create_connection((LOOPBACK, port), timeout=timeout)
 
 
-def kill_backend(backend):
-    """Takes a Backend down so that further connects are refused, without resetting the
-    connections the kernel has already completed on its listening socket.
+def kill_backend(backend, load):
+    """Takes a Backend down under `load` so that further connects to it are refused.
 
-    Backend.close() stops the accept loop first and closes the socket afterwards; handshakes
-    completed in between sit in the accept queue and are reset by the close, which no L4 proxy
-    can hide (the connect already succeeded). Here the queue is drained and served right before
-    the close, so the window shrinks from the accept loop's stop latency to microseconds."""
-    backend.shutdown()
+    Closing a listening socket resets the connections the kernel has already completed on it
+    but nobody accepted yet, and no L4 proxy can hide that: its connect succeeded. So the
+    accept loop is stopped first, new client connections are held for the few milliseconds it
+    takes to serve the ones still heading for this backend, and the socket is closed with no
+    client connection in flight. The load resumes at once and is routed around the dead
+    backend from then on."""
+    backend.shutdown()  # the accept loop stops; the kernel still completes handshakes
+    load.pause()
     lsock = backend.socket
     lsock.setblocking(False)
-    while True:
-        try:
-            conn, addr = lsock.accept()
-        except BlockingIOError:
-            break
-        conn.setblocking(True)
-        backend.process_request(conn, addr)
-    lsock.close()
+
+    def drained():
+        while True:
+            try:
+                conn, addr = lsock.accept()
+            except BlockingIOError:
+                break
+            conn.setblocking(True)
+            backend.process_request(conn, addr)
+        return load.in_flight == 0
+
+    try:
+        wait_until(drained, timeout=5, interval=0.001, what="in-flight connections served")
+        lsock.close()
+    finally:
+        load.resume()
 
 
 def make_blackhole():
@@ -155,10 +166,29 @@ class LoadClient:
         self.lock = threading.Lock()
         self.results = []  # (start monotonic, name)
         self.failures = []  # (start monotonic, error)
+        self.in_flight = 0
+        self.gate = threading.Event()  # set: new connections may start
+        self.gate.set()
         self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
 
-    def _run(self):
+    def pause(self):
+        with self.lock:
+            self.gate.clear()
+
+    def resume(self):
+        self.gate.set()
+
+    def _enter(self):
         while not self.stop.is_set():
+            self.gate.wait(0.1)
+            with self.lock:  # pause() takes the lock too: none slips in after it
+                if self.gate.is_set():
+                    self.in_flight += 1
+                    return True
+        return False
+
+    def _run(self):
+        while self._enter():
             start = time.monotonic()
             try:
                 with connect(self.port) as s:
@@ -170,6 +200,9 @@ class LoadClient:
             except OSError as e:
                 with self.lock:
                     self.failures.append((start, repr(e)))
+            finally:
+                with self.lock:
+                    self.in_flight -= 1
 
     def __enter__(self):
         for t in self.threads:
@@ -239,7 +272,7 @@ class ResilienceTest(BallastTest):
                     with Ballast(cfg, io=io) as b:
                         with LoadClient(port) as load:
                             wait_until(lambda: load.count() >= 100, what="load running")
-                            kill_backend(victim)
+                            kill_backend(victim, load)
                             killed_at = time.monotonic()
                             down = wait_until(
                                 lambda: [e for e in b.events("health.down")

@@ -23,11 +23,13 @@ thread_local uint64_t allocations = 0;
 
 }  // namespace
 
+// The replacement functions below traffic in raw memory by definition, hence the NOLINTs.
 void* operator new(std::size_t size) {
   if (counting_allocations) {
     ++allocations;
   }
   // malloc(0) may return null; operator new must not.
+  // NOLINTNEXTLINE(cppcoreguidelines-owning-memory)
   if (void* memory = std::malloc(size == 0 ? 1 : size)) {
     return memory;
   }
@@ -36,9 +38,11 @@ void* operator new(std::size_t size) {
 
 // Not inlined: GCC 12 would inline free() into callers that got the pointer from operator new
 // and warn (-Wmismatched-new-delete) about a pairing that this very file defines as correct.
-[[gnu::noinline]] void operator delete(void* memory) noexcept { std::free(memory); }
+[[gnu::noinline]] void operator delete(void* memory) noexcept {
+  std::free(memory);  // NOLINT(cppcoreguidelines-owning-memory)
+}
 [[gnu::noinline]] void operator delete(void* memory, std::size_t /*size*/) noexcept {
-  std::free(memory);
+  std::free(memory);  // NOLINT(cppcoreguidelines-owning-memory)
 }
 
 namespace ballast::balance {
@@ -49,8 +53,8 @@ constexpr uint32_t kPicks = 10'000;
 constexpr uint32_t kBackends = 16;
 
 constexpr std::array kAllAlgorithms{
-    Algorithm::kRoundRobin, Algorithm::kWeightedRoundRobin, Algorithm::kLeastConn,
-    Algorithm::kRandom,     Algorithm::kPowerOfTwo,         Algorithm::kSourceHash,
+    Algorithm::kRoundRobin,     Algorithm::kWeightedRoundRobin, Algorithm::kLeastConn,
+    Algorithm::kRandom,         Algorithm::kPowerOfTwo,         Algorithm::kSourceHash,
     Algorithm::kConsistentHash,
 };
 

@@ -161,7 +161,7 @@ TEST(WeightedTableTest, WeightedMembersKeepDownBackends) {
   up.rebuild(backends, WeightedTable::Members::kUp);
   WeightedTable weighted;
   weighted.rebuild(backends, WeightedTable::Members::kWeighted);
-  EXPECT_EQ(up.size(), 2U);                    // the two up ones
+  EXPECT_EQ(up.size(), 2U);                     // the two up ones
   EXPECT_EQ(weighted.size(), kMixedCount - 1);  // all but the one with weight 0
 }
 

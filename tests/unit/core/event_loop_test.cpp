@@ -7,9 +7,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
+#include "core/limits.h"
 #include "core/socket.h"
 
 namespace ballast::core {
@@ -170,6 +173,138 @@ TEST_P(EventLoopTest, StopRecvHoldsDataInTheKernelUntilStartRecv) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EventLoopTest,
+                         ::testing::Values(IoKind::kIoUring, IoKind::kEpoll),
+                         [](const auto& info) {
+                           return info.param == IoKind::kIoUring ? std::string("io_uring")
+                                                                 : std::string("epoll");
+                         });
+
+}  // namespace
+}  // namespace ballast::core
+
+namespace ballast::core {
+namespace {
+
+// A reader that keeps every chunk until told to let go, to run the pool dry.
+struct Hoarder final : StreamHandler {
+  EventLoop* loop = nullptr;
+  Stream stream;
+  std::vector<ChunkId> held;
+  size_t bytes = 0;
+  bool released = false;
+  void onConnect(Stream& /*s*/, int /*err*/) override {}
+  void onRecv(Stream& /*s*/, ChunkId id, uint32_t len) override {
+    held.push_back(id);
+    bytes += len;
+  }
+  void onRecvEnd(Stream& /*s*/, int /*err*/) override {}
+  void onSent(Stream& /*s*/, int64_t /*result*/) override {}
+  void onReleased(Stream& /*s*/) override { released = true; }
+};
+
+class ChunkExhaustionTest : public ::testing::TestWithParam<IoKind> {};
+
+TEST_P(ChunkExhaustionTest, ReadingWaitsForAChunkAndResumesWhenOneReturns) {
+  constexpr uint32_t kTinyPool = 4;
+  std::string why;
+  auto loop = EventLoop::create(GetParam(), &why, kTinyPool);
+  if (!loop) {
+    GTEST_SKIP() << why;
+  }
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  Hoarder h;
+  h.loop = loop.get();
+  loop->attach(h.stream, fds[0], &h);
+  loop->startRecv(h.stream);
+  const std::string block(kChunkBytes, 'x');
+  size_t written = 0;
+  for (int i = 0; i < 6; ++i) {
+    const ssize_t n = ::write(fds[1], block.data(), block.size());
+    if (n > 0) {
+      written += static_cast<size_t>(n);
+    }
+  }
+  const uint64_t deadline = monotonicMs() + kDeadlineMs;
+  while (h.held.size() < kTinyPool && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  ASSERT_EQ(h.held.size(), kTinyPool);
+  for (int i = 0; i < 5; ++i) {
+    loop->runOnce(kTurnMs);  // nothing more can be read: every chunk is held
+  }
+  EXPECT_EQ(h.held.size(), kTinyPool);
+  // Give every chunk back: reading resumes and everything written arrives.
+  for (ChunkId id : h.held) {
+    loop->releaseChunk(id);
+  }
+  h.held.clear();
+  while (h.bytes < written && monotonicMs() < deadline + kDeadlineMs) {
+    loop->runOnce(kTurnMs);
+    for (ChunkId id : h.held) {
+      loop->releaseChunk(id);
+    }
+    h.held.clear();
+  }
+  EXPECT_EQ(h.bytes, written);
+  loop->close(h.stream);
+  while (!h.released) {
+    loop->runOnce(kTurnMs);
+  }
+  ::close(fds[1]);
+}
+
+TEST_P(ChunkExhaustionTest, ClosingAStreamThatWaitsForAChunkIsSafe) {
+  constexpr uint32_t kTinyPool = 2;
+  std::string why;
+  auto loop = EventLoop::create(GetParam(), &why, kTinyPool);
+  if (!loop) {
+    GTEST_SKIP() << why;
+  }
+  int a[2];
+  int b[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, a), 0);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, b), 0);
+  auto first = std::make_unique<Hoarder>();
+  auto second = std::make_unique<Hoarder>();
+  first->loop = second->loop = loop.get();
+  loop->attach(first->stream, a[0], first.get());
+  loop->attach(second->stream, b[0], second.get());
+  loop->startRecv(first->stream);
+  const std::string block(kChunkBytes, 'y');
+  for (int i = 0; i < 3; ++i) {
+    (void)!::write(a[1], block.data(), block.size());
+  }
+  const uint64_t deadline = monotonicMs() + kDeadlineMs;
+  while (first->held.size() < kTinyPool && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  ASSERT_EQ(first->held.size(), kTinyPool);
+  loop->startRecv(second->stream);
+  (void)!::write(b[1], "z", 1);
+  for (int i = 0; i < 5; ++i) {
+    loop->runOnce(kTurnMs);  // both now wait for a chunk
+  }
+  loop->close(second->stream);
+  while (!second->released && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  ASSERT_TRUE(second->released);
+  second.reset();  // freed while the pool is still empty
+  for (ChunkId id : first->held) {
+    loop->releaseChunk(id);  // must not touch the freed stream
+  }
+  first->held.clear();
+  loop->close(first->stream);
+  while (!first->released && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  EXPECT_TRUE(first->released);
+  ::close(a[1]);
+  ::close(b[1]);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ChunkExhaustionTest,
                          ::testing::Values(IoKind::kIoUring, IoKind::kEpoll),
                          [](const auto& info) {
                            return info.param == IoKind::kIoUring ? std::string("io_uring")
