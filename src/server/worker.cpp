@@ -2,6 +2,7 @@
 #include "server/worker.h"
 
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -95,10 +96,12 @@ void Worker::threadMain(std::promise<std::string> started, SnapshotPtr first) {
 
   while (true) {
     loop_->runOnce(kMaxTurnMs);
+    if (retired_slots_ > 0) {
+      reapListeners();
+    }
     if (!stopping_) {
       continue;
     }
-    reapListeners();
     if (!aborted_ && core::monotonicMs() >= stop_deadline_ms_ && liveConnections() > 0) {
       aborted_ = true;
       core::LogLine(core::LogLevel::kWarn, "server.shutdown_timeout")
@@ -204,8 +207,12 @@ void Worker::beginStop() {
 
 void Worker::stopSlot(ListenerSlot& slot) {
   slot.accepting = false;
+  ++retired_slots_;
   if (slot.tcp) {
     slot.tcp->stopAccepting();
+    // Leave the LISTEN state now, not when the last snapshot holding the socket goes: clients
+    // are refused (and retry elsewhere) instead of waiting in a backlog nobody accepts from.
+    ::shutdown(slot.sockets->per_worker[index_].get(), SHUT_RDWR);
   } else {
     // UDP has no connection to finish: its flows end with the listener.
     slot.udp->stop();
@@ -214,14 +221,19 @@ void Worker::stopSlot(ListenerSlot& slot) {
 }
 
 void Worker::reapListeners() {
-  std::erase_if(listeners_, [](const ListenerSlot& slot) {
+  std::erase_if(listeners_, [this](ListenerSlot& slot) {
     if (slot.accepting) {
       return false;
     }
-    if (slot.tcp) {
-      return slot.tcp->sessions() == 0 && slot.tcp->acceptorReleased();
+    const bool done = slot.tcp ? slot.tcp->sessions() == 0 && slot.tcp->acceptorReleased()
+                               : slot.udp->idle();
+    if (done) {
+      // This worker's socket of a retired listener: nobody reads it any more, and a UDP socket
+      // left open would keep taking its SO_REUSEPORT share of datagrams.
+      slot.sockets->per_worker[index_].reset();
+      --retired_slots_;
     }
-    return slot.udp->idle();
+    return done;
   });
 }
 

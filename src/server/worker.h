@@ -78,6 +78,7 @@ class Worker final : public core::WatchHandler {
   std::list<std::unique_ptr<Epoch>> epochs_;
   Epoch* current_ = nullptr;
   std::list<ListenerSlot> listeners_;
+  uint32_t retired_slots_ = 0;  // listeners that stopped accepting and still drain
   bool stopping_ = false;
   bool aborted_ = false;
   uint64_t stop_deadline_ms_ = 0;
