@@ -23,8 +23,10 @@ thread_local uint64_t allocations = 0;
 
 }  // namespace
 
-// The replacement functions below traffic in raw memory by definition, hence the NOLINTs.
-void* operator new(std::size_t size) {
+// The replacements traffic in raw memory by definition, hence the NOLINTs. None is inlined:
+// GCC 12 would then see malloc() paired with operator delete, or operator new with free(), and
+// warn (-Wmismatched-new-delete) about a pairing this very file defines as correct.
+[[gnu::noinline]] void* operator new(std::size_t size) {
   if (counting_allocations) {
     ++allocations;
   }
@@ -36,8 +38,6 @@ void* operator new(std::size_t size) {
   std::abort();  // tests do not recover from exhaustion
 }
 
-// Not inlined: GCC 12 would inline free() into callers that got the pointer from operator new
-// and warn (-Wmismatched-new-delete) about a pairing that this very file defines as correct.
 [[gnu::noinline]] void operator delete(void* memory) noexcept {
   std::free(memory);  // NOLINT(cppcoreguidelines-owning-memory)
 }
