@@ -19,7 +19,8 @@ constexpr int kExitOk = 0;
 constexpr int kExitInvalid = 1;
 constexpr int kExitUsage = 2;
 
-constexpr std::string_view kMainHelp = R"(ballast — a load balancer for Linux: L4 TCP/UDP proxy (HTTP, kernel and uplink planes follow)
+constexpr std::string_view kMainHelp =
+    R"(ballast — a load balancer for Linux: L4 TCP/UDP proxy (HTTP, kernel and uplink planes follow)
 
 USAGE
   ballast <command> [options]
@@ -101,8 +102,9 @@ EXIT STATUS
 void printOut(std::string_view text) { fwrite(text.data(), 1, text.size(), stdout); }
 
 int usageError(const std::string& message, std::string_view command) {
-  fprintf(stderr, "ballast: %s\nTry 'ballast %.*s --help'.\n", message.c_str(),
-          static_cast<int>(command.size()), command.data());
+  const std::string hint =
+      command.empty() ? "ballast --help" : "ballast " + std::string(command) + " --help";
+  fprintf(stderr, "ballast: %s\nTry '%s'.\n", message.c_str(), hint.c_str());
   return kExitUsage;
 }
 
@@ -195,7 +197,8 @@ int cmdRun(const Args& args) {
   }
   if (args.workers) {
     char* end = nullptr;
-    const unsigned long n = strtoul(args.workers->c_str(), &end, 10);  // NOLINT(readability-magic-numbers)
+    const unsigned long n =
+        strtoul(args.workers->c_str(), &end, 10);  // NOLINT(readability-magic-numbers)
     constexpr unsigned long kMaxWorkers = 1024;
     if (end == args.workers->c_str() || *end != '\0' || n == 0 || n > kMaxWorkers) {
       return usageError("--workers must be 1..1024", "run");

@@ -13,8 +13,8 @@ ChunkPool::ChunkPool(uint32_t count, uint32_t chunk_bytes)
   assert(count < kNoChunk);
   const size_t bytes = static_cast<size_t>(count) * chunk_bytes;
   // NORESERVE + lazy faulting: only chunks ever used cost resident memory.
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
     abort();  // start-up only: without buffers the worker cannot run
   }

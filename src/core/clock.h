@@ -13,7 +13,8 @@ constexpr uint64_t kNsPerMs = 1000000;
 inline uint64_t monotonicMs() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * kMsPerSecond + static_cast<uint64_t>(ts.tv_nsec) / kNsPerMs;
+  return static_cast<uint64_t>(ts.tv_sec) * kMsPerSecond +
+         static_cast<uint64_t>(ts.tv_nsec) / kNsPerMs;
 }
 
 }  // namespace ballast::core

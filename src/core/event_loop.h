@@ -54,19 +54,19 @@ class Stream {
   friend class UringLoop;
   enum : uint16_t {
     kClosed = 1U << 0,
-    kRecvOn = 1U << 1,      // the owner wants data
-    kRecvArmed = 1U << 2,   // io_uring: a multishot recv is outstanding
+    kRecvOn = 1U << 1,     // the owner wants data
+    kRecvArmed = 1U << 2,  // io_uring: a multishot recv is outstanding
     kSendBusy = 1U << 3,
     kConnecting = 1U << 4,
-    kReadable = 1U << 5,    // epoll: an edge said data (or EOF) may be waiting
-    kWritable = 1U << 6,    // epoll
-    kQueued = 1U << 7,      // on the deferred list
-    kWantChunk = 1U << 8,   // waiting for a free chunk
+    kReadable = 1U << 5,   // epoll: an edge said data (or EOF) may be waiting
+    kWritable = 1U << 6,   // epoll
+    kQueued = 1U << 7,     // on the deferred list
+    kWantChunk = 1U << 8,  // waiting for a free chunk
     kDeferRead = 1U << 9,
     kDeferSent = 1U << 10,
     kDeferConnect = 1U << 11,
     kDeferRelease = 1U << 12,
-    kPeerFin = 1U << 13,    // epoll: EPOLLRDHUP seen, so read on until recv() says 0
+    kPeerFin = 1U << 13,  // epoll: EPOLLRDHUP seen, so read on until recv() says 0
   };
   int fd_ = -1;
   uint16_t flags_ = 0;

@@ -32,7 +32,8 @@ void appendTime(std::string& out) {
   gmtime_r(&ts.tv_sec, &parts);
   std::array<char, kTimeBufBytes> buf{};
   size_t n = strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%S", &parts);
-  n += static_cast<size_t>(snprintf(buf.data() + n, buf.size() - n, ".%06ldZ", ts.tv_nsec / kNsPerMicro));
+  n += static_cast<size_t>(
+      snprintf(buf.data() + n, buf.size() - n, ".%06ldZ", ts.tv_nsec / kNsPerMicro));
   out.append(buf.data(), n);
 }
 

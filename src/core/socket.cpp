@@ -12,7 +12,8 @@
 namespace ballast::core {
 
 Result<int> openListener(const net::SocketAddress& bind, bool stream) {
-  const int fd = socket(bind.family(), (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int fd =
+      socket(bind.family(), (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     return Error{Errc::kSystem, "socket", errno};
   }

@@ -187,8 +187,7 @@ void UringLoop::releaseChunk(ChunkId id) {
     chunk_waiters_ = s->wait_next_;
     s->wait_next_ = nullptr;
     s->flags_ &= ~Stream::kWantChunk;
-    if ((s->flags_ & (Stream::kRecvOn | Stream::kClosed | Stream::kRecvArmed)) ==
-        Stream::kRecvOn) {
+    if ((s->flags_ & (Stream::kRecvOn | Stream::kClosed | Stream::kRecvArmed)) == Stream::kRecvOn) {
       armRecv(*s);
     }
   }
@@ -372,7 +371,8 @@ void UringLoop::runOnce(int max_wait_ms) {
   }
   __kernel_timespec ts{};
   ts.tv_sec = wait_ms / static_cast<int>(kMsPerSecond);
-  ts.tv_nsec = static_cast<long long>(wait_ms % static_cast<int>(kMsPerSecond)) * static_cast<long long>(kNsPerMs);
+  ts.tv_nsec = static_cast<long long>(wait_ms % static_cast<int>(kMsPerSecond)) *
+               static_cast<long long>(kNsPerMs);
   io_uring_cqe* first = nullptr;
   // One syscall submits everything queued this turn and waits for the next completion.
   io_uring_submit_and_wait_timeout(&ring_, &first, 1, wait_ms < 0 ? nullptr : &ts, nullptr);

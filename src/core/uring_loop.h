@@ -34,8 +34,14 @@ class UringLoop final : public EventLoop {
   void runOnce(int max_wait_ms) override;
 
  private:
-  enum Op : uint64_t { kOpIgnore = 0, kOpRecv = 1, kOpSend = 2, kOpConnect = 3, kOpPoll = 4,
-                       kOpAccept = 5 };
+  enum Op : uint64_t {
+    kOpIgnore = 0,
+    kOpRecv = 1,
+    kOpSend = 2,
+    kOpConnect = 3,
+    kOpPoll = 4,
+    kOpAccept = 5
+  };
   static constexpr uint64_t kOpMask = 7;
 
   explicit UringLoop(uint32_t chunk_count) : EventLoop(chunk_count) {}

@@ -7,10 +7,10 @@
 #include "l4/tcp_session.h"
 
 #include <sys/socket.h>
+#include <xxhash.h>
 
 #include <cstring>
 #include <string>
-#include <xxhash.h>
 
 #include "core/log.h"
 #include "core/socket.h"
@@ -84,7 +84,8 @@ void TcpSession::connectBackend() {
     backend_.eof_in = backend_.shut_out = false;
     loop().attach(backend_.stream, *fd, &backend_);
     loop().connect(backend_.stream, backend_state_->address);
-    loop().timers().schedule(timer_, static_cast<uint64_t>(env_.listener->timeouts.connect.count()));
+    loop().timers().schedule(timer_,
+                             static_cast<uint64_t>(env_.listener->timeouts.connect.count()));
     return;
   }
   backend_state_ = nullptr;
@@ -122,10 +123,9 @@ void TcpSession::onBackendConnected() {
     }
     proxy_header_ = std::make_unique<uint8_t[]>(proto::proxy_protocol::kMaxWriteBytes);
     const std::span<uint8_t> out(proxy_header_.get(), proto::proxy_protocol::kMaxWriteBytes);
-    proxy_header_len_ = static_cast<uint16_t>(
-        send_version == config::ProxyProtocolVersion::kV1
-            ? proto::proxy_protocol::writeV1(src, dst, out)
-            : proto::proxy_protocol::writeV2(src, dst, out));
+    proxy_header_len_ = static_cast<uint16_t>(send_version == config::ProxyProtocolVersion::kV1
+                                                  ? proto::proxy_protocol::writeV1(src, dst, out)
+                                                  : proto::proxy_protocol::writeV2(src, dst, out));
   }
   announced_.reset();
   backend_.reading = true;
@@ -231,8 +231,8 @@ bool TcpSession::parseProxyHeader() {
   q.consume(chunks, static_cast<uint32_t>(parsed->header_length),
             [this](core::ChunkId id) { loop().releaseChunk(id); });
   if (!parsed->local) {
-    announced_ = std::make_unique<ClientAddresses>(
-        ClientAddresses{parsed->source, parsed->destination});
+    announced_ =
+        std::make_unique<ClientAddresses>(ClientAddresses{parsed->source, parsed->destination});
   }
   connectBackend();
   return true;

@@ -52,10 +52,10 @@ class TcpSession {
     void onReleased(core::Stream& s) override;
 
     core::Stream stream;
-    core::ChunkQueue out;  // bytes waiting to be written to this side
-    bool eof_in = false;     // this side sent FIN
-    bool shut_out = false;   // we sent FIN to this side
-    bool reading = false;    // recv requested and not paused
+    core::ChunkQueue out;   // bytes waiting to be written to this side
+    bool eof_in = false;    // this side sent FIN
+    bool shut_out = false;  // we sent FIN to this side
+    bool reading = false;   // recv requested and not paused
     bool released = true;
 
    private:

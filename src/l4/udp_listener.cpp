@@ -3,16 +3,17 @@
 #include "l4/udp_listener.h"
 
 #include <sys/socket.h>
+#include <xxhash.h>
 
 #include <cerrno>
 #include <cstring>
-#include <xxhash.h>
 
 #include "core/log.h"
 
 namespace ballast::l4 {
 namespace {
 constexpr size_t kMaxDatagramBytes = 65536;
+constexpr uint64_t kTableFullLogEvery = 65536;
 }  // namespace
 
 class UdpListener::Flow final : public core::WatchHandler {
@@ -37,9 +38,7 @@ class UdpListener::Flow final : public core::WatchHandler {
     armTimer();
   }
   void touch() { last_ms_ = owner_.loop_.nowMs(); }
-  void armTimer() {
-    owner_.loop_.timers().scheduleAt(timer_, last_ms_ + idleMs());
-  }
+  void armTimer() { owner_.loop_.timers().scheduleAt(timer_, last_ms_ + idleMs()); }
   uint64_t idleMs() const { return static_cast<uint64_t>(owner_.listener_->timeouts.idle.count()); }
   void forward(const uint8_t* data, size_t len) {
     touch();
@@ -144,7 +143,8 @@ void UdpListener::onReady(core::Watcher& /*w*/) {
     if (n < 0) {
       return;
     }
-    const auto client = net::SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&from), from_len);
+    const auto client =
+        net::SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&from), from_len);
     Flow* flow = flowFor(client);
     if (flow != nullptr) {
       flow->forward(datagram_.data(), static_cast<size_t>(n));
@@ -158,11 +158,13 @@ UdpListener::Flow* UdpListener::flowFor(const net::SocketAddress& client) {
     return it->second.get();
   }
   if (flows_.size() >= max_flows_) {
-    if (dropped_++ % kMaxDatagramBytes == 0) {  // one line per 64Ki drops, not one per datagram
+    ++dropped_;
+    // One line per 64Ki drops of this kind, not one per datagram.
+    if (dropped_table_full_++ % kTableFullLogEvery == 0) {
       core::LogLine(core::LogLevel::kWarn, "l4.udp_flow_table_full")
           .str("listener", listener_->name)
           .unum("max_flows", max_flows_)
-          .unum("dropped", dropped_);
+          .unum("dropped", dropped_table_full_);
     }
     return nullptr;
   }

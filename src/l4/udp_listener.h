@@ -57,7 +57,8 @@ class UdpListener final : public core::WatchHandler {
   core::Watcher watcher_;
   bool watcher_released_ = true;
   bool reading_ = false;
-  uint64_t dropped_ = 0;
+  uint64_t dropped_ = 0;             // every datagram dropped, whatever the reason
+  uint64_t dropped_table_full_ = 0;  // of those, for want of a flow slot
   std::vector<uint8_t> datagram_;
   std::unordered_map<net::SocketAddress, std::unique_ptr<Flow>, net::SocketAddressHash> flows_;
   std::vector<std::unique_ptr<Flow>> dying_;

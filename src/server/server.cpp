@@ -2,6 +2,7 @@
 #include "server/server.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -41,11 +42,38 @@ std::vector<upstream::HealthTarget> healthTargets(const Snapshot& snap) {
   std::vector<upstream::HealthTarget> targets;
   for (const auto& pool : snap.pools) {
     for (const auto& backend : pool->backends) {
-      targets.push_back({pool->config->name, backend, pool->config->health_check,
-                         pool->generation});
+      targets.push_back(
+          {pool->config->name, backend, pool->config->health_check, pool->generation});
     }
   }
   return targets;
+}
+
+// Raises the soft open-file limit to the hard one (as HAProxy does) and warns when the
+// configured connection limits could need more descriptors than that.
+void checkFileLimit(const config::Config& cfg, uint32_t workers) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+    return;
+  }
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+  // Each TCP connection is a pair (client + backend); a UDP flow holds one socket.
+  uint64_t needed = 0;
+  for (const auto& l : cfg.listeners) {
+    needed +=
+        l.protocol == config::Protocol::kTcp ? 2ULL * l.limits.max_connections : l.limits.max_flows;
+    needed += workers;  // the listening sockets
+  }
+  if (needed > lim.rlim_cur) {
+    core::LogLine(core::LogLevel::kWarn, "server.fd_limit")
+        .unum("needed", needed)
+        .unum("limit", lim.rlim_cur)
+        .str("hint",
+             "lower limits.max_connections/max_flows or raise RLIMIT_NOFILE (LimitNOFILE=)");
+  }
 }
 
 void printErrors(const config::LoadResult& result) {
@@ -75,6 +103,7 @@ class ControlThread final : public core::WatchHandler {
       workers = std::max(1U, std::thread::hardware_concurrency());
     }
     io_ = options_.io.value_or(toIoKind(cfg.io));
+    checkFileLimit(cfg, workers);
     builder_ = std::make_unique<SnapshotBuilder>(workers);
     std::string error;
     snapshot_ = builder_->build(loaded.config, nullptr, &error);
@@ -172,6 +201,7 @@ class ControlThread final : public core::WatchHandler {
       return;
     }
     applyLogging(cfg.logging);
+    checkFileLimit(cfg, builder_->workers());
     snapshot_ = next;
     for (auto& w : workers_) {
       w->publish(snapshot_);

@@ -12,8 +12,8 @@ namespace ballast::server {
 
 struct RunOptions {
   std::string config_path;
-  std::optional<core::IoKind> io;       // overrides the file's `io`
-  std::optional<uint32_t> workers;      // overrides the file's `workers`
+  std::optional<core::IoKind> io;   // overrides the file's `io`
+  std::optional<uint32_t> workers;  // overrides the file's `workers`
 };
 
 // Returns the process exit code: 0 after a clean stop, 1 when the config is invalid or the

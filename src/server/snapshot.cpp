@@ -40,8 +40,8 @@ SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* pre
       for (uint32_t w = 0; w < workers_; ++w) {
         auto fd = core::openListener(l.bind, l.protocol == config::Protocol::kTcp);
         if (!fd) {
-          *error = "listener " + l.name + " (" + key + "): " + std::string(fd.error().what) +
-                   ": " + strerror(fd.error().sys_errno);
+          *error = "listener " + l.name + " (" + key + "): " + std::string(fd.error().what) + ": " +
+                   strerror(fd.error().sys_errno);
           return nullptr;  // sockets opened so far close with `sockets`
         }
         sockets->per_worker.emplace_back(*fd);

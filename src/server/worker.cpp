@@ -177,8 +177,8 @@ void Worker::apply(SnapshotPtr snapshot) {
           l4::SessionEnv{loop_.get(), &lc, pool, e, nullptr}, fd, share(lc.limits.max_connections));
       slot.tcp->start();
     } else {
-      slot.udp = std::make_unique<l4::UdpListener>(*loop_, &lc, pool, e, fd,
-                                                   share(lc.limits.max_flows));
+      slot.udp =
+          std::make_unique<l4::UdpListener>(*loop_, &lc, pool, e, fd, share(lc.limits.max_flows));
       slot.udp->start();
     }
     listeners_.push_back(std::move(slot));
@@ -225,8 +225,8 @@ void Worker::reapListeners() {
     if (slot.accepting) {
       return false;
     }
-    const bool done = slot.tcp ? slot.tcp->sessions() == 0 && slot.tcp->acceptorReleased()
-                               : slot.udp->idle();
+    const bool done =
+        slot.tcp ? slot.tcp->sessions() == 0 && slot.tcp->acceptorReleased() : slot.udp->idle();
     if (done) {
       // This worker's socket of a retired listener: nobody reads it any more, and a UDP socket
       // left open would keep taking its SO_REUSEPORT share of datagrams.

@@ -25,7 +25,7 @@ struct BackendState {
 using BackendStatePtr = std::shared_ptr<BackendState>;
 
 struct PoolRuntime {
-  const config::Pool* config = nullptr;  // owned by the snapshot's Config
+  const config::Pool* config = nullptr;   // owned by the snapshot's Config
   std::vector<BackendStatePtr> backends;  // config->backends order
   // Bumped whenever a backend's health or drain changes, so workers rebuild their pickers
   // with one relaxed load per pick instead of reading every flag.

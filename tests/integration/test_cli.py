@@ -3,7 +3,6 @@ codes, and `ballast validate` reporting each problem as an exact `file:line:colu
 (includes and environment substitution too); every shipped example must validate."""
 import glob
 import os
-import re
 import shutil
 import subprocess
 import tempfile

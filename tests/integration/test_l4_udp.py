@@ -248,6 +248,37 @@ class UdpProxyTest(BallastTest):
                         for c in clients:
                             c.close()
 
+    def test_flow_table_full_is_logged_even_after_other_drops(self):
+        # A datagram dropped for another reason (here: no backend takes traffic) must not hide
+        # the table-full warning that comes later on the same listener.
+        backends = self.make_backends(1, prefix="g")
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                port = free_port(kind=socket.SOCK_DGRAM)
+                config = udp_config(port, backends, max_flows=2).replace(
+                    f'{{address: "{backends[0].address}"}}',
+                    f'{{address: "{backends[0].address}", weight: 0}}')
+                self.assertIn("weight: 0", config)
+                with Ballast(config, io=io) as lb:
+                    with client_socket() as c:
+                        c.sendto(b"nobody", ("127.0.0.1", port))
+                        wait_until(lambda: lb.events("l4.no_backend"), what="l4.no_backend")
+                    # The same listener, now with a backend that takes traffic.
+                    lb.reload(udp_config(port, backends, max_flows=2))
+                    clients = [client_socket() for _ in range(3)]
+                    try:
+                        for c in clients[:2]:
+                            self.assertEqual(parse_reply(exchange(c, port, b"in")[0])[2], b"in")
+                        clients[2].settimeout(0.5)
+                        clients[2].sendto(b"over", ("127.0.0.1", port))
+                        with self.assertRaises(socket.timeout):
+                            clients[2].recvfrom(65536)
+                        wait_until(lambda: lb.events("l4.udp_flow_table_full"), timeout=2,
+                                   what="l4.udp_flow_table_full after an earlier l4.no_backend")
+                    finally:
+                        for c in clients:
+                            c.close()
+
 
 if __name__ == "__main__":
     main()

@@ -257,6 +257,33 @@ class ProxyProtocolTest(BallastTest):
         finally:
             backend.close()
 
+    def test_local_and_unknown_headers_fall_back_to_the_real_addresses(self):
+        backend = proxy_backend()
+        headers = {
+            "v1 UNKNOWN": b"PROXY UNKNOWN\r\n",
+            "v1 UNKNOWN with addresses": b"PROXY UNKNOWN ffff::1 ffff::2 1 2\r\n",
+            "v2 LOCAL": V2_SIGNATURE + bytes([0x20, 0x00, 0x00, 0x00]),
+        }
+        try:
+            for io in IO_BACKENDS:
+                with self.subTest(io=io):
+                    port = free_port()
+                    with Ballast(pp_config(port, backend, send="v1", accept=True), io=io):
+                        for kind, header in headers.items():
+                            with self.subTest(header=kind):
+                                with client(port) as (s, f):
+                                    me = s.getsockname()
+                                    s.sendall(header + b"data")
+                                    version, proto, src, dst = read_report(f)
+                                    self.assertEqual(f.read(4), b"data")
+                                # The header said "addresses unknown": the connection's own
+                                # are sent on.
+                                self.assertEqual((version, proto), (1, "TCP4"))
+                                self.assertEqual(src, me)
+                                self.assertEqual(dst, ("127.0.0.1", port))
+        finally:
+            backend.close()
+
     def test_malformed_header_is_refused_before_any_backend_connection(self):
         backend = proxy_backend()
         try:

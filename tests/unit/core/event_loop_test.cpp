@@ -173,8 +173,7 @@ TEST_P(EventLoopTest, StopRecvHoldsDataInTheKernelUntilStartRecv) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EventLoopTest,
-                         ::testing::Values(IoKind::kIoUring, IoKind::kEpoll),
-                         [](const auto& info) {
+                         ::testing::Values(IoKind::kIoUring, IoKind::kEpoll), [](const auto& info) {
                            return info.param == IoKind::kIoUring ? std::string("io_uring")
                                                                  : std::string("epoll");
                          });
@@ -305,8 +304,7 @@ TEST_P(ChunkExhaustionTest, ClosingAStreamThatWaitsForAChunkIsSafe) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ChunkExhaustionTest,
-                         ::testing::Values(IoKind::kIoUring, IoKind::kEpoll),
-                         [](const auto& info) {
+                         ::testing::Values(IoKind::kIoUring, IoKind::kEpoll), [](const auto& info) {
                            return info.param == IoKind::kIoUring ? std::string("io_uring")
                                                                  : std::string("epoll");
                          });

@@ -1,9 +1,9 @@
 // tests/unit/l4/tcp_session_size_test.cpp — guards the "idle costs nothing" budget: a proxied
 // pair's user memory is its TcpSession (queues hold no buffer while idle). The bench measures
 // RSS per idle pair; this catches a member that quietly doubles it.
-#include "l4/tcp_session.h"
-
 #include <gtest/gtest.h>
+
+#include "l4/tcp_session.h"
 
 namespace ballast::l4 {
 namespace {
@@ -13,7 +13,8 @@ constexpr size_t kSessionCeilingBytes = 512;   // leaves room for slab and kerne
 
 TEST(TcpSessionSize, StaysWellUnderTheIdleBudget) {
   static_assert(kSessionCeilingBytes < kIdlePairBudgetBytes);
-  EXPECT_LE(sizeof(TcpSession), kSessionCeilingBytes) << "sizeof(TcpSession) = " << sizeof(TcpSession);
+  EXPECT_LE(sizeof(TcpSession), kSessionCeilingBytes)
+      << "sizeof(TcpSession) = " << sizeof(TcpSession);
 }
 
 }  // namespace
