@@ -33,10 +33,13 @@ unit: build
 integration: build
 	cd $(BUILD) && ctest --output-on-failure -L integration
 
+# The unit tests, then the integration suite against the sanitized binary (any ASan, LSan or
+# UBSan report in ballast's output fails the test that caused it).
 asan: deps
 	cmake -S . -B $(ASAN_BUILD) $(CMAKE_FLAGS) -DBALLAST_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-	cmake --build $(ASAN_BUILD) -j $(JOBS) --target ballast_unit_tests
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target ballast_unit_tests ballast
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(ASAN_BUILD)/ballast_unit_tests --gtest_brief=1
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -L integration
 
 $(FUZZ_BUILD)/build.ninja:
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) $(CMAKE_FLAGS) -DBALLAST_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -54,10 +57,12 @@ fuzz: fuzz-build
 demo: build
 	./scripts/demo.sh
 
+# Micro-benchmarks of every picker, then Ballast vs HAProxy vs NGINX on the L4 path; the table
+# is printed and appended to docs/benchmarks.md (BENCH_RECORD=0 to only print).
 bench: build
 	cmake --build $(BUILD) -j $(JOBS) --target ballast_micro_bench
 	$(BUILD)/ballast_micro_bench --benchmark_min_time=0.2
-	BALLAST_BIN=$(BUILD)/ballast python3 bench/l4_bench.py
+	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring,epoll} python3 bench/l4_bench.py
 
 format:
 	clang-format -i --style=file $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp')

@@ -665,10 +665,13 @@ def main():
     versions = {"haproxy": version_of(["haproxy", "-v"]), "nginx": version_of(["nginx", "-v"])}
     failures = [f"- {p.label}: failed ({notes[p.key]})" for p in proxies if notes.get(p.key)]
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    shown_bin = Path(ballast_bin).resolve()
+    if shown_bin.is_relative_to(REPO):
+        shown_bin = shown_bin.relative_to(REPO)  # the record reads the same on every checkout
     section = (
         f"\n## L4 proxy, {stamp}{' (BENCH_QUICK smoke run)' if QUICK else ''}\n\n"
         f"- kernel `{os.uname().release}`, CPU {cpu_model()}, {os.cpu_count()} CPUs\n"
-        f"- Ballast io: {', '.join(ios)} ({ballast_bin}); {versions['haproxy']}; "
+        f"- Ballast io: {', '.join(ios)} (`{shown_bin}`); {versions['haproxy']}; "
         f"{versions['nginx']}\n"
         + busy_note
         + ("\n".join(failures) + "\n" if failures else "")

@@ -122,11 +122,22 @@ class Ballast:
 
     def __exit__(self, *exc):
         try:
-            self.stop()
+            rc = self.stop()
         finally:
             self.log_file.close()
             if exc[0] is not None:
                 sys.stderr.write(f"--- ballast log ({self.io}) ---\n{self.log_text()[-4000:]}\n")
+        if exc[0] is None:
+            self.assert_clean_exit(rc)
+
+    def assert_clean_exit(self, rc):
+        """A graceful stop exits 0; under ASan/UBSan any report is a failure too."""
+        text = self.log_text()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in text:
+                raise AssertionError(f"sanitizer report in ballast's output:\n{text[-6000:]}")
+        if rc != 0:
+            raise AssertionError(f"ballast exited with {rc} after SIGTERM:\n{text[-4000:]}")
 
 
 class _NamedHandler(socketserver.BaseRequestHandler):
