@@ -11,6 +11,9 @@ constexpr uint32_t kChunkBytes = 16 * 1024;
 // Chunks per worker. Memory is only touched when used; 2048 × 16 KiB caps a worker's data
 // buffers at 32 MiB whatever the connection count.
 constexpr uint32_t kChunksPerWorker = 2048;
+// io_uring: chunks lent to the kernel's provided-buffer ring at a time (a power of two); the
+// rest wait in the pool's free list. Enough for 256 receives in one turn.
+constexpr uint32_t kRingBuffers = 256;
 // Reads one stream may do in a row before others get a turn (epoll backend fairness).
 constexpr uint32_t kMaxReadsPerTurn = 16;
 // io_uring submission queue depth; completions are twice that (kernel default).

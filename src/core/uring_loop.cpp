@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -37,7 +38,11 @@ std::unique_ptr<UringLoop> UringLoop::tryCreate(std::string* why, uint32_t chunk
     return nullptr;
   }
   loop->ring_ready_ = true;
-  const uint32_t entries = chunk_count;  // a power of two, as the ring requires
+  // The kernel takes buffers from the ring in FIFO order, which would touch every chunk of the
+  // pool in turn. So the ring holds only a few, refilled from the pool's LIFO free list as they
+  // are used: recently released (cache- and RSS-warm) chunks are reused first, as with epoll.
+  const uint32_t entries = std::min(chunk_count, kRingBuffers);  // a power of two, as required
+  loop->ring_entries_ = entries;
   loop->buf_ring_bytes_ = sizeof(io_uring_buf) * entries;
   void* mem = mmap(nullptr, loop->buf_ring_bytes_, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -56,13 +61,7 @@ std::unique_ptr<UringLoop> UringLoop::tryCreate(std::string* why, uint32_t chunk
     *why = std::string("io_uring_register_buf_ring: ") + strerror(-rc);
     return nullptr;
   }
-  const int mask = io_uring_buf_ring_mask(entries);
-  auto& pool = *loop->chunks_;
-  for (uint32_t i = 0; i < pool.count(); ++i) {
-    io_uring_buf_ring_add(loop->buf_ring_, pool.data(static_cast<ChunkId>(i)), pool.chunkBytes(),
-                          static_cast<uint16_t>(i), mask, static_cast<int>(i));
-  }
-  io_uring_buf_ring_advance(loop->buf_ring_, static_cast<int>(pool.count()));
+  loop->refillRing();
   return loop;
 }
 
@@ -176,12 +175,31 @@ void UringLoop::streamOpDone(Stream& s) {
   deferred_ = &s;
 }
 
+void UringLoop::refillRing() {
+  int added = 0;
+  const int mask = io_uring_buf_ring_mask(ring_entries_);
+  while (ring_count_ < ring_entries_) {
+    const ChunkId id = chunks_->take();
+    if (id == kNoChunk) {
+      break;
+    }
+    io_uring_buf_ring_add(buf_ring_, chunks_->data(id), chunks_->chunkBytes(), id, mask, added);
+    ++added;
+    ++ring_count_;
+  }
+  if (added > 0) {
+    io_uring_buf_ring_advance(buf_ring_, added);
+    // Streams whose multishot recv ended on an empty ring may receive again.
+    wakeChunkWaiters();
+  }
+}
+
 void UringLoop::releaseChunk(ChunkId id) {
-  auto& pool = *chunks_;
-  io_uring_buf_ring_add(buf_ring_, pool.data(id), pool.chunkBytes(), id,
-                        io_uring_buf_ring_mask(chunks_->count()), 0);
-  io_uring_buf_ring_advance(buf_ring_, 1);
-  --chunks_out_;
+  chunks_->put(id);
+  refillRing();
+}
+
+void UringLoop::wakeChunkWaiters() {
   while (chunk_waiters_ != nullptr) {
     Stream* s = chunk_waiters_;
     chunk_waiters_ = s->wait_next_;
@@ -200,7 +218,8 @@ void UringLoop::onStreamCqe(Stream& s, Op op, const io_uring_cqe& cqe) {
       const bool more = (cqe.flags & IORING_CQE_F_MORE) != 0;
       if (cqe.res > 0) {
         const auto id = static_cast<ChunkId>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
-        ++chunks_out_;
+        --ring_count_;  // the kernel took it from the ring
+        refillRing();
         if (closed) {
           releaseChunk(id);
         } else {

@@ -54,6 +54,8 @@ class UringLoop final : public EventLoop {
   void streamOpDone(Stream& s);
   void watcherOpDone(Watcher& w);
   void runDeferred();
+  void refillRing();
+  void wakeChunkWaiters();
 
   io_uring ring_{};
   bool ring_ready_ = false;
@@ -62,7 +64,8 @@ class UringLoop final : public EventLoop {
   Stream* deferred_ = nullptr;  // streams to release (closed, nothing in flight)
   Stream* chunk_waiters_ = nullptr;
   Watcher* released_watchers_ = nullptr;
-  uint32_t chunks_out_ = 0;  // chunks handed to owners and not yet returned
+  uint32_t ring_entries_ = 0;
+  uint32_t ring_count_ = 0;  // chunks in the provided-buffer ring now
 };
 
 }  // namespace ballast::core
