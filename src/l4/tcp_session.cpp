@@ -7,29 +7,17 @@
 #include "l4/tcp_session.h"
 
 #include <sys/socket.h>
-#include <xxhash.h>
 
 #include <cstring>
 #include <string>
 
 #include "core/log.h"
 #include "core/socket.h"
+#include "l4/hash_key.h"
 #include "l4/tcp_listener.h"
 #include "proto/proxy_protocol/proxy_protocol.h"
 
 namespace ballast::l4 {
-namespace {
-
-uint64_t hashKey(config::HashKey key, const net::SocketAddress& addr) {
-  const auto bytes = addr.addressBytes();
-  if (key == config::HashKey::kSourceIpPort) {
-    const uint16_t port = addr.port();
-    return XXH64(bytes.data(), bytes.size(), port);
-  }
-  return XXH64(bytes.data(), bytes.size(), 0);
-}
-
-}  // namespace
 
 TcpSession::TcpSession(const SessionEnv& env, int client_fd)
     : env_(env), client_(*this), backend_(*this) {

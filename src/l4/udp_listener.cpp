@@ -3,12 +3,12 @@
 #include "l4/udp_listener.h"
 
 #include <sys/socket.h>
-#include <xxhash.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "core/log.h"
+#include "l4/hash_key.h"
 
 namespace ballast::l4 {
 namespace {
@@ -168,11 +168,7 @@ UdpListener::Flow* UdpListener::flowFor(const net::SocketAddress& client) {
     }
     return nullptr;
   }
-  const auto bytes = client.addressBytes();
-  const uint64_t key = pool_->runtime().config->hash_key == config::HashKey::kSourceIpPort
-                           ? XXH64(bytes.data(), bytes.size(), client.port())
-                           : XXH64(bytes.data(), bytes.size(), 0);
-  const auto choice = pool_->pick(key, {});
+  const auto choice = pool_->pick(hashKey(pool_->runtime().config->hash_key, client), {});
   if (!choice) {
     ++dropped_;
     core::LogLine(core::LogLevel::kWarn, "l4.no_backend").str("listener", listener_->name);

@@ -61,6 +61,31 @@ class TcpProxyTest(BallastTest):
             for b in backends:
                 b.close()
 
+    def test_hash_algorithms_pin_a_client_address_to_one_backend(self):
+        backends = [Backend(f"h{i}") for i in range(3)]
+        try:
+            for algorithm in ("source_hash", "consistent_hash"):
+                for io in IO_BACKENDS:
+                    with self.subTest(io=io, algorithm=algorithm):
+                        port = free_port()
+                        cfg = tcp_config(port, [b.address for b in backends], algorithm=algorithm)
+                        with Ballast(cfg, io=io):
+                            seen = {}
+                            for host in range(2, 42):  # 40 client addresses, all on loopback
+                                src = f"127.0.0.{host}"
+                                names = set()
+                                for _ in range(4):
+                                    with socket.create_connection(("127.0.0.1", port), timeout=10,
+                                                                  source_address=(src, 0)) as s:
+                                        names.add(s.makefile("rb").readline().decode().strip())
+                                self.assertEqual(len(names), 1, f"{src} went to {names}")
+                                seen[src] = names.pop()
+                        # Forty addresses over three backends: every backend gets some.
+                        self.assertEqual(set(seen.values()), {"h0", "h1", "h2"})
+        finally:
+            for b in backends:
+                b.close()
+
     def test_half_close_is_carried_both_ways(self):
         backend = Backend("digest", behaviour=behaviour_digest)
         try:
