@@ -59,7 +59,7 @@ ExpandResult expandEnv(std::string_view text, const EnvLookup& lookup) {
     const size_t body_start = i + kOpen.size();
     const size_t close = text.find('}', body_start);
     if (close == std::string_view::npos) {
-      result.error = "unterminated \"${\" (write \"$${\" for a literal \"${\")";
+      result.error = R"(unterminated "${" (write "$${" for a literal "${"))";
       return result;
     }
     const std::string_view body = text.substr(body_start, close - body_start);

@@ -13,7 +13,7 @@ constexpr uint32_t kMaxConnectRetries = 10;
 constexpr uint32_t kMaxListenerConnections = 16 * 1024 * 1024;
 constexpr uint32_t kMaxListenerFlows = 16 * 1024 * 1024;
 constexpr uint64_t kMinBufferBytes = 1024;
-constexpr uint64_t kMaxBufferBytes = 64 * 1024 * 1024;
+constexpr uint64_t kMaxBufferBytes = uint64_t{64} * 1024 * 1024;
 // Rise/fall counts: a thousand probes is already hours at common intervals.
 constexpr uint32_t kMaxHealthCheckCount = 1000;
 // Past one half an interval could shrink to nearly zero and probes would bunch up.
@@ -22,11 +22,11 @@ constexpr double kMaxHealthCheckJitter = 0.5;
 constexpr size_t kMaxNameLength = 64;
 
 // Guards against hostile or runaway input (the fuzzer, a generated file gone wrong).
-constexpr size_t kMaxConfigFileBytes = 16 * 1024 * 1024;
+constexpr size_t kMaxConfigFileBytes = size_t{16} * 1024 * 1024;
 constexpr size_t kMaxIncludeDepth = 8;
 constexpr size_t kMaxIncludedFiles = 256;
 // YAML aliases let a small file name a node many times; every visit counts.
-constexpr size_t kMaxVisitedNodes = 1000 * 1000;
+constexpr size_t kMaxVisitedNodes = size_t{1000} * 1000;
 constexpr size_t kMaxErrors = 100;
 
 }  // namespace ballast::config

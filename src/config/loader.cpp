@@ -9,16 +9,17 @@
 
 #include <array>
 #include <cerrno>
-#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <string_view>
 #include <utility>
 
 #include "config/limits.h"
 #include "config/sections.h"
 #include "config/validate.h"
+#include "config/yaml_document.h"
 #include "config/yaml_reader.h"
 
 namespace ballast::config {
@@ -26,12 +27,12 @@ namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array kTopKeys = {"include"sv,  "workers"sv,   "io"sv,   "shutdown_timeout"sv,
+constexpr std::array kTopKeys = {"include"sv, "workers"sv,   "io"sv,   "shutdown_timeout"sv,
                                  "logging"sv, "listeners"sv, "pools"sv};
 // Sections owned by other planes; accepted here so one file can configure them all.
-constexpr std::array kReservedTopKeys = {
-    "admin"sv,   "metrics"sv,       "virtual_services"sv, "kernel"sv,
-    "uplinks"sv, "uplink_policy"sv, "lan_interfaces"sv,   "reload"sv};
+constexpr std::array kReservedTopKeys = {"admin"sv,          "metrics"sv, "virtual_services"sv,
+                                         "kernel"sv,         "uplinks"sv, "uplink_policy"sv,
+                                         "lan_interfaces"sv, "reload"sv};
 constexpr std::array kLoggingKeys = {"level"sv, "format"sv};
 // Settings of the process as a whole: only the top file may set them.
 constexpr std::array kTopFileOnlyKeys = {"workers"sv, "io"sv};
@@ -52,7 +53,7 @@ constexpr std::array<Choice<LogFormat>, 2> kLogFormats = {{
     {"text", LogFormat::kText},
 }};
 constexpr std::string_view kAuto = "auto";
-constexpr size_t kReadChunkBytes = 64 * 1024;
+constexpr size_t kReadChunkBytes = size_t{64} * 1024;
 
 // Scalars set so far; the first file to set one wins, and the top file is read first.
 struct Scalars {
@@ -104,8 +105,7 @@ std::string escapeGlob(const std::string& text) {
 std::string quotePath(const std::string& path) { return "\"" + path + "\""; }
 
 std::optional<std::string> canonicalPath(const std::string& path) {
-  std::unique_ptr<char, decltype(&std::free)> resolved(realpath(path.c_str(), nullptr),
-                                                       &std::free);
+  std::unique_ptr<char, decltype(&std::free)> resolved(realpath(path.c_str(), nullptr), &std::free);
   if (!resolved) {
     return std::nullopt;
   }
@@ -114,7 +114,8 @@ std::optional<std::string> canonicalPath(const std::string& path) {
 
 // Reads a regular file of at most kMaxConfigFileBytes; on failure returns why.
 std::optional<std::string> readWholeFile(const std::string& path, std::string& out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO matched by a glob must not hang the open; regular files ignore it.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     return errnoText(errno);
   }
@@ -181,8 +182,6 @@ class Loader {
     return result;
   }
 
-  Diagnostics& diagnostics() { return diagnostics_; }
-
  private:
   struct StackEntry {
     std::string canonical;
@@ -192,23 +191,13 @@ class Loader {
   void loadDocument(std::string_view yaml, const std::string& display, const std::string& dir,
                     size_t depth) {
     FileReader file(display, diagnostics_);
-    std::vector<YAML::Node> docs;
-    try {
-      docs = YAML::LoadAll(std::string(yaml));
-    } catch (const YAML::Exception& e) {
-      file.error(e.mark, "invalid YAML: " + e.msg);
+    const auto root = parseDocument(file, yaml);
+    if (!root) {
       complete_ = false;
       return;
     }
-    if (docs.empty()) {
-      return;  // an empty file configures nothing, which is valid
-    }
-    if (docs.size() > 1) {
-      file.error(docs[1].Mark(), "expected one YAML document, found " +
-                                     std::to_string(docs.size()) + " (remove the \"---\")");
-    }
     try {
-      readTopLevel(file, docs[0], dir, depth);
+      readTopLevel(file, *root, dir, depth);
     } catch (const YAML::Exception& e) {
       // yaml-cpp can still throw on odd nodes (bad conversions, zombie nodes).
       file.error(e.mark, "invalid YAML: " + e.msg);
@@ -310,12 +299,13 @@ class Loader {
   std::vector<std::string> expandPattern(FileReader& file, const Field& item,
                                          const std::string& dir, const std::string& pattern) {
     std::vector<std::string> paths;
-    const std::string full =
-        pattern.starts_with('/') ? pattern : joinPath(escapeGlob(dir), pattern);
+    const std::string full = joinPath(escapeGlob(dir), pattern);
     glob_t matches{};
     // GLOB_NOMAGIC: a plain path comes back even when missing, so reading it reports
-    // "No such file"; a pattern matching nothing is fine (an empty conf.d).
-    const int rc = ::glob(full.c_str(), GLOB_NOMAGIC, nullptr, &matches);
+    // "No such file"; a pattern matching nothing is fine (an empty conf.d). glob() reads the
+    // environment and locale, which nothing changes while a load runs.
+    const int rc = ::glob(full.c_str(), GLOB_NOMAGIC, nullptr,  // NOLINT(concurrency-mt-unsafe)
+                          &matches);
     if (rc == 0) {
       for (size_t i = 0; i < matches.gl_pathc; ++i) {
         paths.emplace_back(matches.gl_pathv[i]);
@@ -350,11 +340,13 @@ class Loader {
     }
     for (size_t i = 0; i < stack_.size(); ++i) {
       if (stack_[i].canonical == *canonical) {
-        std::string chain;
+        std::string chain = "cycle ";
         for (size_t j = i; j < stack_.size(); ++j) {
-          chain += stack_[j].display + " -> ";
+          chain += stack_[j].display;
+          chain += " -> ";
         }
-        fail("cycle " + chain + path);
+        chain += path;
+        fail(chain);
         return;
       }
     }
@@ -380,9 +372,9 @@ class Loader {
   Config config_;
   SourceMap sources_;
   Scalars scalars_;
-  bool complete_ = true;  // every file was read and parsed
-  std::vector<StackEntry> stack_;                 // files being read, outermost first
-  std::map<std::string, Location> included_;     // canonical path → where it was included
+  bool complete_ = true;                      // every file was read and parsed
+  std::vector<StackEntry> stack_;             // files being read, outermost first
+  std::map<std::string, Location> included_;  // canonical path → where it was included
 };
 
 LoadResult internalError(const std::string& filename, const char* what) {

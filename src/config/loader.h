@@ -17,7 +17,7 @@ namespace ballast::config {
 struct LoadResult {
   ConfigPtr config;                 // set only when errors is empty
   std::vector<ConfigError> errors;  // every error found, not just the first (capped at kMaxErrors)
-  bool unreadable = false;          // the top file could not be read (exit code 2 in `ballast validate`)
+  bool unreadable = false;  // the top file could not be read (exit code 2 in `ballast validate`)
 };
 
 struct LoadOptions {

@@ -18,8 +18,8 @@ constexpr std::array kListenerKeys = {"name"sv,     "bind"sv,   "protocol"sv,   
 constexpr std::array kTimeoutKeys = {"connect"sv, "idle"sv};
 constexpr std::array kLimitKeys = {"max_connections"sv, "max_flows"sv, "buffer_bytes"sv};
 constexpr std::array kProxyProtocolKeys = {"send"sv, "accept"sv};
-constexpr std::array kPoolKeys = {"name"sv,     "algorithm"sv, "hash_key"sv,
-                                  "connect_retries"sv, "backends"sv, "health_check"sv};
+constexpr std::array kPoolKeys = {"name"sv,     "algorithm"sv,   "hash_key"sv, "connect_retries"sv,
+                                  "backends"sv, "health_check"sv};
 constexpr std::array kBackendKeys = {"address"sv, "weight"sv};
 constexpr std::array kHealthCheckKeys = {"type"sv, "interval"sv, "timeout"sv,
                                          "rise"sv, "fall"sv,     "jitter"sv};
@@ -162,9 +162,9 @@ void readBackend(FileReader& file, const Field& item, const std::string& pool_na
   const Location at = file.at(address_field->valueMark());
   const auto [it, inserted] = seen.emplace(*address, at.line);
   if (!inserted) {
-    file.diagnostics().add(at, "address: duplicate backend " + address->toString() +
-                                   " in pool \"" + pool_name + "\" (first at line " +
-                                   std::to_string(it->second) + ")");
+    file.diagnostics().add(at, "address: duplicate backend " + address->toString() + " in pool \"" +
+                                   pool_name + "\" (first at line " + std::to_string(it->second) +
+                                   ")");
     return;
   }
   backend.address = *address;
@@ -200,10 +200,9 @@ void readHealthCheck(FileReader& file, const Field& field, HealthCheck& hc) {
     timeout = readDuration(file, *timeout_field, /*positive=*/true);
   }
   if (timeout && interval_ok && *timeout > hc.interval) {
-    file.error(timeout_field->valueMark(), "timeout: health check timeout " +
-                                               formatDuration(*timeout) +
-                                               " must not exceed interval " +
-                                               formatDuration(hc.interval));
+    file.error(timeout_field->valueMark(),
+               "timeout: health check timeout " + formatDuration(*timeout) +
+                   " must not exceed interval " + formatDuration(hc.interval));
   } else if (timeout) {
     hc.timeout = *timeout;
   } else if (timeout_field == nullptr && hc.timeout > hc.interval) {

@@ -38,13 +38,13 @@ constexpr std::array<Unit, 4> kDurationUnits = {{
 constexpr std::array<Unit, 9> kSizeUnits = {{
     {"B", 1},
     {"KiB", kKibi},
-    {"MiB", kKibi * kKibi},
-    {"GiB", kKibi * kKibi * kKibi},
-    {"TiB", kKibi * kKibi * kKibi * kKibi},
+    {"MiB", kKibi* kKibi},
+    {"GiB", kKibi* kKibi* kKibi},
+    {"TiB", kKibi* kKibi* kKibi* kKibi},
     {"KB", kKilo},
-    {"MB", kKilo * kKilo},
-    {"GB", kKilo * kKilo * kKilo},
-    {"TB", kKilo * kKilo * kKilo * kKilo},
+    {"MB", kKilo* kKilo},
+    {"GB", kKilo* kKilo* kKilo},
+    {"TB", kKilo* kKilo* kKilo* kKilo},
 }};
 
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
@@ -96,9 +96,9 @@ std::optional<Duration> parseDuration(std::string_view text) {
     if (!number) {
       return std::nullopt;
     }
-    const auto* unit = std::find_if(kDurationUnits.begin() + static_cast<ptrdiff_t>(next_unit),
-                                    kDurationUnits.end(),
-                                    [&](const Unit& u) { return u.name == unit_name; });
+    const auto* unit =
+        std::find_if(kDurationUnits.begin() + static_cast<ptrdiff_t>(next_unit),
+                     kDurationUnits.end(), [&](const Unit& u) { return u.name == unit_name; });
     if (unit == kDurationUnits.end()) {
       return std::nullopt;
     }

@@ -54,8 +54,7 @@ void checkUniqueNames(const Config& config, const SourceMap& sources, Diagnostic
 
 // Two sockets cannot bind the same address and protocol; the second would fail at startup
 // with EADDRINUSE, which is better said here with both positions.
-void checkBindConflicts(const Config& config, const SourceMap& sources,
-                        Diagnostics& diagnostics) {
+void checkBindConflicts(const Config& config, const SourceMap& sources, Diagnostics& diagnostics) {
   std::map<std::tuple<std::string, Protocol>, size_t> seen;
   for (size_t i = 0; i < config.listeners.size(); ++i) {
     const Listener& l = config.listeners[i];
@@ -67,10 +66,10 @@ void checkBindConflicts(const Config& config, const SourceMap& sources,
       const Listener& first = config.listeners[it->second];
       const Location& first_at = sources.listeners[it->second].bind;
       const Location& second_at = sources.listeners[i].bind;
-      const std::string first_label = first.name.empty()
-                                          ? "the listener at " + where(first_at, second_at)
-                                          : "listener \"" + first.name + "\" (" +
-                                                where(first_at, second_at) + ")";
+      const std::string first_label =
+          first.name.empty()
+              ? "the listener at " + where(first_at, second_at)
+              : "listener \"" + first.name + "\" (" + where(first_at, second_at) + ")";
       diagnostics.add(second_at, "bind: " + l.bind.toString() + "/" +
                                      std::string(protocolName(l.protocol)) +
                                      " is already bound by " + first_label);
@@ -78,8 +77,7 @@ void checkBindConflicts(const Config& config, const SourceMap& sources,
   }
 }
 
-void checkPoolReferences(const Config& config, const SourceMap& sources,
-                         Diagnostics& diagnostics) {
+void checkPoolReferences(const Config& config, const SourceMap& sources, Diagnostics& diagnostics) {
   std::string defined;
   std::set<std::string_view> listed;
   for (const auto& p : config.pools) {

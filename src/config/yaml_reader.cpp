@@ -53,8 +53,8 @@ std::string formatSize(uint64_t bytes) {
 }
 
 bool isNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '.' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '-';
 }
 
 }  // namespace
@@ -90,10 +90,7 @@ std::vector<ConfigError> Diagnostics::take() {
   return std::move(errors_);
 }
 
-bool Diagnostics::spend(const Location& where) {
-  if (++visited_ <= kMaxVisitedNodes) {
-    return true;
-  }
+void Diagnostics::reportOverBudget(const Location& where) {
   if (!budget_reported_) {
     budget_reported_ = true;
     // Past the error cap too: it explains why the rest of the file was not checked.
@@ -101,7 +98,6 @@ bool Diagnostics::spend(const Location& where) {
                        "configuration too large: more than " + std::to_string(kMaxVisitedNodes) +
                            " nodes (an alias counts each time it is used)"});
   }
-  return false;
 }
 
 Location FileReader::at(const YAML::Mark& mark) const {
@@ -137,8 +133,7 @@ std::string joinNames(std::span<const std::string_view> names) {
 
 void reportExpected(FileReader& file, const Field& field, std::string_view expected,
                     const std::string& got) {
-  file.error(field.valueMark(),
-             field.key + ": expected " + std::string(expected) + ", got " + got);
+  file.error(field.valueMark(), field.key + ": expected " + std::string(expected) + ", got " + got);
 }
 
 MapReader::MapReader(FileReader& file, const Field& field, std::string_view what,
@@ -254,8 +249,8 @@ std::optional<uint64_t> readUnsigned(FileReader& file, const Field& field, uint6
 }
 
 std::optional<Duration> readDuration(FileReader& file, const Field& field, bool positive) {
-  const std::string expected =
-      std::string(positive ? "a positive duration " : "a duration ") + std::string(kDurationExample);
+  const std::string expected = std::string(positive ? "a positive duration " : "a duration ") +
+                               std::string(kDurationExample);
   const auto text = readScalar(file, field, expected);
   if (!text) {
     return std::nullopt;
@@ -268,8 +263,7 @@ std::optional<Duration> readDuration(FileReader& file, const Field& field, bool 
   return value;
 }
 
-std::optional<uint64_t> readSize(FileReader& file, const Field& field, uint64_t min,
-                                 uint64_t max) {
+std::optional<uint64_t> readSize(FileReader& file, const Field& field, uint64_t min, uint64_t max) {
   const std::string expected =
       "a size from " + formatSize(min) + " to " + formatSize(max) + " like 64KiB or 1MiB";
   const auto text = readScalar(file, field, expected);
@@ -285,9 +279,8 @@ std::optional<uint64_t> readSize(FileReader& file, const Field& field, uint64_t 
 }
 
 std::optional<double> readFraction(FileReader& file, const Field& field, double max) {
-  const std::string expected = "a fraction from 0 to " +
-                               std::to_string(std::lround(max * kPercent)) +
-                               "% like 10% or 0.1";
+  const std::string expected =
+      "a fraction from 0 to " + std::to_string(std::lround(max * kPercent)) + "% like 10% or 0.1";
   const auto text = readScalar(file, field, expected);
   if (!text) {
     return std::nullopt;

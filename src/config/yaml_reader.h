@@ -10,10 +10,12 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config_error.h"
 #include "config/config_types.h"
+#include "config/limits.h"
 #include "net/address.h"
 
 namespace ballast::config {
@@ -32,14 +34,24 @@ class Diagnostics {
   // Files sort their errors in the order they were first read, top file first.
   void noteFile(const std::string& file);
   void add(const Location& where, std::string message);
-  // Counts one visited node; false once the budget is spent (reported once).
-  bool spend(const Location& where);
+  // Counts one visited node; false once the budget is spent, reported at `where` once.
+  // Takes the location lazily: this runs for every node, the report at most once.
+  template <typename WhereFn>
+  bool spend(WhereFn where) {
+    if (++visited_ <= kMaxVisitedNodes) {
+      return true;
+    }
+    reportOverBudget(where());
+    return false;
+  }
   bool empty() const { return errors_.empty(); }
   // Every error, sorted by file (in reading order), line and column; errors past kMaxErrors
   // are summed up in one last entry.
   std::vector<ConfigError> take();
 
  private:
+  void reportOverBudget(const Location& where);
+
   std::vector<ConfigError> errors_;
   std::vector<std::string> files_;
   size_t dropped_ = 0;
@@ -61,7 +73,9 @@ class FileReader {
   void error(const YAML::Mark& mark, std::string message) {
     diagnostics_.add(at(mark), std::move(message));
   }
-  bool spend(const YAML::Mark& mark) { return diagnostics_.spend(at(mark)); }
+  bool spend(const YAML::Mark& mark) {
+    return diagnostics_.spend([&] { return at(mark); });
+  }
   Diagnostics& diagnostics() { return diagnostics_; }
 
  private:
@@ -69,7 +83,7 @@ class FileReader {
   Diagnostics& diagnostics_;
 };
 
-// One `key: value` of a mapping, or one list item (then key names the list).
+// One `key: value` of a mapping, or one list item (then key is the item's kind, "listener").
 struct Field {
   std::string key;
   YAML::Node value;

@@ -149,7 +149,7 @@ std::string SocketAddress::hostString() const {
   if (bytes.empty() || inet_ntop(family(), bytes.data(), buf.data(), buf.size()) == nullptr) {
     return {};
   }
-  return std::string(buf.data());
+  return {buf.data()};
 }
 
 std::string SocketAddress::toString() const {
@@ -187,7 +187,8 @@ size_t SocketAddressHash::operator()(const SocketAddress& a) const {
   constexpr unsigned kShiftLeft = 6;
   constexpr unsigned kShiftRight = 2;
   size_t h = std::hash<std::string_view>{}(a.addressBytes());
-  const size_t extra = (static_cast<size_t>(a.family()) << std::numeric_limits<uint16_t>::digits) | a.port();
+  const size_t extra =
+      (static_cast<size_t>(a.family()) << std::numeric_limits<uint16_t>::digits) | a.port();
   h ^= extra + kGoldenRatio + (h << kShiftLeft) + (h >> kShiftRight);
   return h;
 }

@@ -17,7 +17,7 @@ constexpr uint32_t kV4Bits = kV4Bytes * CHAR_BIT;
 constexpr uint32_t kV6Bits = kV6Bytes * CHAR_BIT;
 constexpr size_t kMaxPrefixDigits = 3;  // "128"
 // ::ffff:0:0/96, RFC 4291 section 2.5.5.2.
-constexpr std::array<uint8_t, kV6Bytes - kV4Bytes> kV4MappedPrefix = {0, 0, 0, 0, 0, 0,
+constexpr std::array<uint8_t, kV6Bytes - kV4Bytes> kV4MappedPrefix = {0, 0, 0, 0, 0,    0,
                                                                       0, 0, 0, 0, 0xff, 0xff};
 
 std::optional<uint32_t> parsePrefixLength(std::string_view text) {

@@ -15,6 +15,7 @@ constexpr size_t kMaxScalarInput = 256;
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer looks for
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   ballast::config::LoadOptions options;

@@ -107,8 +107,8 @@ TEST_F(IncludeTest, CycleIsAnError) {
   const std::string a = write("a.yaml", "include: b.yaml\n");
   const LoadResult r = loadConfigFile(a);
   ASSERT_EQ(r.errors.size(), 1U);
-  EXPECT_EQ(r.errors[0].format(), path("b.yaml") + ":1:10: include: cycle " + a + " -> " +
-                                      path("b.yaml") + " -> " + a);
+  EXPECT_EQ(r.errors[0].format(),
+            path("b.yaml") + ":1:10: include: cycle " + a + " -> " + path("b.yaml") + " -> " + a);
 }
 
 TEST_F(IncludeTest, SelfIncludeIsACycle) {
@@ -122,15 +122,15 @@ TEST_F(IncludeTest, SameFileTwiceIsAnError) {
   write("p.yaml", std::string(kPool));
   const LoadResult r = loadConfigText("include:\n  - p.yaml\n  - \"*.yaml\"\n", "t.yaml", dir_);
   ASSERT_EQ(r.errors.size(), 1U);
-  EXPECT_EQ(r.errors[0].format(), "t.yaml:3:5: include: \"" + path("p.yaml") +
-                                      "\" is already included at t.yaml:2:5");
+  EXPECT_EQ(r.errors[0].format(),
+            "t.yaml:3:5: include: \"" + path("p.yaml") + "\" is already included at t.yaml:2:5");
 }
 
 TEST_F(IncludeTest, MissingPlainPathIsAnError) {
   const LoadResult r = loadConfigText("include: [missing.yaml]\n", "t.yaml", dir_);
   ASSERT_EQ(r.errors.size(), 1U);
-  EXPECT_EQ(r.errors[0].format(), "t.yaml:1:11: include: cannot read \"" +
-                                      path("missing.yaml") + "\": No such file or directory");
+  EXPECT_EQ(r.errors[0].format(), "t.yaml:1:11: include: cannot read \"" + path("missing.yaml") +
+                                      "\": No such file or directory");
 }
 
 TEST_F(IncludeTest, GlobMatchingNothingIsFine) {
@@ -152,9 +152,9 @@ TEST_F(IncludeTest, DuplicateAcrossFilesNamesTheFirstFile) {
   const std::string top = write("top.yaml", "include: more.yaml\n" + std::string(kPool));
   const LoadResult r = loadConfigFile(top);
   ASSERT_EQ(r.errors.size(), 1U);
-  EXPECT_EQ(r.errors[0].format(), path("more.yaml") +
-                                      ":2:11: duplicate pool name \"app\" (first defined at " +
-                                      top + ":3)");
+  EXPECT_EQ(
+      r.errors[0].format(),
+      path("more.yaml") + ":2:11: duplicate pool name \"app\" (first defined at " + top + ":3)");
 }
 
 TEST_F(IncludeTest, ListenerMayUseAPoolFromAnIncludedFile) {
@@ -180,8 +180,8 @@ TEST_F(IncludeTest, DirectoryIsNotAFile) {
   fs::create_directories(path("conf.d/dir.yaml"));
   const LoadResult r = loadConfigText("include: [\"conf.d/*.yaml\"]\n", "t.yaml", dir_);
   ASSERT_EQ(r.errors.size(), 1U);
-  EXPECT_EQ(r.errors[0].format(), "t.yaml:1:11: include: cannot read \"" +
-                                      path("conf.d/dir.yaml") + "\": not a regular file");
+  EXPECT_EQ(r.errors[0].format(), "t.yaml:1:11: include: cannot read \"" + path("conf.d/dir.yaml") +
+                                      "\": not a regular file");
 }
 
 }  // namespace

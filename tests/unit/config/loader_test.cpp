@@ -21,11 +21,20 @@ LoadResult load(std::string_view yaml) { return loadConfigText(yaml, "t.yaml"); 
 
 std::string withPools(std::string_view yaml) { return std::string(yaml) + std::string(kPools); }
 
+// Every error, one a line, for failure messages.
+std::string allErrors(const LoadResult& r) {
+  std::string out;
+  for (const auto& e : r.errors) {
+    out += e.format() + "\n";
+  }
+  return out;
+}
+
 // Exactly one error, starting with `expected`.
 void expectOnlyError(std::string_view yaml, const std::string& expected) {
   const LoadResult r = load(yaml);
   EXPECT_EQ(r.config, nullptr);
-  ASSERT_EQ(r.errors.size(), 1U) << (r.errors.empty() ? "" : r.errors[1 % r.errors.size()].format());
+  ASSERT_EQ(r.errors.size(), 1U) << allErrors(r);
   EXPECT_EQ(r.errors[0].format().substr(0, expected.size()), expected);
 }
 
@@ -176,7 +185,8 @@ TEST(LoaderTest, ListenersMustBeAList) {
 }
 
 TEST(LoaderTest, TopLevelMustBeAMapping) {
-  expectOnlyError("- a\n- b\n", "t.yaml:1:1: expected a mapping of settings at top level, got a list");
+  expectOnlyError("- a\n- b\n",
+                  "t.yaml:1:1: expected a mapping of settings at top level, got a list");
 }
 
 TEST(LoaderTest, MissingRequiredKeys) {
@@ -449,8 +459,7 @@ TEST(LoaderTest, ListenerLimitsAndProxyProtocol) {
   EXPECT_EQ(r.errors[1].format(),
             "t.yaml:5:48: buffer_bytes: expected a size from 1KiB to 64MiB like 64KiB or 1MiB, "
             "got \"512\"");
-  EXPECT_EQ(r.errors[2].format(),
-            "t.yaml:6:28: send: expected one of none, v1, v2, got \"v3\"");
+  EXPECT_EQ(r.errors[2].format(), "t.yaml:6:28: send: expected one of none, v1, v2, got \"v3\"");
   EXPECT_EQ(r.errors[3].format(), "t.yaml:6:40: accept: expected true or false, got \"yes\"");
 }
 
@@ -461,7 +470,13 @@ TEST(LoaderTest, YamlSyntaxErrorHasPosition) {
 
 TEST(LoaderTest, MoreThanOneDocumentIsAnError) {
   expectOnlyError("workers: 2\n---\nworkers: 3\n",
-                  "t.yaml:3:1: expected one YAML document, found 2");
+                  "t.yaml:2:1: expected one YAML document, found more (remove the \"---\")");
+}
+
+TEST(LoaderTest, StrayCommaIsAnErrorNotAHang) {
+  // yaml-cpp 0.7's LoadAll() loops forever on these (jbeder/yaml-cpp#1040).
+  expectOnlyError(",", "t.yaml:1:1: invalid YAML: unexpected content");
+  expectOnlyError("- x\n,\n", "t.yaml:2:1: invalid YAML: unexpected content");
 }
 
 TEST(LoaderTest, CollectsEveryErrorInFileOrder) {
@@ -478,52 +493,6 @@ listeners:
   EXPECT_EQ(r.errors[2].line, 5);
   EXPECT_EQ(r.errors[3].line, 6);
   EXPECT_EQ(r.config, nullptr);
-}
-
-TEST(LoaderTest, EnvironmentVariablesAreExpandedBeforeTyping) {
-  ASSERT_EQ(setenv("BALLAST_T_WORKERS", "6", 1), 0);
-  ASSERT_EQ(setenv("BALLAST_T_BACKEND", "10.1.1.1", 1), 0);
-  unsetenv("BALLAST_T_UNSET");
-  const LoadResult r = load(R"(workers: ${BALLAST_T_WORKERS}
-shutdown_timeout: ${BALLAST_T_UNSET:-45s}
-pools:
-  - name: "pool-${BALLAST_T_UNSET:-a}"
-    backends:
-      - address: "${BALLAST_T_BACKEND}:9001"
-)");
-  ASSERT_TRUE(r.errors.empty()) << r.errors[0].format();
-  EXPECT_EQ(r.config->workers, 6U);
-  EXPECT_EQ(r.config->shutdown_timeout, std::chrono::seconds(45));
-  EXPECT_EQ(r.config->pools[0].name, "pool-a");
-  EXPECT_EQ(r.config->pools[0].backends[0].address.toString(), "10.1.1.1:9001");
-  unsetenv("BALLAST_T_WORKERS");
-  unsetenv("BALLAST_T_BACKEND");
-}
-
-TEST(LoaderTest, UnsetEnvironmentVariableIsAnErrorAtItsScalar) {
-  unsetenv("BALLAST_T_UNSET");
-  expectOnlyError("workers: 2\nshutdown_timeout: \"${BALLAST_T_UNSET}\"\n",
-                  "t.yaml:2:19: shutdown_timeout: environment variable \"BALLAST_T_UNSET\" is "
-                  "not set and has no default");
-}
-
-TEST(LoaderTest, DoubleDollarEscapesExpansion) {
-  const LoadResult r = load(R"(pools:
-  - name: app
-    backends: [{address: "127.0.0.1:1"}]
-    health_check: {type: "$${X}"}
-)");
-  ASSERT_EQ(r.errors.size(), 1U);
-  EXPECT_EQ(r.errors[0].format(),
-            "t.yaml:4:26: type: expected one of tcp, none, got \"${X}\"");
-}
-
-TEST(LoaderTest, ExpandedValueIsTypedAfterExpansion) {
-  ASSERT_EQ(setenv("BALLAST_T_BAD", "lots", 1), 0);
-  expectOnlyError("workers: ${BALLAST_T_BAD}\n",
-                  "t.yaml:1:10: workers: expected auto or an integer from 0 to 1024, got "
-                  "\"lots\"");
-  unsetenv("BALLAST_T_BAD");
 }
 
 TEST(LoaderTest, IncludeIsRejectedWhenDisabled) {
@@ -543,8 +512,10 @@ TEST(LoaderTest, AliasBombIsCutOffNotExpanded) {
     backends += (i == 0 ? "" : ", ") + std::string("*b");
     pools += (i == 0 ? "" : ", ") + std::string("*p");
   }
-  const std::string yaml = "kernel:\n  b: &b {address: \"127.0.0.1:1\"}\n  p: &p {name: p, "
-                           "backends: [" + backends + "]}\npools: [" + pools + "]\n";
+  const std::string yaml =
+      "kernel:\n  b: &b {address: \"127.0.0.1:1\"}\n  p: &p {name: p, "
+      "backends: [" +
+      backends + "]}\npools: [" + pools + "]\n";
   const LoadResult r = load(yaml);
   EXPECT_EQ(r.config, nullptr);
   ASSERT_FALSE(r.errors.empty());
@@ -567,8 +538,16 @@ TEST(LoaderTest, UnreadableFileIsFlagged) {
 
 TEST(LoaderTest, HostileBytesNeverThrow) {
   const std::string inputs[] = {
-      std::string("\0\xff\xfe", 3), "{{{{{{{{{{{{", "[[[[[[[[", "&a [*a]", "!!binary x",
-      "? [a]: b", "listeners: [[[]]]", "\t\tworkers: 1", "%YAML 9.9\n---\n", "*undefined",
+      std::string("\0\xff\xfe", 3),
+      "{{{{{{{{{{{{",
+      "[[[[[[[[",
+      "&a [*a]",
+      "!!binary x",
+      "? [a]: b",
+      "listeners: [[[]]]",
+      "\t\tworkers: 1",
+      "%YAML 9.9\n---\n",
+      "*undefined",
   };
   for (const auto& in : inputs) {
     EXPECT_NO_THROW({

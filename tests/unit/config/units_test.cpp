@@ -33,10 +33,29 @@ TEST(ParseDurationTest, AcceptsUnitsAndCompounds) {
 }
 
 TEST(ParseDurationTest, RejectsMalformed) {
-  const char* const cases[] = {"",    "5",     "s",    "5 s",  " 5s",   "5s ",  "-5s", "+5s",
-                               "1.5s", "5sec", "5S",   "5us",  "5d",    "30s1m", "1m1m",
-                               "1s1s", "ms",   "1e3ms", "0x10s", "5s5",  "1ms1s",
-                               "99999999999999999999ms", "9999999999999999h"};
+  const char* const cases[] = {"",
+                               "5",
+                               "s",
+                               "5 s",
+                               " 5s",
+                               "5s ",
+                               "-5s",
+                               "+5s",
+                               "1.5s",
+                               "5sec",
+                               "5S",
+                               "5us",
+                               "5d",
+                               "30s1m",
+                               "1m1m",
+                               "1s1s",
+                               "ms",
+                               "1e3ms",
+                               "0x10s",
+                               "5s5",
+                               "1ms1s",
+                               "99999999999999999999ms",
+                               "9999999999999999h"};
   for (const char* text : cases) {
     EXPECT_FALSE(parseDuration(text).has_value()) << text;
   }
@@ -44,8 +63,12 @@ TEST(ParseDurationTest, RejectsMalformed) {
 
 TEST(FormatDurationTest, PrintsShortestFormThatParsesBack) {
   const std::pair<Duration, const char*> cases[] = {
-      {Duration::zero(), "0s"},     {milliseconds(500), "500ms"}, {seconds(2), "2s"},
-      {seconds(90), "1m30s"},       {hours(1), "1h"},             {milliseconds(1001), "1s1ms"},
+      {Duration::zero(), "0s"},
+      {milliseconds(500), "500ms"},
+      {seconds(2), "2s"},
+      {seconds(90), "1m30s"},
+      {hours(1), "1h"},
+      {milliseconds(1001), "1s1ms"},
       {hours(25) + seconds(1), "25h1s"},
   };
   for (const auto& [d, text] : cases) {
@@ -78,9 +101,20 @@ TEST(ParseSizeTest, AcceptsBinaryAndDecimalUnits) {
 }
 
 TEST(ParseSizeTest, RejectsMalformed) {
-  const char* const cases[] = {"",     "KiB",   "64 KiB", "64kib", "64K",  "64k",
-                               "-1",   "1.5MiB", "64KiBs", "1e3",  "0x10", "64KiB ",
-                               "18446744073709551616", "17179869184GiB"};
+  const char* const cases[] = {"",
+                               "KiB",
+                               "64 KiB",
+                               "64kib",
+                               "64K",
+                               "64k",
+                               "-1",
+                               "1.5MiB",
+                               "64KiBs",
+                               "1e3",
+                               "0x10",
+                               "64KiB ",
+                               "18446744073709551616",
+                               "17179869184GiB"};
   for (const char* text : cases) {
     EXPECT_FALSE(parseSize(text).has_value()) << text;
   }
@@ -98,8 +132,8 @@ TEST(ParseFractionTest, AcceptsPercentAndDecimal) {
 }
 
 TEST(ParseFractionTest, RejectsMalformed) {
-  const char* const cases[] = {"", "%", ".5", "5.", "-0.1", "+0.1", "1e-1", "inf", "nan",
-                               "10 %", "10%%", "0.1.2", "0x1"};
+  const char* const cases[] = {"",    "%",   ".5",   "5.",   "-0.1",  "+0.1", "1e-1",
+                               "inf", "nan", "10 %", "10%%", "0.1.2", "0x1"};
   for (const char* text : cases) {
     EXPECT_FALSE(parseFraction(text).has_value()) << text;
   }
