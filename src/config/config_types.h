@@ -25,13 +25,13 @@ enum class HealthCheckType : uint8_t { kNone, kTcp };
 
 // Defaults follow what HAProxy and NGINX users expect; each is overridable in the file.
 struct ListenerTimeouts {
-  Duration connect{std::chrono::seconds(5)};   // backend TCP connect, per attempt
-  Duration idle{std::chrono::minutes(5)};      // TCP: no bytes either way; UDP: flow idle
+  Duration connect{std::chrono::seconds(5)};  // backend TCP connect, per attempt
+  Duration idle{std::chrono::minutes(5)};     // TCP: no bytes either way; UDP: flow idle
 };
 
 struct ListenerLimits {
-  uint32_t max_connections = 8192;  // TCP: accepted client connections at once, per listener
-  uint32_t max_flows = 16384;       // UDP: flow table size per listener
+  uint32_t max_connections = 8192;    // TCP: accepted client connections at once, per listener
+  uint32_t max_flows = 16384;         // UDP: flow table size per listener
   uint32_t buffer_bytes = 64 * 1024;  // TCP: bytes queued per direction before reading pauses
 };
 
@@ -54,8 +54,8 @@ struct HealthCheck {
   HealthCheckType type = HealthCheckType::kNone;  // kNone: backends are always up
   Duration interval{std::chrono::seconds(2)};
   Duration timeout{std::chrono::seconds(1)};
-  uint32_t rise = 2;  // consecutive successes to come back
-  uint32_t fall = 3;  // consecutive failures to go out
+  uint32_t rise = 2;    // consecutive successes to come back
+  uint32_t fall = 3;    // consecutive failures to go out
   double jitter = 0.1;  // each interval is stretched or shrunk by up to this fraction
 };
 
@@ -70,7 +70,7 @@ struct Pool {
   std::string name;
   balance::Algorithm algorithm = balance::Algorithm::kRoundRobin;
   HashKey hash_key = HashKey::kSourceIp;  // for source_hash and consistent_hash
-  uint32_t connect_retries = 2;  // further backends tried after a failed connect
+  uint32_t connect_retries = 2;           // further backends tried after a failed connect
   std::vector<Backend> backends;
   HealthCheck health_check;
 };
