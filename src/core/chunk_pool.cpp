@@ -5,6 +5,7 @@
 
 #include <cassert>
 #include <cstdlib>
+#include <cstring>
 
 namespace ballast::core {
 
@@ -50,6 +51,32 @@ void ChunkQueue::push(ChunkPool& pool, ChunkId id, uint32_t offset, uint32_t len
     tail_ = id;
   }
   bytes_ += length;
+}
+
+bool ChunkQueue::append(ChunkPool& pool, const void* data, size_t len) {
+  const auto* src = static_cast<const uint8_t*>(data);
+  while (len > 0) {
+    if (tail_ != kNoChunk) {
+      auto& m = pool.meta(tail_);
+      const uint32_t end = m.offset + m.length;
+      const uint32_t room = pool.chunkBytes() - end;
+      if (room > 0) {
+        const auto n = static_cast<uint32_t>(len < room ? len : room);
+        std::memcpy(pool.data(tail_) + end, src, n);
+        m.length += n;
+        bytes_ += n;
+        src += n;
+        len -= n;
+        continue;
+      }
+    }
+    const ChunkId id = pool.take();
+    if (id == kNoChunk) {
+      return false;
+    }
+    push(pool, id, 0, 0);
+  }
+  return true;
 }
 
 }  // namespace ballast::core

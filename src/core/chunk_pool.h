@@ -52,6 +52,9 @@ class ChunkQueue {
   uint32_t bytes() const { return bytes_; }
   ChunkId head() const { return head_; }
   void push(ChunkPool& pool, ChunkId id, uint32_t offset, uint32_t length);
+  // Copies bytes in, filling the last chunk before taking new ones from the pool's free list.
+  // False when the pool ran dry part-way (what fitted stays queued).
+  bool append(ChunkPool& pool, const void* data, size_t len);
   // Drops `n` bytes from the front; fully consumed chunks go to `release`.
   template <typename Release>
   void consume(ChunkPool& pool, uint32_t n, Release&& release) {

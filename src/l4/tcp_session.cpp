@@ -14,7 +14,7 @@
 #include "core/log.h"
 #include "core/socket.h"
 #include "l4/hash_key.h"
-#include "l4/tcp_listener.h"
+#include "l4/stream_listener.h"
 #include "proto/proxy_protocol/proxy_protocol.h"
 
 namespace ballast::l4 {

@@ -16,7 +16,9 @@
 
 namespace ballast::l4 {
 
-class TcpListener;
+template <typename Session>
+class StreamListener;
+class TcpSession;
 
 // What a session needs from the listener generation it was accepted under.
 struct SessionEnv {
@@ -24,11 +26,12 @@ struct SessionEnv {
   const config::Listener* listener = nullptr;
   upstream::WorkerPool* pool = nullptr;
   core::LocalRefCounted* epoch = nullptr;  // keeps listener and pool alive
-  TcpListener* owner = nullptr;
+  StreamListener<TcpSession>* owner = nullptr;
 };
 
 class TcpSession {
  public:
+  using Env = SessionEnv;
   TcpSession(const SessionEnv& env, int client_fd);
   TcpSession(const TcpSession&) = delete;
   TcpSession& operator=(const TcpSession&) = delete;

@@ -173,7 +173,7 @@ void Worker::apply(SnapshotPtr snapshot) {
     slot.sockets = sockets;
     slot.kept = true;
     if (lc.protocol == config::Protocol::kTcp) {
-      slot.tcp = std::make_unique<l4::TcpListener>(
+      slot.tcp = std::make_unique<l4::StreamListener<l4::TcpSession>>(
           l4::SessionEnv{loop_.get(), &lc, pool, e, nullptr}, fd, share(lc.limits.max_connections));
       slot.tcp->start();
     } else {

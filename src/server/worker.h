@@ -16,7 +16,8 @@
 #include "core/event_loop.h"
 #include "core/fd.h"
 #include "core/local_ref.h"
-#include "l4/tcp_listener.h"
+#include "l4/stream_listener.h"
+#include "l4/tcp_session.h"
 #include "l4/udp_listener.h"
 #include "server/snapshot.h"
 
@@ -48,7 +49,7 @@ class Worker final : public core::WatchHandler {
   };
   struct ListenerSlot {
     std::shared_ptr<ListenerSockets> sockets;
-    std::unique_ptr<l4::TcpListener> tcp;
+    std::unique_ptr<l4::StreamListener<l4::TcpSession>> tcp;
     std::unique_ptr<l4::UdpListener> udp;
     bool accepting = true;
     bool kept = false;  // scratch flag while applying a snapshot

@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <set>
+#include <string>
 #include <vector>
 
 namespace ballast::core {
@@ -48,6 +49,30 @@ TEST(ChunkQueue, ConsumeAcrossChunksKeepsOrderAndReleasesEachOnce) {
   EXPECT_EQ(released, ids);
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(q.bytes(), 0U);
+}
+
+}  // namespace
+}  // namespace ballast::core
+
+namespace ballast::core {
+namespace {
+
+TEST(ChunkQueue, AppendFillsTheTailBeforeTakingChunksAndReportsExhaustion) {
+  ChunkPool pool(3, 8);
+  ChunkQueue q;
+  ASSERT_TRUE(q.append(pool, "abcde", 5));
+  ASSERT_TRUE(q.append(pool, "fghijk", 6));  // 3 fill the first chunk, 3 start the second
+  EXPECT_EQ(q.bytes(), 11U);
+  EXPECT_EQ(pool.freeCount(), 1U);
+  std::string out;
+  for (ChunkId id = q.head(); id != kNoChunk; id = pool.meta(id).next) {
+    out.append(reinterpret_cast<const char*>(pool.data(id) + pool.meta(id).offset),
+               pool.meta(id).length);
+  }
+  EXPECT_EQ(out, "abcdefghijk");
+  EXPECT_FALSE(q.append(pool, "0123456789012345", 16));  // needs two more chunks, one is left
+  q.clear(pool, [&](ChunkId id) { pool.put(id); });
+  EXPECT_EQ(pool.freeCount(), 3U);
 }
 
 }  // namespace
