@@ -16,7 +16,7 @@ namespace ballast::config {
 using Duration = std::chrono::milliseconds;
 
 enum class IoBackend : uint8_t { kAuto, kIoUring, kEpoll };
-enum class Protocol : uint8_t { kTcp, kUdp };
+enum class Protocol : uint8_t { kTcp, kUdp, kHttp };
 enum class ProxyProtocolVersion : uint8_t { kNone, kV1, kV2 };
 enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
 enum class LogFormat : uint8_t { kJson, kText };
@@ -40,6 +40,41 @@ struct ProxyProtocolConfig {
   bool accept = false;  // require a PROXY header (v1 or v2) from clients
 };
 
+// HTTP listeners (protocol: http). Defaults follow NGINX/HAProxy practice.
+struct HttpTimeouts {
+  Duration header{std::chrono::seconds(10)};           // whole request head (slowloris) → 408
+  Duration keep_alive{std::chrono::seconds(60)};       // idle client between requests → close
+  Duration response_header{std::chrono::seconds(30)};  // upstream's response head → 504
+  Duration body_idle{std::chrono::seconds(60)};        // no body bytes either way → close
+};
+
+struct HttpLimits {
+  uint32_t max_request_line = 8 * 1024;   // → 414
+  uint32_t max_header_bytes = 64 * 1024;  // → 431
+  uint32_t max_headers = 100;             // → 431
+  uint64_t max_body = 0;                  // 0 = unlimited; → 413
+};
+
+// One route: every condition given must hold; the first matching route wins.
+struct RouteMatch {
+  std::string host;  // "" any; "api.example.com" exact; "*.example.com" any subdomain (not apex)
+  enum class PathKind : uint8_t { kAny, kPrefix, kExact } path_kind = PathKind::kAny;
+  std::string path;
+  std::vector<std::string> methods;  // empty: any
+};
+
+struct Route {
+  std::string name;
+  RouteMatch match;
+  std::string pool;
+};
+
+struct HttpSettings {
+  HttpTimeouts timeouts;
+  HttpLimits limits;
+  std::vector<Route> routes;
+};
+
 struct Listener {
   std::string name;
   net::SocketAddress bind;
@@ -48,6 +83,8 @@ struct Listener {
   ListenerTimeouts timeouts;
   ListenerLimits limits;
   ProxyProtocolConfig proxy_protocol;
+  HttpSettings http;  // protocol: http only. `pool` is then the default when no route matches
+                      // (empty: answer 404).
 };
 
 struct HealthCheck {

@@ -21,6 +21,26 @@ constexpr double kMaxHealthCheckJitter = 0.5;
 // Names end up in metric labels and log lines, so they stay short and plain.
 constexpr size_t kMaxNameLength = 64;
 
+// HTTP listeners. The request line is part of the head, so it cannot usefully exceed
+// max_header_bytes; RFC 9112 §3 asks for at least 8000 octets of request line, and below 256
+// even an ordinary URL with a query would not fit.
+constexpr uint64_t kMinHttpRequestLineBytes = 256;
+constexpr uint64_t kMaxHttpRequestLineBytes = uint64_t{64} * 1024;
+// A head is also what the parser copies when it arrives split, so this bounds memory per
+// connection.
+constexpr uint64_t kMinHttpHeaderBytes = 1024;
+constexpr uint64_t kMaxHttpHeaderBytes = uint64_t{1024} * 1024;
+constexpr uint32_t kMaxHttpHeaders = 1000;
+// Bodies stream, so size costs no memory; 0 (unlimited) is the way to say "no limit", and past
+// a tebibyte a typo is likelier than intent.
+constexpr uint64_t kMaxHttpBodyBytes = uint64_t{1024} * 1024 * 1024 * 1024;
+// Routes are scanned in order per request, so a long list is a latency cost, not just memory.
+constexpr size_t kMaxRoutesPerListener = 1000;
+// A DNS name is at most 253 characters (RFC 1035 §2.3.4, without the trailing dot).
+constexpr size_t kMaxRouteHostLength = 253;
+// A path longer than the longest request line we accept could never match.
+constexpr size_t kMaxRoutePathLength = kMaxHttpRequestLineBytes;
+
 // Guards against hostile or runaway input (the fuzzer, a generated file gone wrong).
 constexpr size_t kMaxConfigFileBytes = size_t{16} * 1024 * 1024;
 constexpr size_t kMaxIncludeDepth = 8;

@@ -1,10 +1,15 @@
-// src/config/sections.cpp — the listener and pool schema: keys, types and ranges.
+// src/config/sections.cpp — the listener and pool schema: keys, types and ranges. What only an
+// http listener has is read by http_sections.cpp.
 #include "config/sections.h"
 
+#include <algorithm>
 #include <array>
+#include <optional>
+#include <span>
 #include <string_view>
 #include <unordered_map>
 
+#include "config/http_sections.h"
 #include "config/limits.h"
 #include "config/units.h"
 
@@ -13,10 +18,24 @@ namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array kListenerKeys = {"name"sv,     "bind"sv,   "protocol"sv,      "pool"sv,
-                                      "timeouts"sv, "limits"sv, "proxy_protocol"sv};
+// `routes` is listed for every protocol: it is a listener key, and a tcp listener that has one
+// is told it needs protocol: http rather than that the key does not exist.
+constexpr std::array kListenerKeys = {"name"sv,     "bind"sv,   "protocol"sv,       "pool"sv,
+                                      "timeouts"sv, "limits"sv, "proxy_protocol"sv, "routes"sv};
 constexpr std::array kTimeoutKeys = {"connect"sv, "idle"sv};
 constexpr std::array kLimitKeys = {"max_connections"sv, "max_flows"sv, "buffer_bytes"sv};
+
+template <size_t N, size_t M>
+constexpr std::array<std::string_view, N + M> concat(const std::array<std::string_view, N>& a,
+                                                     const std::array<std::string_view, M>& b) {
+  std::array<std::string_view, N + M> out{};
+  std::copy(a.begin(), a.end(), out.begin());
+  std::copy(b.begin(), b.end(), out.begin() + N);
+  return out;
+}
+
+constexpr auto kHttpTimeoutKeys = concat(kTimeoutKeys, kHttpOnlyTimeoutKeys);
+constexpr auto kHttpLimitKeys = concat(kLimitKeys, kHttpOnlyLimitKeys);
 constexpr std::array kProxyProtocolKeys = {"send"sv, "accept"sv};
 constexpr std::array kPoolKeys = {"name"sv,     "algorithm"sv,   "hash_key"sv, "connect_retries"sv,
                                   "backends"sv, "health_check"sv};
@@ -24,9 +43,10 @@ constexpr std::array kBackendKeys = {"address"sv, "weight"sv};
 constexpr std::array kHealthCheckKeys = {"type"sv, "interval"sv, "timeout"sv,
                                          "rise"sv, "fall"sv,     "jitter"sv};
 
-constexpr std::array<Choice<Protocol>, 2> kProtocols = {{
+constexpr std::array<Choice<Protocol>, 3> kProtocols = {{
     {"tcp", Protocol::kTcp},
     {"udp", Protocol::kUdp},
+    {"http", Protocol::kHttp},
 }};
 constexpr std::array<Choice<ProxyProtocolVersion>, 3> kProxyVersions = {{
     {"none", ProxyProtocolVersion::kNone},
@@ -42,26 +62,57 @@ constexpr std::array<Choice<HealthCheckType>, 2> kHealthCheckTypes = {{
     {"none", HealthCheckType::kNone},
 }};
 
-// Assigns when the read succeeded; a failed read was reported and the default stays.
-template <typename T, typename U>
-void assign(T& target, const std::optional<U>& value) {
-  if (value) {
-    target = static_cast<T>(*value);
+// Which keys a listener accepts follows its protocol. kAny when the protocol could not be read:
+// every key is then read for its own errors but none is blamed on the protocol, so one typo in
+// `protocol:` does not bring a cascade of errors.
+enum class Schema : uint8_t { kL4, kHttp, kAny };
+
+std::string_view protocolName(Protocol p) {
+  for (const auto& c : kProtocols) {
+    if (c.value == p) {
+      return c.name;
+    }
+  }
+  return "?";
+}
+
+void reportHttpOnly(FileReader& file, const Field& field, Protocol protocol) {
+  file.error(field.key_mark,
+             field.key + ": only for protocol: http, not " + std::string(protocolName(protocol)));
+}
+
+void reportHttpOnlyKeys(FileReader& file, const MapReader& map,
+                        std::span<const std::string_view> keys, Protocol protocol) {
+  for (const auto key : keys) {
+    if (const Field* f = map.find(key)) {
+      reportHttpOnly(file, *f, protocol);
+    }
   }
 }
 
-void readTimeouts(FileReader& file, const Field& field, ListenerTimeouts& timeouts) {
-  const MapReader map(file, field, "timeouts", kTimeoutKeys);
+void readTimeouts(FileReader& file, const Field& field, Schema schema, Listener& listener) {
+  const bool l4 = schema == Schema::kL4;
+  const MapReader map = l4 ? MapReader(file, field, "timeouts", kTimeoutKeys, kHttpOnlyTimeoutKeys)
+                           : MapReader(file, field, "timeouts", kHttpTimeoutKeys);
+  ListenerTimeouts& timeouts = listener.timeouts;
   if (const Field* f = map.find("connect")) {
     assign(timeouts.connect, readDuration(file, *f, /*positive=*/true));
   }
   if (const Field* f = map.find("idle")) {
     assign(timeouts.idle, readDuration(file, *f, /*positive=*/true));
   }
+  if (l4) {
+    reportHttpOnlyKeys(file, map, kHttpOnlyTimeoutKeys, listener.protocol);
+  } else {
+    readHttpTimeouts(file, map, listener.http.timeouts);
+  }
 }
 
-void readLimits(FileReader& file, const Field& field, ListenerLimits& limits) {
-  const MapReader map(file, field, "limits", kLimitKeys);
+void readLimits(FileReader& file, const Field& field, Schema schema, Listener& listener) {
+  const bool l4 = schema == Schema::kL4;
+  const MapReader map = l4 ? MapReader(file, field, "limits", kLimitKeys, kHttpOnlyLimitKeys)
+                           : MapReader(file, field, "limits", kHttpLimitKeys);
+  ListenerLimits& limits = listener.limits;
   if (const Field* f = map.find("max_connections")) {
     assign(limits.max_connections, readUnsigned(file, *f, 1, kMaxListenerConnections));
   }
@@ -70,6 +121,28 @@ void readLimits(FileReader& file, const Field& field, ListenerLimits& limits) {
   }
   if (const Field* f = map.find("buffer_bytes")) {
     assign(limits.buffer_bytes, readSize(file, *f, kMinBufferBytes, kMaxBufferBytes));
+  }
+  if (l4) {
+    reportHttpOnlyKeys(file, map, kHttpOnlyLimitKeys, listener.protocol);
+  } else {
+    readHttpLimits(file, map, listener.http.limits);
+  }
+}
+
+// An http listener's default pool is optional, but without one it must have a route to send
+// anything anywhere.
+void checkHttpTarget(FileReader& file, const MapReader& map, const Field* routes,
+                     size_t route_items, const Listener& listener) {
+  if (!listener.pool.empty() || route_items > 0) {
+    return;
+  }
+  const std::string who = "http listener \"" + listener.name + "\"";
+  if (routes == nullptr) {
+    file.error(map.mark(), who + " needs a default \"pool\" or at least one route");
+  } else if (routes->value.IsNull() || routes->value.IsSequence()) {
+    // A list with only broken entries was reported entry by entry already.
+    file.error(routes->valueMark(),
+               "routes: " + who + " has no pool, so it needs at least one route");
   }
 }
 
@@ -98,21 +171,42 @@ void readListener(FileReader& file, const Field& item, Config& config, SourceMap
     assign(listener.bind, readAddress(file, *f));
     source.bind = file.at(f->valueMark());
   }
+  std::optional<Protocol> protocol = listener.protocol;
   if (const Field* f = map.find("protocol")) {
-    assign(listener.protocol, readChoice<Protocol>(file, *f, kProtocols));
+    protocol = readChoice<Protocol>(file, *f, kProtocols);
+    assign(listener.protocol, protocol);
   }
-  if (const Field* f = map.require(file, "pool")) {
-    assign(listener.pool, readName(file, *f));
-    source.pool = file.at(f->valueMark());
+  Schema schema = Schema::kAny;
+  if (protocol) {
+    schema = *protocol == Protocol::kHttp ? Schema::kHttp : Schema::kL4;
+  }
+  // tcp and udp proxy everything to one pool; http may instead route every request.
+  const Field* pool = schema == Schema::kL4 ? map.require(file, "pool") : map.find("pool");
+  bool pool_ok = true;
+  if (pool != nullptr) {
+    const auto name = readName(file, *pool);
+    assign(listener.pool, name);
+    pool_ok = name.has_value();
+    source.pool = file.at(pool->valueMark());
   }
   if (const Field* f = map.find("timeouts")) {
-    readTimeouts(file, *f, listener.timeouts);
+    readTimeouts(file, *f, schema, listener);
   }
   if (const Field* f = map.find("limits")) {
-    readLimits(file, *f, listener.limits);
+    readLimits(file, *f, schema, listener);
   }
   if (const Field* f = map.find("proxy_protocol")) {
     readProxyProtocol(file, *f, listener.proxy_protocol);
+  }
+  const Field* routes = map.find("routes");
+  size_t route_items = 0;
+  if (routes != nullptr && schema == Schema::kL4) {
+    reportHttpOnly(file, *routes, listener.protocol);
+  } else if (routes != nullptr) {
+    route_items = readRoutes(file, *routes, listener.name, listener.http.routes, source.routes);
+  }
+  if (schema == Schema::kHttp && pool_ok) {
+    checkHttpTarget(file, map, routes, route_items, listener);
   }
   config.listeners.push_back(std::move(listener));
   sources.listeners.push_back(std::move(source));

@@ -19,7 +19,9 @@ std::string where(const Location& first, const Location& second) {
   return first.file + ":" + std::to_string(first.line);
 }
 
-std::string_view protocolName(Protocol p) { return p == Protocol::kUdp ? "udp" : "tcp"; }
+// HTTP runs over TCP: an http and a tcp listener on one address would share a port.
+bool isUdp(Protocol p) { return p == Protocol::kUdp; }
+std::string_view transportName(Protocol p) { return isUdp(p) ? "udp" : "tcp"; }
 
 void checkUniqueNames(const Config& config, const SourceMap& sources, Diagnostics& diagnostics) {
   std::unordered_map<std::string, size_t> listeners;
@@ -52,16 +54,17 @@ void checkUniqueNames(const Config& config, const SourceMap& sources, Diagnostic
   }
 }
 
-// Two sockets cannot bind the same address and protocol; the second would fail at startup
-// with EADDRINUSE, which is better said here with both positions.
+// Two sockets cannot bind the same address and transport; the second would fail at startup
+// with EADDRINUSE, which is better said here with both positions. (With SO_REUSEPORT on both
+// it might even succeed, and the kernel would split connections between two listeners.)
 void checkBindConflicts(const Config& config, const SourceMap& sources, Diagnostics& diagnostics) {
-  std::map<std::tuple<std::string, Protocol>, size_t> seen;
+  std::map<std::tuple<std::string, bool>, size_t> seen;
   for (size_t i = 0; i < config.listeners.size(); ++i) {
     const Listener& l = config.listeners[i];
     if (l.bind.family() == AF_UNSPEC) {
       continue;  // the bad address was already reported
     }
-    const auto [it, inserted] = seen.emplace(std::tuple(l.bind.toString(), l.protocol), i);
+    const auto [it, inserted] = seen.emplace(std::tuple(l.bind.toString(), isUdp(l.protocol)), i);
     if (!inserted) {
       const Listener& first = config.listeners[it->second];
       const Location& first_at = sources.listeners[it->second].bind;
@@ -71,7 +74,7 @@ void checkBindConflicts(const Config& config, const SourceMap& sources, Diagnost
               ? "the listener at " + where(first_at, second_at)
               : "listener \"" + first.name + "\" (" + where(first_at, second_at) + ")";
       diagnostics.add(second_at, "bind: " + l.bind.toString() + "/" +
-                                     std::string(protocolName(l.protocol)) +
+                                     std::string(transportName(l.protocol)) +
                                      " is already bound by " + first_label);
     }
   }
@@ -85,14 +88,25 @@ void checkPoolReferences(const Config& config, const SourceMap& sources, Diagnos
       defined += (defined.empty() ? "" : ", ") + p.name;
     }
   }
+  const std::string known = defined.empty() ? "no pools are defined" : "defined pools: " + defined;
+  const auto unknown = [&](const std::string& pool) {
+    return !pool.empty() && config.findPool(pool) == nullptr;
+  };
   for (size_t i = 0; i < config.listeners.size(); ++i) {
     const Listener& l = config.listeners[i];
-    if (l.pool.empty() || config.findPool(l.pool) != nullptr) {
-      continue;
+    if (unknown(l.pool)) {
+      diagnostics.add(
+          sources.listeners[i].pool,
+          "pool: listener \"" + l.name + "\" names unknown pool \"" + l.pool + "\"; " + known);
     }
-    diagnostics.add(sources.listeners[i].pool,
-                    "pool: listener \"" + l.name + "\" names unknown pool \"" + l.pool + "\"; " +
-                        (defined.empty() ? "no pools are defined" : "defined pools: " + defined));
+    const auto& routes = l.http.routes;
+    for (size_t r = 0; r < routes.size(); ++r) {
+      if (unknown(routes[r].pool)) {
+        diagnostics.add(sources.listeners[i].routes[r].pool,
+                        "pool: route \"" + routes[r].name + "\" of listener \"" + l.name +
+                            "\" names unknown pool \"" + routes[r].pool + "\"; " + known);
+      }
+    }
   }
 }
 

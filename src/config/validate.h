@@ -1,5 +1,5 @@
-// src/config/validate.h — checks that span entries or files (unique names, pool references,
-// bind conflicts), run once every included file is merged.
+// src/config/validate.h — checks that span entries or files (unique names, pool references of
+// listeners and routes, bind conflicts), run once every included file is merged.
 #pragma once
 
 #include <vector>
@@ -11,10 +11,15 @@ namespace ballast::config {
 
 // Where each listener's and pool's fields came from, parallel to Config::listeners and
 // Config::pools; a zero line means the field was absent or invalid.
+struct RouteSource {
+  Location pool;
+};
+
 struct ListenerSource {
   Location name;
   Location bind;
   Location pool;
+  std::vector<RouteSource> routes;  // parallel to Listener::http.routes
 };
 
 struct PoolSource {

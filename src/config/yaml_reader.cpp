@@ -42,7 +42,7 @@ namespace {
 
 // Sizes in messages read as users write them: 1024 → "1KiB".
 std::string formatSize(uint64_t bytes) {
-  constexpr std::array<std::string_view, 4> kSuffixes = {"", "KiB", "MiB", "GiB"};
+  constexpr std::array<std::string_view, 5> kSuffixes = {"", "KiB", "MiB", "GiB", "TiB"};
   constexpr uint64_t kKibi = 1024;
   size_t i = 0;
   while (i + 1 < kSuffixes.size() && bytes != 0 && bytes % kKibi == 0) {
@@ -138,7 +138,7 @@ void reportExpected(FileReader& file, const Field& field, std::string_view expec
 
 MapReader::MapReader(FileReader& file, const Field& field, std::string_view what,
                      std::span<const std::string_view> allowed,
-                     std::span<const std::string_view> ignored)
+                     std::span<const std::string_view> unlisted)
     : mark_(field.valueMark()), what_(what) {
   const YAML::Node& node = field.value;
   if (node.IsNull()) {
@@ -170,10 +170,8 @@ MapReader::MapReader(FileReader& file, const Field& field, std::string_view what
                                  std::to_string(it->second) + ")");
       continue;
     }
-    if (std::find(ignored.begin(), ignored.end(), name) != ignored.end()) {
-      continue;
-    }
-    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end() &&
+        std::find(unlisted.begin(), unlisted.end(), name) == unlisted.end()) {
       file.error(key.Mark(), "unknown key " + quote(name) + " in " + what_ +
                                  "; allowed keys: " + joinNames(allowed));
       continue;

@@ -93,14 +93,17 @@ struct Field {
   YAML::Mark valueMark() const { return value.IsNull() ? key_mark : value.Mark(); }
 };
 
-// Walks a mapping once: reports keys outside `allowed` (keys in `ignored` pass silently)
-// and repeated keys. `what` names the mapping in messages ("listener", "top level").
+// Walks a mapping once: reports keys outside `allowed` and `unlisted`, and repeated keys.
+// `what` names the mapping in messages ("listener", "top level"). Keys in `unlisted` are
+// accepted but not named among the allowed ones: sections the caller skips (reserved top-level
+// keys), or keys that belong to another setting (`header` in a tcp listener's timeouts), which
+// the caller finds and reports with a better message than "unknown key".
 // A null node reads as an empty mapping, so `timeouts:` alone means all defaults.
 class MapReader {
  public:
   MapReader(FileReader& file, const Field& field, std::string_view what,
             std::span<const std::string_view> allowed,
-            std::span<const std::string_view> ignored = {});
+            std::span<const std::string_view> unlisted = {});
 
   // False when the node was not a mapping (already reported).
   bool ok() const { return ok_; }
@@ -148,6 +151,14 @@ std::optional<bool> readBool(FileReader& file, const Field& field);
 std::optional<net::SocketAddress> readAddress(FileReader& file, const Field& field);
 // [A-Za-z0-9_.-]+, at most kMaxNameLength.
 std::optional<std::string> readName(FileReader& file, const Field& field);
+
+// Assigns when the read succeeded; a failed read was reported and the default stays.
+template <typename T, typename U>
+void assign(T& target, const std::optional<U>& value) {
+  if (value) {
+    target = static_cast<T>(*value);
+  }
+}
 
 // Reports `<key>: expected <expected>, got <describe(value)>` at the value.
 void reportExpected(FileReader& file, const Field& field, std::string_view expected,

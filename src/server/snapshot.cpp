@@ -17,7 +17,14 @@ const upstream::PoolRuntime* Snapshot::pool(const std::string& name) const {
 }
 
 std::string listenerKey(const config::Listener& l) {
-  return std::string(l.protocol == config::Protocol::kUdp ? "udp " : "tcp ") + l.bind.toString();
+  switch (l.protocol) {
+    case config::Protocol::kUdp:
+      return "udp " + l.bind.toString();
+    case config::Protocol::kHttp:
+      return "http " + l.bind.toString();
+    default:
+      return "tcp " + l.bind.toString();
+  }
 }
 
 SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* previous,
@@ -38,7 +45,7 @@ SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* pre
       sockets = std::make_shared<ListenerSockets>();
       sockets->key = key;
       for (uint32_t w = 0; w < workers_; ++w) {
-        auto fd = core::openListener(l.bind, l.protocol == config::Protocol::kTcp);
+        auto fd = core::openListener(l.bind, l.protocol != config::Protocol::kUdp);
         if (!fd) {
           *error = "listener " + l.name + " (" + key + "): " + std::string(fd.error().what) + ": " +
                    strerror(fd.error().sys_errno);

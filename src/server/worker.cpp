@@ -91,6 +91,7 @@ void Worker::threadMain(std::promise<std::string> started, SnapshotPtr first) {
         .str("reason", why);
   }
   loop_->watch(wake_watcher_, wake_fd_.get(), this);
+  upstreams_ = std::make_unique<l7::UpstreamPool>(*loop_);
   apply(std::move(first));
   started.set_value(loop_->name());
 
@@ -110,11 +111,16 @@ void Worker::threadMain(std::promise<std::string> started, SnapshotPtr first) {
       for (auto& slot : listeners_) {
         if (slot.tcp) {
           slot.tcp->abortSessions();
+        } else if (slot.http) {
+          slot.http->abortSessions();
         }
       }
     }
     if (listeners_.empty()) {
-      break;
+      upstreams_->closeIdle();
+      if (upstreams_->live() == 0) {
+        break;
+      }
     }
   }
   loop_->unwatch(wake_watcher_);
@@ -124,6 +130,7 @@ void Worker::threadMain(std::promise<std::string> started, SnapshotPtr first) {
     current_ = nullptr;
     e->unref();
   }
+  upstreams_.reset();
   loop_.reset();
 }
 
@@ -133,6 +140,20 @@ void Worker::apply(SnapshotPtr snapshot) {
     // Seeds differ per worker so random pickers do not march in step.
     epoch->pools.push_back(
         std::make_unique<upstream::WorkerPool>(p.get(), (snapshot->generation << 8U) ^ index_));
+  }
+  for (const auto& l : snapshot->config->listeners) {
+    if (l.protocol != config::Protocol::kHttp) {
+      epoch->routers.emplace_back();
+      continue;
+    }
+    epoch->routers.push_back(std::make_unique<l7::Router>(l, [&](const std::string& name) {
+      for (size_t k = 0; k < snapshot->pools.size(); ++k) {
+        if (snapshot->pools[k]->config->name == name) {
+          return static_cast<int>(k);
+        }
+      }
+      return -1;
+    }));
   }
   Epoch* e = epoch.get();
   e->ref();  // held as current until the next snapshot
@@ -163,6 +184,8 @@ void Worker::apply(SnapshotPtr snapshot) {
       if (found->tcp) {
         found->tcp->update(l4::SessionEnv{loop_.get(), &lc, pool, e, nullptr},
                            share(lc.limits.max_connections));
+      } else if (found->http) {
+        found->http->update(httpEnv(*e, lc, i), share(lc.limits.max_connections));
       } else {
         found->udp->update(&lc, pool, e, share(lc.limits.max_flows));
       }
@@ -176,6 +199,10 @@ void Worker::apply(SnapshotPtr snapshot) {
       slot.tcp = std::make_unique<l4::StreamListener<l4::TcpSession>>(
           l4::SessionEnv{loop_.get(), &lc, pool, e, nullptr}, fd, share(lc.limits.max_connections));
       slot.tcp->start();
+    } else if (lc.protocol == config::Protocol::kHttp) {
+      slot.http = std::make_unique<l4::StreamListener<l7::HttpSession>>(
+          httpEnv(*e, lc, i), fd, share(lc.limits.max_connections));
+      slot.http->start();
     } else {
       slot.udp =
           std::make_unique<l4::UdpListener>(*loop_, &lc, pool, e, fd, share(lc.limits.max_flows));
@@ -208,8 +235,12 @@ void Worker::beginStop() {
 void Worker::stopSlot(ListenerSlot& slot) {
   slot.accepting = false;
   ++retired_slots_;
-  if (slot.tcp) {
-    slot.tcp->stopAccepting();
+  if (slot.tcp || slot.http) {
+    if (slot.tcp) {
+      slot.tcp->stopAccepting();
+    } else {
+      slot.http->stopAccepting();
+    }
     // Leave the LISTEN state now, not when the last snapshot holding the socket goes: clients
     // are refused (and retry elsewhere) instead of waiting in a backlog nobody accepts from.
     ::shutdown(slot.sockets->per_worker[index_].get(), SHUT_RDWR);
@@ -225,8 +256,9 @@ void Worker::reapListeners() {
     if (slot.accepting) {
       return false;
     }
-    const bool done =
-        slot.tcp ? slot.tcp->sessions() == 0 && slot.tcp->acceptorReleased() : slot.udp->idle();
+    const bool done = slot.tcp    ? slot.tcp->sessions() == 0 && slot.tcp->acceptorReleased()
+                      : slot.http ? slot.http->sessions() == 0 && slot.http->acceptorReleased()
+                                  : slot.udp->idle();
     if (done) {
       // This worker's socket of a retired listener: nobody reads it any more, and a UDP socket
       // left open would keep taking its SO_REUSEPORT share of datagrams.
@@ -240,9 +272,22 @@ void Worker::reapListeners() {
 size_t Worker::liveConnections() const {
   size_t n = 0;
   for (const auto& slot : listeners_) {
-    n += slot.tcp ? slot.tcp->sessions() : slot.udp->flows();
+    n += slot.tcp ? slot.tcp->sessions() : slot.http ? slot.http->sessions() : slot.udp->flows();
   }
   return n;
+}
+
+l7::HttpEnv Worker::httpEnv(Epoch& e, const config::Listener& lc, size_t listener_index) {
+  l7::HttpEnv env;
+  env.loop = loop_.get();
+  env.listener = &lc;
+  env.epoch = &e;
+  env.router = e.routers[listener_index].get();
+  env.pools = &e.pools;
+  env.upstreams = upstreams_.get();
+  env.scratch = &scratch_;
+  env.worker = index_;
+  return env;
 }
 
 void Worker::epochDone(Epoch* e) {

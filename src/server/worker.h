@@ -19,6 +19,9 @@
 #include "l4/stream_listener.h"
 #include "l4/tcp_session.h"
 #include "l4/udp_listener.h"
+#include "l7/http_session.h"
+#include "l7/router.h"
+#include "l7/upstream_pool.h"
 #include "server/snapshot.h"
 
 namespace ballast::server {
@@ -46,11 +49,13 @@ class Worker final : public core::WatchHandler {
     Worker& worker;
     SnapshotPtr snapshot;
     std::vector<std::unique_ptr<upstream::WorkerPool>> pools;
+    std::vector<std::unique_ptr<l7::Router>> routers;  // per listener; null unless http
   };
   struct ListenerSlot {
     std::shared_ptr<ListenerSockets> sockets;
     std::unique_ptr<l4::StreamListener<l4::TcpSession>> tcp;
     std::unique_ptr<l4::UdpListener> udp;
+    std::unique_ptr<l4::StreamListener<l7::HttpSession>> http;
     bool accepting = true;
     bool kept = false;  // scratch flag while applying a snapshot
   };
@@ -62,6 +67,7 @@ class Worker final : public core::WatchHandler {
   void reapListeners();
   void epochDone(Epoch* e);
   uint32_t share(uint32_t total) const;
+  l7::HttpEnv httpEnv(Epoch& e, const config::Listener& lc, size_t listener_index);
   size_t liveConnections() const;
 
   uint32_t index_;
@@ -76,6 +82,8 @@ class Worker final : public core::WatchHandler {
   std::optional<uint64_t> mailbox_stop_;
 
   std::unique_ptr<core::EventLoop> loop_;
+  std::unique_ptr<l7::UpstreamPool> upstreams_;  // keep-alive upstream connections (HTTP)
+  l7::WorkerScratch scratch_;
   std::list<std::unique_ptr<Epoch>> epochs_;
   Epoch* current_ = nullptr;
   std::list<ListenerSlot> listeners_;

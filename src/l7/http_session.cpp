@@ -1,0 +1,914 @@
+// src/l7/http_session.cpp — the HTTP/1.1 reverse-proxy state machine.
+//
+//   kIdle ─bytes─▶ kHead ─head─▶ kExchange ─response end─▶ kIdle (keep-alive) or close
+//                    │ 400/408/413/414/431     │ 502/503/504 before a response started
+//                    └────────▶ kClosing ◀─────┘ (an error after it started resets the client)
+//   kExchange ─101─▶ kTunnel (raw bytes both ways until either side ends)
+#include "l7/http_session.h"
+
+#include <sys/socket.h>
+
+#include <array>
+#include <cstdio>
+#include <cstring>
+
+#include "core/log.h"
+#include "core/socket.h"
+#include "l4/stream_listener.h"
+#include "proto/http1/syntax.h"
+#include "proto/http1/writer.h"
+
+namespace ballast::l7 {
+namespace {
+
+namespace h1 = proto::http1;
+
+constexpr size_t kMaxRequestIdBytes = 128;
+constexpr size_t kMaxLoggedPathBytes = 1024;
+constexpr int kHexBase = 16;
+constexpr uint64_t kGoldenGamma = 0x9e3779b97f4a7c15ULL;
+constexpr uint64_t kMix1 = 0xbf58476d1ce4e5b9ULL;
+constexpr uint64_t kMix2 = 0x94d049bb133111ebULL;
+constexpr int kShift1 = 30;
+constexpr int kShift2 = 27;
+constexpr int kShift3 = 31;
+constexpr uint32_t kMaxTries = 4;  // Exchange::tried
+constexpr uint64_t kLingerMs = 2000;
+
+uint64_t mix(uint64_t z) {
+  z = (z ^ (z >> kShift1)) * kMix1;
+  z = (z ^ (z >> kShift2)) * kMix2;
+  return z ^ (z >> kShift3);
+}
+
+h1::Limits codecLimits(const config::HttpLimits& l) {
+  h1::Limits out;
+  out.max_request_line = l.max_request_line;
+  out.max_header_bytes = l.max_header_bytes;
+  out.max_headers = l.max_headers;
+  out.max_body = l.max_body;
+  return out;
+}
+
+// Fields a client must not be able to forge: the proxy states them itself.
+bool isProxyOwned(std::string_view name) {
+  return h1::equalsIgnoreCase(name, "x-forwarded-for") ||
+         h1::equalsIgnoreCase(name, "x-forwarded-proto") ||
+         h1::equalsIgnoreCase(name, "x-forwarded-host") ||
+         h1::equalsIgnoreCase(name, "x-real-ip") || h1::equalsIgnoreCase(name, "forwarded") ||
+         h1::equalsIgnoreCase(name, "x-request-id");
+}
+
+bool wellFormedRequestId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxRequestIdBytes) {
+    return false;
+  }
+  for (char c : id) {
+    const auto u = static_cast<uint8_t>(c);
+    if (!h1::isTchar(u)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view pathOf(std::string_view target) {
+  if (!target.empty() && target.front() != '/') {
+    // absolute-form: skip "scheme://authority"
+    const size_t scheme = target.find("://");
+    if (scheme != std::string_view::npos) {
+      const size_t slash = target.find('/', scheme + 3);
+      target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+    }
+  }
+  return target;
+}
+
+std::string_view statusText(uint16_t status) {
+  switch (status) {
+    case 400:  // NOLINT(readability-magic-numbers): status codes name themselves
+      return "Bad Request";
+    case 404:  // NOLINT(readability-magic-numbers)
+      return "Not Found";
+    case 408:  // NOLINT(readability-magic-numbers)
+      return "Request Timeout";
+    case 413:  // NOLINT(readability-magic-numbers)
+      return "Content Too Large";
+    case 414:  // NOLINT(readability-magic-numbers)
+      return "URI Too Long";
+    case 431:  // NOLINT(readability-magic-numbers)
+      return "Request Header Fields Too Large";
+    case 501:  // NOLINT(readability-magic-numbers)
+      return "Not Implemented";
+    case 502:  // NOLINT(readability-magic-numbers)
+      return "Bad Gateway";
+    case 503:  // NOLINT(readability-magic-numbers)
+      return "Service Unavailable";
+    case 504:  // NOLINT(readability-magic-numbers)
+      return "Gateway Timeout";
+    case 505:  // NOLINT(readability-magic-numbers)
+      return "HTTP Version Not Supported";
+    default:
+      return "Error";
+  }
+}
+
+constexpr uint16_t kNotFound = 404;
+constexpr uint16_t kRequestTimeout = 408;
+constexpr uint16_t kBadGateway = 502;
+constexpr uint16_t kUnavailable = 503;
+constexpr uint16_t kGatewayTimeout = 504;
+constexpr uint16_t kSwitching = 101;
+constexpr uint16_t kFirstFinal = 200;
+
+}  // namespace
+
+HttpSession::HttpSession(const HttpEnv& env, int client_fd)
+    : env_(env),
+      request_parser_(codecLimits(env.listener->http.limits)),
+      response_parser_(codecLimits(env.listener->http.limits)) {
+  env_.epoch->ref();
+  timer_.bind(&HttpSession::onTimer, this);
+  client_released_ = false;
+  loop().attach(client_, client_fd, this);
+}
+
+HttpSession::~HttpSession() {
+  core::TimerWheel::cancel(timer_);
+  env_.epoch->unref();
+}
+
+void HttpSession::start() {
+  last_activity_ms_ = loop().nowMs();
+  state_ = State::kIdle;
+  client_reading_ = true;
+  loop().startRecv(client_);
+  armTimer(static_cast<uint64_t>(env_.listener->http.timeouts.header.count()));
+}
+
+void HttpSession::armTimer(uint64_t ms) { loop().timers().schedule(timer_, ms); }
+
+bool HttpSession::appendClient(const void* data, size_t len) {
+  if (client_out_.append(loop().chunks(), data, len)) {
+    return true;
+  }
+  core::LogLine(core::LogLevel::kError, "l7.out_of_buffers").str("listener", env_.listener->name);
+  closeClient(true);
+  return false;
+}
+
+bool HttpSession::appendUpstream(const void* data, size_t len) {
+  if (up_out_.append(loop().chunks(), data, len)) {
+    return true;
+  }
+  core::LogLine(core::LogLevel::kError, "l7.out_of_buffers").str("listener", env_.listener->name);
+  closeClient(true);
+  return false;
+}
+
+// ---- client side ---------------------------------------------------------------------------
+
+void HttpSession::onConnect(core::Stream& /*s*/, int /*err*/) {}
+
+void HttpSession::onRecv(core::Stream& /*s*/, core::ChunkId id, uint32_t len) {
+  last_activity_ms_ = loop().nowMs();
+  if (state_ == State::kClosing || state_ == State::kDone) {
+    loop().releaseChunk(id);
+    return;
+  }
+  if (state_ == State::kTunnel) {
+    up_out_.push(loop().chunks(), id, 0, len);
+    flushUpstream();
+    if (up_out_.bytes() >= env_.listener->limits.buffer_bytes && client_reading_) {
+      client_reading_ = false;
+      loop().stopRecv(client_);
+    }
+    return;
+  }
+  client_in_.push(loop().chunks(), id, 0, len);
+  processClientInput();
+}
+
+void HttpSession::processClientInput() {
+  auto& chunks = loop().chunks();
+  // Parse until the parser asks for more: it may have events left for an empty input (the end
+  // of a body that filled the last chunk exactly).
+  bool need_more = false;
+  while (!need_more && (state_ == State::kIdle || state_ == State::kHead ||
+                        (state_ == State::kExchange && ex_ && !ex_->request_done))) {
+    if (client_in_.empty() && (state_ == State::kIdle || state_ == State::kHead)) {
+      break;
+    }
+    if (state_ == State::kIdle) {
+      state_ = State::kHead;
+      armTimer(static_cast<uint64_t>(env_.listener->http.timeouts.header.count()));
+    }
+    std::span<const uint8_t> in;
+    if (!client_in_.empty()) {
+      const core::ChunkId head = client_in_.head();
+      const auto& m = chunks.meta(head);
+      in = std::span<const uint8_t>(chunks.data(head) + m.offset, m.length);
+    }
+    const h1::Progress p = request_parser_.next(in);
+    client_in_.consume(chunks, static_cast<uint32_t>(p.consumed),
+                       [this](core::ChunkId id) { loop().releaseChunk(id); });
+    switch (p.event) {
+      case h1::Event::kNeedMore:
+        need_more = client_in_.empty();
+        break;
+      case h1::Event::kHead:
+        if (!onRequestHead()) {
+          return;
+        }
+        break;
+      case h1::Event::kBody:
+        onRequestBody(p.body);
+        break;
+      case h1::Event::kMessageEnd:
+        onRequestEnd();
+        break;
+      case h1::Event::kTunnel:
+        // CONNECT or Upgrade: what follows waits until the upstream says 101 (or refuses).
+        return;
+      case h1::Event::kClosed:
+        return;
+      case h1::Event::kError: {
+        const auto status = static_cast<uint16_t>(request_parser_.errorStatus());
+        core::LogLine(core::LogLevel::kInfo, "l7.bad_request")
+            .str("listener", env_.listener->name)
+            .unum("status", status)
+            .str("reason", request_parser_.errorReason());
+        respondError(status, request_parser_.errorReason());
+        return;
+      }
+    }
+    if (state_ == State::kClosing || state_ == State::kDone) {
+      return;
+    }
+  }
+  // Hold pipelined bytes (and the kernel's) until this exchange's response is out.
+  const bool want = state_ == State::kIdle || state_ == State::kHead ||
+                    (state_ == State::kExchange && ex_ && !ex_->request_done &&
+                     up_out_.bytes() < env_.listener->limits.buffer_bytes);
+  if (want && !client_reading_ && !client_eof_) {
+    client_reading_ = true;
+    loop().startRecv(client_);
+  } else if (!want && client_reading_) {
+    client_reading_ = false;
+    loop().stopRecv(client_);
+  }
+}
+
+bool HttpSession::onRequestHead() {
+  const h1::RequestHead& head = request_parser_.head();
+  auto& scratch = *env_.scratch;
+  ex_ = std::make_unique<Exchange>();
+  ex_->start_ms = loop().nowMs();
+  ex_->method.assign(head.method);
+  ex_->host.assign(head.host);
+  const std::string_view path = pathOf(head.target);
+  ex_->path.assign(path.substr(0, kMaxLoggedPathBytes));
+  ex_->client_keep_alive = head.keep_alive;
+  ex_->client_minor = head.version_minor;
+  ex_->request_chunked = head.body == h1::BodyKind::kChunked;
+  state_ = State::kExchange;
+  core::TimerWheel::cancel(timer_);
+
+  const Router::Match match = env_.router->match(head.host, path, head.method);
+  if (match.route >= 0) {
+    ex_->route = env_.router->routeName(match.route);
+  }
+  if (match.pool < 0) {
+    respondError(kNotFound, "no route");
+    return false;
+  }
+  ex_->pool_index = match.pool;
+  ex_->pool = (*env_.pools)[static_cast<size_t>(match.pool)]->runtime().config->name;
+
+  // Request id: the client's if well formed, else ours (worker, counter, and a mix so ids from
+  // restarts do not repeat in sequence).
+  std::string_view incoming_id;
+  for (const auto& h : head.headers) {
+    if (h1::equalsIgnoreCase(h.name, "x-request-id")) {
+      incoming_id = h.value;
+    }
+  }
+  if (wellFormedRequestId(incoming_id)) {
+    ex_->request_id.assign(incoming_id);
+  } else {
+    std::array<char, 40> id{};
+    const uint64_t n = ++scratch.request_counter;
+    const int len =
+        snprintf(id.data(), id.size(), "%016llx%08x",
+                 static_cast<unsigned long long>(mix(n * kGoldenGamma ^ ex_->start_ms)),
+                 static_cast<unsigned>(env_.worker << kHexBase) ^ static_cast<unsigned>(n));
+    ex_->request_id.assign(id.data(), static_cast<size_t>(len));
+  }
+
+  // What the upstream sees: the client's fields minus hop-by-hop (the writer drops those) and
+  // minus the ones only we may state, then ours.
+  scratch.headers.clear();
+  for (const auto& h : head.headers) {
+    if (!isProxyOwned(h.name)) {
+      scratch.headers.push_back(h);
+    }
+  }
+  const std::string client_ip = core::peerAddress(client_.fd()).hostString();
+  std::array<h1::Header, 7> add{};
+  size_t n_add = 0;
+  add[n_add++] = {"X-Forwarded-For", client_ip};
+  add[n_add++] = {"X-Real-IP", client_ip};
+  add[n_add++] = {"X-Forwarded-Proto", "http"};
+  add[n_add++] = {"X-Forwarded-Host", head.host};
+  add[n_add++] = {"X-Request-Id", ex_->request_id};
+  add[n_add++] = {"Via", head.version_minor == 0 ? "1.0 ballast" : "1.1 ballast"};
+  if (head.upgrade) {
+    add[n_add++] = {"Connection", "upgrade"};
+  }
+  h1::RequestHead out = head;
+  out.headers = scratch.headers;
+  scratch.head.clear();
+  if (!h1::writeRequestHead(out, std::span<const h1::Header>(add.data(), n_add), scratch.head)) {
+    respondError(h1::equalsIgnoreCase(head.method, "CONNECT") ? kBadGateway : 400,
+                 "request head cannot be forwarded");
+    return false;
+  }
+  if (head.upgrade) {
+    // The writer drops Upgrade as hop-by-hop; a proxy passing an upgrade on restates it.
+    for (const auto& h : head.headers) {
+      if (h1::equalsIgnoreCase(h.name, "upgrade")) {
+        scratch.head.insert(scratch.head.size() - 2,
+                            std::string(h.name) + ": " + std::string(h.value) + "\r\n");
+      }
+    }
+  }
+  response_parser_.reset();
+  response_parser_.setRequestMethod(head.method);
+  if (!appendUpstream(scratch.head.data(), scratch.head.size())) {
+    return false;
+  }
+  if (head.body == h1::BodyKind::kNone && !head.upgrade) {
+    ex_->replay = scratch.head;
+  }
+  return connectUpstream();
+}
+
+bool HttpSession::connectUpstream() {
+  auto& pool = *(*env_.pools)[static_cast<size_t>(ex_->pool_index)];
+  const uint32_t retries =
+      std::min<uint32_t>(pool.runtime().config->connect_retries, kMaxTries - 1);
+  while (ex_->tries <= retries) {
+    const auto choice = pool.pick(
+        0, std::span<const uint32_t>(static_cast<const uint32_t*>(ex_->tried), ex_->tries));
+    if (!choice) {
+      break;
+    }
+    ex_->tried[ex_->tries++] = *choice;
+    ex_->backend = pool.runtime().backends[*choice];
+    upstream_ = env_.upstreams->takeIdle(ex_->backend, this);
+    if (upstream_ != nullptr) {
+      upstream_connected_ = true;
+      ex_->connect_ms = loop().nowMs();
+      ex_->backend->active.fetch_add(1, std::memory_order_relaxed);
+      upstream_reading_ = true;
+      loop().startRecv(upstream_->stream());
+      flushUpstream();
+      armTimer(static_cast<uint64_t>(env_.listener->http.timeouts.response_header.count()));
+      return true;
+    }
+    upstream_ = env_.upstreams->open(ex_->backend, this);
+    if (upstream_ == nullptr) {
+      continue;
+    }
+    upstream_connected_ = false;
+    ex_->backend->active.fetch_add(1, std::memory_order_relaxed);
+    armTimer(static_cast<uint64_t>(env_.listener->timeouts.connect.count()));
+    return true;
+  }
+  core::LogLine(core::LogLevel::kWarn, "l7.no_backend")
+      .str("listener", env_.listener->name)
+      .str("pool", ex_->pool)
+      .unum("tries", ex_->tries);
+  respondError(ex_->tries == 0 ? kUnavailable : kBadGateway, "no backend available");
+  return false;
+}
+
+void HttpSession::onRequestBody(std::span<const uint8_t> body) {
+  ex_->bytes_in += body.size();
+  if (ex_->request_chunked) {
+    std::array<uint8_t, h1::kMaxChunkHeaderBytes> size_line{};
+    const size_t n = h1::writeChunkHeader(body.size(), size_line);
+    if (!appendUpstream(size_line.data(), n) || !appendUpstream(body.data(), body.size()) ||
+        !appendUpstream(h1::kChunkEnd.data(), h1::kChunkEnd.size())) {
+      return;
+    }
+  } else if (!appendUpstream(body.data(), body.size())) {
+    return;
+  }
+  flushUpstream();
+}
+
+void HttpSession::onRequestEnd() {
+  ex_->request_done = true;
+  if (ex_->request_chunked && !appendUpstream(h1::kLastChunk.data(), h1::kLastChunk.size())) {
+    return;
+  }
+  flushUpstream();
+}
+
+void HttpSession::onRecvEnd(core::Stream& /*s*/, int err) {
+  client_reading_ = false;
+  client_eof_ = true;
+  if (err != 0 || state_ == State::kIdle || state_ == State::kHead ||
+      (state_ == State::kClosing && shut_wr_)) {
+    // Between requests (or a reset): nothing is lost by closing now.
+    closeClient(err != 0);
+    return;
+  }
+  if (state_ == State::kTunnel) {
+    if (up_out_.empty() && upstream_ != nullptr && upstream_->stream().open()) {
+      ::shutdown(upstream_->stream().fd(), SHUT_WR);
+    }
+    return;
+  }
+  if (state_ == State::kExchange && ex_ && !ex_->request_done) {
+    // The client vanished mid-request: the upstream would wait for the rest forever.
+    releaseUpstream(false);
+    closeClient(true);
+    return;
+  }
+  close_after_flush_ = true;  // answer the request in flight, then close
+}
+
+void HttpSession::flushClient() {
+  if (client_.sending() || !client_.open()) {
+    return;
+  }
+  if (client_out_.empty()) {
+    if (state_ == State::kClosing && !shut_wr_) {
+      // Lingering close, as NGINX: send our FIN, then read and drop what the client still
+      // sends for a moment. Closing with unread bytes would send an RST that can destroy the
+      // response before the client reads it.
+      shut_wr_ = true;
+      ::shutdown(client_.fd(), SHUT_WR);
+      if (client_eof_) {
+        closeClient(false);
+        return;
+      }
+      if (!client_reading_) {
+        client_reading_ = true;
+        loop().startRecv(client_);
+      }
+      armTimer(kLingerMs);
+    }
+    return;
+  }
+  auto& chunks = loop().chunks();
+  const auto& m = chunks.meta(client_out_.head());
+  loop().send(client_, chunks.data(client_out_.head()) + m.offset, m.length);
+}
+
+void HttpSession::onSent(core::Stream& /*s*/, int64_t result) {
+  if (result < 0) {
+    releaseUpstream(false);
+    closeClient(true);
+    return;
+  }
+  last_activity_ms_ = loop().nowMs();
+  client_out_.consume(loop().chunks(), static_cast<uint32_t>(result),
+                      [this](core::ChunkId id) { loop().releaseChunk(id); });
+  if (upstream_ != nullptr && !upstream_reading_ && upstream_->stream().open() &&
+      client_out_.bytes() < env_.listener->limits.buffer_bytes) {
+    upstream_reading_ = true;
+    loop().startRecv(upstream_->stream());
+  }
+  flushClient();
+}
+
+void HttpSession::onReleased(core::Stream& /*s*/) {
+  client_released_ = true;
+  releaseUpstream(false);          // closeClient released it already; this is the safety net
+  env_.owner->sessionEnded(this);  // destroys this
+}
+
+// ---- upstream side -------------------------------------------------------------------------
+
+void HttpSession::flushUpstream() {
+  if (upstream_ == nullptr || !upstream_connected_ || upstream_->stream().sending() ||
+      !upstream_->stream().open() || up_out_.empty()) {
+    return;
+  }
+  auto& chunks = loop().chunks();
+  const auto& m = chunks.meta(up_out_.head());
+  loop().send(upstream_->stream(), chunks.data(up_out_.head()) + m.offset, m.length);
+}
+
+void HttpSession::onUpstreamConnect(int err) {
+  if (err != 0) {
+    onUpstreamFailed(err, "connect");
+    return;
+  }
+  upstream_connected_ = true;
+  ex_->connect_ms = loop().nowMs();
+  upstream_reading_ = true;
+  loop().startRecv(upstream_->stream());
+  flushUpstream();
+  armTimer(static_cast<uint64_t>(env_.listener->http.timeouts.response_header.count()));
+}
+
+void HttpSession::onUpstreamFailed(int err, const char* what) {
+  core::LogLine(core::LogLevel::kWarn, "l7.upstream_failed")
+      .str("listener", env_.listener->name)
+      .str("backend", ex_ && ex_->backend ? ex_->backend->name : "")
+      .str("stage", what)
+      .str("reason", strerror(err))
+      .unum("response_bytes", ex_ ? ex_->bytes_out : 0);
+  const bool response_started = ex_ && ex_->response_started;
+  // Safe to try again: nothing was sent (connect failed), or a kept-alive connection turned out
+  // to be closed before any answer and the request, having no body, can be sent again whole.
+  const bool unsent = ex_ && !response_started && !upstream_connected_;
+  const bool stale = ex_ && !response_started && ex_->response_ms == 0 && upstream_ != nullptr &&
+                     upstream_->reused() && !ex_->replay.empty();
+  releaseUpstream(false);
+  if (stale && appendUpstream(ex_->replay.data(), ex_->replay.size())) {
+    --ex_->tries;  // a stale pooled connection is not the backend's failure
+    connectUpstream();
+    return;
+  }
+  if (unsent) {
+    connectUpstream();  // the request bytes are still queued
+    return;
+  }
+  if (response_started) {
+    closeClient(true);
+  } else {
+    respondError(kBadGateway, what);
+  }
+}
+
+void HttpSession::onUpstreamSent(int64_t result) {
+  if (result < 0) {
+    onUpstreamFailed(static_cast<int>(-result), "send");
+    return;
+  }
+  up_out_.consume(loop().chunks(), static_cast<uint32_t>(result),
+                  [this](core::ChunkId id) { loop().releaseChunk(id); });
+  flushUpstream();
+  if (state_ == State::kTunnel) {
+    if (!client_reading_ && !client_eof_ && up_out_.bytes() < env_.listener->limits.buffer_bytes) {
+      client_reading_ = true;
+      loop().startRecv(client_);
+    }
+    if (client_eof_ && up_out_.empty() && !upstream_->stream().sending()) {
+      ::shutdown(upstream_->stream().fd(), SHUT_WR);
+    }
+    return;
+  }
+  processClientInput();  // more of the request body may now fit
+}
+
+void HttpSession::onUpstreamData(core::ChunkId id, uint32_t len) {
+  last_activity_ms_ = loop().nowMs();
+  if (state_ == State::kTunnel) {
+    client_out_.push(loop().chunks(), id, 0, len);
+    flushClient();
+    if (client_out_.bytes() >= env_.listener->limits.buffer_bytes && upstream_reading_) {
+      upstream_reading_ = false;
+      loop().stopRecv(upstream_->stream());
+    }
+    return;
+  }
+  auto& chunks = loop().chunks();
+  std::span<const uint8_t> in(chunks.data(id), len);
+  // Until kNeedMore, even with nothing left: the last body bytes are followed by kMessageEnd on
+  // the next call.
+  while (ex_ != nullptr && state_ == State::kExchange) {
+    const h1::Progress p = response_parser_.next(in);
+    in = in.subspan(p.consumed);
+    if (p.event == h1::Event::kNeedMore) {
+      break;
+    }
+    if (p.event == h1::Event::kHead) {
+      if (!onResponseHead(response_parser_.head())) {
+        break;
+      }
+    } else if (p.event == h1::Event::kBody) {
+      ex_->bytes_out += p.body.size();
+      if (ex_->response_chunked) {
+        std::array<uint8_t, h1::kMaxChunkHeaderBytes> size_line{};
+        const size_t n = h1::writeChunkHeader(p.body.size(), size_line);
+        if (!appendClient(size_line.data(), n) || !appendClient(p.body.data(), p.body.size()) ||
+            !appendClient(h1::kChunkEnd.data(), h1::kChunkEnd.size())) {
+          break;
+        }
+      } else if (!appendClient(p.body.data(), p.body.size())) {
+        break;
+      }
+    } else if (p.event == h1::Event::kMessageEnd) {
+      onResponseEnd(response_parser_.head().keep_alive && in.empty());
+      break;
+    } else if (p.event == h1::Event::kTunnel) {
+      enterTunnel(in);
+      in = {};
+      break;
+    } else if (p.event == h1::Event::kError) {
+      core::LogLine(core::LogLevel::kWarn, "l7.bad_response")
+          .str("listener", env_.listener->name)
+          .str("backend", ex_->backend ? ex_->backend->name : "")
+          .str("reason", response_parser_.errorReason());
+      releaseUpstream(false);
+      if (ex_->response_started) {
+        closeClient(true);
+      } else {
+        respondError(kBadGateway, "malformed response");
+      }
+      break;
+    }
+  }
+  loop().releaseChunk(id);
+  flushClient();
+  if (upstream_ != nullptr && upstream_reading_ && upstream_->stream().open() &&
+      client_out_.bytes() >= env_.listener->limits.buffer_bytes) {
+    upstream_reading_ = false;
+    loop().stopRecv(upstream_->stream());
+  }
+}
+
+bool HttpSession::onResponseHead(const h1::ResponseHead& head) {
+  if (ex_->response_ms == 0) {
+    ex_->response_ms = loop().nowMs();
+  }
+  core::TimerWheel::cancel(timer_);
+  const bool interim = head.status < kFirstFinal && head.status != kSwitching;
+  if (interim && ex_->client_minor == 0) {
+    return true;  // HTTP/1.0 clients do not understand 1xx
+  }
+  h1::ResponseHead out = head;
+  bool close = !ex_->client_keep_alive || close_after_flush_ || client_eof_;
+  if (!interim) {
+    ex_->status = head.status;
+    if (head.body == h1::BodyKind::kChunked || head.body == h1::BodyKind::kUntilClose) {
+      if (ex_->client_minor >= 1) {
+        out.body = h1::BodyKind::kChunked;
+        ex_->response_chunked = true;
+      } else {
+        out.body = h1::BodyKind::kUntilClose;  // HTTP/1.0: the end of the body is our close
+        close = true;
+      }
+    }
+    if (close) {
+      close_after_flush_ = true;
+    }
+  }
+  std::array<h1::Header, 2> add{};
+  size_t n_add = 0;
+  if (head.status == kSwitching) {
+    add[n_add++] = {"Connection", "upgrade"};
+  } else if (!interim && close) {
+    add[n_add++] = {"Connection", "close"};
+  } else if (!interim && ex_->client_minor == 0) {
+    add[n_add++] = {"Connection", "keep-alive"};
+  }
+  auto& scratch = env_.scratch->head;
+  scratch.clear();
+  if (!h1::writeResponseHead(out, std::span<const h1::Header>(add.data(), n_add), scratch)) {
+    releaseUpstream(false);
+    respondError(kBadGateway, "response head cannot be forwarded");
+    return false;
+  }
+  if (head.status == kSwitching) {
+    for (const auto& h : head.headers) {
+      if (h1::equalsIgnoreCase(h.name, "upgrade")) {
+        scratch.insert(scratch.size() - 2,
+                       std::string(h.name) + ": " + std::string(h.value) + "\r\n");
+      }
+    }
+  }
+  ex_->response_started = !interim;
+  return appendClient(scratch.data(), scratch.size());
+}
+
+void HttpSession::onResponseEnd(bool reusable) {
+  if (ex_->response_chunked && !appendClient(h1::kLastChunk.data(), h1::kLastChunk.size())) {
+    return;
+  }
+  releaseUpstream(reusable && ex_->request_done);
+  finishExchange();
+}
+
+void HttpSession::finishExchange() {
+  accessLog();
+  const bool request_done = ex_->request_done;
+  ex_.reset();
+  if (close_after_flush_ || !request_done) {
+    state_ = State::kClosing;
+    flushClient();
+    return;
+  }
+  state_ = State::kIdle;
+  armTimer(static_cast<uint64_t>(env_.listener->http.timeouts.keep_alive.count()));
+  flushClient();
+  processClientInput();
+}
+
+void HttpSession::enterTunnel(std::span<const uint8_t> rest) {
+  accessLog();
+  state_ = State::kTunnel;
+  core::TimerWheel::cancel(timer_);
+  if (!rest.empty() && !appendClient(rest.data(), rest.size())) {
+    return;
+  }
+  // Bytes the client sent after its upgrade request are the tunnel's first bytes.
+  auto& chunks = loop().chunks();
+  while (!client_in_.empty()) {
+    const auto& m = chunks.meta(client_in_.head());
+    if (!appendUpstream(chunks.data(client_in_.head()) + m.offset, m.length)) {
+      return;
+    }
+    client_in_.consume(chunks, m.length, [this](core::ChunkId id) { loop().releaseChunk(id); });
+  }
+  flushUpstream();
+  flushClient();
+  if (!client_reading_ && !client_eof_) {
+    client_reading_ = true;
+    loop().startRecv(client_);
+  }
+  armTimer(static_cast<uint64_t>(env_.listener->timeouts.idle.count()));
+}
+
+void HttpSession::onUpstreamEnd(int err) {
+  upstream_reading_ = false;
+  if (state_ == State::kTunnel) {
+    if (err != 0) {
+      releaseUpstream(false);
+      closeClient(true);
+      return;
+    }
+    close_after_flush_ = true;
+    releaseUpstream(false);
+    state_ = State::kClosing;
+    flushClient();
+    return;
+  }
+  if (ex_ == nullptr || state_ != State::kExchange) {
+    releaseUpstream(false);
+    return;
+  }
+  if (err == 0) {
+    // A close-delimited body ends here; anything else is a truncated response.
+    if (response_parser_.finish() == h1::Event::kMessageEnd) {
+      onResponseEnd(false);
+      flushClient();
+      return;
+    }
+  }
+  onUpstreamFailed(err == 0 ? ECONNRESET : err, ex_->response_ms == 0 ? "response" : "body");
+  flushClient();
+}
+
+void HttpSession::releaseUpstream(bool reusable) {
+  if (upstream_ == nullptr) {
+    return;
+  }
+  if (ex_ && ex_->backend) {
+    ex_->backend->active.fetch_sub(1, std::memory_order_relaxed);
+  }
+  UpstreamConn* c = upstream_;
+  upstream_ = nullptr;
+  upstream_connected_ = false;
+  upstream_reading_ = false;
+  up_out_.clear(loop().chunks(), [this](core::ChunkId id) { loop().releaseChunk(id); });
+  if (reusable) {
+    env_.upstreams->giveBack(c);
+  } else {
+    env_.upstreams->discard(c);
+  }
+}
+
+void HttpSession::respondError(uint16_t status, std::string_view why) {
+  if (ex_ == nullptr) {
+    ex_ = std::make_unique<Exchange>();
+    ex_->start_ms = loop().nowMs();
+  }
+  releaseUpstream(false);
+  ex_->status = status;
+  std::array<char, 256> body{};
+  const int body_len =
+      snprintf(body.data(), body.size(), "%u %.*s\n", status,
+               static_cast<int>(statusText(status).size()), statusText(status).data());
+  std::array<char, 512> head{};
+  const int head_len = snprintf(
+      head.data(), head.size(),
+      "HTTP/1.1 %u %.*s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+      "Connection: close\r\n\r\n",
+      status, static_cast<int>(statusText(status).size()), statusText(status).data(), body_len);
+  core::LogLine(core::LogLevel::kDebug, "l7.error_response")
+      .str("listener", env_.listener->name)
+      .unum("status", status)
+      .str("reason", why);
+  if (ex_->response_started) {
+    closeClient(true);
+    return;
+  }
+  close_after_flush_ = true;
+  ex_->response_started = true;
+  ex_->request_done = false;  // do not read another request on this connection
+  if (!appendClient(head.data(), static_cast<size_t>(head_len)) ||
+      !appendClient(body.data(), static_cast<size_t>(body_len))) {
+    return;
+  }
+  finishExchange();
+}
+
+void HttpSession::closeClient(bool reset) {
+  if (state_ == State::kDone) {
+    return;
+  }
+  state_ = State::kDone;
+  core::TimerWheel::cancel(timer_);
+  auto release = [this](core::ChunkId id) { loop().releaseChunk(id); };
+  client_in_.clear(loop().chunks(), release);
+  client_out_.clear(loop().chunks(), release);
+  if (ex_ != nullptr && upstream_ != nullptr) {
+    releaseUpstream(false);
+  }
+  if (reset && client_.open()) {
+    core::setLingerZero(client_.fd());
+  }
+  if (!client_released_) {
+    loop().close(client_);
+  }
+}
+
+void HttpSession::abort() {
+  releaseUpstream(false);
+  closeClient(true);
+}
+
+void HttpSession::accessLog() {
+  if (ex_ == nullptr) {
+    return;
+  }
+  const uint64_t now = loop().nowMs();
+  core::LogLine(core::LogLevel::kInfo, "http.access")
+      .str("client", core::peerAddress(client_.fd()).toString())
+      .str("method", ex_->method)
+      .str("host", ex_->host)
+      .str("path", ex_->path)
+      .unum("status", ex_->status)
+      .unum("bytes_in", ex_->bytes_in)
+      .unum("bytes_out", ex_->bytes_out)
+      .unum("duration_ms", now - ex_->start_ms)
+      .unum("upstream_connect_ms", ex_->connect_ms ? ex_->connect_ms - ex_->start_ms : 0)
+      .unum("upstream_response_ms", ex_->response_ms ? ex_->response_ms - ex_->start_ms : 0)
+      .str("backend", ex_->backend ? ex_->backend->name : "")
+      .str("route", ex_->route)
+      .str("pool", ex_->pool)
+      .str("listener", env_.listener->name)
+      .str("request_id", ex_->request_id)
+      .unum("worker", env_.worker);
+}
+
+void HttpSession::onTimer(void* self) {
+  auto* s = static_cast<HttpSession*>(self);
+  switch (s->state_) {
+    case State::kIdle:
+      s->closeClient(false);  // keep-alive expired
+      return;
+    case State::kHead:
+      core::LogLine(core::LogLevel::kInfo, "l7.header_timeout")
+          .str("listener", s->env_.listener->name)
+          .str("client", core::peerAddress(s->client_.fd()).toString());
+      s->respondError(kRequestTimeout, "header timeout");
+      return;
+    case State::kExchange:
+      if (!s->upstream_connected_) {
+        s->onUpstreamFailed(ETIMEDOUT, "connect");
+      } else {
+        core::LogLine(core::LogLevel::kWarn, "l7.response_timeout")
+            .str("listener", s->env_.listener->name)
+            .str("backend", s->ex_ && s->ex_->backend ? s->ex_->backend->name : "");
+        s->releaseUpstream(false);
+        s->respondError(kGatewayTimeout, "response header timeout");
+      }
+      return;
+    case State::kClosing:
+      s->closeClient(false);  // the lingering close is over
+      return;
+    case State::kTunnel: {
+      const auto idle = static_cast<uint64_t>(s->env_.listener->timeouts.idle.count());
+      const uint64_t now = s->loop().nowMs();
+      if (now - s->last_activity_ms_ < idle) {
+        s->loop().timers().scheduleAt(s->timer_, s->last_activity_ms_ + idle);
+        return;
+      }
+      s->releaseUpstream(false);
+      s->closeClient(false);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+}  // namespace ballast::l7

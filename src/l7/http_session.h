@@ -1,0 +1,157 @@
+// src/l7/http_session.h — one HTTP/1.1 client connection through the reverse proxy: requests are
+// parsed strictly, routed, rewritten (hop-by-hop fields out, X-Forwarded-* in) and sent over a
+// pooled keep-alive upstream connection; responses come back reframed for the client. Requests
+// are handled one at a time; pipelined ones wait in the kernel until the previous response is out.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config_types.h"
+#include "core/chunk_pool.h"
+#include "core/event_loop.h"
+#include "core/local_ref.h"
+#include "core/timer_wheel.h"
+#include "l7/router.h"
+#include "l7/upstream_pool.h"
+#include "proto/http1/request_parser.h"
+#include "proto/http1/response_parser.h"
+#include "upstream/worker_pool.h"
+
+namespace ballast::l4 {
+template <typename Session>
+class StreamListener;
+}
+
+namespace ballast::l7 {
+
+class HttpSession;
+
+// Per-worker scratch space shared by every session of the worker (heads are written whole in one
+// call, so one buffer serves all): keeps idle keep-alive sessions free of buffers.
+struct WorkerScratch {
+  std::string head;
+  std::vector<proto::http1::Header> headers;
+  uint64_t request_counter = 0;
+};
+
+struct HttpEnv {
+  core::EventLoop* loop = nullptr;
+  const config::Listener* listener = nullptr;
+  core::LocalRefCounted* epoch = nullptr;  // keeps listener, router and pools alive
+  l4::StreamListener<HttpSession>* owner = nullptr;
+  const Router* router = nullptr;
+  const std::vector<std::unique_ptr<upstream::WorkerPool>>* pools = nullptr;
+  UpstreamPool* upstreams = nullptr;
+  WorkerScratch* scratch = nullptr;
+  uint32_t worker = 0;
+};
+
+class HttpSession final : public core::StreamHandler, public UpstreamUser {
+ public:
+  using Env = HttpEnv;
+  HttpSession(const HttpEnv& env, int client_fd);
+  ~HttpSession();
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
+
+  void start();
+  void abort();
+  uint32_t live_index = 0;
+
+  // Client stream.
+  void onConnect(core::Stream& s, int err) override;
+  void onRecv(core::Stream& s, core::ChunkId id, uint32_t len) override;
+  void onRecvEnd(core::Stream& s, int err) override;
+  void onSent(core::Stream& s, int64_t result) override;
+  void onReleased(core::Stream& s) override;
+
+  // Upstream connection.
+  void onUpstreamConnect(int err) override;
+  void onUpstreamData(core::ChunkId id, uint32_t len) override;
+  void onUpstreamEnd(int err) override;
+  void onUpstreamSent(int64_t result) override;
+
+ private:
+  enum class State : uint8_t {
+    kIdle,      // between requests (keep-alive timer)
+    kHead,      // a request head is arriving (header timer)
+    kExchange,  // a request is being forwarded and/or its response returned
+    kTunnel,    // after 101: raw bytes both ways
+    kClosing,   // flushing a last response, then closing
+    kDone,
+  };
+  // What one request carries from its head to its access-log line.
+  struct Exchange {
+    std::string method;
+    std::string host;
+    std::string path;
+    std::string request_id;
+    std::string route;
+    std::string pool;
+    upstream::BackendStatePtr backend;
+    uint64_t start_ms = 0;
+    uint64_t connect_ms = 0;   // upstream connected (or reused)
+    uint64_t response_ms = 0;  // upstream response head
+    uint64_t bytes_in = 0;
+    uint64_t bytes_out = 0;
+    uint16_t status = 0;
+    int pool_index = -1;
+    std::string
+        replay;  // the head of a bodiless request, to resend if a reused connection was stale
+    uint8_t tries = 0;
+    uint32_t tried[4] = {};
+    bool request_chunked = false;
+    bool request_done = false;
+    bool response_started = false;  // a head went to the client
+    bool response_chunked = false;  // we reframe the body as chunked for the client
+    bool client_keep_alive = true;
+    uint8_t client_minor = 1;
+  };
+
+  core::EventLoop& loop() const { return *env_.loop; }
+  void processClientInput();
+  bool onRequestHead();
+  void onRequestBody(std::span<const uint8_t> body);
+  void onRequestEnd();
+  bool connectUpstream();
+  void onUpstreamFailed(int err, const char* what);
+  bool onResponseHead(const proto::http1::ResponseHead& head);
+  void onResponseEnd(bool reusable);
+  void finishExchange();
+  void respondError(uint16_t status, std::string_view why);
+  void flushClient();
+  void flushUpstream();
+  void releaseUpstream(bool reusable);
+  void closeClient(bool reset);
+  void enterTunnel(std::span<const uint8_t> rest);
+  void armTimer(uint64_t ms);
+  void accessLog();
+  static void onTimer(void* self);
+  bool appendClient(const void* data, size_t len);
+  bool appendUpstream(const void* data, size_t len);
+
+  HttpEnv env_;
+  core::Stream client_;
+  core::ChunkQueue client_in_;   // received, not yet parsed (pipelined requests wait here)
+  core::ChunkQueue client_out_;  // to write to the client
+  core::ChunkQueue up_out_;      // to write upstream
+  UpstreamConn* upstream_ = nullptr;
+  bool upstream_connected_ = false;
+  bool client_reading_ = false;
+  bool upstream_reading_ = false;
+  bool client_eof_ = false;
+  bool close_after_flush_ = false;
+  bool client_released_ = true;
+  bool shut_wr_ = false;  // lingering close: our FIN is out, draining the client's bytes
+  State state_ = State::kIdle;
+  core::Timer timer_;
+  uint64_t last_activity_ms_ = 0;
+  proto::http1::RequestParser request_parser_;
+  proto::http1::ResponseParser response_parser_;
+  std::unique_ptr<Exchange> ex_;  // the request in flight; none while idle
+};
+
+}  // namespace ballast::l7

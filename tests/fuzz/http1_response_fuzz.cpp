@@ -1,0 +1,181 @@
+// tests/fuzz/http1_response_fuzz.cpp — libFuzzer target for the HTTP/1.1 response parser. The
+// first input byte picks how the rest is cut into reads, whether small limits apply and which
+// request method the first response answers. Checks as in http1_request_fuzz.cpp, plus: every
+// error is a 502, and finish() ends close-delimited bodies cleanly.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/http1/response_parser.h"
+
+namespace {
+
+namespace http1 = ballast::proto::http1;
+
+constexpr size_t kSmallStatusLine = 64;
+constexpr size_t kSmallHeaderBytes = 256;
+constexpr size_t kSmallHeaders = 8;
+constexpr uint64_t kSmallBody = 512;
+constexpr size_t kSmallChunkExt = 16;
+constexpr uint8_t kSmallLimitsBit = 0x80;
+constexpr uint8_t kHeadBit = 0x40;
+constexpr uint8_t kConnectBit = 0x20;
+constexpr uint8_t kPieceMask = 0x1F;
+constexpr int kMaxIdleSteps = 4;
+// Piece sizes come from a textbook LCG seeded by the first byte: any sequence will do, it only has
+// to repeat for a given input. Its low bits are poor, hence the shift.
+constexpr uint32_t kLcgMultiplier = 1103515245U;
+constexpr uint32_t kLcgIncrement = 12345U;
+constexpr uint32_t kLcgShift = 16;
+
+void check(bool ok) {
+  if (!ok) {
+    std::abort();
+  }
+}
+
+void touch(std::string_view s, std::string& log) {
+  log.append(s);
+  log.push_back('|');
+}
+
+struct Run {
+  http1::ResponseParser parser;
+  std::string log;
+  bool in_body = false;  // the last logged event was body bytes: coalesce, cuts split bodies
+
+  explicit Run(const http1::Limits& limits) : parser(limits) {}
+
+  void record(const http1::Progress& p) {
+    if (p.event == http1::Event::kNeedMore) {
+      return;  // how often input runs out depends on the cuts
+    }
+    if (p.event == http1::Event::kBody) {
+      if (!in_body) {
+        log += "body:";
+      }
+      in_body = true;
+      log.append(reinterpret_cast<const char*>(p.body.data()), p.body.size());
+      return;
+    }
+    in_body = false;
+    log += std::to_string(static_cast<int>(p.event));
+    if (p.event == http1::Event::kHead) {
+      const http1::ResponseHead& h = parser.head();
+      log += std::to_string(h.status);
+      touch(h.reason, log);
+      log += std::to_string(static_cast<int>(h.body)) + "/" + std::to_string(h.content_length) +
+             std::to_string(h.keep_alive);
+      for (const http1::Header& f : h.headers) {
+        touch(f.name, log);
+        touch(f.value, log);
+      }
+    } else if (p.event == http1::Event::kMessageEnd) {
+      for (const http1::Header& f : parser.trailers()) {
+        touch(f.name, log);
+        touch(f.value, log);
+      }
+    } else if (p.event == http1::Event::kError) {
+      log += std::to_string(static_cast<int>(parser.errorStatus()));
+    }
+    log.push_back('\n');
+  }
+
+  // False once the run is over (error or tunnel).
+  bool feed(std::span<const uint8_t> in) {
+    int idle = 0;
+    for (;;) {
+      const http1::Progress p = parser.next(in);
+      check(p.consumed <= in.size());
+      if (p.event == http1::Event::kBody) {
+        check(!p.body.empty());
+        check(p.body.data() >= in.data());
+        check(p.body.data() + p.body.size() == in.data() + p.consumed);
+      } else {
+        check(p.body.empty());
+      }
+      record(p);
+      in = in.subspan(p.consumed);
+      idle = p.consumed == 0 ? idle + 1 : 0;
+      check(idle <= kMaxIdleSteps);
+      switch (p.event) {
+        case http1::Event::kNeedMore:
+          check(in.empty());
+          return true;
+        case http1::Event::kError: {
+          check(parser.errorStatus() == http1::Status::kBadGateway);
+          check(!parser.errorReason().empty());
+          const http1::Progress again = parser.next(in);
+          check(again.event == http1::Event::kError && again.consumed == 0);
+          check(parser.finish() == http1::Event::kError);
+          return false;
+        }
+        case http1::Event::kTunnel:
+          check(p.consumed == 0);
+          return false;
+        case http1::Event::kMessageEnd:
+          parser.setRequestMethod("GET");  // later responses answer plain requests
+          break;
+        case http1::Event::kClosed:
+          check(false);
+          return false;
+        default:
+          break;
+      }
+    }
+  }
+};
+
+std::string run(std::span<const uint8_t> input, const http1::Limits& limits, uint8_t pattern,
+                std::string_view method, bool cut) {
+  Run r(limits);
+  r.parser.setRequestMethod(method);
+  uint32_t state = pattern | 1U;
+  size_t at = 0;
+  while (at < input.size()) {
+    size_t piece = input.size() - at;
+    if (cut) {
+      state = state * kLcgMultiplier + kLcgIncrement;
+      piece = std::min<size_t>(piece, ((state >> kLcgShift) & kPieceMask) + 1);
+    }
+    const std::vector<uint8_t> owned(input.begin() + at, input.begin() + at + piece);
+    at += piece;
+    if (!r.feed(owned)) {
+      return r.log;
+    }
+  }
+  const http1::Event end = r.parser.finish();
+  check(end == http1::Event::kMessageEnd || end == http1::Event::kClosed ||
+        end == http1::Event::kError);
+  r.log += "finish " + std::to_string(static_cast<int>(end));
+  return r.log;
+}
+
+}  // namespace
+
+// libFuzzer fixes the name.
+extern "C" int LLVMFuzzerTestOneInput(  // NOLINT(readability-identifier-naming)
+    const uint8_t* data, size_t size) {
+  if (size == 0) {
+    return 0;
+  }
+  const uint8_t pattern = data[0];
+  const std::span<const uint8_t> input(data + 1, size - 1);
+  http1::Limits limits;
+  if ((pattern & kSmallLimitsBit) != 0) {
+    limits = {kSmallStatusLine, kSmallHeaderBytes, kSmallHeaders, kSmallBody, kSmallChunkExt};
+  }
+  std::string_view method = "GET";
+  if ((pattern & kHeadBit) != 0) {
+    method = "HEAD";
+  } else if ((pattern & kConnectBit) != 0) {
+    method = "CONNECT";
+  }
+  check(run(input, limits, pattern, method, false) == run(input, limits, pattern, method, true));
+  return 0;
+}
