@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/demo.h"
 #include "config/loader.h"
 #include "server/server.h"
 
@@ -27,6 +28,7 @@ USAGE
 
 COMMANDS
   run        Run the load balancer with a configuration file
+  demo       Three built-in HTTP backends behind 127.0.0.1:8080, to try Ballast at once
   validate   Check a configuration file and report every error with file:line:column
   version    Print the version
   help       Show help for a command: ballast help <command>
@@ -88,6 +90,21 @@ EXIT STATUS
 
 EXAMPLE
   ballast validate -c /etc/ballast/ballast.yaml && systemctl reload ballast
+)";
+
+constexpr std::string_view kDemoHelp = R"(ballast demo — try Ballast without writing a configuration
+
+SYNOPSIS
+  ballast demo
+
+DESCRIPTION
+  Starts three small built-in HTTP backends on 127.0.0.1 (ephemeral ports; each answers with its
+  name and a request counter), prints the configuration it generated for them, and runs an HTTP
+  listener on 127.0.0.1:8080 balancing them round robin. Try `curl localhost:8080` a few times.
+  Ctrl-C (SIGINT) or SIGTERM stops it.
+
+EXIT STATUS
+  0  stopped cleanly;  1  could not start (for example, port 8080 is taken).
 )";
 
 constexpr std::string_view kVersionHelp = R"(ballast version — print the version
@@ -238,6 +255,8 @@ int main(int argc, char** argv) {
       printOut(kRunHelp);
     } else if (topic == "validate") {
       printOut(kValidateHelp);
+    } else if (topic == "demo") {
+      printOut(kDemoHelp);
     } else if (topic == "version") {
       printOut(kVersionHelp);
     } else if (topic.empty()) {
@@ -246,6 +265,16 @@ int main(int argc, char** argv) {
       return usageError("no help for '" + std::string(topic) + "'", "");
     }
     return kExitOk;
+  }
+  if (cmd == "demo") {
+    if (argc > 2 && (std::string_view(argv[2]) == "--help" || std::string_view(argv[2]) == "-h")) {
+      printOut(kDemoHelp);
+      return kExitOk;
+    }
+    if (argc > 2) {
+      return usageError("demo takes no options", "demo");
+    }
+    return runDemo(argc, argv);
   }
   Args args;
   if (cmd != "run" && cmd != "validate") {
