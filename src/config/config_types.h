@@ -21,7 +21,7 @@ enum class ProxyProtocolVersion : uint8_t { kNone, kV1, kV2 };
 enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
 enum class LogFormat : uint8_t { kJson, kText };
 enum class HashKey : uint8_t { kSourceIp, kSourceIpPort };
-enum class HealthCheckType : uint8_t { kNone, kTcp };
+enum class HealthCheckType : uint8_t { kNone, kTcp, kHttp };
 
 // Defaults follow what HAProxy and NGINX users expect; each is overridable in the file.
 struct ListenerTimeouts {
@@ -94,6 +94,14 @@ struct HealthCheck {
   uint32_t rise = 2;    // consecutive successes to come back
   uint32_t fall = 3;    // consecutive failures to go out
   double jitter = 0.1;  // each interval is stretched or shrunk by up to this fraction
+  // type: http — a request per check; healthy when the status is in range (and the body holds
+  // expect_body, when set).
+  std::string path = "/";
+  std::string method = "GET";
+  std::string host;  // Host header; empty: the backend's address
+  uint16_t expect_status_min = 200;
+  uint16_t expect_status_max = 399;
+  std::string expect_body;
 };
 
 struct Backend {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -40,8 +41,12 @@ constexpr std::array kProxyProtocolKeys = {"send"sv, "accept"sv};
 constexpr std::array kPoolKeys = {"name"sv,     "algorithm"sv,   "hash_key"sv, "connect_retries"sv,
                                   "backends"sv, "health_check"sv};
 constexpr std::array kBackendKeys = {"address"sv, "weight"sv};
-constexpr std::array kHealthCheckKeys = {"type"sv, "interval"sv, "timeout"sv,
-                                         "rise"sv, "fall"sv,     "jitter"sv};
+constexpr unsigned char kAsciiDelete = 0x7f;
+constexpr unsigned kMinStatus = 100;
+constexpr unsigned kMaxStatus = 599;
+constexpr std::array kHealthCheckKeys = {"type"sv, "interval"sv,      "timeout"sv,    "rise"sv,
+                                         "fall"sv, "jitter"sv,        "path"sv,       "method"sv,
+                                         "host"sv, "expect_status"sv, "expect_body"sv};
 
 constexpr std::array<Choice<Protocol>, 3> kProtocols = {{
     {"tcp", Protocol::kTcp},
@@ -57,8 +62,9 @@ constexpr std::array<Choice<HashKey>, 2> kHashKeys = {{
     {"source_ip", HashKey::kSourceIp},
     {"source_ip_port", HashKey::kSourceIpPort},
 }};
-constexpr std::array<Choice<HealthCheckType>, 2> kHealthCheckTypes = {{
+constexpr std::array<Choice<HealthCheckType>, 3> kHealthCheckTypes = {{
     {"tcp", HealthCheckType::kTcp},
+    {"http", HealthCheckType::kHttp},
     {"none", HealthCheckType::kNone},
 }};
 
@@ -277,6 +283,84 @@ void readBackends(FileReader& file, const Field& field, Pool& pool) {
   }
 }
 
+// The request line and Host of an HTTP check are sent as written, so they must be printable and
+// free of spaces (path, method) or of CR/LF (host).
+bool printableWithoutSpace(std::string_view s) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= ' ' || u >= kAsciiDelete) {
+      return false;
+    }
+  }
+  return !s.empty();
+}
+
+void readHttpHealthCheck(FileReader& file, const MapReader& map, HealthCheck& hc) {
+  constexpr std::array kHttpOnly = {"path"sv, "method"sv, "host"sv, "expect_status"sv,
+                                    "expect_body"sv};
+  for (auto key : kHttpOnly) {
+    const Field* f = map.find(key);
+    if (f == nullptr) {
+      continue;
+    }
+    if (hc.type != HealthCheckType::kHttp) {
+      file.error(f->key_mark, std::string(key) + ": only for health_check type http");
+      continue;
+    }
+    const auto text = readScalar(file, *f, "a string");
+    if (!text) {
+      continue;
+    }
+    if (key == "path") {
+      if (text->empty() || text->front() != '/' || !printableWithoutSpace(*text)) {
+        file.error(f->valueMark(),
+                   "path: expected an origin-form path such as /healthz, got \"" + *text + "\"");
+      } else {
+        hc.path = *text;
+      }
+    } else if (key == "method") {
+      bool ok = !text->empty();
+      for (char c : *text) {
+        ok = ok && c >= 'A' && c <= 'Z';
+      }
+      if (!ok) {
+        file.error(f->valueMark(),
+                   "method: expected an uppercase method such as GET, got \"" + *text + "\"");
+      } else {
+        hc.method = *text;
+      }
+    } else if (key == "host") {
+      if (!printableWithoutSpace(*text)) {
+        file.error(f->valueMark(), "host: expected a host name, got \"" + *text + "\"");
+      } else {
+        hc.host = *text;
+      }
+    } else if (key == "expect_status") {
+      unsigned lo = 0;
+      unsigned hi = 0;
+      char dash = 0;
+      int consumed = 0;
+      const int n = sscanf(text->c_str(), "%3u%c%3u%n", &lo, &dash, &hi, &consumed);
+      if (n == 1) {
+        hi = lo;
+      }
+      const bool shape = (n == 1 && text->size() == 3) ||
+                         (n == 3 && dash == '-' && static_cast<size_t>(consumed) == text->size());
+      if (!shape || lo < kMinStatus || hi > kMaxStatus || lo > hi) {
+        file.error(f->valueMark(),
+                   "expect_status: expected a status or range such as 200 or "
+                   "200-399, got \"" +
+                       *text + "\"");
+      } else {
+        hc.expect_status_min = static_cast<uint16_t>(lo);
+        hc.expect_status_max = static_cast<uint16_t>(hi);
+      }
+    } else {
+      hc.expect_body = *text;
+    }
+  }
+}
+
 void readHealthCheck(FileReader& file, const Field& field, HealthCheck& hc) {
   const MapReader map(file, field, "health_check", kHealthCheckKeys);
   if (const Field* f = map.find("type")) {
@@ -313,6 +397,7 @@ void readHealthCheck(FileReader& file, const Field& field, HealthCheck& hc) {
   if (const Field* f = map.find("jitter")) {
     assign(hc.jitter, readFraction(file, *f, kMaxHealthCheckJitter));
   }
+  readHttpHealthCheck(file, map, hc);
 }
 
 void readPool(FileReader& file, const Field& item, Config& config, SourceMap& sources) {

@@ -1,10 +1,12 @@
 // src/upstream/health_checker.cpp — one Probe per backend: timer → connect → verdict → timer.
 #include "upstream/health_checker.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/log.h"
 #include "core/socket.h"
+#include "proto/http1/response_parser.h"
 
 namespace ballast::upstream {
 namespace {
@@ -16,6 +18,8 @@ constexpr int kShift2 = 27;
 constexpr int kShift3 = 31;
 constexpr int kMantissaShift = 11;
 constexpr double kTwoPow53 = 9007199254740992.0;
+// expect_body is looked for in the first 64 KiB of a health check's response body.
+constexpr size_t kMaxCheckedBodyBytes = 64 * 1024;
 }  // namespace
 
 class HealthChecker::Probe final : public core::StreamHandler {
@@ -41,15 +45,67 @@ class HealthChecker::Probe final : public core::StreamHandler {
   uint32_t fail_streak = 0;
 
   void onConnect(core::Stream& s, int err) override {
-    core::TimerWheel::cancel(timeout_timer_);
-    finish(err == 0, err);
+    if (err != 0 || target_.check.type != config::HealthCheckType::kHttp) {
+      core::TimerWheel::cancel(timeout_timer_);
+      finish(err == 0, err);
+      owner_.loop_.close(s);
+      return;
+    }
+    // HTTP: one request, then judge the response (the timeout covers the whole exchange).
+    request_ = target_.check.method + " " + target_.check.path + " HTTP/1.1\r\nHost: " +
+               (target_.check.host.empty() ? target_.backend->name : target_.check.host) +
+               "\r\nUser-Agent: ballast-health-check\r\nConnection: close\r\n\r\n";
+    parser_ = std::make_unique<proto::http1::ResponseParser>();
+    parser_->setRequestMethod(target_.check.method);
+    status_ = 0;
+    body_.clear();
+    owner_.loop_.startRecv(s);
+    owner_.loop_.send(s, reinterpret_cast<const uint8_t*>(request_.data()),
+                      static_cast<uint32_t>(request_.size()));
+  }
+  void onRecv(core::Stream& s, core::ChunkId id, uint32_t len) override {
+    std::span<const uint8_t> in(owner_.loop_.chunks().data(id), len);
+    bool done = false;
+    while (!done && parser_) {
+      const auto p = parser_->next(in);
+      in = in.subspan(p.consumed);
+      switch (p.event) {
+        case proto::http1::Event::kHead:
+          status_ = parser_->head().status;
+          break;
+        case proto::http1::Event::kBody:
+          if (body_.size() < kMaxCheckedBodyBytes) {
+            body_.append(reinterpret_cast<const char*>(p.body.data()),
+                         std::min(p.body.size(), kMaxCheckedBodyBytes - body_.size()));
+          }
+          break;
+        case proto::http1::Event::kNeedMore:
+          done = true;
+          break;
+        default:  // message end, tunnel, error: time for a verdict
+          judge(p.event == proto::http1::Event::kMessageEnd);
+          done = true;
+          break;
+      }
+    }
+    owner_.loop_.releaseChunk(id);
+    if (verdict_given_) {
+      owner_.loop_.close(s);
+    }
+  }
+  void onRecvEnd(core::Stream& s, int err) override {
+    if (!verdict_given_) {
+      // A close-delimited body ends here; anything else is a failed check.
+      judge(err == 0 && parser_ && parser_->finish() == proto::http1::Event::kMessageEnd);
+    }
     owner_.loop_.close(s);
   }
-  void onRecv(core::Stream& /*s*/, core::ChunkId id, uint32_t /*len*/) override {
-    owner_.loop_.releaseChunk(id);
+  void onSent(core::Stream& s, int64_t result) override {
+    if (result < 0 || static_cast<size_t>(result) != request_.size()) {
+      judge(false);  // a health request fits one send on a fresh socket, or the peer is broken
+      owner_.loop_.close(s);
+    }
   }
-  void onRecvEnd(core::Stream& /*s*/, int /*err*/) override {}
-  void onSent(core::Stream& /*s*/, int64_t /*result*/) override {}
   void onReleased(core::Stream& /*s*/) override {
     busy_ = false;
     if (retired_) {
@@ -82,6 +138,17 @@ class HealthChecker::Probe final : public core::StreamHandler {
                                    static_cast<uint64_t>(target_.check.timeout.count()));
   }
 
+  // HTTP verdict: a complete response with the expected status (and body text, if asked for).
+  void judge(bool complete) {
+    core::TimerWheel::cancel(timeout_timer_);
+    const auto& c = target_.check;
+    const bool status_ok = status_ >= c.expect_status_min && status_ <= c.expect_status_max;
+    const bool body_ok = c.expect_body.empty() || body_.find(c.expect_body) != std::string::npos;
+    finish(complete && status_ok && body_ok, complete ? EPROTO : ECONNRESET);
+    parser_.reset();
+    body_.clear();
+  }
+
   void finish(bool ok, int err) {
     if (verdict_given_) {
       return;
@@ -100,6 +167,11 @@ class HealthChecker::Probe final : public core::StreamHandler {
   bool busy_ = false;
   bool retired_ = false;
   bool verdict_given_ = false;
+  // HTTP checks only, for the duration of one check.
+  std::string request_;
+  std::unique_ptr<proto::http1::ResponseParser> parser_;
+  std::string body_;
+  uint16_t status_ = 0;
 
   friend class HealthChecker;
 };
