@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang clang-format clang-tidy
   libclang-rt-14-dev
   # libraries
-  liburing-dev libyaml-cpp-dev nlohmann-json3-dev libxxhash-dev
+  liburing-dev libyaml-cpp-dev nlohmann-json3-dev libxxhash-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests and benchmarks: real peers
   python3 curl iproute2 procps psmisc haproxy nginx libnginx-mod-stream wrk

@@ -10,6 +10,7 @@
 
 #include "balance/algorithm.h"
 #include "net/address.h"
+#include "net/cidr.h"
 
 namespace ballast::config {
 
@@ -20,7 +21,9 @@ enum class Protocol : uint8_t { kTcp, kUdp, kHttp };
 enum class ProxyProtocolVersion : uint8_t { kNone, kV1, kV2 };
 enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
 enum class LogFormat : uint8_t { kJson, kText };
-enum class HashKey : uint8_t { kSourceIp, kSourceIpPort };
+// L4 keys work everywhere; the L7 ones (header:NAME, cookie:NAME, path, query:NAME) only for
+// pools used by HTTP listeners, with Pool::hash_key_name naming the header, cookie or parameter.
+enum class HashKey : uint8_t { kSourceIp, kSourceIpPort, kHeader, kCookie, kPath, kQuery };
 enum class HealthCheckType : uint8_t { kNone, kTcp, kHttp };
 
 // Defaults follow what HAProxy and NGINX users expect; each is overridable in the file.
@@ -55,24 +58,50 @@ struct HttpLimits {
   uint64_t max_body = 0;                  // 0 = unlimited; → 413
 };
 
+// A condition on one request header or query parameter: present with this exact value, or
+// matching this RE2 regex (whole value), or merely present when both are empty.
+struct ValueMatch {
+  std::string name;   // header names compare case-insensitively; query names exactly
+  std::string exact;
+  std::string regex;  // RE2 syntax, matched against the whole value
+};
+
 // One route: every condition given must hold; the first matching route wins.
 struct RouteMatch {
   std::string host;  // "" any; "api.example.com" exact; "*.example.com" any subdomain (not apex)
-  enum class PathKind : uint8_t { kAny, kPrefix, kExact } path_kind = PathKind::kAny;
-  std::string path;
+  enum class PathKind : uint8_t { kAny, kPrefix, kExact, kRegex } path_kind = PathKind::kAny;
+  std::string path;  // the prefix, the exact path, or an RE2 regex matched against the whole path
   std::vector<std::string> methods;  // empty: any
+  std::vector<ValueMatch> headers;
+  std::vector<ValueMatch> query;
+};
+
+// Header edits a route applies: remove first, then set (replace), then add (append).
+struct HeaderOps {
+  std::vector<std::string> remove;
+  std::vector<std::pair<std::string, std::string>> set;
+  std::vector<std::pair<std::string, std::string>> add;
+  bool empty() const { return remove.empty() && set.empty() && add.empty(); }
 };
 
 struct Route {
   std::string name;
   RouteMatch match;
   std::string pool;
+  HeaderOps request_headers;   // applied to the request sent upstream
+  HeaderOps response_headers;  // applied to the response sent to the client
 };
 
 struct HttpSettings {
   HttpTimeouts timeouts;
   HttpLimits limits;
   std::vector<Route> routes;
+  // Peers whose X-Forwarded-For/-Proto/-Host, Forwarded and X-Real-IP are believed (and whose
+  // PROXY header names the client). From anyone else those fields are replaced.
+  std::vector<net::Cidr> trusted_proxies;
+  bool forwarded_rfc7239 = false;  // also send `Forwarded: for=…;proto=…;host=…`
+  // Where the access log goes: "" = the application log (stderr), "stdout", or a file path.
+  std::string access_log;
 };
 
 struct Listener {
@@ -115,9 +144,14 @@ struct Pool {
   std::string name;
   balance::Algorithm algorithm = balance::Algorithm::kRoundRobin;
   HashKey hash_key = HashKey::kSourceIp;  // for source_hash and consistent_hash
+  std::string hash_key_name;               // kHeader, kCookie, kQuery: which one
   uint32_t connect_retries = 2;           // further backends tried after a failed connect
   std::vector<Backend> backends;
   HealthCheck health_check;
+  // HTTP sticky sessions: a cookie naming the backend (opaquely) is set on responses and
+  // honoured on requests while that backend is up. Empty cookie: off.
+  std::string sticky_cookie;
+  Duration sticky_ttl{std::chrono::hours(1)};
 };
 
 struct Logging {

@@ -112,6 +112,8 @@ bool Router::matches(const CompiledRoute& route, std::string_view host, std::str
         return false;
       }
       break;
+    case config::RouteMatch::PathKind::kRegex:
+      return false;  // not read from config yet: never matches rather than matching everything
   }
   return route.methods.empty() ||
          std::find(route.methods.begin(), route.methods.end(), method) != route.methods.end();
