@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cstdio>
 
+#include "core/line_writer.h"
+
 namespace ballast::core {
 namespace {
 
@@ -62,11 +64,18 @@ void appendJsonEscaped(std::string& out, std::string_view s) {
 
 LogLine::LogLine(LogLevel level, std::string_view event)
     : enabled_(logEnabled(level)), line_(&threadLine()) {
-  if (!enabled_) {
-    return;
+  if (enabled_) {
+    begin(kLevelNames[static_cast<size_t>(level)], event);
   }
+}
+
+LogLine::LogLine(LineSink* sink, std::string_view event)
+    : enabled_(true), line_(&threadLine()), sink_(sink) {
+  begin("info", event);
+}
+
+void LogLine::begin(std::string_view level_name, std::string_view event) {
   line_->clear();
-  const auto level_name = kLevelNames[static_cast<size_t>(level)];
   if (g_json.load(std::memory_order_relaxed)) {
     line_->append("{\"time\":\"");
     appendTime(*line_);
@@ -87,6 +96,10 @@ LogLine::~LogLine() {
     line_->push_back('}');
   }
   line_->push_back('\n');
+  if (sink_ != nullptr) {
+    sink_->write(std::string(*line_));  // copied: the thread's buffer keeps its capacity
+    return;
+  }
   // One write per line keeps lines whole; a short write to a full pipe loses the tail only.
   const ssize_t n = ::write(g_fd.load(std::memory_order_relaxed), line_->data(), line_->size());
   (void)n;

@@ -19,9 +19,13 @@ void setLogFd(int fd);
 
 // Usage: LogLine(LogLevel::kWarn, "health.down").str("backend", addr).num("fails", 3);
 // The line is written when the temporary dies. Events are named `area.what`.
+class LineSink;
+
 class LogLine {
  public:
   LogLine(LogLevel level, std::string_view event);
+  // To `sink` instead of the application log (the access log); written whatever the level.
+  LogLine(LineSink* sink, std::string_view event);
   ~LogLine();
   LogLine(const LogLine&) = delete;
   LogLine& operator=(const LogLine&) = delete;
@@ -34,8 +38,10 @@ class LogLine {
 
  private:
   void key(std::string_view k);
+  void begin(std::string_view level_name, std::string_view event);
   bool enabled_;
   std::string* line_;
+  LineSink* sink_ = nullptr;
 };
 
 // Appends `s` to `out` as the body of a JSON string (quotes not included).

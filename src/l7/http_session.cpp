@@ -15,6 +15,8 @@
 #include "core/log.h"
 #include "core/socket.h"
 #include "l4/stream_listener.h"
+#include "l7/request_key.h"
+#include "l7/sticky.h"
 #include "proto/http1/syntax.h"
 #include "proto/http1/writer.h"
 
@@ -48,15 +50,6 @@ h1::Limits codecLimits(const config::HttpLimits& l) {
   out.max_headers = l.max_headers;
   out.max_body = l.max_body;
   return out;
-}
-
-// Fields a client must not be able to forge: the proxy states them itself.
-bool isProxyOwned(std::string_view name) {
-  return h1::equalsIgnoreCase(name, "x-forwarded-for") ||
-         h1::equalsIgnoreCase(name, "x-forwarded-proto") ||
-         h1::equalsIgnoreCase(name, "x-forwarded-host") ||
-         h1::equalsIgnoreCase(name, "x-real-ip") || h1::equalsIgnoreCase(name, "forwarded") ||
-         h1::equalsIgnoreCase(name, "x-request-id");
 }
 
 bool wellFormedRequestId(std::string_view id) {
@@ -277,13 +270,25 @@ bool HttpSession::onRequestHead() {
   const Router::Match match = env_.router->match(head.host, path, head.method);
   if (match.route >= 0) {
     ex_->route = env_.router->routeName(match.route);
+    ex_->route_config = &env_.listener->http.routes[static_cast<size_t>(match.route)];
   }
   if (match.pool < 0) {
     respondError(kNotFound, "no route");
     return false;
   }
   ex_->pool_index = match.pool;
-  ex_->pool = (*env_.pools)[static_cast<size_t>(match.pool)]->runtime().config->name;
+  auto& pool = *(*env_.pools)[static_cast<size_t>(match.pool)];
+  const config::Pool& pool_config = *pool.runtime().config;
+  ex_->pool = pool_config.name;
+  const net::SocketAddress peer = core::peerAddress(client_.fd());
+  if (pool_config.algorithm == balance::Algorithm::kSourceHash ||
+      pool_config.algorithm == balance::Algorithm::kConsistentHash) {
+    ex_->hash_key = requestHashKey(pool_config, head, peer);
+  }
+  if (!pool_config.sticky_cookie.empty()) {
+    const auto stuck = stickyBackend(pool, findCookie(head.headers, pool_config.sticky_cookie));
+    ex_->sticky = stuck ? static_cast<int>(*stuck) : -1;
+  }
 
   // Request id: the client's if well formed, else ours (worker, counter, and a mix so ids from
   // restarts do not repeat in sequence).
@@ -305,23 +310,26 @@ bool HttpSession::onRequestHead() {
     ex_->request_id.assign(id.data(), static_cast<size_t>(len));
   }
 
-  // What the upstream sees: the client's fields minus hop-by-hop (the writer drops those) and
-  // minus the ones only we may state, then ours.
-  scratch.headers.clear();
-  for (const auto& h : head.headers) {
-    if (!isProxyOwned(h.name)) {
-      scratch.headers.push_back(h);
-    }
+  // What the upstream sees: the client's fields (the writer drops hop-by-hop ones), minus those
+  // only a proxy may state unless our peer is a trusted proxy, with the route's edits, and ours.
+  const std::string client_ip = peer.hostString();
+  bool trusted = false;
+  for (const auto& cidr : env_.listener->http.trusted_proxies) {
+    trusted = trusted || cidr.contains(peer);
   }
-  const std::string client_ip = core::peerAddress(client_.fd()).hostString();
-  std::array<h1::Header, 7> add{};
+  ForwardingContext ctx;
+  ctx.client_ip = client_ip;
+  ctx.client_v6 = peer.isV6();
+  ctx.trusted_peer = trusted;
+  ctx.host = head.host;
+  ctx.request_id = ex_->request_id;
+  ctx.version_minor = head.version_minor;
+  ctx.rfc7239 = env_.listener->http.forwarded_rfc7239;
+  buildRequestFields(head.headers, ctx,
+                     ex_->route_config != nullptr ? &ex_->route_config->request_headers : nullptr,
+                     scratch.forwarding, scratch.headers);
+  std::array<h1::Header, 1> add{};
   size_t n_add = 0;
-  add[n_add++] = {"X-Forwarded-For", client_ip};
-  add[n_add++] = {"X-Real-IP", client_ip};
-  add[n_add++] = {"X-Forwarded-Proto", "http"};
-  add[n_add++] = {"X-Forwarded-Host", head.host};
-  add[n_add++] = {"X-Request-Id", ex_->request_id};
-  add[n_add++] = {"Via", head.version_minor == 0 ? "1.0 ballast" : "1.1 ballast"};
   if (head.upgrade) {
     add[n_add++] = {"Connection", "upgrade"};
   }
@@ -373,7 +381,7 @@ bool HttpSession::connectUpstream() {
       upstream_reading_ = true;
       loop().startRecv(upstream_->stream());
       flushUpstream();
-      armTimer(static_cast<uint64_t>(env_.listener->http.timeouts.response_header.count()));
+      armExchangeTimer();
       return true;
     }
     upstream_ = env_.upstreams->open(ex_->backend, this);
@@ -410,6 +418,10 @@ void HttpSession::onRequestBody(std::span<const uint8_t> body) {
 
 void HttpSession::onRequestEnd() {
   ex_->request_done = true;
+  if (upstream_connected_ && !ex_->response_started) {
+    // The response-header clock starts once the whole request is on its way.
+    armTimer(static_cast<uint64_t>(env_.listener->http.timeouts.response_header.count()));
+  }
   if (ex_->request_chunked && !appendUpstream(h1::kLastChunk.data(), h1::kLastChunk.size())) {
     return;
   }
@@ -513,7 +525,13 @@ void HttpSession::onUpstreamConnect(int err) {
   upstream_reading_ = true;
   loop().startRecv(upstream_->stream());
   flushUpstream();
-  armTimer(static_cast<uint64_t>(env_.listener->http.timeouts.response_header.count()));
+  armExchangeTimer();
+}
+
+void HttpSession::armExchangeTimer() {
+  const auto& t = env_.listener->http.timeouts;
+  armTimer(
+      static_cast<uint64_t>(ex_->request_done ? t.response_header.count() : t.body_idle.count()));
 }
 
 void HttpSession::onUpstreamFailed(int err, const char* what) {
@@ -643,7 +661,12 @@ bool HttpSession::onResponseHead(const h1::ResponseHead& head) {
   if (interim && ex_->client_minor == 0) {
     return true;  // HTTP/1.0 clients do not understand 1xx
   }
+  auto& scratch_fields = env_.scratch->headers;
+  buildResponseFields(head.headers,
+                      ex_->route_config != nullptr ? &ex_->route_config->response_headers : nullptr,
+                      scratch_fields);
   h1::ResponseHead out = head;
+  out.headers = scratch_fields;
   bool close = !ex_->client_keep_alive || close_after_flush_ || client_eof_;
   if (!interim) {
     ex_->status = head.status;
@@ -660,8 +683,22 @@ bool HttpSession::onResponseHead(const h1::ResponseHead& head) {
       close_after_flush_ = true;
     }
   }
-  std::array<h1::Header, 2> add{};
+  std::array<h1::Header, 3> add{};
   size_t n_add = 0;
+  const config::Pool& pool_config =
+      *(*env_.pools)[static_cast<size_t>(ex_->pool_index)]->runtime().config;
+  const uint32_t chosen = ex_->tries > 0 ? ex_->tried[ex_->tries - 1] : 0;
+  if (!interim && !pool_config.sticky_cookie.empty() && ex_->backend &&
+      ex_->sticky != static_cast<int>(chosen)) {
+    // First visit, or the old backend went down: pin the client to the one that answered.
+    auto& cookie = env_.scratch->set_cookie;
+    cookie = pool_config.sticky_cookie + "=" + stickyValue(pool_config.name, *ex_->backend) +
+             "; Path=/; Max-Age=" +
+             std::to_string(
+                 std::chrono::duration_cast<std::chrono::seconds>(pool_config.sticky_ttl).count()) +
+             "; HttpOnly";
+    add[n_add++] = {"Set-Cookie", cookie};
+  }
   if (head.status == kSwitching) {
     add[n_add++] = {"Connection", "upgrade"};
   } else if (!interim && close) {
@@ -685,6 +722,9 @@ bool HttpSession::onResponseHead(const h1::ResponseHead& head) {
     }
   }
   ex_->response_started = !interim;
+  if (!interim) {
+    armTimer(static_cast<uint64_t>(env_.listener->http.timeouts.body_idle.count()));
+  }
   return appendClient(scratch.data(), scratch.size());
 }
 
@@ -849,9 +889,18 @@ void HttpSession::accessLog() {
   if (ex_ == nullptr) {
     return;
   }
+  if (env_.access_log != nullptr) {
+    core::LogLine line(env_.access_log, "http.access");
+    fillAccessLog(line);
+  } else {
+    core::LogLine line(core::LogLevel::kInfo, "http.access");
+    fillAccessLog(line);
+  }
+}
+
+void HttpSession::fillAccessLog(core::LogLine& line) {
   const uint64_t now = loop().nowMs();
-  core::LogLine(core::LogLevel::kInfo, "http.access")
-      .str("client", core::peerAddress(client_.fd()).toString())
+  line.str("client", core::peerAddress(client_.fd()).toString())
       .str("method", ex_->method)
       .str("host", ex_->host)
       .str("path", ex_->path)
@@ -884,6 +933,18 @@ void HttpSession::onTimer(void* self) {
     case State::kExchange:
       if (!s->upstream_connected_) {
         s->onUpstreamFailed(ETIMEDOUT, "connect");
+      } else if (s->ex_ && (s->ex_->response_started || !s->ex_->request_done)) {
+        // A body streaming either way: only a stall counts, not a long transfer.
+        const auto idle = static_cast<uint64_t>(s->env_.listener->http.timeouts.body_idle.count());
+        if (s->loop().nowMs() - s->last_activity_ms_ < idle) {
+          s->loop().timers().scheduleAt(s->timer_, s->last_activity_ms_ + idle);
+          return;
+        }
+        core::LogLine(core::LogLevel::kWarn, "l7.body_timeout")
+            .str("listener", s->env_.listener->name)
+            .str("backend", s->ex_->backend ? s->ex_->backend->name : "");
+        s->releaseUpstream(false);
+        s->closeClient(true);
       } else {
         core::LogLine(core::LogLevel::kWarn, "l7.response_timeout")
             .str("listener", s->env_.listener->name)

@@ -12,8 +12,11 @@
 #include "config/config_types.h"
 #include "core/chunk_pool.h"
 #include "core/event_loop.h"
+#include "core/line_writer.h"
 #include "core/local_ref.h"
+#include "core/log.h"
 #include "core/timer_wheel.h"
+#include "l7/forwarding_headers.h"
 #include "l7/router.h"
 #include "l7/upstream_pool.h"
 #include "proto/http1/request_parser.h"
@@ -34,6 +37,8 @@ class HttpSession;
 struct WorkerScratch {
   std::string head;
   std::vector<proto::http1::Header> headers;
+  ForwardingStorage forwarding;
+  std::string set_cookie;
   uint64_t request_counter = 0;
 };
 
@@ -46,6 +51,7 @@ struct HttpEnv {
   const std::vector<std::unique_ptr<upstream::WorkerPool>>* pools = nullptr;
   UpstreamPool* upstreams = nullptr;
   WorkerScratch* scratch = nullptr;
+  core::LineSink* access_log = nullptr;  // null: the application log
   uint32_t worker = 0;
 };
 
@@ -99,6 +105,9 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
     uint64_t bytes_out = 0;
     uint16_t status = 0;
     int pool_index = -1;
+    const config::Route* route_config = nullptr;  // null: the listener's default pool
+    uint64_t hash_key = 0;
+    int sticky = -1;  // backend index the client's sticky cookie names, when up
     std::string
         replay;  // the head of a bodiless request, to resend if a reused connection was stale
     uint8_t tries = 0;
@@ -128,7 +137,9 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   void closeClient(bool reset);
   void enterTunnel(std::span<const uint8_t> rest);
   void armTimer(uint64_t ms);
+  void armExchangeTimer();  // once upstream is connected: body idle while uploading, else response
   void accessLog();
+  void fillAccessLog(core::LogLine& line);
   static void onTimer(void* self);
   bool appendClient(const void* data, size_t len);
   bool appendUpstream(const void* data, size_t len);

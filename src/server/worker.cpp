@@ -287,6 +287,15 @@ l7::HttpEnv Worker::httpEnv(Epoch& e, const config::Listener& lc, size_t listene
   env.upstreams = upstreams_.get();
   env.scratch = &scratch_;
   env.worker = index_;
+  if (!lc.http.access_log.empty()) {
+    std::string error;
+    env.access_log = core::sharedLineWriter(lc.http.access_log, &error);
+    if (env.access_log == nullptr) {
+      core::LogLine(core::LogLevel::kError, "l7.access_log_failed")
+          .str("listener", lc.name)
+          .str("reason", error);
+    }
+  }
   return env;
 }
 

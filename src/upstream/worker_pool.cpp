@@ -27,6 +27,11 @@ void WorkerPool::refresh() {
   picker_->rebuild(candidates_);
 }
 
+bool WorkerPool::isUp(uint32_t index) {
+  refresh();
+  return index < candidates_.size() && candidates_[index].isUp();
+}
+
 std::optional<uint32_t> WorkerPool::pick(uint64_t key, std::span<const uint32_t> tried) {
   refresh();
   if (picker_->usesLoad()) {

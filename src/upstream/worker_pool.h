@@ -19,6 +19,8 @@ class WorkerPool {
   // Picks a backend index for `key`, skipping the indices in `tried` (earlier failed
   // attempts of the same connection). nullopt when nothing is up and untried.
   std::optional<uint32_t> pick(uint64_t key, std::span<const uint32_t> tried);
+  // Whether backend `index` is healthy, not drained and of non-zero weight (sticky sessions).
+  bool isUp(uint32_t index);
 
  private:
   void refresh();

@@ -151,7 +151,8 @@ std::string run(std::span<const uint8_t> input, const http1::Limits& limits, uin
       state = state * kLcgMultiplier + kLcgIncrement;
       piece = std::min<size_t>(piece, ((state >> kLcgShift) & kPieceMask) + 1);
     }
-    const std::vector<uint8_t> owned(input.begin() + at, input.begin() + at + piece);
+    const auto slice = input.subspan(at, piece);
+    const std::vector<uint8_t> owned(slice.begin(), slice.end());
     at += piece;
     if (!r.feed(owned)) {
       return r.log;

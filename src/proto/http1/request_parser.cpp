@@ -217,15 +217,15 @@ std::optional<Failure> RequestParser::parseHead(std::string_view section, BodyPl
   head_.headers = headers_;
 
   std::string_view authority;
-  bool has_authority = false;
   if (auto failure = classifyTarget(&head_, &authority)) {
     return failure;
   }
-  has_authority = head_.form == TargetForm::kAbsolute || head_.form == TargetForm::kAuthority;
   if (auto failure = checkHost(*fields, head_.version_minor)) {
     return failure;
   }
-  head_.host = has_authority ? authority : fields->host;
+  const bool target_names_host =
+      head_.form == TargetForm::kAbsolute || head_.form == TargetForm::kAuthority;
+  head_.host = target_names_host ? authority : fields->host;
   if (auto failure = chooseBody(*fields, limits_, &head_)) {
     return failure;
   }

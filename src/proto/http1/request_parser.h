@@ -29,7 +29,8 @@ namespace ballast::proto::http1 {
 // the caller never keeps unparsed bytes. A head that arrives split is copied into a buffer of at
 // most max_header_bytes; a whole one is not copied at all. Body bytes are never copied.
 //
-// Events for one request: kHead, kBody..., kMessageEnd. Then the next pipelined request, except:
+// Events for one request: kHead, kBody..., kMessageEnd (for a bodiless request, on the call after
+// kHead, consuming nothing). Then the next pipelined request, except:
 //  - after a CONNECT request or one with upgrade set, kMessageEnd is followed by kTunnel until
 //    resume() (the upstream refused: parse what follows as requests) — bytes after such a request
 //    are never parsed as requests before the proxy knows whether the connection switched;
@@ -45,7 +46,15 @@ namespace ballast::proto::http1 {
 // authority then wins over Host). Targets: VCHAR only, no fragment, no userinfo; asterisk-form
 // only for OPTIONS, authority-form only (and always) for CONNECT. CONNECT with a body is 400.
 // Expect and Upgrade are ignored in HTTP/1.0 requests (RFC 9110 §10.1.1, §7.8). Up to
-// kMaxLeadingEmptyLines empty lines before the request line are skipped.
+// kMaxLeadingEmptyLines empty lines before the request line are skipped. Chunk sizes: 1 to
+// kMaxChunkSizeDigits hex digits (leading zeros count), then chunk-ext exactly as RFC 9112 §7.1.1
+// writes it, BWS around ';' and '=' included ("5 ;x" is size 5), bounded by max_chunk_ext;
+// anything else, including whitespace before the CRLF, is 400.
+// Limits: a request line over max_request_line is 414 (as soon as that many bytes arrive, CRLF
+// or not); a head (request line included) over max_header_bytes, or more than max_headers field
+// lines, is 431; a Content-Length over max_body is 413 at the head, a chunked body 413 at the
+// chunk that would cross it, after the bytes before it. HTTP versions other than 1.0 and 1.1 are
+// 505; a malformed version is 400.
 class RequestParser {
  public:
   explicit RequestParser(const Limits& limits = Limits{});

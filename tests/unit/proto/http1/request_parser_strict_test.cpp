@@ -182,7 +182,8 @@ TEST(Http1RequestStrict, ChunkDataNotFollowedByCrlfIs400) {
 
 TEST(Http1RequestStrict, ChunkExtensionOverLimitIs400) {
   Limits limits;
-  limits.max_chunk_ext = 8;
+  constexpr size_t kMaxExt = 8;
+  limits.max_chunk_ext = kMaxExt;
   RunOptions options;
   options.limits = limits;
   EXPECT_EQ(parseRequests(chunked("1;abcdefg\r\nx\r\n0\r\n\r\n"), options).error, Status::kNone);
@@ -247,7 +248,8 @@ TEST(Http1RequestStrict, OtherVersionsAre505) {
 
 TEST(Http1RequestStrict, LongRequestLineIs414) {
   Limits limits;
-  limits.max_request_line = 32;
+  constexpr size_t kMaxLine = 32;
+  limits.max_request_line = kMaxLine;
   const std::string fits = "GET /" + std::string(18, 'a') + " HTTP/1.1";  // 32 bytes
   ASSERT_EQ(fits.size(), limits.max_request_line);
   RunOptions options;
@@ -261,7 +263,8 @@ TEST(Http1RequestStrict, LongRequestLineIs414) {
 
 TEST(Http1RequestStrict, HeaderBytesOverLimitAre431) {
   Limits limits;
-  limits.max_header_bytes = 64;
+  constexpr size_t kMaxHead = 64;
+  limits.max_header_bytes = kMaxHead;
   const std::string head = "GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(32, 'v') + "\r\n\r\n";
   ASSERT_EQ(head.size(), limits.max_header_bytes);
   RunOptions options;

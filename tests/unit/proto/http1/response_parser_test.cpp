@@ -214,11 +214,12 @@ TEST(Http1ResponseParser, LimitsApply) {
             Status::kBadGateway);
   EXPECT_EQ(parseResponses("HTTP/1.1 200 OK\r\n\r\nabcd", {}, options).error, Status::kBadGateway);
   options.limits.max_body = kUnlimitedBody;
-  options.limits.max_header_bytes = 32;
-  EXPECT_EQ(
-      parseResponses("HTTP/1.1 200 OK\r\nX: " + std::string(32, 'v') + "\r\n\r\n", {}, options)
-          .error,
-      Status::kBadGateway);
+  constexpr size_t kMaxHead = 32;
+  options.limits.max_header_bytes = kMaxHead;
+  EXPECT_EQ(parseResponses("HTTP/1.1 200 OK\r\nX: " + std::string(kMaxHead, 'v') + "\r\n\r\n", {},
+                           options)
+                .error,
+            Status::kBadGateway);
 }
 
 TEST(Http1ResponseParser, TruncatedBodiesAreErrorsAtClose) {

@@ -32,8 +32,8 @@ struct Vector {
   std::vector<std::string> requests;  // "METHOD target" in order, before any error
 };
 
-const std::string kSmuggled = "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n";
-const std::string kNext = "GET /next HTTP/1.1\r\nHost: a\r\n\r\n";
+constexpr std::string_view kSmuggledRequest = "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n";
+constexpr std::string_view kNextRequest = "GET /next HTTP/1.1\r\nHost: a\r\n\r\n";
 
 std::string post(std::string_view fields) {
   return "POST / HTTP/1.1\r\nHost: a\r\n" + std::string(fields) + "\r\n";
@@ -47,39 +47,40 @@ std::string hex(size_t n) {
 
 // A body that carries a complete request, with an honest Content-Length.
 std::string getWithRequestInBody() {
-  return "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(kSmuggled.size()) +
-         "\r\n\r\n" + kSmuggled;
+  return "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(kSmuggledRequest.size()) +
+         "\r\n\r\n" + std::string(kSmuggledRequest);
 }
 
 std::vector<Vector> vectors() {
-  const Status k400 = Status::kBadRequest;
-  const Status kOk = Status::kNone;
+  constexpr Status k400 = Status::kBadRequest;
+  constexpr Status kOk = Status::kNone;
+  const std::string smuggled(kSmuggledRequest);
+  const std::string next(kNextRequest);
   const std::vector<std::string> none;
   const std::vector<std::string> post_only = {"POST /"};
   const std::vector<std::string> post_next = {"POST /", "GET /next"};
   return {
       // CL.TE and TE.CL: both framings present.
-      {"ClTe",
-       post("Content-Length: 6\r\nTransfer-Encoding: chunked\r\n") + "0\r\n\r\n" + kSmuggled, k400,
-       none},
+      {"ClTe", post("Content-Length: 6\r\nTransfer-Encoding: chunked\r\n") + "0\r\n\r\n" + smuggled,
+       k400, none},
       {"TeCl",
-       post("Transfer-Encoding: chunked\r\nContent-Length: 40\r\n") + "0\r\n\r\n" + kSmuggled, k400,
+       post("Transfer-Encoding: chunked\r\nContent-Length: 40\r\n") + "0\r\n\r\n" + smuggled, k400,
        none},
       {"ClTeZeroLength", post("Content-Length: 0\r\nTransfer-Encoding: chunked\r\n") + "0\r\n\r\n",
        k400, none},
       {"Http10ClTe",
        "POST / HTTP/1.0\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", k400,
        none},
-      {"Http10Te", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + kSmuggled,
+      {"Http10Te", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled,
        k400, none},
       // TE.TE: obfuscated Transfer-Encoding.
       {"TeXchunked", post("Content-Length: 5\r\nTransfer-Encoding: xchunked\r\n") + "0\r\n\r\n",
        k400, none},
-      {"TeXchunkedAlone", post("Transfer-Encoding: xchunked\r\n") + "0\r\n\r\n" + kSmuggled, k400,
+      {"TeXchunkedAlone", post("Transfer-Encoding: xchunked\r\n") + "0\r\n\r\n" + smuggled, k400,
        none},
-      {"TeLeadingSpaceIsOws", post("Transfer-Encoding:  chunked\r\n") + "0\r\n\r\n" + kNext, kOk,
+      {"TeLeadingSpaceIsOws", post("Transfer-Encoding:  chunked\r\n") + "0\r\n\r\n" + next, kOk,
        post_next},
-      {"TeLeadingTabIsOws", post("Transfer-Encoding:\tchunked\r\n") + "0\r\n\r\n" + kNext, kOk,
+      {"TeLeadingTabIsOws", post("Transfer-Encoding:\tchunked\r\n") + "0\r\n\r\n" + next, kOk,
        post_next},
       {"TeChunkedIdentity", post("Transfer-Encoding: chunked, identity\r\n") + "0\r\n\r\n", k400,
        none},
@@ -125,14 +126,14 @@ std::vector<Vector> vectors() {
        k400, none},
       {"ClNulInName", post("Content-Length\0: 5\r\n"s) + "hello", k400, none},
       {"ClObsFold", post("Content-Length: 5\r\n 6\r\n") + "hello6", k400, none},
-      {"ClRepeatedEqualFolds", post("Content-Length: 5\r\nContent-Length: 5\r\n") + "hello" + kNext,
+      {"ClRepeatedEqualFolds", post("Content-Length: 5\r\nContent-Length: 5\r\n") + "hello" + next,
        kOk, post_next},
-      {"ClListEqualFolds", post("Content-Length: 5, 5\r\n") + "hello" + kNext, kOk, post_next},
+      {"ClListEqualFolds", post("Content-Length: 5, 5\r\n") + "hello" + next, kOk, post_next},
       // Chunk framing tricks.
       {"ChunkSizeHexPrefix", post("Transfer-Encoding: chunked\r\n") + "0x5\r\nhello\r\n0\r\n\r\n",
        k400, post_only},
       {"ChunkSizeBwsBeforeExtension",
-       post("Transfer-Encoding: chunked\r\n") + "5 ;ext\r\nhello\r\n0\r\n\r\n" + kNext, kOk,
+       post("Transfer-Encoding: chunked\r\n") + "5 ;ext\r\nhello\r\n0\r\n\r\n" + next, kOk,
        post_next},
       {"ChunkSizeTrailingSpace",
        post("Transfer-Encoding: chunked\r\n") + "5 \r\nhello\r\n0\r\n\r\n", k400, post_only},
@@ -149,55 +150,54 @@ std::vector<Vector> vectors() {
       {"ChunkSizePlus", post("Transfer-Encoding: chunked\r\n") + "+5\r\nhello\r\n0\r\n\r\n", k400,
        post_only},
       {"ChunkDataLongerThanSize",
-       post("Transfer-Encoding: chunked\r\n") + "3\r\nhello\r\n0\r\n\r\n" + kSmuggled, k400,
+       post("Transfer-Encoding: chunked\r\n") + "3\r\nhello\r\n0\r\n\r\n" + smuggled, k400,
        post_only},
       {"ChunkDataShorterThanSize",
-       post("Transfer-Encoding: chunked\r\n") + "9\r\nhello\r\n0\r\n\r\n" + kSmuggled, k400,
+       post("Transfer-Encoding: chunked\r\n") + "9\r\nhello\r\n0\r\n\r\n" + smuggled, k400,
        post_only},
-      {"ChunkLineBareLf", post("Transfer-Encoding: chunked\r\n") + "5\nhello\n0\n\n" + kSmuggled,
+      {"ChunkLineBareLf", post("Transfer-Encoding: chunked\r\n") + "5\nhello\n0\n\n" + smuggled,
        k400, post_only},
       {"ChunkExtensionBareLf",
-       post("Transfer-Encoding: chunked\r\n") + "5;a\nhello\r\n0\r\n\r\n" + kSmuggled, k400,
+       post("Transfer-Encoding: chunked\r\n") + "5;a\nhello\r\n0\r\n\r\n" + smuggled, k400,
        post_only},
       {"ChunkExtensionBareCr",
-       post("Transfer-Encoding: chunked\r\n") + "5;a\rhello\r\n0\r\n\r\n" + kSmuggled, k400,
+       post("Transfer-Encoding: chunked\r\n") + "5;a\rhello\r\n0\r\n\r\n" + smuggled, k400,
        post_only},
-      {"LastChunkBareLfTrailers", post("Transfer-Encoding: chunked\r\n") + "0\r\n\n" + kSmuggled,
+      {"LastChunkBareLfTrailers", post("Transfer-Encoding: chunked\r\n") + "0\r\n\n" + smuggled,
        k400, post_only},
       {"TrailerFramingFieldsAreInert",
-       post("Transfer-Encoding: chunked\r\n") + "0\r\nContent-Length: 40\r\n\r\n" + kNext, kOk,
+       post("Transfer-Encoding: chunked\r\n") + "0\r\nContent-Length: 40\r\n\r\n" + next, kOk,
        post_next},
       // Line-ending tricks.
-      {"LfOnlyHead", "GET / HTTP/1.1\nHost: a\n\n" + kSmuggled, k400, none},
+      {"LfOnlyHead", "GET / HTTP/1.1\nHost: a\n\n" + smuggled, k400, none},
       {"LfOnlyAfterRequestLine", "GET / HTTP/1.1\nHost: a\r\n\r\n", k400, none},
       {"BareCrLineEnding", "GET / HTTP/1.1\rHost: a\r\n\r\n", k400, none},
       {"BareCrInsideValue", post("X: a\rContent-Length: 5\r\n") + "hello", k400, none},
       // Pipelining: bodies carrying requests stay bodies; a bad request stops everything after it.
-      {"RequestInsideBody", getWithRequestInBody() + kNext, kOk, {"GET /", "GET /next"}},
+      {"RequestInsideBody", getWithRequestInBody() + next, kOk, {"GET /", "GET /next"}},
       {"RequestInsideChunk",
-       post("Transfer-Encoding: chunked\r\n") + hex(kSmuggled.size()) + "\r\n" + kSmuggled +
+       post("Transfer-Encoding: chunked\r\n") + hex(smuggled.size()) + "\r\n" + smuggled +
            "\r\n0\r\n\r\n",
        kOk, post_only},
       {"BadSecondRequestStopsThePipeline",
-       kNext + post("Content-Length: 1\r\nTransfer-Encoding: chunked\r\n") + "0\r\n\r\n" +
-           kSmuggled,
+       next + post("Content-Length: 1\r\nTransfer-Encoding: chunked\r\n") + "0\r\n\r\n" + smuggled,
        k400,
        {"GET /next"}},
       // The declared length rules: what follows a short one is parsed (and refused) as a request.
-      {"ShortBodyLeavesGarbage", post("Content-Length: 3\r\n") + "hello world\r\n" + kSmuggled,
-       k400, post_only},
+      {"ShortBodyLeavesGarbage", post("Content-Length: 3\r\n") + "hello world\r\n" + smuggled, k400,
+       post_only},
       {"ConnectThenRequest",
-       "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n" + kSmuggled,
+       "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n" + smuggled,
        kOk,
        {"CONNECT a:443"}},
       {"UpgradeThenRequest",
        "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n" +
-           kSmuggled,
+           smuggled,
        kOk,
        {"GET /ws"}},
       {"ConnectWithBody",
        "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nContent-Length: " +
-           std::to_string(kSmuggled.size()) + "\r\n\r\n" + kSmuggled,
+           std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled,
        k400, none},
       // Host confusion.
       {"DuplicateHost", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", k400, none},

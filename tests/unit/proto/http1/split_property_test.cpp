@@ -19,29 +19,35 @@ using testing::randomCuts;
 using testing::RunOptions;
 using testing::runRequests;
 using testing::runResponses;
+using namespace std::string_literals;
 
 // Fixed, so a failure reproduces; change it to explore.
 constexpr std::mt19937::result_type kSeed = 0x5EED1;
 constexpr int kRandomSplitsPerMessage = 64;
+// Small enough for the corpus's long line and long field to cross them.
+constexpr size_t kSmallRequestLine = 128;
+constexpr size_t kSmallHeaderBytes = 256;
 
 const std::vector<std::string>& requestCorpus() {
   static const std::vector<std::string> corpus = {
       "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
-      "GET /path?x=1&y=%20 HTTP/1.1\r\nHost: example.com:8080\r\nAccept: */*\r\n"
-      "User-Agent: curl/8.0\r\nX-Tab:\tv\t\r\n\r\n",
+      std::string("GET /path?x=1&y=%20 HTTP/1.1\r\nHost: example.com:8080\r\nAccept: */*\r\n") +
+          "User-Agent: curl/8.0\r\nX-Tab:\tv\t\r\n\r\n",
       "\r\n\r\nGET / HTTP/1.0\r\n\r\n",
       "POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world",
-      "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "5\r\nhello\r\n1;ext=\"q\\\"\"\r\n \r\na ; k = v\r\n0123456789\r\n0\r\nT: 1\r\nU: 2\r\n\r\n",
+      std::string("POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n") +
+          "5\r\nhello\r\n1;ext=\"q\\\"\"\r\n \r\na ; k = v\r\n0123456789\r\n0\r\nT: 1\r\nU: "
+          "2\r\n\r\n",
       "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n000\r\n\r\n",
-      "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n"
-      "abcPUT /3 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n"
-      "GET /4 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+      std::string("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n") +
+          "POST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc" +
+          "PUT /3 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n" +
+          "GET /4 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
       "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
       "GET http://u.example/p HTTP/1.1\r\nHost: other\r\n\r\n",
-      "CONNECT u.example:443 HTTP/1.1\r\nHost: u.example:443\r\n\r\n\x16\x03\x01\x00",
-      "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n"
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+      "CONNECT u.example:443 HTTP/1.1\r\nHost: u.example:443\r\n\r\n\x16\x03\x01\x00"s,
+      std::string("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\n") +
+          "Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
       "PUT /big HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n",
       "GET / HTTP/1.1\r\nHost: a\r\nConnection: x-drop\r\nX-Drop: 1\r\nKeep-Alive: t=5\r\n\r\n",
       // Invalid: the status and where it happens must not depend on the cuts either.
@@ -59,10 +65,11 @@ const std::vector<std::string>& requestCorpus() {
 const std::vector<std::string>& responseCorpus() {
   static const std::vector<std::string> corpus = {
       "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nServer: x\r\n\r\nhello",
-      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;a=b\r\nabc\r\n0\r\nX: 1\r\n\r\n"
-      "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n",
-      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: <a>\r\n\r\n"
-      "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+      std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;a=b\r\nabc\r\n0\r\n") +
+          "X: 1\r\n\r\nHTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: "
+          "9\r\n\r\n",
+      std::string("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: <a>\r\n\r\n") +
+          "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
       "HTTP/1.0 200 OK\r\n\r\nuntil the server closes",
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\nframes",
       "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n",
@@ -75,8 +82,8 @@ const std::vector<std::string>& responseCorpus() {
 
 RunOptions smallLimits() {
   RunOptions options;
-  options.limits.max_request_line = 128;
-  options.limits.max_header_bytes = 256;
+  options.limits.max_request_line = kSmallRequestLine;
+  options.limits.max_header_bytes = kSmallHeaderBytes;
   options.finish = true;
   options.resume_tunnels = false;
   return options;
