@@ -39,13 +39,20 @@ class StreamListener final : public core::WatchHandler {
     env_.loop->listen(acceptor_, fd_, this);
   }
 
-  // Stop accepting; sessions in flight carry on.
+  // Stop accepting; sessions in flight carry on (those that can say so are asked to finish:
+  // an idle HTTP keep-alive connection closes at once).
   void stopAccepting() {
     if (!accepting_) {
       return;
     }
     accepting_ = false;
     env_.loop->unwatch(acceptor_);
+    if constexpr (requires(Session * s) { s->drain(); }) {
+      const auto snapshot = live_;
+      for (Session* s : snapshot) {
+        s->drain();
+      }
+    }
   }
 
   // Close every session now (shutdown deadline). Sessions leave live_ later, from their release

@@ -307,10 +307,8 @@ void TcpSession::closeBoth(bool reset_client) {
   if (reset_client && client_.stream.open()) {
     core::setLingerZero(client_.stream.fd());
   }
-  auto release = [this](core::ChunkId id) { loop().releaseChunk(id); };
-  client_.out.clear(loop().chunks(), release);
-  backend_.out.clear(loop().chunks(), release);
-  proxy_header_.reset();
+  // The out queues wait for their socket's release: with io_uring a send may still be reading
+  // the head chunk, and a chunk freed now could be refilled with another connection's bytes.
   if (backend_state_ != nullptr) {
     backend_state_->active.fetch_sub(1, std::memory_order_relaxed);
     backend_state_ = nullptr;
@@ -335,6 +333,12 @@ void TcpSession::abort() {
 
 void TcpSession::onSideReleased(Side& s) {
   s.released = true;
+  if (state_ == State::kClosing) {
+    s.out.clear(loop().chunks(), [this](core::ChunkId id) { loop().releaseChunk(id); });
+    if (&s == &backend_) {
+      proxy_header_.reset();  // same reason: a send may have been reading it
+    }
+  }
   if (&s == &backend_ && state_ == State::kRetrying) {
     connectBackend();
     return;

@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "core/log.h"
 #include "core/socket.h"
@@ -37,10 +38,32 @@ constexpr int kShift3 = 31;
 constexpr uint32_t kMaxTries = 4;  // Exchange::tried
 constexpr uint64_t kLingerMs = 2000;
 
+// Gives a chunk back when the scope ends (after the parser event that points into it).
+struct ChunkReleaser {
+  ChunkReleaser(core::EventLoop& l, core::ChunkId c) : loop(l), id(c) {}
+  core::EventLoop& loop;
+  core::ChunkId id;
+  ChunkReleaser(const ChunkReleaser&) = delete;
+  ChunkReleaser& operator=(const ChunkReleaser&) = delete;
+  ~ChunkReleaser() {
+    if (id != core::kNoChunk) {
+      loop.releaseChunk(id);
+    }
+  }
+};
+
 uint64_t mix(uint64_t z) {
   z = (z ^ (z >> kShift1)) * kMix1;
   z = (z ^ (z >> kShift2)) * kMix2;
   return z ^ (z >> kShift3);
+}
+
+// Responses are not bounded by max_body: it protects backends from clients, not the reverse.
+h1::Limits responseLimits(const config::HttpLimits& l) {
+  h1::Limits out;
+  out.max_header_bytes = l.max_header_bytes;
+  out.max_headers = l.max_headers;
+  return out;
 }
 
 h1::Limits codecLimits(const config::HttpLimits& l) {
@@ -119,7 +142,7 @@ constexpr uint16_t kFirstFinal = 200;
 HttpSession::HttpSession(const HttpEnv& env, int client_fd)
     : env_(env),
       request_parser_(codecLimits(env.listener->http.limits)),
-      response_parser_(codecLimits(env.listener->http.limits)) {
+      response_parser_(responseLimits(env.listener->http.limits)) {
   env_.epoch->ref();
   timer_.bind(&HttpSession::onTimer, this);
   client_released_ = false;
@@ -203,8 +226,11 @@ void HttpSession::processClientInput() {
       in = std::span<const uint8_t>(chunks.data(head) + m.offset, m.length);
     }
     const h1::Progress p = request_parser_.next(in);
+    // p.body points into the chunk being consumed: release it only once the event is handled.
+    core::ChunkId spent = core::kNoChunk;
     client_in_.consume(chunks, static_cast<uint32_t>(p.consumed),
-                       [this](core::ChunkId id) { loop().releaseChunk(id); });
+                       [&spent](core::ChunkId id) { spent = id; });
+    const ChunkReleaser release_spent(loop(), spent);
     switch (p.event) {
       case h1::Event::kNeedMore:
         need_more = client_in_.empty();
@@ -264,10 +290,11 @@ bool HttpSession::onRequestHead() {
   ex_->client_keep_alive = head.keep_alive;
   ex_->client_minor = head.version_minor;
   ex_->request_chunked = head.body == h1::BodyKind::kChunked;
+  ex_->upgrade_requested = head.upgrade || head.form == h1::TargetForm::kAuthority;
   state_ = State::kExchange;
   core::TimerWheel::cancel(timer_);
 
-  const Router::Match match = env_.router->match(head.host, path, head.method);
+  const Router::Match match = env_.router->match(head.host, head.target, head.method, head.headers);
   if (match.route >= 0) {
     ex_->route = env_.router->routeName(match.route);
     ex_->route_config = &env_.listener->http.routes[static_cast<size_t>(match.route)];
@@ -328,10 +355,17 @@ bool HttpSession::onRequestHead() {
   buildRequestFields(head.headers, ctx,
                      ex_->route_config != nullptr ? &ex_->route_config->request_headers : nullptr,
                      scratch.forwarding, scratch.headers);
-  std::array<h1::Header, 1> add{};
+  std::array<h1::Header, 2> add{};
   size_t n_add = 0;
   if (head.upgrade) {
     add[n_add++] = {"Connection", "upgrade"};
+  }
+  // We speak HTTP/1.1 upstream, where Host is required: an HTTP/1.0 request without one gets
+  // the address the client connected to, as NGINX does with $host.
+  std::string fallback_host;
+  if (head.host.empty()) {
+    fallback_host = core::localAddress(client_.fd()).toString();
+    add[n_add++] = {"Host", fallback_host};
   }
   h1::RequestHead out = head;
   out.headers = scratch.headers;
@@ -499,6 +533,7 @@ void HttpSession::onSent(core::Stream& /*s*/, int64_t result) {
 
 void HttpSession::onReleased(core::Stream& /*s*/) {
   client_released_ = true;
+  client_out_.clear(loop().chunks(), [this](core::ChunkId id) { loop().releaseChunk(id); });
   releaseUpstream(false);          // closeClient released it already; this is the safety net
   env_.owner->sessionEnded(this);  // destroys this
 }
@@ -739,6 +774,7 @@ void HttpSession::onResponseEnd(bool reusable) {
 void HttpSession::finishExchange() {
   accessLog();
   const bool request_done = ex_->request_done;
+  const bool upgrade_requested = ex_->upgrade_requested;
   ex_.reset();
   if (close_after_flush_ || !request_done) {
     state_ = State::kClosing;
@@ -746,6 +782,9 @@ void HttpSession::finishExchange() {
     return;
   }
   state_ = State::kIdle;
+  if (request_done && upgrade_requested) {
+    request_parser_.resume();  // the upstream refused the upgrade: keep speaking HTTP
+  }
   armTimer(static_cast<uint64_t>(env_.listener->http.timeouts.keep_alive.count()));
   flushClient();
   processClientInput();
@@ -817,11 +856,13 @@ void HttpSession::releaseUpstream(bool reusable) {
   upstream_ = nullptr;
   upstream_connected_ = false;
   upstream_reading_ = false;
-  up_out_.clear(loop().chunks(), [this](core::ChunkId id) { loop().releaseChunk(id); });
   if (reusable) {
+    up_out_.clear(loop().chunks(), [this](core::ChunkId id) { loop().releaseChunk(id); });
     env_.upstreams->giveBack(c);
   } else {
-    env_.upstreams->discard(c);
+    // A send may still be reading these chunks (io_uring): the connection frees them once its
+    // socket is released, never before.
+    env_.upstreams->discard(c, std::exchange(up_out_, core::ChunkQueue{}));
   }
 }
 
@@ -868,7 +909,7 @@ void HttpSession::closeClient(bool reset) {
   core::TimerWheel::cancel(timer_);
   auto release = [this](core::ChunkId id) { loop().releaseChunk(id); };
   client_in_.clear(loop().chunks(), release);
-  client_out_.clear(loop().chunks(), release);
+  // client_out_ waits for the socket's release: a send may still be reading its head chunk.
   if (ex_ != nullptr && upstream_ != nullptr) {
     releaseUpstream(false);
   }
@@ -878,6 +919,14 @@ void HttpSession::closeClient(bool reset) {
   if (!client_released_) {
     loop().close(client_);
   }
+}
+
+void HttpSession::drain() {
+  if (state_ == State::kIdle) {
+    closeClient(false);
+    return;
+  }
+  close_after_flush_ = true;
 }
 
 void HttpSession::abort() {

@@ -65,6 +65,8 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
 
   void start();
   void abort();
+  // Graceful stop: close now if idle between requests, else after the response in flight.
+  void drain();
   uint32_t live_index = 0;
 
   // Client stream.
@@ -117,6 +119,7 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
     bool response_started = false;  // a head went to the client
     bool response_chunked = false;  // we reframe the body as chunked for the client
     bool client_keep_alive = true;
+    bool upgrade_requested = false;  // Upgrade or CONNECT: the parser waits for 101 or resume()
     uint8_t client_minor = 1;
   };
 

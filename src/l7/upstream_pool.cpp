@@ -97,8 +97,9 @@ void UpstreamPool::giveBack(UpstreamConn* c) {
   loop_.startRecv(c->stream_);  // hear the server's close while idle
 }
 
-void UpstreamPool::discard(UpstreamConn* c) {
+void UpstreamPool::discard(UpstreamConn* c, core::ChunkQueue unsent) {
   c->user_ = nullptr;
+  c->unsent_ = unsent;
   loop_.close(c->stream_);
 }
 
@@ -136,6 +137,7 @@ size_t UpstreamPool::idle() const {
 
 void UpstreamPool::released(UpstreamConn* c) {
   removeIdle(c);
+  c->unsent_.clear(loop_.chunks(), [this](core::ChunkId id) { loop_.releaseChunk(id); });
   pool_.release(c);
 }
 

@@ -56,6 +56,7 @@ class UpstreamConn final : public core::StreamHandler {
   uint32_t requests_ = 0;         // responses completed on this connection
   uint32_t idle_index_ = 0;
   bool idle_ = false;
+  core::ChunkQueue unsent_;
 };
 
 class UpstreamPool {
@@ -70,8 +71,9 @@ class UpstreamPool {
   UpstreamConn* open(const upstream::BackendStatePtr& backend, UpstreamUser* user);
   // The user is done and the connection may carry another request.
   void giveBack(UpstreamConn* c);
-  // The user is done and the connection must not be reused.
-  void discard(UpstreamConn* c);
+  // The user is done and the connection must not be reused; `unsent` (bytes a send may still be
+  // reading) is freed once the socket is released.
+  void discard(UpstreamConn* c, core::ChunkQueue unsent = {});
   // Shutdown: close every idle connection.
   void closeIdle();
   size_t live() const { return pool_.live(); }
