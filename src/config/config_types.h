@@ -61,7 +61,7 @@ struct HttpLimits {
 // A condition on one request header or query parameter: present with this exact value, or
 // matching this RE2 regex (whole value), or merely present when both are empty.
 struct ValueMatch {
-  std::string name;   // header names compare case-insensitively; query names exactly
+  std::string name;  // header names compare case-insensitively; query names exactly
   std::string exact;
   std::string regex;  // RE2 syntax, matched against the whole value
 };
@@ -144,7 +144,7 @@ struct Pool {
   std::string name;
   balance::Algorithm algorithm = balance::Algorithm::kRoundRobin;
   HashKey hash_key = HashKey::kSourceIp;  // for source_hash and consistent_hash
-  std::string hash_key_name;               // kHeader, kCookie, kQuery: which one
+  std::string hash_key_name;              // kHeader, kCookie, kQuery: which one
   uint32_t connect_retries = 2;           // further backends tried after a failed connect
   std::vector<Backend> backends;
   HealthCheck health_check;

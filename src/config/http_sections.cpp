@@ -1,22 +1,30 @@
-// src/config/http_sections.cpp — the http listener schema: HTTP timeouts and limits, routes and
-// their match conditions. Values are checked and normalized here, so the router only compares.
+// src/config/http_sections.cpp — the http listener schema: HTTP timeouts, limits and settings,
+// routes with their match conditions and header edits. Values are checked and normalized here
+// (regexes compiled once to catch errors), so the router only compares.
 #include "config/http_sections.h"
+
+#include <re2/re2.h>
 
 #include <algorithm>
 #include <array>
 #include <optional>
 #include <unordered_map>
 
+#include "config/http_fields.h"
 #include "config/limits.h"
+#include "config/route_regex.h"
 
 namespace ballast::config {
 namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array kRouteKeys = {"name"sv, "match"sv, "pool"sv};
-constexpr std::array kMatchKeys = {"host"sv, "path"sv, "methods"sv};
-constexpr std::array kPathKeys = {"prefix"sv, "exact"sv};
+constexpr std::array kRouteKeys = {"name"sv, "match"sv, "pool"sv, "request_headers"sv,
+                                   "response_headers"sv};
+constexpr std::array kMatchKeys = {"host"sv, "path"sv, "methods"sv, "headers"sv, "query"sv};
+// In the order messages name them.
+constexpr std::array kPathKeys = {"prefix"sv, "exact"sv, "regex"sv};
+constexpr std::array kValueMatchKeys = {"name"sv, "exact"sv, "regex"sv};
 
 constexpr std::string_view kDefaultRouteNamePrefix = "route-";
 constexpr std::string_view kWildcardPrefix = "*.";
@@ -24,7 +32,25 @@ constexpr std::string_view kHostExpected =
     "a host such as api.example.com, *.example.com or [2001:db8::1], without a port";
 constexpr std::string_view kPathExpected =
     "a path that starts with '/' and has no spaces, '?' or '#'";
-constexpr std::string_view kPathFormExpected = "a path, {prefix: PATH} or {exact: PATH}";
+constexpr std::string_view kPathFormExpected =
+    "a path, {prefix: PATH}, {exact: PATH} or {regex: RE2}";
+constexpr std::string_view kRegexExpected = "a non-empty RE2 regex";
+constexpr std::string_view kHeaderValueExpected =
+    "a non-empty header value without control characters (CR, LF, NUL)";
+constexpr std::string_view kQueryValueExpected =
+    "a non-empty query value (printable, without spaces, '&' or '#')";
+constexpr std::string_view kPresenceHint = "; leave it out to require only presence";
+constexpr std::string_view kCidrExpected =
+    "an address or prefix such as 10.0.0.0/8, 192.0.2.1 or ::1/128";
+constexpr std::string_view kAccessLogExpected =
+    R"("stdout", an absolute file path, or "" for the application log)";
+constexpr std::string_view kStdout = "stdout";
+
+constexpr std::array<Choice<bool>, 2> kForwardedChoices = {{
+    {"none", false},
+    {"rfc7239", true},
+}};
+
 constexpr std::string_view kMethodExpected = "an HTTP method in uppercase letters such as GET";
 constexpr char kFirstVisible = '!';
 constexpr char kLastVisible = '~';
@@ -125,7 +151,27 @@ std::optional<std::string> readPathValue(FileReader& file, const Field& field) {
   return text;
 }
 
-// `path: /v1/` (a prefix), `path: {prefix: /v1/}` or `path: {exact: /healthz}`.
+// A pattern RE2 compiles, else nullopt after reporting RE2's reason at the value. `hint` ends
+// the message for an empty pattern.
+std::optional<std::string> readRegex(FileReader& file, const Field& field, std::string_view hint) {
+  auto text = readScalar(file, field, kRegexExpected);
+  if (!text) {
+    return std::nullopt;
+  }
+  if (text->empty()) {
+    reportExpected(file, field, kRegexExpected, quote(*text) + std::string(hint));
+    return std::nullopt;
+  }
+  const RE2 regex(*text, routeRegexOptions());
+  if (!regex.ok()) {
+    file.error(field.valueMark(), field.key + ": invalid RE2 regex: " + regex.error());
+    return std::nullopt;
+  }
+  return text;
+}
+
+// `path: /v1/` (a prefix), `path: {prefix: /v1/}`, `path: {exact: /healthz}` or
+// `path: {regex: "^/v[0-9]+/"}`.
 void readPath(FileReader& file, const Field& field, RouteMatch& match) {
   using PathKind = RouteMatch::PathKind;
   if (field.value.IsScalar()) {
@@ -140,24 +186,40 @@ void readPath(FileReader& file, const Field& field, RouteMatch& match) {
     return;
   }
   const MapReader map(file, field, "path", kPathKeys);
-  const Field* prefix = map.find("prefix");
-  const Field* exact = map.find("exact");
-  if (prefix == nullptr && exact == nullptr) {
+  std::vector<const Field*> given;  // in kPathKeys order
+  for (const auto key : kPathKeys) {
+    if (const Field* f = map.find(key)) {
+      given.push_back(f);
+    }
+  }
+  if (given.empty()) {
     // Unknown keys were reported as such; only an empty mapping needs saying what is missing.
     if (field.value.size() == 0) {
       reportExpected(file, field, kPathFormExpected, describe(field.value));
     }
     return;
   }
-  if (prefix != nullptr && exact != nullptr) {
+  if (given.size() > 1) {
     // The later key is the one to remove, whichever order they were written in.
-    const Field* later = prefix->key_mark.pos < exact->key_mark.pos ? exact : prefix;
-    file.error(later->key_mark, later->key + ": give either prefix or exact, not both");
+    const Field* later = *std::max_element(given.begin(), given.end(), [](auto* a, auto* b) {
+      return a->key_mark.pos < b->key_mark.pos;
+    });
+    const std::string choice =
+        given.size() == 2 ? "give either " + given[0]->key + " or " + given[1]->key + ", not both"
+                          : "give only one of prefix, exact or regex";
+    file.error(later->key_mark, later->key + ": " + choice);
     return;
   }
-  const Field& given = prefix != nullptr ? *prefix : *exact;
-  if (auto path = readPathValue(file, given)) {
-    match.path_kind = prefix != nullptr ? PathKind::kPrefix : PathKind::kExact;
+  const Field& only = *given.front();
+  if (only.key == "regex") {
+    if (auto regex = readRegex(file, only, "")) {
+      match.path_kind = PathKind::kRegex;
+      match.path = std::move(*regex);
+    }
+    return;
+  }
+  if (auto path = readPathValue(file, only)) {
+    match.path_kind = only.key == "prefix" ? PathKind::kPrefix : PathKind::kExact;
     match.path = std::move(*path);
   }
 }
@@ -187,6 +249,102 @@ void readMethods(FileReader& file, const Field& field, std::vector<std::string>&
   }
 }
 
+// Header conditions look at field values as the parser hands them out; query conditions at the
+// raw bytes of the request target.
+enum class ValueSource : uint8_t { kHeader, kQuery };
+
+std::optional<std::string> readQueryName(FileReader& file, const Field& field) {
+  auto text = readScalar(file, field, kQueryNameExpected);
+  if (!text) {
+    return std::nullopt;
+  }
+  if (!isQueryName(*text)) {
+    reportExpected(file, field, kQueryNameExpected, quote(*text));
+    return std::nullopt;
+  }
+  return text;
+}
+
+// An exact value that a request could carry. An empty one is refused: it would read back as no
+// value at all, which means "present".
+std::optional<std::string> readExactValue(FileReader& file, const Field& field,
+                                          ValueSource source) {
+  const std::string_view expected =
+      source == ValueSource::kHeader ? kHeaderValueExpected : kQueryValueExpected;
+  auto text = readScalar(file, field, expected);
+  if (!text) {
+    return std::nullopt;
+  }
+  if (text->empty()) {
+    reportExpected(file, field, expected, quote(*text) + std::string(kPresenceHint));
+    return std::nullopt;
+  }
+  if (source == ValueSource::kQuery ? !isQueryValue(*text) : !isFieldValue(*text)) {
+    reportExpected(file, field, expected, quote(*text));
+    return std::nullopt;
+  }
+  const auto is_ows = [](char c) { return c == ' ' || c == '\t'; };
+  if (source == ValueSource::kHeader && (is_ows(text->front()) || is_ows(text->back()))) {
+    file.error(field.valueMark(),
+               field.key + ": " + quote(*text) +
+                   " can never match: the parser trims spaces and tabs around header values");
+    return std::nullopt;
+  }
+  return text;
+}
+
+// One `{name: N, exact: V}`, `{name: N, regex: R}` or `{name: N}`; nullopt when it had errors.
+std::optional<ValueMatch> readValueMatch(FileReader& file, const Field& item, ValueSource source) {
+  const bool header = source == ValueSource::kHeader;
+  const MapReader map(file, item, header ? "header condition" : "query condition", kValueMatchKeys);
+  if (!map.ok()) {
+    return std::nullopt;
+  }
+  ValueMatch match;
+  bool ok = true;
+  if (const Field* f = map.require(file, "name")) {
+    const auto name = header ? readHeaderName(file, *f) : readQueryName(file, *f);
+    assign(match.name, name);
+    ok = name.has_value();
+  } else {
+    ok = false;
+  }
+  const Field* exact = map.find("exact");
+  const Field* regex = map.find("regex");
+  if (exact != nullptr && regex != nullptr) {
+    const Field* later = exact->key_mark.pos < regex->key_mark.pos ? regex : exact;
+    file.error(later->key_mark, later->key + ": give either exact or regex, not both");
+    return std::nullopt;
+  }
+  if (exact != nullptr) {
+    const auto value = readExactValue(file, *exact, source);
+    assign(match.exact, value);
+    ok = ok && value.has_value();
+  } else if (regex != nullptr) {
+    const auto value = readRegex(file, *regex, kPresenceHint);
+    assign(match.regex, value);
+    ok = ok && value.has_value();
+  }
+  return ok ? std::optional(std::move(match)) : std::nullopt;
+}
+
+// `headers:` or `query:`: a list of conditions, all of which must hold. An empty list adds none.
+void readValueMatches(FileReader& file, const Field& field, ValueSource source,
+                      std::vector<ValueMatch>& out) {
+  const auto items =
+      listItems(file, field, source == ValueSource::kHeader ? "header" : "parameter");
+  if (items.size() > kMaxRouteConditions) {
+    file.error(field.valueMark(), field.key + ": at most " + std::to_string(kMaxRouteConditions) +
+                                      " conditions per route, got " + std::to_string(items.size()));
+    return;
+  }
+  for (const auto& item : items) {
+    if (auto match = readValueMatch(file, item, source)) {
+      out.push_back(std::move(*match));
+    }
+  }
+}
+
 void readMatch(FileReader& file, const Field& field, RouteMatch& match) {
   const MapReader map(file, field, "match", kMatchKeys);
   if (const Field* f = map.find("host")) {
@@ -197,6 +355,12 @@ void readMatch(FileReader& file, const Field& field, RouteMatch& match) {
   }
   if (const Field* f = map.find("methods")) {
     readMethods(file, *f, match.methods);
+  }
+  if (const Field* f = map.find("headers")) {
+    readValueMatches(file, *f, ValueSource::kHeader, match.headers);
+  }
+  if (const Field* f = map.find("query")) {
+    readValueMatches(file, *f, ValueSource::kQuery, match.query);
   }
 }
 
@@ -231,7 +395,50 @@ void checkRouteName(FileReader& file, const std::string& name, const NameUse& us
                                        std::to_string(unnamed.at.line));
 }
 
+void readTrustedProxies(FileReader& file, const Field& field, std::vector<net::Cidr>& proxies) {
+  for (const auto& item : listItems(file, field, "trusted_proxy")) {
+    const auto text = readScalar(file, item, kCidrExpected);
+    if (!text) {
+      continue;
+    }
+    const auto cidr = net::Cidr::parse(*text);
+    if (!cidr) {
+      reportExpected(file, item, kCidrExpected, quote(*text));
+      continue;
+    }
+    proxies.push_back(*cidr);
+  }
+}
+
+// The file itself is opened at startup: a config may be validated on another machine.
+std::optional<std::string> readAccessLog(FileReader& file, const Field& field) {
+  auto text = readScalar(file, field, kAccessLogExpected);
+  if (!text) {
+    return std::nullopt;
+  }
+  const bool file_path = text->starts_with('/') && !text->ends_with('/') &&
+                         std::all_of(text->begin(), text->end(),
+                                     [](char c) { return static_cast<unsigned char>(c) >= ' '; });
+  if (!text->empty() && *text != kStdout && !file_path) {
+    reportExpected(file, field, kAccessLogExpected, quote(*text));
+    return std::nullopt;
+  }
+  return text;
+}
+
 }  // namespace
+
+void readHttpSettings(FileReader& file, const MapReader& map, HttpSettings& http) {
+  if (const Field* f = map.find("trusted_proxies")) {
+    readTrustedProxies(file, *f, http.trusted_proxies);
+  }
+  if (const Field* f = map.find("forwarded")) {
+    assign(http.forwarded_rfc7239, readChoice<bool>(file, *f, kForwardedChoices));
+  }
+  if (const Field* f = map.find("access_log")) {
+    assign(http.access_log, readAccessLog(file, *f));
+  }
+}
 
 void readHttpTimeouts(FileReader& file, const MapReader& map, HttpTimeouts& timeouts) {
   if (const Field* f = map.find("header")) {
@@ -311,6 +518,12 @@ size_t readRoutes(FileReader& file, const Field& field, const std::string& liste
     if (const Field* f = map.require(file, "pool")) {
       assign(route.pool, readName(file, *f));
       source.pool = file.at(f->valueMark());
+    }
+    if (const Field* f = map.find("request_headers")) {
+      readHeaderOps(file, *f, route.request_headers);
+    }
+    if (const Field* f = map.find("response_headers")) {
+      readHeaderOps(file, *f, route.response_headers);
     }
     routes.push_back(std::move(route));
     sources.push_back(std::move(source));

@@ -1,5 +1,6 @@
-// src/config/http_sections.h — readers for what only an http listener has: the HTTP timeouts
-// and limits, and the routes with their match conditions.
+// src/config/http_sections.h — readers for what only an http listener has: the HTTP timeouts,
+// limits and settings (trusted proxies, Forwarded, access log), and the routes with their match
+// conditions and header edits.
 #pragma once
 
 #include <array>
@@ -20,6 +21,12 @@ inline constexpr std::array<std::string_view, 4> kHttpOnlyTimeoutKeys = {
     "header", "keep_alive", "response_header", "body_idle"};
 inline constexpr std::array<std::string_view, 4> kHttpOnlyLimitKeys = {
     "max_request_line", "max_header_bytes", "max_headers", "max_body"};
+// Listener keys only an http listener accepts (besides `routes`).
+inline constexpr std::array<std::string_view, 3> kHttpOnlyListenerKeys = {
+    "trusted_proxies", "forwarded", "access_log"};
+
+// The kHttpOnlyListenerKeys of an http listener's own mapping.
+void readHttpSettings(FileReader& file, const MapReader& map, HttpSettings& http);
 
 // The HTTP keys of an http listener's `timeouts:` mapping (already walked by the caller).
 void readHttpTimeouts(FileReader& file, const MapReader& map, HttpTimeouts& timeouts);

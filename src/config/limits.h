@@ -40,6 +40,12 @@ constexpr size_t kMaxRoutesPerListener = 1000;
 constexpr size_t kMaxRouteHostLength = 253;
 // A path longer than the longest request line we accept could never match.
 constexpr size_t kMaxRoutePathLength = kMaxHttpRequestLineBytes;
+// Header and query conditions are checked against every header or parameter of a request, so
+// like routes they are bounded for latency; real routes carry a handful.
+constexpr size_t kMaxRouteConditions = 32;
+// Edits in one `request_headers:` or `response_headers:` (remove, set and add together); each
+// one is work on every proxied message.
+constexpr size_t kMaxHeaderEdits = 64;
 
 // Guards against hostile or runaway input (the fuzzer, a generated file gone wrong).
 constexpr size_t kMaxConfigFileBytes = size_t{16} * 1024 * 1024;

@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <optional>
 #include <span>
 #include <string_view>
 #include <unordered_map>
 
+#include "config/http_fields.h"
 #include "config/http_sections.h"
 #include "config/limits.h"
 #include "config/units.h"
@@ -19,10 +21,12 @@ namespace {
 
 using namespace std::string_view_literals;
 
-// `routes` is listed for every protocol: it is a listener key, and a tcp listener that has one
-// is told it needs protocol: http rather than that the key does not exist.
-constexpr std::array kListenerKeys = {"name"sv,     "bind"sv,   "protocol"sv,       "pool"sv,
-                                      "timeouts"sv, "limits"sv, "proxy_protocol"sv, "routes"sv};
+// `routes` and the other http keys are listed for every protocol: they are listener keys, and a
+// tcp listener that has one is told it needs protocol: http rather than that the key does not
+// exist.
+constexpr std::array kListenerKeys = {
+    "name"sv,           "bind"sv,   "protocol"sv,        "pool"sv,      "timeouts"sv,  "limits"sv,
+    "proxy_protocol"sv, "routes"sv, "trusted_proxies"sv, "forwarded"sv, "access_log"sv};
 constexpr std::array kTimeoutKeys = {"connect"sv, "idle"sv};
 constexpr std::array kLimitKeys = {"max_connections"sv, "max_flows"sv, "buffer_bytes"sv};
 
@@ -38,8 +42,10 @@ constexpr std::array<std::string_view, N + M> concat(const std::array<std::strin
 constexpr auto kHttpTimeoutKeys = concat(kTimeoutKeys, kHttpOnlyTimeoutKeys);
 constexpr auto kHttpLimitKeys = concat(kLimitKeys, kHttpOnlyLimitKeys);
 constexpr std::array kProxyProtocolKeys = {"send"sv, "accept"sv};
-constexpr std::array kPoolKeys = {"name"sv,     "algorithm"sv,   "hash_key"sv, "connect_retries"sv,
-                                  "backends"sv, "health_check"sv};
+constexpr std::array kPoolKeys = {"name"sv,     "algorithm"sv,    "hash_key"sv, "connect_retries"sv,
+                                  "backends"sv, "health_check"sv, "sticky"sv};
+constexpr std::array kStickyKeys = {"cookie"sv, "ttl"sv};
+constexpr std::chrono::seconds kStickyTtlUnit{1};  // the unit of a cookie's Max-Age
 constexpr std::array kBackendKeys = {"address"sv, "weight"sv};
 constexpr unsigned char kAsciiDelete = 0x7f;
 constexpr unsigned kMinStatus = 100;
@@ -58,10 +64,19 @@ constexpr std::array<Choice<ProxyProtocolVersion>, 3> kProxyVersions = {{
     {"v1", ProxyProtocolVersion::kV1},
     {"v2", ProxyProtocolVersion::kV2},
 }};
-constexpr std::array<Choice<HashKey>, 2> kHashKeys = {{
+// Keys that are one word, and those that name a header, cookie or query parameter after a prefix.
+constexpr std::array<Choice<HashKey>, 3> kPlainHashKeys = {{
     {"source_ip", HashKey::kSourceIp},
     {"source_ip_port", HashKey::kSourceIpPort},
+    {"path", HashKey::kPath},
 }};
+constexpr std::array<Choice<HashKey>, 3> kNamedHashKeys = {{
+    {"header:", HashKey::kHeader},
+    {"cookie:", HashKey::kCookie},
+    {"query:", HashKey::kQuery},
+}};
+constexpr std::string_view kHashKeyExpected =
+    "one of source_ip, source_ip_port, path, header:NAME, cookie:NAME, query:NAME";
 constexpr std::array<Choice<HealthCheckType>, 3> kHealthCheckTypes = {{
     {"tcp", HealthCheckType::kTcp},
     {"http", HealthCheckType::kHttp},
@@ -211,9 +226,15 @@ void readListener(FileReader& file, const Field& item, Config& config, SourceMap
   } else if (routes != nullptr) {
     route_items = readRoutes(file, *routes, listener.name, listener.http.routes, source.routes);
   }
+  if (schema == Schema::kL4) {
+    reportHttpOnlyKeys(file, map, kHttpOnlyListenerKeys, listener.protocol);
+  } else {
+    readHttpSettings(file, map, listener.http);
+  }
   if (schema == Schema::kHttp && pool_ok) {
     checkHttpTarget(file, map, routes, route_items, listener);
   }
+  source.protocol_known = schema != Schema::kAny;
   config.listeners.push_back(std::move(listener));
   sources.listeners.push_back(std::move(source));
 }
@@ -400,6 +421,68 @@ void readHealthCheck(FileReader& file, const Field& field, HealthCheck& hc) {
   readHttpHealthCheck(file, map, hc);
 }
 
+// Sets hash_key and hash_key_name, or reports why not and leaves them.
+void readHashKey(FileReader& file, const Field& field, Pool& pool) {
+  const auto text = readScalar(file, field, kHashKeyExpected);
+  if (!text) {
+    return;
+  }
+  for (const auto& c : kPlainHashKeys) {
+    if (*text == c.name) {
+      pool.hash_key = c.value;
+      pool.hash_key_name.clear();
+      return;
+    }
+  }
+  for (const auto& c : kNamedHashKeys) {
+    if (!text->starts_with(c.name)) {
+      continue;
+    }
+    const std::string name = text->substr(c.name.size());
+    const bool query = c.value == HashKey::kQuery;
+    if (query ? !isQueryName(name) : !isToken(name)) {
+      const std::string_view expected = query                         ? kQueryNameExpected
+                                        : c.value == HashKey::kCookie ? kCookieNameExpected
+                                                                      : kHeaderNameExpected;
+      file.error(field.valueMark(), field.key + ": expected " + std::string(expected) +
+                                        " after \"" + std::string(c.name) + "\", got " +
+                                        quote(name));
+      return;
+    }
+    pool.hash_key = c.value;
+    pool.hash_key_name = name;
+    return;
+  }
+  reportExpected(file, field, kHashKeyExpected, quote(*text));
+}
+
+void readSticky(FileReader& file, const Field& field, Pool& pool) {
+  const MapReader map(file, field, "sticky", kStickyKeys);
+  if (!map.ok()) {
+    return;
+  }
+  if (const Field* f = map.require(file, "cookie")) {
+    const auto text = readScalar(file, *f, kCookieNameExpected);
+    if (text && isToken(*text)) {
+      pool.sticky_cookie = *text;
+    } else if (text) {
+      reportExpected(file, *f, kCookieNameExpected, quote(*text));
+    }
+  }
+  if (const Field* f = map.find("ttl")) {
+    const auto ttl = readDuration(file, *f, /*positive=*/true);
+    if (ttl && *ttl % kStickyTtlUnit != Duration::zero()) {
+      // Rounding would change what was asked for, and below a second the cookie would expire
+      // at once.
+      file.error(f->valueMark(), "ttl: " + formatDuration(*ttl) +
+                                     " is not a whole number of seconds, which the cookie's "
+                                     "Max-Age counts in");
+    } else {
+      assign(pool.sticky_ttl, ttl);
+    }
+  }
+}
+
 void readPool(FileReader& file, const Field& item, Config& config, SourceMap& sources) {
   const MapReader map(file, item, "pool", kPoolKeys);
   if (!map.ok()) {
@@ -415,7 +498,8 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
     assign(pool.algorithm, readAlgorithm(file, *f));
   }
   if (const Field* f = map.find("hash_key")) {
-    assign(pool.hash_key, readChoice<HashKey>(file, *f, kHashKeys));
+    readHashKey(file, *f, pool);
+    source.hash_key = file.at(f->valueMark());
   }
   if (const Field* f = map.find("connect_retries")) {
     assign(pool.connect_retries, readUnsigned(file, *f, 0, kMaxConnectRetries));
@@ -427,6 +511,10 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
   }
   if (const Field* f = map.find("health_check")) {
     readHealthCheck(file, *f, pool.health_check);
+  }
+  if (const Field* f = map.find("sticky")) {
+    readSticky(file, *f, pool);
+    source.sticky = file.at(f->key_mark);
   }
   config.pools.push_back(std::move(pool));
   sources.pools.push_back(std::move(source));

@@ -110,12 +110,73 @@ void checkPoolReferences(const Config& config, const SourceMap& sources, Diagnos
   }
 }
 
+bool isHttpHashKey(HashKey key) {
+  return key == HashKey::kHeader || key == HashKey::kCookie || key == HashKey::kPath ||
+         key == HashKey::kQuery;
+}
+
+// The hash key as written: "header:X-User", "path".
+std::string hashKeyText(const Pool& pool) {
+  switch (pool.hash_key) {
+    case HashKey::kHeader:
+      return "header:" + pool.hash_key_name;
+    case HashKey::kCookie:
+      return "cookie:" + pool.hash_key_name;
+    case HashKey::kQuery:
+      return "query:" + pool.hash_key_name;
+    case HashKey::kPath:
+      return "path";
+    case HashKey::kSourceIp:
+    case HashKey::kSourceIpPort:
+      break;
+  }
+  return "source address";
+}
+
+// A tcp or udp listener has no headers, cookies, paths or queries to hash on and no responses to
+// set a cookie on, so a pool that it uses may have neither. Reported once per setting, naming
+// the first such listener.
+void checkHttpOnlyPoolSettings(const Config& config, const SourceMap& sources,
+                               Diagnostics& diagnostics) {
+  for (size_t p = 0; p < config.pools.size(); ++p) {
+    const Pool& pool = config.pools[p];
+    const bool http_key = isHttpHashKey(pool.hash_key);
+    const bool sticky = !pool.sticky_cookie.empty();
+    if (pool.name.empty() || (!http_key && !sticky)) {
+      continue;
+    }
+    for (size_t i = 0; i < config.listeners.size(); ++i) {
+      const Listener& l = config.listeners[i];
+      if (l.protocol == Protocol::kHttp || !sources.listeners[i].protocol_known ||
+          l.pool != pool.name) {
+        continue;
+      }
+      const Location& used_at = sources.listeners[i].pool;
+      const std::string user = "pool \"" + pool.name + "\" is used by " +
+                               std::string(transportName(l.protocol)) + " listener \"" + l.name +
+                               "\"";
+      if (http_key) {
+        const Location& at = sources.pools[p].hash_key;
+        diagnostics.add(at, "hash_key: " + hashKeyText(pool) + " needs HTTP requests, but " + user +
+                                " (" + where(used_at, at) + ")");
+      }
+      if (sticky) {
+        const Location& at = sources.pools[p].sticky;
+        diagnostics.add(at, "sticky: needs HTTP responses to set its cookie, but " + user + " (" +
+                                where(used_at, at) + ")");
+      }
+      break;
+    }
+  }
+}
+
 }  // namespace
 
 void validateConfig(const Config& config, const SourceMap& sources, bool complete,
                     Diagnostics& diagnostics) {
   checkUniqueNames(config, sources, diagnostics);
   checkBindConflicts(config, sources, diagnostics);
+  checkHttpOnlyPoolSettings(config, sources, diagnostics);
   if (complete) {
     checkPoolReferences(config, sources, diagnostics);
   }

@@ -1,5 +1,6 @@
 // src/config/validate.h — checks that span entries or files (unique names, pool references of
-// listeners and routes, bind conflicts), run once every included file is merged.
+// listeners and routes, bind conflicts, HTTP-only pool settings), run once every included file
+// is merged.
 #pragma once
 
 #include <vector>
@@ -20,10 +21,15 @@ struct ListenerSource {
   Location bind;
   Location pool;
   std::vector<RouteSource> routes;  // parallel to Listener::http.routes
+  // False when `protocol:` could not be read: the listener's protocol is then a guess, and
+  // checks that depend on it stay quiet rather than add to the error already reported.
+  bool protocol_known = true;
 };
 
 struct PoolSource {
   Location name;
+  Location hash_key;  // the value
+  Location sticky;    // the key: the whole setting is what does not fit a tcp or udp listener
 };
 
 struct SourceMap {

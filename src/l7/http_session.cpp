@@ -400,8 +400,13 @@ bool HttpSession::connectUpstream() {
   const uint32_t retries =
       std::min<uint32_t>(pool.runtime().config->connect_retries, kMaxTries - 1);
   while (ex_->tries <= retries) {
-    const auto choice = pool.pick(
-        0, std::span<const uint32_t>(static_cast<const uint32_t*>(ex_->tried), ex_->tries));
+    std::optional<uint32_t> choice;
+    if (ex_->sticky >= 0 && ex_->tries == 0) {
+      choice = static_cast<uint32_t>(ex_->sticky);  // the client's sticky backend, known up
+    } else {
+      choice = pool.pick(ex_->hash_key, std::span<const uint32_t>(
+                                            static_cast<const uint32_t*>(ex_->tried), ex_->tries));
+    }
     if (!choice) {
       break;
     }

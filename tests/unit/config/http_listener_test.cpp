@@ -264,7 +264,8 @@ TEST(HttpListenerTest, UnknownListenerKeyListsRoutes) {
     route: []
 )",
                   "h.yaml:6:5: unknown key \"route\" in listener; allowed keys: name, bind, "
-                  "protocol, pool, timeouts, limits, proxy_protocol, routes");
+                  "protocol, pool, timeouts, limits, proxy_protocol, routes, trusted_proxies, "
+                  "forwarded, access_log");
 }
 
 // ---- keys only http listeners have
@@ -410,10 +411,11 @@ TEST(HttpListenerTest, RouteKeysAndRequiredPool) {
         pool: app
       - match: {path: /, verb: GET}
 )"),
-               {"h.yaml:8:9: unknown key \"matches\" in route; allowed keys: name, match, pool",
+               {"h.yaml:8:9: unknown key \"matches\" in route; allowed keys: name, match, pool, "
+                "request_headers, response_headers",
                 "h.yaml:10:9: route is missing required key \"pool\"",
                 "h.yaml:10:26: unknown key \"verb\" in match; allowed keys: host, path, "
-                "methods"});
+                "methods, headers, query"});
   expectOnlyError(withRoutes("      - /v1/\n"),
                   "h.yaml:7:9: route: expected a mapping, got \"/v1/\"");
   expectOnlyError(R"(listeners:
@@ -547,13 +549,13 @@ TEST(HttpListenerTest, PathErrors) {
   expectOnlyError(withMatch("path: {exact: /b, prefix: /a}"),
                   "h.yaml:7:36: prefix: give either prefix or exact, not both");
   expectOnlyError(withMatch("path: {}"),
-                  "h.yaml:7:24: path: expected a path, {prefix: PATH} or {exact: PATH}, got a "
-                  "mapping");
+                  "h.yaml:7:24: path: expected a path, {prefix: PATH}, {exact: PATH} or "
+                  "{regex: RE2}, got a mapping");
   expectOnlyError(withMatch("path: [/a]"),
-                  "h.yaml:7:24: path: expected a path, {prefix: PATH} or {exact: PATH}, got a "
-                  "list");
-  expectOnlyError(withMatch("path: {regex: /a}"),
-                  "h.yaml:7:25: unknown key \"regex\" in path; allowed keys: prefix, exact");
+                  "h.yaml:7:24: path: expected a path, {prefix: PATH}, {exact: PATH} or "
+                  "{regex: RE2}, got a list");
+  expectOnlyError(withMatch("path: {glob: /a}"),
+                  "h.yaml:7:25: unknown key \"glob\" in path; allowed keys: prefix, exact, regex");
 }
 
 TEST(HttpListenerTest, Methods) {

@@ -54,7 +54,8 @@ TEST(LoaderEnvTest, DoubleDollarEscapesExpansion) {
     health_check: {type: "$${X}"}
 )");
   ASSERT_EQ(r.errors.size(), 1U);
-  EXPECT_EQ(r.errors[0].format(), "t.yaml:4:26: type: expected one of tcp, none, got \"${X}\"");
+  EXPECT_EQ(r.errors[0].format(),
+            "t.yaml:4:26: type: expected one of tcp, http, none, got \"${X}\"");
 }
 
 TEST(LoaderEnvTest, ExpandedValueIsTypedAfterExpansion) {

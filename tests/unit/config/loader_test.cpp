@@ -388,8 +388,8 @@ TEST(LoaderTest, AlgorithmAndHashKey) {
     hash_key: dest_ip
     backends: [{address: "127.0.0.1:1"}]
 )",
-                  "t.yaml:3:15: hash_key: expected one of source_ip, source_ip_port, got "
-                  "\"dest_ip\"");
+                  "t.yaml:3:15: hash_key: expected one of source_ip, source_ip_port, path, "
+                  "header:NAME, cookie:NAME, query:NAME, got \"dest_ip\"");
 }
 
 TEST(LoaderTest, ConnectRetriesRange) {

@@ -1,0 +1,185 @@
+"""tests/integration/test_http_features.py — L7 features that depend on configuration: trusted
+proxies and RFC 7239 Forwarded, route header edits, route conditions on headers, query and
+path regex, sticky cookies, L7 hash keys, and the access log written to a file."""
+import http.client
+import json
+import os
+import socket
+
+from harness import IO_BACKENDS, Ballast, BallastTest, free_port, main, wait_until
+from http_backends import HttpBackend
+
+
+def headers_seen(port, extra=(), path="/echo-headers"):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", path, headers=dict(extra))
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    return resp, {k.lower(): v for k, v in json.loads(body)}
+
+
+def get(port, path="/", headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", path, headers=headers or {})
+    resp = conn.getresponse()
+    body = resp.read().decode()
+    conn.close()
+    return resp, body
+
+
+def base(port, listener_extra="", pools="", default_pool="app"):
+    return f"""workers: 1
+logging: {{level: debug}}
+listeners:
+  - name: web
+    bind: "127.0.0.1:{port}"
+    protocol: http
+    pool: {default_pool}
+{listener_extra}pools:
+{pools}"""
+
+
+def pool(name, backends, extra=""):
+    lines = [f"  - name: {name}"] + ([extra] if extra else []) + ["    backends:"]
+    lines += [f"      - {{address: \"{b.address}\"}}" for b in backends]
+    return "\n".join(lines) + "\n"
+
+
+class HttpFeaturesTest(BallastTest):
+    @classmethod
+    def setUpClass(cls):
+        cls.a = HttpBackend("a")
+        cls.b = HttpBackend("b")
+        cls.c = HttpBackend("c")
+
+    @classmethod
+    def tearDownClass(cls):
+        for backend in (cls.a, cls.b, cls.c):
+            backend.close()
+
+    def test_untrusted_peer_cannot_forge_forwarding_fields_and_trusted_one_can(self):
+        forged = [("X-Forwarded-For", "198.18.0.9"), ("X-Real-IP", "198.18.0.9"),
+                  ("X-Forwarded-Proto", "https"), ("Forwarded", "for=198.18.0.9")]
+        for io in IO_BACKENDS:
+            for trusted in (False, True):
+                with self.subTest(io=io, trusted=trusted):
+                    port = free_port()
+                    extra = ('    trusted_proxies: ["127.0.0.0/8"]\n' if trusted else "") + \
+                        "    forwarded: rfc7239\n"
+                    with Ballast(base(port, extra, pool("app", [self.a])), io=io):
+                        _, seen = headers_seen(port, forged)
+                    if trusted:
+                        self.assertEqual(seen["x-forwarded-for"], "198.18.0.9, 127.0.0.1")
+                        self.assertEqual(seen["x-real-ip"], "198.18.0.9")
+                        self.assertEqual(seen["x-forwarded-proto"], "https")
+                        self.assertEqual(seen["forwarded"],
+                                         f"for=198.18.0.9, for=127.0.0.1;proto=http;"
+                                         f"host=\"127.0.0.1:{port}\"")
+                    else:
+                        self.assertEqual(seen["x-forwarded-for"], "127.0.0.1")
+                        self.assertEqual(seen["x-real-ip"], "127.0.0.1")
+                        self.assertEqual(seen["x-forwarded-proto"], "http")
+                        self.assertEqual(seen["forwarded"],
+                                         f"for=127.0.0.1;proto=http;host=\"127.0.0.1:{port}\"")
+
+    def test_route_header_edits_apply_to_request_and_response(self):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                port = free_port()
+                extra = """    routes:
+      - name: edited
+        match: {path: {prefix: /echo}}
+        pool: app
+        request_headers: {remove: [X-Internal], set: {X-Env: prod}, add: {X-Trace: "on"}}
+        response_headers: {set: {Cache-Control: no-store}, remove: [Server]}
+"""
+                with Ballast(base(port, extra, pool("app", [self.a])), io=io):
+                    resp, seen = headers_seen(port, [("X-Internal", "secret"), ("X-Env", "dev")])
+                self.assertNotIn("x-internal", seen)
+                self.assertEqual(seen["x-env"], "prod")
+                self.assertEqual(seen["x-trace"], "on")
+                self.assertEqual(resp.getheader("Cache-Control"), "no-store")
+                self.assertIsNone(resp.getheader("Server"))
+
+    def test_routes_match_headers_query_and_path_regex(self):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                port = free_port()
+                extra = """    routes:
+      - name: canary
+        match: {headers: [{name: X-Canary, exact: "1"}]}
+        pool: canary
+      - name: debug
+        match: {query: [{name: debug, exact: "true"}]}
+        pool: debug
+      - name: items
+        match: {path: {regex: "^/v[0-9]+/items/[0-9]+$"}}
+        pool: debug
+"""
+                pools = pool("app", [self.a]) + pool("canary", [self.b]) + pool("debug", [self.c])
+                with Ballast(base(port, extra, pools), io=io):
+                    self.assertTrue(get(port, "/", {"X-Canary": "1"})[1].startswith("b "))
+                    self.assertTrue(get(port, "/", {"X-Canary": "2"})[1].startswith("a "))
+                    self.assertTrue(get(port, "/x?debug=true")[1].startswith("c "))
+                    self.assertTrue(get(port, "/x?debug=false")[1].startswith("a "))
+                    self.assertTrue(get(port, "/v2/items/42")[1].startswith("c "))
+                    self.assertTrue(get(port, "/v2/items/42x")[1].startswith("a "))
+
+    def test_sticky_cookie_pins_a_client_and_moves_it_when_its_backend_is_gone(self):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                port = free_port()
+                sticky = "    sticky: {cookie: BALLAST_ID, ttl: 30m}"
+                with Ballast(base(port, "", pool("app", [self.a, self.b], sticky)), io=io):
+                    first, body = get(port)
+                    cookie = first.getheader("Set-Cookie")
+                    self.assertRegex(cookie, r"^BALLAST_ID=[0-9a-f]{16}; Path=/; Max-Age=1800; HttpOnly$")
+                    self.assertNotIn("127.0.0.1", cookie)  # opaque, not the backend's address
+                    name = body.split()[0]
+                    value = cookie.split(";")[0]
+                    for _ in range(6):
+                        resp, again = get(port, headers={"Cookie": value})
+                        self.assertEqual(again.split()[0], name)  # round robin would alternate
+                        self.assertIsNone(resp.getheader("Set-Cookie"))  # already pinned
+                    resp, other = get(port, headers={"Cookie": "BALLAST_ID=0000000000000000"})
+                    self.assertIsNotNone(resp.getheader("Set-Cookie"))  # unknown value: re-pinned
+
+    def test_header_hash_key_keeps_one_user_on_one_backend(self):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                port = free_port()
+                extra = '    algorithm: consistent_hash\n    hash_key: "header:X-User"'
+                with Ballast(base(port, "", pool("app", [self.a, self.b, self.c], extra)), io=io):
+                    owners = {}
+                    for user in range(30):
+                        names = {get(port, headers={"X-User": f"u{user}"})[1].split()[0]
+                                 for _ in range(3)}
+                        self.assertEqual(len(names), 1, f"user u{user} went to {names}")
+                        owners[user] = names.pop()
+                self.assertEqual(set(owners.values()), {"a", "b", "c"})
+
+    def test_access_log_goes_to_its_own_file(self):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                port = free_port()
+                lb = Ballast("", io=io)
+                path = os.path.join(lb.dir, "access.log")
+                lb.write_config(base(port, f"    access_log: {path}\n", pool("app", [self.a])))
+                with lb:
+                    get(port, "/logged?x=1")
+
+                    def logged():
+                        if not os.path.exists(path):
+                            return None
+                        with open(path) as f:
+                            return [json.loads(l) for l in f if l.strip()]
+                    lines = wait_until(logged, what="access log line")
+                    self.assertEqual(lines[0]["event"], "http.access")
+                    self.assertEqual(lines[0]["path"], "/logged?x=1")
+                    self.assertEqual(lines[0]["status"], 200)
+                    self.assertEqual(lb.events("http.access"), [])  # not in the app log
+
+
+if __name__ == "__main__":
+    main()
