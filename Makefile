@@ -57,12 +57,14 @@ fuzz: fuzz-build
 demo: build
 	./scripts/demo.sh
 
-# Micro-benchmarks of every picker, then Ballast vs HAProxy vs NGINX on the L4 path; the table
+# Micro-benchmarks of every picker, then Ballast vs HAProxy vs NGINX on the L4 and HTTP paths;
+# each table
 # is printed and appended to docs/benchmarks.md (BENCH_RECORD=0 to only print).
 bench: build
 	cmake --build $(BUILD) -j $(JOBS) --target ballast_micro_bench
 	$(BUILD)/ballast_micro_bench --benchmark_min_time=0.2
 	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring,epoll} python3 bench/l4_bench.py
+	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring,epoll} python3 bench/http_bench.py
 
 format:
 	clang-format -i --style=file $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp')

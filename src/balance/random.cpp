@@ -3,16 +3,10 @@
 
 #include <bit>
 
+#include "core/splitmix.h"
+
 namespace ballast::balance {
 namespace {
-
-// splitmix64 (Steele, Lea and Flood), used only to spread one seed over xoshiro's state.
-constexpr uint64_t kSplitMixGamma = 0x9e3779b97f4a7c15ULL;
-constexpr uint64_t kSplitMixMultiplier1 = 0xbf58476d1ce4e5b9ULL;
-constexpr uint64_t kSplitMixMultiplier2 = 0x94d049bb133111ebULL;
-constexpr int kSplitMixShift1 = 30;
-constexpr int kSplitMixShift2 = 27;
-constexpr int kSplitMixShift3 = 31;
 
 // xoshiro256** constants, named as in the reference implementation.
 constexpr uint64_t kScramblerMultiplier1 = 5;
@@ -22,13 +16,6 @@ constexpr int kStateShift = 17;
 constexpr int kStateRotation = 45;
 
 constexpr int kBitsPerWord = 64;
-
-uint64_t splitMix64(uint64_t& state) {
-  uint64_t z = (state += kSplitMixGamma);
-  z = (z ^ (z >> kSplitMixShift1)) * kSplitMixMultiplier1;
-  z = (z ^ (z >> kSplitMixShift2)) * kSplitMixMultiplier2;
-  return z ^ (z >> kSplitMixShift3);
-}
 
 // Lemire's multiply-shift: maps a uniform 64-bit number onto [0, bound) without a division.
 // Its bias is at most bound / 2^64, far below anything a test or a user can see.
@@ -56,7 +43,7 @@ size_t firstEndAbove(std::span<const uint64_t> ends, uint64_t point) {
 
 Xoshiro256::Xoshiro256(uint64_t seed) {
   for (uint64_t& word : state_) {
-    word = splitMix64(seed);
+    word = core::splitMix64(seed);
   }
 }
 

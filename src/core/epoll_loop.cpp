@@ -102,16 +102,7 @@ void EpollLoop::close(Stream& s) {
     return;
   }
   s.flags_ |= Stream::kClosed;
-  if ((s.flags_ & Stream::kWantChunk) != 0) {
-    // Unlink now: the stream may be freed long before a chunk comes back.
-    Stream** link = &chunk_waiters_;
-    while (*link != &s) {
-      link = &(*link)->wait_next_;
-    }
-    *link = s.wait_next_;
-    s.wait_next_ = nullptr;
-    s.flags_ &= ~Stream::kWantChunk;
-  }
+  stopWaitingForChunk(s, chunk_waiters_);
   s.flags_ &= ~(Stream::kRecvOn | Stream::kDeferRead | Stream::kDeferSent | Stream::kDeferConnect);
   defer(s, Stream::kDeferRelease);
 }
@@ -120,10 +111,7 @@ void EpollLoop::releaseChunk(ChunkId id) {
   chunks_->put(id);
   // Streams that stalled on an empty pool resume now, oldest first.
   while (chunk_waiters_ != nullptr && chunks_->freeCount() > 0) {
-    Stream* s = chunk_waiters_;
-    chunk_waiters_ = s->wait_next_;
-    s->wait_next_ = nullptr;
-    s->flags_ &= ~Stream::kWantChunk;
+    Stream* s = nextChunkWaiter(chunk_waiters_);
     if ((s->flags_ & Stream::kClosed) == 0) {
       defer(*s, Stream::kDeferRead);
     }
@@ -138,11 +126,7 @@ void EpollLoop::readSome(Stream& s) {
     }
     const ChunkId id = chunks_->take();
     if (id == kNoChunk) {
-      if ((s.flags_ & Stream::kWantChunk) == 0) {
-        s.flags_ |= Stream::kWantChunk;
-        s.wait_next_ = chunk_waiters_;
-        chunk_waiters_ = &s;
-      }
+      waitForChunk(s, chunk_waiters_);
       return;
     }
     const ssize_t n = ::recv(s.fd_, chunks_->data(id), chunks_->chunkBytes(), 0);

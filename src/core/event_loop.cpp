@@ -11,6 +11,37 @@ namespace ballast::core {
 EventLoop::EventLoop(uint32_t chunk_count)
     : chunks_(std::make_unique<ChunkPool>(chunk_count, kChunkBytes)), timers_(monotonicMs()) {}
 
+void EventLoop::waitForChunk(Stream& s, Stream*& list) {
+  if ((s.flags_ & Stream::kWantChunk) == 0) {
+    s.flags_ |= Stream::kWantChunk;
+    s.wait_next_ = list;
+    list = &s;
+  }
+}
+
+void EventLoop::stopWaitingForChunk(Stream& s, Stream*& list) {
+  if ((s.flags_ & Stream::kWantChunk) == 0) {
+    return;
+  }
+  Stream** link = &list;
+  while (*link != &s) {
+    link = &(*link)->wait_next_;
+  }
+  *link = s.wait_next_;
+  s.wait_next_ = nullptr;
+  s.flags_ &= ~Stream::kWantChunk;
+}
+
+Stream* EventLoop::nextChunkWaiter(Stream*& list) {
+  Stream* s = list;
+  if (s != nullptr) {
+    list = s->wait_next_;
+    s->wait_next_ = nullptr;
+    s->flags_ &= ~Stream::kWantChunk;
+  }
+  return s;
+}
+
 std::unique_ptr<EventLoop> EventLoop::create(IoKind kind, std::string* fallback_reason,
                                              uint32_t chunk_count) {
   if (chunk_count == 0) {

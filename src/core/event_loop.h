@@ -50,6 +50,7 @@ class Stream {
   bool sending() const { return (flags_ & kSendBusy) != 0; }
 
  private:
+  friend class EventLoop;
   friend class EpollLoop;
   friend class UringLoop;
   enum : uint16_t {
@@ -153,6 +154,15 @@ class EventLoop {
 
  protected:
   explicit EventLoop(uint32_t chunk_count);
+
+  // Streams waiting for a free chunk (the pool ran dry), oldest last: both backends park a
+  // reader here and wake it when chunks come back.
+  static void waitForChunk(Stream& s, Stream*& list);
+  // Unlinks a closing stream, which may be freed long before a chunk comes back.
+  static void stopWaitingForChunk(Stream& s, Stream*& list);
+  // Pops one waiter; nullptr when none.
+  static Stream* nextChunkWaiter(Stream*& list);
+
   std::unique_ptr<ChunkPool> chunks_;
   TimerWheel timers_;
 };

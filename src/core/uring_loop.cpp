@@ -145,16 +145,7 @@ void UringLoop::close(Stream& s) {
     return;
   }
   s.flags_ |= Stream::kClosed;
-  if ((s.flags_ & Stream::kWantChunk) != 0) {
-    // Unlink now: the stream may be freed long before a chunk comes back.
-    Stream** link = &chunk_waiters_;
-    while (*link != &s) {
-      link = &(*link)->wait_next_;
-    }
-    *link = s.wait_next_;
-    s.wait_next_ = nullptr;
-    s.flags_ &= ~Stream::kWantChunk;
-  }
+  stopWaitingForChunk(s, chunk_waiters_);
   s.flags_ &= ~Stream::kRecvOn;
   if (s.inflight_ > 0) {
     io_uring_sqe* e = sqe();
@@ -200,11 +191,7 @@ void UringLoop::releaseChunk(ChunkId id) {
 }
 
 void UringLoop::wakeChunkWaiters() {
-  while (chunk_waiters_ != nullptr) {
-    Stream* s = chunk_waiters_;
-    chunk_waiters_ = s->wait_next_;
-    s->wait_next_ = nullptr;
-    s->flags_ &= ~Stream::kWantChunk;
+  while (Stream* s = nextChunkWaiter(chunk_waiters_)) {
     if ((s->flags_ & (Stream::kRecvOn | Stream::kClosed | Stream::kRecvArmed)) == Stream::kRecvOn) {
       armRecv(*s);
     }
@@ -239,11 +226,7 @@ void UringLoop::onStreamCqe(Stream& s, Op op, const io_uring_cqe& cqe) {
         s.handler_->onRecvEnd(s, 0);
       } else if (cqe.res == -ENOBUFS) {
         // Every chunk is out: wait for one to come back instead of spinning.
-        if ((s.flags_ & Stream::kWantChunk) == 0) {
-          s.flags_ |= Stream::kWantChunk;
-          s.wait_next_ = chunk_waiters_;
-          chunk_waiters_ = &s;
-        }
+        waitForChunk(s, chunk_waiters_);
       } else if (cqe.res < 0 && cqe.res != -ECANCELED) {
         s.flags_ &= ~Stream::kRecvOn;
         s.handler_->onRecvEnd(s, -cqe.res);

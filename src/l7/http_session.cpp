@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "core/socket.h"
+#include "core/splitmix.h"
 #include "l4/stream_listener.h"
 #include "l7/request_key.h"
 #include "l7/sticky.h"
@@ -29,12 +30,6 @@ namespace h1 = proto::http1;
 constexpr size_t kMaxRequestIdBytes = 128;
 constexpr size_t kMaxLoggedPathBytes = 1024;
 constexpr int kHexBase = 16;
-constexpr uint64_t kGoldenGamma = 0x9e3779b97f4a7c15ULL;
-constexpr uint64_t kMix1 = 0xbf58476d1ce4e5b9ULL;
-constexpr uint64_t kMix2 = 0x94d049bb133111ebULL;
-constexpr int kShift1 = 30;
-constexpr int kShift2 = 27;
-constexpr int kShift3 = 31;
 constexpr uint32_t kMaxTries = 4;  // Exchange::tried
 constexpr uint64_t kLingerMs = 2000;
 
@@ -51,12 +46,6 @@ struct ChunkReleaser {
     }
   }
 };
-
-uint64_t mix(uint64_t z) {
-  z = (z ^ (z >> kShift1)) * kMix1;
-  z = (z ^ (z >> kShift2)) * kMix2;
-  return z ^ (z >> kShift3);
-}
 
 // Responses are not bounded by max_body: it protects backends from clients, not the reverse.
 h1::Limits responseLimits(const config::HttpLimits& l) {
@@ -332,7 +321,8 @@ bool HttpSession::onRequestHead() {
     const uint64_t n = ++scratch.request_counter;
     const int len =
         snprintf(id.data(), id.size(), "%016llx%08x",
-                 static_cast<unsigned long long>(mix(n * kGoldenGamma ^ ex_->start_ms)),
+                 static_cast<unsigned long long>(
+                     core::splitMixFinalize(n * core::kSplitMixGamma ^ ex_->start_ms)),
                  static_cast<unsigned>(env_.worker << kHexBase) ^ static_cast<unsigned>(n));
     ex_->request_id.assign(id.data(), static_cast<size_t>(len));
   }

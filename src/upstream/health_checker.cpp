@@ -6,16 +6,11 @@
 
 #include "core/log.h"
 #include "core/socket.h"
+#include "core/splitmix.h"
 #include "proto/http1/response_parser.h"
 
 namespace ballast::upstream {
 namespace {
-constexpr uint64_t kGoldenGamma = 0x9e3779b97f4a7c15ULL;
-constexpr uint64_t kMix1 = 0xbf58476d1ce4e5b9ULL;
-constexpr uint64_t kMix2 = 0x94d049bb133111ebULL;
-constexpr int kShift1 = 30;
-constexpr int kShift2 = 27;
-constexpr int kShift3 = 31;
 constexpr int kMantissaShift = 11;
 constexpr double kTwoPow53 = 9007199254740992.0;
 // expect_body is looked for in the first 64 KiB of a health check's response body.
@@ -180,12 +175,7 @@ HealthChecker::HealthChecker(core::EventLoop& loop, uint64_t seed) : loop_(loop)
 
 HealthChecker::~HealthChecker() = default;
 
-uint64_t HealthChecker::nextRandom() {
-  uint64_t z = (rng_ += kGoldenGamma);
-  z = (z ^ (z >> kShift1)) * kMix1;
-  z = (z ^ (z >> kShift2)) * kMix2;
-  return z ^ (z >> kShift3);
-}
+uint64_t HealthChecker::nextRandom() { return core::splitMix64(rng_); }
 
 uint64_t HealthChecker::jittered(const config::HealthCheck& check) {
   const auto base = static_cast<double>(check.interval.count());
