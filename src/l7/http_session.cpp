@@ -143,7 +143,41 @@ HttpSession::~HttpSession() {
   env_.epoch->unref();
 }
 
+void HttpSession::Exchange::reset() {
+  method.clear();
+  host.clear();
+  path.clear();
+  request_id.clear();
+  route.clear();
+  pool.clear();
+  replay.clear();
+  backend.reset();
+  route_config = nullptr;
+  pool_index = -1;
+  hash_key = 0;
+  sticky = -1;
+  start_ms = connect_ms = response_ms = 0;
+  bytes_in = bytes_out = 0;
+  status = 0;
+  tries = 0;
+  request_chunked = request_done = response_started = response_chunked = false;
+  client_keep_alive = true;
+  upgrade_requested = false;
+  client_minor = 1;
+}
+
+void HttpSession::beginExchange() {
+  if (spare_) {
+    ex_ = std::move(spare_);
+    ex_->reset();
+  } else {
+    ex_ = std::make_unique<Exchange>();
+  }
+  ex_->start_ms = loop().nowMs();
+}
+
 void HttpSession::start() {
+  peer_ = core::peerAddress(client_.fd());
   last_activity_ms_ = loop().nowMs();
   state_ = State::kIdle;
   client_reading_ = true;
@@ -270,8 +304,7 @@ void HttpSession::processClientInput() {
 bool HttpSession::onRequestHead() {
   const h1::RequestHead& head = request_parser_.head();
   auto& scratch = *env_.scratch;
-  ex_ = std::make_unique<Exchange>();
-  ex_->start_ms = loop().nowMs();
+  beginExchange();
   ex_->method.assign(head.method);
   ex_->host.assign(head.host);
   const std::string_view path = pathOf(head.target);
@@ -296,7 +329,7 @@ bool HttpSession::onRequestHead() {
   auto& pool = *(*env_.pools)[static_cast<size_t>(match.pool)];
   const config::Pool& pool_config = *pool.runtime().config;
   ex_->pool = pool_config.name;
-  const net::SocketAddress peer = core::peerAddress(client_.fd());
+  const net::SocketAddress& peer = peer_;
   if (pool_config.algorithm == balance::Algorithm::kSourceHash ||
       pool_config.algorithm == balance::Algorithm::kConsistentHash) {
     ex_->hash_key = requestHashKey(pool_config, head, peer);
@@ -770,7 +803,7 @@ void HttpSession::finishExchange() {
   accessLog();
   const bool request_done = ex_->request_done;
   const bool upgrade_requested = ex_->upgrade_requested;
-  ex_.reset();
+  spare_ = std::move(ex_);
   if (close_after_flush_ || !request_done) {
     state_ = State::kClosing;
     flushClient();
@@ -863,8 +896,7 @@ void HttpSession::releaseUpstream(bool reusable) {
 
 void HttpSession::respondError(uint16_t status, std::string_view why) {
   if (ex_ == nullptr) {
-    ex_ = std::make_unique<Exchange>();
-    ex_->start_ms = loop().nowMs();
+    beginExchange();
   }
   releaseUpstream(false);
   ex_->status = status;
@@ -930,8 +962,8 @@ void HttpSession::abort() {
 }
 
 void HttpSession::accessLog() {
-  if (ex_ == nullptr) {
-    return;
+  if (ex_ == nullptr || (env_.access_log == nullptr && !core::logEnabled(core::LogLevel::kInfo))) {
+    return;  // nothing would be written: skip building the fields
   }
   if (env_.access_log != nullptr) {
     core::LogLine line(env_.access_log, "http.access");
@@ -944,7 +976,7 @@ void HttpSession::accessLog() {
 
 void HttpSession::fillAccessLog(core::LogLine& line) {
   const uint64_t now = loop().nowMs();
-  line.str("client", core::peerAddress(client_.fd()).toString())
+  line.str("client", peer_.toString())
       .str("method", ex_->method)
       .str("host", ex_->host)
       .str("path", ex_->path)

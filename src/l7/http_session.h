@@ -119,7 +119,9 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
     bool response_started = false;  // a head went to the client
     bool response_chunked = false;  // we reframe the body as chunked for the client
     bool client_keep_alive = true;
-    bool upgrade_requested = false;  // Upgrade or CONNECT: the parser waits for 101 or resume()
+    bool upgrade_requested = false;
+    // Back to a fresh request's state; the strings keep their capacity for the next one.
+    void reset();  // Upgrade or CONNECT: the parser waits for 101 or resume()
     uint8_t client_minor = 1;
   };
 
@@ -146,6 +148,7 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   static void onTimer(void* self);
   bool appendClient(const void* data, size_t len);
   bool appendUpstream(const void* data, size_t len);
+  void beginExchange();
 
   HttpEnv env_;
   core::Stream client_;
@@ -165,7 +168,9 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   uint64_t last_activity_ms_ = 0;
   proto::http1::RequestParser request_parser_;
   proto::http1::ResponseParser response_parser_;
-  std::unique_ptr<Exchange> ex_;  // the request in flight; none while idle
+  std::unique_ptr<Exchange> ex_;     // the request in flight; none while idle
+  std::unique_ptr<Exchange> spare_;  // the last one, reused so a request allocates nothing
+  net::SocketAddress peer_;          // the client, read once per connection
 };
 
 }  // namespace ballast::l7
