@@ -140,6 +140,13 @@ struct Backend {
 
 constexpr uint32_t kMaxWeight = 1000;
 
+// HTTP: how a worker keeps connections to one backend of the pool open between requests.
+struct UpstreamKeepalive {
+  uint32_t max_idle = 64;                          // idle connections per backend per worker
+  Duration idle_timeout{std::chrono::seconds(4)};  // below common server keep-alive timeouts
+  uint32_t max_requests = 1000;                    // then the connection is retired (NGINX default)
+};
+
 struct Pool {
   std::string name;
   balance::Algorithm algorithm = balance::Algorithm::kRoundRobin;
@@ -152,6 +159,7 @@ struct Pool {
   // honoured on requests while that backend is up. Empty cookie: off.
   std::string sticky_cookie;
   Duration sticky_ttl{std::chrono::hours(1)};
+  UpstreamKeepalive keepalive;
 };
 
 struct Logging {

@@ -9,6 +9,9 @@ namespace ballast::config {
 
 constexpr uint32_t kMaxWorkers = 1024;
 constexpr uint32_t kMaxConnectRetries = 10;
+// HTTP upstream keep-alive per backend per worker; beyond these a typo is likelier than intent.
+constexpr uint32_t kMaxKeepaliveIdle = 10000;
+constexpr uint32_t kMaxKeepaliveRequests = 1000000;
 // Beyond these a typo is likelier than intent; RLIMIT_NOFILE is the real ceiling.
 constexpr uint32_t kMaxListenerConnections = 16 * 1024 * 1024;
 constexpr uint32_t kMaxListenerFlows = 16 * 1024 * 1024;

@@ -43,7 +43,8 @@ constexpr auto kHttpTimeoutKeys = concat(kTimeoutKeys, kHttpOnlyTimeoutKeys);
 constexpr auto kHttpLimitKeys = concat(kLimitKeys, kHttpOnlyLimitKeys);
 constexpr std::array kProxyProtocolKeys = {"send"sv, "accept"sv};
 constexpr std::array kPoolKeys = {"name"sv,     "algorithm"sv,    "hash_key"sv, "connect_retries"sv,
-                                  "backends"sv, "health_check"sv, "sticky"sv};
+                                  "backends"sv, "health_check"sv, "sticky"sv,   "keepalive"sv};
+constexpr std::array kKeepaliveKeys = {"max_idle"sv, "idle_timeout"sv, "max_requests"sv};
 constexpr std::array kStickyKeys = {"cookie"sv, "ttl"sv};
 constexpr std::chrono::seconds kStickyTtlUnit{1};  // the unit of a cookie's Max-Age
 constexpr std::array kBackendKeys = {"address"sv, "weight"sv};
@@ -382,6 +383,19 @@ void readHttpHealthCheck(FileReader& file, const MapReader& map, HealthCheck& hc
   }
 }
 
+void readKeepalive(FileReader& file, const Field& field, UpstreamKeepalive& k) {
+  const MapReader map(file, field, "keepalive", kKeepaliveKeys);
+  if (const Field* f = map.find("max_idle")) {
+    assign(k.max_idle, readUnsigned(file, *f, 0, kMaxKeepaliveIdle));
+  }
+  if (const Field* f = map.find("idle_timeout")) {
+    assign(k.idle_timeout, readDuration(file, *f, /*positive=*/true));
+  }
+  if (const Field* f = map.find("max_requests")) {
+    assign(k.max_requests, readUnsigned(file, *f, 1, kMaxKeepaliveRequests));
+  }
+}
+
 void readHealthCheck(FileReader& file, const Field& field, HealthCheck& hc) {
   const MapReader map(file, field, "health_check", kHealthCheckKeys);
   if (const Field* f = map.find("type")) {
@@ -515,6 +529,9 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
   if (const Field* f = map.find("sticky")) {
     readSticky(file, *f, pool);
     source.sticky = file.at(f->key_mark);
+  }
+  if (const Field* f = map.find("keepalive")) {
+    readKeepalive(file, *f, pool.keepalive);
   }
   config.pools.push_back(std::move(pool));
   sources.pools.push_back(std::move(source));

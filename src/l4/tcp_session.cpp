@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/socket.h"
 #include "l4/hash_key.h"
+#include "l4/proxy_header_reader.h"
 #include "l4/stream_listener.h"
 #include "proto/proxy_protocol/proxy_protocol.h"
 
@@ -190,21 +191,7 @@ void TcpSession::onData(Side& from, core::ChunkId id, uint32_t len) {
 }
 
 bool TcpSession::parseProxyHeader() {
-  auto& chunks = loop().chunks();
-  auto& q = backend_.out;
-  // The header nearly always arrives in the first segment; a header split across reads is
-  // joined into a small copy.
-  const auto& head = chunks.meta(q.head());
-  std::span<const uint8_t> view(chunks.data(q.head()) + head.offset, head.length);
-  std::string joined;
-  if (head.length < q.bytes() && head.length < proto::proxy_protocol::kMaxHeaderBytes) {
-    for (core::ChunkId id = q.head(); id != core::kNoChunk; id = chunks.meta(id).next) {
-      const auto& m = chunks.meta(id);
-      joined.append(reinterpret_cast<const char*>(chunks.data(id) + m.offset), m.length);
-    }
-    view = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(joined.data()), joined.size());
-  }
-  auto parsed = proto::proxy_protocol::parse(view);
+  auto parsed = readProxyHeader(loop(), backend_.out);
   if (!parsed) {
     if (parsed.error().code == core::Errc::kNeedMore) {
       return false;
@@ -216,8 +203,6 @@ bool TcpSession::parseProxyHeader() {
     closeBoth(true);
     return false;
   }
-  q.consume(chunks, static_cast<uint32_t>(parsed->header_length),
-            [this](core::ChunkId id) { loop().releaseChunk(id); });
   if (!parsed->local) {
     announced_ =
         std::make_unique<ClientAddresses>(ClientAddresses{parsed->source, parsed->destination});

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/socket.h"
 #include "core/splitmix.h"
+#include "l4/proxy_header_reader.h"
 #include "l4/stream_listener.h"
 #include "l7/request_key.h"
 #include "l7/sticky.h"
@@ -178,6 +179,10 @@ void HttpSession::beginExchange() {
 
 void HttpSession::start() {
   peer_ = core::peerAddress(client_.fd());
+  for (const auto& cidr : env_.listener->http.trusted_proxies) {
+    peer_trusted_ = peer_trusted_ || cidr.contains(peer_);
+  }
+  awaiting_proxy_header_ = env_.listener->proxy_protocol.accept;
   last_activity_ms_ = loop().nowMs();
   state_ = State::kIdle;
   client_reading_ = true;
@@ -225,7 +230,32 @@ void HttpSession::onRecv(core::Stream& /*s*/, core::ChunkId id, uint32_t len) {
     return;
   }
   client_in_.push(loop().chunks(), id, 0, len);
+  if (awaiting_proxy_header_ && !readClientProxyHeader()) {
+    return;
+  }
   processClientInput();
+}
+
+bool HttpSession::readClientProxyHeader() {
+  auto parsed = l4::readProxyHeader(loop(), client_in_);
+  if (!parsed) {
+    if (parsed.error().code != core::Errc::kNeedMore) {
+      core::LogLine(core::LogLevel::kWarn, "l4.proxy_header_invalid")
+          .str("listener", env_.listener->name)
+          .str("client", peer_.toString())
+          .str("reason", parsed.error().what);
+      closeClient(true);
+    }
+    return false;
+  }
+  awaiting_proxy_header_ = false;
+  // The header is believed from trusted_proxies only (from anyone when that list is empty: the
+  // operator asked every client for a header); otherwise it is read and ignored.
+  const bool believe = peer_trusted_ || env_.listener->http.trusted_proxies.empty();
+  if (!parsed->local && believe) {
+    peer_ = parsed->source;
+  }
+  return true;
 }
 
 void HttpSession::processClientInput() {
@@ -363,10 +393,7 @@ bool HttpSession::onRequestHead() {
   // What the upstream sees: the client's fields (the writer drops hop-by-hop ones), minus those
   // only a proxy may state unless our peer is a trusted proxy, with the route's edits, and ours.
   const std::string client_ip = peer.hostString();
-  bool trusted = false;
-  for (const auto& cidr : env_.listener->http.trusted_proxies) {
-    trusted = trusted || cidr.contains(peer);
-  }
+  const bool trusted = peer_trusted_;
   ForwardingContext ctx;
   ctx.client_ip = client_ip;
   ctx.client_v6 = peer.isV6();
@@ -886,7 +913,8 @@ void HttpSession::releaseUpstream(bool reusable) {
   upstream_reading_ = false;
   if (reusable) {
     up_out_.clear(loop().chunks(), [this](core::ChunkId id) { loop().releaseChunk(id); });
-    env_.upstreams->giveBack(c);
+    env_.upstreams->giveBack(
+        c, (*env_.pools)[static_cast<size_t>(ex_->pool_index)]->runtime().config->keepalive);
   } else {
     // A send may still be reading these chunks (io_uring): the connection frees them once its
     // socket is released, never before.

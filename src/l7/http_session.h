@@ -127,6 +127,7 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
 
   core::EventLoop& loop() const { return *env_.loop; }
   void processClientInput();
+  bool readClientProxyHeader();  // false: wait for more bytes, or the connection was closed
   bool onRequestHead();
   void onRequestBody(std::span<const uint8_t> body);
   void onRequestEnd();
@@ -170,7 +171,9 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   proto::http1::ResponseParser response_parser_;
   std::unique_ptr<Exchange> ex_;     // the request in flight; none while idle
   std::unique_ptr<Exchange> spare_;  // the last one, reused so a request allocates nothing
-  net::SocketAddress peer_;          // the client, read once per connection
+  net::SocketAddress peer_;          // the client (as a trusted PROXY header names it)
+  bool peer_trusted_ = false;        // the TCP peer is in trusted_proxies
+  bool awaiting_proxy_header_ = false;
 };
 
 }  // namespace ballast::l7

@@ -6,16 +6,6 @@
 #include "core/socket.h"
 
 namespace ballast::l7 {
-namespace {
-// Idle upstream connections per backend per worker, and how long one may stay idle. Below the
-// common server keep-alive timeouts (NGINX 75 s, Apache 5 s is the outlier) to avoid reusing a
-// connection the server is closing.
-constexpr size_t kMaxIdlePerBackend = 64;
-constexpr uint64_t kIdleTimeoutMs = 4000;
-// Requests per upstream connection before it is retired (as NGINX's keepalive_requests).
-constexpr uint32_t kMaxRequestsPerConnection = 1000;
-}  // namespace
-
 void UpstreamConn::onConnect(core::Stream& /*s*/, int err) {
   if (user_ != nullptr) {
     user_->onUpstreamConnect(err);
@@ -81,19 +71,18 @@ UpstreamConn* UpstreamPool::open(const upstream::BackendStatePtr& backend, Upstr
   return c;
 }
 
-void UpstreamPool::giveBack(UpstreamConn* c) {
+void UpstreamPool::giveBack(UpstreamConn* c, const config::UpstreamKeepalive& limits) {
   c->user_ = nullptr;
   ++c->requests_;
   auto& list = idle_[c->backend_.get()];
-  if (c->requests_ >= kMaxRequestsPerConnection || list.size() >= kMaxIdlePerBackend ||
-      !c->stream_.open()) {
+  if (c->requests_ >= limits.max_requests || list.size() >= limits.max_idle || !c->stream_.open()) {
     loop_.close(c->stream_);
     return;
   }
   c->idle_ = true;
   c->idle_index_ = static_cast<uint32_t>(list.size());
   list.push_back(c);
-  loop_.timers().schedule(c->idle_timer_, kIdleTimeoutMs);
+  loop_.timers().schedule(c->idle_timer_, static_cast<uint64_t>(limits.idle_timeout.count()));
   loop_.startRecv(c->stream_);  // hear the server's close while idle
 }
 

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config/config_types.h"
 #include "core/event_loop.h"
 #include "core/object_pool.h"
 #include "core/timer_wheel.h"
@@ -69,8 +70,8 @@ class UpstreamPool {
   UpstreamConn* takeIdle(const upstream::BackendStatePtr& backend, UpstreamUser* user);
   // A new connection, connecting; nullptr (and errno set) when no socket could be made.
   UpstreamConn* open(const upstream::BackendStatePtr& backend, UpstreamUser* user);
-  // The user is done and the connection may carry another request.
-  void giveBack(UpstreamConn* c);
+  // The user is done and the connection may carry another request, within the pool's limits.
+  void giveBack(UpstreamConn* c, const config::UpstreamKeepalive& limits);
   // The user is done and the connection must not be reused; `unsent` (bytes a send may still be
   // reading) is freed once the socket is released.
   void discard(UpstreamConn* c, core::ChunkQueue unsent = {});

@@ -181,5 +181,73 @@ class HttpFeaturesTest(BallastTest):
                     self.assertEqual(lb.events("http.access"), [])  # not in the app log
 
 
+class HttpProxyProtocolAndKeepaliveTest(BallastTest):
+    @classmethod
+    def setUpClass(cls):
+        cls.a = HttpBackend("a")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.a.close()
+
+    def seen_through_proxy_header(self, port, header):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(header + b"GET /echo-headers HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+        return {k.lower(): v for k, v in json.loads(body)}
+
+    def test_proxy_header_names_the_client_only_when_the_peer_is_trusted(self):
+        header = b"PROXY TCP4 198.18.0.7 198.18.0.1 4242 80\r\n"
+        for io in IO_BACKENDS:
+            for trusted in ("127.0.0.0/8", "198.19.0.0/16"):
+                with self.subTest(io=io, trusted=trusted):
+                    port = free_port()
+                    extra = (f"    proxy_protocol: {{accept: true}}\n"
+                             f"    trusted_proxies: [\"{trusted}\"]\n")
+                    with Ballast(base(port, extra, pool("app", [self.a])), io=io):
+                        seen = self.seen_through_proxy_header(port, header)
+                    expected = "198.18.0.7" if trusted == "127.0.0.0/8" else "127.0.0.1"
+                    self.assertEqual(seen["x-forwarded-for"], expected)
+
+    def test_malformed_proxy_header_closes_the_connection(self):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                port = free_port()
+                extra = "    proxy_protocol: {accept: true}\n"
+                with Ballast(base(port, extra, pool("app", [self.a])), io=io) as lb:
+                    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                        s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                        try:
+                            self.assertEqual(s.recv(100), b"")
+                        except ConnectionResetError:
+                            pass
+                    wait_until(lambda: lb.events("l4.proxy_header_invalid"), what="log line")
+
+    def test_keepalive_limits_decide_upstream_reuse(self):
+        for io in IO_BACKENDS:
+            for keepalive, most_connections in (("{max_idle: 0}", 20), ("{max_requests: 5}", 4)):
+                with self.subTest(io=io, keepalive=keepalive):
+                    before = self.a.connections
+                    port = free_port()
+                    cfg = base(port, "", pool("app", [self.a], f"    keepalive: {keepalive}"))
+                    with Ballast(cfg, io=io):
+                        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                        for _ in range(20):
+                            conn.request("GET", "/")
+                            conn.getresponse().read()
+                        conn.close()
+                    opened = self.a.connections - before
+                    # max_idle 0: nothing is kept, one upstream connection per request;
+                    # max_requests 5: a connection carries 5 requests, then a new one opens.
+                    self.assertEqual(opened, most_connections)
+
+
 if __name__ == "__main__":
     main()

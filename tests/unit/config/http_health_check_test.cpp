@@ -81,3 +81,41 @@ TEST(HttpHealthCheckConfig, StatusRangeMustBeOrderedAndValid) {
 
 }  // namespace
 }  // namespace ballast::config
+
+namespace ballast::config {
+namespace {
+
+LoadResult loadKeepalive(std::string_view keepalive) {
+  const std::string yaml = std::string(R"(pools:
+  - name: app
+    backends:
+      - {address: "127.0.0.1:9001"}
+    keepalive: )") + std::string(keepalive) +
+                           "\n";
+  return loadConfigText(yaml, "ka.yaml");
+}
+
+TEST(UpstreamKeepaliveConfig, FieldsAreReadAndDefaultsHold) {
+  const auto defaults = loadKeepalive("{}");
+  ASSERT_TRUE(defaults.errors.empty()) << firstError(defaults);
+  EXPECT_EQ(defaults.config->pools[0].keepalive.max_idle, 64U);
+  EXPECT_EQ(defaults.config->pools[0].keepalive.max_requests, 1000U);
+  const auto r = loadKeepalive("{max_idle: 0, idle_timeout: 30s, max_requests: 5}");
+  ASSERT_TRUE(r.errors.empty()) << firstError(r);
+  const auto& k = r.config->pools[0].keepalive;
+  EXPECT_EQ(k.max_idle, 0U);
+  EXPECT_EQ(k.idle_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(k.max_requests, 5U);
+}
+
+TEST(UpstreamKeepaliveConfig, BoundsAndUnknownKeysAreErrors) {
+  EXPECT_NE(firstError(loadKeepalive("{max_requests: 0}")).find("ka.yaml:5:31: max_requests"),
+            std::string::npos)
+      << firstError(loadKeepalive("{max_requests: 0}"));
+  EXPECT_NE(firstError(loadKeepalive("{idle: 3s}")).find("ka.yaml:5:17: unknown key \"idle\""),
+            std::string::npos)
+      << firstError(loadKeepalive("{idle: 3s}"));
+}
+
+}  // namespace
+}  // namespace ballast::config
