@@ -1,0 +1,177 @@
+// src/l7/http_session_end.cpp — how an HttpSession ends or answers by itself: error responses,
+// closing, draining, timers and the access-log line.
+#include <sys/socket.h>
+
+#include <array>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "core/log.h"
+#include "core/socket.h"
+#include "l4/stream_listener.h"
+#include "l7/http_session.h"
+#include "l7/http_session_internal.h"
+#include "l7/sticky.h"
+#include "proto/http1/syntax.h"
+#include "proto/http1/writer.h"
+
+namespace ballast::l7 {
+
+using namespace session_internal;  // NOLINT(google-build-using-namespace): this class's own files
+
+void HttpSession::respondError(uint16_t status, std::string_view why) {
+  if (ex_ == nullptr) {
+    beginExchange();
+  }
+  releaseUpstream(false);
+  ex_->status = status;
+  std::array<char, 256> body{};
+  const int body_len =
+      snprintf(body.data(), body.size(), "%u %.*s\n", status,
+               static_cast<int>(statusText(status).size()), statusText(status).data());
+  std::array<char, 512> head{};
+  const int head_len = snprintf(
+      head.data(), head.size(),
+      "HTTP/1.1 %u %.*s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+      "Connection: close\r\n\r\n",
+      status, static_cast<int>(statusText(status).size()), statusText(status).data(), body_len);
+  core::LogLine(core::LogLevel::kDebug, "l7.error_response")
+      .str("listener", env_.listener->name)
+      .unum("status", status)
+      .str("reason", why);
+  if (ex_->response_started) {
+    closeClient(true);
+    return;
+  }
+  close_after_flush_ = true;
+  ex_->response_started = true;
+  ex_->request_done = false;  // do not read another request on this connection
+  if (!appendClient(head.data(), static_cast<size_t>(head_len)) ||
+      !appendClient(body.data(), static_cast<size_t>(body_len))) {
+    return;
+  }
+  finishExchange();
+}
+
+void HttpSession::closeClient(bool reset) {
+  if (state_ == State::kDone) {
+    return;
+  }
+  state_ = State::kDone;
+  core::TimerWheel::cancel(timer_);
+  auto release = [this](core::ChunkId id) { loop().releaseChunk(id); };
+  client_in_.clear(loop().chunks(), release);
+  // client_out_ waits for the socket's release: a send may still be reading its head chunk.
+  if (ex_ != nullptr && upstream_ != nullptr) {
+    releaseUpstream(false);
+  }
+  if (reset && client_.open()) {
+    core::setLingerZero(client_.fd());
+  }
+  if (!client_released_) {
+    loop().close(client_);
+  }
+}
+
+void HttpSession::drain() {
+  if (state_ == State::kIdle) {
+    closeClient(false);
+    return;
+  }
+  close_after_flush_ = true;
+}
+
+void HttpSession::abort() {
+  releaseUpstream(false);
+  closeClient(true);
+}
+
+void HttpSession::accessLog() {
+  if (ex_ == nullptr || (env_.access_log == nullptr && !core::logEnabled(core::LogLevel::kInfo))) {
+    return;  // nothing would be written: skip building the fields
+  }
+  if (env_.access_log != nullptr) {
+    core::LogLine line(env_.access_log, "http.access");
+    fillAccessLog(line);
+  } else {
+    core::LogLine line(core::LogLevel::kInfo, "http.access");
+    fillAccessLog(line);
+  }
+}
+
+void HttpSession::fillAccessLog(core::LogLine& line) {
+  const uint64_t now = loop().nowMs();
+  line.str("client", peer_.toString())
+      .str("method", ex_->method)
+      .str("host", ex_->host)
+      .str("path", ex_->path)
+      .unum("status", ex_->status)
+      .unum("bytes_in", ex_->bytes_in)
+      .unum("bytes_out", ex_->bytes_out)
+      .unum("duration_ms", now - ex_->start_ms)
+      .unum("upstream_connect_ms", ex_->connect_ms ? ex_->connect_ms - ex_->start_ms : 0)
+      .unum("upstream_response_ms", ex_->response_ms ? ex_->response_ms - ex_->start_ms : 0)
+      .str("backend", ex_->backend ? ex_->backend->name : "")
+      .str("route", ex_->route)
+      .str("pool", ex_->pool)
+      .str("listener", env_.listener->name)
+      .str("request_id", ex_->request_id)
+      .unum("worker", env_.worker);
+}
+
+void HttpSession::onTimer(void* self) {
+  auto* s = static_cast<HttpSession*>(self);
+  switch (s->state_) {
+    case State::kIdle:
+      s->closeClient(false);  // keep-alive expired
+      return;
+    case State::kHead:
+      core::LogLine(core::LogLevel::kInfo, "l7.header_timeout")
+          .str("listener", s->env_.listener->name)
+          .str("client", core::peerAddress(s->client_.fd()).toString());
+      s->respondError(kRequestTimeout, "header timeout");
+      return;
+    case State::kExchange:
+      if (!s->upstream_connected_) {
+        s->onUpstreamFailed(ETIMEDOUT, "connect");
+      } else if (s->ex_ && (s->ex_->response_started || !s->ex_->request_done)) {
+        // A body streaming either way: only a stall counts, not a long transfer.
+        const auto idle = static_cast<uint64_t>(s->env_.listener->http.timeouts.body_idle.count());
+        if (s->loop().nowMs() - s->last_activity_ms_ < idle) {
+          s->loop().timers().scheduleAt(s->timer_, s->last_activity_ms_ + idle);
+          return;
+        }
+        core::LogLine(core::LogLevel::kWarn, "l7.body_timeout")
+            .str("listener", s->env_.listener->name)
+            .str("backend", s->ex_->backend ? s->ex_->backend->name : "");
+        s->releaseUpstream(false);
+        s->closeClient(true);
+      } else {
+        core::LogLine(core::LogLevel::kWarn, "l7.response_timeout")
+            .str("listener", s->env_.listener->name)
+            .str("backend", s->ex_ && s->ex_->backend ? s->ex_->backend->name : "");
+        s->releaseUpstream(false);
+        s->respondError(kGatewayTimeout, "response header timeout");
+      }
+      return;
+    case State::kClosing:
+      s->closeClient(false);  // the lingering close is over
+      return;
+    case State::kTunnel: {
+      const auto idle = static_cast<uint64_t>(s->env_.listener->timeouts.idle.count());
+      const uint64_t now = s->loop().nowMs();
+      if (now - s->last_activity_ms_ < idle) {
+        s->loop().timers().scheduleAt(s->timer_, s->last_activity_ms_ + idle);
+        return;
+      }
+      s->releaseUpstream(false);
+      s->closeClient(false);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+}  // namespace ballast::l7
