@@ -37,6 +37,26 @@ Result<int> openListener(const net::SocketAddress& bind, bool stream) {
   return fd;
 }
 
+Result<Ok> probeAddressFree(const net::SocketAddress& bind, bool stream) {
+  const int fd = socket(bind.family(), (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return Error{Errc::kSystem, "socket", errno};
+  }
+  const int one = 1;
+  // SO_REUSEADDR, not SO_REUSEPORT: TIME_WAIT leftovers do not count, live listeners do.
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (bind.isV6()) {
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  }
+  const bool ok = ::bind(fd, bind.sockaddrPtr(), bind.length()) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!ok) {
+    return Error{Errc::kSystem, "bind", err};
+  }
+  return Ok{};
+}
+
 Result<int> openStreamSocket(const net::SocketAddress& to) {
   const int fd = socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {

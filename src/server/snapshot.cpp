@@ -1,6 +1,7 @@
 // src/server/snapshot.cpp — building a runnable snapshot from a Config.
 #include "server/snapshot.h"
 
+#include <cerrno>
 #include <cstring>
 
 #include "core/socket.h"
@@ -42,6 +43,23 @@ SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* pre
       }
     }
     if (!sockets) {
+      // A new address must be free of other processes' sockets; one this process already
+      // listens on (say, a listener changing protocol) is ours to share.
+      bool ours = false;
+      if (previous != nullptr) {
+        for (const auto& old : previous->config->listeners) {
+          ours = ours || (old.bind == l.bind && (old.protocol == config::Protocol::kUdp) ==
+                                                    (l.protocol == config::Protocol::kUdp));
+        }
+      }
+      if (!ours) {
+        auto free = core::probeAddressFree(l.bind, l.protocol != config::Protocol::kUdp);
+        if (!free) {
+          *error = "listener " + l.name + " (" + key + "): " + strerror(free.error().sys_errno) +
+                   (free.error().sys_errno == EADDRINUSE ? " (another process listens there)" : "");
+          return nullptr;
+        }
+      }
       sockets = std::make_shared<ListenerSockets>();
       sockets->key = key;
       for (uint32_t w = 0; w < workers_; ++w) {

@@ -86,6 +86,23 @@ class TcpProxyTest(BallastTest):
             for b in backends:
                 b.close()
 
+    def test_a_second_instance_on_the_same_port_refuses_to_start(self):
+        # SO_REUSEPORT would let it bind and silently take a share of the connections.
+        import subprocess
+        from harness import BALLAST_BIN
+        backend = Backend("only")
+        try:
+            port = free_port()
+            cfg = tcp_config(port, [backend.address])
+            with Ballast(cfg) as first:
+                second = subprocess.run([BALLAST_BIN, "run", "-c", first.config_path],
+                                        capture_output=True, text=True, timeout=10)
+                self.assertEqual(second.returncode, 1)
+                self.assertIn("another process listens there", second.stderr)
+                self.assertEqual(ask_name(port), "only")  # the first one still serves
+        finally:
+            backend.close()
+
     def test_half_close_is_carried_both_ways(self):
         backend = Backend("digest", behaviour=behaviour_digest)
         try:
