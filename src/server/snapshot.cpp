@@ -8,13 +8,13 @@
 
 namespace ballast::server {
 
-const upstream::PoolRuntime* Snapshot::pool(const std::string& name) const {
-  for (const auto& p : pools) {
-    if (p->config->name == name) {
-      return p.get();
+int Snapshot::poolIndex(const std::string& name) const {
+  for (size_t k = 0; k < pools.size(); ++k) {
+    if (pools[k]->config->name == name) {
+      return static_cast<int>(k);
     }
   }
-  return nullptr;
+  return -1;
 }
 
 std::string listenerKey(const config::Listener& l) {

@@ -28,7 +28,8 @@ struct Snapshot {
   std::vector<std::unique_ptr<upstream::PoolRuntime>> pools;  // config->pools order
   std::vector<std::shared_ptr<ListenerSockets>> sockets;      // config->listeners order
 
-  const upstream::PoolRuntime* pool(const std::string& name) const;
+  // Index into `pools` of the pool called `name`; -1 when there is none.
+  int poolIndex(const std::string& name) const;
 };
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;

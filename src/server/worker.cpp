@@ -146,14 +146,8 @@ void Worker::apply(SnapshotPtr snapshot) {
       epoch->routers.emplace_back();
       continue;
     }
-    epoch->routers.push_back(std::make_unique<l7::Router>(l, [&](const std::string& name) {
-      for (size_t k = 0; k < snapshot->pools.size(); ++k) {
-        if (snapshot->pools[k]->config->name == name) {
-          return static_cast<int>(k);
-        }
-      }
-      return -1;
-    }));
+    epoch->routers.push_back(std::make_unique<l7::Router>(
+        l, [&](const std::string& name) { return snapshot->poolIndex(name); }));
   }
   Epoch* e = epoch.get();
   e->ref();  // held as current until the next snapshot
@@ -166,12 +160,9 @@ void Worker::apply(SnapshotPtr snapshot) {
   for (size_t i = 0; i < cfg.listeners.size(); ++i) {
     const auto& lc = cfg.listeners[i];
     const auto& sockets = snapshot->sockets[i];
-    upstream::WorkerPool* pool = nullptr;
-    for (size_t k = 0; k < snapshot->pools.size(); ++k) {
-      if (snapshot->pools[k]->config->name == lc.pool) {
-        pool = e->pools[k].get();
-      }
-    }
+    const int pool_index = snapshot->poolIndex(lc.pool);
+    upstream::WorkerPool* pool =
+        pool_index < 0 ? nullptr : e->pools[static_cast<size_t>(pool_index)].get();
     ListenerSlot* found = nullptr;
     for (auto& slot : listeners_) {
       if (slot.accepting && slot.sockets == sockets) {
