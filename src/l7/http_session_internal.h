@@ -16,35 +16,6 @@ constexpr uint32_t kMaxTries = 4;  // HttpSession::Exchange::tried
 // after our FIN before the socket is closed.
 constexpr uint64_t kLingerMs = 2000;
 
-inline std::string_view statusText(uint16_t status) {
-  switch (status) {
-    case 400:  // NOLINT(readability-magic-numbers): status codes name themselves
-      return "Bad Request";
-    case 404:  // NOLINT(readability-magic-numbers)
-      return "Not Found";
-    case 408:  // NOLINT(readability-magic-numbers)
-      return "Request Timeout";
-    case 413:  // NOLINT(readability-magic-numbers)
-      return "Content Too Large";
-    case 414:  // NOLINT(readability-magic-numbers)
-      return "URI Too Long";
-    case 431:  // NOLINT(readability-magic-numbers)
-      return "Request Header Fields Too Large";
-    case 501:  // NOLINT(readability-magic-numbers)
-      return "Not Implemented";
-    case 502:  // NOLINT(readability-magic-numbers)
-      return "Bad Gateway";
-    case 503:  // NOLINT(readability-magic-numbers)
-      return "Service Unavailable";
-    case 504:  // NOLINT(readability-magic-numbers)
-      return "Gateway Timeout";
-    case 505:  // NOLINT(readability-magic-numbers)
-      return "HTTP Version Not Supported";
-    default:
-      return "Error";
-  }
-}
-
 constexpr uint16_t kNotFound = 404;
 constexpr uint16_t kRequestTimeout = 408;
 constexpr uint16_t kBadGateway = 502;
@@ -52,5 +23,24 @@ constexpr uint16_t kUnavailable = 503;
 constexpr uint16_t kGatewayTimeout = 504;
 constexpr uint16_t kSwitching = 101;
 constexpr uint16_t kFirstFinal = 200;
+
+// Reason phrase for a status the proxy answers itself: the codec's for the statuses its parsers
+// produce, ours for the ones only the proxy decides.
+inline std::string_view statusText(uint16_t status) {
+  switch (status) {
+    case kNotFound:
+      return "Not Found";
+    case kRequestTimeout:
+      return "Request Timeout";
+    case kUnavailable:
+      return "Service Unavailable";
+    case kGatewayTimeout:
+      return "Gateway Timeout";
+    default: {
+      const std::string_view codec = h1::reasonPhrase(static_cast<h1::Status>(status));
+      return codec.empty() ? "Error" : codec;
+    }
+  }
+}
 
 }  // namespace ballast::l7::session_internal
