@@ -388,16 +388,7 @@ def record(text):
 
 
 def build_backend():
-    given = os.environ.get("HTTP_BACKEND_BIN")
-    if given:
-        return Path(given)
-    out = REPO / "build" / "bench-tools" / "http_backend"
-    if not out.exists() or out.stat().st_mtime < BACKEND_SRC.stat().st_mtime:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        log(f"compiling {out}")
-        subprocess.run(["g++", "-std=c++20", "-O2", "-Wall", "-Wextra", "-Werror",
-                        str(BACKEND_SRC), "-o", str(out)], check=True)
-    return out
+    return l4.build_tool("HTTP_BACKEND_BIN", BACKEND_SRC)
 
 
 def main():

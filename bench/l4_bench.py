@@ -597,17 +597,23 @@ def record(text):
 # ---- main ----------------------------------------------------------------------------------
 
 
-def build_tcpload():
-    given = os.environ.get("TCPLOAD_BIN")
+def build_tool(env_var, src):
+    """A bench tool from bench/tools: the binary named by env_var, else compiled (when stale)
+    into build/bench-tools/."""
+    given = os.environ.get(env_var)
     if given:
         return Path(given)
-    out = REPO / "build" / "bench-tools" / "tcpload"
-    if not out.exists() or out.stat().st_mtime < TCPLOAD_SRC.stat().st_mtime:
+    out = REPO / "build" / "bench-tools" / src.stem
+    if not out.exists() or out.stat().st_mtime < src.stat().st_mtime:
         out.parent.mkdir(parents=True, exist_ok=True)
         log(f"compiling {out}")
         subprocess.run(["g++", "-std=c++20", "-O2", "-Wall", "-Wextra", "-Werror",
-                        str(TCPLOAD_SRC), "-o", str(out)], check=True)
+                        str(src), "-o", str(out)], check=True)
     return out
+
+
+def build_tcpload():
+    return build_tool("TCPLOAD_BIN", TCPLOAD_SRC)
 
 
 def host_busy():
