@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "cli/demo.h"
+#include "cli/kernel_commands.h"
+#include "cli/uplink_commands.h"
 #include "config/loader.h"
 #include "server/server.h"
 
@@ -275,6 +277,12 @@ int main(int argc, char** argv) {
       return usageError("demo takes no options", "demo");
     }
     return runDemo(argc, argv);
+  }
+  if (cmd == "apply" || cmd == "disable") {
+    return kernelMain(argc, argv);
+  }
+  if (cmd == "uplinks") {
+    return uplinksMain(argc, argv);
   }
   Args args;
   if (cmd != "run" && cmd != "validate") {

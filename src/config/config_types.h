@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "balance/algorithm.h"
+#include "config/control_types.h"
+#include "config/kernel_types.h"
+#include "config/uplink_types.h"
 #include "net/address.h"
 #include "net/cidr.h"
 
@@ -174,6 +177,17 @@ struct Config {
   std::vector<Listener> listeners;
   std::vector<Pool> pools;
   Logging logging;
+  // Control plane.
+  AdminSettings admin;
+  MetricsSettings metrics;
+  ReloadSettings reload;
+  // Kernel plane.
+  KernelSettings kernel;
+  std::vector<VirtualService> virtual_services;
+  // Uplink plane.
+  std::vector<Uplink> uplinks;
+  UplinkPolicy uplink_policy;
+  std::vector<std::string> lan_interfaces;
 
   const Pool* findPool(const std::string& name) const {
     for (const auto& p : pools) {

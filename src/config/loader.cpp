@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 #include <utility>
 
 #include "config/limits.h"
+#include "config/plane_sections.h"
 #include "config/sections.h"
 #include "config/validate.h"
 #include "config/yaml_document.h"
@@ -27,12 +29,19 @@ namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array kTopKeys = {"include"sv, "workers"sv,   "io"sv,   "shutdown_timeout"sv,
-                                 "logging"sv, "listeners"sv, "pools"sv};
-// Sections owned by other planes; accepted here so one file can configure them all.
-constexpr std::array kReservedTopKeys = {"admin"sv,          "metrics"sv, "virtual_services"sv,
-                                         "kernel"sv,         "uplinks"sv, "uplink_policy"sv,
-                                         "lan_interfaces"sv, "reload"sv};
+constexpr std::array kProxyTopKeys = {"include"sv, "workers"sv,   "io"sv,   "shutdown_timeout"sv,
+                                      "logging"sv, "listeners"sv, "pools"sv};
+// Every plane's sections live in one file, so the top level accepts them all.
+template <size_t... N>
+constexpr auto joinKeys(const std::array<std::string_view, N>&... lists) {
+  std::array<std::string_view, (N + ...)> out{};
+  size_t i = 0;
+  ((std::copy(lists.begin(), lists.end(), out.begin() + static_cast<std::ptrdiff_t>(i)),
+    i += lists.size()),
+   ...);
+  return out;
+}
+constexpr auto kTopKeys = joinKeys(kProxyTopKeys, kControlTopKeys, kKernelTopKeys, kUplinkTopKeys);
 constexpr std::array kLoggingKeys = {"level"sv, "format"sv};
 // Settings of the process as a whole: only the top file may set them.
 constexpr std::array kTopFileOnlyKeys = {"workers"sv, "io"sv};
@@ -208,7 +217,7 @@ class Loader {
   void readTopLevel(FileReader& file, const YAML::Node& root, const std::string& dir,
                     size_t depth) {
     const Field root_field{"", root, root.Mark()};
-    const MapReader top(file, root_field, "top level", kTopKeys, kReservedTopKeys);
+    const MapReader top(file, root_field, "top level", kTopKeys);
     if (!top.ok()) {
       return;
     }
@@ -244,6 +253,9 @@ class Loader {
     if (const Field* f = top.find("pools")) {
       readPools(file, *f, config_, sources_);
     }
+    readControlSections(file, top, config_);
+    readKernelSections(file, top, config_);
+    readUplinkSections(file, top, config_);
     // Last, so this file's listeners and pools come before those it includes.
     if (const Field* f = top.find("include")) {
       readIncludes(file, *f, dir, depth);

@@ -396,45 +396,6 @@ void readKeepalive(FileReader& file, const Field& field, UpstreamKeepalive& k) {
   }
 }
 
-void readHealthCheck(FileReader& file, const Field& field, HealthCheck& hc) {
-  const MapReader map(file, field, "health_check", kHealthCheckKeys);
-  if (const Field* f = map.find("type")) {
-    assign(hc.type, readChoice<HealthCheckType>(file, *f, kHealthCheckTypes));
-  }
-  bool interval_ok = true;
-  if (const Field* f = map.find("interval")) {
-    const auto interval = readDuration(file, *f, /*positive=*/true);
-    assign(hc.interval, interval);
-    interval_ok = interval.has_value();
-  }
-  const Field* timeout_field = map.find("timeout");
-  std::optional<Duration> timeout;
-  if (timeout_field != nullptr) {
-    timeout = readDuration(file, *timeout_field, /*positive=*/true);
-  }
-  if (timeout && interval_ok && *timeout > hc.interval) {
-    file.error(timeout_field->valueMark(),
-               "timeout: health check timeout " + formatDuration(*timeout) +
-                   " must not exceed interval " + formatDuration(hc.interval));
-  } else if (timeout) {
-    hc.timeout = *timeout;
-  } else if (timeout_field == nullptr && hc.timeout > hc.interval) {
-    // A short interval with the default timeout would otherwise be an error about a value
-    // the user never wrote; a probe cannot outlive its interval, so cap it there.
-    hc.timeout = hc.interval;
-  }
-  if (const Field* f = map.find("rise")) {
-    assign(hc.rise, readUnsigned(file, *f, 1, kMaxHealthCheckCount));
-  }
-  if (const Field* f = map.find("fall")) {
-    assign(hc.fall, readUnsigned(file, *f, 1, kMaxHealthCheckCount));
-  }
-  if (const Field* f = map.find("jitter")) {
-    assign(hc.jitter, readFraction(file, *f, kMaxHealthCheckJitter));
-  }
-  readHttpHealthCheck(file, map, hc);
-}
-
 // Sets hash_key and hash_key_name, or reports why not and leaves them.
 void readHashKey(FileReader& file, const Field& field, Pool& pool) {
   const auto text = readScalar(file, field, kHashKeyExpected);
@@ -538,6 +499,45 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
 }
 
 }  // namespace
+
+void readHealthCheck(FileReader& file, const Field& field, HealthCheck& hc) {
+  const MapReader map(file, field, "health_check", kHealthCheckKeys);
+  if (const Field* f = map.find("type")) {
+    assign(hc.type, readChoice<HealthCheckType>(file, *f, kHealthCheckTypes));
+  }
+  bool interval_ok = true;
+  if (const Field* f = map.find("interval")) {
+    const auto interval = readDuration(file, *f, /*positive=*/true);
+    assign(hc.interval, interval);
+    interval_ok = interval.has_value();
+  }
+  const Field* timeout_field = map.find("timeout");
+  std::optional<Duration> timeout;
+  if (timeout_field != nullptr) {
+    timeout = readDuration(file, *timeout_field, /*positive=*/true);
+  }
+  if (timeout && interval_ok && *timeout > hc.interval) {
+    file.error(timeout_field->valueMark(),
+               "timeout: health check timeout " + formatDuration(*timeout) +
+                   " must not exceed interval " + formatDuration(hc.interval));
+  } else if (timeout) {
+    hc.timeout = *timeout;
+  } else if (timeout_field == nullptr && hc.timeout > hc.interval) {
+    // A short interval with the default timeout would otherwise be an error about a value
+    // the user never wrote; a probe cannot outlive its interval, so cap it there.
+    hc.timeout = hc.interval;
+  }
+  if (const Field* f = map.find("rise")) {
+    assign(hc.rise, readUnsigned(file, *f, 1, kMaxHealthCheckCount));
+  }
+  if (const Field* f = map.find("fall")) {
+    assign(hc.fall, readUnsigned(file, *f, 1, kMaxHealthCheckCount));
+  }
+  if (const Field* f = map.find("jitter")) {
+    assign(hc.jitter, readFraction(file, *f, kMaxHealthCheckJitter));
+  }
+  readHttpHealthCheck(file, map, hc);
+}
 
 void readListeners(FileReader& file, const Field& field, Config& config, SourceMap& sources) {
   for (const auto& item : listItems(file, field, "listener")) {

@@ -14,4 +14,8 @@ void readListeners(FileReader& file, const Field& field, Config& config, SourceM
 // Same for pools. Checks local to one pool (backends, health check) are done here.
 void readPools(FileReader& file, const Field& field, Config& config, SourceMap& sources);
 
+// Reads a `health_check:` mapping into hc (the proxy plane's pools and the kernel plane's
+// virtual services share it).
+void readHealthCheck(FileReader& file, const Field& field, HealthCheck& hc);
+
 }  // namespace ballast::config

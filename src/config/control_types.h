@@ -1,0 +1,47 @@
+// src/config/control_types.h — settings of the control plane: admin API, metrics endpoint and
+// reload behaviour.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/address.h"
+#include "net/cidr.h"
+
+namespace ballast::config {
+
+struct AdminTls {
+  std::string cert;  // PEM file paths; both empty: plain TCP (loopback only unless insecure)
+  std::string key;
+};
+
+struct AdminAuth {
+  std::string tokens_file;  // one static bearer token per line ('#' comments)
+  std::string jwt_hs256_secret_file;
+  std::string jwt_rs256_public_key_file;
+  std::vector<net::Cidr> allow;      // empty: any peer (tokens still required over TCP)
+  uint32_t rate_limit_per_sec = 50;  // requests per second per peer address; 0 = off
+};
+
+struct AdminSettings {
+  std::string socket = "/run/ballast/admin.sock";  // "" = no unix socket
+  std::optional<net::SocketAddress> bind;           // optional TCP listener
+  AdminTls tls;
+  bool insecure = false;  // allow plain TCP on a non-loopback address
+  AdminAuth auth;
+  std::string audit_log;  // file the audit records are appended to; "" = none
+};
+
+struct MetricsSettings {
+  std::optional<net::SocketAddress> bind;  // Prometheus endpoint; unset = only via admin API
+  std::string path = "/metrics";
+};
+
+struct ReloadSettings {
+  bool watch = false;  // reload when the config file (or an include) changes (inotify)
+};
+
+}  // namespace ballast::config
