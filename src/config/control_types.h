@@ -28,7 +28,7 @@ struct AdminAuth {
 
 struct AdminSettings {
   std::string socket = "/run/ballast/admin.sock";  // "" = no unix socket
-  std::optional<net::SocketAddress> bind;           // optional TCP listener
+  std::optional<net::SocketAddress> bind;          // optional TCP listener
   AdminTls tls;
   bool insecure = false;  // allow plain TCP on a non-loopback address
   AdminAuth auth;

@@ -9,8 +9,8 @@
 namespace ballast::control {
 
 nlohmann::json AuditRecord::toJson() const {
-  return {{"seq", seq},        {"time_ms", time_ms}, {"kind", kind},
-          {"actor", actor},    {"before", before},   {"after", after}};
+  return {{"seq", seq},     {"time_ms", time_ms}, {"kind", kind},
+          {"actor", actor}, {"before", before},   {"after", after}};
 }
 
 AuditLog::AuditLog(size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}

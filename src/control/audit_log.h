@@ -4,14 +4,13 @@
 // appended to a file when configured, and pushed to live subscribers (SSE streams).
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <cstdio>
 #include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -43,8 +42,7 @@ class AuditLog {
   void reopen();
 
   // Records one event and returns its sequence number. Safe from any thread.
-  uint64_t record(std::string kind, std::string actor, nlohmann::json before,
-                  nlohmann::json after);
+  uint64_t record(std::string kind, std::string actor, nlohmann::json before, nlohmann::json after);
 
   // Records after `seq` still in the ring, oldest first (at most `limit`).
   std::vector<AuditRecord> since(uint64_t seq, size_t limit = kDefaultCapacity) const;

@@ -24,8 +24,7 @@ void appendEscaped(std::string& out, std::string_view text, bool quote_too) {
 
 }  // namespace
 
-void PrometheusWriter::family(std::string_view name, std::string_view type,
-                              std::string_view help) {
+void PrometheusWriter::family(std::string_view name, std::string_view type, std::string_view help) {
   out_ += "# HELP ";
   out_ += name;
   out_ += ' ';
@@ -56,8 +55,7 @@ void PrometheusWriter::writeLabels(std::span<const Label> labels) {
   out_ += '}';
 }
 
-void PrometheusWriter::sample(std::string_view name, std::span<const Label> labels,
-                              double value) {
+void PrometheusWriter::sample(std::string_view name, std::span<const Label> labels, double value) {
   out_ += name;
   writeLabels(labels);
   out_ += ' ';

@@ -12,11 +12,15 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "control/audit_log.h"
 #include "core/clock.h"
 #include "core/fd.h"
 #include "core/log.h"
+#include "kernel/kernel_plane.h"
+#include "server/plane.h"
 #include "server/snapshot.h"
 #include "server/worker.h"
+#include "uplink/uplink_plane.h"
 #include "upstream/health_checker.h"
 
 namespace ballast::server {
@@ -129,6 +133,11 @@ class ControlThread final : public core::WatchHandler {
     loop_->watch(signal_watcher_, signal_fd_.get(), this);
     health_ = std::make_unique<upstream::HealthChecker>(*loop_, core::monotonicMs());
     health_->setTargets(healthTargets(*snapshot_));
+    if (!syncPlanes(loaded.config, /*starting=*/true)) {
+      stopPlanes();
+      stopWorkers(core::monotonicMs());
+      return 1;
+    }
     core::LogLine(core::LogLevel::kInfo, "server.started")
         .str("version", BALLAST_VERSION)
         .unum("workers", workers)
@@ -144,6 +153,7 @@ class ControlThread final : public core::WatchHandler {
     core::LogLine(core::LogLevel::kInfo, "server.stopping")
         .num("shutdown_timeout_ms", snapshot_->config->shutdown_timeout.count());
     health_.reset();
+    stopPlanes();
     stopWorkers(deadline);
     core::LogLine(core::LogLevel::kInfo, "server.stopped");
     return 0;
@@ -207,10 +217,48 @@ class ControlThread final : public core::WatchHandler {
       w->publish(snapshot_);
     }
     health_->setTargets(healthTargets(*snapshot_));
+    syncPlanes(loaded.config, /*starting=*/false);
     core::LogLine(core::LogLevel::kInfo, "config.reloaded")
         .unum("generation", snapshot_->generation)
         .unum("listeners", cfg.listeners.size())
         .unum("pools", cfg.pools.size());
+  }
+
+  // Creates the kernel and uplink planes when the config first asks for them and hands every
+  // accepted config to those that exist (an emptied section tells a plane to undo its work).
+  bool syncPlanes(const config::ConfigPtr& cfg, bool starting) {
+    const PlaneContext ctx{*loop_, audit_};
+    if (!kernel_plane_ && (!cfg->virtual_services.empty() || cfg->kernel.present)) {
+      kernel_plane_ = kernel::makeKernelPlane(ctx);
+    }
+    if (!uplink_plane_ && !cfg->uplinks.empty()) {
+      uplink_plane_ = uplink::makeUplinkPlane(ctx);
+    }
+    bool ok = true;
+    for (Plane* plane : {kernel_plane_.get(), uplink_plane_.get()}) {
+      if (plane == nullptr) {
+        continue;
+      }
+      std::string error;
+      if (!plane->apply(cfg, &error)) {
+        core::LogLine(starting ? core::LogLevel::kError : core::LogLevel::kWarn,
+                      "server.plane_apply_failed")
+            .str("plane", plane->name())
+            .str("reason", error);
+        ok = false;
+      }
+    }
+    return ok || !starting;
+  }
+
+  void stopPlanes() {
+    for (Plane* plane : {kernel_plane_.get(), uplink_plane_.get()}) {
+      if (plane != nullptr) {
+        plane->stop();
+      }
+    }
+    kernel_plane_.reset();
+    uplink_plane_.reset();
   }
 
   void stopWorkers(uint64_t deadline) {
@@ -232,6 +280,9 @@ class ControlThread final : public core::WatchHandler {
   core::Fd signal_fd_;
   core::Watcher signal_watcher_;
   std::unique_ptr<upstream::HealthChecker> health_;
+  control::AuditLog audit_;
+  std::unique_ptr<Plane> kernel_plane_;
+  std::unique_ptr<Plane> uplink_plane_;
   bool stop_ = false;
 };
 

@@ -259,6 +259,9 @@ void HealthChecker::onProbeResult(Probe& p, bool ok, int err) {
   } else {
     line.str("reason", strerror(err)).unum("failures", p.fail_streak);
   }
+  if (on_change_) {
+    on_change_(t, now_up, err);
+  }
 }
 
 }  // namespace ballast::upstream

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,10 @@ class HealthChecker {
   // Replaces the checked set (start-up and every reload). A backend present before and after
   // keeps its counters and schedule.
   void setTargets(std::vector<HealthTarget> targets);
+  // Called on the loop's thread after a backend changes state (audit, kernel reconcile). It
+  // must not call setTargets: defer that to a timer.
+  using ChangeFn = std::function<void(const HealthTarget& target, bool up, int err)>;
+  void setOnChange(ChangeFn fn) { on_change_ = std::move(fn); }
   uint64_t stateChanges() const { return state_changes_; }
   uint64_t checksRun() const { return checks_run_; }
 
@@ -50,6 +55,7 @@ class HealthChecker {
   std::vector<std::unique_ptr<Probe>> retiring_;  // removed while a connect was in flight
   uint64_t state_changes_ = 0;
   uint64_t checks_run_ = 0;
+  ChangeFn on_change_;
 };
 
 }  // namespace ballast::upstream
