@@ -1,8 +1,154 @@
 // src/config/control_sections.cpp — `admin:`, `metrics:` and `reload:`.
+#include <array>
+#include <string_view>
+
 #include "config/plane_sections.h"
 
 namespace ballast::config {
+namespace {
 
-void readControlSections(FileReader& /*file*/, const MapReader& /*top*/, Config& /*config*/) {}
+using namespace std::string_view_literals;
+
+constexpr std::array kAdminKeys = {"socket"sv,   "bind"sv, "tls"sv,
+                                   "insecure"sv, "auth"sv, "audit_log"sv};
+constexpr std::array kAdminTlsKeys = {"cert"sv, "key"sv};
+constexpr std::array kAdminAuthKeys = {"tokens_file"sv, "jwt_hs256_secret_file"sv,
+                                       "jwt_rs256_public_key_file"sv, "allow"sv,
+                                       "rate_limit_per_sec"sv};
+constexpr std::array kMetricsKeys = {"bind"sv, "path"sv};
+constexpr std::array kReloadKeys = {"watch"sv};
+constexpr std::string_view kPathExpected = "an absolute file path";
+constexpr std::string_view kCidrExpected = "an address or CIDR (\"10.0.0.0/8\", \"::1\")";
+constexpr uint64_t kMaxAdminRate = 100000;
+
+// Mapping sections may come from one file only; `seen` remembers that one already did.
+bool firstTime(FileReader& file, const Field& f, bool& seen) {
+  if (seen) {
+    file.error(f.key_mark, f.key + ": already set in another file; set it in one file only");
+    return false;
+  }
+  seen = true;
+  return true;
+}
+
+std::optional<std::string> readPath(FileReader& file, const Field& field, bool allow_empty) {
+  auto text = readScalar(file, field, kPathExpected);
+  if (!text) {
+    return std::nullopt;
+  }
+  if ((text->empty() && allow_empty) || (text->starts_with('/') && !text->ends_with('/'))) {
+    return text;
+  }
+  reportExpected(file, field, kPathExpected, quote(*text));
+  return std::nullopt;
+}
+
+void readAuth(FileReader& file, const Field& field, AdminAuth& auth) {
+  const MapReader map(file, field, "admin.auth", kAdminAuthKeys);
+  if (const Field* f = map.find("tokens_file")) {
+    assign(auth.tokens_file, readPath(file, *f, false));
+  }
+  if (const Field* f = map.find("jwt_hs256_secret_file")) {
+    assign(auth.jwt_hs256_secret_file, readPath(file, *f, false));
+  }
+  if (const Field* f = map.find("jwt_rs256_public_key_file")) {
+    assign(auth.jwt_rs256_public_key_file, readPath(file, *f, false));
+  }
+  if (const Field* f = map.find("allow")) {
+    for (const auto& item : listItems(file, *f, "allow entry")) {
+      const auto text = readScalar(file, item, kCidrExpected);
+      if (!text) {
+        continue;
+      }
+      const auto cidr = net::Cidr::parse(*text);
+      if (!cidr) {
+        reportExpected(file, item, kCidrExpected, quote(*text));
+        continue;
+      }
+      auth.allow.push_back(*cidr);
+    }
+  }
+  if (const Field* f = map.find("rate_limit_per_sec")) {
+    assign(auth.rate_limit_per_sec, readUnsigned(file, *f, 0, kMaxAdminRate));
+  }
+}
+
+void readAdmin(FileReader& file, const Field& field, AdminSettings& admin) {
+  const MapReader map(file, field, "admin", kAdminKeys);
+  if (const Field* f = map.find("socket")) {
+    assign(admin.socket, readPath(file, *f, /*allow_empty=*/true));
+  }
+  const Field* bind = map.find("bind");
+  if (bind != nullptr) {
+    admin.bind = readAddress(file, *bind);
+  }
+  if (const Field* f = map.find("tls")) {
+    const MapReader tls(file, *f, "admin.tls", kAdminTlsKeys);
+    if (const Field* c = tls.find("cert")) {
+      assign(admin.tls.cert, readPath(file, *c, false));
+    }
+    if (const Field* k = tls.find("key")) {
+      assign(admin.tls.key, readPath(file, *k, false));
+    }
+    if (admin.tls.cert.empty() != admin.tls.key.empty()) {
+      file.error(f->key_mark, "tls: set both cert and key");
+    }
+  }
+  if (const Field* f = map.find("insecure")) {
+    assign(admin.insecure, readBool(file, *f));
+  }
+  if (const Field* f = map.find("auth")) {
+    readAuth(file, *f, admin.auth);
+  }
+  if (const Field* f = map.find("audit_log")) {
+    assign(admin.audit_log, readPath(file, *f, /*allow_empty=*/true));
+  }
+  // Plain HTTP off loopback would send tokens in the clear to anyone on the path.
+  if (admin.bind && !admin.bind->isLoopback() && admin.tls.cert.empty() && !admin.insecure) {
+    file.error(bind->valueMark(),
+               "bind: plain HTTP is allowed only on loopback; add tls: {cert, key} or, knowing "
+               "that tokens then cross the network in the clear, insecure: true");
+  }
+  if (!admin.tls.cert.empty()) {
+    file.error(map.find("tls")->key_mark,
+               "tls: TLS for the admin API is not implemented yet; bind to loopback and use an "
+               "SSH tunnel or a TLS-terminating proxy");
+  }
+}
+
+void readMetrics(FileReader& file, const Field& field, MetricsSettings& metrics) {
+  const MapReader map(file, field, "metrics", kMetricsKeys);
+  if (const Field* f = map.find("bind")) {
+    metrics.bind = readAddress(file, *f);
+  }
+  if (const Field* f = map.find("path")) {
+    const auto text = readScalar(file, *f, "a URL path starting with /");
+    if (text && text->starts_with('/') && text->find_first_of(" ?#") == std::string::npos) {
+      metrics.path = *text;
+    } else if (text) {
+      reportExpected(file, *f, "a URL path starting with /", quote(*text));
+    }
+  }
+}
+
+}  // namespace
+
+void readControlSections(FileReader& file, const MapReader& top, Config& config) {
+  if (const Field* f = top.find("admin");
+      f != nullptr && firstTime(file, *f, config.admin.present)) {
+    readAdmin(file, *f, config.admin);
+  }
+  if (const Field* f = top.find("metrics");
+      f != nullptr && firstTime(file, *f, config.metrics.present)) {
+    readMetrics(file, *f, config.metrics);
+  }
+  if (const Field* f = top.find("reload");
+      f != nullptr && firstTime(file, *f, config.reload.present)) {
+    const MapReader map(file, *f, "reload", kReloadKeys);
+    if (const Field* w = map.find("watch")) {
+      assign(config.reload.watch, readBool(file, *w));
+    }
+  }
+}
 
 }  // namespace ballast::config

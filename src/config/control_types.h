@@ -27,6 +27,7 @@ struct AdminAuth {
 };
 
 struct AdminSettings {
+  bool present = false;  // an `admin:` section was given (one file may set it)
   std::string socket = "/run/ballast/admin.sock";  // "" = no unix socket
   std::optional<net::SocketAddress> bind;          // optional TCP listener
   AdminTls tls;
@@ -36,11 +37,13 @@ struct AdminSettings {
 };
 
 struct MetricsSettings {
+  bool present = false;
   std::optional<net::SocketAddress> bind;  // Prometheus endpoint; unset = only via admin API
   std::string path = "/metrics";
 };
 
 struct ReloadSettings {
+  bool present = false;
   bool watch = false;  // reload when the config file (or an include) changes (inotify)
 };
 

@@ -17,4 +17,15 @@ inline uint64_t monotonicMs() {
          static_cast<uint64_t>(ts.tv_nsec) / kNsPerMs;
 }
 
+constexpr uint64_t kNsPerUs = 1000;
+constexpr uint64_t kUsPerSecond = 1000000;
+
+// For durations worth reporting below a millisecond (health-check latency).
+inline uint64_t monotonicUs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * kUsPerSecond +
+         static_cast<uint64_t>(ts.tv_nsec) / kNsPerUs;
+}
+
 }  // namespace ballast::core

@@ -18,7 +18,8 @@ constexpr mode_t kLogFileMode = 0640;
 std::unique_ptr<AsyncLineWriter> AsyncLineWriter::open(const std::string& destination,
                                                        std::string* error) {
   if (destination == "stdout") {
-    return std::unique_ptr<AsyncLineWriter>(new AsyncLineWriter(STDOUT_FILENO, false));  // NOLINT
+    return std::unique_ptr<AsyncLineWriter>(
+        new AsyncLineWriter(STDOUT_FILENO, false, ""));  // NOLINT
   }
   const int fd =
       ::open(destination.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, kLogFileMode);
@@ -26,11 +27,22 @@ std::unique_ptr<AsyncLineWriter> AsyncLineWriter::open(const std::string& destin
     *error = destination + ": " + strerror(errno);
     return nullptr;
   }
-  return std::unique_ptr<AsyncLineWriter>(new AsyncLineWriter(fd, true));  // NOLINT
+  return std::unique_ptr<AsyncLineWriter>(new AsyncLineWriter(fd, true, destination));  // NOLINT
 }
 
-AsyncLineWriter::AsyncLineWriter(int fd, bool owns_fd)
-    : fd_(fd), owns_fd_(owns_fd), thread_(&AsyncLineWriter::run, this) {}
+AsyncLineWriter::AsyncLineWriter(int fd, bool owns_fd, std::string path)
+    : fd_(fd), path_(std::move(path)), owns_fd_(owns_fd), thread_(&AsyncLineWriter::run, this) {}
+
+void AsyncLineWriter::reopen() {
+  {
+    std::lock_guard lock(mu_);
+    if (!owns_fd_) {
+      return;
+    }
+    reopen_ = true;
+  }
+  cv_.notify_one();
+}
 
 AsyncLineWriter::~AsyncLineWriter() {
   {
@@ -67,11 +79,22 @@ void AsyncLineWriter::run() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      cv_.wait(lock, [this] { return stop_ || reopen_ || !queue_.empty(); });
       if (queue_.empty() && stop_) {
         return;
       }
       batch.swap(queue_);
+      if (reopen_) {
+        reopen_ = false;
+        // Only this thread writes fd_, so swapping it here needs no further care. If the
+        // new file cannot be opened the old one keeps receiving lines.
+        const int fd =
+            ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, kLogFileMode);
+        if (fd >= 0) {
+          ::close(fd_);
+          fd_ = fd;
+        }
+      }
     }
     buffer.clear();
     for (auto& line : batch) {
@@ -92,11 +115,26 @@ void AsyncLineWriter::run() {
   }
 }
 
+namespace {
+std::mutex g_writers_mu;
+std::map<std::string, std::unique_ptr<AsyncLineWriter>>& writers() {
+  static std::map<std::string, std::unique_ptr<AsyncLineWriter>> all;
+  return all;
+}
+}  // namespace
+
+void reopenSharedLineWriters() {
+  std::lock_guard lock(g_writers_mu);
+  for (auto& [dest, w] : writers()) {
+    if (w) {
+      w->reopen();
+    }
+  }
+}
+
 LineSink* sharedLineWriter(const std::string& destination, std::string* error) {
-  static std::mutex mu;
-  static std::map<std::string, std::unique_ptr<AsyncLineWriter>> writers;
-  std::lock_guard lock(mu);
-  auto& w = writers[destination];
+  std::lock_guard lock(g_writers_mu);
+  auto& w = writers()[destination];
   if (!w) {
     w = AsyncLineWriter::open(destination, error);
   }

@@ -31,12 +31,16 @@ class AsyncLineWriter final : public LineSink {
 
   void write(std::string&& line) override;
   uint64_t dropped() const;
+  // Reopens the file on the writer thread (after logrotate moved it); no-op for stdout.
+  void reopen();
 
  private:
-  AsyncLineWriter(int fd, bool owns_fd);
+  AsyncLineWriter(int fd, bool owns_fd, std::string path);
   void run();
 
   int fd_;
+  std::string path_;
+  bool reopen_ = false;
   bool owns_fd_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -49,5 +53,7 @@ class AsyncLineWriter final : public LineSink {
 // One writer per destination for the life of the process (reloads keep writing to the same
 // one). Control or worker threads; nullptr and `error` when it cannot be opened.
 LineSink* sharedLineWriter(const std::string& destination, std::string* error);
+// SIGUSR1: every shared file writer reopens its file.
+void reopenSharedLineWriters();
 
 }  // namespace ballast::core

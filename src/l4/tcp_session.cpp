@@ -23,6 +23,8 @@ namespace ballast::l4 {
 TcpSession::TcpSession(const SessionEnv& env, int client_fd)
     : env_(env), client_(*this), backend_(*this) {
   env_.epoch->ref();
+  env_.counters->connections_total.add();
+  env_.counters->connections_active.inc();
   timer_.bind(&TcpSession::onTimer, this);
   client_.released = false;
   loop().attach(client_.stream, client_fd, &client_);
@@ -30,6 +32,7 @@ TcpSession::TcpSession(const SessionEnv& env, int client_fd)
 
 TcpSession::~TcpSession() {
   core::TimerWheel::cancel(timer_);
+  env_.counters->connections_active.dec();
   env_.epoch->unref();
 }
 
@@ -59,8 +62,13 @@ void TcpSession::connectBackend() {
     if (!choice) {
       break;
     }
+    if (tries_ > 0) {
+      backend_counters_->retries_total.add();  // the previous backend's failure was retried
+    }
     tried_[tries_++] = *choice;
     backend_state_ = env_.pool->runtime().backends[*choice].get();
+    backend_counters_ = &env_.pool->counters(*choice);
+    backend_counters_->connections_total.add();
     auto fd = core::openStreamSocket(backend_state_->address);
     if (!fd) {
       core::LogLine(core::LogLevel::kError, "l4.socket_failed")
@@ -91,6 +99,10 @@ void TcpSession::onConnectFailed(int err) {
       .str("backend", backend_state_->name)
       .str("reason", strerror(err))
       .unum("attempt", tries_);
+  backend_counters_->connect_errors_total.add();
+  if (err == ETIMEDOUT) {
+    backend_counters_->timeouts_total.add();
+  }
   backend_state_->active.fetch_sub(1, std::memory_order_relaxed);
   backend_state_ = nullptr;
   state_ = State::kRetrying;  // the next attempt starts once this socket is released
@@ -176,6 +188,15 @@ void TcpSession::onData(Side& from, core::ChunkId id, uint32_t len) {
     return;
   }
   to.out.push(loop().chunks(), id, 0, len);
+  if (&from == &client_) {
+    env_.counters->bytes_in_total.add(len);
+    if (backend_counters_ != nullptr) {
+      backend_counters_->bytes_out_total.add(len);
+    }
+  } else {
+    env_.counters->bytes_out_total.add(len);
+    backend_counters_->bytes_in_total.add(len);
+  }
   if (state_ == State::kProxyHeader) {
     if (!parseProxyHeader()) {
       return;
@@ -351,6 +372,7 @@ void TcpSession::onTimer(void* self) {
     return;
   }
   core::LogLine(core::LogLevel::kDebug, "l4.idle_timeout").str("listener", s->env_.listener->name);
+  s->env_.counters->timeouts_total.add();
   s->closeBoth(false);
 }
 

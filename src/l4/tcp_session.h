@@ -27,6 +27,7 @@ struct SessionEnv {
   upstream::WorkerPool* pool = nullptr;
   core::LocalRefCounted* epoch = nullptr;  // keeps listener and pool alive
   StreamListener<TcpSession>* owner = nullptr;
+  metrics::ListenerCounters* counters = nullptr;  // this worker's; never null in a session
 };
 
 class TcpSession {
@@ -89,7 +90,8 @@ class TcpSession {
   core::Timer timer_;
   uint64_t last_activity_ms_ = 0;
   upstream::BackendState* backend_state_ = nullptr;
-  std::unique_ptr<uint8_t[]> proxy_header_;  // PROXY header to send; freed once sent
+  metrics::BackendCounters* backend_counters_ = nullptr;  // the last backend tried
+  std::unique_ptr<uint8_t[]> proxy_header_;               // PROXY header to send; freed once sent
   uint16_t proxy_header_len_ = 0;
   uint16_t proxy_header_sent_ = 0;
   std::array<uint32_t, kMaxTries> tried_{};

@@ -19,13 +19,22 @@ constexpr uint64_t kTableFullLogEvery = 65536;
 class UdpListener::Flow final : public core::WatchHandler {
  public:
   Flow(UdpListener& owner, const net::SocketAddress& client, upstream::BackendState* backend,
-       int fd)
-      : owner_(owner), client_(client), backend_(backend), fd_(fd) {
+       metrics::BackendCounters* backend_counters, int fd)
+      : owner_(owner),
+        client_(client),
+        backend_(backend),
+        backend_counters_(backend_counters),
+        counters_(owner.counters_),
+        fd_(fd) {
     timer_.bind(&Flow::onTimer, this);
     owner_.epoch_->ref();
     backend_->active.fetch_add(1, std::memory_order_relaxed);
+    counters_->connections_total.add();
+    counters_->connections_active.inc();
+    backend_counters_->connections_total.add();
   }
   ~Flow() {
+    counters_->connections_active.dec();
     backend_->active.fetch_sub(1, std::memory_order_relaxed);
     owner_.epoch_->unref();
   }
@@ -42,6 +51,7 @@ class UdpListener::Flow final : public core::WatchHandler {
   uint64_t idleMs() const { return static_cast<uint64_t>(owner_.listener_->timeouts.idle.count()); }
   void forward(const uint8_t* data, size_t len) {
     touch();
+    backend_counters_->bytes_out_total.add(len);
     if (::send(fd_.get(), data, len, MSG_NOSIGNAL) < 0) {
       // ECONNREFUSED: the backend's port answered ICMP unreachable; the datagram is lost, as
       // it would be without a proxy.
@@ -64,6 +74,8 @@ class UdpListener::Flow final : public core::WatchHandler {
         return;  // EAGAIN; ICMP errors (ECONNREFUSED) surface here too and are dropped
       }
       touch();
+      counters_->bytes_out_total.add(static_cast<uint64_t>(n));
+      backend_counters_->bytes_in_total.add(static_cast<uint64_t>(n));
       ::sendto(owner_.fd_, buf.data(), static_cast<size_t>(n), MSG_NOSIGNAL, client_.sockaddrPtr(),
                client_.length());
     }
@@ -84,6 +96,8 @@ class UdpListener::Flow final : public core::WatchHandler {
   UdpListener& owner_;
   net::SocketAddress client_;
   upstream::BackendState* backend_;
+  metrics::BackendCounters* backend_counters_;
+  metrics::ListenerCounters* counters_;
   core::Fd fd_;
   core::Watcher watcher_;
   core::Timer timer_;
@@ -143,6 +157,7 @@ void UdpListener::onReady(core::Watcher& /*w*/) {
     if (n < 0) {
       return;
     }
+    counters_->bytes_in_total.add(static_cast<uint64_t>(n));
     const auto client =
         net::SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&from), from_len);
     Flow* flow = flowFor(client);
@@ -159,6 +174,7 @@ UdpListener::Flow* UdpListener::flowFor(const net::SocketAddress& client) {
   }
   if (flows_.size() >= max_flows_) {
     ++dropped_;
+    counters_->rejected_total.add();
     // One line per 64Ki drops of this kind, not one per datagram.
     if (dropped_table_full_++ % kTableFullLogEvery == 0) {
       core::LogLine(core::LogLevel::kWarn, "l4.udp_flow_table_full")
@@ -186,7 +202,7 @@ UdpListener::Flow* UdpListener::flowFor(const net::SocketAddress& client) {
     ++dropped_;
     return nullptr;
   }
-  auto flow = std::make_unique<Flow>(*this, client, backend, fd);
+  auto flow = std::make_unique<Flow>(*this, client, backend, &pool_->counters(*choice), fd);
   Flow* raw = flow.get();
   flows_.emplace(client, std::move(flow));
   raw->start();

@@ -36,6 +36,8 @@ class UdpListener final : public core::WatchHandler {
   size_t flows() const { return flows_.size(); }
   bool idle() const { return flows_.empty() && dying_.empty() && watcher_released_; }
   uint64_t dropped() const { return dropped_; }
+  // This worker's counters for the listener; flows keep the ones they started with.
+  void setCounters(metrics::ListenerCounters* counters) { counters_ = counters; }
 
   void onReady(core::Watcher& w) override;
   void onReleased(core::Watcher& w) override;
@@ -57,6 +59,8 @@ class UdpListener final : public core::WatchHandler {
   core::Watcher watcher_;
   bool watcher_released_ = true;
   bool reading_ = false;
+  metrics::ListenerCounters* counters_ = &unset_counters_;
+  metrics::ListenerCounters unset_counters_;
   uint64_t dropped_ = 0;             // every datagram dropped, whatever the reason
   uint64_t dropped_table_full_ = 0;  // of those, for want of a flow slot
   std::vector<uint8_t> datagram_;

@@ -96,6 +96,8 @@ HttpSession::HttpSession(const HttpEnv& env, int client_fd)
       request_parser_(codecLimits(env.listener->http.limits)),
       response_parser_(responseLimits(env.listener->http.limits)) {
   env_.epoch->ref();
+  env_.counters->connections_total.add();
+  env_.counters->connections_active.inc();
   timer_.bind(&HttpSession::onTimer, this);
   client_released_ = false;
   loop().attach(client_, client_fd, this);
@@ -103,6 +105,7 @@ HttpSession::HttpSession(const HttpEnv& env, int client_fd)
 
 HttpSession::~HttpSession() {
   core::TimerWheel::cancel(timer_);
+  env_.counters->connections_active.dec();
   env_.epoch->unref();
 }
 
@@ -115,6 +118,7 @@ void HttpSession::Exchange::reset() {
   pool.clear();
   replay.clear();
   backend.reset();
+  backend_counters = nullptr;
   route_config = nullptr;
   pool_index = -1;
   hash_key = 0;
@@ -422,8 +426,12 @@ bool HttpSession::connectUpstream() {
     if (!choice) {
       break;
     }
+    if (ex_->tries > 0 && ex_->backend_counters != nullptr) {
+      ex_->backend_counters->retries_total.add();
+    }
     ex_->tried[ex_->tries++] = *choice;
     ex_->backend = pool.runtime().backends[*choice];
+    ex_->backend_counters = &pool.counters(*choice);
     upstream_ = env_.upstreams->takeIdle(ex_->backend, this);
     if (upstream_ != nullptr) {
       upstream_connected_ = true;
@@ -439,6 +447,7 @@ bool HttpSession::connectUpstream() {
     if (upstream_ == nullptr) {
       continue;
     }
+    ex_->backend_counters->connections_total.add();
     upstream_connected_ = false;
     ex_->backend->active.fetch_add(1, std::memory_order_relaxed);
     armTimer(static_cast<uint64_t>(env_.listener->timeouts.connect.count()));

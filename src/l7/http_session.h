@@ -53,6 +53,7 @@ struct HttpEnv {
   WorkerScratch* scratch = nullptr;
   core::LineSink* access_log = nullptr;  // null: the application log
   uint32_t worker = 0;
+  metrics::ListenerCounters* counters = nullptr;  // this worker's; never null in a session
 };
 
 class HttpSession final : public core::StreamHandler, public UpstreamUser {
@@ -100,6 +101,7 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
     std::string route;
     std::string pool;
     upstream::BackendStatePtr backend;
+    metrics::BackendCounters* backend_counters = nullptr;  // this worker's, for `backend`
     uint64_t start_ms = 0;
     uint64_t connect_ms = 0;   // upstream connected (or reused)
     uint64_t response_ms = 0;  // upstream response head
@@ -145,6 +147,7 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   void armTimer(uint64_t ms);
   void armExchangeTimer();  // once upstream is connected: body idle while uploading, else response
   void accessLog();
+  void countExchange();
   void fillAccessLog(core::LogLine& line);
   static void onTimer(void* self);
   bool appendClient(const void* data, size_t len);

@@ -87,7 +87,31 @@ void HttpSession::abort() {
   closeClient(true);
 }
 
+// Called once per exchange, when its response ends (or a tunnel starts).
+void HttpSession::countExchange() {
+  constexpr uint64_t kUsPerMs = 1000;
+  auto& lc = *env_.counters;
+  lc.requests_total.add();
+  lc.countStatus(ex_->status);
+  lc.bytes_in_total.add(ex_->bytes_in);  // HTTP: body bytes
+  lc.bytes_out_total.add(ex_->bytes_out);
+  lc.request_duration.observeUs((loop().nowMs() - ex_->start_ms) * kUsPerMs);
+  if (ex_->backend_counters != nullptr && ex_->connect_ms != 0) {
+    auto& bc = *ex_->backend_counters;
+    bc.requests_total.add();
+    bc.bytes_out_total.add(ex_->bytes_in);
+    bc.bytes_in_total.add(ex_->bytes_out);
+    if (ex_->response_ms != 0) {
+      bc.countStatus(ex_->status);
+      bc.response_duration.observeUs((ex_->response_ms - ex_->connect_ms) * kUsPerMs);
+    }
+  }
+}
+
 void HttpSession::accessLog() {
+  if (ex_ != nullptr) {
+    countExchange();
+  }
   if (ex_ == nullptr || (env_.access_log == nullptr && !core::logEnabled(core::LogLevel::kInfo))) {
     return;  // nothing would be written: skip building the fields
   }
@@ -130,6 +154,7 @@ void HttpSession::onTimer(void* self) {
       core::LogLine(core::LogLevel::kInfo, "l7.header_timeout")
           .str("listener", s->env_.listener->name)
           .str("client", core::peerAddress(s->client_.fd()).toString());
+      s->env_.counters->timeouts_total.add();
       s->respondError(kRequestTimeout, "header timeout");
       return;
     case State::kExchange:
@@ -151,6 +176,9 @@ void HttpSession::onTimer(void* self) {
         core::LogLine(core::LogLevel::kWarn, "l7.response_timeout")
             .str("listener", s->env_.listener->name)
             .str("backend", s->ex_ && s->ex_->backend ? s->ex_->backend->name : "");
+        if (s->ex_ && s->ex_->backend_counters != nullptr) {
+          s->ex_->backend_counters->timeouts_total.add();
+        }
         s->releaseUpstream(false);
         s->respondError(kGatewayTimeout, "response header timeout");
       }

@@ -50,6 +50,12 @@ void HttpSession::armExchangeTimer() {
 }
 
 void HttpSession::onUpstreamFailed(int err, const char* what) {
+  if (ex_ && ex_->backend_counters != nullptr && !upstream_connected_) {
+    ex_->backend_counters->connect_errors_total.add();
+    if (err == ETIMEDOUT) {
+      ex_->backend_counters->timeouts_total.add();
+    }
+  }
   core::LogLine(core::LogLevel::kWarn, "l7.upstream_failed")
       .str("listener", env_.listener->name)
       .str("backend", ex_ && ex_->backend ? ex_->backend->name : "")

@@ -193,4 +193,24 @@ size_t SocketAddressHash::operator()(const SocketAddress& a) const {
   return h;
 }
 
+bool SocketAddress::isLoopback() const {
+  constexpr uint32_t kLoopbackNet = 0x7f000000;
+  constexpr uint32_t kLoopbackMask = 0xff000000;
+  if (family() == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&storage_);
+    return (ntohl(in->sin_addr.s_addr) & kLoopbackMask) == kLoopbackNet;
+  }
+  if (family() == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&storage_);
+    if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) {
+      return true;
+    }
+    constexpr size_t kV4Offset = 12;
+    constexpr uint8_t kLoopbackFirstByte = 127;
+    return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) &&
+           in6->sin6_addr.s6_addr[kV4Offset] == kLoopbackFirstByte;
+  }
+  return false;
+}
+
 }  // namespace ballast::net

@@ -22,6 +22,8 @@ class SocketAddress {
 
   int family() const { return storage_.ss_family; }
   bool isV6() const { return family() == AF_INET6; }
+  // 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104.
+  bool isLoopback() const;
   uint16_t port() const;
   void setPort(uint16_t port);
   const sockaddr* sockaddrPtr() const { return reinterpret_cast<const sockaddr*>(&storage_); }

@@ -18,6 +18,7 @@ Worker::Worker(uint32_t index, uint32_t worker_count, core::IoKind io)
     : index_(index),
       worker_count_(worker_count),
       io_(io),
+      metrics_(metrics::proxyMetrics().worker(index)),
       wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
 Worker::~Worker() { join(); }
@@ -138,8 +139,8 @@ void Worker::apply(SnapshotPtr snapshot) {
   auto epoch = std::make_unique<Epoch>(*this, snapshot);
   for (const auto& p : snapshot->pools) {
     // Seeds differ per worker so random pickers do not march in step.
-    epoch->pools.push_back(
-        std::make_unique<upstream::WorkerPool>(p.get(), (snapshot->generation << 8U) ^ index_));
+    epoch->pools.push_back(std::make_unique<upstream::WorkerPool>(
+        p.get(), (snapshot->generation << 8U) ^ index_, &metrics_));
   }
   for (const auto& l : snapshot->config->listeners) {
     if (l.protocol != config::Protocol::kHttp) {
@@ -173,12 +174,12 @@ void Worker::apply(SnapshotPtr snapshot) {
       // Same socket: new connections take the new settings, open ones keep theirs.
       found->kept = true;
       if (found->tcp) {
-        found->tcp->update(l4::SessionEnv{loop_.get(), &lc, pool, e, nullptr},
-                           share(lc.limits.max_connections));
+        found->tcp->update(tcpEnv(*e, lc, pool), share(lc.limits.max_connections));
       } else if (found->http) {
         found->http->update(httpEnv(*e, lc, i), share(lc.limits.max_connections));
       } else {
         found->udp->update(&lc, pool, e, share(lc.limits.max_flows));
+        found->udp->setCounters(&metrics_.listener(lc.name));
       }
       continue;
     }
@@ -188,7 +189,7 @@ void Worker::apply(SnapshotPtr snapshot) {
     slot.kept = true;
     if (lc.protocol == config::Protocol::kTcp) {
       slot.tcp = std::make_unique<l4::StreamListener<l4::TcpSession>>(
-          l4::SessionEnv{loop_.get(), &lc, pool, e, nullptr}, fd, share(lc.limits.max_connections));
+          tcpEnv(*e, lc, pool), fd, share(lc.limits.max_connections));
       slot.tcp->start();
     } else if (lc.protocol == config::Protocol::kHttp) {
       slot.http = std::make_unique<l4::StreamListener<l7::HttpSession>>(
@@ -197,6 +198,7 @@ void Worker::apply(SnapshotPtr snapshot) {
     } else {
       slot.udp =
           std::make_unique<l4::UdpListener>(*loop_, &lc, pool, e, fd, share(lc.limits.max_flows));
+      slot.udp->setCounters(&metrics_.listener(lc.name));
       slot.udp->start();
     }
     listeners_.push_back(std::move(slot));
@@ -278,6 +280,7 @@ l7::HttpEnv Worker::httpEnv(Epoch& e, const config::Listener& lc, size_t listene
   env.upstreams = upstreams_.get();
   env.scratch = &scratch_;
   env.worker = index_;
+  env.counters = &metrics_.listener(lc.name);
   if (!lc.http.access_log.empty()) {
     std::string error;
     env.access_log = core::sharedLineWriter(lc.http.access_log, &error);
@@ -287,6 +290,12 @@ l7::HttpEnv Worker::httpEnv(Epoch& e, const config::Listener& lc, size_t listene
           .str("reason", error);
     }
   }
+  return env;
+}
+
+l4::SessionEnv Worker::tcpEnv(Epoch& e, const config::Listener& lc, upstream::WorkerPool* pool) {
+  l4::SessionEnv env{loop_.get(), &lc, pool, &e, nullptr};
+  env.counters = &metrics_.listener(lc.name);
   return env;
 }
 

@@ -22,6 +22,7 @@
 #include "l7/http_session.h"
 #include "l7/router.h"
 #include "l7/upstream_pool.h"
+#include "metrics/proxy_metrics.h"
 #include "server/snapshot.h"
 
 namespace ballast::server {
@@ -68,11 +69,13 @@ class Worker final : public core::WatchHandler {
   void epochDone(Epoch* e);
   uint32_t share(uint32_t total) const;
   l7::HttpEnv httpEnv(Epoch& e, const config::Listener& lc, size_t listener_index);
+  l4::SessionEnv tcpEnv(Epoch& e, const config::Listener& lc, upstream::WorkerPool* pool);
   size_t liveConnections() const;
 
   uint32_t index_;
   uint32_t worker_count_;
   core::IoKind io_;
+  metrics::WorkerMetrics& metrics_;
   std::thread thread_;
   core::Fd wake_fd_;
   core::Watcher wake_watcher_;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/socket.h"
 #include "core/splitmix.h"
@@ -118,6 +119,7 @@ class HealthChecker::Probe final : public core::StreamHandler {
   }
 
   void start() {
+    started_us = core::monotonicUs();
     auto fd = core::openStreamSocket(target_.backend->address);
     ++owner_.checks_run_;
     if (!fd) {
@@ -159,6 +161,7 @@ class HealthChecker::Probe final : public core::StreamHandler {
   core::Stream stream_;
   core::Timer interval_timer_;
   core::Timer timeout_timer_;
+  uint64_t started_us = 0;  // when the current check began
   bool busy_ = false;
   bool retired_ = false;
   bool verdict_given_ = false;
@@ -224,6 +227,10 @@ void HealthChecker::setTargets(std::vector<HealthTarget> targets) {
 void HealthChecker::onProbeResult(Probe& p, bool ok, int err) {
   const auto& t = p.target();
   auto& state = *t.backend;
+  if (ok) {
+    state.check_latency_us.store(static_cast<uint32_t>(core::monotonicUs() - p.started_us),
+                                 std::memory_order_relaxed);
+  }
   const bool was_up = state.healthy.load(std::memory_order_relaxed);
   if (ok) {
     ++p.ok_streak;

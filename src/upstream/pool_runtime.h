@@ -17,10 +17,17 @@ struct BackendState {
   explicit BackendState(const net::SocketAddress& a) : address(a), name(a.toString()) {}
   const net::SocketAddress address;
   const std::string name;
-  std::atomic<bool> healthy{true};  // backends start up, as in HAProxy; checks take them out
-  std::atomic<bool> drained{false};
-  std::atomic<uint32_t> active{0};  // open proxied connections, all workers together
+  std::atomic<bool> healthy{true};   // backends start up, as in HAProxy; checks take them out
+  std::atomic<bool> drained{false};  // takes no new connections: admin drain or disable
+  // Runtime changes from the admin API. A weight override lasts until the next reload; the
+  // admin state survives reloads, like health, so an unrelated reload never undrains a node.
+  std::atomic<int32_t> weight_override{-1};   // -1: the config's weight
+  std::atomic<uint8_t> admin_state{0};        // AdminState
+  std::atomic<uint32_t> check_latency_us{0};  // the last successful health check's duration
+  std::atomic<uint32_t> active{0};            // open proxied connections, all workers together
 };
+
+enum class AdminState : uint8_t { kEnabled, kDrain, kDisabled };
 
 using BackendStatePtr = std::shared_ptr<BackendState>;
 

@@ -5,10 +5,18 @@
 
 namespace ballast::upstream {
 
-WorkerPool::WorkerPool(const PoolRuntime* runtime, uint64_t seed)
+WorkerPool::WorkerPool(const PoolRuntime* runtime, uint64_t seed, metrics::WorkerMetrics* metrics)
     : runtime_(runtime),
       picker_(balance::makePicker(runtime->config->algorithm, seed)),
       candidates_(runtime->backends.size()) {
+  if (metrics == nullptr) {
+    own_metrics_ = std::make_unique<metrics::WorkerMetrics>();
+    metrics = own_metrics_.get();
+  }
+  counters_.reserve(runtime->backends.size());
+  for (const auto& b : runtime->backends) {
+    counters_.push_back(&metrics->backend(runtime->config->name, b->name));
+  }
   refresh();
 }
 
@@ -20,7 +28,9 @@ void WorkerPool::refresh() {
   seen_generation_ = gen;
   for (size_t i = 0; i < candidates_.size(); ++i) {
     const auto& state = *runtime_->backends[i];
-    candidates_[i].weight = runtime_->config->backends[i].weight;
+    const int32_t override = state.weight_override.load(std::memory_order_relaxed);
+    candidates_[i].weight =
+        override >= 0 ? static_cast<uint32_t>(override) : runtime_->config->backends[i].weight;
     candidates_[i].healthy = state.healthy.load(std::memory_order_relaxed);
     candidates_[i].drained = state.drained.load(std::memory_order_relaxed);
   }

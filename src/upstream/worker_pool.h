@@ -3,17 +3,20 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "balance/picker.h"
+#include "metrics/proxy_metrics.h"
 #include "upstream/pool_runtime.h"
 
 namespace ballast::upstream {
 
 class WorkerPool {
  public:
-  WorkerPool(const PoolRuntime* runtime, uint64_t seed);
+  // `metrics` holds this worker's counters; null keeps private ones (tests).
+  WorkerPool(const PoolRuntime* runtime, uint64_t seed, metrics::WorkerMetrics* metrics = nullptr);
 
   const PoolRuntime& runtime() const { return *runtime_; }
   // Picks a backend index for `key`, skipping the indices in `tried` (earlier failed
@@ -21,6 +24,8 @@ class WorkerPool {
   std::optional<uint32_t> pick(uint64_t key, std::span<const uint32_t> tried);
   // Whether backend `index` is healthy, not drained and of non-zero weight (sticky sessions).
   bool isUp(uint32_t index);
+  // This worker's counters for backend `index`.
+  metrics::BackendCounters& counters(uint32_t index) { return *counters_[index]; }
 
  private:
   void refresh();
@@ -29,6 +34,8 @@ class WorkerPool {
   balance::PickerPtr picker_;
   std::vector<balance::Candidate> candidates_;
   uint64_t seen_generation_ = ~uint64_t{0};
+  std::unique_ptr<metrics::WorkerMetrics> own_metrics_;
+  std::vector<metrics::BackendCounters*> counters_;
 };
 
 }  // namespace ballast::upstream

@@ -1,0 +1,183 @@
+// src/config/config_json.cpp — Config → JSON, field names as in the YAML.
+#include "config/config_json.h"
+
+#include <string_view>
+
+namespace ballast::config {
+namespace {
+
+using nlohmann::json;
+
+double seconds(Duration d) {
+  constexpr double kMsPerSecond = 1000.0;
+  return static_cast<double>(d.count()) / kMsPerSecond;
+}
+
+std::string_view protocolName(Protocol p) {
+  switch (p) {
+    case Protocol::kTcp:
+      return "tcp";
+    case Protocol::kUdp:
+      return "udp";
+    default:
+      return "http";
+  }
+}
+
+std::string_view checkName(HealthCheckType t) {
+  switch (t) {
+    case HealthCheckType::kTcp:
+      return "tcp";
+    case HealthCheckType::kHttp:
+      return "http";
+    default:
+      return "none";
+  }
+}
+
+std::string_view hashKeyName(HashKey k) {
+  switch (k) {
+    case HashKey::kSourceIpPort:
+      return "source_ip_port";
+    case HashKey::kHeader:
+      return "header";
+    case HashKey::kCookie:
+      return "cookie";
+    case HashKey::kPath:
+      return "path";
+    case HashKey::kQuery:
+      return "query";
+    default:
+      return "source_ip";
+  }
+}
+
+json cidrs(const std::vector<net::Cidr>& list) {
+  json out = json::array();
+  for (const auto& c : list) {
+    out.push_back(c.toString());
+  }
+  return out;
+}
+
+json listenerJson(const Listener& l) {
+  json j = {{"name", l.name},
+            {"bind", l.bind.toString()},
+            {"protocol", protocolName(l.protocol)},
+            {"pool", l.pool},
+            {"timeouts",
+             {{"connect_s", seconds(l.timeouts.connect)}, {"idle_s", seconds(l.timeouts.idle)}}},
+            {"limits",
+             {{"max_connections", l.limits.max_connections},
+              {"max_flows", l.limits.max_flows},
+              {"buffer_bytes", l.limits.buffer_bytes}}}};
+  if (l.protocol == Protocol::kHttp) {
+    json routes = json::array();
+    for (const auto& r : l.http.routes) {
+      routes.push_back({{"name", r.name},
+                        {"pool", r.pool},
+                        {"host", r.match.host},
+                        {"path", r.match.path},
+                        {"methods", r.match.methods}});
+    }
+    j["http"] = {{"routes", routes},
+                 {"trusted_proxies", cidrs(l.http.trusted_proxies)},
+                 {"forwarded_rfc7239", l.http.forwarded_rfc7239},
+                 {"access_log", l.http.access_log},
+                 {"timeouts",
+                  {{"header_s", seconds(l.http.timeouts.header)},
+                   {"keep_alive_s", seconds(l.http.timeouts.keep_alive)},
+                   {"response_header_s", seconds(l.http.timeouts.response_header)},
+                   {"body_idle_s", seconds(l.http.timeouts.body_idle)}}},
+                 {"limits",
+                  {{"max_request_line", l.http.limits.max_request_line},
+                   {"max_header_bytes", l.http.limits.max_header_bytes},
+                   {"max_headers", l.http.limits.max_headers},
+                   {"max_body", l.http.limits.max_body}}}};
+  }
+  return j;
+}
+
+json poolJson(const Pool& p) {
+  json backends = json::array();
+  for (const auto& b : p.backends) {
+    backends.push_back({{"address", b.address.toString()}, {"weight", b.weight}});
+  }
+  const auto& hc = p.health_check;
+  json check = {{"type", checkName(hc.type)},
+                {"interval_s", seconds(hc.interval)},
+                {"timeout_s", seconds(hc.timeout)},
+                {"rise", hc.rise},
+                {"fall", hc.fall}};
+  if (hc.type == HealthCheckType::kHttp) {
+    check["path"] = hc.path;
+    check["method"] = hc.method;
+    check["expect_status"] = {hc.expect_status_min, hc.expect_status_max};
+  }
+  json j = {{"name", p.name},
+            {"algorithm", balance::algorithmName(p.algorithm)},
+            {"hash_key", hashKeyName(p.hash_key)},
+            {"connect_retries", p.connect_retries},
+            {"backends", backends},
+            {"health_check", check},
+            {"keepalive",
+             {{"max_idle", p.keepalive.max_idle},
+              {"idle_timeout_s", seconds(p.keepalive.idle_timeout)},
+              {"max_requests", p.keepalive.max_requests}}}};
+  if (!p.hash_key_name.empty()) {
+    j["hash_key_name"] = p.hash_key_name;
+  }
+  if (!p.sticky_cookie.empty()) {
+    j["sticky"] = {{"cookie", p.sticky_cookie}, {"ttl_s", seconds(p.sticky_ttl)}};
+  }
+  return j;
+}
+
+}  // namespace
+
+json toJson(const Config& config) {
+  json listeners = json::array();
+  for (const auto& l : config.listeners) {
+    listeners.push_back(listenerJson(l));
+  }
+  json pools = json::array();
+  for (const auto& p : config.pools) {
+    pools.push_back(poolJson(p));
+  }
+  json admin = {{"socket", config.admin.socket},
+                {"insecure", config.admin.insecure},
+                {"audit_log", config.admin.audit_log},
+                {"auth",
+                 {{"tokens_file", config.admin.auth.tokens_file},
+                  {"jwt_hs256_secret_file", config.admin.auth.jwt_hs256_secret_file},
+                  {"jwt_rs256_public_key_file", config.admin.auth.jwt_rs256_public_key_file},
+                  {"allow", cidrs(config.admin.auth.allow)},
+                  {"rate_limit_per_sec", config.admin.auth.rate_limit_per_sec}}}};
+  if (config.admin.bind) {
+    admin["bind"] = config.admin.bind->toString();
+  }
+  json metrics = {{"path", config.metrics.path}};
+  if (config.metrics.bind) {
+    metrics["bind"] = config.metrics.bind->toString();
+  }
+  json uplinks = json::array();
+  for (const auto& u : config.uplinks) {
+    uplinks.push_back({{"interface", u.interface}});
+  }
+  json services = json::array();
+  for (const auto& v : config.virtual_services) {
+    services.push_back({{"name", v.name}});
+  }
+  return {{"workers", config.workers},
+          {"shutdown_timeout_s", seconds(config.shutdown_timeout)},
+          {"listeners", listeners},
+          {"pools", pools},
+          {"admin", admin},
+          {"metrics", metrics},
+          {"reload", {{"watch", config.reload.watch}}},
+          {"virtual_services", services},
+          {"uplinks", uplinks},
+          {"lan_interfaces", config.lan_interfaces}};
+}
+
+}  // namespace ballast::config

@@ -1,0 +1,461 @@
+// src/control/admin_server.cpp — accept, parse, dispatch and write for the admin server.
+#include "control/admin_server.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.h"
+#include "core/socket.h"
+#include "core/timer_wheel.h"
+#include "proto/http1/request_parser.h"
+
+namespace ballast::control {
+namespace h1 = proto::http1;
+
+namespace {
+
+std::string_view reasonPhrase(uint16_t status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 422:
+      return "Unprocessable Content";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
+  }
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+h1::Limits adminLimits() {
+  h1::Limits l;
+  l.max_body = kMaxAdminBodyBytes;
+  return l;
+}
+
+}  // namespace
+
+struct AdminServer::Acceptor final : public core::WatchHandler {
+  Acceptor(AdminServer& s, core::Fd f, bool u) : server(s), fd(std::move(f)), unix_socket(u) {}
+  void onAccept(core::Watcher& /*w*/, int client) override { server.onAccept(*this, client); }
+  void onReleased(core::Watcher& /*w*/) override { released = true; }
+  AdminServer& server;
+  core::Fd fd;
+  bool unix_socket;
+  core::Watcher watcher;
+  bool released = false;
+};
+
+class AdminServer::Connection final : public core::StreamHandler {
+ public:
+  Connection(AdminServer& server, int fd, AdminPeer peer)
+      : server_(server), parser_(adminLimits()), peer_(std::move(peer)) {
+    timer_.bind(&Connection::onTimer, this);
+    server_.loop_.attach(stream_, fd, this);
+  }
+  ~Connection() { core::TimerWheel::cancel(timer_); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start() {
+    server_.loop_.startRecv(stream_);
+    armIdle();
+  }
+  bool eventStream() const { return event_stream_; }
+
+  void push(const std::string& data) {
+    if (!event_stream_ || closing_) {
+      return;
+    }
+    if (out_.size() + data.size() > kMaxAdminBacklogBytes) {
+      // A reader this far behind is gone or hostile: drop it rather than grow without bound.
+      core::LogLine(core::LogLevel::kWarn, "admin.event_stream_overflow")
+          .str("peer", peer_.describe());
+      shutdown();
+      return;
+    }
+    out_ += data;
+    flush();
+  }
+
+  void shutdown() {
+    if (closing_) {
+      return;
+    }
+    closing_ = true;
+    core::TimerWheel::cancel(timer_);
+    server_.loop_.close(stream_);
+  }
+
+  void onConnect(core::Stream& /*s*/, int /*err*/) override {}
+
+  void onRecv(core::Stream& /*s*/, core::ChunkId id, uint32_t len) override {
+    auto& chunks = server_.loop_.chunks();
+    std::span<const uint8_t> in(chunks.data(id), len);
+    if (!closing_ && !event_stream_) {
+      armIdle();
+      parse(in);
+    }
+    server_.loop_.releaseChunk(id);
+  }
+
+  void onRecvEnd(core::Stream& /*s*/, int /*err*/) override {
+    peer_closed_ = true;
+    if (sending_.empty() && out_.empty()) {
+      shutdown();
+    } else {
+      close_after_flush_ = true;
+    }
+  }
+
+  void onSent(core::Stream& /*s*/, int64_t result) override {
+    if (result < 0) {
+      shutdown();
+      return;
+    }
+    sending_.erase(0, static_cast<size_t>(result));
+    if (!sending_.empty()) {
+      server_.loop_.send(stream_, reinterpret_cast<const uint8_t*>(sending_.data()),
+                         static_cast<uint32_t>(sending_.size()));
+      return;
+    }
+    flush();
+  }
+
+  void onReleased(core::Stream& /*s*/) override { server_.release(this); }
+
+ private:
+  void armIdle() {
+    if (!event_stream_) {
+      server_.loop_.timers().schedule(timer_, kAdminIdleTimeoutMs);
+    }
+  }
+  static void onTimer(void* self) { static_cast<Connection*>(self)->shutdown(); }
+
+  void parse(std::span<const uint8_t> in) {
+    for (;;) {
+      const h1::Progress p = parser_.next(in);
+      in = in.subspan(p.consumed);
+      switch (p.event) {
+        case h1::Event::kHead:
+          onHead();
+          break;
+        case h1::Event::kBody:
+          request_.body.append(reinterpret_cast<const char*>(p.body.data()), p.body.size());
+          break;
+        case h1::Event::kMessageEnd:
+          dispatch();
+          if (event_stream_ || close_after_flush_) {
+            return;
+          }
+          break;
+        case h1::Event::kTunnel:
+          // Upgrade/CONNECT are not part of the admin API.
+          respond(AdminResponse::error(400, "bad_request", "upgrade is not supported"), false);
+          return;
+        case h1::Event::kError:
+          respond(AdminResponse::error(static_cast<uint16_t>(parser_.errorStatus()), "bad_request",
+                                       parser_.errorReason()),
+                  false);
+          return;
+        default:
+          return;  // kNeedMore, kClosed
+      }
+    }
+  }
+
+  void onHead() {
+    const auto& head = parser_.head();
+    request_ = AdminRequest{};
+    request_.peer = peer_;
+    request_.method = std::string(head.method);
+    const std::string_view target = head.target;
+    const size_t q = target.find('?');
+    bad_path_ = !percentDecode(target.substr(0, q), request_.path);
+    if (q != std::string_view::npos) {
+      request_.query = std::string(target.substr(q + 1));
+    }
+    for (const auto& h : head.headers) {
+      request_.headers.emplace_back(lower(h.name), std::string(h.value));
+    }
+    keep_alive_ = head.keep_alive;
+  }
+
+  void dispatch() {
+    if (bad_path_) {
+      respond(AdminResponse::error(400, "bad_request", "malformed percent-encoding in path"),
+              false);
+      return;
+    }
+    AdminResponse r;
+    try {
+      r = server_.handler_(request_);
+    } catch (const std::exception& e) {
+      // A handler bug must cost one request, never the control thread.
+      core::LogLine(core::LogLevel::kError, "admin.handler_failed")
+          .str("path", request_.path)
+          .str("reason", e.what());
+      r = AdminResponse::error(500, "internal", "internal error; see the log");
+    }
+    respond(r, keep_alive_ && !r.event_stream);
+  }
+
+  void respond(const AdminResponse& r, bool keep_alive) {
+    std::string head = "HTTP/1.1 " + std::to_string(r.status) + " ";
+    head += reasonPhrase(r.status);
+    head += "\r\nContent-Type: ";
+    head += r.content_type;
+    head += "\r\nCache-Control: no-store\r\n";
+    for (const auto& [k, v] : r.headers) {
+      head += k + ": " + v + "\r\n";
+    }
+    if (r.event_stream && r.status == 200) {
+      head += "Connection: keep-alive\r\n\r\n";
+      event_stream_ = true;
+      core::TimerWheel::cancel(timer_);
+      out_ += head;
+      out_ += r.body;
+      flush();
+      return;
+    }
+    head += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+    if (!keep_alive) {
+      head += "Connection: close\r\n";
+      close_after_flush_ = true;
+    }
+    head += "\r\n";
+    out_ += head;
+    if (request_.method != "HEAD") {
+      out_ += r.body;
+    }
+    flush();
+  }
+
+  void flush() {
+    if (closing_ || stream_.sending()) {
+      return;
+    }
+    if (sending_.empty() && !out_.empty()) {
+      sending_.swap(out_);
+    }
+    if (!sending_.empty()) {
+      server_.loop_.send(stream_, reinterpret_cast<const uint8_t*>(sending_.data()),
+                         static_cast<uint32_t>(sending_.size()));
+      return;
+    }
+    if (close_after_flush_) {
+      shutdown();
+    }
+  }
+
+  AdminServer& server_;
+  core::Stream stream_;
+  core::Timer timer_;
+  h1::RequestParser parser_;
+  AdminPeer peer_;
+  AdminRequest request_;
+  std::string out_;      // queued, not yet handed to the loop
+  std::string sending_;  // handed to the loop; must stay put until onSent
+  bool keep_alive_ = true;
+  bool bad_path_ = false;
+  bool event_stream_ = false;
+  bool close_after_flush_ = false;
+  bool peer_closed_ = false;
+  bool closing_ = false;
+};
+
+AdminServer::AdminServer(core::EventLoop& loop, Handler handler)
+    : loop_(loop), handler_(std::move(handler)) {}
+
+AdminServer::~AdminServer() { close(); }
+
+void AdminServer::addAcceptor(core::Fd fd, bool unix_socket) {
+  auto a = std::make_unique<Acceptor>(*this, std::move(fd), unix_socket);
+  loop_.listen(a->watcher, a->fd.get(), a.get());
+  acceptors_.push_back(std::move(a));
+}
+
+bool AdminServer::listenUnix(const std::string& path, std::string* error) {
+  sockaddr_un sun{};
+  if (path.size() >= sizeof(sun.sun_path)) {
+    *error = "admin socket path too long: " + path;
+    return false;
+  }
+  const size_t slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0) {
+    const std::string dir = path.substr(0, slash);
+    constexpr mode_t kDirMode = 0750;
+    if (::mkdir(dir.c_str(), kDirMode) != 0 && errno != EEXIST) {
+      *error = "cannot create " + dir + ": " + std::strerror(errno);
+      return false;
+    }
+  }
+  sun.sun_family = AF_UNIX;
+  std::memcpy(sun.sun_path, path.c_str(), path.size() + 1);
+  const auto* addr = reinterpret_cast<const sockaddr*>(&sun);
+  core::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) {
+    *error = std::string("socket: ") + std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      *error = path + " exists and is not a socket";
+      return false;
+    }
+    core::Fd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (::connect(probe.get(), addr, sizeof(sun)) == 0) {
+      *error = "another process serves " + path + " (use `ballast run --upgrade` to replace it)";
+      return false;
+    }
+    ::unlink(path.c_str());  // stale: its process is gone
+  }
+  if (::bind(fd.get(), addr, sizeof(sun)) != 0) {
+    *error = "bind " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  constexpr mode_t kSocketMode = 0660;
+  ::chmod(path.c_str(), kSocketMode);
+  constexpr int kBacklog = 64;
+  if (::listen(fd.get(), kBacklog) != 0) {
+    *error = "listen " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  unix_path_ = path;
+  addAcceptor(std::move(fd), true);
+  return true;
+}
+
+bool AdminServer::listenTcp(const net::SocketAddress& addr, std::string* error) {
+  auto fd = core::openListener(addr, /*stream=*/true);
+  if (!fd) {
+    *error = "listen " + addr.toString() + ": " + std::strerror(fd.error().sys_errno);
+    return false;
+  }
+  addAcceptor(core::Fd(*fd), false);
+  return true;
+}
+
+void AdminServer::adoptListener(core::Fd fd, bool unix_socket) {
+  addAcceptor(std::move(fd), unix_socket);
+}
+
+std::vector<int> AdminServer::listenerFds() const {
+  std::vector<int> out;
+  for (const auto& a : acceptors_) {
+    out.push_back(a->fd.get());
+  }
+  return out;
+}
+
+void AdminServer::onAccept(Acceptor& a, int fd) {
+  if (connections_.size() >= kMaxAdminConnections) {
+    core::LogLine(core::LogLevel::kWarn, "admin.too_many_connections")
+        .unum("limit", kMaxAdminConnections);
+    ::close(fd);
+    return;
+  }
+  AdminPeer peer;
+  peer.unix_socket = a.unix_socket;
+  if (a.unix_socket) {
+    ucred cred{};
+    socklen_t len = sizeof(cred);
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+      peer.uid = cred.uid;
+      peer.pid = cred.pid;
+    }
+  } else {
+    peer.address = core::peerAddress(fd).hostString();
+  }
+  auto c = std::make_unique<Connection>(*this, fd, std::move(peer));
+  Connection* raw = c.get();
+  connections_.push_back(std::move(c));
+  raw->start();
+}
+
+void AdminServer::release(Connection* c) {
+  std::erase_if(connections_, [c](const auto& p) { return p.get() == c; });
+}
+
+void AdminServer::broadcast(const std::string& data) {
+  for (auto& c : connections_) {
+    c->push(data);
+  }
+}
+
+size_t AdminServer::eventStreams() const {
+  return static_cast<size_t>(std::count_if(connections_.begin(), connections_.end(),
+                                           [](const auto& c) { return c->eventStream(); }));
+}
+
+void AdminServer::close() {
+  for (auto& a : acceptors_) {
+    if (a->watcher.active()) {
+      loop_.unwatch(a->watcher);
+    }
+  }
+  for (auto& c : connections_) {
+    c->shutdown();
+  }
+  // Run the loop until every watcher and stream is released: they reference this object.
+  const auto pending = [this] {
+    return !connections_.empty() || std::any_of(acceptors_.begin(), acceptors_.end(),
+                                                [](const auto& a) { return !a->released; });
+  };
+  constexpr int kMaxTurns = 100;
+  for (int i = 0; i < kMaxTurns && pending(); ++i) {
+    loop_.runOnce(0);
+  }
+  acceptors_.clear();
+  if (!unix_path_.empty()) {
+    ::unlink(unix_path_.c_str());
+    unix_path_.clear();
+  }
+}
+
+}  // namespace ballast::control

@@ -1,0 +1,67 @@
+// src/control/admin_server.h — a small HTTP/1.1 server on the control thread's loop for the
+// admin API, the metrics endpoint and the dashboard. Requests are parsed by our strict codec;
+// responses are built whole by the handler (admin answers are small) except event streams,
+// which stay open and receive broadcast() data. Control thread only.
+#pragma once
+
+#include <functional>
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "control/admin_http.h"
+#include "core/event_loop.h"
+#include "core/fd.h"
+#include "net/address.h"
+
+namespace ballast::control {
+
+// Limits of one admin server; admin traffic is a person or a scraper, never bulk.
+inline constexpr size_t kMaxAdminConnections = 64;
+inline constexpr size_t kMaxAdminBodyBytes = size_t{1} << 20;
+inline constexpr size_t kMaxAdminBacklogBytes = size_t{4} << 20;  // an event stream's unsent data
+inline constexpr uint64_t kAdminIdleTimeoutMs = 60'000;
+
+class AdminServer {
+ public:
+  using Handler = std::function<AdminResponse(AdminRequest&)>;
+
+  AdminServer(core::EventLoop& loop, Handler handler);
+  ~AdminServer();
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+  // Binds a unix socket at path (mode 0660, parent directory created 0750). A stale socket
+  // file is replaced; one a live process still accepts on is refused.
+  bool listenUnix(const std::string& path, std::string* error);
+  bool listenTcp(const net::SocketAddress& addr, std::string* error);
+  // Serves an already-listening socket (handed over by a binary upgrade).
+  void adoptListener(core::Fd fd, bool unix_socket);
+  // The listening sockets, for a binary upgrade to hand over.
+  std::vector<int> listenerFds() const;
+
+  // Appends `data` (already SSE-framed) to every open event stream.
+  void broadcast(const std::string& data);
+  // Stops accepting and closes every connection (shutdown).
+  void close();
+  size_t connections() const { return connections_.size(); }
+  size_t eventStreams() const;
+
+  class Connection;
+
+ private:
+  struct Acceptor;
+  friend class Connection;
+  void onAccept(Acceptor& a, int fd);
+  void release(Connection* c);
+  void addAcceptor(core::Fd fd, bool unix_socket);
+
+  core::EventLoop& loop_;
+  Handler handler_;
+  std::list<std::unique_ptr<Acceptor>> acceptors_;
+  std::list<std::unique_ptr<Connection>> connections_;
+  std::string unix_path_;  // removed at close
+};
+
+}  // namespace ballast::control

@@ -1,0 +1,118 @@
+// src/metrics/proxy_metrics.h — the proxy plane's counters: per listener and per backend, one
+// copy per worker. Workers look their copies up when a snapshot is applied (not per request)
+// and keep plain pointers; copies live as long as the process, so a counter never goes back
+// to zero across reloads and a pointer held by a draining connection stays valid.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "metrics/counters.h"
+#include "metrics/prometheus_writer.h"
+
+namespace ballast::metrics {
+
+inline constexpr size_t kStatusClasses = 5;  // 1xx … 5xx
+
+struct ListenerCounters {
+  Counter connections_total;
+  Gauge connections_active;
+  Counter bytes_in_total;   // from clients
+  Counter bytes_out_total;  // to clients
+  Counter requests_total;   // HTTP
+  std::array<Counter, kStatusClasses> responses_total;
+  Counter timeouts_total;      // client-side: header, keep-alive, idle
+  Counter rejected_total;      // over max_connections / flow table full
+  Histogram request_duration;  // HTTP: first request byte to last response byte
+
+  void countStatus(uint16_t status) {
+    if (status >= 100 && status < 600) {
+      responses_total[status / 100 - 1].add();
+    }
+  }
+};
+
+struct BackendCounters {
+  Counter connections_total;  // connections opened to the backend
+  Counter connect_errors_total;
+  Counter retries_total;   // another backend was tried after this one failed
+  Counter timeouts_total;  // connect or response-header timeouts
+  Counter requests_total;  // HTTP requests sent
+  std::array<Counter, kStatusClasses> responses_total;
+  Counter bytes_in_total;       // from the backend
+  Counter bytes_out_total;      // to the backend
+  Histogram response_duration;  // HTTP: request sent to response head received
+
+  void countStatus(uint16_t status) {
+    if (status >= 100 && status < 600) {
+      responses_total[status / 100 - 1].add();
+    }
+  }
+};
+
+// One worker's counters. Lookups take a lock; they happen when a snapshot is applied.
+class WorkerMetrics {
+ public:
+  ListenerCounters& listener(const std::string& name);
+  BackendCounters& backend(const std::string& pool, const std::string& address);
+
+ private:
+  friend class ProxyMetrics;
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<ListenerCounters>> listeners_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<BackendCounters>> backends_;
+};
+
+// Every worker's counters, summed at scrape.
+class ProxyMetrics {
+ public:
+  WorkerMetrics& worker(uint32_t index);
+
+  struct ListenerTotals {
+    uint64_t connections_total = 0;
+    int64_t connections_active = 0;
+    uint64_t bytes_in_total = 0;
+    uint64_t bytes_out_total = 0;
+    uint64_t requests_total = 0;
+    std::array<uint64_t, kStatusClasses> responses_total{};
+    uint64_t timeouts_total = 0;
+    uint64_t rejected_total = 0;
+    std::array<uint64_t, kLatencyBucketsUs.size() + 1> duration_buckets{};
+    uint64_t duration_sum_us = 0;
+  };
+  struct BackendTotals {
+    uint64_t connections_total = 0;
+    uint64_t connect_errors_total = 0;
+    uint64_t retries_total = 0;
+    uint64_t timeouts_total = 0;
+    uint64_t requests_total = 0;
+    std::array<uint64_t, kStatusClasses> responses_total{};
+    uint64_t bytes_in_total = 0;
+    uint64_t bytes_out_total = 0;
+    std::array<uint64_t, kLatencyBucketsUs.size() + 1> duration_buckets{};
+    uint64_t duration_sum_us = 0;
+  };
+  std::map<std::string, ListenerTotals> listenerTotals() const;
+  std::map<std::pair<std::string, std::string>, BackendTotals> backendTotals() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<WorkerMetrics>> workers_;
+};
+
+// The process's proxy counters (one proxy plane per process).
+ProxyMetrics& proxyMetrics();
+
+// Writes a histogram family's samples (cumulative buckets in seconds, _sum, _count).
+void writeHistogram(PrometheusWriter& out, const std::string& name,
+                    std::initializer_list<Label> labels,
+                    const std::array<uint64_t, kLatencyBucketsUs.size() + 1>& buckets,
+                    uint64_t sum_us);
+
+}  // namespace ballast::metrics

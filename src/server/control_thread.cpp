@@ -1,0 +1,456 @@
+// src/server/control_thread.cpp — start-up, reload, signals, file watch and shutdown.
+#include "server/control_thread.h"
+
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "config/loader.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "kernel/kernel_plane.h"
+#include "uplink/uplink_plane.h"
+
+namespace ballast::server {
+namespace {
+
+constexpr uint64_t kWatchDebounceMs = 200;  // editors write a file in several steps
+
+core::IoKind toIoKind(config::IoBackend io) {
+  switch (io) {
+    case config::IoBackend::kIoUring:
+      return core::IoKind::kIoUring;
+    case config::IoBackend::kEpoll:
+      return core::IoKind::kEpoll;
+    default:
+      return core::IoKind::kAuto;
+  }
+}
+
+void applyLogging(const config::Logging& logging) {
+  core::setLogLevel(static_cast<core::LogLevel>(logging.level));
+  core::setLogJson(logging.format == config::LogFormat::kJson);
+}
+
+std::vector<upstream::HealthTarget> healthTargets(const Snapshot& snap) {
+  std::vector<upstream::HealthTarget> targets;
+  for (const auto& pool : snap.pools) {
+    for (const auto& backend : pool->backends) {
+      targets.push_back(
+          {pool->config->name, backend, pool->config->health_check, pool->generation});
+    }
+  }
+  return targets;
+}
+
+// Raises the soft open-file limit to the hard one (as HAProxy does) and warns when the
+// configured connection limits could need more descriptors than that.
+void checkFileLimit(const config::Config& cfg, uint32_t workers) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+    return;
+  }
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+  // Each TCP connection is a pair (client + backend); a UDP flow holds one socket.
+  uint64_t needed = 0;
+  for (const auto& l : cfg.listeners) {
+    needed +=
+        l.protocol == config::Protocol::kTcp ? 2ULL * l.limits.max_connections : l.limits.max_flows;
+    needed += workers;  // the listening sockets
+  }
+  if (needed > lim.rlim_cur) {
+    core::LogLine(core::LogLevel::kWarn, "server.fd_limit")
+        .unum("needed", needed)
+        .unum("limit", lim.rlim_cur)
+        .str("hint",
+             "lower limits.max_connections/max_flows or raise RLIMIT_NOFILE (LimitNOFILE=)");
+  }
+}
+
+void logErrors(const std::vector<config::ConfigError>& errors) {
+  for (const auto& e : errors) {
+    core::LogLine(core::LogLevel::kError, "config.error")
+        .str("file", e.file)
+        .num("line", e.line)
+        .num("column", e.column)
+        .str("message", e.message);
+  }
+}
+
+uint64_t unixMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+}  // namespace
+
+ControlThread::ControlThread(RunOptions options) : options_(std::move(options)) {
+  watch_debounce_.bind(&ControlThread::onWatchDebounce, this);
+}
+
+ControlThread::~ControlThread() {
+  core::TimerWheel::cancel(watch_debounce_);
+  if (audit_subscription_ != 0) {
+    audit_.unsubscribe(audit_subscription_);
+  }
+}
+
+int ControlThread::run() {
+  auto loaded = config::loadConfigFile(options_.config_path);
+  if (!loaded.errors.empty()) {
+    logErrors(loaded.errors);
+    return 1;
+  }
+  const auto& cfg = *loaded.config;
+  applyLogging(cfg.logging);
+  audit_.setFile(cfg.admin.audit_log);
+  uint32_t workers = options_.workers.value_or(cfg.workers);
+  if (workers == 0) {
+    workers = std::max(1U, std::thread::hardware_concurrency());
+  }
+  io_ = options_.io.value_or(toIoKind(cfg.io));
+  checkFileLimit(cfg, workers);
+  builder_ = std::make_unique<SnapshotBuilder>(workers);
+  std::string error;
+  snapshot_ = builder_->build(loaded.config, nullptr, &error);
+  if (!snapshot_) {
+    core::LogLine(core::LogLevel::kError, "server.listen_failed").str("reason", error);
+    return 1;
+  }
+  if (!blockSignals()) {
+    return 1;
+  }
+  for (uint32_t i = 0; i < workers; ++i) {
+    workers_.push_back(std::make_unique<Worker>(i, workers, io_));
+    io_name_ = workers_.back()->start(snapshot_).get();
+    if (io_name_.starts_with("error:")) {
+      core::LogLine(core::LogLevel::kError, "server.worker_failed").str("reason", io_name_);
+      stopWorkers(core::monotonicMs());
+      return 1;
+    }
+  }
+  std::string unused;
+  loop_ = core::EventLoop::create(core::IoKind::kEpoll, &unused);
+  loop_->watch(signal_watcher_, signal_fd_.get(), this);
+  health_ = std::make_unique<upstream::HealthChecker>(*loop_, core::monotonicMs());
+  health_->setOnChange([this](const upstream::HealthTarget& t, bool up, int err) {
+    audit_.record("backend.health", "health-check",
+                  {{"pool", t.pool}, {"backend", t.backend->name}, {"up", !up}},
+                  {{"pool", t.pool},
+                   {"backend", t.backend->name},
+                   {"up", up},
+                   {"reason", up ? "" : std::strerror(err)}});
+  });
+  health_->setTargets(healthTargets(*snapshot_));
+  if (!syncPlanes(loaded.config, /*starting=*/true)) {
+    stopPlanes();
+    stopWorkers(core::monotonicMs());
+    return 1;
+  }
+  started_ms_ = core::monotonicMs();
+  started_unix_ms_ = unixMs();
+  startAdmin(cfg);
+  if (cfg.reload.watch) {
+    watchConfigFiles();
+  }
+  audit_.record("config.load", "system", nullptr,
+                {{"file", options_.config_path},
+                 {"generation", snapshot_->generation},
+                 {"listeners", cfg.listeners.size()},
+                 {"pools", cfg.pools.size()}});
+  core::LogLine(core::LogLevel::kInfo, "server.started")
+      .str("version", BALLAST_VERSION)
+      .unum("workers", workers)
+      .str("io", io_name_)
+      .unum("listeners", cfg.listeners.size())
+      .unum("pools", cfg.pools.size())
+      .unum("pid", static_cast<uint64_t>(getpid()));
+  sd_notify(0, "READY=1\nSTATUS=serving");
+  while (!stop_) {
+    loop_->runOnce(-1);
+  }
+  sd_notify(0, "STOPPING=1");
+  const uint64_t deadline =
+      core::monotonicMs() + static_cast<uint64_t>(snapshot_->config->shutdown_timeout.count());
+  core::LogLine(core::LogLevel::kInfo, "server.stopping")
+      .num("shutdown_timeout_ms", snapshot_->config->shutdown_timeout.count());
+  if (admin_) {
+    admin_->close();
+  }
+  if (metrics_server_) {
+    metrics_server_->close();
+  }
+  health_.reset();
+  stopPlanes();
+  stopWorkers(deadline);
+  core::LogLine(core::LogLevel::kInfo, "server.stopped");
+  return 0;
+}
+
+bool ControlThread::startAdmin(const config::Config& cfg) {
+  std::string error;
+  auto auth = control::AdminAuth::load(cfg.admin.auth, &error);
+  if (!auth) {
+    core::LogLine(core::LogLevel::kError, "admin.auth_failed").str("reason", error);
+    auth = control::AdminAuth::load(config::AdminAuth{}, &error);  // no tokens: unix only
+  }
+  api_ = std::make_unique<control::AdminApi>(*this, audit_, std::move(*auth));
+  const auto handler = [this](control::AdminRequest& r) { return api_->handle(r, unixMs()); };
+  admin_ = std::make_unique<control::AdminServer>(*loop_, handler);
+  bool ok = true;
+  if (!cfg.admin.socket.empty() && !admin_->listenUnix(cfg.admin.socket, &error)) {
+    core::LogLine(core::LogLevel::kError, "admin.listen_failed").str("reason", error);
+    ok = false;
+  }
+  if (cfg.admin.bind && !admin_->listenTcp(*cfg.admin.bind, &error)) {
+    core::LogLine(core::LogLevel::kError, "admin.listen_failed").str("reason", error);
+    ok = false;
+  }
+  audit_subscription_ = audit_.subscribe([this](const control::AuditRecord& rec) {
+    if (admin_) {
+      admin_->broadcast(control::sseFrame(rec));
+    }
+  });
+  if (cfg.metrics.bind) {
+    const std::string path = cfg.metrics.path;
+    metrics_server_ =
+        std::make_unique<control::AdminServer>(*loop_, [this, path](control::AdminRequest& r) {
+          if (r.path != path) {
+            return control::AdminResponse::error(404, "not_found", "metrics are at " + path);
+          }
+          if (r.method != "GET" && r.method != "HEAD") {
+            return control::AdminResponse::error(405, "method_not_allowed", "GET only");
+          }
+          return control::AdminResponse::text(200, metricsText(),
+                                              "text/plain; version=0.0.4; charset=utf-8");
+        });
+    if (!metrics_server_->listenTcp(*cfg.metrics.bind, &error)) {
+      core::LogLine(core::LogLevel::kError, "metrics.listen_failed").str("reason", error);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+void ControlThread::onReady(core::Watcher& w) {
+  if (&w == &inotify_watcher_) {
+    onConfigFileEvent();
+    return;
+  }
+  signalfd_siginfo info{};
+  while (::read(signal_fd_.get(), &info, sizeof(info)) == sizeof(info)) {
+    if (info.ssi_signo == SIGHUP) {
+      reload("signal:SIGHUP");
+    } else if (info.ssi_signo == SIGUSR1) {
+      reopenLogs();
+    } else if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
+      stop_ = true;
+    }
+  }
+}
+
+bool ControlThread::blockSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGUSR1);
+  // Workers are started after this, so they inherit the mask and signals reach only signalfd.
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  signal_fd_.reset(signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!signal_fd_.valid()) {
+    core::LogLine(core::LogLevel::kError, "server.signalfd_failed");
+    return false;
+  }
+  return true;
+}
+
+void ControlThread::reopenLogs() {
+  audit_.reopen();
+  core::reopenSharedLineWriters();
+  core::LogLine(core::LogLevel::kInfo, "server.logs_reopened");
+}
+
+control::ReloadOutcome ControlThread::reload(const std::string& actor) {
+  control::ReloadOutcome outcome;
+  outcome.generation = snapshot_->generation;
+  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+             static_cast<unsigned long long>(core::monotonicMs()) * 1000ULL);  // NOLINT
+  core::LogLine(core::LogLevel::kInfo, "config.reload_requested")
+      .str("file", options_.config_path)
+      .str("actor", actor);
+  auto loaded = config::loadConfigFile(options_.config_path);
+  std::string error;
+  if (!loaded.errors.empty()) {
+    logErrors(loaded.errors);
+    for (const auto& e : loaded.errors) {
+      outcome.errors.push_back(e.format());
+    }
+  } else if (!install(loaded.config, &error)) {
+    outcome.errors.push_back(error);
+  } else {
+    outcome.ok = true;
+  }
+  const uint64_t before = outcome.generation;
+  if (outcome.ok) {
+    ++reloads_total_;
+    draining_ = false;  // a reload after a node drain brings the listeners back
+    outcome.generation = snapshot_->generation;
+    const auto& cfg = *snapshot_->config;
+    audit_.record("config.reload", actor, {{"generation", before}},
+                  {{"generation", outcome.generation},
+                   {"listeners", cfg.listeners.size()},
+                   {"pools", cfg.pools.size()}});
+    core::LogLine(core::LogLevel::kInfo, "config.reloaded")
+        .unum("generation", outcome.generation)
+        .unum("listeners", cfg.listeners.size())
+        .unum("pools", cfg.pools.size());
+  } else {
+    ++reload_failures_total_;
+    audit_.record("config.reload_rejected", actor, {{"generation", before}},
+                  {{"errors", outcome.errors}});
+    core::LogLine(core::LogLevel::kError, "config.reload_rejected")
+        .unum("errors", outcome.errors.size())
+        .unum("generation", before);
+  }
+  sd_notify(0, "READY=1");
+  return outcome;
+}
+
+bool ControlThread::install(const config::ConfigPtr& cfg, std::string* error) {
+  if (cfg->io != snapshot_->config->io || cfg->workers != snapshot_->config->workers) {
+    core::LogLine(core::LogLevel::kWarn, "config.reload_needs_restart")
+        .str("reason", "workers and io take effect at the next start");
+  }
+  auto next = builder_->build(cfg, snapshot_.get(), error);
+  if (!next) {
+    return false;
+  }
+  applyLogging(cfg->logging);
+  audit_.setFile(cfg->admin.audit_log);
+  checkFileLimit(*cfg, builder_->workers());
+  // A weight set over the API lasts until the file speaks again.
+  for (const auto& pool : next->pools) {
+    for (const auto& b : pool->backends) {
+      b->weight_override.store(-1, std::memory_order_relaxed);
+    }
+  }
+  snapshot_ = next;
+  for (auto& w : workers_) {
+    w->publish(snapshot_);
+  }
+  health_->setTargets(healthTargets(*snapshot_));
+  syncPlanes(cfg, /*starting=*/false);
+  return true;
+}
+
+bool ControlThread::syncPlanes(const config::ConfigPtr& cfg, bool starting) {
+  const PlaneContext ctx{*loop_, audit_};
+  if (!kernel_plane_ && (!cfg->virtual_services.empty() || cfg->kernel.present)) {
+    kernel_plane_ = kernel::makeKernelPlane(ctx);
+  }
+  if (!uplink_plane_ && !cfg->uplinks.empty()) {
+    uplink_plane_ = uplink::makeUplinkPlane(ctx);
+  }
+  bool ok = true;
+  for (Plane* plane : {kernel_plane_.get(), uplink_plane_.get()}) {
+    if (plane == nullptr) {
+      continue;
+    }
+    std::string error;
+    if (!plane->apply(cfg, &error)) {
+      core::LogLine(starting ? core::LogLevel::kError : core::LogLevel::kWarn,
+                    "server.plane_apply_failed")
+          .str("plane", plane->name())
+          .str("reason", error);
+      ok = false;
+    }
+  }
+  return ok || !starting;
+}
+
+void ControlThread::stopPlanes() {
+  for (Plane* plane : {kernel_plane_.get(), uplink_plane_.get()}) {
+    if (plane != nullptr) {
+      plane->stop();
+    }
+  }
+  kernel_plane_.reset();
+  uplink_plane_.reset();
+}
+
+void ControlThread::stopWorkers(uint64_t deadline) {
+  for (auto& w : workers_) {
+    w->requestStop(deadline);
+  }
+  for (auto& w : workers_) {
+    w->join();
+  }
+  workers_.clear();
+}
+
+// Watches the top file's directory rather than the file: editors and config managers replace
+// files by renaming over them, which a watch on the old inode would miss.
+void ControlThread::watchConfigFiles() {
+  inotify_fd_.reset(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!inotify_fd_.valid()) {
+    core::LogLine(core::LogLevel::kError, "config.watch_failed").str("reason", strerror(errno));
+    return;
+  }
+  const std::string& path = options_.config_path;
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  config_basename_ = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (inotify_add_watch(inotify_fd_.get(), dir.c_str(),
+                        IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE) < 0) {
+    core::LogLine(core::LogLevel::kError, "config.watch_failed")
+        .str("dir", dir)
+        .str("reason", strerror(errno));
+    return;
+  }
+  loop_->watch(inotify_watcher_, inotify_fd_.get(), this);
+  core::LogLine(core::LogLevel::kInfo, "config.watching").str("dir", dir);
+}
+
+void ControlThread::onConfigFileEvent() {
+  alignas(inotify_event) std::array<char, 4096> buf{};  // NOLINT(readability-magic-numbers)
+  bool relevant = false;
+  for (;;) {
+    const ssize_t n = ::read(inotify_fd_.get(), buf.data(), buf.size());
+    if (n <= 0) {
+      break;
+    }
+    for (ssize_t off = 0; off < n;) {
+      const auto* ev = reinterpret_cast<const inotify_event*>(buf.data() + off);
+      const std::string name = ev->len > 0 ? std::string(ev->name) : std::string();
+      // The config itself or any YAML beside it (includes); not editor swap files, and never
+      // the logs a reload itself writes.
+      if (name == config_basename_ ||
+          (!name.starts_with('.') && (name.ends_with(".yaml") || name.ends_with(".yml")))) {
+        relevant = true;
+      }
+      off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+    }
+  }
+  if (relevant) {
+    loop_->timers().schedule(watch_debounce_, kWatchDebounceMs);
+  }
+}
+
+void ControlThread::onWatchDebounce(void* self) {
+  static_cast<ControlThread*>(self)->reload("watch:inotify");
+}
+
+}  // namespace ballast::server

@@ -1,0 +1,94 @@
+// src/server/control_thread.h — `ballast run`'s control thread: loads the config, starts the
+// workers and the kernel and uplink planes, runs health checks, serves the admin API and
+// metrics, and turns signals, admin calls and file changes into reloads and graceful stops.
+// Everything here runs on one thread; workers are reached only through snapshots and their
+// mailboxes.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "control/admin_api.h"
+#include "control/admin_server.h"
+#include "control/audit_log.h"
+#include "core/event_loop.h"
+#include "core/fd.h"
+#include "server/plane.h"
+#include "server/server.h"
+#include "server/snapshot.h"
+#include "server/worker.h"
+#include "upstream/health_checker.h"
+
+namespace ballast::server {
+
+class ControlThread final : public core::WatchHandler, public control::ControlOps {
+ public:
+  explicit ControlThread(RunOptions options);
+  ~ControlThread() override;
+  ControlThread(const ControlThread&) = delete;
+  ControlThread& operator=(const ControlThread&) = delete;
+
+  int run();
+  void onReady(core::Watcher& w) override;
+
+  // control::ControlOps (control_ops.cpp)
+  bool ready() const override;
+  nlohmann::json status() const override;
+  nlohmann::json listeners() const override;
+  nlohmann::json pools() const override;
+  std::optional<nlohmann::json> pool(const std::string& name) const override;
+  control::AdminResponse backendAction(const control::BackendAction& action) override;
+  control::ReloadOutcome reload(const std::string& actor) override;
+  nlohmann::json effectiveConfig() const override;
+  control::AdminResponse drainNode(const std::string& actor) override;
+  std::string metricsText() const override;
+  std::optional<nlohmann::json> planeStatus(std::string_view plane) const override;
+
+ private:
+  bool blockSignals();
+  bool startAdmin(const config::Config& cfg);
+  // Swaps in a new config: snapshot, workers, health checks, planes. False (and *error) when
+  // the new snapshot cannot be built; nothing changes then.
+  bool install(const config::ConfigPtr& cfg, std::string* error);
+  bool syncPlanes(const config::ConfigPtr& cfg, bool starting);
+  void stopPlanes();
+  void stopWorkers(uint64_t deadline);
+  void watchConfigFiles();
+  void onConfigFileEvent();
+  void reopenLogs();
+  nlohmann::json backendJson(const upstream::PoolRuntime& pool, size_t index) const;
+  void writeProxyMetrics(metrics::PrometheusWriter& out) const;  // metrics_scrape.cpp
+  static void onWatchDebounce(void* self);
+
+  RunOptions options_;
+  core::IoKind io_ = core::IoKind::kAuto;
+  std::string io_name_;
+  uint64_t started_ms_ = 0;
+  uint64_t started_unix_ms_ = 0;
+  std::unique_ptr<SnapshotBuilder> builder_;
+  SnapshotPtr snapshot_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<core::EventLoop> loop_;
+  core::Fd signal_fd_;
+  core::Watcher signal_watcher_;
+  core::Fd inotify_fd_;
+  core::Watcher inotify_watcher_;
+  core::Timer watch_debounce_;
+  std::string config_basename_;
+  std::unique_ptr<upstream::HealthChecker> health_;
+  control::AuditLog audit_;
+  uint64_t audit_subscription_ = 0;
+  std::unique_ptr<control::AdminApi> api_;
+  std::unique_ptr<control::AdminServer> admin_;
+  std::unique_ptr<control::AdminServer> metrics_server_;
+  std::unique_ptr<Plane> kernel_plane_;
+  std::unique_ptr<Plane> uplink_plane_;
+  uint64_t reloads_total_ = 0;
+  uint64_t reload_failures_total_ = 0;
+  bool draining_ = false;
+  bool stop_ = false;
+};
+
+}  // namespace ballast::server

@@ -1,0 +1,282 @@
+// src/server/metrics_scrape.cpp — one Prometheus scrape: the proxy plane's per-worker counters
+// summed, backend states, process gauges, then whatever the kernel and uplink planes add.
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "core/clock.h"
+#include "metrics/proxy_metrics.h"
+#include "server/control_thread.h"
+
+namespace ballast::server {
+namespace {
+
+using metrics::Label;
+
+constexpr std::array<std::string_view, metrics::kStatusClasses> kClassNames = {"1xx", "2xx", "3xx",
+                                                                               "4xx", "5xx"};
+
+// Resident set size from /proc/self/statm (pages → bytes).
+uint64_t residentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0;
+  uint64_t resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+uint64_t openFds() {
+  uint64_t n = 0;
+  if (auto* dir = opendir("/proc/self/fd")) {
+    while (readdir(dir) != nullptr) {
+      ++n;
+    }
+    closedir(dir);
+  }
+  return n > 2 ? n - 2 : 0;  // "." and ".."
+}
+
+}  // namespace
+
+void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
+  const auto& cfg = *snapshot_->config;
+  const auto listeners = metrics::proxyMetrics().listenerTotals();
+  const auto backends = metrics::proxyMetrics().backendTotals();
+
+  out.family("ballast_listener_connections_total", "counter",
+             "Client connections (TCP, HTTP) or flows (UDP) accepted.");
+  for (const auto& l : cfg.listeners) {
+    const auto it = listeners.find(l.name);
+    out.sampleInt("ballast_listener_connections_total", {{"listener", l.name}},
+                  it == listeners.end() ? 0 : it->second.connections_total);
+  }
+  out.family("ballast_listener_connections_active", "gauge", "Open client connections or flows.");
+  for (const auto& l : cfg.listeners) {
+    const auto it = listeners.find(l.name);
+    out.sample("ballast_listener_connections_active", {{"listener", l.name}},
+               it == listeners.end() ? 0.0 : static_cast<double>(it->second.connections_active));
+  }
+  out.family("ballast_listener_received_bytes_total", "counter",
+             "Bytes received from clients (HTTP: body bytes).");
+  for (const auto& l : cfg.listeners) {
+    const auto it = listeners.find(l.name);
+    out.sampleInt("ballast_listener_received_bytes_total", {{"listener", l.name}},
+                  it == listeners.end() ? 0 : it->second.bytes_in_total);
+  }
+  out.family("ballast_listener_sent_bytes_total", "counter",
+             "Bytes sent to clients (HTTP: body bytes).");
+  for (const auto& l : cfg.listeners) {
+    const auto it = listeners.find(l.name);
+    out.sampleInt("ballast_listener_sent_bytes_total", {{"listener", l.name}},
+                  it == listeners.end() ? 0 : it->second.bytes_out_total);
+  }
+  out.family("ballast_listener_timeouts_total", "counter", "Client-side timeouts (header, idle).");
+  for (const auto& l : cfg.listeners) {
+    const auto it = listeners.find(l.name);
+    out.sampleInt("ballast_listener_timeouts_total", {{"listener", l.name}},
+                  it == listeners.end() ? 0 : it->second.timeouts_total);
+  }
+  out.family("ballast_listener_rejected_total", "counter",
+             "Connections or datagrams refused by a limit (UDP flow table full).");
+  for (const auto& l : cfg.listeners) {
+    const auto it = listeners.find(l.name);
+    out.sampleInt("ballast_listener_rejected_total", {{"listener", l.name}},
+                  it == listeners.end() ? 0 : it->second.rejected_total);
+  }
+  out.family("ballast_http_requests_total", "counter", "HTTP requests answered, per listener.");
+  for (const auto& l : cfg.listeners) {
+    if (l.protocol != config::Protocol::kHttp) {
+      continue;
+    }
+    const auto it = listeners.find(l.name);
+    out.sampleInt("ballast_http_requests_total", {{"listener", l.name}},
+                  it == listeners.end() ? 0 : it->second.requests_total);
+  }
+  out.family("ballast_http_responses_total", "counter",
+             "HTTP responses sent to clients, by status class.");
+  for (const auto& l : cfg.listeners) {
+    if (l.protocol != config::Protocol::kHttp) {
+      continue;
+    }
+    const auto it = listeners.find(l.name);
+    for (size_t c = 0; c < metrics::kStatusClasses; ++c) {
+      out.sampleInt("ballast_http_responses_total",
+                    {{"listener", l.name}, {"code", kClassNames[c]}},
+                    it == listeners.end() ? 0 : it->second.responses_total[c]);
+    }
+  }
+  out.family("ballast_http_request_duration_seconds", "histogram",
+             "Time from a request's first byte to its response's last byte.");
+  for (const auto& l : cfg.listeners) {
+    if (l.protocol != config::Protocol::kHttp) {
+      continue;
+    }
+    const auto it = listeners.find(l.name);
+    const metrics::ProxyMetrics::ListenerTotals empty;
+    const auto& t = it == listeners.end() ? empty : it->second;
+    metrics::writeHistogram(out, "ballast_http_request_duration_seconds", {{"listener", l.name}},
+                            t.duration_buckets, t.duration_sum_us);
+  }
+
+  // Backends: one series per backend in the running config, pools summed from them.
+  struct Row {
+    const std::string* pool;
+    const upstream::BackendState* state;
+    uint32_t weight;
+    bool checked;
+    metrics::ProxyMetrics::BackendTotals totals;
+  };
+  std::vector<Row> rows;
+  for (const auto& p : snapshot_->pools) {
+    for (size_t i = 0; i < p->backends.size(); ++i) {
+      const auto& st = *p->backends[i];
+      const int32_t override = st.weight_override.load(std::memory_order_relaxed);
+      Row r{&p->config->name,
+            &st,
+            override >= 0 ? static_cast<uint32_t>(override) : p->config->backends[i].weight,
+            p->config->health_check.type != config::HealthCheckType::kNone,
+            {}};
+      const auto it = backends.find({p->config->name, st.name});
+      if (it != backends.end()) {
+        r.totals = it->second;
+      }
+      rows.push_back(r);
+    }
+  }
+  const auto counterFamily = [&](const char* name, const char* help, auto field) {
+    out.family(name, "counter", help);
+    for (const auto& r : rows) {
+      out.sampleInt(name, {{"pool", *r.pool}, {"backend", r.state->name}}, field(r.totals));
+    }
+  };
+  counterFamily("ballast_backend_connections_total", "Connections opened to the backend.",
+                [](const auto& t) { return t.connections_total; });
+  counterFamily("ballast_backend_connect_errors_total", "Failed connects to the backend.",
+                [](const auto& t) { return t.connect_errors_total; });
+  counterFamily("ballast_backend_retries_total",
+                "Connections retried on another backend after this one failed.",
+                [](const auto& t) { return t.retries_total; });
+  counterFamily("ballast_backend_timeouts_total",
+                "Connect and response-header timeouts against the backend.",
+                [](const auto& t) { return t.timeouts_total; });
+  counterFamily("ballast_backend_requests_total", "HTTP requests sent to the backend.",
+                [](const auto& t) { return t.requests_total; });
+  counterFamily("ballast_backend_received_bytes_total", "Bytes received from the backend.",
+                [](const auto& t) { return t.bytes_in_total; });
+  counterFamily("ballast_backend_sent_bytes_total", "Bytes sent to the backend.",
+                [](const auto& t) { return t.bytes_out_total; });
+  out.family("ballast_backend_responses_total", "counter",
+             "HTTP responses from the backend, by status class.");
+  for (const auto& r : rows) {
+    for (size_t c = 0; c < metrics::kStatusClasses; ++c) {
+      out.sampleInt("ballast_backend_responses_total",
+                    {{"pool", *r.pool}, {"backend", r.state->name}, {"code", kClassNames[c]}},
+                    r.totals.responses_total[c]);
+    }
+  }
+  out.family("ballast_backend_response_duration_seconds", "histogram",
+             "Time from a request sent to the backend to its response head.");
+  for (const auto& r : rows) {
+    metrics::writeHistogram(out, "ballast_backend_response_duration_seconds",
+                            {{"pool", *r.pool}, {"backend", r.state->name}},
+                            r.totals.duration_buckets, r.totals.duration_sum_us);
+  }
+  out.family("ballast_backend_active_connections", "gauge",
+             "Open proxied connections to the backend, all workers.");
+  for (const auto& r : rows) {
+    out.sampleInt("ballast_backend_active_connections",
+                  {{"pool", *r.pool}, {"backend", r.state->name}},
+                  r.state->active.load(std::memory_order_relaxed));
+  }
+  out.family("ballast_backend_up", "gauge",
+             "1 when the backend takes new connections (healthy, enabled, weight > 0).");
+  for (const auto& r : rows) {
+    const bool up = r.state->healthy.load(std::memory_order_relaxed) &&
+                    !r.state->drained.load(std::memory_order_relaxed) && r.weight > 0;
+    out.sampleInt("ballast_backend_up", {{"pool", *r.pool}, {"backend", r.state->name}},
+                  up ? 1 : 0);
+  }
+  out.family("ballast_backend_healthy", "gauge",
+             "Health-check verdict: 1 up, 0 down (1 when the pool has no checks).");
+  for (const auto& r : rows) {
+    out.sampleInt("ballast_backend_healthy", {{"pool", *r.pool}, {"backend", r.state->name}},
+                  r.state->healthy.load(std::memory_order_relaxed) ? 1 : 0);
+  }
+  out.family("ballast_backend_weight", "gauge", "Effective weight (runtime override or config).");
+  for (const auto& r : rows) {
+    out.sampleInt("ballast_backend_weight", {{"pool", *r.pool}, {"backend", r.state->name}},
+                  r.weight);
+  }
+  out.family("ballast_backend_health_check_duration_seconds", "gauge",
+             "Duration of the backend's last successful health check.");
+  for (const auto& r : rows) {
+    if (!r.checked) {
+      continue;
+    }
+    constexpr double kUsPerSecond = 1e6;
+    out.sample("ballast_backend_health_check_duration_seconds",
+               {{"pool", *r.pool}, {"backend", r.state->name}},
+               static_cast<double>(r.state->check_latency_us.load(std::memory_order_relaxed)) /
+                   kUsPerSecond);
+  }
+  out.family("ballast_pool_backends_up", "gauge", "Backends of the pool taking new connections.");
+  for (const auto& p : snapshot_->pools) {
+    uint64_t up = 0;
+    for (const auto& r : rows) {
+      if (r.pool == &p->config->name && r.state->healthy.load(std::memory_order_relaxed) &&
+          !r.state->drained.load(std::memory_order_relaxed) && r.weight > 0) {
+        ++up;
+      }
+    }
+    out.sampleInt("ballast_pool_backends_up", {{"pool", p->config->name}}, up);
+  }
+
+  out.family("ballast_health_checks_total", "counter", "Health checks run.");
+  out.sampleInt("ballast_health_checks_total", {}, health_ ? health_->checksRun() : 0);
+  out.family("ballast_health_state_changes_total", "counter", "Backends that went up or down.");
+  out.sampleInt("ballast_health_state_changes_total", {}, health_ ? health_->stateChanges() : 0);
+  out.family("ballast_config_generation", "gauge", "Generation of the running configuration.");
+  out.sampleInt("ballast_config_generation", {}, snapshot_->generation);
+  out.family("ballast_config_reloads_total", "counter", "Accepted reloads.");
+  out.sampleInt("ballast_config_reloads_total", {}, reloads_total_);
+  out.family("ballast_config_reload_failures_total", "counter", "Refused reloads.");
+  out.sampleInt("ballast_config_reload_failures_total", {}, reload_failures_total_);
+  out.family("ballast_audit_write_errors_total", "counter", "Audit records not written to file.");
+  out.sampleInt("ballast_audit_write_errors_total", {}, audit_.writeErrors());
+  out.family("ballast_workers", "gauge", "Worker threads.");
+  out.sampleInt("ballast_workers", {}, workers_.size());
+  out.family("ballast_draining", "gauge", "1 while the node is drained (POST /api/v1/drain).");
+  out.sampleInt("ballast_draining", {}, draining_ ? 1 : 0);
+  out.family("ballast_build_info", "gauge", "Version and I/O backend; always 1.");
+  out.sampleInt("ballast_build_info", {{"version", BALLAST_VERSION}, {"io", io_name_}}, 1);
+  out.family("ballast_process_start_time_seconds", "gauge", "Start time, Unix seconds.");
+  constexpr double kMsPerSecond = 1000.0;
+  out.sample("ballast_process_start_time_seconds", {},
+             static_cast<double>(started_unix_ms_) / kMsPerSecond);
+  out.family("ballast_process_resident_memory_bytes", "gauge", "Resident set size.");
+  out.sampleInt("ballast_process_resident_memory_bytes", {}, residentBytes());
+  out.family("ballast_process_open_fds", "gauge", "Open file descriptors.");
+  out.sampleInt("ballast_process_open_fds", {}, openFds());
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  out.family("ballast_process_cpu_seconds_total", "counter", "User and system CPU time.");
+  constexpr double kUsPerSecond = 1e6;
+  out.sample("ballast_process_cpu_seconds_total", {},
+             static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                 static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / kUsPerSecond);
+}
+
+std::string ControlThread::metricsText() const {
+  metrics::PrometheusWriter out;
+  writeProxyMetrics(out);
+  for (const Plane* plane : {kernel_plane_.get(), uplink_plane_.get()}) {
+    if (plane != nullptr) {
+      plane->writeMetrics(out);
+    }
+  }
+  return out.take();
+}
+
+}  // namespace ballast::server
