@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/control_commands.h"
 #include "cli/demo.h"
 #include "cli/kernel_commands.h"
 #include "cli/uplink_commands.h"
@@ -23,13 +24,23 @@ constexpr int kExitInvalid = 1;
 constexpr int kExitUsage = 2;
 
 constexpr std::string_view kMainHelp =
-    R"(ballast — a load balancer for Linux: L4 TCP/UDP proxy (HTTP, kernel and uplink planes follow)
+    R"(ballast — a load balancer for Linux: L4 TCP/UDP and HTTP proxy, kernel (nftables/IPVS) and uplink planes
 
 USAGE
   ballast <command> [options]
 
 COMMANDS
   run        Run the load balancer with a configuration file
+  status     Status of the running daemon (over its admin socket)
+  show       show status|config|listeners|pools|backends [POOL]|events|services|uplinks
+  backend    backend add|remove|weight|drain|enable|disable POOL ADDRESS [WEIGHT]
+  reload     Reload the running daemon's configuration
+  drain      Close every listener of the running daemon before maintenance
+  shell      Interactive shell with completion and context help
+  doctor     Check this host and a config for what breaks load balancers
+  apply      Kernel plane: program nftables/IPVS virtual services once (or --daemon)
+  disable    Kernel plane: remove every service Ballast programmed
+  uplinks    Uplink plane: apply|status|remove
   demo       Three built-in HTTP backends behind 127.0.0.1:8080, to try Ballast at once
   validate   Check a configuration file and report every error with file:line:column
   version    Print the version
@@ -261,6 +272,10 @@ int main(int argc, char** argv) {
       printOut(kDemoHelp);
     } else if (topic == "version") {
       printOut(kVersionHelp);
+    } else if (isControlCommand(std::string(topic))) {
+      char help_flag[] = "--help";
+      char* help_argv[] = {argv[0], argv[2], help_flag, nullptr};
+      return controlMain(3, help_argv);
     } else if (topic.empty()) {
       printOut(kMainHelp);
     } else {
@@ -283,6 +298,9 @@ int main(int argc, char** argv) {
   }
   if (cmd == "uplinks") {
     return uplinksMain(argc, argv);
+  }
+  if (isControlCommand(std::string(cmd))) {
+    return controlMain(argc, argv);
   }
   Args args;
   if (cmd != "run" && cmd != "validate") {
