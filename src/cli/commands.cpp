@@ -56,7 +56,7 @@ Run 'ballast <command> --help' for a command's options.
 constexpr std::string_view kRunHelp = R"(ballast run — run the load balancer
 
 SYNOPSIS
-  ballast run -c FILE [--io auto|io_uring|epoll] [--workers N]
+  ballast run -c FILE [--io auto|io_uring|epoll] [--workers N] [--upgrade]
 
 DESCRIPTION
   Loads FILE, opens every listener (one SO_REUSEPORT socket per worker), starts one worker
@@ -69,11 +69,18 @@ DESCRIPTION
                       configuration keeps serving. Open connections are never cut.
     SIGTERM, SIGINT   graceful stop: stop accepting, let open connections finish for up to
                       `shutdown_timeout`, then close the rest.
+    SIGUSR1           reopen log files (access logs, audit log) after logrotate moved them.
+
+  The admin API listens on admin.socket (default /run/ballast/admin.sock); see
+  `ballast help status`. With systemd (Type=notify) READY, RELOADING and STOPPING are sent.
 
 OPTIONS
   -c, --config FILE   Configuration file (YAML). Required.
   --io BACKEND        Override the file's `io`: auto (io_uring, else epoll), io_uring, epoll.
   --workers N         Override the file's `workers`.
+  --upgrade           Binary upgrade: take every listening socket from the daemon running on
+                      admin.socket (SCM_RIGHTS), start serving on them, then let it drain and
+                      exit. No connection is refused or reset on the way.
   -h, --help          Show this help.
 
 EXIT STATUS
@@ -144,6 +151,7 @@ struct Args {
   std::optional<std::string> workers;
   bool quiet = false;
   bool help = false;
+  bool upgrade = false;
 };
 
 // Parses the options every subcommand shares; unknown ones are usage errors.
@@ -166,6 +174,8 @@ std::optional<std::string> parseArgs(int argc, char** argv, Args& args) {
       err = value(args.io);
     } else if (a == "--workers") {
       err = value(args.workers);
+    } else if (a == "--upgrade") {
+      args.upgrade = true;
     } else if (a == "-q" || a == "--quiet") {
       args.quiet = true;
     } else if (a == "-h" || a == "--help") {
@@ -214,6 +224,7 @@ int cmdRun(const Args& args) {
   }
   server::RunOptions options;
   options.config_path = *args.config;
+  options.upgrade = args.upgrade;
   if (args.io) {
     if (*args.io == "auto") {
       options.io = core::IoKind::kAuto;

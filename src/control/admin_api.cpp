@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include "control/dashboard_assets.h"
+
 namespace ballast::control {
 namespace {
 
@@ -83,6 +85,7 @@ std::vector<std::string> AdminApi::routes() {
       "GET /api/v1/events",
       "GET /api/v1/services",
       "GET /api/v1/uplinks",
+      "POST /api/v1/upgrade",
   };
 }
 
@@ -94,6 +97,16 @@ AdminResponse AdminApi::handle(AdminRequest& request, uint64_t now_ms) {
   if (request.path == "/readyz" && (request.method == "GET" || request.method == "HEAD")) {
     const bool ready = ops_.ready();
     return AdminResponse::json(ready ? 200 : 503, {{"ready", ready}});
+  }
+  // The dashboard's page, script and style hold no data (the script calls the API with the
+  // operator's token), so they are served without auth, like the probes.
+  if (request.method == "GET" || request.method == "HEAD") {
+    if (const auto asset = dashboardAsset(request.path)) {
+      auto r = AdminResponse::text(200, std::string(asset->body), std::string(asset->content_type));
+      r.headers.emplace_back("Content-Security-Policy", kDashboardContentSecurityPolicy);
+      r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+      return r;
+    }
   }
   if (auto denied = auth_.check(request, now_ms)) {
     return *denied;
@@ -170,6 +183,15 @@ AdminResponse AdminApi::route(AdminRequest& request) {
                                                        : "the uplink plane is not configured");
       }
       return AdminResponse::json(200, *plane);
+    }
+    if (what == "upgrade") {
+      if (m != "POST") {
+        return methodNotAllowed("POST");
+      }
+      if (!request.peer.unix_socket) {
+        return AdminResponse::error(403, "forbidden", "upgrade is only offered on the unix socket");
+      }
+      return ops_.upgrade(request);
     }
     if (what == "reload" || what == "drain") {
       if (m != "POST") {

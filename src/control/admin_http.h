@@ -28,6 +28,7 @@ struct AdminRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
   AdminPeer peer;
+  int connection_fd = -1;  // the admin connection (binary upgrade passes sockets down it)
   std::string actor;  // filled in by auth: "admin:unix:uid=0" or "admin:token:<sub>@198.18.0.1"
 
   std::string_view header(std::string_view name) const;

@@ -212,6 +212,7 @@ class AdminServer::Connection final : public core::StreamHandler {
     const auto& head = parser_.head();
     request_ = AdminRequest{};
     request_.peer = peer_;
+    request_.connection_fd = stream_.fd();
     request_.method = std::string(head.method);
     const std::string_view target = head.target;
     const size_t q = target.find('?');
@@ -381,14 +382,19 @@ bool AdminServer::listenTcp(const net::SocketAddress& addr, std::string* error) 
   return true;
 }
 
-void AdminServer::adoptListener(core::Fd fd, bool unix_socket) {
+void AdminServer::adoptListener(core::Fd fd, bool unix_socket, const std::string& unix_path) {
+  if (unix_socket) {
+    unix_path_ = unix_path;
+  }
   addAcceptor(std::move(fd), unix_socket);
 }
 
-std::vector<int> AdminServer::listenerFds() const {
+std::vector<int> AdminServer::listenerFds(bool unix_socket) const {
   std::vector<int> out;
   for (const auto& a : acceptors_) {
-    out.push_back(a->fd.get());
+    if (a->unix_socket == unix_socket) {
+      out.push_back(a->fd.get());
+    }
   }
   return out;
 }

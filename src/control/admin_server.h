@@ -36,10 +36,13 @@ class AdminServer {
   // file is replaced; one a live process still accepts on is refused.
   bool listenUnix(const std::string& path, std::string* error);
   bool listenTcp(const net::SocketAddress& addr, std::string* error);
-  // Serves an already-listening socket (handed over by a binary upgrade).
-  void adoptListener(core::Fd fd, bool unix_socket);
-  // The listening sockets, for a binary upgrade to hand over.
-  std::vector<int> listenerFds() const;
+  // Serves an already-listening socket (handed over by a binary upgrade); a unix one is
+  // removed from the filesystem at close() like one this server bound.
+  void adoptListener(core::Fd fd, bool unix_socket, const std::string& unix_path = "");
+  // The listening sockets of one kind, for a binary upgrade to hand over.
+  std::vector<int> listenerFds(bool unix_socket) const;
+  // After a handover the socket file belongs to the new process: leave it at close().
+  void forgetUnixPath() { unix_path_.clear(); }
 
   // Appends `data` (already SSE-framed) to every open event stream.
   void broadcast(const std::string& data);

@@ -301,4 +301,41 @@ std::optional<json> ControlThread::planeStatus(std::string_view plane) const {
   return std::nullopt;
 }
 
+control::AdminResponse ControlThread::upgrade(const control::AdminRequest& request) {
+  HandoverSockets s;
+  for (const auto& sockets : snapshot_->sockets) {
+    std::vector<int> fds;
+    for (const auto& fd : sockets->per_worker) {
+      fds.push_back(fd.get());
+    }
+    s.listeners.emplace_back(sockets->key, std::move(fds));
+  }
+  if (admin_) {
+    s.admin_unix = admin_->listenerFds(true);
+    s.admin_tcp = admin_->listenerFds(false);
+  }
+  if (metrics_server_) {
+    s.metrics = metrics_server_->listenerFds(false);
+  }
+  core::LogLine(core::LogLevel::kInfo, "server.upgrade_requested")
+      .str("actor", request.actor)
+      .unum("listeners", s.listeners.size());
+  std::string error;
+  if (!sendHandover(request.connection_fd, s, &error)) {
+    core::LogLine(core::LogLevel::kError, "server.upgrade_aborted").str("reason", error);
+    audit_.record("upgrade.aborted", request.actor, nullptr, {{"reason", error}});
+    return control::AdminResponse::error(500, "upgrade_aborted", error);
+  }
+  // The new process accepts on these sockets now: stop accepting without shutting them down,
+  // drain what we have, and exit.
+  for (const auto& sockets : snapshot_->sockets) {
+    sockets->handed_over.store(true, std::memory_order_release);
+  }
+  handed_over_ = true;
+  stop_ = true;
+  audit_.record("upgrade.handed_over", request.actor, {{"pid", getpid()}}, nullptr);
+  core::LogLine(core::LogLevel::kInfo, "server.upgrade_handed_over");
+  return control::AdminResponse::json(200, {{"handed_over", true}, {"old_pid", getpid()}});
+}
+
 }  // namespace ballast::server

@@ -122,6 +122,16 @@ int ControlThread::run() {
   checkFileLimit(cfg, workers);
   builder_ = std::make_unique<SnapshotBuilder>(workers);
   std::string error;
+  if (options_.upgrade) {
+    inherited_ = requestHandover(cfg.admin.socket, &error);
+    if (!inherited_) {
+      core::LogLine(core::LogLevel::kError, "server.upgrade_failed").str("reason", error);
+      return 1;
+    }
+    core::LogLine(core::LogLevel::kInfo, "server.upgrade_sockets_received")
+        .unum("listeners", inherited_->listeners.size());
+    builder_->adopt(std::move(inherited_->listeners));
+  }
   snapshot_ = builder_->build(loaded.config, nullptr, &error);
   if (!snapshot_) {
     core::LogLine(core::LogLevel::kError, "server.listen_failed").str("reason", error);
@@ -160,6 +170,14 @@ int ControlThread::run() {
   started_ms_ = core::monotonicMs();
   started_unix_ms_ = unixMs();
   startAdmin(cfg);
+  if (inherited_) {
+    // Our workers accept on the inherited sockets now; let the old process go.
+    if (!confirmHandover(*inherited_, &error)) {
+      core::LogLine(core::LogLevel::kWarn, "server.upgrade_confirm_failed").str("reason", error);
+    }
+    inherited_.reset();
+    audit_.record("upgrade.completed", "system", nullptr, {{"pid", getpid()}});
+  }
   if (cfg.reload.watch) {
     watchConfigFiles();
   }
@@ -185,6 +203,9 @@ int ControlThread::run() {
   core::LogLine(core::LogLevel::kInfo, "server.stopping")
       .num("shutdown_timeout_ms", snapshot_->config->shutdown_timeout.count());
   if (admin_) {
+    if (handed_over_) {
+      admin_->forgetUnixPath();
+    }
     admin_->close();
   }
   if (metrics_server_) {
@@ -208,11 +229,17 @@ bool ControlThread::startAdmin(const config::Config& cfg) {
   const auto handler = [this](control::AdminRequest& r) { return api_->handle(r, unixMs()); };
   admin_ = std::make_unique<control::AdminServer>(*loop_, handler);
   bool ok = true;
-  if (!cfg.admin.socket.empty() && !admin_->listenUnix(cfg.admin.socket, &error)) {
+  const bool adopt_unix = inherited_ && !inherited_->admin_unix.empty();
+  const bool adopt_tcp = inherited_ && !inherited_->admin_tcp.empty() && cfg.admin.bind;
+  if (adopt_unix) {
+    admin_->adoptListener(std::move(inherited_->admin_unix.front()), true, cfg.admin.socket);
+  } else if (!cfg.admin.socket.empty() && !admin_->listenUnix(cfg.admin.socket, &error)) {
     core::LogLine(core::LogLevel::kError, "admin.listen_failed").str("reason", error);
     ok = false;
   }
-  if (cfg.admin.bind && !admin_->listenTcp(*cfg.admin.bind, &error)) {
+  if (adopt_tcp) {
+    admin_->adoptListener(std::move(inherited_->admin_tcp.front()), false);
+  } else if (cfg.admin.bind && !admin_->listenTcp(*cfg.admin.bind, &error)) {
     core::LogLine(core::LogLevel::kError, "admin.listen_failed").str("reason", error);
     ok = false;
   }
@@ -234,7 +261,9 @@ bool ControlThread::startAdmin(const config::Config& cfg) {
           return control::AdminResponse::text(200, metricsText(),
                                               "text/plain; version=0.0.4; charset=utf-8");
         });
-    if (!metrics_server_->listenTcp(*cfg.metrics.bind, &error)) {
+    if (inherited_ && !inherited_->metrics.empty()) {
+      metrics_server_->adoptListener(std::move(inherited_->metrics.front()), false);
+    } else if (!metrics_server_->listenTcp(*cfg.metrics.bind, &error)) {
       core::LogLine(core::LogLevel::kError, "metrics.listen_failed").str("reason", error);
       ok = false;
     }
@@ -383,7 +412,8 @@ bool ControlThread::syncPlanes(const config::ConfigPtr& cfg, bool starting) {
 
 void ControlThread::stopPlanes() {
   for (Plane* plane : {kernel_plane_.get(), uplink_plane_.get()}) {
-    if (plane != nullptr) {
+    // After a handover the new process owns what the planes programmed: leave it in place.
+    if (plane != nullptr && !handed_over_) {
       plane->stop();
     }
   }

@@ -18,6 +18,7 @@
 #include "server/plane.h"
 #include "server/server.h"
 #include "server/snapshot.h"
+#include "server/upgrade.h"
 #include "server/worker.h"
 #include "upstream/health_checker.h"
 
@@ -45,6 +46,7 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   control::AdminResponse drainNode(const std::string& actor) override;
   std::string metricsText() const override;
   std::optional<nlohmann::json> planeStatus(std::string_view plane) const override;
+  control::AdminResponse upgrade(const control::AdminRequest& request) override;
 
  private:
   bool blockSignals();
@@ -88,6 +90,8 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   uint64_t reloads_total_ = 0;
   uint64_t reload_failures_total_ = 0;
   bool draining_ = false;
+  bool handed_over_ = false;  // a newer process serves our sockets: stop without undoing
+  std::optional<InheritedSockets> inherited_;
   bool stop_ = false;
 };
 

@@ -14,6 +14,7 @@ struct RunOptions {
   std::string config_path;
   std::optional<core::IoKind> io;   // overrides the file's `io`
   std::optional<uint32_t> workers;  // overrides the file's `workers`
+  bool upgrade = false;  // take the listening sockets from the running daemon (binary upgrade)
 };
 
 // Returns the process exit code: 0 after a clean stop, 1 when the config is invalid or the

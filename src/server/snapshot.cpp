@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/log.h"
 #include "core/socket.h"
 
 namespace ballast::server {
@@ -28,6 +29,35 @@ std::string listenerKey(const config::Listener& l) {
   }
 }
 
+// Inherited sockets keep their accept queues, so nothing waiting there is lost. With fewer
+// workers than before the extra sockets are closed (connections queued on them are reset,
+// which is logged); with more, new SO_REUSEPORT sockets join the same group.
+std::shared_ptr<ListenerSockets> SnapshotBuilder::adoptInherited(const std::string& key,
+                                                                 std::vector<core::Fd>& fds,
+                                                                 const config::Listener& l) {
+  auto sockets = std::make_shared<ListenerSockets>();
+  sockets->key = key;
+  for (auto& fd : fds) {
+    if (sockets->per_worker.size() < workers_) {
+      sockets->per_worker.push_back(std::move(fd));
+    }
+  }
+  if (fds.size() > workers_) {
+    core::LogLine(core::LogLevel::kWarn, "server.upgrade_sockets_dropped")
+        .str("listener", l.name)
+        .unum("inherited", fds.size())
+        .unum("workers", workers_);
+  }
+  while (sockets->per_worker.size() < workers_) {
+    auto fd = core::openListener(l.bind, l.protocol != config::Protocol::kUdp);
+    if (!fd) {
+      return nullptr;
+    }
+    sockets->per_worker.emplace_back(*fd);
+  }
+  return sockets;
+}
+
 SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* previous,
                                    std::string* error) {
   auto snap = std::make_shared<Snapshot>();
@@ -39,6 +69,16 @@ SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* pre
       for (const auto& s : previous->sockets) {
         if (s->key == key) {
           sockets = s;
+        }
+      }
+    }
+    if (!sockets) {
+      if (auto it = inherited_.find(key); it != inherited_.end()) {
+        sockets = adoptInherited(key, it->second, l);
+        inherited_.erase(it);
+        if (!sockets) {
+          *error = "listener " + l.name + " (" + key + "): cannot add sockets to inherited ones";
+          return nullptr;
         }
       }
     }

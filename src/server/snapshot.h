@@ -3,6 +3,7 @@
 // workers hold it for as long as connections started under it live.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -20,6 +21,9 @@ namespace ballast::server {
 struct ListenerSockets {
   std::string key;  // "tcp 0.0.0.0:80"
   std::vector<core::Fd> per_worker;
+  // Set when a binary upgrade handed these sockets to a new process: stopping must then only
+  // stop accepting, never shut the shared socket down.
+  std::atomic<bool> handed_over{false};
 };
 
 struct Snapshot {
@@ -43,12 +47,22 @@ class SnapshotBuilder {
   // case nothing changes.
   SnapshotPtr build(config::ConfigPtr config, const Snapshot* previous, std::string* error);
   uint32_t workers() const { return workers_; }
+  // Listening sockets inherited from the process being upgraded, by listener key; build()
+  // uses them instead of opening new ones (and takes what it uses).
+  void adopt(std::map<std::string, std::vector<core::Fd>> inherited) {
+    inherited_ = std::move(inherited);
+  }
 
  private:
+  std::shared_ptr<ListenerSockets> adoptInherited(const std::string& key,
+                                                  std::vector<core::Fd>& fds,
+                                                  const config::Listener& l);
+
   uint32_t workers_;
   uint64_t generation_ = 0;
   std::map<std::string, upstream::BackendStatePtr> backends_;  // "pool/address"
   std::map<std::string, std::shared_ptr<std::atomic<uint64_t>>> pool_generations_;
+  std::map<std::string, std::vector<core::Fd>> inherited_;
 };
 
 std::string listenerKey(const config::Listener& l);

@@ -236,7 +236,9 @@ void Worker::stopSlot(ListenerSlot& slot) {
     }
     // Leave the LISTEN state now, not when the last snapshot holding the socket goes: clients
     // are refused (and retry elsewhere) instead of waiting in a backlog nobody accepts from.
-    ::shutdown(slot.sockets->per_worker[index_].get(), SHUT_RDWR);
+    if (!slot.sockets->handed_over.load(std::memory_order_acquire)) {
+      ::shutdown(slot.sockets->per_worker[index_].get(), SHUT_RDWR);
+    }
   } else {
     // UDP has no connection to finish: its flows end with the listener.
     slot.udp->stop();
