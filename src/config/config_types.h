@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -168,6 +169,8 @@ struct Pool {
 struct Logging {
   LogLevel level = LogLevel::kInfo;
   LogFormat format = LogFormat::kJson;
+  std::string file;                        // "" = stderr; else appended to, reopened on SIGUSR1
+  std::optional<net::SocketAddress> gelf;  // also ship each line as GELF over UDP
 };
 
 struct Config {

@@ -42,7 +42,7 @@ constexpr auto joinKeys(const std::array<std::string_view, N>&... lists) {
   return out;
 }
 constexpr auto kTopKeys = joinKeys(kProxyTopKeys, kControlTopKeys, kKernelTopKeys, kUplinkTopKeys);
-constexpr std::array kLoggingKeys = {"level"sv, "format"sv};
+constexpr std::array kLoggingKeys = {"level"sv, "format"sv, "file"sv, "gelf"sv};
 // Settings of the process as a whole: only the top file may set them.
 constexpr std::array kTopFileOnlyKeys = {"workers"sv, "io"sv};
 
@@ -71,6 +71,8 @@ struct Scalars {
   std::optional<Duration> shutdown_timeout;
   std::optional<LogLevel> log_level;
   std::optional<LogFormat> log_format;
+  std::optional<std::string> log_file;
+  std::optional<net::SocketAddress> log_gelf;
 };
 
 template <typename T>
@@ -182,6 +184,8 @@ class Loader {
     config.shutdown_timeout = scalars_.shutdown_timeout.value_or(config.shutdown_timeout);
     config.logging.level = scalars_.log_level.value_or(config.logging.level);
     config.logging.format = scalars_.log_format.value_or(config.logging.format);
+    config.logging.file = scalars_.log_file.value_or(config.logging.file);
+    config.logging.gelf = scalars_.log_gelf ? scalars_.log_gelf : config.logging.gelf;
     validateConfig(config, sources_, complete_, diagnostics_);
     LoadResult result;
     if (diagnostics_.empty()) {
@@ -245,6 +249,17 @@ class Loader {
       }
       if (const Field* format = logging.find("format")) {
         setOnce(scalars_.log_format, readChoice<LogFormat>(file, *format, kLogFormats));
+      }
+      if (const Field* path = logging.find("file")) {
+        const auto text = readScalar(file, *path, "an absolute file path");
+        if (text && text->starts_with('/') && !text->ends_with('/')) {
+          setOnce(scalars_.log_file, text);
+        } else if (text) {
+          reportExpected(file, *path, "an absolute file path", quote(*text));
+        }
+      }
+      if (const Field* gelf = logging.find("gelf")) {
+        setOnce(scalars_.log_gelf, readAddress(file, *gelf));
       }
     }
     if (const Field* f = top.find("listeners")) {

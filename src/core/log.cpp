@@ -16,6 +16,7 @@ namespace {
 std::atomic<LogLevel> g_level{LogLevel::kInfo};
 std::atomic<bool> g_json{true};
 std::atomic<int> g_fd{STDERR_FILENO};
+std::atomic<LogTap> g_tap{nullptr};
 
 constexpr std::array<std::string_view, 4> kLevelNames = {"debug", "info", "warn", "error"};
 constexpr size_t kTimeBufBytes = 64;
@@ -44,6 +45,7 @@ void appendTime(std::string& out) {
 void setLogLevel(LogLevel level) { g_level.store(level, std::memory_order_relaxed); }
 void setLogJson(bool json) { g_json.store(json, std::memory_order_relaxed); }
 void setLogFd(int fd) { g_fd.store(fd, std::memory_order_relaxed); }
+void setLogTap(LogTap tap) { g_tap.store(tap, std::memory_order_release); }
 bool logEnabled(LogLevel level) { return level >= g_level.load(std::memory_order_relaxed); }
 
 void appendJsonEscaped(std::string& out, std::string_view s) {
@@ -63,7 +65,7 @@ void appendJsonEscaped(std::string& out, std::string_view s) {
 }
 
 LogLine::LogLine(LogLevel level, std::string_view event)
-    : enabled_(logEnabled(level)), line_(&threadLine()) {
+    : enabled_(logEnabled(level)), level_(level), line_(&threadLine()) {
   if (enabled_) {
     begin(kLevelNames[static_cast<size_t>(level)], event);
   }
@@ -103,6 +105,9 @@ LogLine::~LogLine() {
   // One write per line keeps lines whole; a short write to a full pipe loses the tail only.
   const ssize_t n = ::write(g_fd.load(std::memory_order_relaxed), line_->data(), line_->size());
   (void)n;
+  if (const LogTap tap = g_tap.load(std::memory_order_acquire)) {
+    tap(*line_, level_);
+  }
 }
 
 void LogLine::key(std::string_view k) {

@@ -16,6 +16,10 @@ void setLogJson(bool json);
 bool logEnabled(LogLevel level);
 // Sends log lines to `fd` instead of stderr (tests, log files). The caller keeps it open.
 void setLogFd(int fd);
+// Also hands every application log line (with its newline) to `tap`, on the logging thread
+// (GELF shipping). nullptr stops it. The tap must be safe to call from any thread.
+using LogTap = void (*)(std::string_view line, LogLevel level);
+void setLogTap(LogTap tap);
 
 // Usage: LogLine(LogLevel::kWarn, "health.down").str("backend", addr).num("fails", 3);
 // The line is written when the temporary dies. Events are named `area.what`.
@@ -40,6 +44,7 @@ class LogLine {
   void key(std::string_view k);
   void begin(std::string_view level_name, std::string_view event);
   bool enabled_;
+  LogLevel level_ = LogLevel::kInfo;
   std::string* line_;
   LineSink* sink_ = nullptr;
 };

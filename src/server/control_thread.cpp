@@ -33,11 +33,6 @@ core::IoKind toIoKind(config::IoBackend io) {
   }
 }
 
-void applyLogging(const config::Logging& logging) {
-  core::setLogLevel(static_cast<core::LogLevel>(logging.level));
-  core::setLogJson(logging.format == config::LogFormat::kJson);
-}
-
 std::vector<upstream::HealthTarget> healthTargets(const Snapshot& snap) {
   std::vector<upstream::HealthTarget> targets;
   for (const auto& pool : snap.pools) {
@@ -306,7 +301,17 @@ bool ControlThread::blockSignals() {
   return true;
 }
 
+void ControlThread::applyLogging(const config::Logging& logging) {
+  core::setLogLevel(static_cast<core::LogLevel>(logging.level));
+  core::setLogJson(logging.format == config::LogFormat::kJson);
+  std::string error;
+  if (!log_outputs_.apply(logging, &error)) {
+    core::LogLine(core::LogLevel::kError, "log.output_failed").str("reason", error);
+  }
+}
+
 void ControlThread::reopenLogs() {
+  log_outputs_.reopen();
   audit_.reopen();
   core::reopenSharedLineWriters();
   core::LogLine(core::LogLevel::kInfo, "server.logs_reopened");

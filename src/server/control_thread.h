@@ -13,6 +13,7 @@
 #include "control/admin_api.h"
 #include "control/admin_server.h"
 #include "control/audit_log.h"
+#include "control/log_outputs.h"
 #include "core/event_loop.h"
 #include "core/fd.h"
 #include "server/plane.h"
@@ -60,6 +61,7 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   void watchConfigFiles();
   void onConfigFileEvent();
   void reopenLogs();
+  void applyLogging(const config::Logging& logging);
   nlohmann::json backendJson(const upstream::PoolRuntime& pool, size_t index) const;
   void writeProxyMetrics(metrics::PrometheusWriter& out) const;  // metrics_scrape.cpp
   static void onWatchDebounce(void* self);
@@ -81,6 +83,7 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   std::string config_basename_;
   std::unique_ptr<upstream::HealthChecker> health_;
   control::AuditLog audit_;
+  control::LogOutputs log_outputs_;
   uint64_t audit_subscription_ = 0;
   std::unique_ptr<control::AdminApi> api_;
   std::unique_ptr<control::AdminServer> admin_;

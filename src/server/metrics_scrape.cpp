@@ -245,6 +245,9 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   out.sampleInt("ballast_config_reload_failures_total", {}, reload_failures_total_);
   out.family("ballast_audit_write_errors_total", "counter", "Audit records not written to file.");
   out.sampleInt("ballast_audit_write_errors_total", {}, audit_.writeErrors());
+  out.family("ballast_log_gelf_dropped_total", "counter",
+             "Log lines not shipped as GELF (send errors, over 8 KiB).");
+  out.sampleInt("ballast_log_gelf_dropped_total", {}, control::gelfDropped());
   out.family("ballast_workers", "gauge", "Worker threads.");
   out.sampleInt("ballast_workers", {}, workers_.size());
   out.family("ballast_draining", "gauge", "1 while the node is drained (POST /api/v1/drain).");
