@@ -13,7 +13,7 @@ packages=(
   libmnl-dev libnftables-dev libjwt-dev libsystemd-dev libedit-dev libssl-dev
   # tests and benchmarks: real peers
   python3 curl iproute2 procps psmisc haproxy nginx libnginx-mod-stream wrk
-  nftables ipvsadm keepalived prometheus tmux
+  nftables ipvsadm keepalived prometheus tmux openssl chromium
 )
 
 missing=()
@@ -23,16 +23,22 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if ((${#missing[@]} == 0)); then
-  exit 0
-fi
-
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then
   SUDO=sudo
 fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-# Debian's haproxy/nginx packages try to start their services; tests start their own.
-$SUDO apt-get update -q || true
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+if ((${#missing[@]} > 0)); then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Debian's haproxy/nginx packages try to start their services; tests start their own.
+  $SUDO apt-get update -q || true
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The dashboard's browser test drives Debian's Chromium with playwright-core (the version pinned
+# in tests/browser/package-lock.json; it never downloads a browser). Without npm the test skips.
+root=$(cd "$(dirname "$0")/.." && pwd)
+if command -v npm >/dev/null && [[ ! -d "$root/tests/browser/node_modules/playwright-core" ]]; then
+  npm ci --prefix "$root/tests/browser" --no-audit --no-fund --loglevel=error ||
+    echo "install-deps: npm ci failed; the dashboard browser test will be skipped" >&2
+fi
