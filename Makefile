@@ -7,7 +7,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
 CMAKE_FLAGS ?= -G Ninja
 
-.PHONY: all deps build test unit integration asan fuzz fuzz-build fuzz-smoke demo bench format format-check clean
+.PHONY: all deps build test test-ipvs unit integration asan fuzz fuzz-build fuzz-smoke demo bench format format-check clean
 
 all: build
 
@@ -65,6 +65,13 @@ bench: build
 	$(BUILD)/ballast_micro_bench --benchmark_min_time=0.2
 	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring,epoll} python3 bench/l4_bench.py
 	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring,epoll} python3 bench/http_bench.py
+	BALLAST_BIN=$(BUILD)/ballast python3 bench/kernel_reconcile_bench.py
+
+# IPVS against a real kernel: Debian's kernel (it has ip_vs) booted under qemu with the host's
+# root shared read-only; the guest runs this build's ballast (tests/vm/README.md).
+test-ipvs: build
+	cmake --build $(BUILD) -j $(JOBS) --target ipvs_tool
+	tests/vm/run-ipvs-test.sh $(BUILD)/ballast $(BUILD)/ipvs_tool
 
 format:
 	clang-format -i --style=file $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp')

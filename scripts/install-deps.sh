@@ -14,6 +14,8 @@ packages=(
   # tests and benchmarks: real peers
   python3 curl iproute2 procps psmisc haproxy nginx libnginx-mod-stream wrk
   nftables ipvsadm keepalived prometheus tmux openssl chromium
+  # make test-ipvs: Debian's kernel (with ip_vs) under qemu, a busybox initramfs
+  qemu-system-x86 linux-image-amd64 busybox-static cpio kmod xz-utils
 )
 
 missing=()

@@ -1,4 +1,5 @@
-// src/kernel/kernel_plane.h — the kernel plane's entry point for `ballast run`.
+// src/kernel/kernel_plane.h — the kernel plane's entry point for `ballast run`: a reconcile loop
+// on the control thread that keeps nftables (or IPVS) true to the config's virtual services.
 #pragma once
 
 #include <memory>

@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# tests/vm/guest-ipvs-test.sh — the IPVS test, run inside the VM that run-ipvs-test.sh boots (root,
+# the host's root filesystem read-only, fresh /tmp and /run). Never run it on a host: it loads
+# modules and makes bridges and namespaces in the current network namespace.
+#
+#   guest-ipvs-test.sh BALLAST_BIN [IPVS_TOOL]
+#
+# Topology, all in 198.18.0.0/15:
+#   bridge sw  (front L2): client 198.18.0.2, lb 198.18.0.1 + VIPs .10 (NAT) and .20 (DR),
+#                          DR backends d1..d3 198.18.0.11-13 holding VIP .20 on lo
+#   bridge swb (back L2):  lb 198.18.1.1, NAT backends n1..n3 198.18.1.11-13:8080 (gateway lb)
+# Each backend's busybox httpd answers with its own name; http_count.py counts who answered.
+set -uo pipefail
+
+BALLAST="$1"
+TOOL="${2:-}"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+COUNT="python3 -B $HERE/http_count.py"
+NAT_VIP=198.18.0.10
+DR_VIP=198.18.0.20
+WORK=/tmp/ipvs-test
+T0=$(date +%s.%N)
+passed=0
+failed=0
+
+stamp() { printf '[%7.2fs] %s\n' "$(echo "$(date +%s.%N) - $T0" | bc)" "$*"; }
+ok() {
+  echo "ok   - $*"
+  passed=$((passed + 1))
+}
+bad() {
+  echo "FAIL - $*"
+  failed=$((failed + 1))
+}
+# check NAME COMMAND...: one test line.
+check() {
+  local name="$1"
+  shift
+  if "$@" >"$WORK/last.out" 2>&1; then ok "$name"; else
+    bad "$name"
+    sed 's/^/       | /' "$WORK/last.out" | head -20
+  fi
+}
+lb() { ip netns exec lb "$@"; }
+# IPVS is per network namespace: everything is looked at from inside lb. The listing goes to
+# stdout, so that a failed check shows it.
+ipvs_has() { lb ipvsadm -Ln | tee /dev/stderr | grep -Eq "$1"; }
+ipvs_lacks() { ! lb ipvsadm -Ln | tee /dev/stderr | grep -Eq "$1"; }
+proc_has() { lb cat /proc/net/ip_vs | tee /dev/stderr | grep -Eq "$1"; }
+# within GOT "n1=10 n2=20" NAME EXPECTED: NAME's count within ±2 of EXPECTED (0: absent).
+within() {
+  local got="$1" name="$2" want="$3" n
+  n="$(echo " $got " | grep -Eo " $name=[0-9]+" | cut -d= -f2)"
+  n="${n:-0}"
+  [ $((n - want)) -le 2 ] && [ $((want - n)) -le 2 ]
+}
+# traffic VIP PORT N name=want...: N connections, each backend's share as expected, no errors.
+traffic() {
+  local vip="$1" port="$2" n="$3" got kv
+  shift 3
+  got="$(ip netns exec client $COUNT "$vip" "$port" "$n")"
+  echo "got: $got"
+  if echo "$got" | grep -q error; then return 1; fi
+  for kv in "$@"; do
+    within "$got" "${kv%=*}" "${kv#*=}" || return 1
+  done
+}
+expect_fail() {  # expect_fail PATTERN COMMAND...: fails, and says PATTERN
+  local pattern="$1" out
+  shift
+  if out="$("$@" 2>&1)"; then
+    echo "unexpected success: $out"
+    return 1
+  fi
+  echo "$out"
+  echo "$out" | grep -q -- "$pattern"
+}
+
+serve() {  # serve NS PORT: busybox httpd in the foreground of a background job, pid in a file
+  ip netns exec "$1" busybox httpd -f -p "$2" -h "$WORK/www/$1" &
+  echo $! >"$WORK/$1.pid"
+}
+
+setup() {
+  modprobe -a ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh ip_vs_mh ip_vs_lc ip_vs_wlc veth bridge || return 1
+  # One `ip -batch` per namespace: under TCG every exec costs ~0.1 s.
+  local i root="link set lo up
+link add sw type bridge
+link set sw up
+link add swb type bridge
+link set swb up
+netns add lb
+link add lb-f type veth peer name front netns lb
+link add lb-b type veth peer name back netns lb
+link set lb-f master sw up
+link set lb-b master swb up"
+  # veth NAME BRIDGE: a namespace with eth0 plugged into BRIDGE.
+  veth() { root="$root
+netns add $1
+link add $1-e type veth peer name eth0 netns $1
+link set $1-e master $2 up"; }
+  veth client sw
+  for i in 1 2 3; do
+    veth "n$i" swb
+    veth "d$i" sw
+  done
+  echo "$root" | ip -batch - || return 1
+  ip -n client -batch - <<<"link set lo up
+link set eth0 up
+addr add 198.18.0.2/24 dev eth0" || return 1
+  ip -n lb -batch - <<<"link set lo up
+addr add 198.18.0.1/24 dev front
+addr add $NAT_VIP/32 dev front
+addr add $DR_VIP/32 dev front
+link set front up
+addr add 198.18.1.1/24 dev back
+link set back up" || return 1
+  lb sysctl -qw net.ipv4.ip_forward=1 || return 1
+  for i in 1 2 3; do
+    ip -n "n$i" -batch - <<<"link set lo up
+link set eth0 up
+addr add 198.18.1.1$i/24 dev eth0
+route add default via 198.18.1.1" || return 1
+    # DR: the backend accepts the VIP on lo but never answers ARP for it.
+    ip -n "d$i" -batch - <<<"link set lo up
+addr add $DR_VIP/32 dev lo
+link set eth0 up
+addr add 198.18.0.1$i/24 dev eth0" || return 1
+    ip netns exec "d$i" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+      net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2 || return 1
+    for b in "n$i" "d$i"; do
+      mkdir -p "$WORK/www/$b" && echo "$b" >"$WORK/www/$b/index.html"
+    done
+    serve "n$i" 8080
+    serve "d$i" 80
+  done
+  # Each server answers directly (not through IPVS) before the tests start.
+  local try
+  for i in 1 2 3; do
+    for try in $(seq 1 25); do
+      ip netns exec lb timeout 2 busybox wget -q -O - "http://198.18.1.1$i:8080/" | grep -qx "n$i" \
+        && ip netns exec client timeout 2 busybox wget -q -O - "http://198.18.0.1$i/" | grep -qx "d$i" \
+        && break
+      [ "$try" -lt 25 ] || return 1
+      sleep 0.2
+    done
+  done
+}
+
+# Part 1: the netlink client, step by step, against ipvsadm's and /proc's view.
+client_tests() {
+  local T="ip netns exec lb $TOOL" S="tcp $NAT_VIP:80"
+  check "client: IPVS info over netlink" sh -c "$T info | grep -E '^IPVS 1\.[0-9]+\.[0-9]+ '"
+  check "client: add NAT service (wrr)" $T add-service $S wrr
+  check "ipvsadm sees the service" ipvs_has "^TCP  $NAT_VIP:80 wrr"
+  check "/proc/net/ip_vs sees it (hex)" proc_has "^TCP  C612000A:0050 wrr"
+  check "client: add 3 NAT destinations" sh -c "$T add-dest $S 198.18.1.11:8080 nat 1 &&
+    $T add-dest $S 198.18.1.12:8080 nat 2 && $T add-dest $S 198.18.1.13:8080 nat 3"
+  check "ipvsadm sees Masq weight 3" ipvs_has "198\.18\.1\.13:8080 +Masq +3 "
+  check "/proc/net/ip_vs sees weight 2 on :1F90" \
+    proc_has "C612010C:1F90 +Masq +2 "
+  check "client: list decodes destinations" \
+    sh -c "$T list | grep -q 'dest 198.18.1.12:8080 fwd=nat weight=2'"
+  stamp "NAT traffic, weights 1:2:3"
+  check "NAT traffic follows weights 1:2:3" traffic $NAT_VIP 80 60 n1=10 n2=20 n3=30
+  check "client: set weight 0" $T set-weight $S 198.18.1.13:8080 0
+  check "ipvsadm sees weight 0" ipvs_has "198\.18\.1\.13:8080 +Masq +0 "
+  check "weight 0 takes no new connections" traffic $NAT_VIP 80 60 n1=20 n2=40 n3=0
+  check "client: persistence via set-service" $T set-service $S rr 60
+  check "ipvsadm sees rr persistent 60" ipvs_has "^TCP  $NAT_VIP:80 rr persistent 60"
+  check "client: duplicate service is refused (EEXIST)" expect_fail "File exists" $T add-service $S wrr
+  check "client: unknown scheduler names its module" \
+    expect_fail "modprobe ip_vs_nosuch" $T add-service tcp 198.18.0.30:80 nosuch
+  check "client: delete destination" $T del-dest $S 198.18.1.11:8080
+  check "ipvsadm no longer sees it" ipvs_lacks "198\.18\.1\.11:8080"
+  check "client: delete service" $T del-service $S
+  check "ipvsadm no longer sees the service" ipvs_lacks "$NAT_VIP:80"
+
+  stamp "DR via the client"
+  S="tcp $DR_VIP:80"
+  check "client: DR service + destinations" sh -c "$T add-service $S wrr &&
+    $T add-dest $S 198.18.0.11:80 dr 1 && $T add-dest $S 198.18.0.12:80 dr 1 &&
+    $T add-dest $S 198.18.0.13:80 dr 2"
+  check "ipvsadm sees Route" ipvs_has "198\.18\.0\.13:80 +Route +2 "
+  check "DR traffic follows weights 1:1:2" traffic $DR_VIP 80 60 d1=15 d2=15 d3=30
+  check "client: DR weight 0" $T set-weight $S 198.18.0.13:80 0
+  check "DR weight 0 takes no new connections" traffic $DR_VIP 80 40 d1=20 d2=20 d3=0
+  check "client: delete DR service" $T del-service $S
+
+  stamp "services made by ipvsadm, read by the client"
+  lb ipvsadm -A -t '[2001:db8::1]:443' -s mh
+  lb ipvsadm -A -f 7 -s rr
+  lb ipvsadm -A -u 198.18.0.40:53 -s sh -p 120
+  lb ipvsadm -a -u 198.18.0.40:53 -r 198.18.1.11:5353 -m -w 4
+  check "client decodes IPv6, fwmark, UDP + persistence" sh -c "$T list >$WORK/list.out &&
+    cat $WORK/list.out &&
+    grep -q 'service tcp \[2001:db8::1\]:443 sched=mh persistent=0' $WORK/list.out &&
+    grep -q 'service fwmark 7/inet sched=rr' $WORK/list.out &&
+    grep -q 'service udp 198.18.0.40:53 sched=sh persistent=1 timeout=120' $WORK/list.out &&
+    grep -q 'dest 198.18.1.11:5353 fwd=nat weight=4' $WORK/list.out"
+  check "client: delete IPv6 service" $T del-service tcp '[2001:db8::1]:443'
+  lb ipvsadm -C
+}
+
+# Part 2: `ballast apply` with driver ipvs: program, stay idempotent, repair drift, keep other
+# services, disable.
+write_config() {  # write_config N3_WEIGHT
+  cat >"$WORK/ballast.yaml" <<YAML
+kernel:
+  driver: ipvs
+virtual_services:
+  - name: web-nat
+    vip: $NAT_VIP
+    port: 80
+    scheduler: wrr
+    forwarding: nat
+    backends:
+      - {address: "198.18.1.11:8080", weight: 1}
+      - {address: "198.18.1.12:8080", weight: 2}
+      - {address: "198.18.1.13:8080", weight: $1}
+    health_check: {type: tcp, interval: 500ms, timeout: 300ms, fall: 2, rise: 2}
+  - name: web-dr
+    vip: $DR_VIP
+    port: 80
+    scheduler: wrr
+    forwarding: dr
+    backends:
+      - {address: "198.18.0.11:80", weight: 1}
+      - {address: "198.18.0.12:80", weight: 1}
+      - {address: "198.18.0.13:80", weight: 2}
+YAML
+}
+
+apply_tests() {
+  local B="ip netns exec lb $BALLAST"
+  write_config 3
+  lb ipvsadm -A -t 198.18.0.50:80 -s rr  # not Ballast's: must survive everything below
+  check "ballast apply programs IPVS" $B apply -c "$WORK/ballast.yaml"
+  lb ipvsadm -Ln
+  check "apply made NAT service and dests" sh -c "ip netns exec lb ipvsadm -Ln | grep -Eq '198\.18\.1\.13:8080 +Masq +3 '"
+  check "apply made DR service and dests" ipvs_has "198\.18\.0\.13:80 +Route +2 "
+  check "ownership recorded" grep -qx "$NAT_VIP:80/tcp" /run/ballast/ipvs-services
+  check "NAT traffic through ballast's service" traffic $NAT_VIP 80 60 n1=10 n2=20 n3=30
+  check "DR traffic through ballast's service" traffic $DR_VIP 80 60 d1=15 d2=15 d3=30
+  check "second apply changes nothing" sh -c "$B apply -c $WORK/ballast.yaml --dry-run"
+  lb ipvsadm -e -t $NAT_VIP:80 -r 198.18.1.12:8080 -m -w 9
+  lb ipvsadm -d -t $NAT_VIP:80 -r 198.18.1.11:8080
+  lb ipvsadm -E -t $DR_VIP:80 -s lc
+  check "hand changes are seen as drift" expect_fail "" $B apply -c "$WORK/ballast.yaml" --dry-run
+  check "apply repairs the drift" $B apply -c "$WORK/ballast.yaml"
+  check "weight 2 restored, n1 back, wrr back" sh -c "
+    ip netns exec lb ipvsadm -Ln | grep -Eq '198\.18\.1\.12:8080 +Masq +2 ' &&
+    ip netns exec lb ipvsadm -Ln | grep -Eq '198\.18\.1\.11:8080 +Masq +1 ' &&
+    ip netns exec lb ipvsadm -Ln | grep -Eq '^TCP  $DR_VIP:80 wrr'"
+  write_config 0
+  check "apply with a backend at weight 0" $B apply -c "$WORK/ballast.yaml"
+  check "weight 0 in IPVS" ipvs_has "198\.18\.1\.13:8080 +Masq +0 "
+  check "weight 0 backend gets no new connections" traffic $NAT_VIP 80 60 n1=20 n2=40 n3=0
+  write_config 3
+  check "apply restores the weight" $B apply -c "$WORK/ballast.yaml"
+
+  # Health: the daemon's TCP checks turn a dead backend into weight 0 and back.
+  stamp "daemon with health checks"
+  # Not through lb(): $! must be the daemon itself (ip netns exec execs it), not a subshell.
+  ip netns exec lb "$BALLAST" apply -c "$WORK/ballast.yaml" --daemon >"$WORK/daemon.log" 2>&1 &
+  local daemon=$!
+  sleep 2
+  kill "$(cat "$WORK/n3.pid")"
+  check "a dead backend goes to weight 0" sh -c "for i in \$(seq 1 40); do
+    ip netns exec lb ipvsadm -Ln | grep -Eq '198\.18\.1\.13:8080 +Masq +0 ' && exit 0; sleep 0.5
+    done; exit 1"
+  check "traffic avoids the dead backend" traffic $NAT_VIP 80 30 n1=10 n2=20 n3=0
+  serve n3 8080
+  check "a revived backend gets its weight back" sh -c "for i in \$(seq 1 40); do
+    ip netns exec lb ipvsadm -Ln | grep -Eq '198\.18\.1\.13:8080 +Masq +3 ' && exit 0; sleep 0.5
+    done; exit 1"
+  kill "$daemon" 2>/dev/null
+  wait "$daemon" 2>/dev/null
+  sed 's/^/       daemon | /' "$WORK/daemon.log" | tail -8
+
+  check "the daemon stopped on SIGTERM" sh -c "! kill -0 $daemon 2>/dev/null"
+  check "ballast disable removes its services" $B disable -c "$WORK/ballast.yaml"
+  check "Ballast's services are gone" ipvs_lacks "$NAT_VIP:80|$DR_VIP:80"
+  check "the foreign service survived" ipvs_has "^TCP  198\.18\.0\.50:80 rr"
+}
+
+mkdir -p "$WORK"
+stamp "guest test start: kernel $(uname -r)"
+if ! setup >"$WORK/setup.log" 2>&1; then
+  cat "$WORK/setup.log"
+  bad "setup (modules, namespaces, servers)"
+else
+  ok "setup: 8 namespaces, 2 bridges, 6 httpd"
+  stamp "setup done"
+  if [ -n "$TOOL" ]; then
+    client_tests
+    stamp "client tests done"
+  fi
+  apply_tests
+  stamp "apply tests done"
+fi
+echo "ipvs guest: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
