@@ -211,9 +211,19 @@ int cmdValidate(const Args& args) {
     return kExitInvalid;
   }
   if (!args.quiet) {
-    printf("%s: valid (%zu listener%s, %zu pool%s)\n", args.config->c_str(),
-           result.config->listeners.size(), result.config->listeners.size() == 1 ? "" : "s",
-           result.config->pools.size(), result.config->pools.size() == 1 ? "" : "s");
+    const auto& c = *result.config;
+    std::string extra;
+    if (!c.virtual_services.empty()) {
+      extra += ", " + std::to_string(c.virtual_services.size()) + " virtual service" +
+               (c.virtual_services.size() == 1 ? "" : "s");
+    }
+    if (!c.uplinks.empty()) {
+      extra +=
+          ", " + std::to_string(c.uplinks.size()) + " uplink" + (c.uplinks.size() == 1 ? "" : "s");
+    }
+    printf("%s: valid (%zu listener%s, %zu pool%s%s)\n", args.config->c_str(), c.listeners.size(),
+           c.listeners.size() == 1 ? "" : "s", c.pools.size(), c.pools.size() == 1 ? "" : "s",
+           extra.c_str());
   }
   return kExitOk;
 }
@@ -283,6 +293,12 @@ int main(int argc, char** argv) {
       printOut(kDemoHelp);
     } else if (topic == "version") {
       printOut(kVersionHelp);
+    } else if (printKernelHelp(topic)) {
+      return kExitOk;
+    } else if (topic == "uplinks") {
+      char help_flag[] = "--help";
+      char* help_argv[] = {argv[0], argv[2], help_flag, nullptr};
+      return uplinksMain(3, help_argv);
     } else if (isControlCommand(std::string(topic))) {
       char help_flag[] = "--help";
       char* help_argv[] = {argv[0], argv[2], help_flag, nullptr};

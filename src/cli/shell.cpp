@@ -72,6 +72,7 @@ class Shell {
       }
       history(hist, &ev, H_ENTER, line.c_str());
       if (words[0] == "exit" || words[0] == "quit") {
+        last = 0;  // leaving on purpose is a success, whatever the last command did
         break;
       }
       last = execute(words);

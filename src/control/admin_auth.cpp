@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <fstream>
 #include <memory>
@@ -188,13 +189,23 @@ std::optional<AdminResponse> AdminAuth::check(AdminRequest& request, uint64_t no
   if (!tokensConfigured()) {
     return unauthorized("no admin tokens are configured: use the unix socket");
   }
-  const std::string_view authz = request.header("authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (!authz.starts_with(kBearer)) {
+  std::string_view authz = request.header("authorization");
+  // The scheme is case-insensitive (RFC 9110 §11.1); one or more spaces follow it.
+  constexpr std::string_view kBearer = "bearer";
+  const bool bearer =
+      authz.size() > kBearer.size() &&
+      std::equal(kBearer.begin(), kBearer.end(), authz.begin(),
+                 [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); }) &&
+      authz[kBearer.size()] == ' ';
+  if (!bearer) {
     return unauthorized("missing bearer token");
   }
+  authz.remove_prefix(kBearer.size());
+  while (!authz.empty() && authz.front() == ' ') {
+    authz.remove_prefix(1);
+  }
   std::string why;
-  auto subject = verify(std::string(authz.substr(kBearer.size())), now_ms, &why);
+  auto subject = verify(std::string(authz), now_ms, &why);
   if (!subject) {
     return unauthorized(why);
   }

@@ -54,6 +54,8 @@ struct HttpEnv {
   core::LineSink* access_log = nullptr;  // null: the application log
   uint32_t worker = 0;
   metrics::ListenerCounters* counters = nullptr;  // this worker's; never null in a session
+  // This worker's counters per route of the listener, in config order (owned by the epoch).
+  const std::vector<metrics::RouteCounters*>* route_counters = nullptr;
 };
 
 class HttpSession final : public core::StreamHandler, public UpstreamUser {

@@ -96,6 +96,14 @@ void HttpSession::countExchange() {
   lc.bytes_in_total.add(ex_->bytes_in);  // HTTP: body bytes
   lc.bytes_out_total.add(ex_->bytes_out);
   lc.request_duration.observeUs((loop().nowMs() - ex_->start_ms) * kUsPerMs);
+  if (ex_->route_config != nullptr && env_.route_counters != nullptr) {
+    const auto index = static_cast<size_t>(ex_->route_config - env_.listener->http.routes.data());
+    if (index < env_.route_counters->size()) {
+      auto& rc = *(*env_.route_counters)[index];
+      rc.requests_total.add();
+      rc.countStatus(ex_->status);
+    }
+  }
   if (ex_->backend_counters != nullptr && ex_->connect_ms != 0) {
     auto& bc = *ex_->backend_counters;
     bc.requests_total.add();

@@ -25,6 +25,15 @@ BackendCounters& WorkerMetrics::backend(const std::string& pool, const std::stri
   return *slot;
 }
 
+RouteCounters& WorkerMetrics::route(const std::string& listener, const std::string& route) {
+  const std::lock_guard lock(mu_);
+  auto& slot = routes_[{listener, route}];
+  if (!slot) {
+    slot = std::make_unique<RouteCounters>();
+  }
+  return *slot;
+}
+
 WorkerMetrics& ProxyMetrics::worker(uint32_t index) {
   const std::lock_guard lock(mu_);
   while (workers_.size() <= index) {
@@ -101,6 +110,21 @@ ProxyMetrics::backendTotals() const {
       t.bytes_out_total += c->bytes_out_total.value();
       addAll(t.duration_buckets, bucketValues(c->response_duration));
       t.duration_sum_us += c->response_duration.sumUs();
+    }
+  }
+  return out;
+}
+
+std::map<std::pair<std::string, std::string>, ProxyMetrics::RouteTotals> ProxyMetrics::routeTotals()
+    const {
+  std::map<std::pair<std::string, std::string>, RouteTotals> out;
+  const std::lock_guard lock(mu_);
+  for (const auto& w : workers_) {
+    const std::lock_guard wlock(w->mu_);
+    for (const auto& [key, c] : w->routes_) {
+      auto& t = out[key];
+      t.requests_total += c->requests_total.value();
+      addAll(t.responses_total, statusValues(*c));
     }
   }
   return out;

@@ -56,17 +56,30 @@ struct BackendCounters {
   }
 };
 
+struct RouteCounters {
+  Counter requests_total;
+  std::array<Counter, kStatusClasses> responses_total;
+
+  void countStatus(uint16_t status) {
+    if (status >= 100 && status < 600) {
+      responses_total[status / 100 - 1].add();
+    }
+  }
+};
+
 // One worker's counters. Lookups take a lock; they happen when a snapshot is applied.
 class WorkerMetrics {
  public:
   ListenerCounters& listener(const std::string& name);
   BackendCounters& backend(const std::string& pool, const std::string& address);
+  RouteCounters& route(const std::string& listener, const std::string& route);
 
  private:
   friend class ProxyMetrics;
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<ListenerCounters>> listeners_;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<BackendCounters>> backends_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<RouteCounters>> routes_;
 };
 
 // Every worker's counters, summed at scrape.
@@ -100,6 +113,11 @@ class ProxyMetrics {
   };
   std::map<std::string, ListenerTotals> listenerTotals() const;
   std::map<std::pair<std::string, std::string>, BackendTotals> backendTotals() const;
+  struct RouteTotals {
+    uint64_t requests_total = 0;
+    std::array<uint64_t, kStatusClasses> responses_total{};
+  };
+  std::map<std::pair<std::string, std::string>, RouteTotals> routeTotals() const;
 
  private:
   mutable std::mutex mu_;

@@ -49,7 +49,7 @@ constexpr std::string_view kRuntimeOnly =
 bool ControlThread::ready() const { return snapshot_ != nullptr && !draining_ && !stop_; }
 
 json ControlThread::status() const {
-  const auto& cfg = *snapshot_->config;
+  const auto& cfg = *config_;
   json planes = json::array({"proxy"});
   if (kernel_plane_) {
     planes.push_back("kernel");
@@ -84,7 +84,7 @@ json ControlThread::status() const {
 json ControlThread::listeners() const {
   const auto totals = metrics::proxyMetrics().listenerTotals();
   json out = json::array();
-  for (const auto& l : snapshot_->config->listeners) {
+  for (const auto& l : config_->listeners) {
     json j = {{"name", l.name},
               {"bind", l.bind.toString()},
               {"protocol", protocolName(l.protocol)},
@@ -180,7 +180,7 @@ control::AdminResponse ControlThread::backendAction(const control::BackendAction
     if (!addr) {
       return AdminResponse::error(400, "bad_request", "backend must be host:port: " + a.backend);
     }
-    auto next = std::make_shared<config::Config>(*snapshot_->config);
+    auto next = std::make_shared<config::Config>(*config_);
     auto& backends = next->pools[static_cast<size_t>(index)].backends;
     const auto found = std::find_if(backends.begin(), backends.end(),
                                     [&](const auto& b) { return b.address == *addr; });
@@ -194,6 +194,10 @@ control::AdminResponse ControlThread::backendAction(const control::BackendAction
         return AdminResponse::error(404, "not_found", a.backend + " is not in " + a.pool);
       }
       backends.erase(found);
+    }
+    if (draining_) {
+      return AdminResponse::error(409, "draining",
+                                  "the node is drained; reload first, then change backends");
     }
     std::string error;
     if (!install(next, &error)) {
@@ -263,7 +267,7 @@ control::AdminResponse ControlThread::backendAction(const control::BackendAction
   return AdminResponse::json(200, {{"pool", a.pool}, {"backend", after}});
 }
 
-json ControlThread::effectiveConfig() const { return config::toJson(*snapshot_->config); }
+json ControlThread::effectiveConfig() const { return config::toJson(*config_); }
 
 control::AdminResponse ControlThread::drainNode(const std::string& actor) {
   if (draining_) {
@@ -271,7 +275,7 @@ control::AdminResponse ControlThread::drainNode(const std::string& actor) {
   }
   // Publishing the config without listeners closes every listening socket: new connections
   // go to the other nodes; open ones finish. A reload brings the listeners back.
-  auto next = std::make_shared<config::Config>(*snapshot_->config);
+  auto next = std::make_shared<config::Config>(*config_);
   next->listeners.clear();
   std::string error;
   auto snap = builder_->build(next, snapshot_.get(), &error);

@@ -116,6 +116,7 @@ int ControlThread::run() {
   io_ = options_.io.value_or(toIoKind(cfg.io));
   checkFileLimit(cfg, workers);
   builder_ = std::make_unique<SnapshotBuilder>(workers);
+  config_ = loaded.config;
   std::string error;
   if (options_.upgrade) {
     inherited_ = requestHandover(cfg.admin.socket, &error);
@@ -221,6 +222,8 @@ bool ControlThread::startAdmin(const config::Config& cfg) {
     auth = control::AdminAuth::load(config::AdminAuth{}, &error);  // no tokens: unix only
   }
   api_ = std::make_unique<control::AdminApi>(*this, audit_, std::move(*auth));
+  started_admin_.admin = cfg.admin;
+  started_admin_.metrics = cfg.metrics;
   const auto handler = [this](control::AdminRequest& r) { return api_->handle(r, unixMs()); };
   admin_ = std::make_unique<control::AdminServer>(*loop_, handler);
   bool ok = true;
@@ -327,15 +330,29 @@ control::ReloadOutcome ControlThread::reload(const std::string& actor) {
       .str("actor", actor);
   auto loaded = config::loadConfigFile(options_.config_path);
   std::string error;
+  std::optional<control::AdminAuth> auth;
   if (!loaded.errors.empty()) {
     logErrors(loaded.errors);
     for (const auto& e : loaded.errors) {
       outcome.errors.push_back(e.format());
     }
+  } else if (auth = control::AdminAuth::load(loaded.config->admin.auth, &error); !auth) {
+    // A token file that cannot be read must not leave the old tokens valid unnoticed, nor
+    // lock everyone out: refuse the whole reload.
+    outcome.errors.push_back("admin.auth: " + error);
   } else if (!install(loaded.config, &error)) {
     outcome.errors.push_back(error);
   } else {
     outcome.ok = true;
+    api_->setAuth(std::move(*auth));
+    // A weight set over the API lasts until the file speaks again.
+    for (const auto& pool : snapshot_->pools) {
+      for (const auto& b : pool->backends) {
+        b->weight_override.store(-1, std::memory_order_relaxed);
+      }
+      pool->generation->fetch_add(1, std::memory_order_release);
+    }
+    noteRestartOnlyChanges(*loaded.config);
   }
   const uint64_t before = outcome.generation;
   if (outcome.ok) {
@@ -375,19 +392,28 @@ bool ControlThread::install(const config::ConfigPtr& cfg, std::string* error) {
   applyLogging(cfg->logging);
   audit_.setFile(cfg->admin.audit_log);
   checkFileLimit(*cfg, builder_->workers());
-  // A weight set over the API lasts until the file speaks again.
-  for (const auto& pool : next->pools) {
-    for (const auto& b : pool->backends) {
-      b->weight_override.store(-1, std::memory_order_relaxed);
-    }
-  }
   snapshot_ = next;
+  config_ = cfg;
   for (auto& w : workers_) {
     w->publish(snapshot_);
   }
   health_->setTargets(healthTargets(*snapshot_));
   syncPlanes(cfg, /*starting=*/false);
   return true;
+}
+
+// Listening addresses of the control plane are bound at start; say so rather than ignore a
+// change silently. reload.watch can be switched on at run time.
+void ControlThread::noteRestartOnlyChanges(const config::Config& next) {
+  const auto& now = started_admin_;
+  if (next.admin.socket != now.admin.socket || next.admin.bind != now.admin.bind ||
+      next.metrics.bind != now.metrics.bind || next.metrics.path != now.metrics.path) {
+    core::LogLine(core::LogLevel::kWarn, "config.reload_needs_restart")
+        .str("reason", "admin.socket, admin.bind and metrics take effect at the next start");
+  }
+  if (next.reload.watch && !inotify_fd_.valid()) {
+    watchConfigFiles();
+  }
 }
 
 bool ControlThread::syncPlanes(const config::ConfigPtr& cfg, bool starting) {

@@ -61,6 +61,7 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   void watchConfigFiles();
   void onConfigFileEvent();
   void reopenLogs();
+  void noteRestartOnlyChanges(const config::Config& next);
   void applyLogging(const config::Logging& logging);
   nlohmann::json backendJson(const upstream::PoolRuntime& pool, size_t index) const;
   void writeProxyMetrics(metrics::PrometheusWriter& out) const;  // metrics_scrape.cpp
@@ -73,6 +74,10 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   uint64_t started_unix_ms_ = 0;
   std::unique_ptr<SnapshotBuilder> builder_;
   SnapshotPtr snapshot_;
+  // The configuration in force as the file (and runtime backend changes) say; differs from
+  // snapshot_->config only while the node is drained (the snapshot then has no listeners).
+  config::ConfigPtr config_;
+  config::Config started_admin_;  // admin and metrics settings the listeners were opened with
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<core::EventLoop> loop_;
   core::Fd signal_fd_;

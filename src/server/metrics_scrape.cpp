@@ -41,7 +41,7 @@ uint64_t openFds() {
 }  // namespace
 
 void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
-  const auto& cfg = *snapshot_->config;
+  const auto& cfg = *config_;  // while drained, listeners still show (with no traffic)
   const auto listeners = metrics::proxyMetrics().listenerTotals();
   const auto backends = metrics::proxyMetrics().backendTotals();
 
@@ -105,6 +105,27 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
       out.sampleInt("ballast_http_responses_total",
                     {{"listener", l.name}, {"code", kClassNames[c]}},
                     it == listeners.end() ? 0 : it->second.responses_total[c]);
+    }
+  }
+  const auto routes = metrics::proxyMetrics().routeTotals();
+  out.family("ballast_route_requests_total", "counter", "HTTP requests matched by each route.");
+  for (const auto& l : cfg.listeners) {
+    for (const auto& r : l.http.routes) {
+      const auto it = routes.find({l.name, r.name});
+      out.sampleInt("ballast_route_requests_total", {{"listener", l.name}, {"route", r.name}},
+                    it == routes.end() ? 0 : it->second.requests_total);
+    }
+  }
+  out.family("ballast_route_responses_total", "counter",
+             "HTTP responses to requests matched by each route, by status class.");
+  for (const auto& l : cfg.listeners) {
+    for (const auto& r : l.http.routes) {
+      const auto it = routes.find({l.name, r.name});
+      for (size_t c = 0; c < metrics::kStatusClasses; ++c) {
+        out.sampleInt("ballast_route_responses_total",
+                      {{"listener", l.name}, {"route", r.name}, {"code", kClassNames[c]}},
+                      it == routes.end() ? 0 : it->second.responses_total[c]);
+      }
     }
   }
   out.family("ballast_http_request_duration_seconds", "histogram",

@@ -150,6 +150,8 @@ void Worker::apply(SnapshotPtr snapshot) {
     epoch->routers.push_back(std::make_unique<l7::Router>(
         l, [&](const std::string& name) { return snapshot->poolIndex(name); }));
   }
+  // Sized once here: sessions keep pointers to the inner vectors.
+  epoch->route_counters.resize(snapshot->config->listeners.size());
   Epoch* e = epoch.get();
   e->ref();  // held as current until the next snapshot
   epochs_.push_back(std::move(epoch));
@@ -283,6 +285,12 @@ l7::HttpEnv Worker::httpEnv(Epoch& e, const config::Listener& lc, size_t listene
   env.scratch = &scratch_;
   env.worker = index_;
   env.counters = &metrics_.listener(lc.name);
+  auto& routes = e.route_counters[listener_index];
+  routes.clear();
+  for (const auto& r : lc.http.routes) {
+    routes.push_back(&metrics_.route(lc.name, r.name));
+  }
+  env.route_counters = &routes;
   if (!lc.http.access_log.empty()) {
     std::string error;
     env.access_log = core::sharedLineWriter(lc.http.access_log, &error);

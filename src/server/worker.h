@@ -51,6 +51,7 @@ class Worker final : public core::WatchHandler {
     SnapshotPtr snapshot;
     std::vector<std::unique_ptr<upstream::WorkerPool>> pools;
     std::vector<std::unique_ptr<l7::Router>> routers;  // per listener; null unless http
+    std::vector<std::vector<metrics::RouteCounters*>> route_counters;  // per listener
   };
   struct ListenerSlot {
     std::shared_ptr<ListenerSockets> sockets;

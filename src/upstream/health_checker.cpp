@@ -258,13 +258,17 @@ void HealthChecker::onProbeResult(Probe& p, bool ok, int err) {
   state.healthy.store(now_up, std::memory_order_relaxed);
   t.generation->fetch_add(1, std::memory_order_release);
   ++state_changes_;
-  auto line = core::LogLine(now_up ? core::LogLevel::kInfo : core::LogLevel::kWarn,
-                            now_up ? "health.up" : "health.down");
-  line.str("pool", t.pool).str("backend", state.name);
-  if (now_up) {
-    line.unum("successes", p.ok_streak);
-  } else {
-    line.str("reason", strerror(err)).unum("failures", p.fail_streak);
+  {
+    // Written before the callback runs: a log line is built in a per-thread buffer, so a
+    // second line (the audit record) must not start while this one is open.
+    auto line = core::LogLine(now_up ? core::LogLevel::kInfo : core::LogLevel::kWarn,
+                              now_up ? "health.up" : "health.down");
+    line.str("pool", t.pool).str("backend", state.name);
+    if (now_up) {
+      line.unum("successes", p.ok_streak);
+    } else {
+      line.str("reason", strerror(err)).unum("failures", p.fail_streak);
+    }
   }
   if (on_change_) {
     on_change_(t, now_up, err);

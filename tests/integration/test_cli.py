@@ -73,7 +73,7 @@ class CliTest(unittest.TestCase):
 
     def test_subcommand_help_has_a_synopsis(self):
         synopsis = {
-            "run": "  ballast run -c FILE [--io auto|io_uring|epoll] [--workers N]\n",
+            "run": "  ballast run -c FILE [--io auto|io_uring|epoll] [--workers N] [--upgrade]\n",
             "validate": "  ballast validate -c FILE\n",
             "version": "  ballast version\n",
         }
@@ -419,7 +419,7 @@ class CliTest(unittest.TestCase):
                 r = self.ballast("validate", "-c", path)
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertEqual(r.stderr, "")
-                self.assertRegex(r.stdout, r": valid \(\d+ listeners?, \d+ pools?\)\n\Z")
+                self.assertRegex(r.stdout, r": valid \(\d+ listeners?, \d+ pools?(, \d+ (virtual services?|uplinks?))*\)\n\Z")
 
 
 if __name__ == "__main__":

@@ -69,16 +69,42 @@ TEST(LoaderTest, UnknownTopLevelKeyNamesItAndTheAllowedOnes) {
                   "workers, io, shutdown_timeout, logging, listeners, pools");
 }
 
-TEST(LoaderTest, ReservedTopLevelKeysAreAcceptedAndIgnored) {
-  expectValid(R"(admin: {bind: "127.0.0.1:9900", anything: [1, 2]}
-metrics: {path: /metrics}
-virtual_services: []
-kernel: {xdp: true}
-uplinks: [{name: wan0}]
-uplink_policy: failover
-lan_interfaces: [eth1]
-reload: {signal: HUP}
+TEST(LoaderTest, ControlPlaneSectionsAreRead) {
+  const LoadResult r = load(R"(admin:
+  socket: /tmp/ballast-test/admin.sock
+  bind: "127.0.0.1:9900"
+  auth: {tokens_file: /etc/ballast/tokens, allow: ["10.0.0.0/8"], rate_limit_per_sec: 7}
+  audit_log: /var/log/ballast/audit.log
+metrics: {bind: "127.0.0.1:9100", path: /prom}
+reload: {watch: true}
+logging: {file: /var/log/ballast/ballast.log, gelf: "127.0.0.1:12201"}
 )");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].format();
+  const Config& c = *r.config;
+  EXPECT_EQ(c.admin.socket, "/tmp/ballast-test/admin.sock");
+  ASSERT_TRUE(c.admin.bind.has_value());
+  EXPECT_EQ(c.admin.bind->toString(), "127.0.0.1:9900");
+  EXPECT_EQ(c.admin.auth.tokens_file, "/etc/ballast/tokens");
+  ASSERT_EQ(c.admin.auth.allow.size(), 1U);
+  EXPECT_EQ(c.admin.auth.rate_limit_per_sec, 7U);
+  EXPECT_EQ(c.admin.audit_log, "/var/log/ballast/audit.log");
+  ASSERT_TRUE(c.metrics.bind.has_value());
+  EXPECT_EQ(c.metrics.path, "/prom");
+  EXPECT_TRUE(c.reload.watch);
+  EXPECT_EQ(c.logging.file, "/var/log/ballast/ballast.log");
+  ASSERT_TRUE(c.logging.gelf.has_value());
+}
+
+TEST(LoaderTest, ControlPlaneSectionErrorsHavePositions) {
+  const LoadResult r = load(R"(admin: {bind: "198.18.0.1:9900", auth: {allow: [nonsense]}}
+metrics: {path: metrics}
+reload: {watch: sometimes}
+)");
+  ASSERT_EQ(r.errors.size(), 4U);
+  EXPECT_EQ(r.errors[0].format().substr(0, 42), "t.yaml:1:15: bind: plain HTTP is allowed o");
+  EXPECT_EQ(r.errors[1].format().substr(0, 13), "t.yaml:1:49: ");
+  EXPECT_EQ(r.errors[2].format().substr(0, 17), "t.yaml:2:17: path");
+  EXPECT_EQ(r.errors[3].format().substr(0, 13), "t.yaml:3:17: ");
 }
 
 TEST(LoaderTest, UnknownKeyInListener) {
@@ -108,7 +134,8 @@ pools:
 )");
   ASSERT_EQ(r.errors.size(), 5U);
   EXPECT_EQ(r.errors[0].format(),
-            "t.yaml:1:24: unknown key \"colour\" in logging; allowed keys: level, format");
+            "t.yaml:1:24: unknown key \"colour\" in logging; allowed keys: level, format, "
+            "file, gelf");
   EXPECT_EQ(r.errors[1].format(),
             "t.yaml:6:29: unknown key \"read\" in timeouts; allowed keys: connect, idle");
   EXPECT_EQ(r.errors[2].format().substr(0, 44), "t.yaml:9:5: unknown key \"backend\" in pool; a");
