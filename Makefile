@@ -20,12 +20,13 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Unit and integration tests, a short fuzz run of every parser, then the unit tests again under
-# AddressSanitizer + UBSan.
+# Unit and integration tests, a short fuzz run of every parser, the unit and integration tests
+# again under AddressSanitizer + UBSan, then IPVS in a VM (about a minute; more under load).
 test: build format-check
 	cd $(BUILD) && ctest --output-on-failure -j 1
 	$(MAKE) fuzz-smoke
 	$(MAKE) asan
+	$(MAKE) test-ipvs
 
 unit: build
 	cd $(BUILD) && ctest --output-on-failure -LE integration
