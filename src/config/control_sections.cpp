@@ -109,11 +109,6 @@ void readAdmin(FileReader& file, const Field& field, AdminSettings& admin) {
                "bind: plain HTTP is allowed only on loopback; add tls: {cert, key} or, knowing "
                "that tokens then cross the network in the clear, insecure: true");
   }
-  if (!admin.tls.cert.empty()) {
-    file.error(map.find("tls")->key_mark,
-               "tls: TLS for the admin API is not implemented yet; bind to loopback and use an "
-               "SSH tunnel or a TLS-terminating proxy");
-  }
 }
 
 void readMetrics(FileReader& file, const Field& field, MetricsSettings& metrics) {

@@ -80,20 +80,25 @@ h1::Limits adminLimits() {
 }  // namespace
 
 struct AdminServer::Acceptor final : public core::WatchHandler {
-  Acceptor(AdminServer& s, core::Fd f, bool u) : server(s), fd(std::move(f)), unix_socket(u) {}
+  Acceptor(AdminServer& s, core::Fd f, bool u, SslCtxPtr t)
+      : server(s), fd(std::move(f)), unix_socket(u), tls(std::move(t)) {}
   void onAccept(core::Watcher& /*w*/, int client) override { server.onAccept(*this, client); }
   void onReleased(core::Watcher& /*w*/) override { released = true; }
   AdminServer& server;
   core::Fd fd;
   bool unix_socket;
+  SslCtxPtr tls;
   core::Watcher watcher;
   bool released = false;
 };
 
 class AdminServer::Connection final : public core::StreamHandler {
  public:
-  Connection(AdminServer& server, int fd, AdminPeer peer)
+  Connection(AdminServer& server, int fd, AdminPeer peer, SSL_CTX* tls)
       : server_(server), parser_(adminLimits()), peer_(std::move(peer)) {
+    if (tls != nullptr) {
+      tls_ = std::make_unique<TlsChannel>(tls);
+    }
     timer_.bind(&Connection::onTimer, this);
     server_.loop_.attach(stream_, fd, this);
   }
@@ -118,7 +123,7 @@ class AdminServer::Connection final : public core::StreamHandler {
       shutdown();
       return;
     }
-    out_ += data;
+    queue(data);
     flush();
   }
 
@@ -136,6 +141,27 @@ class AdminServer::Connection final : public core::StreamHandler {
   void onRecv(core::Stream& /*s*/, core::ChunkId id, uint32_t len) override {
     auto& chunks = server_.loop_.chunks();
     std::span<const uint8_t> in(chunks.data(id), len);
+    if (tls_ && !closing_) {
+      std::string plain;
+      std::string why;
+      const bool ok = tls_->receive(in, plain, out_, &why);
+      server_.loop_.releaseChunk(id);
+      if (!ok) {
+        core::LogLine(core::LogLevel::kInfo, "admin.tls_failed")
+            .str("peer", peer_.describe())
+            .str("reason", why);
+        close_after_flush_ = true;  // send the alert, then close
+        flush();
+        return;
+      }
+      if (!event_stream_) {
+        armIdle();
+        parse(
+            std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(plain.data()), plain.size()));
+      }
+      flush();
+      return;
+    }
     if (!closing_ && !event_stream_) {
       armIdle();
       parse(in);
@@ -258,8 +284,7 @@ class AdminServer::Connection final : public core::StreamHandler {
       head += "Connection: keep-alive\r\n\r\n";
       event_stream_ = true;
       core::TimerWheel::cancel(timer_);
-      out_ += head;
-      out_ += r.body;
+      queue(head + r.body);
       flush();
       return;
     }
@@ -269,11 +294,20 @@ class AdminServer::Connection final : public core::StreamHandler {
       close_after_flush_ = true;
     }
     head += "\r\n";
-    out_ += head;
     if (request_.method != "HEAD") {
-      out_ += r.body;
+      head += r.body;
     }
+    queue(head);
     flush();
+  }
+
+  // Response bytes to the wire, through TLS when the listener has it.
+  void queue(const std::string& plain) {
+    if (tls_) {
+      tls_->send(plain, out_);
+    } else {
+      out_ += plain;
+    }
   }
 
   void flush() {
@@ -299,8 +333,9 @@ class AdminServer::Connection final : public core::StreamHandler {
   h1::RequestParser parser_;
   AdminPeer peer_;
   AdminRequest request_;
-  std::string out_;      // queued, not yet handed to the loop
-  std::string sending_;  // handed to the loop; must stay put until onSent
+  std::unique_ptr<TlsChannel> tls_;  // TCP listeners with admin.tls
+  std::string out_;                  // queued wire bytes, not yet handed to the loop
+  std::string sending_;              // handed to the loop; must stay put until onSent
   bool keep_alive_ = true;
   bool bad_path_ = false;
   bool event_stream_ = false;
@@ -314,8 +349,8 @@ AdminServer::AdminServer(core::EventLoop& loop, Handler handler)
 
 AdminServer::~AdminServer() { close(); }
 
-void AdminServer::addAcceptor(core::Fd fd, bool unix_socket) {
-  auto a = std::make_unique<Acceptor>(*this, std::move(fd), unix_socket);
+void AdminServer::addAcceptor(core::Fd fd, bool unix_socket, SslCtxPtr tls) {
+  auto a = std::make_unique<Acceptor>(*this, std::move(fd), unix_socket, std::move(tls));
   loop_.listen(a->watcher, a->fd.get(), a.get());
   acceptors_.push_back(std::move(a));
 }
@@ -368,25 +403,26 @@ bool AdminServer::listenUnix(const std::string& path, std::string* error) {
     return false;
   }
   unix_path_ = path;
-  addAcceptor(std::move(fd), true);
+  addAcceptor(std::move(fd), true, nullptr);
   return true;
 }
 
-bool AdminServer::listenTcp(const net::SocketAddress& addr, std::string* error) {
+bool AdminServer::listenTcp(const net::SocketAddress& addr, std::string* error, SslCtxPtr tls) {
   auto fd = core::openListener(addr, /*stream=*/true);
   if (!fd) {
     *error = "listen " + addr.toString() + ": " + std::strerror(fd.error().sys_errno);
     return false;
   }
-  addAcceptor(core::Fd(*fd), false);
+  addAcceptor(core::Fd(*fd), false, std::move(tls));
   return true;
 }
 
-void AdminServer::adoptListener(core::Fd fd, bool unix_socket, const std::string& unix_path) {
+void AdminServer::adoptListener(core::Fd fd, bool unix_socket, const std::string& unix_path,
+                                SslCtxPtr tls) {
   if (unix_socket) {
     unix_path_ = unix_path;
   }
-  addAcceptor(std::move(fd), unix_socket);
+  addAcceptor(std::move(fd), unix_socket, std::move(tls));
 }
 
 std::vector<int> AdminServer::listenerFds(bool unix_socket) const {
@@ -418,7 +454,7 @@ void AdminServer::onAccept(Acceptor& a, int fd) {
   } else {
     peer.address = core::peerAddress(fd).hostString();
   }
-  auto c = std::make_unique<Connection>(*this, fd, std::move(peer));
+  auto c = std::make_unique<Connection>(*this, fd, std::move(peer), a.tls.get());
   Connection* raw = c.get();
   connections_.push_back(std::move(c));
   raw->start();

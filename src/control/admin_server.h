@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "control/admin_http.h"
+#include "control/tls_channel.h"
 #include "core/event_loop.h"
 #include "core/fd.h"
 #include "net/address.h"
@@ -35,10 +36,12 @@ class AdminServer {
   // Binds a unix socket at path (mode 0660, parent directory created 0750). A stale socket
   // file is replaced; one a live process still accepts on is refused.
   bool listenUnix(const std::string& path, std::string* error);
-  bool listenTcp(const net::SocketAddress& addr, std::string* error);
+  // With `tls`, connections speak HTTPS (admin.tls).
+  bool listenTcp(const net::SocketAddress& addr, std::string* error, SslCtxPtr tls = nullptr);
   // Serves an already-listening socket (handed over by a binary upgrade); a unix one is
   // removed from the filesystem at close() like one this server bound.
-  void adoptListener(core::Fd fd, bool unix_socket, const std::string& unix_path = "");
+  void adoptListener(core::Fd fd, bool unix_socket, const std::string& unix_path = "",
+                     SslCtxPtr tls = nullptr);
   // The listening sockets of one kind, for a binary upgrade to hand over.
   std::vector<int> listenerFds(bool unix_socket) const;
   // After a handover the socket file belongs to the new process: leave it at close().
@@ -58,7 +61,7 @@ class AdminServer {
   friend class Connection;
   void onAccept(Acceptor& a, int fd);
   void release(Connection* c);
-  void addAcceptor(core::Fd fd, bool unix_socket);
+  void addAcceptor(core::Fd fd, bool unix_socket, SslCtxPtr tls);
 
   core::EventLoop& loop_;
   Handler handler_;

@@ -235,9 +235,19 @@ bool ControlThread::startAdmin(const config::Config& cfg) {
     core::LogLine(core::LogLevel::kError, "admin.listen_failed").str("reason", error);
     ok = false;
   }
-  if (adopt_tcp) {
-    admin_->adoptListener(std::move(inherited_->admin_tcp.front()), false);
-  } else if (cfg.admin.bind && !admin_->listenTcp(*cfg.admin.bind, &error)) {
+  control::SslCtxPtr tls;
+  if (!cfg.admin.tls.cert.empty()) {
+    tls = control::makeServerTlsContext(cfg.admin.tls.cert, cfg.admin.tls.key, &error);
+    if (!tls) {
+      // Never fall back to plain HTTP where the operator asked for TLS.
+      core::LogLine(core::LogLevel::kError, "admin.tls_failed").str("reason", error);
+      ok = false;
+    }
+  }
+  const bool want_tcp = cfg.admin.bind && (cfg.admin.tls.cert.empty() || tls);
+  if (adopt_tcp && want_tcp) {
+    admin_->adoptListener(std::move(inherited_->admin_tcp.front()), false, "", tls);
+  } else if (want_tcp && !admin_->listenTcp(*cfg.admin.bind, &error, tls)) {
     core::LogLine(core::LogLevel::kError, "admin.listen_failed").str("reason", error);
     ok = false;
   }

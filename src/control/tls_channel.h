@@ -1,0 +1,46 @@
+// src/control/tls_channel.h — TLS for the admin listener: OpenSSL over memory BIOs, so the
+// connection keeps using the event loop's streams and only bytes pass through here.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace ballast::control {
+
+struct SslCtxFree {
+  void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
+};
+using SslCtxPtr = std::shared_ptr<SSL_CTX>;
+
+// A server context with the PEM certificate chain and key (TLS 1.2 and later). nullptr and
+// *error (naming the file and OpenSSL's reason) when they cannot be loaded or do not match.
+SslCtxPtr makeServerTlsContext(const std::string& cert_file, const std::string& key_file,
+                               std::string* error);
+
+class TlsChannel {
+ public:
+  explicit TlsChannel(SSL_CTX* ctx);
+  ~TlsChannel();
+  TlsChannel(const TlsChannel&) = delete;
+  TlsChannel& operator=(const TlsChannel&) = delete;
+
+  // Ciphertext from the peer in; decrypted bytes appended to `plain`, bytes to send (handshake,
+  // alerts) appended to `wire`. False on a fatal TLS error, with *why.
+  bool receive(std::span<const uint8_t> in, std::string& plain, std::string& wire,
+               std::string* why);
+  // Plaintext to the peer; the ciphertext is appended to `wire`.
+  bool send(std::string_view plain, std::string& wire);
+
+ private:
+  void drain(std::string& wire);
+
+  SSL* ssl_;
+  BIO* rbio_;  // network → OpenSSL
+  BIO* wbio_;  // OpenSSL → network
+};
+
+}  // namespace ballast::control
