@@ -75,11 +75,10 @@ void HttpSession::closeClient(bool reset) {
 }
 
 void HttpSession::drain() {
+  close_after_flush_ = true;  // the next response says Connection: close
   if (state_ == State::kIdle) {
-    closeClient(false);
-    return;
+    armTimer(kDrainIdleGraceMs);  // then the idle timer closes it (onTimer, kIdle)
   }
-  close_after_flush_ = true;
 }
 
 void HttpSession::abort() {

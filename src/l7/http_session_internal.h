@@ -15,6 +15,11 @@ constexpr uint32_t kMaxTries = 4;  // HttpSession::Exchange::tried
 // Lingering close, as NGINX's lingering_time: how long the client's unread bytes are drained
 // after our FIN before the socket is closed.
 constexpr uint64_t kLingerMs = 2000;
+// A graceful stop (drain, binary upgrade) gives an idle keep-alive connection this long to send
+// one more request, answered with `Connection: close`, before closing it: closing at once races
+// a request already on its way, which the client sees as a failure (HAProxy's
+// idle-close-on-response).
+constexpr uint64_t kDrainIdleGraceMs = 1000;
 
 constexpr uint16_t kNotFound = 404;
 constexpr uint16_t kRequestTimeout = 408;

@@ -86,7 +86,7 @@ class UplinkPlaneTest(unittest.TestCase):
             cls.proc = subprocess.Popen(
                 ["ip", "netns", "exec", cls.lab.host, BALLAST_BIN, "run", "-c", cls.config,
                  "--workers", "1"], stdout=cls.log, stderr=subprocess.STDOUT)
-            wait_for(lambda: cls.lab.balanced() == ALL, 10, "all three uplinks balanced")
+            wait_for(lambda: cls.lab.balanced() == ALL, 30, "all three uplinks balanced")
         except BaseException:
             cls.tearDownClass()
             raise
