@@ -12,6 +12,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "net/netlink_check.h"
+
 namespace ballast::kernel {
 namespace {
 
@@ -374,6 +376,10 @@ core::Result<core::Ok> IpvsClient::exchange(const nlmsghdr* nlh, Callback cb, vo
       }
       last_error_ = what + ": receive: " + errnoText(err);
       return core::Error{core::Errc::kSystem, "ipvs: netlink receive failed", err};
+    }
+    if (!net::netlinkBufferValid(receive_.data(), static_cast<size_t>(n))) {
+      last_error_ = what + ": malformed netlink reply";
+      return core::Error{core::Errc::kBadInput, "ipvs: malformed netlink reply"};
     }
     const int rc = mnl_cb_run(receive_.data(), static_cast<size_t>(n), seq, port_id_, cb, data);
     if (rc == MNL_CB_STOP) {

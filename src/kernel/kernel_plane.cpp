@@ -27,7 +27,6 @@ namespace {
 constexpr uint64_t kBackoffBaseMs = 250;
 constexpr uint64_t kBackoffMaxMs = 30000;
 constexpr uint32_t kBackoffMaxShift = 10;
-constexpr double kMsPerSecond = 1000.0;
 
 int64_t unixMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

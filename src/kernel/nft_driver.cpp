@@ -358,6 +358,30 @@ void NftDriver::normalize(KernelState& desired) const {
 }
 
 core::Result<KernelState> NftDriver::parse(const std::string& text, std::string* error) {
+  // The walk below copies nested values recursively; nft's own output nests a few levels, so
+  // anything deeper is not nft's and is refused before it can exhaust the stack.
+  constexpr size_t kMaxJsonDepth = 64;
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) {
+        *error = "nft JSON output nested too deeply";
+        return core::Error{core::Errc::kBadInput, "unreadable nft output"};
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
   json doc;
   try {
     doc = json::parse(text);
@@ -512,7 +536,14 @@ core::Result<KernelState> NftDriver::parse(const std::string& text, std::string*
       }
       // Slots 0..mod-1, each present once; a backend's weight is its number of slots.
       const json* elems = member(map->second, "elem");
-      std::vector<bool> keys(rule->mod, false);
+      // A modulus Ballast never writes (from the kernel or a hand edit) is damage, refused
+      // before it sizes an allocation.
+      const bool mod_ok = rule->mod != 0 && rule->mod <= kMaxNftSlotsPerService;
+      if (!mod_ok) {
+        s.intact = false;
+        elems = nullptr;
+      }
+      std::vector<bool> keys(mod_ok ? rule->mod : 0, false);
       size_t count = 0;
       std::map<std::string, size_t> index;
       if (elems != nullptr && elems->is_array()) {

@@ -14,6 +14,7 @@
 #include <ctime>
 
 #include "core/log.h"
+#include "net/netlink_check.h"
 
 namespace ballast::kernel {
 namespace {
@@ -50,6 +51,9 @@ std::string addressText(const ifaddrmsg* ifa, const nlattr* attr) {
 int messageCallback(const nlmsghdr* nlh, void* data) {
   auto* events = static_cast<std::vector<AddrEvent>*>(data);
   if (nlh->nlmsg_type != RTM_NEWADDR && nlh->nlmsg_type != RTM_DELADDR) {
+    return MNL_CB_OK;
+  }
+  if (!net::netlinkHasHeader(nlh, sizeof(ifaddrmsg))) {
     return MNL_CB_OK;
   }
   const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
@@ -152,6 +156,10 @@ void VipWatch::onReady(core::Watcher& /*w*/) {
       break;
     }
     std::vector<AddrEvent> events;
+    if (!net::netlinkBufferValid(buf.data(), static_cast<size_t>(n))) {
+      core::LogLine(core::LogLevel::kError, "kernel.vip_watch_error").str("error", "malformed");
+      continue;
+    }
     // Events carry seq 0, dump replies ours: accept both.
     const int rc = mnl_cb_run(buf.data(), static_cast<size_t>(n), 0, 0, messageCallback, &events);
     for (auto& e : events) {
@@ -195,6 +203,11 @@ bool VipWatch::snapshot(std::vector<net::SocketAddress>* out, std::string* error
     const ssize_t n = mnl_socket_recvfrom(nl, buf.data(), buf.size());
     if (n < 0) {
       *error = std::string("rtnetlink recv: ") + std::strerror(errno);
+      ok = false;
+      break;
+    }
+    if (!net::netlinkBufferValid(buf.data(), static_cast<size_t>(n))) {
+      *error = "rtnetlink dump: malformed reply";
       ok = false;
       break;
     }

@@ -168,7 +168,8 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   bool client_eof_ = false;
   bool close_after_flush_ = false;
   bool client_released_ = true;
-  bool shut_wr_ = false;  // lingering close: our FIN is out, draining the client's bytes
+  bool draining_ = false;  // graceful stop: answer what comes with Connection: close
+  bool shut_wr_ = false;   // lingering close: our FIN is out, draining the client's bytes
   State state_ = State::kIdle;
   core::Timer timer_;
   uint64_t last_activity_ms_ = 0;

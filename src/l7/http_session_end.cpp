@@ -75,10 +75,16 @@ void HttpSession::closeClient(bool reset) {
 }
 
 void HttpSession::drain() {
-  close_after_flush_ = true;  // the next response says Connection: close
+  draining_ = true;
   if (state_ == State::kIdle) {
+    close_after_flush_ = true;    // the next response says Connection: close
     armTimer(kDrainIdleGraceMs);  // then the idle timer closes it (onTimer, kIdle)
+    return;
   }
+  if (ex_ != nullptr && ex_->response_started) {
+    return;  // its head already went out; finishExchange gives the client its grace period
+  }
+  close_after_flush_ = true;
 }
 
 void HttpSession::abort() {

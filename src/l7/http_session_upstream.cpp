@@ -271,7 +271,14 @@ void HttpSession::finishExchange() {
   if (request_done && upgrade_requested) {
     request_parser_.resume();  // the upstream refused the upgrade: keep speaking HTTP
   }
-  armTimer(static_cast<uint64_t>(env_.listener->http.timeouts.keep_alive.count()));
+  if (draining_) {
+    // The response promised keep-alive before the stop began: honour it briefly, answering
+    // the next request with Connection: close.
+    close_after_flush_ = true;
+    armTimer(kDrainIdleGraceMs);
+  } else {
+    armTimer(static_cast<uint64_t>(env_.listener->http.timeouts.keep_alive.count()));
+  }
   flushClient();
   processClientInput();
 }

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 
+#include "net/netlink_check.h"
+
 namespace ballast::uplink {
 namespace {
 
@@ -60,6 +62,9 @@ int NetlinkSocket::request(nlmsghdr* nlh) {
     if (n < 0) {
       return -errno;
     }
+    if (!net::netlinkBufferValid(buf_.data(), static_cast<size_t>(n))) {
+      return -EBADMSG;
+    }
     const int rc =
         mnl_cb_run(buf_.data(), static_cast<size_t>(n), nlh->nlmsg_seq, portid, nullptr, nullptr);
     if (rc == MNL_CB_ERROR) {
@@ -84,6 +89,9 @@ int NetlinkSocket::dump(nlmsghdr* nlh, const std::function<void(const nlmsghdr*)
     if (n < 0) {
       return -errno;
     }
+    if (!net::netlinkBufferValid(buf_.data(), static_cast<size_t>(n))) {
+      return -EBADMSG;
+    }
     const int rc =
         mnl_cb_run(buf_.data(), static_cast<size_t>(n), nlh->nlmsg_seq, portid, onMessage, &ctx);
     if (rc == MNL_CB_ERROR) {
@@ -106,6 +114,10 @@ bool NetlinkSocket::drain(const std::function<void(const nlmsghdr*)>& each) {
         continue;
       }
       return complete;  // EAGAIN: drained
+    }
+    if (!net::netlinkBufferValid(buf_.data(), static_cast<size_t>(n))) {
+      complete = false;  // a malformed batch is dropped; the next refresh re-reads everything
+      continue;
     }
     mnl_cb_run(buf_.data(), static_cast<size_t>(n), 0, 0, onMessage, &ctx);
   }

@@ -10,6 +10,8 @@
 
 #include <cstring>
 
+#include "net/netlink_check.h"
+
 namespace ballast::uplink {
 namespace {
 
@@ -54,6 +56,9 @@ bool parseLink(const nlmsghdr* nlh, LinkInfo* out) {
   if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK) {
     return false;
   }
+  if (!net::netlinkHasHeader(nlh, sizeof(ifinfomsg))) {
+    return false;  // too short for its family header
+  }
   const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
   out->index = ifi->ifi_index;
   out->up = nlh->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & IFF_UP) != 0 &&
@@ -69,6 +74,9 @@ bool parseLink(const nlmsghdr* nlh, LinkInfo* out) {
 bool parseAddr(const nlmsghdr* nlh, AddrInfo* out) {
   if (nlh->nlmsg_type != RTM_NEWADDR) {
     return false;
+  }
+  if (!net::netlinkHasHeader(nlh, sizeof(ifaddrmsg))) {
+    return false;  // too short for its family header
   }
   const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
   if (ifa->ifa_family != AF_INET || (ifa->ifa_flags & IFA_F_SECONDARY) != 0) {
@@ -90,6 +98,9 @@ bool parseAddr(const nlmsghdr* nlh, AddrInfo* out) {
 bool parseRoute(const nlmsghdr* nlh, KernelRoute* out) {
   if (nlh->nlmsg_type != RTM_NEWROUTE) {
     return false;
+  }
+  if (!net::netlinkHasHeader(nlh, sizeof(rtmsg))) {
+    return false;  // too short for its family header
   }
   const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
   if (rtm->rtm_family != AF_INET) {
@@ -160,6 +171,9 @@ bool parseRule(const nlmsghdr* nlh, KernelRule* out) {
   if (nlh->nlmsg_type != RTM_NEWRULE) {
     return false;
   }
+  if (!net::netlinkHasHeader(nlh, sizeof(fib_rule_hdr))) {
+    return false;  // too short for its family header
+  }
   const auto* frh = static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(nlh));
   if (frh->family != AF_INET) {
     return false;
@@ -193,7 +207,9 @@ bool parseRule(const nlmsghdr* nlh, KernelRule* out) {
         s.suppress_default = attrU32(a) == 0;
         break;
       case FRA_PROTOCOL:
-        out->protocol = mnl_attr_get_u8(a);
+        if (mnl_attr_get_payload_len(a) >= sizeof(uint8_t)) {
+          out->protocol = mnl_attr_get_u8(a);
+        }
         break;
       default:
         break;
@@ -209,6 +225,9 @@ bool parseRule(const nlmsghdr* nlh, KernelRule* out) {
 bool parseNeigh(const nlmsghdr* nlh, NeighInfo* out) {
   if (nlh->nlmsg_type != RTM_NEWNEIGH && nlh->nlmsg_type != RTM_DELNEIGH) {
     return false;
+  }
+  if (!net::netlinkHasHeader(nlh, sizeof(ndmsg))) {
+    return false;  // too short for its family header
   }
   const auto* nd = static_cast<const ndmsg*>(mnl_nlmsg_get_payload(nlh));
   if (nd->ndm_family != AF_INET) {
