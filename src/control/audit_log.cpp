@@ -1,9 +1,9 @@
 // src/control/audit_log.cpp — ring, file and subscribers of the audit trail.
 #include "control/audit_log.h"
 
-#include <chrono>
 #include <utility>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 namespace ballast::control {
@@ -55,9 +55,7 @@ void AuditLog::reopen() {
 uint64_t AuditLog::record(std::string kind, std::string actor, nlohmann::json before,
                           nlohmann::json after) {
   AuditRecord rec;
-  rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+  rec.time_ms = static_cast<int64_t>(core::unixMs());
   rec.kind = std::move(kind);
   rec.actor = std::move(actor);
   rec.before = std::move(before);

@@ -7,10 +7,10 @@
 
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 namespace ballast::control {
@@ -51,10 +51,7 @@ void gelfTap(std::string_view line, core::LogLevel level) {
   }
   nlohmann::json out = {{"version", "1.1"}, {"host", g_host}, {"level", syslogLevel(level)}};
   constexpr double kMsPerSecond = 1000.0;
-  out["timestamp"] = static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                             std::chrono::system_clock::now().time_since_epoch())
-                                             .count()) /
-                     kMsPerSecond;
+  out["timestamp"] = static_cast<double>(core::unixMs()) / kMsPerSecond;
   const auto in = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (in.is_object()) {
     out["short_message"] = in.value("event", std::string("log"));

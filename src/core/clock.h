@@ -20,6 +20,15 @@ inline uint64_t monotonicMs() {
 constexpr uint64_t kNsPerUs = 1000;
 constexpr uint64_t kUsPerSecond = 1000000;
 
+// Wall-clock milliseconds since the Unix epoch, for timestamps people read (audit records, logs);
+// never for timeouts, which run on the monotonic clock.
+inline uint64_t unixMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * kMsPerSecond +
+         static_cast<uint64_t>(ts.tv_nsec) / kNsPerMs;
+}
+
 // For durations worth reporting below a millisecond (health-check latency).
 inline uint64_t monotonicUs() {
   timespec ts{};

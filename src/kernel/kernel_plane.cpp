@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "kernel/desired_state.h"
 #include "kernel/driver.h"
@@ -28,18 +29,12 @@ constexpr uint64_t kBackoffBaseMs = 250;
 constexpr uint64_t kBackoffMaxMs = 30000;
 constexpr uint32_t kBackoffMaxShift = 10;
 
-int64_t unixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 class KernelPlane final : public server::Plane {
  public:
   explicit KernelPlane(const server::PlaneContext& ctx)
       : loop_(ctx.loop),
         audit_(ctx.audit),
-        health_(ctx.loop, static_cast<uint64_t>(unixMs())),
+        health_(ctx.loop, core::unixMs()),
         generation_(std::make_shared<std::atomic<uint64_t>>(0)),
         vip_(ctx.loop) {
     timer_.bind(&KernelPlane::onTimer, this);
@@ -280,7 +275,7 @@ class KernelPlane final : public server::Plane {
     last_duration_s_ =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ++reconciles_;
-    last_reconcile_ms_ = unixMs();
+    last_reconcile_ms_ = static_cast<int64_t>(core::unixMs());
     const bool drift = !r.diff.empty() && last_converged_ && desired == last_desired_;
     if (!r.diff.empty() && r.stage != "read") {
       recordChanges(r, drift ? "drift: " + reason : reason);

@@ -110,11 +110,10 @@ json ControlThread::listeners() const {
 json ControlThread::backendJson(const upstream::PoolRuntime& pool, size_t index) const {
   const auto& state = *pool.backends[index];
   const auto& cfg = pool.config->backends[index];
-  const int32_t override = state.weight_override.load(std::memory_order_relaxed);
   const bool checked = pool.config->health_check.type != config::HealthCheckType::kNone;
   const bool healthy = state.healthy.load(std::memory_order_relaxed);
   json j = {{"address", state.name},
-            {"weight", override >= 0 ? static_cast<uint32_t>(override) : cfg.weight},
+            {"weight", state.weight(cfg.weight)},
             {"config_weight", cfg.weight},
             {"health", !checked  ? "unchecked"
                        : healthy ? "up"

@@ -8,7 +8,6 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <thread>
 
 #include "config/loader.h"
@@ -79,12 +78,6 @@ void logErrors(const std::vector<config::ConfigError>& errors) {
         .num("column", e.column)
         .str("message", e.message);
   }
-}
-
-uint64_t unixMs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
 }
 
 }  // namespace
@@ -164,7 +157,7 @@ int ControlThread::run() {
     return 1;
   }
   started_ms_ = core::monotonicMs();
-  started_unix_ms_ = unixMs();
+  started_unix_ms_ = core::unixMs();
   startAdmin(cfg);
   if (inherited_) {
     // Our workers accept on the inherited sockets now; let the old process go.
@@ -224,7 +217,7 @@ bool ControlThread::startAdmin(const config::Config& cfg) {
   api_ = std::make_unique<control::AdminApi>(*this, audit_, std::move(*auth));
   started_admin_.admin = cfg.admin;
   started_admin_.metrics = cfg.metrics;
-  const auto handler = [this](control::AdminRequest& r) { return api_->handle(r, unixMs()); };
+  const auto handler = [this](control::AdminRequest& r) { return api_->handle(r, core::unixMs()); };
   admin_ = std::make_unique<control::AdminServer>(*loop_, handler);
   bool ok = true;
   const bool adopt_unix = inherited_ && !inherited_->admin_unix.empty();

@@ -45,66 +45,50 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   const auto listeners = metrics::proxyMetrics().listenerTotals();
   const auto backends = metrics::proxyMetrics().backendTotals();
 
-  out.family("ballast_listener_connections_total", "counter",
-             "Client connections (TCP, HTTP) or flows (UDP) accepted.");
-  for (const auto& l : cfg.listeners) {
+  const metrics::ProxyMetrics::ListenerTotals no_traffic;
+  const auto totalsOf = [&](const config::Listener& l) -> const auto& {
     const auto it = listeners.find(l.name);
-    out.sampleInt("ballast_listener_connections_total", {{"listener", l.name}},
-                  it == listeners.end() ? 0 : it->second.connections_total);
-  }
+    return it == listeners.end() ? no_traffic : it->second;
+  };
+  // One counter family with a sample per listener (HTTP listeners only when http_only).
+  const auto listenerCounter = [&](const char* name, const char* help, bool http_only, auto field) {
+    out.family(name, "counter", help);
+    for (const auto& l : cfg.listeners) {
+      if (!http_only || l.protocol == config::Protocol::kHttp) {
+        out.sampleInt(name, {{"listener", l.name}}, field(totalsOf(l)));
+      }
+    }
+  };
+  listenerCounter("ballast_listener_connections_total",
+                  "Client connections (TCP, HTTP) or flows (UDP) accepted.", false,
+                  [](const auto& t) { return t.connections_total; });
   out.family("ballast_listener_connections_active", "gauge", "Open client connections or flows.");
   for (const auto& l : cfg.listeners) {
-    const auto it = listeners.find(l.name);
     out.sample("ballast_listener_connections_active", {{"listener", l.name}},
-               it == listeners.end() ? 0.0 : static_cast<double>(it->second.connections_active));
+               static_cast<double>(totalsOf(l).connections_active));
   }
-  out.family("ballast_listener_received_bytes_total", "counter",
-             "Bytes received from clients (HTTP: body bytes).");
-  for (const auto& l : cfg.listeners) {
-    const auto it = listeners.find(l.name);
-    out.sampleInt("ballast_listener_received_bytes_total", {{"listener", l.name}},
-                  it == listeners.end() ? 0 : it->second.bytes_in_total);
-  }
-  out.family("ballast_listener_sent_bytes_total", "counter",
-             "Bytes sent to clients (HTTP: body bytes).");
-  for (const auto& l : cfg.listeners) {
-    const auto it = listeners.find(l.name);
-    out.sampleInt("ballast_listener_sent_bytes_total", {{"listener", l.name}},
-                  it == listeners.end() ? 0 : it->second.bytes_out_total);
-  }
-  out.family("ballast_listener_timeouts_total", "counter", "Client-side timeouts (header, idle).");
-  for (const auto& l : cfg.listeners) {
-    const auto it = listeners.find(l.name);
-    out.sampleInt("ballast_listener_timeouts_total", {{"listener", l.name}},
-                  it == listeners.end() ? 0 : it->second.timeouts_total);
-  }
-  out.family("ballast_listener_rejected_total", "counter",
-             "Connections or datagrams refused by a limit (UDP flow table full).");
-  for (const auto& l : cfg.listeners) {
-    const auto it = listeners.find(l.name);
-    out.sampleInt("ballast_listener_rejected_total", {{"listener", l.name}},
-                  it == listeners.end() ? 0 : it->second.rejected_total);
-  }
-  out.family("ballast_http_requests_total", "counter", "HTTP requests answered, per listener.");
-  for (const auto& l : cfg.listeners) {
-    if (l.protocol != config::Protocol::kHttp) {
-      continue;
-    }
-    const auto it = listeners.find(l.name);
-    out.sampleInt("ballast_http_requests_total", {{"listener", l.name}},
-                  it == listeners.end() ? 0 : it->second.requests_total);
-  }
+  listenerCounter("ballast_listener_received_bytes_total",
+                  "Bytes received from clients (HTTP: body bytes).", false,
+                  [](const auto& t) { return t.bytes_in_total; });
+  listenerCounter("ballast_listener_sent_bytes_total", "Bytes sent to clients (HTTP: body bytes).",
+                  false, [](const auto& t) { return t.bytes_out_total; });
+  listenerCounter("ballast_listener_timeouts_total", "Client-side timeouts (header, idle).", false,
+                  [](const auto& t) { return t.timeouts_total; });
+  listenerCounter("ballast_listener_rejected_total",
+                  "Connections or datagrams refused by a limit (UDP flow table full).", false,
+                  [](const auto& t) { return t.rejected_total; });
+  listenerCounter("ballast_http_requests_total", "HTTP requests answered, per listener.", true,
+                  [](const auto& t) { return t.requests_total; });
   out.family("ballast_http_responses_total", "counter",
              "HTTP responses sent to clients, by status class.");
   for (const auto& l : cfg.listeners) {
     if (l.protocol != config::Protocol::kHttp) {
       continue;
     }
-    const auto it = listeners.find(l.name);
     for (size_t c = 0; c < metrics::kStatusClasses; ++c) {
       out.sampleInt("ballast_http_responses_total",
                     {{"listener", l.name}, {"code", kClassNames[c]}},
-                    it == listeners.end() ? 0 : it->second.responses_total[c]);
+                    totalsOf(l).responses_total[c]);
     }
   }
   const auto routes = metrics::proxyMetrics().routeTotals();
@@ -134,9 +118,7 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
     if (l.protocol != config::Protocol::kHttp) {
       continue;
     }
-    const auto it = listeners.find(l.name);
-    const metrics::ProxyMetrics::ListenerTotals empty;
-    const auto& t = it == listeners.end() ? empty : it->second;
+    const auto& t = totalsOf(l);
     metrics::writeHistogram(out, "ballast_http_request_duration_seconds", {{"listener", l.name}},
                             t.duration_buckets, t.duration_sum_us);
   }
@@ -153,10 +135,9 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   for (const auto& p : snapshot_->pools) {
     for (size_t i = 0; i < p->backends.size(); ++i) {
       const auto& st = *p->backends[i];
-      const int32_t override = st.weight_override.load(std::memory_order_relaxed);
       Row r{&p->config->name,
             &st,
-            override >= 0 ? static_cast<uint32_t>(override) : p->config->backends[i].weight,
+            st.weight(p->config->backends[i].weight),
             p->config->health_check.type != config::HealthCheckType::kNone,
             {}};
       const auto it = backends.find({p->config->name, st.name});

@@ -24,7 +24,13 @@ struct BackendState {
   std::atomic<int32_t> weight_override{-1};   // -1: the config's weight
   std::atomic<uint8_t> admin_state{0};        // AdminState
   std::atomic<uint32_t> check_latency_us{0};  // the last successful health check's duration
-  std::atomic<uint32_t> active{0};            // open proxied connections, all workers together
+
+  // The weight in force: a runtime override, else the config's.
+  uint32_t weight(uint32_t configured) const {
+    const int32_t override = weight_override.load(std::memory_order_relaxed);
+    return override >= 0 ? static_cast<uint32_t>(override) : configured;
+  }
+  std::atomic<uint32_t> active{0};  // open proxied connections, all workers together
 };
 
 enum class AdminState : uint8_t { kEnabled, kDrain, kDisabled };

@@ -28,9 +28,7 @@ void WorkerPool::refresh() {
   seen_generation_ = gen;
   for (size_t i = 0; i < candidates_.size(); ++i) {
     const auto& state = *runtime_->backends[i];
-    const int32_t override = state.weight_override.load(std::memory_order_relaxed);
-    candidates_[i].weight =
-        override >= 0 ? static_cast<uint32_t>(override) : runtime_->config->backends[i].weight;
+    candidates_[i].weight = state.weight(runtime_->config->backends[i].weight);
     candidates_[i].healthy = state.healthy.load(std::memory_order_relaxed);
     candidates_[i].drained = state.drained.load(std::memory_order_relaxed);
   }
