@@ -80,7 +80,7 @@ class StreamListener final : public core::WatchHandler {
   bool acceptorReleased() const { return acceptor_released_; }
 
   void onAccept(core::Watcher& /*w*/, int fd) override {
-    if (!accepting_ || sessions_ >= max_sessions_) {
+    if (sessions_ >= max_sessions_) {
       // io_uring may hand over a connection accepted just before the pause took effect.
       core::LogLine(core::LogLevel::kWarn, "l4.over_limit").str("listener", env_.listener->name);
       ::close(fd);
@@ -90,10 +90,18 @@ class StreamListener final : public core::WatchHandler {
     Session* s = pool_.acquire(env_, fd);
     s->live_index = static_cast<uint32_t>(live_.size());
     live_.push_back(s);
-    if (sessions_ >= max_sessions_) {
+    if (accepting_ && sessions_ >= max_sessions_) {
       env_.loop->pauseAccept(acceptor_);
     }
     s->start();
+    // io_uring can complete an accept the kernel made just before stopAccepting() took effect.
+    // The client already holds a connection: serve it like the others being drained, rather
+    // than reset it (a binary upgrade under load lost requests that way).
+    if (!accepting_) {
+      if constexpr (requires(Session * d) { d->drain(); }) {
+        s->drain();
+      }
+    }
   }
 
   void onReleased(core::Watcher& /*w*/) override { acceptor_released_ = true; }
