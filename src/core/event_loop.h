@@ -84,7 +84,10 @@ class WatchHandler {
  public:
   // The fd may be readable: read until EAGAIN.
   virtual void onReady(Watcher& /*w*/) {}
-  // Acceptors: a new connection, non-blocking and close-on-exec.
+  // Acceptors: a new connection, non-blocking and close-on-exec; the handler owns the fd.
+  // io_uring may still deliver connections its multishot accept took before a pauseAccept()
+  // or unwatch() reached the kernel, up to onReleased(): the kernel has completed their
+  // handshake, so closing them would reset a client that did nothing wrong.
   virtual void onAccept(Watcher& /*w*/, int /*fd*/) {}
   // After unwatch(): no further callback; the fd is the owner's to close.
   virtual void onReleased(Watcher& /*w*/) {}

@@ -324,11 +324,10 @@ void UringLoop::watcherOpDone(Watcher& w) {
 void UringLoop::onWatcherCqe(Watcher& w, Op op, const io_uring_cqe& cqe) {
   const bool more = (cqe.flags & IORING_CQE_F_MORE) != 0;
   if (op == kOpAccept && cqe.res >= 0) {
-    if (w.closed_ || w.paused_) {
-      ::close(cqe.res);  // raced with a pause: the client retries or the peer sees a reset
-    } else {
-      w.handler_->onAccept(w, cqe.res);
-    }
+    // Even after a pause or unwatch: the accept completed in the kernel before the cancel
+    // did, so the handler serves the connection (or refuses it in its own words). Closing it
+    // here reset clients during a binary upgrade (#13).
+    w.handler_->onAccept(w, cqe.res);
   } else if (op == kOpPoll && cqe.res >= 0 && !w.closed_) {
     w.handler_->onReady(w);
   }

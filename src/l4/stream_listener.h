@@ -7,6 +7,7 @@
 // start(), abort() and a `uint32_t live_index` member.
 #pragma once
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -17,6 +18,9 @@
 #include "core/object_pool.h"
 
 namespace ballast::l4 {
+
+// Bounds the one-off sweep of the accept queue after the acceptor stops (see sweepAcceptQueue).
+constexpr uint32_t kMaxAcceptSweep = 1024;
 
 template <typename Session>
 class StreamListener final : public core::WatchHandler {
@@ -104,7 +108,33 @@ class StreamListener final : public core::WatchHandler {
     }
   }
 
-  void onReleased(core::Watcher& /*w*/) override { acceptor_released_ = true; }
+  void onReleased(core::Watcher& /*w*/) override {
+    acceptor_released_ = true;
+    sweepAcceptQueue();
+  }
+
+  // io_uring's accept waits on the listening socket as an *exclusive* waiter: a new connection
+  // wakes one waiter only. During a binary upgrade both processes wait on the same socket; if
+  // the kernel woke ours and our cancel then beat the accept, the connection stays queued while
+  // the new process sleeps on until another client arrives (a quiet site could leave it
+  // hanging). So once our acceptor is gone, take what is queued and serve it while draining.
+  // The socket may already be shut down (a plain stop): accept then fails at once.
+  void sweepAcceptQueue() {
+    uint32_t swept = 0;
+    while (swept < kMaxAcceptSweep) {
+      const int fd = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        break;
+      }
+      ++swept;
+      onAccept(acceptor_, fd);
+    }
+    if (swept > 0) {
+      core::LogLine(core::LogLevel::kInfo, "l4.accept_queue_swept")
+          .str("listener", env_.listener->name)
+          .unum("connections", swept);
+    }
+  }
 
   // Called by a session whose sockets are both released; destroys it.
   void sessionEnded(Session* s) {
