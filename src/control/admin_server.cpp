@@ -127,6 +127,20 @@ class AdminServer::Connection final : public core::StreamHandler {
     flush();
   }
 
+  // Graceful stop: a request may already be on its way (the client cannot know we stop), so
+  // answer it, with Connection: close, if it comes within the grace; an event stream ends now.
+  void drain() {
+    if (closing_) {
+      return;
+    }
+    if (event_stream_) {
+      shutdown();
+      return;
+    }
+    draining_ = true;
+    server_.loop_.timers().schedule(timer_, kAdminDrainGraceMs);
+  }
+
   void shutdown() {
     if (closing_) {
       return;
@@ -196,7 +210,7 @@ class AdminServer::Connection final : public core::StreamHandler {
 
  private:
   void armIdle() {
-    if (!event_stream_) {
+    if (!event_stream_ && !draining_) {
       server_.loop_.timers().schedule(timer_, kAdminIdleTimeoutMs);
     }
   }
@@ -268,7 +282,7 @@ class AdminServer::Connection final : public core::StreamHandler {
           .str("reason", e.what());
       r = AdminResponse::error(500, "internal", "internal error; see the log");
     }
-    respond(r, keep_alive_ && !r.event_stream);
+    respond(r, keep_alive_ && !r.event_stream && !draining_);
   }
 
   void respond(const AdminResponse& r, bool keep_alive) {
@@ -342,6 +356,7 @@ class AdminServer::Connection final : public core::StreamHandler {
   bool close_after_flush_ = false;
   bool peer_closed_ = false;
   bool closing_ = false;
+  bool draining_ = false;  // graceful stop: one more request at most, then close
 };
 
 AdminServer::AdminServer(core::EventLoop& loop, Handler handler)
@@ -473,6 +488,18 @@ void AdminServer::broadcast(const std::string& data) {
 size_t AdminServer::eventStreams() const {
   return static_cast<size_t>(std::count_if(connections_.begin(), connections_.end(),
                                            [](const auto& c) { return c->eventStream(); }));
+}
+
+void AdminServer::drain() {
+  for (auto& a : acceptors_) {
+    if (a->watcher.active()) {
+      loop_.unwatch(a->watcher);
+    }
+  }
+  // drain() may shut a connection down; it leaves the list only on release, later.
+  for (auto& c : connections_) {
+    c->drain();
+  }
 }
 
 void AdminServer::close() {

@@ -23,6 +23,9 @@ inline constexpr size_t kMaxAdminConnections = 64;
 inline constexpr size_t kMaxAdminBodyBytes = size_t{1} << 20;
 inline constexpr size_t kMaxAdminBacklogBytes = size_t{4} << 20;  // an event stream's unsent data
 inline constexpr uint64_t kAdminIdleTimeoutMs = 60'000;
+// A graceful stop gives an open connection this long to send the request it may already have
+// on its way, as the proxy does for keep-alive clients (kDrainIdleGraceMs).
+inline constexpr uint64_t kAdminDrainGraceMs = 1000;
 
 class AdminServer {
  public:
@@ -49,6 +52,10 @@ class AdminServer {
 
   // Appends `data` (already SSE-framed) to every open event stream.
   void broadcast(const std::string& data);
+  // Graceful stop, first half: stops accepting; event streams end now, other connections
+  // answer at most one more request (with Connection: close) within kAdminDrainGraceMs.
+  // The caller runs the loop until connections() is 0 or the grace is over, then close().
+  void drain();
   // Stops accepting and closes every connection (shutdown).
   void close();
   size_t connections() const { return connections_.size(); }

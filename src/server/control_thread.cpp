@@ -191,6 +191,7 @@ int ControlThread::run() {
       core::monotonicMs() + static_cast<uint64_t>(snapshot_->config->shutdown_timeout.count());
   core::LogLine(core::LogLevel::kInfo, "server.stopping")
       .num("shutdown_timeout_ms", snapshot_->config->shutdown_timeout.count());
+  drainControlServers();
   if (admin_) {
     if (handed_over_) {
       admin_->forgetUnixPath();
@@ -205,6 +206,27 @@ int ControlThread::run() {
   stopWorkers(deadline);
   core::LogLine(core::LogLevel::kInfo, "server.stopped");
   return 0;
+}
+
+// An admin or metrics client may have a request on its way when we stop (during a binary
+// upgrade, a script polling status or a Prometheus scrape): answer it rather than reset it.
+// Bounded by kAdminDrainGraceMs; ends as soon as every connection is done.
+void ControlThread::drainControlServers() {
+  const auto open_connections = [this] {
+    return (admin_ ? admin_->connections() : 0) +
+           (metrics_server_ ? metrics_server_->connections() : 0);
+  };
+  if (admin_) {
+    admin_->drain();
+  }
+  if (metrics_server_) {
+    metrics_server_->drain();
+  }
+  const uint64_t until = core::monotonicMs() + control::kAdminDrainGraceMs;
+  for (uint64_t now = core::monotonicMs(); open_connections() > 0 && now < until;
+       now = core::monotonicMs()) {
+    loop_->runOnce(static_cast<int>(until - now));
+  }
 }
 
 bool ControlThread::startAdmin(const config::Config& cfg) {

@@ -52,6 +52,7 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
  private:
   bool blockSignals();
   bool startAdmin(const config::Config& cfg);
+  void drainControlServers();
   // Swaps in a new config: snapshot, workers, health checks, planes. False (and *error) when
   // the new snapshot cannot be built; nothing changes then.
   bool install(const config::ConfigPtr& cfg, std::string* error);
