@@ -7,7 +7,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
 CMAKE_FLAGS ?= -G Ninja
 
-.PHONY: all deps build test test-ipvs unit integration asan fuzz fuzz-build fuzz-smoke demo bench format format-check clean
+.PHONY: all deps build test test-ipvs unit integration asan fuzz fuzz-build fuzz-smoke demo bench stress format format-check clean
 
 all: build
 
@@ -67,6 +67,11 @@ bench: build
 	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring,epoll} python3 bench/l4_bench.py
 	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring,epoll} python3 bench/http_bench.py
 	BALLAST_BIN=$(BUILD)/ballast python3 bench/kernel_reconcile_bench.py
+
+# The racy tests (reload, upgrade, drain under load) STRESS_RUNS times each beside a CPU hog,
+# with a pass count per test (docs/testing.md). Not part of `make test`.
+stress: build
+	STRESS_RUNS=$${STRESS_RUNS:-50} ./scripts/stress.sh
 
 # IPVS against a real kernel: Debian's kernel (it has ip_vs) booted under qemu with the host's
 # root shared read-only; the guest runs this build's ballast (tests/vm/README.md).
