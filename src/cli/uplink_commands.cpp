@@ -159,7 +159,7 @@ std::string statePath(const Args& args) {
 
 class Daemon final : public core::WatchHandler {
  public:
-  Daemon(core::EventLoop& loop, server::Plane& plane, Args args)
+  Daemon(core::EventLoop& loop, control::Plane& plane, Args args)
       : loop_(loop), plane_(plane), args_(std::move(args)) {}
 
   bool blockSignals() {
@@ -213,7 +213,7 @@ class Daemon final : public core::WatchHandler {
   }
 
   core::EventLoop& loop_;
-  server::Plane& plane_;
+  control::Plane& plane_;
   Args args_;
   core::Fd fd_;
   core::Watcher watcher_;

@@ -29,9 +29,9 @@ constexpr uint64_t kBackoffBaseMs = 250;
 constexpr uint64_t kBackoffMaxMs = 30000;
 constexpr uint32_t kBackoffMaxShift = 10;
 
-class KernelPlane final : public server::Plane {
+class KernelPlane final : public control::Plane {
  public:
-  explicit KernelPlane(const server::PlaneContext& ctx)
+  explicit KernelPlane(const control::PlaneContext& ctx)
       : loop_(ctx.loop),
         audit_(ctx.audit),
         health_(ctx.loop, core::unixMs()),
@@ -396,7 +396,7 @@ class KernelPlane final : public server::Plane {
 
 }  // namespace
 
-std::unique_ptr<server::Plane> makeKernelPlane(const server::PlaneContext& ctx) {
+std::unique_ptr<control::Plane> makeKernelPlane(const control::PlaneContext& ctx) {
   return std::make_unique<KernelPlane>(ctx);
 }
 

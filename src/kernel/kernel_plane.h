@@ -4,10 +4,10 @@
 
 #include <memory>
 
-#include "server/plane.h"
+#include "control/plane.h"
 
 namespace ballast::kernel {
 
-std::unique_ptr<server::Plane> makeKernelPlane(const server::PlaneContext& ctx);
+std::unique_ptr<control::Plane> makeKernelPlane(const control::PlaneContext& ctx);
 
 }  // namespace ballast::kernel

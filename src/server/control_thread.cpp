@@ -442,7 +442,7 @@ void ControlThread::noteRestartOnlyChanges(const config::Config& next) {
 }
 
 bool ControlThread::syncPlanes(const config::ConfigPtr& cfg, bool starting) {
-  const PlaneContext ctx{*loop_, audit_};
+  const control::PlaneContext ctx{*loop_, audit_};
   if (!kernel_plane_ && (!cfg->virtual_services.empty() || cfg->kernel.present)) {
     kernel_plane_ = kernel::makeKernelPlane(ctx);
   }
@@ -450,7 +450,7 @@ bool ControlThread::syncPlanes(const config::ConfigPtr& cfg, bool starting) {
     uplink_plane_ = uplink::makeUplinkPlane(ctx);
   }
   bool ok = true;
-  for (Plane* plane : {kernel_plane_.get(), uplink_plane_.get()}) {
+  for (control::Plane* plane : {kernel_plane_.get(), uplink_plane_.get()}) {
     if (plane == nullptr) {
       continue;
     }
@@ -467,7 +467,7 @@ bool ControlThread::syncPlanes(const config::ConfigPtr& cfg, bool starting) {
 }
 
 void ControlThread::stopPlanes() {
-  for (Plane* plane : {kernel_plane_.get(), uplink_plane_.get()}) {
+  for (control::Plane* plane : {kernel_plane_.get(), uplink_plane_.get()}) {
     // After a handover the new process owns what the planes programmed: leave it in place.
     if (plane != nullptr && !handed_over_) {
       plane->stop();

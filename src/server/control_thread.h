@@ -14,9 +14,9 @@
 #include "control/admin_server.h"
 #include "control/audit_log.h"
 #include "control/log_outputs.h"
+#include "control/plane.h"
 #include "core/event_loop.h"
 #include "core/fd.h"
-#include "server/plane.h"
 #include "server/server.h"
 #include "server/snapshot.h"
 #include "server/upgrade.h"
@@ -94,8 +94,8 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   std::unique_ptr<control::AdminApi> api_;
   std::unique_ptr<control::AdminServer> admin_;
   std::unique_ptr<control::AdminServer> metrics_server_;
-  std::unique_ptr<Plane> kernel_plane_;
-  std::unique_ptr<Plane> uplink_plane_;
+  std::unique_ptr<control::Plane> kernel_plane_;
+  std::unique_ptr<control::Plane> uplink_plane_;
   uint64_t reloads_total_ = 0;
   uint64_t reload_failures_total_ = 0;
   bool draining_ = false;

@@ -276,7 +276,7 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
 std::string ControlThread::metricsText() const {
   metrics::PrometheusWriter out;
   writeProxyMetrics(out);
-  for (const Plane* plane : {kernel_plane_.get(), uplink_plane_.get()}) {
+  for (const control::Plane* plane : {kernel_plane_.get(), uplink_plane_.get()}) {
     if (plane != nullptr) {
       plane->writeMetrics(out);
     }

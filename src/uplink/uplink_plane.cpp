@@ -443,11 +443,11 @@ void UplinkPlane::stop() {
   releaseHost();
 }
 
-std::unique_ptr<server::Plane> makeUplinkPlane(const server::PlaneContext& ctx) {
+std::unique_ptr<control::Plane> makeUplinkPlane(const control::PlaneContext& ctx) {
   return makeUplinkPlane(ctx, "system");
 }
 
-std::unique_ptr<server::Plane> makeUplinkPlane(const server::PlaneContext& ctx, std::string actor) {
+std::unique_ptr<control::Plane> makeUplinkPlane(const control::PlaneContext& ctx, std::string actor) {
   return std::make_unique<UplinkPlane>(ctx.loop, ctx.audit, std::move(actor));
 }
 

@@ -5,12 +5,13 @@
 #include <memory>
 #include <string>
 
-#include "server/plane.h"
+#include "control/plane.h"
 
 namespace ballast::uplink {
 
-std::unique_ptr<server::Plane> makeUplinkPlane(const server::PlaneContext& ctx);
+std::unique_ptr<control::Plane> makeUplinkPlane(const control::PlaneContext& ctx);
 // The same plane with another actor name in its audit records ("cli:uplinks").
-std::unique_ptr<server::Plane> makeUplinkPlane(const server::PlaneContext& ctx, std::string actor);
+std::unique_ptr<control::Plane> makeUplinkPlane(const control::PlaneContext& ctx,
+                                                std::string actor);
 
 }  // namespace ballast::uplink

@@ -12,7 +12,7 @@
 
 #include "control/audit_log.h"
 #include "core/event_loop.h"
-#include "server/plane.h"
+#include "control/plane.h"
 #include "uplink/netlink.h"
 #include "uplink/plan.h"
 #include "uplink/prober.h"
@@ -46,7 +46,7 @@ struct UplinkRuntime {
   ProbeCounters probes() const;
 };
 
-class UplinkPlane final : public server::Plane, public core::WatchHandler {
+class UplinkPlane final : public control::Plane, public core::WatchHandler {
  public:
   UplinkPlane(core::EventLoop& loop, control::AuditLog& audit, std::string actor);
   ~UplinkPlane() override;

@@ -1,4 +1,4 @@
-// src/server/plane.h — what the control thread needs from the kernel and uplink planes. Both
+// src/control/plane.h — what the control thread needs from the kernel and uplink planes. Both
 // run on the control thread's event loop (epoll, edge-triggered watches: drain a watched fd
 // until EAGAIN), beside the admin API and the proxy plane's health checks; nothing here is on
 // a packet's path.
@@ -14,11 +14,11 @@
 #include "core/event_loop.h"
 #include "metrics/prometheus_writer.h"
 
-namespace ballast::server {
+namespace ballast::control {
 
 struct PlaneContext {
   core::EventLoop& loop;
-  control::AuditLog& audit;
+  AuditLog& audit;
 };
 
 class Plane {
@@ -40,4 +40,4 @@ class Plane {
   virtual nlohmann::json status() const = 0;
 };
 
-}  // namespace ballast::server
+}  // namespace ballast::control
