@@ -13,6 +13,8 @@
 #   BALLAST_IO        io backend(s) for Ballast, comma-separated: io_uring (default), epoll, or both
 #   HTTP_BACKEND_BIN  prebuilt bench/tools/http_backend (default: compiled into build/bench-tools/)
 #   WRK_BIN           wrk binary (default: wrk on PATH)
+#   BALLAST_BASELINE_BIN  a second Ballast binary (say, the commit before a refactor) measured in
+#                     the same run, as extra rows labelled "baseline"
 #   BENCH_QUICK=1     1 s runs instead of 5 s; figures are noisy
 #   BENCH_PROXIES     subset to run, comma-separated (default: ballast,haproxy,nginx)
 #   BENCH_RECORD=0    print the table only; do not append to docs/benchmarks.md
@@ -407,6 +409,11 @@ def main():
     proxies = []
     if "ballast" in wanted:
         proxies += [Ballast(ballast_bin, io) for io in ios]
+        baseline = os.environ.get("BALLAST_BASELINE_BIN")
+        for io in ios if baseline else []:
+            b = Ballast(baseline, io)
+            b.key, b.label = f"{b.key}-baseline", f"{b.label} baseline"
+            proxies.append(b)
     if "haproxy" in wanted:
         proxies.append(HAProxy())
     if "nginx" in wanted:

@@ -29,9 +29,7 @@ namespace ballast::l7 {
 using namespace session_internal;  // NOLINT(google-build-using-namespace): this class's own files
 namespace {
 
-constexpr size_t kMaxRequestIdBytes = 128;
 constexpr size_t kMaxLoggedPathBytes = 1024;
-constexpr int kHexBase = 16;
 
 // Gives a chunk back when the scope ends (after the parser event that points into it).
 struct ChunkReleaser {
@@ -62,19 +60,6 @@ h1::Limits codecLimits(const config::HttpLimits& l) {
   out.max_headers = l.max_headers;
   out.max_body = l.max_body;
   return out;
-}
-
-bool wellFormedRequestId(std::string_view id) {
-  if (id.empty() || id.size() > kMaxRequestIdBytes) {
-    return false;
-  }
-  for (char c : id) {
-    const auto u = static_cast<uint8_t>(c);
-    if (!h1::isTchar(u)) {
-      return false;
-    }
-  }
-  return true;
 }
 
 std::string_view pathOf(std::string_view target) {
@@ -109,24 +94,9 @@ HttpSession::~HttpSession() {
   env_.epoch->unref();
 }
 
-void HttpSession::Exchange::reset() {
-  method.clear();
-  host.clear();
-  path.clear();
-  request_id.clear();
-  route.clear();
-  pool.clear();
+void HttpSession::H1Exchange::reset() {
+  resetCore();
   replay.clear();
-  backend.reset();
-  backend_counters = nullptr;
-  route_config = nullptr;
-  pool_index = -1;
-  hash_key = 0;
-  sticky = -1;
-  start_ms = connect_ms = response_ms = 0;
-  bytes_in = bytes_out = 0;
-  status = 0;
-  tries = 0;
   request_chunked = request_done = response_started = response_chunked = false;
   client_keep_alive = true;
   upgrade_requested = false;
@@ -138,7 +108,7 @@ void HttpSession::beginExchange() {
     ex_ = std::move(spare_);
     ex_->reset();
   } else {
-    ex_ = std::make_unique<Exchange>();
+    ex_ = std::make_unique<H1Exchange>();
   }
   ex_->start_ms = loop().nowMs();
 }
@@ -312,49 +282,12 @@ bool HttpSession::onRequestHead() {
   state_ = State::kExchange;
   core::TimerWheel::cancel(timer_);
 
-  const Router::Match match = env_.router->match(head.host, head.target, head.method, head.headers);
-  if (match.route >= 0) {
-    ex_->route = env_.router->routeName(match.route);
-    ex_->route_config = &env_.listener->http.routes[static_cast<size_t>(match.route)];
-  }
-  if (match.pool < 0) {
-    respondError(kNotFound, "no route");
+  const Verdict verdict = beginRequest(env_, *ex_, head, peer_);
+  if (!verdict.proceed()) {
+    respondError(verdict.status, verdict.reason);
     return false;
   }
-  ex_->pool_index = match.pool;
-  auto& pool = *(*env_.pools)[static_cast<size_t>(match.pool)];
-  const config::Pool& pool_config = *pool.runtime().config;
-  ex_->pool = pool_config.name;
   const net::SocketAddress& peer = peer_;
-  if (pool_config.algorithm == balance::Algorithm::kSourceHash ||
-      pool_config.algorithm == balance::Algorithm::kConsistentHash) {
-    ex_->hash_key = requestHashKey(pool_config, head, peer);
-  }
-  if (!pool_config.sticky_cookie.empty()) {
-    const auto stuck = stickyBackend(pool, findCookie(head.headers, pool_config.sticky_cookie));
-    ex_->sticky = stuck ? static_cast<int>(*stuck) : -1;
-  }
-
-  // Request id: the client's if well formed, else ours (worker, counter, and a mix so ids from
-  // restarts do not repeat in sequence).
-  std::string_view incoming_id;
-  for (const auto& h : head.headers) {
-    if (h1::equalsIgnoreCase(h.name, "x-request-id")) {
-      incoming_id = h.value;
-    }
-  }
-  if (wellFormedRequestId(incoming_id)) {
-    ex_->request_id.assign(incoming_id);
-  } else {
-    std::array<char, 40> id{};
-    const uint64_t n = ++scratch.request_counter;
-    const int len =
-        snprintf(id.data(), id.size(), "%016llx%08x",
-                 static_cast<unsigned long long>(
-                     core::splitMixFinalize(n * core::kSplitMixGamma ^ ex_->start_ms)),
-                 static_cast<unsigned>(env_.worker << kHexBase) ^ static_cast<unsigned>(n));
-    ex_->request_id.assign(id.data(), static_cast<size_t>(len));
-  }
 
   // What the upstream sees: the client's fields (the writer drops hop-by-hop ones), minus those
   // only a proxy may state unless our peer is a trusted proxy, with the route's edits, and ours.
@@ -412,26 +345,7 @@ bool HttpSession::onRequestHead() {
 }
 
 bool HttpSession::connectUpstream() {
-  auto& pool = *(*env_.pools)[static_cast<size_t>(ex_->pool_index)];
-  const uint32_t retries =
-      std::min<uint32_t>(pool.runtime().config->connect_retries, kMaxTries - 1);
-  while (ex_->tries <= retries) {
-    std::optional<uint32_t> choice;
-    if (ex_->sticky >= 0 && ex_->tries == 0) {
-      choice = static_cast<uint32_t>(ex_->sticky);  // the client's sticky backend, known up
-    } else {
-      choice = pool.pick(ex_->hash_key, std::span<const uint32_t>(
-                                            static_cast<const uint32_t*>(ex_->tried), ex_->tries));
-    }
-    if (!choice) {
-      break;
-    }
-    if (ex_->tries > 0 && ex_->backend_counters != nullptr) {
-      ex_->backend_counters->retries_total.add();
-    }
-    ex_->tried[ex_->tries++] = *choice;
-    ex_->backend = pool.runtime().backends[*choice];
-    ex_->backend_counters = &pool.counters(*choice);
+  while (pickBackend(env_, *ex_)) {
     upstream_ = env_.upstreams->takeIdle(ex_->backend, this);
     if (upstream_ != nullptr) {
       upstream_connected_ = true;

@@ -16,6 +16,7 @@
 #include "core/local_ref.h"
 #include "core/log.h"
 #include "core/timer_wheel.h"
+#include "l7/exchange_core.h"
 #include "l7/forwarding_headers.h"
 #include "l7/router.h"
 #include "l7/upstream_pool.h"
@@ -32,30 +33,12 @@ namespace ballast::l7 {
 
 class HttpSession;
 
-// Per-worker scratch space shared by every session of the worker (heads are written whole in one
-// call, so one buffer serves all): keeps idle keep-alive sessions free of buffers.
-struct WorkerScratch {
-  std::string head;
-  std::vector<proto::http1::Header> headers;
-  ForwardingStorage forwarding;
-  std::string set_cookie;
-  uint64_t request_counter = 0;
-};
-
-struct HttpEnv {
+// What an HTTP/1 client session needs beyond the exchange core's view of its listener.
+struct HttpEnv : ExchangeEnv {
   core::EventLoop* loop = nullptr;
-  const config::Listener* listener = nullptr;
   core::LocalRefCounted* epoch = nullptr;  // keeps listener, router and pools alive
   l4::StreamListener<HttpSession>* owner = nullptr;
-  const Router* router = nullptr;
-  const std::vector<std::unique_ptr<upstream::WorkerPool>>* pools = nullptr;
   UpstreamPool* upstreams = nullptr;
-  WorkerScratch* scratch = nullptr;
-  core::LineSink* access_log = nullptr;  // null: the application log
-  uint32_t worker = 0;
-  metrics::ListenerCounters* counters = nullptr;  // this worker's; never null in a session
-  // This worker's counters per route of the listener, in config order (owned by the epoch).
-  const std::vector<metrics::RouteCounters*>* route_counters = nullptr;
 };
 
 class HttpSession final : public core::StreamHandler, public UpstreamUser {
@@ -94,39 +77,17 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
     kClosing,   // flushing a last response, then closing
     kDone,
   };
-  // What one request carries from its head to its access-log line.
-  struct Exchange {
-    std::string method;
-    std::string host;
-    std::string path;
-    std::string request_id;
-    std::string route;
-    std::string pool;
-    upstream::BackendStatePtr backend;
-    metrics::BackendCounters* backend_counters = nullptr;  // this worker's, for `backend`
-    uint64_t start_ms = 0;
-    uint64_t connect_ms = 0;   // upstream connected (or reused)
-    uint64_t response_ms = 0;  // upstream response head
-    uint64_t bytes_in = 0;
-    uint64_t bytes_out = 0;
-    uint16_t status = 0;
-    int pool_index = -1;
-    const config::Route* route_config = nullptr;  // null: the listener's default pool
-    uint64_t hash_key = 0;
-    int sticky = -1;  // backend index the client's sticky cookie names, when up
-    std::string
-        replay;  // the head of a bodiless request, to resend if a reused connection was stale
-    uint8_t tries = 0;
-    uint32_t tried[4] = {};
+  // The exchange core's record plus what HTTP/1 framing needs on both sides.
+  struct H1Exchange : Exchange {
+    std::string replay;  // the head of a bodiless request, resent if a reused connection was stale
     bool request_chunked = false;
     bool request_done = false;
     bool response_started = false;  // a head went to the client
     bool response_chunked = false;  // we reframe the body as chunked for the client
     bool client_keep_alive = true;
-    bool upgrade_requested = false;
-    // Back to a fresh request's state; the strings keep their capacity for the next one.
-    void reset();  // Upgrade or CONNECT: the parser waits for 101 or resume()
+    bool upgrade_requested = false;  // Upgrade or CONNECT: the parser waits for 101 or resume()
     uint8_t client_minor = 1;
+    void reset();
   };
 
   core::EventLoop& loop() const { return *env_.loop; }
@@ -149,8 +110,6 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   void armTimer(uint64_t ms);
   void armExchangeTimer();  // once upstream is connected: body idle while uploading, else response
   void accessLog();
-  void countExchange();
-  void fillAccessLog(core::LogLine& line);
   static void onTimer(void* self);
   bool appendClient(const void* data, size_t len);
   bool appendUpstream(const void* data, size_t len);
@@ -175,10 +134,10 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   uint64_t last_activity_ms_ = 0;
   proto::http1::RequestParser request_parser_;
   proto::http1::ResponseParser response_parser_;
-  std::unique_ptr<Exchange> ex_;     // the request in flight; none while idle
-  std::unique_ptr<Exchange> spare_;  // the last one, reused so a request allocates nothing
-  net::SocketAddress peer_;          // the client (as a trusted PROXY header names it)
-  bool peer_trusted_ = false;        // the TCP peer is in trusted_proxies
+  std::unique_ptr<H1Exchange> ex_;     // the request in flight; none while idle
+  std::unique_ptr<H1Exchange> spare_;  // the last one, reused so a request allocates nothing
+  net::SocketAddress peer_;            // the client (as a trusted PROXY header names it)
+  bool peer_trusted_ = false;          // the TCP peer is in trusted_proxies
   bool awaiting_proxy_header_ = false;
 };
 

@@ -93,68 +93,10 @@ void HttpSession::abort() {
 }
 
 // Called once per exchange, when its response ends (or a tunnel starts).
-void HttpSession::countExchange() {
-  constexpr uint64_t kUsPerMs = 1000;
-  auto& lc = *env_.counters;
-  lc.requests_total.add();
-  lc.countStatus(ex_->status);
-  lc.bytes_in_total.add(ex_->bytes_in);  // HTTP: body bytes
-  lc.bytes_out_total.add(ex_->bytes_out);
-  lc.request_duration.observeUs((loop().nowMs() - ex_->start_ms) * kUsPerMs);
-  if (ex_->route_config != nullptr && env_.route_counters != nullptr) {
-    const auto index = static_cast<size_t>(ex_->route_config - env_.listener->http.routes.data());
-    if (index < env_.route_counters->size()) {
-      auto& rc = *(*env_.route_counters)[index];
-      rc.requests_total.add();
-      rc.countStatus(ex_->status);
-    }
-  }
-  if (ex_->backend_counters != nullptr && ex_->connect_ms != 0) {
-    auto& bc = *ex_->backend_counters;
-    bc.requests_total.add();
-    bc.bytes_out_total.add(ex_->bytes_in);
-    bc.bytes_in_total.add(ex_->bytes_out);
-    if (ex_->response_ms != 0) {
-      bc.countStatus(ex_->status);
-      bc.response_duration.observeUs((ex_->response_ms - ex_->connect_ms) * kUsPerMs);
-    }
-  }
-}
-
 void HttpSession::accessLog() {
   if (ex_ != nullptr) {
-    countExchange();
+    endExchange(env_, *ex_, peer_, loop().nowMs());
   }
-  if (ex_ == nullptr || (env_.access_log == nullptr && !core::logEnabled(core::LogLevel::kInfo))) {
-    return;  // nothing would be written: skip building the fields
-  }
-  if (env_.access_log != nullptr) {
-    core::LogLine line(env_.access_log, "http.access");
-    fillAccessLog(line);
-  } else {
-    core::LogLine line(core::LogLevel::kInfo, "http.access");
-    fillAccessLog(line);
-  }
-}
-
-void HttpSession::fillAccessLog(core::LogLine& line) {
-  const uint64_t now = loop().nowMs();
-  line.str("client", peer_.toString())
-      .str("method", ex_->method)
-      .str("host", ex_->host)
-      .str("path", ex_->path)
-      .unum("status", ex_->status)
-      .unum("bytes_in", ex_->bytes_in)
-      .unum("bytes_out", ex_->bytes_out)
-      .unum("duration_ms", now - ex_->start_ms)
-      .unum("upstream_connect_ms", ex_->connect_ms ? ex_->connect_ms - ex_->start_ms : 0)
-      .unum("upstream_response_ms", ex_->response_ms ? ex_->response_ms - ex_->start_ms : 0)
-      .str("backend", ex_->backend ? ex_->backend->name : "")
-      .str("route", ex_->route)
-      .str("pool", ex_->pool)
-      .str("listener", env_.listener->name)
-      .str("request_id", ex_->request_id)
-      .unum("worker", env_.worker);
 }
 
 void HttpSession::onTimer(void* self) {

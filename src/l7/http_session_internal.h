@@ -11,7 +11,6 @@ namespace ballast::l7::session_internal {
 
 namespace h1 = proto::http1;
 
-constexpr uint32_t kMaxTries = 4;  // HttpSession::Exchange::tried
 // Lingering close, as NGINX's lingering_time: how long the client's unread bytes are drained
 // after our FIN before the socket is closed.
 constexpr uint64_t kLingerMs = 2000;

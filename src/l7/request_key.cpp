@@ -65,7 +65,7 @@ std::string_view findQueryParam(std::string_view target, std::string_view name) 
   return {};
 }
 
-uint64_t requestHashKey(const config::Pool& pool, const h1::RequestHead& head,
+uint64_t requestHashKey(const config::Pool& pool, const RequestView& head,
                         const net::SocketAddress& client) {
   switch (pool.hash_key) {
     case config::HashKey::kHeader:

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "config/config_types.h"
+#include "l7/exchange.h"
 #include "net/address.h"
 #include "proto/http1/message.h"
 
@@ -21,7 +22,7 @@ std::string_view findQueryParam(std::string_view target, std::string_view name);
 
 // The hash of the request's key per `pool.hash_key`. A request without the header, cookie or
 // parameter hashes the empty string, so such requests share one backend rather than spreading.
-uint64_t requestHashKey(const config::Pool& pool, const proto::http1::RequestHead& head,
+uint64_t requestHashKey(const config::Pool& pool, const RequestView& head,
                         const net::SocketAddress& client);
 
 }  // namespace ballast::l7

@@ -1,0 +1,70 @@
+// src/l7/exchange.h — one request and its response as the proxy core sees them, whatever wire
+// carries them (HTTP/1.1 today, HTTP/2 streams next): what was asked, where it was routed, which
+// backends were tried, and what the metrics and the access log record. A codec session extends
+// Exchange with its own framing state; the core (exchange_core.h) and the filters never see that.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "config/config_types.h"
+#include "metrics/proxy_metrics.h"
+#include "proto/http1/message.h"
+#include "upstream/pool_runtime.h"
+
+namespace ballast::l7 {
+
+// Backends one request may try (the first pick and its connect retries), at most.
+inline constexpr uint32_t kMaxTries = 4;
+
+// A request head as the core reads it: the same fields from any wire version. Header fields are
+// name/value views; an HTTP/2 session fills the same type from its decoded header block.
+struct RequestView {
+  RequestView() = default;
+  // NOLINTNEXTLINE(google-explicit-constructor): an HTTP/1 head is a request view as it stands
+  RequestView(const proto::http1::RequestHead& h)
+      : method(h.method), target(h.target), host(h.host), headers(h.headers) {}
+  std::string_view method;
+  std::string_view target;  // origin form "/p?q", or absolute or authority form as received
+  std::string_view host;    // the authority (Host, or the target's for absolute form)
+  std::span<const proto::http1::Header> headers;
+};
+
+// What the core or a filter decided about a request: go on towards a backend (status 0), or
+// answer it here with `status`.
+struct Verdict {
+  uint16_t status = 0;
+  std::string_view reason;  // for the log; static text
+  bool proceed() const { return status == 0; }
+};
+
+// What one request carries from its head to its access-log line.
+struct Exchange {
+  std::string method;
+  std::string host;
+  std::string path;
+  std::string request_id;
+  std::string route;
+  std::string pool;
+  upstream::BackendStatePtr backend;
+  metrics::BackendCounters* backend_counters = nullptr;  // this worker's, for `backend`
+  uint64_t start_ms = 0;
+  uint64_t connect_ms = 0;   // upstream connected (or reused)
+  uint64_t response_ms = 0;  // upstream response head
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  uint16_t status = 0;
+  int pool_index = -1;
+  const config::Route* route_config = nullptr;  // null: the listener's default pool
+  uint64_t hash_key = 0;
+  int sticky = -1;  // backend index the client's sticky cookie names, when up
+  uint8_t tries = 0;
+  uint32_t tried[kMaxTries] = {};
+
+  // Back to a fresh request's state; the strings keep their capacity for the next one.
+  void resetCore();
+};
+
+}  // namespace ballast::l7

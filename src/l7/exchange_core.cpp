@@ -1,0 +1,203 @@
+// src/l7/exchange_core.cpp — routing, request ids, filters, picking and the access log: the
+// parts of an exchange that are the same for every wire version.
+#include "l7/exchange_core.h"
+
+#include <array>
+#include <cstdio>
+
+#include "core/log.h"
+#include "core/splitmix.h"
+#include "l7/request_key.h"
+#include "l7/sticky.h"
+#include "proto/http1/syntax.h"
+
+namespace ballast::l7 {
+namespace {
+
+namespace h1 = proto::http1;
+
+constexpr size_t kMaxRequestIdBytes = 128;
+constexpr int kHexBase = 16;
+constexpr uint16_t kNotFound = 404;
+
+bool wellFormedRequestId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxRequestIdBytes) {
+    return false;
+  }
+  for (char c : id) {
+    if (!h1::isTchar(static_cast<uint8_t>(c))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The client's id if well formed, else ours (worker, counter, and a mix so ids from restarts do
+// not repeat in sequence).
+void assignRequestId(const ExchangeEnv& env, Exchange& ex, const RequestView& request) {
+  std::string_view incoming_id;
+  for (const auto& h : request.headers) {
+    if (h1::equalsIgnoreCase(h.name, "x-request-id")) {
+      incoming_id = h.value;
+    }
+  }
+  if (wellFormedRequestId(incoming_id)) {
+    ex.request_id.assign(incoming_id);
+    return;
+  }
+  std::array<char, 40> id{};
+  const uint64_t n = ++env.scratch->request_counter;
+  const int len =
+      snprintf(id.data(), id.size(), "%016llx%08x",
+               static_cast<unsigned long long>(
+                   core::splitMixFinalize(n * core::kSplitMixGamma ^ ex.start_ms)),
+               static_cast<unsigned>(env.worker << kHexBase) ^ static_cast<unsigned>(n));
+  ex.request_id.assign(id.data(), static_cast<size_t>(len));
+}
+
+void countExchange(const ExchangeEnv& env, const Exchange& ex, uint64_t now_ms) {
+  constexpr uint64_t kUsPerMs = 1000;
+  auto& lc = *env.counters;
+  lc.requests_total.add();
+  lc.countStatus(ex.status);
+  lc.bytes_in_total.add(ex.bytes_in);  // HTTP: body bytes
+  lc.bytes_out_total.add(ex.bytes_out);
+  lc.request_duration.observeUs((now_ms - ex.start_ms) * kUsPerMs);
+  if (ex.route_config != nullptr && env.route_counters != nullptr) {
+    const auto index = static_cast<size_t>(ex.route_config - env.listener->http.routes.data());
+    if (index < env.route_counters->size()) {
+      auto& rc = *(*env.route_counters)[index];
+      rc.requests_total.add();
+      rc.countStatus(ex.status);
+    }
+  }
+  if (ex.backend_counters != nullptr && ex.connect_ms != 0) {
+    auto& bc = *ex.backend_counters;
+    bc.requests_total.add();
+    bc.bytes_out_total.add(ex.bytes_in);
+    bc.bytes_in_total.add(ex.bytes_out);
+    if (ex.response_ms != 0) {
+      bc.countStatus(ex.status);
+      bc.response_duration.observeUs((ex.response_ms - ex.connect_ms) * kUsPerMs);
+    }
+  }
+}
+
+void fillAccessLog(const ExchangeEnv& env, const Exchange& ex, const net::SocketAddress& client,
+                   uint64_t now_ms, core::LogLine& line) {
+  line.str("client", client.toString())
+      .str("method", ex.method)
+      .str("host", ex.host)
+      .str("path", ex.path)
+      .unum("status", ex.status)
+      .unum("bytes_in", ex.bytes_in)
+      .unum("bytes_out", ex.bytes_out)
+      .unum("duration_ms", now_ms - ex.start_ms)
+      .unum("upstream_connect_ms", ex.connect_ms ? ex.connect_ms - ex.start_ms : 0)
+      .unum("upstream_response_ms", ex.response_ms ? ex.response_ms - ex.start_ms : 0)
+      .str("backend", ex.backend ? ex.backend->name : "")
+      .str("route", ex.route)
+      .str("pool", ex.pool)
+      .str("listener", env.listener->name)
+      .str("request_id", ex.request_id)
+      .unum("worker", env.worker);
+}
+
+}  // namespace
+
+void Exchange::resetCore() {
+  method.clear();
+  host.clear();
+  path.clear();
+  request_id.clear();
+  route.clear();
+  pool.clear();
+  backend.reset();
+  backend_counters = nullptr;
+  route_config = nullptr;
+  pool_index = -1;
+  hash_key = 0;
+  sticky = -1;
+  start_ms = connect_ms = response_ms = 0;
+  bytes_in = bytes_out = 0;
+  status = 0;
+  tries = 0;
+}
+
+Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& request,
+                     const net::SocketAddress& client) {
+  const Router::Match match =
+      env.router->match(request.host, request.target, request.method, request.headers);
+  if (match.route >= 0) {
+    ex.route = env.router->routeName(match.route);
+    ex.route_config = &env.listener->http.routes[static_cast<size_t>(match.route)];
+  }
+  if (match.pool < 0) {
+    return {kNotFound, "no route"};
+  }
+  ex.pool_index = match.pool;
+  auto& pool = *(*env.pools)[static_cast<size_t>(match.pool)];
+  const config::Pool& pool_config = *pool.runtime().config;
+  ex.pool = pool_config.name;
+  if (pool_config.algorithm == balance::Algorithm::kSourceHash ||
+      pool_config.algorithm == balance::Algorithm::kConsistentHash) {
+    ex.hash_key = requestHashKey(pool_config, request, client);
+  }
+  if (!pool_config.sticky_cookie.empty()) {
+    const auto stuck = stickyBackend(pool, findCookie(request.headers, pool_config.sticky_cookie));
+    ex.sticky = stuck ? static_cast<int>(*stuck) : -1;
+  }
+  assignRequestId(env, ex, request);
+  if (env.filters != nullptr) {
+    for (const auto& filter : *env.filters) {
+      const Verdict v = filter->onRequest(ex, request);
+      if (!v.proceed()) {
+        return v;
+      }
+    }
+  }
+  return {};
+}
+
+std::optional<uint32_t> pickBackend(const ExchangeEnv& env, Exchange& ex) {
+  auto& pool = *(*env.pools)[static_cast<size_t>(ex.pool_index)];
+  const uint32_t retries =
+      std::min<uint32_t>(pool.runtime().config->connect_retries, kMaxTries - 1);
+  if (ex.tries > retries) {
+    return std::nullopt;
+  }
+  std::optional<uint32_t> choice;
+  if (ex.sticky >= 0 && ex.tries == 0) {
+    choice = static_cast<uint32_t>(ex.sticky);  // the client's sticky backend, known up
+  } else {
+    choice = pool.pick(ex.hash_key,
+                       std::span<const uint32_t>(static_cast<const uint32_t*>(ex.tried), ex.tries));
+  }
+  if (!choice) {
+    return std::nullopt;
+  }
+  if (ex.tries > 0 && ex.backend_counters != nullptr) {
+    ex.backend_counters->retries_total.add();
+  }
+  ex.tried[ex.tries++] = *choice;
+  ex.backend = pool.runtime().backends[*choice];
+  ex.backend_counters = &pool.counters(*choice);
+  return choice;
+}
+
+void endExchange(const ExchangeEnv& env, const Exchange& ex, const net::SocketAddress& client,
+                 uint64_t now_ms) {
+  countExchange(env, ex, now_ms);
+  if (env.access_log == nullptr && !core::logEnabled(core::LogLevel::kInfo)) {
+    return;  // nothing would be written: skip building the fields
+  }
+  if (env.access_log != nullptr) {
+    core::LogLine line(env.access_log, "http.access");
+    fillAccessLog(env, ex, client, now_ms, line);
+  } else {
+    core::LogLine line(core::LogLevel::kInfo, "http.access");
+    fillAccessLog(env, ex, client, now_ms, line);
+  }
+}
+
+}  // namespace ballast::l7

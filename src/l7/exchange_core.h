@@ -1,0 +1,69 @@
+// src/l7/exchange_core.h — the version-independent steps of an exchange, in the order they run:
+//
+//   beginRequest: route ─▶ request id, hash key, sticky ─▶ filter chain   (may answer here)
+//   pickBackend:  the next backend to try (sticky first, never one already tried)
+//   endExchange:  metrics and the access-log line
+//
+// A codec session (HTTP/1 now, HTTP/2 next) parses its wire, calls these, and moves the bytes;
+// nothing here knows a wire format or a socket. Upstream connectors stay with the session.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config_types.h"
+#include "core/line_writer.h"
+#include "l7/exchange.h"
+#include "l7/filter.h"
+#include "l7/forwarding_headers.h"
+#include "l7/router.h"
+#include "metrics/proxy_metrics.h"
+#include "net/address.h"
+#include "upstream/worker_pool.h"
+
+namespace ballast::l7 {
+
+// Per-worker scratch space shared by every session of the worker (heads are written whole in one
+// call, so one buffer serves all): keeps idle keep-alive sessions free of buffers.
+struct WorkerScratch {
+  std::string head;
+  std::vector<proto::http1::Header> headers;
+  ForwardingStorage forwarding;
+  std::string set_cookie;
+  uint64_t request_counter = 0;
+};
+
+// What the core needs of a listener on one worker; every pointer outlives the exchange (the
+// worker's epoch keeps the listener, router and pools alive).
+struct ExchangeEnv {
+  const config::Listener* listener = nullptr;
+  const Router* router = nullptr;
+  const std::vector<std::unique_ptr<upstream::WorkerPool>>* pools = nullptr;
+  WorkerScratch* scratch = nullptr;
+  const FilterChain* filters = nullptr;  // null: no filters
+  core::LineSink* access_log = nullptr;  // null: the application log
+  uint32_t worker = 0;
+  metrics::ListenerCounters* counters = nullptr;  // this worker's; never null in a session
+  // This worker's counters per route of the listener, in config order (owned by the epoch).
+  const std::vector<metrics::RouteCounters*>* route_counters = nullptr;
+};
+
+// Routes a request whose head just arrived and runs the filter chain. Fills ex's route, pool,
+// request id (the client's X-Request-Id when well formed, else a new one), hash key and sticky
+// backend. ex.start_ms must be set. A verdict with a status is the answer to send instead.
+Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& request,
+                     const net::SocketAddress& client);
+
+// The next backend to try for ex's pool: the sticky one first, else the pool's pick, never one
+// already tried, within the pool's connect_retries. Records the try (ex.backend, counters).
+// nullopt: none left; the caller answers 503 (nothing tried) or 502.
+std::optional<uint32_t> pickBackend(const ExchangeEnv& env, Exchange& ex);
+
+// The exchange is over: counts it and writes its access-log line.
+void endExchange(const ExchangeEnv& env, const Exchange& ex, const net::SocketAddress& client,
+                 uint64_t now_ms);
+
+}  // namespace ballast::l7
