@@ -490,12 +490,16 @@ size_t AdminServer::eventStreams() const {
                                            [](const auto& c) { return c->eventStream(); }));
 }
 
-void AdminServer::drain() {
+void AdminServer::stopAccepting() {
   for (auto& a : acceptors_) {
     if (a->watcher.active()) {
       loop_.unwatch(a->watcher);
     }
   }
+}
+
+void AdminServer::drain() {
+  stopAccepting();
   // drain() may shut a connection down; it leaves the list only on release, later.
   for (auto& c : connections_) {
     c->drain();
@@ -503,11 +507,7 @@ void AdminServer::drain() {
 }
 
 void AdminServer::close() {
-  for (auto& a : acceptors_) {
-    if (a->watcher.active()) {
-      loop_.unwatch(a->watcher);
-    }
-  }
+  stopAccepting();
   for (auto& c : connections_) {
     c->shutdown();
   }

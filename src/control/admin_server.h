@@ -69,6 +69,7 @@ class AdminServer {
   void onAccept(Acceptor& a, int fd);
   void release(Connection* c);
   void addAcceptor(core::Fd fd, bool unix_socket, SslCtxPtr tls);
+  void stopAccepting();
 
   core::EventLoop& loop_;
   Handler handler_;
