@@ -13,17 +13,6 @@ double seconds(Duration d) {
   return static_cast<double>(d.count()) / kMsPerSecond;
 }
 
-std::string_view protocolName(Protocol p) {
-  switch (p) {
-    case Protocol::kTcp:
-      return "tcp";
-    case Protocol::kUdp:
-      return "udp";
-    default:
-      return "http";
-  }
-}
-
 std::string_view checkName(HealthCheckType t) {
   switch (t) {
     case HealthCheckType::kTcp:
@@ -71,7 +60,7 @@ json listenerJson(const Listener& l) {
              {{"max_connections", l.limits.max_connections},
               {"max_flows", l.limits.max_flows},
               {"buffer_bytes", l.limits.buffer_bytes}}}};
-  if (l.protocol == Protocol::kHttp) {
+  if (isHttp(l.protocol)) {
     json routes = json::array();
     for (const auto& r : l.http.routes) {
       routes.push_back({{"name", r.name},
@@ -94,6 +83,18 @@ json listenerJson(const Listener& l) {
                    {"max_header_bytes", l.http.limits.max_header_bytes},
                    {"max_headers", l.http.limits.max_headers},
                    {"max_body", l.http.limits.max_body}}}};
+  }
+  if (l.protocol == Protocol::kHttps) {
+    json certs = json::array();
+    for (const auto& c : l.tls.certificates) {
+      certs.push_back({{"cert", c.cert}, {"key", c.key}});  // paths only, never the key
+    }
+    j["tls"] = {{"certificates", certs},
+                {"min_version", l.tls.min_version == TlsVersion::k13 ? "1.3" : "1.2"},
+                {"ciphers", l.tls.ciphers},
+                {"ciphersuites", l.tls.ciphersuites},
+                {"alpn", l.tls.alpn},
+                {"session_tickets", l.tls.session_tickets}};
   }
   return j;
 }
@@ -178,6 +179,19 @@ json toJson(const Config& config) {
           {"virtual_services", services},
           {"uplinks", uplinks},
           {"lan_interfaces", config.lan_interfaces}};
+}
+
+std::string_view protocolName(Protocol p) {
+  switch (p) {
+    case Protocol::kTcp:
+      return "tcp";
+    case Protocol::kUdp:
+      return "udp";
+    case Protocol::kHttps:
+      return "https";
+    default:
+      return "http";
+  }
 }
 
 }  // namespace ballast::config

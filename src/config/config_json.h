@@ -11,4 +11,7 @@ namespace ballast::config {
 
 nlohmann::json toJson(const Config& config);
 
+// The name `protocol:` takes for p.
+std::string_view protocolName(Protocol p);
+
 }  // namespace ballast::config

@@ -21,7 +21,10 @@ namespace ballast::config {
 using Duration = std::chrono::milliseconds;
 
 enum class IoBackend : uint8_t { kAuto, kIoUring, kEpoll };
-enum class Protocol : uint8_t { kTcp, kUdp, kHttp };
+enum class Protocol : uint8_t { kTcp, kUdp, kHttp, kHttps };
+// HTTP over cleartext or TLS: the same proxy, the same keys.
+inline bool isHttp(Protocol p) { return p == Protocol::kHttp || p == Protocol::kHttps; }
+enum class TlsVersion : uint8_t { k12, k13 };
 enum class ProxyProtocolVersion : uint8_t { kNone, kV1, kV2 };
 enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
 enum class LogFormat : uint8_t { kJson, kText };
@@ -108,6 +111,24 @@ struct HttpSettings {
   std::string access_log;
 };
 
+struct TlsCertificate {
+  std::string cert;  // PEM chain, leaf first
+  std::string key;   // PEM private key
+};
+
+// protocol: https — TLS termination (tls.*).
+struct TlsServerSettings {
+  // The certificate is chosen by SNI: exact name, then wildcard, then the first as default.
+  // Certificates with the same names (an RSA and an ECDSA one) serve together; the handshake
+  // picks what the client supports.
+  std::vector<TlsCertificate> certificates;
+  TlsVersion min_version = TlsVersion::k12;
+  std::string ciphers;       // TLS 1.2 cipher list; empty: a safe default (ECDHE + AEAD only)
+  std::string ciphersuites;  // TLS 1.3 suites; empty: OpenSSL's default
+  std::vector<std::string> alpn{"http/1.1"};
+  bool session_tickets = true;
+};
+
 struct Listener {
   std::string name;
   net::SocketAddress bind;
@@ -116,7 +137,8 @@ struct Listener {
   ListenerTimeouts timeouts;
   ListenerLimits limits;
   ProxyProtocolConfig proxy_protocol;
-  HttpSettings http;  // protocol: http only. `pool` is then the default when no route matches
+  TlsServerSettings tls;  // protocol: https only
+  HttpSettings http;  // protocol: http and https. `pool` is then the default when no route matches
                       // (empty: answer 404).
 };
 

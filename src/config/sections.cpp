@@ -14,6 +14,7 @@
 #include "config/http_fields.h"
 #include "config/http_sections.h"
 #include "config/limits.h"
+#include "config/tls_sections.h"
 #include "config/units.h"
 
 namespace ballast::config {
@@ -25,8 +26,8 @@ using namespace std::string_view_literals;
 // tcp listener that has one is told it needs protocol: http rather than that the key does not
 // exist.
 constexpr std::array kListenerKeys = {
-    "name"sv,           "bind"sv,   "protocol"sv,        "pool"sv,      "timeouts"sv,  "limits"sv,
-    "proxy_protocol"sv, "routes"sv, "trusted_proxies"sv, "forwarded"sv, "access_log"sv};
+    "name"sv,           "bind"sv,   "protocol"sv,        "pool"sv,      "timeouts"sv,   "limits"sv,
+    "proxy_protocol"sv, "routes"sv, "trusted_proxies"sv, "forwarded"sv, "access_log"sv, "tls"sv};
 constexpr std::array kTimeoutKeys = {"connect"sv, "idle"sv};
 constexpr std::array kLimitKeys = {"max_connections"sv, "max_flows"sv, "buffer_bytes"sv};
 
@@ -55,10 +56,11 @@ constexpr std::array kHealthCheckKeys = {"type"sv, "interval"sv,      "timeout"s
                                          "fall"sv, "jitter"sv,        "path"sv,       "method"sv,
                                          "host"sv, "expect_status"sv, "expect_body"sv};
 
-constexpr std::array<Choice<Protocol>, 3> kProtocols = {{
+constexpr std::array<Choice<Protocol>, 4> kProtocols = {{
     {"tcp", Protocol::kTcp},
     {"udp", Protocol::kUdp},
     {"http", Protocol::kHttp},
+    {"https", Protocol::kHttps},
 }};
 constexpr std::array<Choice<ProxyProtocolVersion>, 3> kProxyVersions = {{
     {"none", ProxyProtocolVersion::kNone},
@@ -200,7 +202,7 @@ void readListener(FileReader& file, const Field& item, Config& config, SourceMap
   }
   Schema schema = Schema::kAny;
   if (protocol) {
-    schema = *protocol == Protocol::kHttp ? Schema::kHttp : Schema::kL4;
+    schema = isHttp(*protocol) ? Schema::kHttp : Schema::kL4;
   }
   // tcp and udp proxy everything to one pool; http may instead route every request.
   const Field* pool = schema == Schema::kL4 ? map.require(file, "pool") : map.find("pool");
@@ -219,6 +221,14 @@ void readListener(FileReader& file, const Field& item, Config& config, SourceMap
   }
   if (const Field* f = map.find("proxy_protocol")) {
     readProxyProtocol(file, *f, listener.proxy_protocol);
+  }
+  if (protocol == Protocol::kHttps) {
+    if (const Field* f = map.require(file, "tls")) {
+      readTlsServer(file, *f, listener.tls);
+    }
+  } else if (const Field* f = map.find("tls"); f != nullptr && protocol) {
+    file.error(f->key_mark,
+               "tls: only for protocol: https, not " + std::string(protocolName(*protocol)));
   }
   const Field* routes = map.find("routes");
   size_t route_items = 0;

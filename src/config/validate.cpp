@@ -147,7 +147,7 @@ void checkHttpOnlyPoolSettings(const Config& config, const SourceMap& sources,
     }
     for (size_t i = 0; i < config.listeners.size(); ++i) {
       const Listener& l = config.listeners[i];
-      if (l.protocol == Protocol::kHttp || !sources.listeners[i].protocol_known ||
+      if (isHttp(l.protocol) || !sources.listeners[i].protocol_known ||
           l.pool != pool.name) {
         continue;
       }

@@ -97,7 +97,7 @@ void buildRequestFields(std::span<const h1::Header> in, const ForwardingContext&
     out.push_back({"X-Real-IP", comma == std::string_view::npos ? xff : xff.substr(0, comma)});
   }
   if (!have_proto) {
-    out.push_back({"X-Forwarded-Proto", "http"});
+    out.push_back({"X-Forwarded-Proto", ctx.tls ? "https" : "http"});
   }
   if (!have_host && !ctx.host.empty()) {
     out.push_back({"X-Forwarded-Host", ctx.host});
@@ -108,7 +108,8 @@ void buildRequestFields(std::span<const h1::Header> in, const ForwardingContext&
     }
     storage.forwarded += ctx.client_v6 ? "for=\"[" : "for=";
     storage.forwarded += ctx.client_ip;
-    storage.forwarded += ctx.client_v6 ? "]\";proto=http" : ";proto=http";
+    storage.forwarded += ctx.client_v6 ? "]\";proto=" : ";proto=";
+    storage.forwarded += ctx.tls ? "https" : "http";
     if (!ctx.host.empty()) {
       storage.forwarded += ";host=\"";
       storage.forwarded += ctx.host;

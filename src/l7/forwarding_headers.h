@@ -22,6 +22,7 @@ struct ForwardingContext {
   std::string_view request_id;
   uint8_t version_minor = 1;
   bool rfc7239 = false;
+  bool tls = false;  // the client spoke TLS to us: X-Forwarded-Proto https
 };
 
 // Strings the built fields point into; one per worker, reused.

@@ -119,6 +119,9 @@ void HttpSession::start() {
     peer_trusted_ = peer_trusted_ || cidr.contains(peer_);
   }
   awaiting_proxy_header_ = env_.listener->proxy_protocol.accept;
+  if (env_.tls != nullptr) {
+    tls_ = std::make_unique<tls::TlsStream>(env_.tls->initial());
+  }
   last_activity_ms_ = loop().nowMs();
   state_ = State::kIdle;
   client_reading_ = true;
@@ -157,7 +160,13 @@ void HttpSession::onRecv(core::Stream& /*s*/, core::ChunkId id, uint32_t len) {
     return;
   }
   if (state_ == State::kTunnel) {
-    up_out_.push(loop().chunks(), id, 0, len);
+    if (tls_) {
+      if (!decryptClient(id, std::span<const uint8_t>(loop().chunks().data(id), len), up_out_)) {
+        return;
+      }
+    } else {
+      up_out_.push(loop().chunks(), id, 0, len);
+    }
     flushUpstream();
     if (up_out_.bytes() >= env_.listener->limits.buffer_bytes && client_reading_) {
       client_reading_ = false;
@@ -165,11 +174,48 @@ void HttpSession::onRecv(core::Stream& /*s*/, core::ChunkId id, uint32_t len) {
     }
     return;
   }
-  client_in_.push(loop().chunks(), id, 0, len);
+  if (tls_ && !awaiting_proxy_header_) {
+    if (!decryptClient(id, std::span<const uint8_t>(loop().chunks().data(id), len), client_in_)) {
+      return;
+    }
+  } else {
+    // With PROXY protocol in front of TLS, the header comes first, in clear (HAProxy's
+    // accept-proxy on an ssl bind): read it, then decrypt what follows it.
+    client_in_.push(loop().chunks(), id, 0, len);
+  }
   if (awaiting_proxy_header_ && !readClientProxyHeader()) {
     return;
   }
   processClientInput();
+}
+
+bool HttpSession::decryptClient(core::ChunkId id, std::span<const uint8_t> bytes,
+                                core::ChunkQueue& into) {
+  auto& chunks = loop().chunks();
+  const auto status = tls_->receive(bytes, chunks, into);
+  loop().releaseChunk(id);
+  if (status == tls::TlsStream::Status::kFailed || status == tls::TlsStream::Status::kNoBuffer) {
+    env_.counters->tls_errors_total.add();
+    core::LogLine(core::LogLevel::kInfo, "l7.tls_failed")
+        .str("listener", env_.listener->name)
+        .str("client", peer_.toString())
+        .str("stage", tls_->handshakeDone() ? "record" : "handshake")
+        .str("reason",
+             status == tls::TlsStream::Status::kNoBuffer ? "out of buffers" : tls_->reason());
+    // Send the alert TLS queued, then our FIN (the lingering close ends it).
+    tls_->drainWire(chunks, client_wire_);
+    close_after_flush_ = true;
+    state_ = State::kClosing;
+    core::TimerWheel::cancel(timer_);
+    flushClient();
+    return false;
+  }
+  flushClient();  // handshake messages, session tickets
+  if (status == tls::TlsStream::Status::kClosed) {
+    onRecvEnd(client_, 0);  // close_notify: the client's end of stream
+    return false;
+  }
+  return true;
 }
 
 bool HttpSession::readClientProxyHeader() {
@@ -185,6 +231,21 @@ bool HttpSession::readClientProxyHeader() {
     return false;
   }
   awaiting_proxy_header_ = false;
+  if (tls_ && !client_in_.empty()) {
+    // What followed the header in the same reads is the start of the TLS handshake.
+    core::ChunkQueue rest = std::exchange(client_in_, core::ChunkQueue{});
+    auto& chunks = loop().chunks();
+    while (!rest.empty()) {
+      const core::ChunkId head = rest.head();
+      const auto& m = chunks.meta(head);
+      const std::span<const uint8_t> bytes(chunks.data(head) + m.offset, m.length);
+      rest.consume(chunks, m.length, [](core::ChunkId) {});  // decryptClient releases it
+      if (!decryptClient(head, bytes, client_in_)) {
+        rest.clear(chunks, [this](core::ChunkId id) { loop().releaseChunk(id); });
+        return false;
+      }
+    }
+  }
   // The header is believed from trusted_proxies only (from anyone when that list is empty: the
   // operator asked every client for a header); otherwise it is read and ignored.
   const bool believe = peer_trusted_ || env_.listener->http.trusted_proxies.empty();
@@ -301,6 +362,7 @@ bool HttpSession::onRequestHead() {
   ctx.request_id = ex_->request_id;
   ctx.version_minor = head.version_minor;
   ctx.rfc7239 = env_.listener->http.forwarded_rfc7239;
+  ctx.tls = tls_ != nullptr;
   buildRequestFields(head.headers, ctx,
                      ex_->route_config != nullptr ? &ex_->route_config->request_headers : nullptr,
                      scratch.forwarding, scratch.headers);
@@ -427,10 +489,34 @@ void HttpSession::onRecvEnd(core::Stream& /*s*/, int err) {
 }
 
 void HttpSession::flushClient() {
-  if (client_.sending() || !client_.open()) {
+  if (!client_.open()) {
     return;
   }
-  if (client_out_.empty()) {
+  auto& chunks = loop().chunks();
+  if (tls_) {
+    // Encrypt everything queued: TLS takes plaintext whole, and what goes to the socket is
+    // client_wire_ from here on.
+    while (!client_out_.empty()) {
+      const core::ChunkId head = client_out_.head();
+      const auto& m = chunks.meta(head);
+      tls_->send(std::span<const uint8_t>(chunks.data(head) + m.offset, m.length));
+      client_out_.consume(chunks, m.length, [this](core::ChunkId id) { loop().releaseChunk(id); });
+    }
+    if (state_ == State::kClosing && !shut_wr_ && client_.open()) {
+      tls_->shutdown();  // close_notify before our FIN (lingering close below)
+    }
+    if (!tls_->drainWire(chunks, client_wire_)) {
+      core::LogLine(core::LogLevel::kError, "l7.out_of_buffers")
+          .str("listener", env_.listener->name);
+      closeClient(true);
+      return;
+    }
+  }
+  core::ChunkQueue& out = tls_ ? client_wire_ : client_out_;
+  if (client_.sending()) {
+    return;
+  }
+  if (out.empty()) {
     if (state_ == State::kClosing && !shut_wr_) {
       // Lingering close, as NGINX: send our FIN, then read and drop what the client still
       // sends for a moment. Closing with unread bytes would send an RST that can destroy the
@@ -449,9 +535,8 @@ void HttpSession::flushClient() {
     }
     return;
   }
-  auto& chunks = loop().chunks();
-  const auto& m = chunks.meta(client_out_.head());
-  loop().send(client_, chunks.data(client_out_.head()) + m.offset, m.length);
+  const auto& m = chunks.meta(out.head());
+  loop().send(client_, chunks.data(out.head()) + m.offset, m.length);
 }
 
 void HttpSession::onSent(core::Stream& /*s*/, int64_t result) {
@@ -461,10 +546,11 @@ void HttpSession::onSent(core::Stream& /*s*/, int64_t result) {
     return;
   }
   last_activity_ms_ = loop().nowMs();
-  client_out_.consume(loop().chunks(), static_cast<uint32_t>(result),
-                      [this](core::ChunkId id) { loop().releaseChunk(id); });
+  (tls_ ? client_wire_ : client_out_)
+      .consume(loop().chunks(), static_cast<uint32_t>(result),
+               [this](core::ChunkId id) { loop().releaseChunk(id); });
   if (upstream_ != nullptr && !upstream_reading_ && upstream_->stream().open() &&
-      client_out_.bytes() < env_.listener->limits.buffer_bytes) {
+      clientBacklog() < env_.listener->limits.buffer_bytes) {
     upstream_reading_ = true;
     loop().startRecv(upstream_->stream());
   }
@@ -474,6 +560,7 @@ void HttpSession::onSent(core::Stream& /*s*/, int64_t result) {
 void HttpSession::onReleased(core::Stream& /*s*/) {
   client_released_ = true;
   client_out_.clear(loop().chunks(), [this](core::ChunkId id) { loop().releaseChunk(id); });
+  client_wire_.clear(loop().chunks(), [this](core::ChunkId id) { loop().releaseChunk(id); });
   releaseUpstream(false);          // closeClient released it already; this is the safety net
   env_.owner->sessionEnded(this);  // destroys this
 }

@@ -22,6 +22,8 @@
 #include "l7/upstream_pool.h"
 #include "proto/http1/request_parser.h"
 #include "proto/http1/response_parser.h"
+#include "tls/server_context.h"
+#include "tls/tls_stream.h"
 #include "upstream/worker_pool.h"
 
 namespace ballast::l4 {
@@ -39,6 +41,7 @@ struct HttpEnv : ExchangeEnv {
   core::LocalRefCounted* epoch = nullptr;  // keeps listener, router and pools alive
   l4::StreamListener<HttpSession>* owner = nullptr;
   UpstreamPool* upstreams = nullptr;
+  const tls::ServerContext* tls = nullptr;  // protocol: https; null for cleartext
 };
 
 class HttpSession final : public core::StreamHandler, public UpstreamUser {
@@ -112,14 +115,21 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   void accessLog();
   static void onTimer(void* self);
   bool appendClient(const void* data, size_t len);
+  // TLS (https listeners): ciphertext in, plaintext to `into`; false when the session ended.
+  // `bytes` lie in chunk `id`, which this releases.
+  bool decryptClient(core::ChunkId id, std::span<const uint8_t> bytes, core::ChunkQueue& into);
+  // Bytes queued towards the client, before and after encryption (backpressure).
+  uint32_t clientBacklog() const { return client_out_.bytes() + client_wire_.bytes(); }
   bool appendUpstream(const void* data, size_t len);
   void beginExchange();
 
   HttpEnv env_;
   core::Stream client_;
-  core::ChunkQueue client_in_;   // received, not yet parsed (pipelined requests wait here)
-  core::ChunkQueue client_out_;  // to write to the client
-  core::ChunkQueue up_out_;      // to write upstream
+  core::ChunkQueue client_in_;    // received, not yet parsed (pipelined requests wait here)
+  core::ChunkQueue client_out_;   // to write to the client (plaintext)
+  core::ChunkQueue client_wire_;  // TLS only: client_out_ encrypted, on its way to the socket
+  std::unique_ptr<tls::TlsStream> tls_;  // https listeners only
+  core::ChunkQueue up_out_;              // to write upstream
   UpstreamConn* upstream_ = nullptr;
   bool upstream_connected_ = false;
   bool client_reading_ = false;

@@ -111,7 +111,7 @@ void HttpSession::onUpstreamData(core::ChunkId id, uint32_t len) {
   if (state_ == State::kTunnel) {
     client_out_.push(loop().chunks(), id, 0, len);
     flushClient();
-    if (client_out_.bytes() >= env_.listener->limits.buffer_bytes && upstream_reading_) {
+    if (clientBacklog() >= env_.listener->limits.buffer_bytes && upstream_reading_) {
       upstream_reading_ = false;
       loop().stopRecv(upstream_->stream());
     }
@@ -167,7 +167,7 @@ void HttpSession::onUpstreamData(core::ChunkId id, uint32_t len) {
   loop().releaseChunk(id);
   flushClient();
   if (upstream_ != nullptr && upstream_reading_ && upstream_->stream().open() &&
-      client_out_.bytes() >= env_.listener->limits.buffer_bytes) {
+      clientBacklog() >= env_.listener->limits.buffer_bytes) {
     upstream_reading_ = false;
     loop().stopRecv(upstream_->stream());
   }

@@ -15,17 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string_view protocolName(config::Protocol p) {
-  switch (p) {
-    case config::Protocol::kTcp:
-      return "tcp";
-    case config::Protocol::kUdp:
-      return "udp";
-    default:
-      return "http";
-  }
-}
-
 std::string_view adminStateName(uint8_t s) {
   switch (static_cast<upstream::AdminState>(s)) {
     case upstream::AdminState::kDrain:
@@ -97,7 +86,7 @@ json ControlThread::listeners() const {
       j["connections_total"] = t.connections_total;
       j["bytes_in"] = t.bytes_in_total;
       j["bytes_out"] = t.bytes_out_total;
-      if (l.protocol == config::Protocol::kHttp) {
+      if (config::isHttp(l.protocol)) {
         j["requests_total"] = t.requests_total;
         j["responses"] = statusClasses(t.responses_total);
       }

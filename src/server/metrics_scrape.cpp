@@ -54,7 +54,7 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   const auto listenerCounter = [&](const char* name, const char* help, bool http_only, auto field) {
     out.family(name, "counter", help);
     for (const auto& l : cfg.listeners) {
-      if (!http_only || l.protocol == config::Protocol::kHttp) {
+      if (!http_only || config::isHttp(l.protocol)) {
         out.sampleInt(name, {{"listener", l.name}}, field(totalsOf(l)));
       }
     }
@@ -77,12 +77,15 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   listenerCounter("ballast_listener_rejected_total",
                   "Connections or datagrams refused by a limit (UDP flow table full).", false,
                   [](const auto& t) { return t.rejected_total; });
+  listenerCounter("ballast_listener_tls_errors_total",
+                  "HTTPS: failed TLS handshakes and bad TLS records from clients.", true,
+                  [](const auto& t) { return t.tls_errors_total; });
   listenerCounter("ballast_http_requests_total", "HTTP requests answered, per listener.", true,
                   [](const auto& t) { return t.requests_total; });
   out.family("ballast_http_responses_total", "counter",
              "HTTP responses sent to clients, by status class.");
   for (const auto& l : cfg.listeners) {
-    if (l.protocol != config::Protocol::kHttp) {
+    if (!config::isHttp(l.protocol)) {
       continue;
     }
     for (size_t c = 0; c < metrics::kStatusClasses; ++c) {
@@ -115,7 +118,7 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   out.family("ballast_http_request_duration_seconds", "histogram",
              "Time from a request's first byte to its response's last byte.");
   for (const auto& l : cfg.listeners) {
-    if (l.protocol != config::Protocol::kHttp) {
+    if (!config::isHttp(l.protocol)) {
       continue;
     }
     const auto& t = totalsOf(l);

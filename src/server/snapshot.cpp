@@ -23,6 +23,7 @@ std::string listenerKey(const config::Listener& l) {
     case config::Protocol::kUdp:
       return "udp " + l.bind.toString();
     case config::Protocol::kHttp:
+    case config::Protocol::kHttps:  // the same TCP socket: a reload may switch TLS on or off
       return "http " + l.bind.toString();
     default:
       return "tcp " + l.bind.toString();
@@ -113,6 +114,16 @@ SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* pre
       }
     }
     snap->sockets.push_back(std::move(sockets));
+    std::shared_ptr<tls::ServerContext> tls;
+    if (l.protocol == config::Protocol::kHttps) {
+      std::string why;
+      tls = tls::ServerContext::build(l.tls, &why);
+      if (!tls) {
+        *error = "listener " + l.name + ": " + why;
+        return nullptr;
+      }
+    }
+    snap->tls.push_back(std::move(tls));
   }
   std::map<std::string, upstream::BackendStatePtr> backends;
   std::map<std::string, std::shared_ptr<std::atomic<uint64_t>>> generations;

@@ -12,6 +12,7 @@
 
 #include "config/config_types.h"
 #include "core/fd.h"
+#include "tls/server_context.h"
 #include "upstream/pool_runtime.h"
 
 namespace ballast::server {
@@ -31,6 +32,10 @@ struct Snapshot {
   uint64_t generation = 0;
   std::vector<std::unique_ptr<upstream::PoolRuntime>> pools;  // config->pools order
   std::vector<std::shared_ptr<ListenerSockets>> sockets;      // config->listeners order
+  // protocol: https listeners' TLS contexts, config->listeners order (null for the others).
+  // Built anew on every reload, so certificates and keys are re-read; open connections keep
+  // the context they started with.
+  std::vector<std::shared_ptr<tls::ServerContext>> tls;
 
   // Index into `pools` of the pool called `name`; -1 when there is none.
   int poolIndex(const std::string& name) const;

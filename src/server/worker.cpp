@@ -143,7 +143,7 @@ void Worker::apply(SnapshotPtr snapshot) {
         p.get(), (snapshot->generation << 8U) ^ index_, &metrics_));
   }
   for (const auto& l : snapshot->config->listeners) {
-    if (l.protocol != config::Protocol::kHttp) {
+    if (!config::isHttp(l.protocol)) {
       epoch->routers.emplace_back();
       continue;
     }
@@ -193,7 +193,7 @@ void Worker::apply(SnapshotPtr snapshot) {
       slot.tcp = std::make_unique<l4::StreamListener<l4::TcpSession>>(
           tcpEnv(*e, lc, pool), fd, share(lc.limits.max_connections));
       slot.tcp->start();
-    } else if (lc.protocol == config::Protocol::kHttp) {
+    } else if (config::isHttp(lc.protocol)) {
       slot.http = std::make_unique<l4::StreamListener<l7::HttpSession>>(
           httpEnv(*e, lc, i), fd, share(lc.limits.max_connections));
       slot.http->start();
@@ -284,6 +284,7 @@ l7::HttpEnv Worker::httpEnv(Epoch& e, const config::Listener& lc, size_t listene
   env.upstreams = upstreams_.get();
   env.scratch = &scratch_;
   env.worker = index_;
+  env.tls = e.snapshot->tls[listener_index].get();
   env.counters = &metrics_.listener(lc.name);
   auto& routes = e.route_counters[listener_index];
   routes.clear();

@@ -169,14 +169,49 @@ TEST(HttpListenerTest, LoadingTwiceGivesEqualRoutes) {
 
 // ---- protocol and pool
 
-TEST(HttpListenerTest, ProtocolChoicesNameHttp) {
+TEST(HttpListenerTest, ProtocolChoicesNameHttpAndHttps) {
+  expectOnlyError(R"(listeners:
+  - name: web
+    bind: "127.0.0.1:8080"
+    protocol: http2
+    pool: app
+)",
+                  "h.yaml:4:15: protocol: expected one of tcp, udp, http, https, got \"http2\"");
+}
+
+TEST(HttpListenerTest, HttpsNeedsATlsBlock) {
   expectOnlyError(R"(listeners:
   - name: web
     bind: "127.0.0.1:8080"
     protocol: https
     pool: app
 )",
-                  "h.yaml:4:15: protocol: expected one of tcp, udp, http, got \"https\"");
+                  "h.yaml:2:5: listener is missing required key \"tls\"");
+}
+
+TEST(HttpListenerTest, TlsOnlyForHttps) {
+  expectOnlyError(R"(listeners:
+  - name: web
+    bind: "127.0.0.1:8080"
+    protocol: http
+    pool: app
+    tls: {certificates: []}
+)",
+                  "h.yaml:6:5: tls: only for protocol: https, not http");
+}
+
+TEST(HttpListenerTest, UnreadableCertificateIsReportedAtItsLine) {
+  expectOnlyError(R"(listeners:
+  - name: web
+    bind: "127.0.0.1:8080"
+    protocol: https
+    pool: app
+    tls:
+      certificates:
+        - {cert: /nonexistent/c.pem, key: /nonexistent/c.key}
+)",
+                  "h.yaml:8:18: tls.certificates: cannot read /nonexistent/c.pem: No such file "
+                  "or directory");
 }
 
 TEST(HttpListenerTest, UnreadableProtocolDoesNotCascade) {
@@ -189,7 +224,7 @@ TEST(HttpListenerTest, UnreadableProtocolDoesNotCascade) {
     routes:
       - pool: app
 )",
-                  "h.yaml:4:15: protocol: expected one of tcp, udp, http, got \"htp\"");
+                  "h.yaml:4:15: protocol: expected one of tcp, udp, http, https, got \"htp\"");
 }
 
 TEST(HttpListenerTest, PoolIsOptionalWhenRoutesExist) {
@@ -265,7 +300,7 @@ TEST(HttpListenerTest, UnknownListenerKeyListsRoutes) {
 )",
                   "h.yaml:6:5: unknown key \"route\" in listener; allowed keys: name, bind, "
                   "protocol, pool, timeouts, limits, proxy_protocol, routes, trusted_proxies, "
-                  "forwarded, access_log");
+                  "forwarded, access_log, tls");
 }
 
 // ---- keys only http listeners have

@@ -262,7 +262,7 @@ TEST(HttpRoutesExtTest, UnreadableProtocolStillChecksTheSettingsThemselves) {
     pool: app
     forwarded: yes
 )",
-               {"r.yaml:4:15: protocol: expected one of tcp, udp, http, got \"htp\"",
+               {"r.yaml:4:15: protocol: expected one of tcp, udp, http, https, got \"htp\"",
                 "r.yaml:6:16: forwarded: expected one of none, rfc7239, got \"yes\""});
 }
 
@@ -712,7 +712,7 @@ TEST(HttpRoutesExtTest, UnreadableProtocolDoesNotBlameThePool) {
 listeners:
   - {name: web, bind: "127.0.0.1:8080", protocol: htp, pool: p}
 )"),
-               {"r.yaml:6:51: protocol: expected one of tcp, udp, http, got \"htp\""});
+               {"r.yaml:6:51: protocol: expected one of tcp, udp, http, https, got \"htp\""});
 }
 
 TEST(HttpRoutesExtTest, StickyForms) {

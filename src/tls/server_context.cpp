@@ -1,0 +1,218 @@
+// src/tls/server_context.cpp — certificates, SNI selection, protocol policy, ALPN and session
+// resumption for HTTPS listeners.
+#include "tls/server_context.h"
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace ballast::tls {
+namespace {
+
+// TLS 1.2 suites when the operator names none: forward secrecy and AEAD only, as Mozilla's
+// "intermediate" profile. TLS 1.3 suites are all AEAD already.
+constexpr const char* kDefaultCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+constexpr size_t kMaxAlpnName = 255;
+// The server-side session cache, for clients that resume by id instead of tickets.
+constexpr long kSessionCacheEntries = 20'000;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// The DNS names a certificate is for: its subjectAltName entries, else its CN (old certs).
+std::vector<std::string> certificateNames(X509* cert) {
+  std::vector<std::string> names;
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (sans != nullptr) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
+      const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
+      if (gn->type == GEN_DNS) {
+        const auto* s = gn->d.dNSName;
+        names.push_back(
+            lower(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                   static_cast<size_t>(ASN1_STRING_length(s)))));
+      }
+    }
+    GENERAL_NAMES_free(sans);
+  }
+  if (names.empty()) {
+    std::array<char, 256> cn{};
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn.data(),
+                                  static_cast<int>(cn.size())) > 0) {
+      names.push_back(lower(cn.data()));
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+int onServerName(SSL* ssl, int* /*alert*/, void* arg) {
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (name != nullptr) {
+    const auto* self = static_cast<const ServerContext*>(arg);
+    SSL_CTX* chosen = self->forServerName(name);
+    if (chosen != SSL_get_SSL_CTX(ssl)) {
+      SSL_set_SSL_CTX(ssl, chosen);
+    }
+  }
+  return SSL_TLSEXT_ERR_OK;  // no name, or an unknown one: the default certificate answers
+}
+
+int onAlpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+           unsigned int inlen, void* arg) {
+  const auto* ours = static_cast<const std::vector<unsigned char>*>(arg);
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, outlen, ours->data(), static_cast<unsigned>(ours->size()),
+                            in, inlen) != OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_ALERT_FATAL;  // RFC 7301: no common protocol is a fatal alert
+  }
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+bool applyPolicy(SSL_CTX* ctx, const config::TlsServerSettings& s, std::string* error) {
+  SSL_CTX_set_min_proto_version(
+      ctx, s.min_version == config::TlsVersion::k13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+  const std::string ciphers = s.ciphers.empty() ? kDefaultCiphers : s.ciphers;
+  if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) {
+    *error = "tls.ciphers: " + lastError();
+    return false;
+  }
+  if (!s.ciphersuites.empty() && SSL_CTX_set_ciphersuites(ctx, s.ciphersuites.c_str()) != 1) {
+    *error = "tls.ciphersuites: " + lastError();
+    return false;
+  }
+  SSL_CTX_set_options(
+      ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  if (!s.session_tickets) {
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  }
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+  SSL_CTX_sess_set_cache_size(ctx, kSessionCacheEntries);
+  // Resumption across certificates of one listener: the same id context everywhere.
+  static constexpr unsigned char kSessionId[] = "ballast";
+  SSL_CTX_set_session_id_context(ctx, kSessionId, sizeof(kSessionId) - 1);
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);  // idle keep-alive connections hold no buffer
+  return true;
+}
+
+}  // namespace
+
+std::string lastError() {
+  const unsigned long code = ERR_peek_last_error();
+  ERR_clear_error();
+  if (code == 0) {
+    return "unknown TLS error";
+  }
+  std::array<char, 256> buf{};
+  ERR_error_string_n(code, buf.data(), buf.size());
+  return buf.data();
+}
+
+ServerContext::~ServerContext() = default;
+
+std::shared_ptr<ServerContext> ServerContext::build(const config::TlsServerSettings& settings,
+                                                    std::string* error) {
+  error->clear();
+  std::shared_ptr<ServerContext> out(new ServerContext());
+  if (settings.certificates.empty()) {
+    *error = "tls.certificates: at least one certificate is needed";
+    return nullptr;
+  }
+  for (const auto& name : settings.alpn) {
+    if (name.empty() || name.size() > kMaxAlpnName) {
+      *error = "tls.alpn: protocol names are 1 to 255 bytes";
+      return nullptr;
+    }
+    out->alpn_.push_back(static_cast<unsigned char>(name.size()));
+    out->alpn_.insert(out->alpn_.end(), name.begin(), name.end());
+  }
+  for (const auto& c : settings.certificates) {
+    // Load the pair in a scratch context first: it tells us the names and the key type.
+    SslCtxPtr probe(SSL_CTX_new(TLS_server_method()));
+    if (!probe || SSL_CTX_use_certificate_chain_file(probe.get(), c.cert.c_str()) != 1) {
+      *error = c.cert + ": " + lastError();
+      return nullptr;
+    }
+    if (SSL_CTX_use_PrivateKey_file(probe.get(), c.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+      *error = c.key + ": " + lastError();
+      return nullptr;
+    }
+    if (SSL_CTX_check_private_key(probe.get()) != 1) {
+      ERR_clear_error();
+      *error = c.key + ": the key does not match the certificate " + c.cert;
+      return nullptr;
+    }
+    std::vector<std::string> names = certificateNames(SSL_CTX_get0_certificate(probe.get()));
+    // Same names as an earlier certificate (RSA beside ECDSA): serve both from one context.
+    auto same = std::find_if(out->entries_.begin(), out->entries_.end(),
+                             [&](const Entry& e) { return e.names == names; });
+    if (same != out->entries_.end()) {
+      if (SSL_CTX_use_certificate_chain_file(same->ctx.get(), c.cert.c_str()) != 1 ||
+          SSL_CTX_use_PrivateKey_file(same->ctx.get(), c.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+        *error = c.cert + ": " + lastError();
+        return nullptr;
+      }
+      continue;
+    }
+    const size_t index = out->entries_.size();
+    for (const auto& n : names) {
+      if (n.starts_with("*.")) {
+        out->wildcard_.emplace(n.substr(2), index);
+      } else {
+        out->exact_.emplace(n, index);
+      }
+    }
+    probe.reset();
+    SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+    if (!ctx || SSL_CTX_use_certificate_chain_file(ctx.get(), c.cert.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx.get(), c.key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        !applyPolicy(ctx.get(), settings, error)) {
+      if (error->empty()) {
+        *error = c.cert + ": " + lastError();
+      }
+      return nullptr;
+    }
+    SSL_CTX_set_tlsext_servername_callback(ctx.get(), onServerName);
+    SSL_CTX_set_tlsext_servername_arg(ctx.get(), out.get());
+    if (!out->alpn_.empty()) {
+      SSL_CTX_set_alpn_select_cb(ctx.get(), onAlpn, &out->alpn_);
+    }
+    out->entries_.push_back({std::move(ctx), std::move(names)});
+  }
+  return out;
+}
+
+SSL_CTX* ServerContext::forServerName(std::string_view name) const {
+  const std::string key = lower(name);
+  if (auto it = exact_.find(key); it != exact_.end()) {
+    return entries_[it->second].ctx.get();
+  }
+  const size_t dot = key.find('.');
+  if (dot != std::string::npos) {
+    if (auto it = wildcard_.find(key.substr(dot + 1)); it != wildcard_.end()) {
+      return entries_[it->second].ctx.get();
+    }
+  }
+  return initial();
+}
+
+std::vector<std::vector<std::string>> ServerContext::names() const {
+  std::vector<std::vector<std::string>> out;
+  for (const auto& e : entries_) {
+    out.push_back(e.names);
+  }
+  return out;
+}
+
+}  // namespace ballast::tls

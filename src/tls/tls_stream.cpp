@@ -1,0 +1,95 @@
+// src/tls/tls_stream.cpp — the memory-BIO plumbing of TlsStream.
+#include "tls/tls_stream.h"
+
+#include <openssl/err.h>
+
+#include <array>
+
+#include "tls/server_context.h"
+
+namespace ballast::tls {
+namespace {
+
+constexpr size_t kRecordBytes = 16384;  // one TLS record's plaintext at most
+
+}  // namespace
+
+TlsStream::TlsStream(SSL_CTX* ctx)
+    : ssl_(SSL_new(ctx)), rbio_(BIO_new(BIO_s_mem())), wbio_(BIO_new(BIO_s_mem())) {
+  SSL_set_bio(ssl_, rbio_, wbio_);  // ssl_ owns both BIOs from here
+  SSL_set_accept_state(ssl_);
+}
+
+TlsStream::~TlsStream() { SSL_free(ssl_); }
+
+TlsStream::Status TlsStream::receive(std::span<const uint8_t> ciphertext, core::ChunkPool& pool,
+                                     core::ChunkQueue& plain) {
+  if (!ciphertext.empty() &&
+      BIO_write(rbio_, ciphertext.data(), static_cast<int>(ciphertext.size())) <= 0) {
+    reason_ = "BIO_write failed";
+    return Status::kFailed;
+  }
+  std::array<uint8_t, kRecordBytes> buf{};
+  for (;;) {
+    const int n = SSL_read(ssl_, buf.data(), static_cast<int>(buf.size()));
+    if (n > 0) {
+      if (!plain.append(pool, buf.data(), static_cast<size_t>(n))) {
+        return Status::kNoBuffer;
+      }
+      continue;
+    }
+    switch (SSL_get_error(ssl_, n)) {
+      case SSL_ERROR_WANT_READ:
+      case SSL_ERROR_WANT_WRITE:  // memory BIOs never block writing; output is drained later
+        return Status::kOk;
+      case SSL_ERROR_ZERO_RETURN:
+        return Status::kClosed;
+      default:
+        reason_ = lastError();
+        return Status::kFailed;
+    }
+  }
+}
+
+bool TlsStream::send(std::span<const uint8_t> plaintext) {
+  size_t done = 0;
+  while (done < plaintext.size()) {
+    size_t written = 0;
+    if (SSL_write_ex(ssl_, plaintext.data() + done, plaintext.size() - done, &written) != 1) {
+      reason_ = lastError();
+      return false;
+    }
+    done += written;
+  }
+  return true;
+}
+
+void TlsStream::shutdown() {
+  if (handshakeDone()) {
+    SSL_shutdown(ssl_);
+  }
+  ERR_clear_error();
+}
+
+bool TlsStream::drainWire(core::ChunkPool& pool, core::ChunkQueue& wire) {
+  std::array<uint8_t, kRecordBytes> buf{};
+  for (;;) {
+    const int n = BIO_read(wbio_, buf.data(), static_cast<int>(buf.size()));
+    if (n <= 0) {
+      return true;
+    }
+    if (!wire.append(pool, buf.data(), static_cast<size_t>(n))) {
+      return false;
+    }
+  }
+}
+
+std::string_view TlsStream::alpn() const {
+  const unsigned char* p = nullptr;
+  unsigned int len = 0;
+  SSL_get0_alpn_selected(ssl_, &p, &len);
+  return p == nullptr ? std::string_view()
+                      : std::string_view(reinterpret_cast<const char*>(p), len);
+}
+
+}  // namespace ballast::tls
