@@ -29,6 +29,7 @@ struct ListenerCounters {
   std::array<Counter, kStatusClasses> responses_total;
   Counter timeouts_total;      // client-side: header, keep-alive, idle
   Counter rejected_total;      // over max_connections / flow table full
+  Counter no_backend_total;    // connections or requests no backend could take (logs are limited)
   Histogram request_duration;  // HTTP: first request byte to last response byte
 
   void countStatus(uint16_t status) {
@@ -96,6 +97,7 @@ class ProxyMetrics {
     std::array<uint64_t, kStatusClasses> responses_total{};
     uint64_t timeouts_total = 0;
     uint64_t rejected_total = 0;
+    uint64_t no_backend_total = 0;
     std::array<uint64_t, kLatencyBucketsUs.size() + 1> duration_buckets{};
     uint64_t duration_sum_us = 0;
   };
