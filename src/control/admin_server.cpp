@@ -222,7 +222,7 @@ class AdminServer::Connection final : public core::StreamHandler {
   // Arms the phase's deadline `ms` from now; 0 = none.
   void enter(Phase phase, uint64_t ms) {
     phase_ = phase;
-    if (phase == Phase::kWaiting) {
+    if (phase == Phase::kWaiting || phase == Phase::kHandshake) {
       waiting_since_ms_ = server_.loop_.timers().nowMs();
     }
     if (ms == 0) {
