@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <array>
 #include <fstream>
 
 #include "core/clock.h"
@@ -299,12 +300,13 @@ void ControlThread::writeControlMetrics(metrics::PrometheusWriter& out) const {
              "peer_full, unix_full; event_streams counts streams answered 503.");
   for (const auto* s : servers) {
     const auto& st = s->stats();
-    const std::pair<const char*, uint64_t> reasons[] = {
+    const auto reasons = std::to_array<std::pair<const char*, uint64_t>>({
         {"not_allowed", st.refused_not_allowed_total},
         {"tcp_full", st.refused_full_total},
         {"peer_full", st.refused_peer_full_total},
         {"unix_full", st.refused_unix_full_total},
-        {"event_streams", st.refused_event_streams_total}};
+        {"event_streams", st.refused_event_streams_total},
+    });
     for (const auto& [reason, n] : reasons) {
       out.sampleInt("ballast_control_connections_refused_total",
                     {{"server", s->policy().name}, {"reason", reason}}, n);
@@ -320,9 +322,11 @@ void ControlThread::writeControlMetrics(metrics::PrometheusWriter& out) const {
              "Connections closed at a deadline: header, idle, handshake.");
   for (const auto* s : servers) {
     const auto& st = s->stats();
-    const std::pair<const char*, uint64_t> kinds[] = {{"header", st.header_timeouts_total},
-                                                      {"idle", st.idle_timeouts_total},
-                                                      {"handshake", st.handshake_timeouts_total}};
+    const auto kinds = std::to_array<std::pair<const char*, uint64_t>>({
+        {"header", st.header_timeouts_total},
+        {"idle", st.idle_timeouts_total},
+        {"handshake", st.handshake_timeouts_total},
+    });
     for (const auto& [kind, n] : kinds) {
       out.sampleInt("ballast_control_timeouts_total",
                     {{"server", s->policy().name}, {"kind", kind}}, n);
