@@ -134,6 +134,18 @@ json poolJson(const Pool& p) {
   return j;
 }
 
+json serverJson(const ServerLimits& l, const ServerTimeouts& t, bool admin) {
+  json limits = {{"max_connections", l.max_connections},
+                 {"max_connections_per_peer", l.max_connections_per_peer}};
+  json timeouts = {{"header_s", seconds(t.header)}, {"idle_s", seconds(t.idle)}};
+  if (admin) {
+    limits["unix_connections"] = l.unix_connections;
+    limits["max_event_streams"] = l.max_event_streams;
+    timeouts["handshake_s"] = seconds(t.handshake);
+  }
+  return {{"limits", limits}, {"timeouts", timeouts}};
+}
+
 }  // namespace
 
 json toJson(const Config& config) {
@@ -153,11 +165,15 @@ json toJson(const Config& config) {
                   {"jwt_hs256_secret_file", config.admin.auth.jwt_hs256_secret_file},
                   {"jwt_rs256_public_key_file", config.admin.auth.jwt_rs256_public_key_file},
                   {"allow", cidrs(config.admin.auth.allow)},
-                  {"rate_limit_per_sec", config.admin.auth.rate_limit_per_sec}}}};
+                  {"rate_limit_per_sec", config.admin.auth.rate_limit_per_sec},
+                  {"audience", config.admin.auth.audience},
+                  {"issuer", config.admin.auth.issuer}}}};
+  admin.update(serverJson(config.admin.limits, config.admin.timeouts, true));
   if (config.admin.bind) {
     admin["bind"] = config.admin.bind->toString();
   }
   json metrics = {{"path", config.metrics.path}};
+  metrics.update(serverJson(config.metrics.limits, config.metrics.timeouts, false));
   if (config.metrics.bind) {
     metrics["bind"] = config.metrics.bind->toString();
   }

@@ -193,6 +193,10 @@ struct Logging {
   LogFormat format = LogFormat::kJson;
   std::string file;                        // "" = stderr; else appended to, reopened on SIGUSR1
   std::optional<net::SocketAddress> gelf;  // also ship each line as GELF over UDP
+  // Per event kind a peer can cause at will (refusals, failed connects): lines per interval,
+  // then one `log.suppressed` summary line per interval.
+  uint32_t repeat_burst = kDefaultLogRepeatBurst;
+  Duration repeat_interval{std::chrono::milliseconds(kDefaultLogRepeatIntervalMs)};
 };
 
 struct Config {

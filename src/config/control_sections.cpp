@@ -9,13 +9,19 @@ namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array kAdminKeys = {"socket"sv,   "bind"sv, "tls"sv,
-                                   "insecure"sv, "auth"sv, "audit_log"sv};
+constexpr std::array kAdminKeys = {"socket"sv, "bind"sv,      "tls"sv,    "insecure"sv,
+                                   "auth"sv,   "audit_log"sv, "limits"sv, "timeouts"sv};
+constexpr std::array kAdminLimitKeys = {"max_connections"sv, "max_connections_per_peer"sv,
+                                        "unix_connections"sv, "max_event_streams"sv};
+constexpr std::array kAdminTimeoutKeys = {"header"sv, "idle"sv, "handshake"sv};
+constexpr std::array kMetricsLimitKeys = {"max_connections"sv, "max_connections_per_peer"sv};
+constexpr std::array kMetricsTimeoutKeys = {"header"sv, "idle"sv};
 constexpr std::array kAdminTlsKeys = {"cert"sv, "key"sv};
-constexpr std::array kAdminAuthKeys = {"tokens_file"sv, "jwt_hs256_secret_file"sv,
-                                       "jwt_rs256_public_key_file"sv, "allow"sv,
-                                       "rate_limit_per_sec"sv};
-constexpr std::array kMetricsKeys = {"bind"sv, "path"sv};
+constexpr std::array kAdminAuthKeys = {
+    "tokens_file"sv, "jwt_hs256_secret_file"sv, "jwt_rs256_public_key_file"sv,
+    "allow"sv,       "rate_limit_per_sec"sv,    "audience"sv,
+    "issuer"sv};
+constexpr std::array kMetricsKeys = {"bind"sv, "path"sv, "limits"sv, "timeouts"sv};
 constexpr std::array kReloadKeys = {"watch"sv};
 constexpr std::string_view kPathExpected = "an absolute file path";
 constexpr std::string_view kCidrExpected = "an address or CIDR (\"10.0.0.0/8\", \"::1\")";
@@ -41,6 +47,40 @@ std::optional<std::string> readPath(FileReader& file, const Field& field, bool a
   }
   reportExpected(file, field, kPathExpected, quote(*text));
   return std::nullopt;
+}
+
+// `limits:` of admin or metrics (metrics has no unix socket and no event streams).
+template <size_t N>
+void readServerLimits(FileReader& file, const Field& field, std::string_view where,
+                      const std::array<std::string_view, N>& keys, ServerLimits& limits) {
+  const MapReader map(file, field, where, keys);
+  if (const Field* f = map.find("max_connections")) {
+    assign(limits.max_connections, readUnsigned(file, *f, 1, kMaxControlConnections));
+  }
+  if (const Field* f = map.find("max_connections_per_peer")) {
+    assign(limits.max_connections_per_peer, readUnsigned(file, *f, 1, kMaxControlConnections));
+  }
+  if (const Field* f = map.find("unix_connections")) {
+    assign(limits.unix_connections, readUnsigned(file, *f, 1, kMaxControlConnections));
+  }
+  if (const Field* f = map.find("max_event_streams")) {
+    assign(limits.max_event_streams, readUnsigned(file, *f, 0, kMaxControlConnections));
+  }
+}
+
+template <size_t N>
+void readServerTimeouts(FileReader& file, const Field& field, std::string_view where,
+                        const std::array<std::string_view, N>& keys, ServerTimeouts& timeouts) {
+  const MapReader map(file, field, where, keys);
+  if (const Field* f = map.find("header")) {
+    assign(timeouts.header, readDuration(file, *f, /*positive=*/true));
+  }
+  if (const Field* f = map.find("idle")) {
+    assign(timeouts.idle, readDuration(file, *f, /*positive=*/true));
+  }
+  if (const Field* f = map.find("handshake")) {
+    assign(timeouts.handshake, readDuration(file, *f, /*positive=*/true));
+  }
 }
 
 void readAuth(FileReader& file, const Field& field, AdminAuth& auth) {
@@ -70,6 +110,12 @@ void readAuth(FileReader& file, const Field& field, AdminAuth& auth) {
   }
   if (const Field* f = map.find("rate_limit_per_sec")) {
     assign(auth.rate_limit_per_sec, readUnsigned(file, *f, 0, kMaxAdminRate));
+  }
+  if (const Field* f = map.find("audience")) {
+    assign(auth.audience, readScalar(file, *f, "a JWT audience"));
+  }
+  if (const Field* f = map.find("issuer")) {
+    assign(auth.issuer, readScalar(file, *f, "a JWT issuer"));
   }
 }
 
@@ -103,6 +149,12 @@ void readAdmin(FileReader& file, const Field& field, AdminSettings& admin) {
   if (const Field* f = map.find("audit_log")) {
     assign(admin.audit_log, readPath(file, *f, /*allow_empty=*/true));
   }
+  if (const Field* f = map.find("limits")) {
+    readServerLimits(file, *f, "admin.limits", kAdminLimitKeys, admin.limits);
+  }
+  if (const Field* f = map.find("timeouts")) {
+    readServerTimeouts(file, *f, "admin.timeouts", kAdminTimeoutKeys, admin.timeouts);
+  }
   // Plain HTTP off loopback would send tokens in the clear to anyone on the path.
   if (admin.bind && !admin.bind->isLoopback() && admin.tls.cert.empty() && !admin.insecure) {
     file.error(bind->valueMark(),
@@ -123,6 +175,12 @@ void readMetrics(FileReader& file, const Field& field, MetricsSettings& metrics)
     } else if (text) {
       reportExpected(file, *f, "a URL path starting with /", quote(*text));
     }
+  }
+  if (const Field* f = map.find("limits")) {
+    readServerLimits(file, *f, "metrics.limits", kMetricsLimitKeys, metrics.limits);
+  }
+  if (const Field* f = map.find("timeouts")) {
+    readServerTimeouts(file, *f, "metrics.timeouts", kMetricsTimeoutKeys, metrics.timeouts);
   }
 }
 

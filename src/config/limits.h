@@ -1,5 +1,6 @@
-// src/config/limits.h — the bounds the loader accepts for each setting. Defaults live in
-// config_types.h; the system limits (RLIMIT_NOFILE, CPUs) are checked at startup instead.
+// src/config/limits.h — the bounds the loader accepts for each setting, and the defaults of the
+// control plane's servers (the rest live in config_types.h); the system limits (RLIMIT_NOFILE,
+// CPUs) are checked at startup instead.
 #pragma once
 
 #include <cstddef>
@@ -49,6 +50,35 @@ constexpr size_t kMaxRouteConditions = 32;
 // Edits in one `request_headers:` or `response_headers:` (remove, set and add together); each
 // one is work on every proxied message.
 constexpr size_t kMaxHeaderEdits = 64;
+
+// Control plane servers (admin API, /metrics): defaults. Admin traffic is a person or a
+// scraper, never bulk, so every slot a stranger holds is one an operator lacks (#21).
+// TCP admin connections together; an SSE stream does not count here.
+constexpr uint32_t kDefaultAdminMaxConnections = 64;
+// One TCP source address: a single host fills at most an eighth of the admin slots.
+constexpr uint32_t kDefaultAdminMaxConnectionsPerPeer = 8;
+// Slots only the unix socket uses, so a local operator always gets in whatever TCP peers do.
+constexpr uint32_t kDefaultAdminUnixConnections = 16;
+// Open event streams (SSE), both sockets together; each may buffer kMaxAdminBacklogBytes.
+constexpr uint32_t kDefaultAdminMaxEventStreams = 16;
+// /metrics: a scraper or two keep one connection each; the rest is headroom.
+constexpr uint32_t kDefaultMetricsMaxConnections = 32;
+constexpr uint32_t kDefaultMetricsMaxConnectionsPerPeer = 8;
+// The whole request head (and an admin body, at most 1 MiB) must arrive within this; the same
+// default as a listener's timeouts.header.
+constexpr uint32_t kDefaultControlHeaderTimeoutMs = 10'000;
+// Between requests on a kept-alive connection (from the response being queued); bytes of a
+// request that never completes do not extend it.
+constexpr uint32_t kDefaultControlIdleTimeoutMs = 60'000;
+// TLS handshake on the TCP admin API, from accept.
+constexpr uint32_t kDefaultAdminHandshakeTimeoutMs = 10'000;
+// Beyond these a typo is likelier than intent; RLIMIT_NOFILE is the real ceiling.
+constexpr uint64_t kMaxControlConnections = 100'000;
+// logging.repeat_*: lines per event kind per interval for events a peer can cause at will;
+// the same as core::kLogRepeatBurst / kLogRepeatIntervalMs (checked where both are seen).
+constexpr uint32_t kDefaultLogRepeatBurst = 5;
+constexpr uint32_t kDefaultLogRepeatIntervalMs = 10'000;
+constexpr uint64_t kMaxLogRepeatBurst = 1'000'000;
 
 // Guards against hostile or runaway input (the fuzzer, a generated file gone wrong).
 constexpr size_t kMaxConfigFileBytes = size_t{16} * 1024 * 1024;

@@ -42,7 +42,8 @@ constexpr auto joinKeys(const std::array<std::string_view, N>&... lists) {
   return out;
 }
 constexpr auto kTopKeys = joinKeys(kProxyTopKeys, kControlTopKeys, kKernelTopKeys, kUplinkTopKeys);
-constexpr std::array kLoggingKeys = {"level"sv, "format"sv, "file"sv, "gelf"sv};
+constexpr std::array kLoggingKeys = {"level"sv, "format"sv,       "file"sv,
+                                     "gelf"sv,  "repeat_burst"sv, "repeat_interval"sv};
 // Settings of the process as a whole: only the top file may set them.
 constexpr std::array kTopFileOnlyKeys = {"workers"sv, "io"sv};
 
@@ -73,6 +74,8 @@ struct Scalars {
   std::optional<LogFormat> log_format;
   std::optional<std::string> log_file;
   std::optional<net::SocketAddress> log_gelf;
+  std::optional<uint32_t> log_repeat_burst;
+  std::optional<Duration> log_repeat_interval;
 };
 
 template <typename T>
@@ -186,6 +189,9 @@ class Loader {
     config.logging.format = scalars_.log_format.value_or(config.logging.format);
     config.logging.file = scalars_.log_file.value_or(config.logging.file);
     config.logging.gelf = scalars_.log_gelf ? scalars_.log_gelf : config.logging.gelf;
+    config.logging.repeat_burst = scalars_.log_repeat_burst.value_or(config.logging.repeat_burst);
+    config.logging.repeat_interval =
+        scalars_.log_repeat_interval.value_or(config.logging.repeat_interval);
     validateConfig(config, sources_, complete_, diagnostics_);
     LoadResult result;
     if (diagnostics_.empty()) {
@@ -260,6 +266,14 @@ class Loader {
       }
       if (const Field* gelf = logging.find("gelf")) {
         setOnce(scalars_.log_gelf, readAddress(file, *gelf));
+      }
+      if (const Field* burst = logging.find("repeat_burst")) {
+        const auto n = readUnsigned(file, *burst, 1, kMaxLogRepeatBurst);
+        setOnce(scalars_.log_repeat_burst,
+                n ? std::optional<uint32_t>(static_cast<uint32_t>(*n)) : std::nullopt);
+      }
+      if (const Field* interval = logging.find("repeat_interval")) {
+        setOnce(scalars_.log_repeat_interval, readDuration(file, *interval, /*positive=*/true));
       }
     }
     if (const Field* f = top.find("listeners")) {

@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace ballast::control {
@@ -57,6 +59,8 @@ std::optional<AdminAuth> AdminAuth::load(const config::AdminAuth& settings, std:
   AdminAuth auth;
   auth.allow_ = settings.allow;
   auth.rate_per_sec_ = settings.rate_limit_per_sec;
+  auth.audience_ = settings.audience;
+  auth.issuer_ = settings.issuer;
   if (!settings.tokens_file.empty()) {
     auto text = readFile(settings.tokens_file, error);
     if (!text) {
@@ -112,6 +116,60 @@ bool AdminAuth::allowRate(const std::string& peer, uint64_t now_ms) {
   return true;
 }
 
+// The signature held; now the claims. exp and nbf are NumericDates, which RFC 7519 §2 lets be
+// non-integer, so they are read as JSON numbers rather than with jwt_get_grant_int (which
+// reads 0 for 1800000000.5).
+std::optional<std::string> AdminAuth::checkClaims(jwt_t* jwt, uint64_t now_ms,
+                                                  std::string* why) const {
+  std::unique_ptr<char, decltype(&std::free)> text(jwt_get_grants_json(jwt, nullptr), &std::free);
+  const auto grants = nlohmann::json::parse(text ? text.get() : "", nullptr, false);
+  if (!grants.is_object()) {
+    *why = "invalid token";
+    return std::nullopt;
+  }
+  const double now_s = static_cast<double>(now_ms) / kMsPerSecond;
+  const auto exp = grants.find("exp");
+  if (exp == grants.end() || !exp->is_number()) {
+    *why = "token has no exp";
+    return std::nullopt;
+  }
+  if (exp->get<double>() <= now_s) {
+    *why = "token expired";
+    return std::nullopt;
+  }
+  const auto nbf = grants.find("nbf");
+  if (nbf != grants.end() && (!nbf->is_number() || nbf->get<double>() > now_s)) {
+    *why = "token not valid yet (nbf)";
+    return std::nullopt;
+  }
+  if (!issuer_.empty()) {
+    const auto iss = grants.find("iss");
+    if (iss == grants.end() || !iss->is_string() || iss->get<std::string>() != issuer_) {
+      *why = "token issuer (iss) is not admin.auth.issuer";
+      return std::nullopt;
+    }
+  }
+  if (!audience_.empty()) {
+    // `aud` is one string or an array of them (RFC 7519 §4.1.3); ours must be among them.
+    const auto aud = grants.find("aud");
+    bool ours = false;
+    if (aud != grants.end() && aud->is_string()) {
+      ours = aud->get<std::string>() == audience_;
+    } else if (aud != grants.end() && aud->is_array()) {
+      ours = std::any_of(aud->begin(), aud->end(), [&](const auto& a) {
+        return a.is_string() && a.template get<std::string>() == audience_;
+      });
+    }
+    if (!ours) {
+      *why = "token audience (aud) does not name admin.auth.audience";
+      return std::nullopt;
+    }
+  }
+  const auto sub = grants.find("sub");
+  return std::string("jwt:") +
+         (sub != grants.end() && sub->is_string() ? sub->get<std::string>() : std::string("?"));
+}
+
 std::optional<std::string> AdminAuth::verify(const std::string& token, uint64_t now_ms,
                                              std::string* why) const {
   for (const auto& t : static_tokens_) {
@@ -142,21 +200,7 @@ std::optional<std::string> AdminAuth::verify(const std::string& token, uint64_t 
     if (rc != 0 || !jwt || jwt_get_alg(jwt.get()) != key.alg) {
       continue;
     }
-    const auto now_s = static_cast<long>(now_ms / 1000);  // NOLINT(readability-magic-numbers)
-    errno = 0;
-    const long exp = jwt_get_grant_int(jwt.get(), "exp");
-    if (errno == ENOENT || exp <= now_s) {
-      *why = errno == ENOENT ? "token has no exp" : "token expired";
-      return std::nullopt;
-    }
-    errno = 0;
-    const long nbf = jwt_get_grant_int(jwt.get(), "nbf");
-    if (errno != ENOENT && nbf > now_s) {
-      *why = "token not valid yet (nbf)";
-      return std::nullopt;
-    }
-    const char* sub = jwt_get_grant(jwt.get(), "sub");
-    return std::string("jwt:") + (sub != nullptr ? sub : "?");
+    return checkClaims(jwt.get(), now_ms, why);
   }
   *why = "invalid token";
   return std::nullopt;

@@ -1,7 +1,10 @@
-// src/control/admin_auth.h — who may use the admin API over TCP: a CIDR allowlist, a per-peer
-// request rate, and a bearer token (a static token from a file, or a JWT signed HS256 or
-// RS256 whose exp and nbf hold). The unix socket is guarded by its file mode instead.
+// src/control/admin_auth.h — who may use the admin API over TCP: a CIDR allowlist (also
+// checked at accept by AdminServer), a per-peer request rate, and a bearer token (a static token
+// from a file, or a JWT signed HS256 or RS256 whose exp and nbf hold, and aud and iss when
+// configured). The unix socket is guarded by its file mode instead.
 #pragma once
+
+#include <jwt.h>
 
 #include <chrono>
 #include <cstdint>
@@ -32,6 +35,7 @@ class AdminAuth {
   // Returns the token's subject ("static" for file tokens) or nullopt with *why set.
   std::optional<std::string> verify(const std::string& token, uint64_t now_ms,
                                     std::string* why) const;
+  std::optional<std::string> checkClaims(jwt_t* jwt, uint64_t now_ms, std::string* why) const;
   bool allowRate(const std::string& peer, uint64_t now_ms);
 
   std::vector<net::Cidr> allow_;
@@ -39,6 +43,8 @@ class AdminAuth {
   std::vector<std::string> static_tokens_;
   std::string hs256_secret_;
   std::string rs256_public_key_;
+  std::string audience_;  // admin.auth.audience; "" = not checked
+  std::string issuer_;    // admin.auth.issuer; "" = not checked
   struct Bucket {
     double tokens = 0;
     uint64_t last_ms = 0;

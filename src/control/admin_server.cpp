@@ -94,6 +94,15 @@ struct AdminServer::Acceptor final : public core::WatchHandler {
 
 class AdminServer::Connection final : public core::StreamHandler {
  public:
+  // What the connection waits for, which decides its deadline. Bytes never move a deadline.
+  enum class Phase : uint8_t {
+    kHandshake,  // TLS handshake: timeouts.handshake from accept
+    kWaiting,    // no byte of the next request yet: header from accept (first), else idle
+    kReading,    // a request has begun: header from its first byte (from accept, first one)
+    kStream,     // an event stream: no deadline (capped by count and backlog instead)
+  };
+  enum class Slot : uint8_t { kNone, kUnix, kTcp };
+
   Connection(AdminServer& server, int fd, AdminPeer peer, SSL_CTX* tls)
       : server_(server), parser_(adminLimits()), peer_(std::move(peer)) {
     if (tls != nullptr) {
@@ -108,9 +117,20 @@ class AdminServer::Connection final : public core::StreamHandler {
 
   void start() {
     server_.loop_.startRecv(stream_);
-    armIdle();
+    const auto& t = server_.policy_.timeouts;
+    if (tls_) {
+      enter(Phase::kHandshake, static_cast<uint64_t>(t.handshake.count()));
+    } else {
+      enter(Phase::kWaiting, static_cast<uint64_t>(t.header.count()));
+    }
   }
   bool eventStream() const { return event_stream_; }
+  const AdminPeer& peer() const { return peer_; }
+  // May be closed to make room: waits for a request (never one being answered or a stream).
+  bool evictable() const { return !closing_ && phase_ != Phase::kStream && sending_.empty(); }
+  uint64_t waitingSince() const { return waiting_since_ms_; }
+  Slot slot = Slot::kNone;      // the budget this connection is counted in (AdminServer)
+  bool stream_counted = false;  // counted in AdminServer::event_streams_
 
   void push(const std::string& data) {
     if (!event_stream_ || closing_) {
@@ -118,7 +138,7 @@ class AdminServer::Connection final : public core::StreamHandler {
     }
     if (out_.size() + data.size() > kMaxAdminBacklogBytes) {
       // A reader this far behind is gone or hostile: drop it rather than grow without bound.
-      core::LogLine(core::LogLevel::kWarn, "admin.event_stream_overflow")
+      core::LogLine(core::LogLevel::kWarn, "admin.event_stream_overflow", core::LogRepeat::kLimited)
           .str("peer", peer_.describe());
       shutdown();
       return;
@@ -147,6 +167,7 @@ class AdminServer::Connection final : public core::StreamHandler {
     }
     closing_ = true;
     core::TimerWheel::cancel(timer_);
+    server_.forget(*this);  // the slot is free now, before the socket is released
     server_.loop_.close(stream_);
   }
 
@@ -161,15 +182,19 @@ class AdminServer::Connection final : public core::StreamHandler {
       const bool ok = tls_->receive(in, plain, out_, &why);
       server_.loop_.releaseChunk(id);
       if (!ok) {
-        core::LogLine(core::LogLevel::kInfo, "admin.tls_failed")
+        ++server_.stats_.tls_failures_total;
+        core::LogLine(core::LogLevel::kInfo, "admin.tls_failed", core::LogRepeat::kLimited)
+            .str("server", server_.policy_.name)
             .str("peer", peer_.describe())
             .str("reason", why);
         close_after_flush_ = true;  // send the alert, then close
         flush();
         return;
       }
+      if (phase_ == Phase::kHandshake && tls_->established()) {
+        enter(Phase::kWaiting, static_cast<uint64_t>(server_.policy_.timeouts.header.count()));
+      }
       if (!event_stream_) {
-        armIdle();
         parse(
             std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(plain.data()), plain.size()));
       }
@@ -177,7 +202,6 @@ class AdminServer::Connection final : public core::StreamHandler {
       return;
     }
     if (!closing_ && !event_stream_) {
-      armIdle();
       parse(in);
     }
     server_.loop_.releaseChunk(id);
@@ -209,14 +233,61 @@ class AdminServer::Connection final : public core::StreamHandler {
   void onReleased(core::Stream& /*s*/) override { server_.release(this); }
 
  private:
-  void armIdle() {
-    if (!event_stream_ && !draining_) {
-      server_.loop_.timers().schedule(timer_, kAdminIdleTimeoutMs);
+  // Arms the phase's deadline `ms` from now; 0 = none.
+  void enter(Phase phase, uint64_t ms) {
+    phase_ = phase;
+    if (phase == Phase::kWaiting || phase == Phase::kHandshake) {
+      waiting_since_ms_ = server_.loop_.timers().nowMs();
+    }
+    if (ms == 0) {
+      core::TimerWheel::cancel(timer_);
+    } else {
+      server_.loop_.timers().schedule(timer_, ms);
     }
   }
-  static void onTimer(void* self) { static_cast<Connection*>(self)->shutdown(); }
+
+  // Bytes of a request arrived while waiting: from now on the header deadline holds. The first
+  // request keeps the one armed at accept, so trickling from the start gains nothing.
+  void requestBegins() {
+    if (phase_ != Phase::kWaiting) {
+      return;
+    }
+    if (requests_ == 0) {
+      phase_ = Phase::kReading;
+      return;
+    }
+    enter(Phase::kReading, static_cast<uint64_t>(server_.policy_.timeouts.header.count()));
+  }
+
+  static void onTimer(void* self) { static_cast<Connection*>(self)->onDeadline(); }
+
+  void onDeadline() {
+    if (draining_) {
+      shutdown();  // the stop's grace is over: not a client's fault, not counted
+      return;
+    }
+    auto& stats = server_.stats_;
+    std::string_view kind = "header";
+    if (phase_ == Phase::kHandshake) {
+      ++stats.handshake_timeouts_total;
+      kind = "handshake";
+    } else if (phase_ == Phase::kWaiting && requests_ > 0) {
+      ++stats.idle_timeouts_total;
+      kind = "idle";
+    } else {
+      ++stats.header_timeouts_total;
+    }
+    core::LogLine(core::LogLevel::kInfo, "admin.timeout", core::LogRepeat::kLimited)
+        .str("server", server_.policy_.name)
+        .str("kind", kind)
+        .str("peer", peer_.describe());
+    shutdown();
+  }
 
   void parse(std::span<const uint8_t> in) {
+    if (!in.empty()) {
+      requestBegins();
+    }
     for (;;) {
       const h1::Progress p = parser_.next(in);
       in = in.subspan(p.consumed);
@@ -229,8 +300,11 @@ class AdminServer::Connection final : public core::StreamHandler {
           break;
         case h1::Event::kMessageEnd:
           dispatch();
-          if (event_stream_ || close_after_flush_) {
+          if (event_stream_ || close_after_flush_ || closing_) {
             return;
+          }
+          if (!in.empty()) {
+            requestBegins();  // a pipelined request follows
           }
           break;
         case h1::Event::kTunnel:
@@ -267,6 +341,7 @@ class AdminServer::Connection final : public core::StreamHandler {
   }
 
   void dispatch() {
+    ++requests_;
     if (bad_path_) {
       respond(AdminResponse::error(400, "bad_request", "malformed percent-encoding in path"),
               false);
@@ -281,6 +356,16 @@ class AdminServer::Connection final : public core::StreamHandler {
           .str("path", request_.path)
           .str("reason", e.what());
       r = AdminResponse::error(500, "internal", "internal error; see the log");
+    }
+    if (r.event_stream && r.status == 200 &&
+        server_.event_streams_ >= server_.policy_.limits.max_event_streams) {
+      ++server_.stats_.refused_event_streams_total;
+      core::LogLine(core::LogLevel::kWarn, "admin.too_many_event_streams",
+                    core::LogRepeat::kLimited)
+          .str("peer", peer_.describe())
+          .unum("limit", server_.policy_.limits.max_event_streams);
+      r = AdminResponse::error(503, "too_many_event_streams",
+                               "every event stream slot is taken (admin.limits.max_event_streams)");
     }
     respond(r, keep_alive_ && !r.event_stream && !draining_);
   }
@@ -297,7 +382,10 @@ class AdminServer::Connection final : public core::StreamHandler {
     if (r.event_stream && r.status == 200) {
       head += "Connection: keep-alive\r\n\r\n";
       event_stream_ = true;
-      core::TimerWheel::cancel(timer_);
+      enter(Phase::kStream, 0);
+      server_.returnSlot(*this);  // streams have a budget of their own
+      stream_counted = true;
+      ++server_.event_streams_;
       queue(head + r.body);
       flush();
       return;
@@ -311,6 +399,8 @@ class AdminServer::Connection final : public core::StreamHandler {
     if (request_.method != "HEAD") {
       head += r.body;
     }
+    // The client has idle_timeout to read this and start its next request.
+    enter(Phase::kWaiting, static_cast<uint64_t>(server_.policy_.timeouts.idle.count()));
     queue(head);
     flush();
   }
@@ -350,6 +440,9 @@ class AdminServer::Connection final : public core::StreamHandler {
   std::unique_ptr<TlsChannel> tls_;  // TCP listeners with admin.tls
   std::string out_;                  // queued wire bytes, not yet handed to the loop
   std::string sending_;              // handed to the loop; must stay put until onSent
+  Phase phase_ = Phase::kWaiting;
+  uint64_t waiting_since_ms_ = 0;
+  uint64_t requests_ = 0;
   bool keep_alive_ = true;
   bool bad_path_ = false;
   bool event_stream_ = false;
@@ -359,8 +452,8 @@ class AdminServer::Connection final : public core::StreamHandler {
   bool draining_ = false;  // graceful stop: one more request at most, then close
 };
 
-AdminServer::AdminServer(core::EventLoop& loop, Handler handler)
-    : loop_(loop), handler_(std::move(handler)) {}
+AdminServer::AdminServer(core::EventLoop& loop, Handler handler, ServerPolicy policy)
+    : loop_(loop), handler_(std::move(handler)), policy_(std::move(policy)) {}
 
 AdminServer::~AdminServer() { close(); }
 
@@ -406,12 +499,18 @@ bool AdminServer::listenUnix(const std::string& path, std::string* error) {
     }
     ::unlink(path.c_str());  // stale: its process is gone
   }
-  if (::bind(fd.get(), addr, sizeof(sun)) != 0) {
-    *error = "bind " + path + ": " + std::strerror(errno);
+  // The file gets its mode at bind: 0660 through the umask, never wider for an instant (a
+  // chmod after bind leaves a window in which anyone may connect). The umask is per process;
+  // this runs on the control thread at start, when no other thread creates files.
+  constexpr mode_t kSocketUmask = 0117;  // → srw-rw----
+  const mode_t old_umask = ::umask(kSocketUmask);
+  const int bound = ::bind(fd.get(), addr, sizeof(sun));
+  const int bind_errno = errno;
+  ::umask(old_umask);
+  if (bound != 0) {
+    *error = "bind " + path + ": " + std::strerror(bind_errno);
     return false;
   }
-  constexpr mode_t kSocketMode = 0660;
-  ::chmod(path.c_str(), kSocketMode);
   constexpr int kBacklog = 64;
   if (::listen(fd.get(), kBacklog) != 0) {
     *error = "listen " + path + ": " + std::strerror(errno);
@@ -451,15 +550,19 @@ std::vector<int> AdminServer::listenerFds(bool unix_socket) const {
 }
 
 void AdminServer::onAccept(Acceptor& a, int fd) {
-  if (connections_.size() >= kMaxAdminConnections) {
-    core::LogLine(core::LogLevel::kWarn, "admin.too_many_connections")
-        .unum("limit", kMaxAdminConnections);
-    ::close(fd);
-    return;
-  }
+  const auto& limits = policy_.limits;
   AdminPeer peer;
   peer.unix_socket = a.unix_socket;
   if (a.unix_socket) {
+    if (unix_slots_ >= limits.unix_connections && !evictFor(true, nullptr)) {
+      ++stats_.refused_unix_full_total;
+      core::LogLine(core::LogLevel::kWarn, "admin.too_many_connections", core::LogRepeat::kLimited)
+          .str("server", policy_.name)
+          .str("socket", "unix")
+          .unum("limit", limits.unix_connections);
+      ::close(fd);
+      return;
+    }
     ucred cred{};
     socklen_t len = sizeof(cred);
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
@@ -467,15 +570,101 @@ void AdminServer::onAccept(Acceptor& a, int fd) {
       peer.pid = cred.pid;
     }
   } else {
-    peer.address = core::peerAddress(fd).hostString();
+    const net::SocketAddress addr = core::peerAddress(fd);
+    peer.address = addr.hostString();
+    // Admission before any work: a peer outside the allow-list never takes a slot, never has a
+    // byte read, and costs one counter and (rate-limited) one log line.
+    if (!policy_.allow.empty() && std::none_of(policy_.allow.begin(), policy_.allow.end(),
+                                               [&](const auto& c) { return c.contains(addr); })) {
+      ++stats_.refused_not_allowed_total;
+      core::LogLine(core::LogLevel::kWarn, "admin.peer_not_allowed", core::LogRepeat::kLimited)
+          .str("server", policy_.name)
+          .str("peer", peer.address);
+      ::close(fd);
+      return;
+    }
+    const auto it = tcp_per_peer_.find(peer.address);
+    const uint32_t mine = it == tcp_per_peer_.end() ? 0 : it->second;
+    const bool peer_full =
+        mine >= limits.max_connections_per_peer && !evictFor(false, &peer.address);
+    const bool full =
+        !peer_full && tcp_slots_ >= limits.max_connections && !evictFor(false, nullptr);
+    if (peer_full || full) {
+      ++(peer_full ? stats_.refused_peer_full_total : stats_.refused_full_total);
+      core::LogLine(core::LogLevel::kWarn, "admin.too_many_connections", core::LogRepeat::kLimited)
+          .str("server", policy_.name)
+          .str("socket", "tcp")
+          .str("peer", peer.address)
+          .unum("limit", peer_full ? limits.max_connections_per_peer : limits.max_connections);
+      ::close(fd);
+      return;
+    }
   }
+  ++(a.unix_socket ? stats_.accepted_unix_total : stats_.accepted_tcp_total);
   auto c = std::make_unique<Connection>(*this, fd, std::move(peer), a.tls.get());
   Connection* raw = c.get();
   connections_.push_back(std::move(c));
+  takeSlot(*raw);
   raw->start();
 }
 
+bool AdminServer::evictFor(bool unix_socket, const std::string* peer) {
+  Connection* victim = nullptr;
+  for (auto& c : connections_) {
+    const auto& p = c->peer();
+    if (c->slot == Connection::Slot::kNone || p.unix_socket != unix_socket || !c->evictable() ||
+        (peer != nullptr && p.address != *peer)) {
+      continue;
+    }
+    if (victim == nullptr || c->waitingSince() < victim->waitingSince()) {
+      victim = c.get();
+    }
+  }
+  if (victim == nullptr) {
+    return false;
+  }
+  ++stats_.evicted_total;
+  core::LogLine(core::LogLevel::kInfo, "admin.connection_evicted", core::LogRepeat::kLimited)
+      .str("server", policy_.name)
+      .str("peer", victim->peer().describe());
+  victim->shutdown();  // returns its slot now
+  return true;
+}
+
+void AdminServer::takeSlot(Connection& c) {
+  if (c.peer().unix_socket) {
+    c.slot = Connection::Slot::kUnix;
+    ++unix_slots_;
+  } else {
+    c.slot = Connection::Slot::kTcp;
+    ++tcp_slots_;
+    ++tcp_per_peer_[c.peer().address];
+  }
+}
+
+void AdminServer::returnSlot(Connection& c) {
+  if (c.slot == Connection::Slot::kUnix) {
+    --unix_slots_;
+  } else if (c.slot == Connection::Slot::kTcp) {
+    --tcp_slots_;
+    const auto it = tcp_per_peer_.find(c.peer().address);
+    if (it != tcp_per_peer_.end() && --it->second == 0) {
+      tcp_per_peer_.erase(it);
+    }
+  }
+  c.slot = Connection::Slot::kNone;
+}
+
+void AdminServer::forget(Connection& c) {
+  returnSlot(c);
+  if (c.stream_counted) {
+    --event_streams_;
+    c.stream_counted = false;
+  }
+}
+
 void AdminServer::release(Connection* c) {
+  forget(*c);
   std::erase_if(connections_, [c](const auto& p) { return p.get() == c; });
 }
 
@@ -483,11 +672,6 @@ void AdminServer::broadcast(const std::string& data) {
   for (auto& c : connections_) {
     c->push(data);
   }
-}
-
-size_t AdminServer::eventStreams() const {
-  return static_cast<size_t>(std::count_if(connections_.begin(), connections_.end(),
-                                           [](const auto& c) { return c->eventStream(); }));
 }
 
 void AdminServer::stopAccepting() {

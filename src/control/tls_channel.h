@@ -32,6 +32,8 @@ class TlsChannel {
   // alerts) appended to `wire`. False on a fatal TLS error, with *why.
   bool receive(std::span<const uint8_t> in, std::string& plain, std::string& wire,
                std::string* why);
+  // The handshake has completed.
+  bool established() const { return SSL_is_init_finished(ssl_) == 1; }
   // Plaintext to the peer; the ciphertext is appended to `wire`.
   bool send(std::string_view plain, std::string& wire);
 

@@ -23,5 +23,10 @@ constexpr uint32_t kTimerTickMs = 1;
 constexpr uint32_t kTimerSlots = 4096;
 // The kernel's accept backlog for every listener.
 constexpr int kListenBacklog = 4096;
+// Log lines a peer can cause at will (refusals, failed connects): per event kind, this many
+// lines per interval, then one summary line with the count held back (logging.repeat_*).
+// Five lines show the pattern; ten seconds keeps a summary timely without becoming a flood.
+constexpr uint32_t kLogRepeatBurst = 5;
+constexpr uint64_t kLogRepeatIntervalMs = 10'000;
 
 }  // namespace ballast::core

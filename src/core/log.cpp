@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cstdio>
 
+#include "core/clock.h"
+#include "core/limits.h"
 #include "core/line_writer.h"
 
 namespace ballast::core {
@@ -22,6 +24,21 @@ constexpr std::array<std::string_view, 4> kLevelNames = {"debug", "info", "warn"
 constexpr size_t kTimeBufBytes = 64;
 constexpr long kNsPerMicro = 1000;
 constexpr unsigned kControlCharLimit = 0x20;
+
+constexpr uint64_t kFnvOffset = 14695981039346656037ULL;
+constexpr uint64_t kFnvPrime = 1099511628211ULL;
+
+RepeatLimiter& repeatLimiter() {
+  static RepeatLimiter limiter(kLogRepeatBurst, kLogRepeatIntervalMs);
+  return limiter;
+}
+
+void writeSummary(std::string_view kind, uint64_t suppressed) {
+  LogLine(LogLevel::kWarn, "log.suppressed")
+      .str("kind", kind)
+      .unum("suppressed", suppressed)
+      .unum("interval_ms", repeatLimiter().intervalMs());
+}
 
 std::string& threadLine() {
   thread_local std::string line;
@@ -41,6 +58,71 @@ void appendTime(std::string& out) {
 }
 
 }  // namespace
+
+void RepeatLimiter::configure(uint32_t burst, uint64_t interval_ms) {
+  burst_.store(burst, std::memory_order_relaxed);
+  interval_ms_.store(interval_ms, std::memory_order_relaxed);
+}
+
+RepeatLimiter::Slot* RepeatLimiter::slotFor(std::string_view event) {
+  uint64_t key = kFnvOffset;
+  for (const char c : event) {
+    key = (key ^ static_cast<unsigned char>(c)) * kFnvPrime;
+  }
+  key |= 1;  // never 0, which marks a free slot
+  for (size_t i = 0; i < kMaxKinds; ++i) {
+    Slot& s = slots_[(key + i) % kMaxKinds];
+    uint64_t seen = s.key.load(std::memory_order_acquire);
+    if (seen == 0 && s.key.compare_exchange_strong(seen, key, std::memory_order_acq_rel)) {
+      s.len.store(event.size(), std::memory_order_relaxed);
+      s.name.store(event.data(), std::memory_order_release);
+      return &s;
+    }
+    if (seen == key) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+uint64_t RepeatLimiter::roll(Slot& s, uint64_t now_ms) {
+  uint64_t start = s.window_start_ms.load(std::memory_order_relaxed);
+  if (now_ms - start < interval_ms_.load(std::memory_order_relaxed) && start != 0) {
+    return 0;
+  }
+  if (!s.window_start_ms.compare_exchange_strong(start, now_ms, std::memory_order_acq_rel)) {
+    return 0;  // another thread started the new window
+  }
+  s.in_window.store(0, std::memory_order_relaxed);
+  return s.suppressed.exchange(0, std::memory_order_acq_rel);
+}
+
+RepeatLimiter::Decision RepeatLimiter::admit(std::string_view event, uint64_t now_ms) {
+  Slot* s = slotFor(event);
+  if (s == nullptr) {
+    return {true, 0};
+  }
+  Decision d;
+  d.suppressed = roll(*s, now_ms);
+  if (s->in_window.fetch_add(1, std::memory_order_relaxed) <
+      burst_.load(std::memory_order_relaxed)) {
+    d.write = true;
+  } else {
+    s->suppressed.fetch_add(1, std::memory_order_relaxed);
+  }
+  return d;
+}
+
+void setLogRepeatLimit(uint32_t burst, uint64_t interval_ms) {
+  repeatLimiter().configure(burst, interval_ms);
+}
+
+uint64_t logRepeatIntervalMs() { return repeatLimiter().intervalMs(); }
+
+void flushLogSummaries() {
+  repeatLimiter().flush(monotonicMs(),
+                        [](std::string_view kind, uint64_t n) { writeSummary(kind, n); });
+}
 
 void setLogLevel(LogLevel level) { g_level.store(level, std::memory_order_relaxed); }
 void setLogJson(bool json) { g_json.store(json, std::memory_order_relaxed); }
@@ -64,8 +146,15 @@ void appendJsonEscaped(std::string& out, std::string_view s) {
   }
 }
 
-LogLine::LogLine(LogLevel level, std::string_view event)
+LogLine::LogLine(LogLevel level, std::string_view event, LogRepeat repeat)
     : enabled_(logEnabled(level)), level_(level), line_(&threadLine()) {
+  if (enabled_ && repeat == LogRepeat::kLimited) {
+    const auto d = repeatLimiter().admit(event, monotonicMs());
+    if (d.suppressed > 0) {
+      writeSummary(event, d.suppressed);  // a whole line of its own, before this one begins
+    }
+    enabled_ = d.write;
+  }
   if (enabled_) {
     begin(kLevelNames[static_cast<size_t>(level)], event);
   }

@@ -71,7 +71,7 @@ void TcpSession::connectBackend() {
     backend_counters_->connections_total.add();
     auto fd = core::openStreamSocket(backend_state_->address);
     if (!fd) {
-      core::LogLine(core::LogLevel::kError, "l4.socket_failed")
+      core::LogLine(core::LogLevel::kError, "l4.socket_failed", core::LogRepeat::kLimited)
           .str("listener", env_.listener->name)
           .str("reason", strerror(fd.error().sys_errno));
       continue;
@@ -86,7 +86,8 @@ void TcpSession::connectBackend() {
     return;
   }
   backend_state_ = nullptr;
-  core::LogLine(core::LogLevel::kWarn, "l4.no_backend")
+  env_.counters->no_backend_total.add();
+  core::LogLine(core::LogLevel::kWarn, "l4.no_backend", core::LogRepeat::kLimited)
       .str("listener", env_.listener->name)
       .str("pool", pool_cfg.name)
       .unum("tries", tries_);
@@ -94,7 +95,7 @@ void TcpSession::connectBackend() {
 }
 
 void TcpSession::onConnectFailed(int err) {
-  core::LogLine(core::LogLevel::kWarn, "l4.connect_failed")
+  core::LogLine(core::LogLevel::kWarn, "l4.connect_failed", core::LogRepeat::kLimited)
       .str("listener", env_.listener->name)
       .str("backend", backend_state_->name)
       .str("reason", strerror(err))
@@ -217,7 +218,7 @@ bool TcpSession::parseProxyHeader() {
     if (parsed.error().code == core::Errc::kNeedMore) {
       return false;
     }
-    core::LogLine(core::LogLevel::kWarn, "l4.proxy_header_invalid")
+    core::LogLine(core::LogLevel::kWarn, "l4.proxy_header_invalid", core::LogRepeat::kLimited)
         .str("listener", env_.listener->name)
         .str("client", core::peerAddress(client_.stream.fd()).toString())
         .str("reason", parsed.error().what);

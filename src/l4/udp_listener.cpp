@@ -177,7 +177,7 @@ UdpListener::Flow* UdpListener::flowFor(const net::SocketAddress& client) {
     counters_->rejected_total.add();
     // One line per 64Ki drops of this kind, not one per datagram.
     if (dropped_table_full_++ % kTableFullLogEvery == 0) {
-      core::LogLine(core::LogLevel::kWarn, "l4.udp_flow_table_full")
+      core::LogLine(core::LogLevel::kWarn, "l4.udp_flow_table_full", core::LogRepeat::kLimited)
           .str("listener", listener_->name)
           .unum("max_flows", max_flows_)
           .unum("dropped", dropped_table_full_);
@@ -187,13 +187,15 @@ UdpListener::Flow* UdpListener::flowFor(const net::SocketAddress& client) {
   const auto choice = pool_->pick(hashKey(pool_->runtime().config->hash_key, client), {});
   if (!choice) {
     ++dropped_;
-    core::LogLine(core::LogLevel::kWarn, "l4.no_backend").str("listener", listener_->name);
+    counters_->no_backend_total.add();
+    core::LogLine(core::LogLevel::kWarn, "l4.no_backend", core::LogRepeat::kLimited)
+        .str("listener", listener_->name);
     return nullptr;
   }
   auto* backend = pool_->runtime().backends[*choice].get();
   const int fd = ::socket(backend->address.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0 || ::connect(fd, backend->address.sockaddrPtr(), backend->address.length()) != 0) {
-    core::LogLine(core::LogLevel::kError, "l4.udp_flow_socket_failed")
+    core::LogLine(core::LogLevel::kError, "l4.udp_flow_socket_failed", core::LogRepeat::kLimited)
         .str("backend", backend->name)
         .str("reason", strerror(errno));
     if (fd >= 0) {

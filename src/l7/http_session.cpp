@@ -135,7 +135,8 @@ bool HttpSession::appendClient(const void* data, size_t len) {
   if (client_out_.append(loop().chunks(), data, len)) {
     return true;
   }
-  core::LogLine(core::LogLevel::kError, "l7.out_of_buffers").str("listener", env_.listener->name);
+  core::LogLine(core::LogLevel::kError, "l7.out_of_buffers", core::LogRepeat::kLimited)
+      .str("listener", env_.listener->name);
   closeClient(true);
   return false;
 }
@@ -144,7 +145,8 @@ bool HttpSession::appendUpstream(const void* data, size_t len) {
   if (up_out_.append(loop().chunks(), data, len)) {
     return true;
   }
-  core::LogLine(core::LogLevel::kError, "l7.out_of_buffers").str("listener", env_.listener->name);
+  core::LogLine(core::LogLevel::kError, "l7.out_of_buffers", core::LogRepeat::kLimited)
+      .str("listener", env_.listener->name);
   closeClient(true);
   return false;
 }
@@ -196,7 +198,7 @@ bool HttpSession::decryptClient(core::ChunkId id, std::span<const uint8_t> bytes
   loop().releaseChunk(id);
   if (status == tls::TlsStream::Status::kFailed || status == tls::TlsStream::Status::kNoBuffer) {
     env_.counters->tls_errors_total.add();
-    core::LogLine(core::LogLevel::kInfo, "l7.tls_failed")
+    core::LogLine(core::LogLevel::kInfo, "l7.tls_failed", core::LogRepeat::kLimited)
         .str("listener", env_.listener->name)
         .str("client", peer_.toString())
         .str("stage", tls_->handshakeDone() ? "record" : "handshake")
@@ -222,7 +224,7 @@ bool HttpSession::readClientProxyHeader() {
   auto parsed = l4::readProxyHeader(loop(), client_in_);
   if (!parsed) {
     if (parsed.error().code != core::Errc::kNeedMore) {
-      core::LogLine(core::LogLevel::kWarn, "l4.proxy_header_invalid")
+      core::LogLine(core::LogLevel::kWarn, "l4.proxy_header_invalid", core::LogRepeat::kLimited)
           .str("listener", env_.listener->name)
           .str("client", peer_.toString())
           .str("reason", parsed.error().what);
@@ -303,7 +305,7 @@ void HttpSession::processClientInput() {
         return;
       case h1::Event::kError: {
         const auto status = static_cast<uint16_t>(request_parser_.errorStatus());
-        core::LogLine(core::LogLevel::kInfo, "l7.bad_request")
+        core::LogLine(core::LogLevel::kInfo, "l7.bad_request", core::LogRepeat::kLimited)
             .str("listener", env_.listener->name)
             .unum("status", status)
             .str("reason", request_parser_.errorReason());
@@ -429,7 +431,8 @@ bool HttpSession::connectUpstream() {
     armTimer(static_cast<uint64_t>(env_.listener->timeouts.connect.count()));
     return true;
   }
-  core::LogLine(core::LogLevel::kWarn, "l7.no_backend")
+  env_.counters->no_backend_total.add();
+  core::LogLine(core::LogLevel::kWarn, "l7.no_backend", core::LogRepeat::kLimited)
       .str("listener", env_.listener->name)
       .str("pool", ex_->pool)
       .unum("tries", ex_->tries);

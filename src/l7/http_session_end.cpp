@@ -106,7 +106,7 @@ void HttpSession::onTimer(void* self) {
       s->closeClient(false);  // keep-alive expired
       return;
     case State::kHead:
-      core::LogLine(core::LogLevel::kInfo, "l7.header_timeout")
+      core::LogLine(core::LogLevel::kInfo, "l7.header_timeout", core::LogRepeat::kLimited)
           .str("listener", s->env_.listener->name)
           .str("client", core::peerAddress(s->client_.fd()).toString());
       s->env_.counters->timeouts_total.add();

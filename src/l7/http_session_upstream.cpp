@@ -56,7 +56,7 @@ void HttpSession::onUpstreamFailed(int err, const char* what) {
       ex_->backend_counters->timeouts_total.add();
     }
   }
-  core::LogLine(core::LogLevel::kWarn, "l7.upstream_failed")
+  core::LogLine(core::LogLevel::kWarn, "l7.upstream_failed", core::LogRepeat::kLimited)
       .str("listener", env_.listener->name)
       .str("backend", ex_ && ex_->backend ? ex_->backend->name : "")
       .str("stage", what)
@@ -151,7 +151,7 @@ void HttpSession::onUpstreamData(core::ChunkId id, uint32_t len) {
       in = {};
       break;
     } else if (p.event == h1::Event::kError) {
-      core::LogLine(core::LogLevel::kWarn, "l7.bad_response")
+      core::LogLine(core::LogLevel::kWarn, "l7.bad_response", core::LogRepeat::kLimited)
           .str("listener", env_.listener->name)
           .str("backend", ex_->backend ? ex_->backend->name : "")
           .str("reason", response_parser_.errorReason());

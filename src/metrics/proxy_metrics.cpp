@@ -86,6 +86,7 @@ std::map<std::string, ProxyMetrics::ListenerTotals> ProxyMetrics::listenerTotals
       t.timeouts_total += c->timeouts_total.value();
       t.rejected_total += c->rejected_total.value();
       t.tls_errors_total += c->tls_errors_total.value();
+      t.no_backend_total += c->no_backend_total.value();
       addAll(t.duration_buckets, bucketValues(c->request_duration));
       t.duration_sum_us += c->request_duration.sumUs();
     }

@@ -30,6 +30,7 @@ struct ListenerCounters {
   Counter timeouts_total;      // client-side: header, keep-alive, idle
   Counter rejected_total;      // over max_connections / flow table full
   Counter tls_errors_total;    // https: failed handshakes and bad records
+  Counter no_backend_total;    // connections or requests no backend could take (logs are limited)
   Histogram request_duration;  // HTTP: first request byte to last response byte
 
   void countStatus(uint16_t status) {
@@ -98,6 +99,7 @@ class ProxyMetrics {
     uint64_t timeouts_total = 0;
     uint64_t rejected_total = 0;
     uint64_t tls_errors_total = 0;
+    uint64_t no_backend_total = 0;
     std::array<uint64_t, kLatencyBucketsUs.size() + 1> duration_buckets{};
     uint64_t duration_sum_us = 0;
   };

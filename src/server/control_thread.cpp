@@ -10,8 +10,10 @@
 
 #include <thread>
 
+#include "config/limits.h"
 #include "config/loader.h"
 #include "core/clock.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "kernel/kernel_plane.h"
 #include "uplink/uplink_plane.h"
@@ -82,12 +84,45 @@ void logErrors(const std::vector<config::ConfigError>& errors) {
 
 }  // namespace
 
+namespace {
+
+static_assert(config::kDefaultLogRepeatBurst == core::kLogRepeatBurst &&
+                  config::kDefaultLogRepeatIntervalMs == core::kLogRepeatIntervalMs,
+              "the config's logging.repeat_* defaults are the logging core's");
+
+control::ServerPolicy adminPolicy(const config::Config& cfg) {
+  return {"admin", cfg.admin.limits, cfg.admin.timeouts, cfg.admin.auth.allow};
+}
+
+control::ServerPolicy metricsPolicy(const config::Config& cfg) {
+  return {"metrics", cfg.metrics.limits, cfg.metrics.timeouts, {}};
+}
+
+}  // namespace
+
 ControlThread::ControlThread(RunOptions options) : options_(std::move(options)) {
   watch_debounce_.bind(&ControlThread::onWatchDebounce, this);
+  log_flush_.bind(&ControlThread::onLogFlush, this);
+}
+
+void ControlThread::onLogFlush(void* self) {
+  auto* t = static_cast<ControlThread*>(self);
+  core::flushLogSummaries();
+  t->loop_->timers().schedule(t->log_flush_, core::logRepeatIntervalMs());
+}
+
+void ControlThread::applyServerPolicies(const config::Config& cfg) {
+  if (admin_) {
+    admin_->setPolicy(adminPolicy(cfg));
+  }
+  if (metrics_server_) {
+    metrics_server_->setPolicy(metricsPolicy(cfg));
+  }
 }
 
 ControlThread::~ControlThread() {
   core::TimerWheel::cancel(watch_debounce_);
+  core::TimerWheel::cancel(log_flush_);
   if (audit_subscription_ != 0) {
     audit_.unsubscribe(audit_subscription_);
   }
@@ -159,6 +194,7 @@ int ControlThread::run() {
   started_ms_ = core::monotonicMs();
   started_unix_ms_ = core::unixMs();
   startAdmin(cfg);
+  loop_->timers().schedule(log_flush_, core::logRepeatIntervalMs());
   if (inherited_) {
     // Our workers accept on the inherited sockets now; let the old process go.
     if (!confirmHandover(*inherited_, &error)) {
@@ -240,7 +276,7 @@ bool ControlThread::startAdmin(const config::Config& cfg) {
   started_admin_.admin = cfg.admin;
   started_admin_.metrics = cfg.metrics;
   const auto handler = [this](control::AdminRequest& r) { return api_->handle(r, core::unixMs()); };
-  admin_ = std::make_unique<control::AdminServer>(*loop_, handler);
+  admin_ = std::make_unique<control::AdminServer>(*loop_, handler, adminPolicy(cfg));
   bool ok = true;
   const bool adopt_unix = inherited_ && !inherited_->admin_unix.empty();
   const bool adopt_tcp = inherited_ && !inherited_->admin_tcp.empty() && cfg.admin.bind;
@@ -273,8 +309,9 @@ bool ControlThread::startAdmin(const config::Config& cfg) {
   });
   if (cfg.metrics.bind) {
     const std::string path = cfg.metrics.path;
-    metrics_server_ =
-        std::make_unique<control::AdminServer>(*loop_, [this, path](control::AdminRequest& r) {
+    metrics_server_ = std::make_unique<control::AdminServer>(
+        *loop_,
+        [this, path](control::AdminRequest& r) {
           if (r.path != path) {
             return control::AdminResponse::error(404, "not_found", "metrics are at " + path);
           }
@@ -283,7 +320,8 @@ bool ControlThread::startAdmin(const config::Config& cfg) {
           }
           return control::AdminResponse::text(200, metricsText(),
                                               "text/plain; version=0.0.4; charset=utf-8");
-        });
+        },
+        metricsPolicy(cfg));
     if (inherited_ && !inherited_->metrics.empty()) {
       metrics_server_->adoptListener(std::move(inherited_->metrics.front()), false);
     } else if (!metrics_server_->listenTcp(*cfg.metrics.bind, &error)) {
@@ -332,6 +370,8 @@ bool ControlThread::blockSignals() {
 void ControlThread::applyLogging(const config::Logging& logging) {
   core::setLogLevel(static_cast<core::LogLevel>(logging.level));
   core::setLogJson(logging.format == config::LogFormat::kJson);
+  core::setLogRepeatLimit(logging.repeat_burst,
+                          static_cast<uint64_t>(logging.repeat_interval.count()));
   std::string error;
   if (!log_outputs_.apply(logging, &error)) {
     core::LogLine(core::LogLevel::kError, "log.output_failed").str("reason", error);
@@ -370,6 +410,7 @@ control::ReloadOutcome ControlThread::reload(const std::string& actor) {
   } else {
     outcome.ok = true;
     api_->setAuth(std::move(*auth));
+    applyServerPolicies(*loaded.config);
     // A weight set over the API lasts until the file speaks again.
     for (const auto& pool : snapshot_->pools) {
       for (const auto& b : pool->backends) {

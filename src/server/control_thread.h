@@ -65,7 +65,10 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   void noteRestartOnlyChanges(const config::Config& next);
   void applyLogging(const config::Logging& logging);
   nlohmann::json backendJson(const upstream::PoolRuntime& pool, size_t index) const;
-  void writeProxyMetrics(metrics::PrometheusWriter& out) const;  // metrics_scrape.cpp
+  void writeProxyMetrics(metrics::PrometheusWriter& out) const;    // metrics_scrape.cpp
+  void writeControlMetrics(metrics::PrometheusWriter& out) const;  // metrics_scrape.cpp
+  void applyServerPolicies(const config::Config& cfg);
+  static void onLogFlush(void* self);
   static void onWatchDebounce(void* self);
 
   RunOptions options_;
@@ -86,6 +89,7 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   core::Fd inotify_fd_;
   core::Watcher inotify_watcher_;
   core::Timer watch_debounce_;
+  core::Timer log_flush_;  // writes the log's repeat summaries once per interval
   std::string config_basename_;
   std::unique_ptr<upstream::HealthChecker> health_;
   control::AuditLog audit_;

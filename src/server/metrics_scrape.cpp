@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <array>
 #include <fstream>
 
 #include "core/clock.h"
@@ -80,6 +81,9 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   listenerCounter("ballast_listener_tls_errors_total",
                   "HTTPS: failed TLS handshakes and bad TLS records from clients.", true,
                   [](const auto& t) { return t.tls_errors_total; });
+  listenerCounter("ballast_listener_no_backend_total",
+                  "Client connections (TCP) or requests (HTTP) that no backend could take.", false,
+                  [](const auto& t) { return t.no_backend_total; });
   listenerCounter("ballast_http_requests_total", "HTTP requests answered, per listener.", true,
                   [](const auto& t) { return t.requests_total; });
   out.family("ballast_http_responses_total", "counter",
@@ -276,9 +280,85 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
                  static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / kUsPerSecond);
 }
 
+// The admin and metrics servers: what they refused, evicted and timed out (#21). Counted on
+// every event, since their log lines are rate-limited.
+void ControlThread::writeControlMetrics(metrics::PrometheusWriter& out) const {
+  std::vector<const control::AdminServer*> servers;
+  for (const auto* s : {admin_.get(), metrics_server_.get()}) {
+    if (s != nullptr) {
+      servers.push_back(s);
+    }
+  }
+  out.family("ballast_control_connections_accepted_total", "counter",
+             "Connections the admin or metrics server admitted.");
+  for (const auto* s : servers) {
+    out.sampleInt("ballast_control_connections_accepted_total",
+                  {{"server", s->policy().name}, {"socket", "tcp"}}, s->stats().accepted_tcp_total);
+    out.sampleInt("ballast_control_connections_accepted_total",
+                  {{"server", s->policy().name}, {"socket", "unix"}},
+                  s->stats().accepted_unix_total);
+  }
+  out.family("ballast_control_connections_refused_total", "counter",
+             "Connections closed at accept: not_allowed (outside admin.auth.allow), tcp_full, "
+             "peer_full, unix_full; event_streams counts streams answered 503.");
+  for (const auto* s : servers) {
+    const auto& st = s->stats();
+    const auto reasons = std::to_array<std::pair<const char*, uint64_t>>({
+        {"not_allowed", st.refused_not_allowed_total},
+        {"tcp_full", st.refused_full_total},
+        {"peer_full", st.refused_peer_full_total},
+        {"unix_full", st.refused_unix_full_total},
+        {"event_streams", st.refused_event_streams_total},
+    });
+    for (const auto& [reason, n] : reasons) {
+      out.sampleInt("ballast_control_connections_refused_total",
+                    {{"server", s->policy().name}, {"reason", reason}}, n);
+    }
+  }
+  out.family("ballast_control_connections_evicted_total", "counter",
+             "Connections waiting for a request, closed to admit a new one at a full budget.");
+  for (const auto* s : servers) {
+    out.sampleInt("ballast_control_connections_evicted_total", {{"server", s->policy().name}},
+                  s->stats().evicted_total);
+  }
+  out.family("ballast_control_timeouts_total", "counter",
+             "Connections closed at a deadline: header, idle, handshake.");
+  for (const auto* s : servers) {
+    const auto& st = s->stats();
+    const auto kinds = std::to_array<std::pair<const char*, uint64_t>>({
+        {"header", st.header_timeouts_total},
+        {"idle", st.idle_timeouts_total},
+        {"handshake", st.handshake_timeouts_total},
+    });
+    for (const auto& [kind, n] : kinds) {
+      out.sampleInt("ballast_control_timeouts_total",
+                    {{"server", s->policy().name}, {"kind", kind}}, n);
+    }
+  }
+  out.family("ballast_control_tls_failures_total", "counter", "Failed TLS handshakes or records.");
+  for (const auto* s : servers) {
+    out.sampleInt("ballast_control_tls_failures_total", {{"server", s->policy().name}},
+                  s->stats().tls_failures_total);
+  }
+  out.family("ballast_control_connections", "gauge",
+             "Connections holding a slot, by socket (event streams are counted apart).");
+  for (const auto* s : servers) {
+    out.sampleInt("ballast_control_connections", {{"server", s->policy().name}, {"socket", "tcp"}},
+                  s->tcpConnections());
+    out.sampleInt("ballast_control_connections", {{"server", s->policy().name}, {"socket", "unix"}},
+                  s->unixConnections());
+  }
+  out.family("ballast_control_event_streams", "gauge", "Open event streams (SSE).");
+  for (const auto* s : servers) {
+    out.sampleInt("ballast_control_event_streams", {{"server", s->policy().name}},
+                  s->eventStreams());
+  }
+}
+
 std::string ControlThread::metricsText() const {
   metrics::PrometheusWriter out;
   writeProxyMetrics(out);
+  writeControlMetrics(out);
   for (const control::Plane* plane : {kernel_plane_.get(), uplink_plane_.get()}) {
     if (plane != nullptr) {
       plane->writeMetrics(out);

@@ -135,7 +135,7 @@ pools:
   ASSERT_EQ(r.errors.size(), 5U);
   EXPECT_EQ(r.errors[0].format(),
             "t.yaml:1:24: unknown key \"colour\" in logging; allowed keys: level, format, "
-            "file, gelf");
+            "file, gelf, repeat_burst, repeat_interval");
   EXPECT_EQ(r.errors[1].format(),
             "t.yaml:6:29: unknown key \"read\" in timeouts; allowed keys: connect, idle");
   EXPECT_EQ(r.errors[2].format().substr(0, 44), "t.yaml:9:5: unknown key \"backend\" in pool; a");

@@ -60,6 +60,7 @@ struct Claims {
   const char* sub = "alice";
   std::optional<long> exp = kNowS + 300;
   std::optional<long> nbf;
+  const char* extra_json = nullptr;  // more grants as JSON (non-integer dates, aud, iss)
 };
 
 std::string makeJwt(jwt_alg_t alg, const std::string& key, const Claims& c) {
@@ -74,6 +75,9 @@ std::string makeJwt(jwt_alg_t alg, const std::string& key, const Claims& c) {
   }
   if (c.nbf) {
     jwt_add_grant_int(jwt.get(), "nbf", *c.nbf);
+  }
+  if (c.extra_json != nullptr) {
+    EXPECT_EQ(jwt_add_grants_json(jwt.get(), c.extra_json), 0);
   }
   EXPECT_EQ(jwt_set_alg(jwt.get(), alg,
                         key.empty() ? nullptr : reinterpret_cast<const unsigned char*>(key.data()),
@@ -267,6 +271,7 @@ TEST_F(AdminAuthTest, JwtHs256ValidExpiredNotYetValidAndUnsigned) {
       {"nbf ahead", makeJwt(JWT_ALG_HS256, kSecret, {.nbf = kNowS + 60}), "nbf"},
       {"wrong secret", makeJwt(JWT_ALG_HS256, "another-secret", {}), "invalid token"},
       {"alg none", makeJwt(JWT_ALG_NONE, "", {}), "invalid token"},
+      {"hs384", makeJwt(JWT_ALG_HS384, kSecret, {}), "invalid token"},
       {"hs512", makeJwt(JWT_ALG_HS512, kSecret, {}), "invalid token"},
       {"garbage", "a.b.c", "invalid token"},
   };
@@ -277,6 +282,64 @@ TEST_F(AdminAuthTest, JwtHs256ValidExpiredNotYetValidAndUnsigned) {
     EXPECT_NE(message(*denied).find(b.why), std::string::npos)
         << b.name << ": " << message(*denied);
   }
+}
+
+// RFC 7519 §2: a NumericDate may be non-integer. Such dates are compared as numbers, not read
+// as 0 (which made every such token "expired").
+TEST_F(AdminAuthTest, JwtNonIntegerNumericDates) {
+  auto auth = load(withTokens());
+  const auto denied = [&](const std::string& extra) {
+    auto r = tcpRequest("127.0.0.1",
+                        "Bearer " + makeJwt(JWT_ALG_HS256, kSecret,
+                                            {.exp = std::nullopt, .extra_json = extra.c_str()}));
+    return auth.check(r, kNowMs);
+  };
+  EXPECT_FALSE(denied("{\"exp\": " + std::to_string(kNowS + 300) + ".5}").has_value());
+  EXPECT_FALSE(denied("{\"exp\": " + std::to_string(kNowS + 300) +
+                      ".5, \"nbf\": " + std::to_string(kNowS - 1) + ".25}")
+                   .has_value());
+  const auto expired = denied("{\"exp\": " + std::to_string(kNowS - 1) + ".5}");
+  ASSERT_TRUE(expired.has_value());
+  EXPECT_NE(message(*expired).find("expired"), std::string::npos);
+  const auto early = denied("{\"exp\": " + std::to_string(kNowS + 300) +
+                            ".5, \"nbf\": " + std::to_string(kNowS + 10) + ".5}");
+  ASSERT_TRUE(early.has_value());
+  EXPECT_NE(message(*early).find("nbf"), std::string::npos);
+  const auto text_exp = denied("{\"exp\": \"" + std::to_string(kNowS + 300) + "\"}");
+  ASSERT_TRUE(text_exp.has_value());
+  EXPECT_NE(message(*text_exp).find("no exp"), std::string::npos);
+}
+
+TEST_F(AdminAuthTest, JwtAudienceAndIssuerWhenConfigured) {
+  auto s = withTokens();
+  s.audience = "ballast-admin";
+  s.issuer = "https://idp.example";
+  auto auth = load(s);
+  const auto denied = [&](const char* extra) {
+    auto r =
+        tcpRequest("127.0.0.1", "Bearer " + makeJwt(JWT_ALG_HS256, kSecret, {.extra_json = extra}));
+    return auth.check(r, kNowMs);
+  };
+  EXPECT_FALSE(denied(R"({"aud": "ballast-admin", "iss": "https://idp.example"})").has_value());
+  EXPECT_FALSE(
+      denied(R"({"aud": ["other", "ballast-admin"], "iss": "https://idp.example"})").has_value());
+  const char* refused[] = {
+      R"({"iss": "https://idp.example"})",
+      R"({"aud": "other", "iss": "https://idp.example"})",
+      R"({"aud": ["other"], "iss": "https://idp.example"})",
+      R"({"aud": "ballast-admin"})",
+      R"({"aud": "ballast-admin", "iss": "https://evil.example"})",
+  };
+  for (const char* extra : refused) {
+    const auto d = denied(extra);
+    ASSERT_TRUE(d.has_value()) << extra;
+    EXPECT_EQ(d->status, 401) << extra;
+  }
+  // Unset, neither is checked (the other tests' tokens carry neither).
+  auto plain = load(withTokens());
+  auto r = tcpRequest(
+      "127.0.0.1", "Bearer " + makeJwt(JWT_ALG_HS256, kSecret, {.extra_json = R"({"aud": "x"})"}));
+  EXPECT_FALSE(plain.check(r, kNowMs).has_value());
 }
 
 TEST_F(AdminAuthTest, JwtRs256AndNoKeyConfusion) {
