@@ -21,7 +21,9 @@ namespace ballast::config {
 using Duration = std::chrono::milliseconds;
 
 enum class IoBackend : uint8_t { kAuto, kIoUring, kEpoll };
-enum class Protocol : uint8_t { kTcp, kUdp, kHttp };
+// kTlsPassthrough is TCP proxying that first reads the client's TLS ClientHello (never
+// terminating TLS) to pick the pool by server name.
+enum class Protocol : uint8_t { kTcp, kUdp, kHttp, kTlsPassthrough };
 enum class ProxyProtocolVersion : uint8_t { kNone, kV1, kV2 };
 enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
 enum class LogFormat : uint8_t { kJson, kText };
@@ -34,6 +36,8 @@ enum class HealthCheckType : uint8_t { kNone, kTcp, kHttp };
 struct ListenerTimeouts {
   Duration connect{std::chrono::seconds(5)};  // backend TCP connect, per attempt
   Duration idle{std::chrono::minutes(5)};     // TCP: no bytes either way; UDP: flow idle
+  // tls_passthrough: the whole ClientHello, first byte to last (like HTTP's header timeout).
+  Duration client_hello{std::chrono::seconds(10)};
 };
 
 struct ListenerLimits {
@@ -108,6 +112,13 @@ struct HttpSettings {
   std::string access_log;
 };
 
+// tls_passthrough: connections whose ClientHello names one of `names` go to `pool`. Names are
+// stored lowercase; "*.example.com" matches exactly one label before ".example.com".
+struct SniRoute {
+  std::vector<std::string> names;
+  std::string pool;
+};
+
 struct Listener {
   std::string name;
   net::SocketAddress bind;
@@ -118,6 +129,8 @@ struct Listener {
   ProxyProtocolConfig proxy_protocol;
   HttpSettings http;  // protocol: http only. `pool` is then the default when no route matches
                       // (empty: answer 404).
+  std::vector<SniRoute> sni;  // protocol: tls_passthrough only. `pool` is then the default for
+                              // hellos no entry matches (empty: close and count).
 };
 
 struct HealthCheck {

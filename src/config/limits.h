@@ -50,6 +50,10 @@ constexpr size_t kMaxRouteConditions = 32;
 // one is work on every proxied message.
 constexpr size_t kMaxHeaderEdits = 64;
 
+// tls_passthrough: server names are looked up in hash tables, so their number costs memory
+// (at most 253 bytes each), not latency; past this a generated file has likely gone wrong.
+constexpr size_t kMaxSniNamesPerListener = 100000;
+
 // Guards against hostile or runaway input (the fuzzer, a generated file gone wrong).
 constexpr size_t kMaxConfigFileBytes = size_t{16} * 1024 * 1024;
 constexpr size_t kMaxIncludeDepth = 8;

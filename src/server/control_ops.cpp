@@ -21,6 +21,8 @@ std::string_view protocolName(config::Protocol p) {
       return "tcp";
     case config::Protocol::kUdp:
       return "udp";
+    case config::Protocol::kTlsPassthrough:
+      return "tls_passthrough";
     default:
       return "http";
   }

@@ -170,18 +170,20 @@ TEST(HttpListenerTest, LoadingTwiceGivesEqualRoutes) {
 // ---- protocol and pool
 
 TEST(HttpListenerTest, ProtocolChoicesNameHttp) {
-  expectOnlyError(R"(listeners:
+  expectOnlyError(
+      R"(listeners:
   - name: web
     bind: "127.0.0.1:8080"
     protocol: https
     pool: app
 )",
-                  "h.yaml:4:15: protocol: expected one of tcp, udp, http, got \"https\"");
+      "h.yaml:4:15: protocol: expected one of tcp, udp, http, tls_passthrough, got \"https\"");
 }
 
 TEST(HttpListenerTest, UnreadableProtocolDoesNotCascade) {
   // Neither the missing pool nor the http keys are blamed on a protocol we could not read.
-  expectOnlyError(R"(listeners:
+  expectOnlyError(
+      R"(listeners:
   - name: web
     bind: "127.0.0.1:8080"
     protocol: htp
@@ -189,7 +191,7 @@ TEST(HttpListenerTest, UnreadableProtocolDoesNotCascade) {
     routes:
       - pool: app
 )",
-                  "h.yaml:4:15: protocol: expected one of tcp, udp, http, got \"htp\"");
+      "h.yaml:4:15: protocol: expected one of tcp, udp, http, tls_passthrough, got \"htp\"");
 }
 
 TEST(HttpListenerTest, PoolIsOptionalWhenRoutesExist) {
@@ -265,7 +267,7 @@ TEST(HttpListenerTest, UnknownListenerKeyListsRoutes) {
 )",
                   "h.yaml:6:5: unknown key \"route\" in listener; allowed keys: name, bind, "
                   "protocol, pool, timeouts, limits, proxy_protocol, routes, trusted_proxies, "
-                  "forwarded, access_log");
+                  "forwarded, access_log, sni");
 }
 
 // ---- keys only http listeners have
