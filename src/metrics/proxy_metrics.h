@@ -27,9 +27,11 @@ struct ListenerCounters {
   Counter bytes_out_total;  // to clients
   Counter requests_total;   // HTTP
   std::array<Counter, kStatusClasses> responses_total;
-  Counter timeouts_total;      // client-side: header, keep-alive, idle
-  Counter rejected_total;      // over max_connections / flow table full
-  Histogram request_duration;  // HTTP: first request byte to last response byte
+  Counter timeouts_total;       // client-side: header, keep-alive, idle
+  Counter rejected_total;       // over max_connections / flow table full
+  Counter tls_malformed_total;  // tls_passthrough: ClientHellos refused by the parser
+  Counter tls_no_route_total;   // tls_passthrough: no sni entry matched and no default pool
+  Histogram request_duration;   // HTTP: first request byte to last response byte
 
   void countStatus(uint16_t status) {
     if (status >= 100 && status < 600) {
@@ -96,6 +98,8 @@ class ProxyMetrics {
     std::array<uint64_t, kStatusClasses> responses_total{};
     uint64_t timeouts_total = 0;
     uint64_t rejected_total = 0;
+    uint64_t tls_malformed_total = 0;
+    uint64_t tls_no_route_total = 0;
     std::array<uint64_t, kLatencyBucketsUs.size() + 1> duration_buckets{};
     uint64_t duration_sum_us = 0;
   };
