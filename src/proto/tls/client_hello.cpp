@@ -246,7 +246,7 @@ core::Result<ClientHello> parseClientHello(std::span<const uint8_t> input) {
   size_t have = 0;         // handshake bytes received
   size_t need = kUnknown;  // handshake header + body, once the header is in
   size_t pos = 0;
-  const auto handshakeByte = [&](size_t i) {
+  const auto handshake_byte = [&](size_t i) {
     for (size_t f = 0; f < records; ++f) {
       if (i < fragments[f].size()) {
         return fragments[f][i];
@@ -278,11 +278,11 @@ core::Result<ClientHello> parseClientHello(std::span<const uint8_t> input) {
     fragments[records++] = input.subspan(start, avail);
     have += avail;
     if (need == kUnknown && have >= kHandshakeHeaderBytes) {
-      if (handshakeByte(0) != wire::kHandshakeClientHello) {
+      if (handshake_byte(0) != wire::kHandshakeClientHello) {
         return bad("first handshake message is not a ClientHello");
       }
-      const size_t body = (size_t{handshakeByte(1)} << (2 * kBitsPerByte)) |
-                          (size_t{handshakeByte(2)} << kBitsPerByte) | handshakeByte(3);
+      const size_t body = (size_t{handshake_byte(1)} << (2 * kBitsPerByte)) |
+                          (size_t{handshake_byte(2)} << kBitsPerByte) | handshake_byte(3);
       if (body > kMaxClientHelloBytes) {
         return bad("ClientHello larger than 16 KiB");
       }

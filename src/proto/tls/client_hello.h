@@ -17,13 +17,13 @@ namespace ballast::proto::tls {
 // TLSPlaintext header: content type, legacy version, length (RFC 8446 §5.1).
 constexpr size_t kRecordHeaderBytes = 5;
 // A record's fragment may not exceed 2^14 bytes (RFC 8446 §5.1).
-constexpr size_t kMaxRecordPayloadBytes = 16 * 1024;
+constexpr size_t kMaxRecordPayloadBytes = size_t{16} * 1024;
 // Handshake header: message type, 24-bit length (RFC 8446 §4).
 constexpr size_t kHandshakeHeaderBytes = 4;
 // The ClientHello message body we accept. Real ones are 200 bytes to ~2 KiB (post-quantum key
 // shares included); 16 KiB is what OpenSSL and Go accept for a ClientHello too, and it bounds
 // what a client can make us hold before we know where to send it.
-constexpr size_t kMaxClientHelloBytes = 16 * 1024;
+constexpr size_t kMaxClientHelloBytes = size_t{16} * 1024;
 // A ClientHello may be fragmented over several records (RFC 8446 §5.1 allows it). Beyond this
 // many the client is more likely probing than fragmenting; it also bounds the work of a rescan.
 constexpr size_t kMaxHelloRecords = 64;
