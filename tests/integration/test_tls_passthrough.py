@@ -84,12 +84,14 @@ def read_line_tls(obj_read):
     return out.decode().strip()
 
 
-def ask(port, server_name, timeout=10):
-    """A TLS client through ballast; returns (backend line, DER of the certificate it saw)."""
+def ask(port, server_name, timeout=10, before=b""):
+    """A TLS client through ballast; returns (backend line, DER of the certificate it saw).
+    `before` is sent ahead of the handshake (a PROXY header)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+        raw.sendall(before)
         with ctx.wrap_socket(raw, server_hostname=server_name) as tls:
             return read_line_tls(lambda: tls.recv(4096)), tls.getpeercert(binary_form=True)
 
@@ -189,7 +191,7 @@ class TlsPassthroughTest(BallastTest):
             s.close()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
-    def config(self, port, strict_port, metrics_port):
+    def config(self, port, strict_port, metrics_port, proxied_port=None):
         s = self.servers
         return f"""workers: 1
 logging: {{level: debug}}
@@ -211,6 +213,14 @@ listeners:
     sni:
       - names: [a.example.test]
         pool: a
+  - name: proxied
+    bind: "127.0.0.1:{proxied_port or free_port()}"
+    protocol: tls_passthrough
+    proxy_protocol: {{accept: true}}
+    pool: fallback
+    sni:
+      - names: ["*.wild.example.test"]
+        pool: wild
 pools:
   - name: a
     backends: [{{address: "127.0.0.1:{s['a'].port}"}}]
@@ -291,6 +301,21 @@ pools:
                              0)
             self.expect_backend(ask(strict, "a.example.test"), "a", "a.example.test")
         self.run_each_io(body)
+
+    def test_proxy_header_then_client_hello(self):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                port, strict, mport, proxied = free_port(), free_port(), free_port(), free_port()
+                with Ballast(self.config(port, strict, mport, proxied), io=io):
+                    header = b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 443\r\n"
+                    self.expect_backend(ask(proxied, "q.wild.example.test", before=header),
+                                        "wild", "q.wild.example.test")
+                    self.expect_backend(ask(proxied, "a.example.test", before=header),
+                                        "fallback", "a.example.test")
+                    # Header and garbage in one segment: what follows the header is read as the hello.
+                    self.assertTrue(closed_without_answer(proxied, header + b"GET /"))
+                    wait_until(lambda: metric(mport, "ballast_tls_client_hello_malformed_total",
+                                              "proxied") == 1, what="malformed after PROXY")
 
     def test_incomplete_hello_times_out(self):
         def body(b, port, strict, mport):
