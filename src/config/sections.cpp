@@ -14,7 +14,7 @@
 #include "config/http_fields.h"
 #include "config/http_sections.h"
 #include "config/limits.h"
-#include "config/tls_sections.h"
+#include "config/sni_sections.h"
 #include "config/units.h"
 
 namespace ballast::config {

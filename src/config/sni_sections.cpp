@@ -1,6 +1,6 @@
-// src/config/tls_sections.cpp — the tls_passthrough listener schema: `sni:` routes and the
+// src/config/sni_sections.cpp — the tls_passthrough listener schema: `sni:` routes and the
 // ClientHello timeout. Names are normalized here so the L4 SNI router only compares.
-#include "config/tls_sections.h"
+#include "config/sni_sections.h"
 
 #include <algorithm>
 #include <string>

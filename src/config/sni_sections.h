@@ -1,4 +1,4 @@
-// src/config/tls_sections.h — readers for what only a tls_passthrough listener has: the `sni:`
+// src/config/sni_sections.h — readers for what only a tls_passthrough listener has: the `sni:`
 // list that routes a connection by the server name in its ClientHello, and the ClientHello
 // timeout.
 #pragma once

@@ -1,6 +1,6 @@
-// tests/unit/config/tls_sections_test.cpp — the tls_passthrough listener: `sni:` entries, the
+// tests/unit/config/sni_sections_test.cpp — the tls_passthrough listener: `sni:` entries, the
 // default pool, the ClientHello timeout, and each mistake reported at file:line:column.
-#include "config/tls_sections.h"
+#include "config/sni_sections.h"
 
 #include <gtest/gtest.h>
 
