@@ -60,6 +60,13 @@ json listenerJson(const Listener& l) {
              {{"max_connections", l.limits.max_connections},
               {"max_flows", l.limits.max_flows},
               {"buffer_bytes", l.limits.buffer_bytes}}}};
+  if (l.protocol == Protocol::kTlsPassthrough) {
+    json sni = json::array();
+    for (const auto& r : l.sni) {
+      sni.push_back({{"names", r.names}, {"pool", r.pool}});
+    }
+    j["tls"] = {{"sni", sni}, {"timeouts", {{"client_hello_s", seconds(l.timeouts.client_hello)}}}};
+  }
   if (isHttp(l.protocol)) {
     json routes = json::array();
     for (const auto& r : l.http.routes) {
@@ -205,6 +212,8 @@ std::string_view protocolName(Protocol p) {
       return "udp";
     case Protocol::kHttps:
       return "https";
+    case Protocol::kTlsPassthrough:
+      return "tls_passthrough";
     default:
       return "http";
   }

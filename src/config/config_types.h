@@ -21,7 +21,9 @@ namespace ballast::config {
 using Duration = std::chrono::milliseconds;
 
 enum class IoBackend : uint8_t { kAuto, kIoUring, kEpoll };
-enum class Protocol : uint8_t { kTcp, kUdp, kHttp, kHttps };
+// kTlsPassthrough is TCP proxying that first reads the client's TLS ClientHello (never
+// terminating TLS) to pick the pool by server name.
+enum class Protocol : uint8_t { kTcp, kUdp, kHttp, kHttps, kTlsPassthrough };
 // HTTP over cleartext or TLS: the same proxy, the same keys.
 inline bool isHttp(Protocol p) { return p == Protocol::kHttp || p == Protocol::kHttps; }
 enum class TlsVersion : uint8_t { k12, k13 };
@@ -37,6 +39,8 @@ enum class HealthCheckType : uint8_t { kNone, kTcp, kHttp };
 struct ListenerTimeouts {
   Duration connect{std::chrono::seconds(5)};  // backend TCP connect, per attempt
   Duration idle{std::chrono::minutes(5)};     // TCP: no bytes either way; UDP: flow idle
+  // tls_passthrough: the whole ClientHello, first byte to last (like HTTP's header timeout).
+  Duration client_hello{std::chrono::seconds(10)};
 };
 
 struct ListenerLimits {
@@ -129,6 +133,13 @@ struct TlsServerSettings {
   bool session_tickets = true;
 };
 
+// tls_passthrough: connections whose ClientHello names one of `names` go to `pool`. Names are
+// stored lowercase; "*.example.com" matches exactly one label before ".example.com".
+struct SniRoute {
+  std::vector<std::string> names;
+  std::string pool;
+};
+
 struct Listener {
   std::string name;
   net::SocketAddress bind;
@@ -140,6 +151,8 @@ struct Listener {
   TlsServerSettings tls;  // protocol: https only
   HttpSettings http;  // protocol: http and https. `pool` is then the default when no route matches
                       // (empty: answer 404).
+  std::vector<SniRoute> sni;  // protocol: tls_passthrough only. `pool` is then the default for
+                              // hellos no entry matches (empty: close and count).
 };
 
 struct HealthCheck {

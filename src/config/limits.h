@@ -79,6 +79,9 @@ constexpr uint64_t kMaxControlConnections = 100'000;
 constexpr uint32_t kDefaultLogRepeatBurst = 5;
 constexpr uint32_t kDefaultLogRepeatIntervalMs = 10'000;
 constexpr uint64_t kMaxLogRepeatBurst = 1'000'000;
+// tls_passthrough: server names are looked up in hash tables, so their number costs memory
+// (at most 253 bytes each), not latency; past this a generated file has likely gone wrong.
+constexpr size_t kMaxSniNamesPerListener = 100000;
 
 // Guards against hostile or runaway input (the fuzzer, a generated file gone wrong).
 constexpr size_t kMaxConfigFileBytes = size_t{16} * 1024 * 1024;

@@ -14,6 +14,7 @@
 #include "config/http_fields.h"
 #include "config/http_sections.h"
 #include "config/limits.h"
+#include "config/sni_sections.h"
 #include "config/tls_sections.h"
 #include "config/units.h"
 
@@ -25,9 +26,19 @@ using namespace std::string_view_literals;
 // `routes` and the other http keys are listed for every protocol: they are listener keys, and a
 // tcp listener that has one is told it needs protocol: http rather than that the key does not
 // exist.
-constexpr std::array kListenerKeys = {
-    "name"sv,           "bind"sv,   "protocol"sv,        "pool"sv,      "timeouts"sv,   "limits"sv,
-    "proxy_protocol"sv, "routes"sv, "trusted_proxies"sv, "forwarded"sv, "access_log"sv, "tls"sv};
+constexpr std::array kListenerKeys = {"name"sv,
+                                      "bind"sv,
+                                      "protocol"sv,
+                                      "pool"sv,
+                                      "timeouts"sv,
+                                      "limits"sv,
+                                      "proxy_protocol"sv,
+                                      "routes"sv,
+                                      "trusted_proxies"sv,
+                                      "forwarded"sv,
+                                      "access_log"sv,
+                                      "tls"sv,
+                                      "sni"sv};
 constexpr std::array kTimeoutKeys = {"connect"sv, "idle"sv};
 constexpr std::array kLimitKeys = {"max_connections"sv, "max_flows"sv, "buffer_bytes"sv};
 
@@ -41,6 +52,9 @@ constexpr std::array<std::string_view, N + M> concat(const std::array<std::strin
 }
 
 constexpr auto kHttpTimeoutKeys = concat(kTimeoutKeys, kHttpOnlyTimeoutKeys);
+constexpr auto kTlsTimeoutKeys = concat(kTimeoutKeys, kTlsOnlyTimeoutKeys);
+constexpr auto kAnyTimeoutKeys = concat(kHttpTimeoutKeys, kTlsOnlyTimeoutKeys);
+constexpr auto kNotL4TimeoutKeys = concat(kHttpOnlyTimeoutKeys, kTlsOnlyTimeoutKeys);
 constexpr auto kHttpLimitKeys = concat(kLimitKeys, kHttpOnlyLimitKeys);
 constexpr std::array kProxyProtocolKeys = {"send"sv, "accept"sv};
 constexpr std::array kPoolKeys = {"name"sv,     "algorithm"sv,    "hash_key"sv, "connect_retries"sv,
@@ -56,11 +70,12 @@ constexpr std::array kHealthCheckKeys = {"type"sv, "interval"sv,      "timeout"s
                                          "fall"sv, "jitter"sv,        "path"sv,       "method"sv,
                                          "host"sv, "expect_status"sv, "expect_body"sv};
 
-constexpr std::array<Choice<Protocol>, 4> kProtocols = {{
+constexpr std::array<Choice<Protocol>, 5> kProtocols = {{
     {"tcp", Protocol::kTcp},
     {"udp", Protocol::kUdp},
     {"http", Protocol::kHttp},
     {"https", Protocol::kHttps},
+    {"tls_passthrough", Protocol::kTlsPassthrough},
 }};
 constexpr std::array<Choice<ProxyProtocolVersion>, 3> kProxyVersions = {{
     {"none", ProxyProtocolVersion::kNone},
@@ -88,8 +103,8 @@ constexpr std::array<Choice<HealthCheckType>, 3> kHealthCheckTypes = {{
 
 // Which keys a listener accepts follows its protocol. kAny when the protocol could not be read:
 // every key is then read for its own errors but none is blamed on the protocol, so one typo in
-// `protocol:` does not bring a cascade of errors.
-enum class Schema : uint8_t { kL4, kHttp, kAny };
+// `protocol:` does not bring a cascade of errors. kTls is L4 with the tls_passthrough keys.
+enum class Schema : uint8_t { kL4, kTls, kHttp, kAny };
 
 std::string_view protocolName(Protocol p) {
   for (const auto& c : kProtocols) {
@@ -114,10 +129,33 @@ void reportHttpOnlyKeys(FileReader& file, const MapReader& map,
   }
 }
 
+void reportTlsOnlyKeys(FileReader& file, const MapReader& map,
+                       std::span<const std::string_view> keys, Protocol protocol) {
+  for (const auto key : keys) {
+    if (const Field* f = map.find(key)) {
+      file.error(f->key_mark, f->key + ": only for protocol: tls_passthrough, not " +
+                                  std::string(protocolName(protocol)));
+    }
+  }
+}
+
+MapReader timeoutsMap(FileReader& file, const Field& field, Schema schema) {
+  switch (schema) {
+    case Schema::kL4:
+      return {file, field, "timeouts", kTimeoutKeys, kNotL4TimeoutKeys};
+    case Schema::kTls:
+      return {file, field, "timeouts", kTlsTimeoutKeys, kHttpOnlyTimeoutKeys};
+    case Schema::kHttp:
+      return {file, field, "timeouts", kHttpTimeoutKeys, kTlsOnlyTimeoutKeys};
+    case Schema::kAny:
+      break;
+  }
+  return {file, field, "timeouts", kAnyTimeoutKeys};
+}
+
 void readTimeouts(FileReader& file, const Field& field, Schema schema, Listener& listener) {
-  const bool l4 = schema == Schema::kL4;
-  const MapReader map = l4 ? MapReader(file, field, "timeouts", kTimeoutKeys, kHttpOnlyTimeoutKeys)
-                           : MapReader(file, field, "timeouts", kHttpTimeoutKeys);
+  const bool l4 = schema == Schema::kL4 || schema == Schema::kTls;
+  const MapReader map = timeoutsMap(file, field, schema);
   ListenerTimeouts& timeouts = listener.timeouts;
   if (const Field* f = map.find("connect")) {
     assign(timeouts.connect, readDuration(file, *f, /*positive=*/true));
@@ -130,10 +168,15 @@ void readTimeouts(FileReader& file, const Field& field, Schema schema, Listener&
   } else {
     readHttpTimeouts(file, map, listener.http.timeouts);
   }
+  if (schema == Schema::kTls || schema == Schema::kAny) {
+    readTlsTimeouts(file, map, timeouts);
+  } else {
+    reportTlsOnlyKeys(file, map, kTlsOnlyTimeoutKeys, listener.protocol);
+  }
 }
 
 void readLimits(FileReader& file, const Field& field, Schema schema, Listener& listener) {
-  const bool l4 = schema == Schema::kL4;
+  const bool l4 = schema == Schema::kL4 || schema == Schema::kTls;
   const MapReader map = l4 ? MapReader(file, field, "limits", kLimitKeys, kHttpOnlyLimitKeys)
                            : MapReader(file, field, "limits", kHttpLimitKeys);
   ListenerLimits& limits = listener.limits;
@@ -170,6 +213,20 @@ void checkHttpTarget(FileReader& file, const MapReader& map, const Field* routes
   }
 }
 
+// Likewise a tls_passthrough listener: a default pool, or an sni entry.
+void checkTlsTarget(FileReader& file, const MapReader& map, const Field* sni, size_t sni_items,
+                    const Listener& listener) {
+  if (!listener.pool.empty() || sni_items > 0) {
+    return;
+  }
+  const std::string who = "tls_passthrough listener \"" + listener.name + "\"";
+  if (sni == nullptr) {
+    file.error(map.mark(), who + " needs a default \"pool\" or at least one sni entry");
+  } else if (sni->value.IsNull() || sni->value.IsSequence()) {
+    file.error(sni->valueMark(), "sni: " + who + " has no pool, so it needs at least one entry");
+  }
+}
+
 void readProxyProtocol(FileReader& file, const Field& field, ProxyProtocolConfig& pp) {
   const MapReader map(file, field, "proxy_protocol", kProxyProtocolKeys);
   if (const Field* f = map.find("send")) {
@@ -202,8 +259,11 @@ void readListener(FileReader& file, const Field& item, Config& config, SourceMap
   }
   Schema schema = Schema::kAny;
   if (protocol) {
-    schema = isHttp(*protocol) ? Schema::kHttp : Schema::kL4;
+    schema = isHttp(*protocol)                        ? Schema::kHttp
+             : *protocol == Protocol::kTlsPassthrough ? Schema::kTls
+                                                      : Schema::kL4;
   }
+  const bool l4 = schema == Schema::kL4 || schema == Schema::kTls;
   // tcp and udp proxy everything to one pool; http may instead route every request.
   const Field* pool = schema == Schema::kL4 ? map.require(file, "pool") : map.find("pool");
   bool pool_ok = true;
@@ -232,18 +292,29 @@ void readListener(FileReader& file, const Field& item, Config& config, SourceMap
   }
   const Field* routes = map.find("routes");
   size_t route_items = 0;
-  if (routes != nullptr && schema == Schema::kL4) {
+  if (routes != nullptr && l4) {
     reportHttpOnly(file, *routes, listener.protocol);
   } else if (routes != nullptr) {
     route_items = readRoutes(file, *routes, listener.name, listener.http.routes, source.routes);
   }
-  if (schema == Schema::kL4) {
+  if (l4) {
     reportHttpOnlyKeys(file, map, kHttpOnlyListenerKeys, listener.protocol);
   } else {
     readHttpSettings(file, map, listener.http);
   }
   if (schema == Schema::kHttp && pool_ok) {
     checkHttpTarget(file, map, routes, route_items, listener);
+  }
+  const Field* sni = map.find("sni");
+  size_t sni_items = 0;
+  if (sni != nullptr && (schema == Schema::kTls || schema == Schema::kAny)) {
+    sni_items = readSni(file, *sni, listener.sni, source.sni_pools);
+  } else if (sni != nullptr) {
+    file.error(sni->key_mark, "sni: only for protocol: tls_passthrough, not " +
+                                  std::string(protocolName(listener.protocol)));
+  }
+  if (schema == Schema::kTls && pool_ok) {
+    checkTlsTarget(file, map, sni, sni_items, listener);
   }
   source.protocol_known = schema != Schema::kAny;
   config.listeners.push_back(std::move(listener));

@@ -99,6 +99,13 @@ void checkPoolReferences(const Config& config, const SourceMap& sources, Diagnos
           sources.listeners[i].pool,
           "pool: listener \"" + l.name + "\" names unknown pool \"" + l.pool + "\"; " + known);
     }
+    for (size_t r = 0; r < l.sni.size() && r < sources.listeners[i].sni_pools.size(); ++r) {
+      if (unknown(l.sni[r].pool)) {
+        diagnostics.add(sources.listeners[i].sni_pools[r],
+                        "pool: sni entry " + std::to_string(r + 1) + " of listener \"" + l.name +
+                            "\" names unknown pool \"" + l.sni[r].pool + "\"; " + known);
+      }
+    }
     const auto& routes = l.http.routes;
     for (size_t r = 0; r < routes.size(); ++r) {
       if (unknown(routes[r].pool)) {
@@ -108,6 +115,21 @@ void checkPoolReferences(const Config& config, const SourceMap& sources, Diagnos
       }
     }
   }
+}
+
+// Where listener i names `pool` (its default or an sni entry); nullptr when it does not.
+const Location* poolUse(const Config& config, const SourceMap& sources, size_t i,
+                        const std::string& pool) {
+  const Listener& l = config.listeners[i];
+  if (l.pool == pool) {
+    return &sources.listeners[i].pool;
+  }
+  for (size_t r = 0; r < l.sni.size() && r < sources.listeners[i].sni_pools.size(); ++r) {
+    if (l.sni[r].pool == pool) {
+      return &sources.listeners[i].sni_pools[r];
+    }
+  }
+  return nullptr;
 }
 
 bool isHttpHashKey(HashKey key) {
@@ -147,11 +169,11 @@ void checkHttpOnlyPoolSettings(const Config& config, const SourceMap& sources,
     }
     for (size_t i = 0; i < config.listeners.size(); ++i) {
       const Listener& l = config.listeners[i];
-      if (isHttp(l.protocol) || !sources.listeners[i].protocol_known ||
-          l.pool != pool.name) {
+      const Location* use = poolUse(config, sources, i, pool.name);
+      if (isHttp(l.protocol) || !sources.listeners[i].protocol_known || use == nullptr) {
         continue;
       }
-      const Location& used_at = sources.listeners[i].pool;
+      const Location& used_at = *use;
       const std::string user = "pool \"" + pool.name + "\" is used by " +
                                std::string(transportName(l.protocol)) + " listener \"" + l.name +
                                "\"";

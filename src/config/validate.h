@@ -21,6 +21,7 @@ struct ListenerSource {
   Location bind;
   Location pool;
   std::vector<RouteSource> routes;  // parallel to Listener::http.routes
+  std::vector<Location> sni_pools;  // parallel to Listener::sni: each entry's `pool:` value
   // False when `protocol:` could not be read: the listener's protocol is then a guess, and
   // checks that depend on it stay quiet rather than add to the error already reported.
   bool protocol_known = true;

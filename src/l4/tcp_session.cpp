@@ -1,6 +1,7 @@
 // src/l4/tcp_session.cpp — the L4 TCP proxy state machine.
 //
-// Life of a session: [read PROXY header] → connect (retry on another backend on failure) →
+// Life of a session: [read PROXY header] → [read the TLS ClientHello and pick the pool by its
+// server name] → connect (retry on another backend on failure) →
 // stream both ways → each FIN is forwarded once the bytes before it are written → when both
 // directions are shut, or either side resets, close both → both streams released → the
 // listener frees the session.
@@ -15,8 +16,10 @@
 #include "core/socket.h"
 #include "l4/hash_key.h"
 #include "l4/proxy_header_reader.h"
+#include "l4/sni_router.h"
 #include "l4/stream_listener.h"
 #include "proto/proxy_protocol/proxy_protocol.h"
+#include "proto/tls/client_hello.h"
 
 namespace ballast::l4 {
 
@@ -45,6 +48,55 @@ void TcpSession::start() {
     armIdle();
     return;
   }
+  if (env_.sni != nullptr) {
+    beginClientHello();
+    return;
+  }
+  connectBackend();
+}
+
+void TcpSession::beginClientHello() {
+  state_ = State::kClientHello;
+  hello_ = std::make_unique<std::vector<uint8_t>>();
+  // The whole hello, however it trickles in: one deadline, not re-armed per byte (slowloris).
+  loop().timers().schedule(timer_,
+                           static_cast<uint64_t>(env_.listener->timeouts.client_hello.count()));
+}
+
+// Preconditions: state kClientHello, hello_ holds every byte the client sent so far.
+void TcpSession::readClientHello() {
+  auto parsed = proto::tls::parseClientHello(*hello_);
+  if (!parsed) {
+    if (parsed.error().code == core::Errc::kNeedMore) {
+      return;
+    }
+    // Info, not warn: scanners send anything to port 443, and each one is counted anyway.
+    env_.counters->tls_malformed_total.add();
+    core::LogLine(core::LogLevel::kInfo, "l4.tls_hello_invalid")
+        .str("listener", env_.listener->name)
+        .str("client", core::peerAddress(client_.stream.fd()).toString())
+        .str("reason", parsed.error().what);
+    closeBoth(true);
+    return;
+  }
+  core::TimerWheel::cancel(timer_);
+  upstream::WorkerPool* pool = env_.sni->match(parsed->server_name);
+  if (pool == nullptr) {
+    env_.counters->tls_no_route_total.add();
+    core::LogLine(core::LogLevel::kInfo, "l4.tls_no_route")
+        .str("listener", env_.listener->name)
+        .str("client", core::peerAddress(client_.stream.fd()).toString())
+        .str("server_name", parsed->server_name);
+    closeBoth(true);
+    return;
+  }
+  if (!backend_.out.append(loop().chunks(), hello_->data(), hello_->size())) {
+    core::LogLine(core::LogLevel::kWarn, "l4.no_buffer").str("listener", env_.listener->name);
+    closeBoth(true);
+    return;
+  }
+  hello_.reset();
+  env_.pool = pool;
   connectBackend();
 }
 
@@ -188,6 +240,14 @@ void TcpSession::onData(Side& from, core::ChunkId id, uint32_t len) {
     loop().releaseChunk(id);
     return;
   }
+  if (state_ == State::kClientHello) {
+    env_.counters->bytes_in_total.add(len);
+    const uint8_t* data = loop().chunks().data(id);
+    hello_->insert(hello_->end(), data, data + len);
+    loop().releaseChunk(id);
+    readClientHello();
+    return;
+  }
   to.out.push(loop().chunks(), id, 0, len);
   if (&from == &client_) {
     env_.counters->bytes_in_total.add(len);
@@ -229,8 +289,24 @@ bool TcpSession::parseProxyHeader() {
     announced_ =
         std::make_unique<ClientAddresses>(ClientAddresses{parsed->source, parsed->destination});
   }
-  connectBackend();
-  return true;
+  if (env_.sni == nullptr) {
+    connectBackend();
+    return true;
+  }
+  // What followed the PROXY header is the start of the ClientHello.
+  beginClientHello();
+  auto& chunks = loop().chunks();
+  for (core::ChunkId id = backend_.out.head(); id != core::kNoChunk; id = chunks.meta(id).next) {
+    const auto& m = chunks.meta(id);
+    hello_->insert(hello_->end(), chunks.data(id) + m.offset,
+                   chunks.data(id) + m.offset + m.length);
+  }
+  backend_.out.consume(chunks, backend_.out.bytes(),
+                       [this](core::ChunkId id) { loop().releaseChunk(id); });
+  if (!hello_->empty()) {
+    readClientHello();
+  }
+  return state_ != State::kClosing;
 }
 
 void TcpSession::flush(Side& to) {
@@ -276,6 +352,15 @@ void TcpSession::onEof(Side& from) {
   if (state_ != State::kStreaming) {
     if (state_ == State::kProxyHeader) {
       closeBoth(false);  // the client left before saying who it was
+    } else if (state_ == State::kClientHello) {
+      if (!hello_->empty()) {  // a connect-and-close is a probe, not a malformed hello
+        env_.counters->tls_malformed_total.add();
+        core::LogLine(core::LogLevel::kInfo, "l4.tls_hello_invalid")
+            .str("listener", env_.listener->name)
+            .str("client", core::peerAddress(client_.stream.fd()).toString())
+            .str("reason", "client closed before the ClientHello was complete");
+      }
+      closeBoth(false);
     }
     return;  // connecting: forwarded once the backend is up
   }
@@ -363,6 +448,14 @@ void TcpSession::onTimer(void* self) {
   auto* s = static_cast<TcpSession*>(self);
   if (s->state_ == State::kConnecting) {
     s->onConnectFailed(ETIMEDOUT);
+    return;
+  }
+  if (s->state_ == State::kClientHello) {
+    core::LogLine(core::LogLevel::kInfo, "l4.tls_hello_timeout")
+        .str("listener", s->env_.listener->name)
+        .unum("bytes", s->hello_->size());
+    s->env_.counters->timeouts_total.add();
+    s->closeBoth(false);
     return;
   }
   const auto idle = static_cast<uint64_t>(s->env_.listener->timeouts.idle.count());

@@ -1,11 +1,14 @@
 // src/l4/tcp_session.h — one proxied TCP connection: client ⇄ backend. Bytes flow through
 // chunk queues bounded by the listener's buffer_bytes (a slow reader pauses the other side's
-// reads), FIN and RST are carried across, failed connects retry on another backend.
+// reads), FIN and RST are carried across, failed connects retry on another backend. On a
+// tls_passthrough listener the client's ClientHello is read (not terminated) first, to pick the
+// pool by server name.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "config/config_types.h"
 #include "core/chunk_pool.h"
@@ -19,6 +22,7 @@ namespace ballast::l4 {
 template <typename Session>
 class StreamListener;
 class TcpSession;
+class SniRouter;
 
 // What a session needs from the listener generation it was accepted under.
 struct SessionEnv {
@@ -28,6 +32,7 @@ struct SessionEnv {
   core::LocalRefCounted* epoch = nullptr;  // keeps listener and pool alive
   StreamListener<TcpSession>* owner = nullptr;
   metrics::ListenerCounters* counters = nullptr;  // this worker's; never null in a session
+  const SniRouter* sni = nullptr;  // tls_passthrough only; then `pool` is set once routed
 };
 
 class TcpSession {
@@ -81,6 +86,8 @@ class TcpSession {
   void closeBoth(bool reset_client);
   void onSideReleased(Side& s);
   bool parseProxyHeader();
+  void beginClientHello();
+  void readClientHello();
   void armIdle();
   static void onTimer(void* self);
 
@@ -94,9 +101,21 @@ class TcpSession {
   std::unique_ptr<uint8_t[]> proxy_header_;               // PROXY header to send; freed once sent
   uint16_t proxy_header_len_ = 0;
   uint16_t proxy_header_sent_ = 0;
+  // tls_passthrough: the client's bytes until its ClientHello is complete (bounded by
+  // proto::tls::kMaxBufferedBytes plus one read), copied out of the received chunks so that a
+  // hello sent a byte per segment does not pin a 16 KiB chunk per byte. Once the pool is picked
+  // they move to the backend's queue, ahead of anything the client sends next.
+  std::unique_ptr<std::vector<uint8_t>> hello_;
   std::array<uint32_t, kMaxTries> tried_{};
   uint8_t tries_ = 0;
-  enum class State : uint8_t { kProxyHeader, kConnecting, kRetrying, kStreaming, kClosing };
+  enum class State : uint8_t {
+    kProxyHeader,
+    kClientHello,
+    kConnecting,
+    kRetrying,
+    kStreaming,
+    kClosing
+  };
   State state_ = State::kConnecting;
   // Addresses a client's PROXY header announced; kept only until the backend is connected.
   struct ClientAddresses {

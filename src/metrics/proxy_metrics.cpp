@@ -87,6 +87,8 @@ std::map<std::string, ProxyMetrics::ListenerTotals> ProxyMetrics::listenerTotals
       t.rejected_total += c->rejected_total.value();
       t.tls_errors_total += c->tls_errors_total.value();
       t.no_backend_total += c->no_backend_total.value();
+      t.tls_malformed_total += c->tls_malformed_total.value();
+      t.tls_no_route_total += c->tls_no_route_total.value();
       addAll(t.duration_buckets, bucketValues(c->request_duration));
       t.duration_sum_us += c->request_duration.sumUs();
     }

@@ -27,11 +27,13 @@ struct ListenerCounters {
   Counter bytes_out_total;  // to clients
   Counter requests_total;   // HTTP
   std::array<Counter, kStatusClasses> responses_total;
-  Counter timeouts_total;      // client-side: header, keep-alive, idle
-  Counter rejected_total;      // over max_connections / flow table full
-  Counter tls_errors_total;    // https: failed handshakes and bad records
-  Counter no_backend_total;    // connections or requests no backend could take (logs are limited)
-  Histogram request_duration;  // HTTP: first request byte to last response byte
+  Counter timeouts_total;       // client-side: header, keep-alive, idle
+  Counter rejected_total;       // over max_connections / flow table full
+  Counter tls_errors_total;     // https: failed handshakes and bad records
+  Counter no_backend_total;     // connections or requests no backend could take (logs are limited)
+  Counter tls_malformed_total;  // tls_passthrough: ClientHellos refused by the parser
+  Counter tls_no_route_total;   // tls_passthrough: no sni entry matched and no default pool
+  Histogram request_duration;   // HTTP: first request byte to last response byte
 
   void countStatus(uint16_t status) {
     if (status >= 100 && status < 600) {
@@ -100,6 +102,8 @@ class ProxyMetrics {
     uint64_t rejected_total = 0;
     uint64_t tls_errors_total = 0;
     uint64_t no_backend_total = 0;
+    uint64_t tls_malformed_total = 0;
+    uint64_t tls_no_route_total = 0;
     std::array<uint64_t, kLatencyBucketsUs.size() + 1> duration_buckets{};
     uint64_t duration_sum_us = 0;
   };

@@ -59,8 +59,9 @@ void checkFileLimit(const config::Config& cfg, uint32_t workers) {
   // Each TCP connection is a pair (client + backend); a UDP flow holds one socket.
   uint64_t needed = 0;
   for (const auto& l : cfg.listeners) {
-    needed +=
-        l.protocol == config::Protocol::kTcp ? 2ULL * l.limits.max_connections : l.limits.max_flows;
+    const bool pairs =
+        l.protocol == config::Protocol::kTcp || l.protocol == config::Protocol::kTlsPassthrough;
+    needed += pairs ? 2ULL * l.limits.max_connections : l.limits.max_flows;
     needed += workers;  // the listening sockets
   }
   if (needed > lim.rlim_cur) {

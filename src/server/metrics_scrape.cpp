@@ -86,6 +86,21 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
                   [](const auto& t) { return t.no_backend_total; });
   listenerCounter("ballast_http_requests_total", "HTTP requests answered, per listener.", true,
                   [](const auto& t) { return t.requests_total; });
+  // tls_passthrough listeners only.
+  const auto tlsCounter = [&](const char* name, const char* help, auto field) {
+    out.family(name, "counter", help);
+    for (const auto& l : cfg.listeners) {
+      if (l.protocol == config::Protocol::kTlsPassthrough) {
+        out.sampleInt(name, {{"listener", l.name}}, field(totalsOf(l)));
+      }
+    }
+  };
+  tlsCounter("ballast_tls_client_hello_malformed_total",
+             "Connections closed because their TLS ClientHello was malformed.",
+             [](const auto& t) { return t.tls_malformed_total; });
+  tlsCounter("ballast_tls_no_route_total",
+             "Connections closed because no sni entry matched and there is no default pool.",
+             [](const auto& t) { return t.tls_no_route_total; });
   out.family("ballast_http_responses_total", "counter",
              "HTTP responses sent to clients, by status class.");
   for (const auto& l : cfg.listeners) {

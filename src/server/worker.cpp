@@ -143,6 +143,14 @@ void Worker::apply(SnapshotPtr snapshot) {
         p.get(), (snapshot->generation << 8U) ^ index_, &metrics_));
   }
   for (const auto& l : snapshot->config->listeners) {
+    epoch->sni_routers.emplace_back();
+    if (l.protocol == config::Protocol::kTlsPassthrough) {
+      epoch->sni_routers.back() =
+          std::make_unique<l4::SniRouter>(l, [&](const std::string& name) -> upstream::WorkerPool* {
+            const int index = snapshot->poolIndex(name);
+            return index < 0 ? nullptr : epoch->pools[static_cast<size_t>(index)].get();
+          });
+    }
     if (!config::isHttp(l.protocol)) {
       epoch->routers.emplace_back();
       continue;
@@ -176,7 +184,7 @@ void Worker::apply(SnapshotPtr snapshot) {
       // Same socket: new connections take the new settings, open ones keep theirs.
       found->kept = true;
       if (found->tcp) {
-        found->tcp->update(tcpEnv(*e, lc, pool), share(lc.limits.max_connections));
+        found->tcp->update(tcpEnv(*e, lc, pool, i), share(lc.limits.max_connections));
       } else if (found->http) {
         found->http->update(httpEnv(*e, lc, i), share(lc.limits.max_connections));
       } else {
@@ -189,9 +197,9 @@ void Worker::apply(SnapshotPtr snapshot) {
     ListenerSlot slot;
     slot.sockets = sockets;
     slot.kept = true;
-    if (lc.protocol == config::Protocol::kTcp) {
+    if (lc.protocol == config::Protocol::kTcp || lc.protocol == config::Protocol::kTlsPassthrough) {
       slot.tcp = std::make_unique<l4::StreamListener<l4::TcpSession>>(
-          tcpEnv(*e, lc, pool), fd, share(lc.limits.max_connections));
+          tcpEnv(*e, lc, pool, i), fd, share(lc.limits.max_connections));
       slot.tcp->start();
     } else if (config::isHttp(lc.protocol)) {
       slot.http = std::make_unique<l4::StreamListener<l7::HttpSession>>(
@@ -304,9 +312,11 @@ l7::HttpEnv Worker::httpEnv(Epoch& e, const config::Listener& lc, size_t listene
   return env;
 }
 
-l4::SessionEnv Worker::tcpEnv(Epoch& e, const config::Listener& lc, upstream::WorkerPool* pool) {
+l4::SessionEnv Worker::tcpEnv(Epoch& e, const config::Listener& lc, upstream::WorkerPool* pool,
+                              size_t listener_index) {
   l4::SessionEnv env{loop_.get(), &lc, pool, &e, nullptr};
   env.counters = &metrics_.listener(lc.name);
+  env.sni = e.sni_routers[listener_index].get();
   return env;
 }
 

@@ -16,6 +16,7 @@
 #include "core/event_loop.h"
 #include "core/fd.h"
 #include "core/local_ref.h"
+#include "l4/sni_router.h"
 #include "l4/stream_listener.h"
 #include "l4/tcp_session.h"
 #include "l4/udp_listener.h"
@@ -50,7 +51,8 @@ class Worker final : public core::WatchHandler {
     Worker& worker;
     SnapshotPtr snapshot;
     std::vector<std::unique_ptr<upstream::WorkerPool>> pools;
-    std::vector<std::unique_ptr<l7::Router>> routers;  // per listener; null unless http
+    std::vector<std::unique_ptr<l7::Router>> routers;         // per listener; null unless http
+    std::vector<std::unique_ptr<l4::SniRouter>> sni_routers;  // null unless tls_passthrough
     std::vector<std::vector<metrics::RouteCounters*>> route_counters;  // per listener
   };
   struct ListenerSlot {
@@ -70,7 +72,8 @@ class Worker final : public core::WatchHandler {
   void epochDone(Epoch* e);
   uint32_t share(uint32_t total) const;
   l7::HttpEnv httpEnv(Epoch& e, const config::Listener& lc, size_t listener_index);
-  l4::SessionEnv tcpEnv(Epoch& e, const config::Listener& lc, upstream::WorkerPool* pool);
+  l4::SessionEnv tcpEnv(Epoch& e, const config::Listener& lc, upstream::WorkerPool* pool,
+                        size_t listener_index);
   size_t liveConnections() const;
 
   uint32_t index_;

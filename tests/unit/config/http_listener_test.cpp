@@ -176,7 +176,8 @@ TEST(HttpListenerTest, ProtocolChoicesNameHttpAndHttps) {
     protocol: http2
     pool: app
 )",
-                  "h.yaml:4:15: protocol: expected one of tcp, udp, http, https, got \"http2\"");
+                  "h.yaml:4:15: protocol: expected one of tcp, udp, http, https, tls_passthrough, "
+                  "got \"http2\"");
 }
 
 TEST(HttpListenerTest, HttpsNeedsATlsBlock) {
@@ -216,7 +217,8 @@ TEST(HttpListenerTest, UnreadableCertificateIsReportedAtItsLine) {
 
 TEST(HttpListenerTest, UnreadableProtocolDoesNotCascade) {
   // Neither the missing pool nor the http keys are blamed on a protocol we could not read.
-  expectOnlyError(R"(listeners:
+  expectOnlyError(
+      R"(listeners:
   - name: web
     bind: "127.0.0.1:8080"
     protocol: htp
@@ -224,7 +226,7 @@ TEST(HttpListenerTest, UnreadableProtocolDoesNotCascade) {
     routes:
       - pool: app
 )",
-                  "h.yaml:4:15: protocol: expected one of tcp, udp, http, https, got \"htp\"");
+      "h.yaml:4:15: protocol: expected one of tcp, udp, http, https, tls_passthrough, got \"htp\"");
 }
 
 TEST(HttpListenerTest, PoolIsOptionalWhenRoutesExist) {
@@ -300,7 +302,7 @@ TEST(HttpListenerTest, UnknownListenerKeyListsRoutes) {
 )",
                   "h.yaml:6:5: unknown key \"route\" in listener; allowed keys: name, bind, "
                   "protocol, pool, timeouts, limits, proxy_protocol, routes, trusted_proxies, "
-                  "forwarded, access_log, tls");
+                  "forwarded, access_log, tls, sni");
 }
 
 // ---- keys only http listeners have

@@ -255,15 +255,16 @@ TEST(HttpRoutesExtTest, ListenerSettingsAreOnlyForHttp) {
 }
 
 TEST(HttpRoutesExtTest, UnreadableProtocolStillChecksTheSettingsThemselves) {
-  expectErrors(R"(listeners:
+  expectErrors(
+      R"(listeners:
   - name: web
     bind: "127.0.0.1:8080"
     protocol: htp
     pool: app
     forwarded: yes
 )",
-               {"r.yaml:4:15: protocol: expected one of tcp, udp, http, https, got \"htp\"",
-                "r.yaml:6:16: forwarded: expected one of none, rfc7239, got \"yes\""});
+      {"r.yaml:4:15: protocol: expected one of tcp, udp, http, https, tls_passthrough, got \"htp\"",
+       "r.yaml:6:16: forwarded: expected one of none, rfc7239, got \"yes\""});
 }
 
 // One http listener with a default pool; the line-5 setting is the test's.
@@ -712,7 +713,8 @@ TEST(HttpRoutesExtTest, UnreadableProtocolDoesNotBlameThePool) {
 listeners:
   - {name: web, bind: "127.0.0.1:8080", protocol: htp, pool: p}
 )"),
-               {"r.yaml:6:51: protocol: expected one of tcp, udp, http, https, got \"htp\""});
+               {"r.yaml:6:51: protocol: expected one of tcp, udp, http, https, tls_passthrough, "
+                "got \"htp\""});
 }
 
 TEST(HttpRoutesExtTest, StickyForms) {
