@@ -447,7 +447,8 @@ std::unique_ptr<control::Plane> makeUplinkPlane(const control::PlaneContext& ctx
   return makeUplinkPlane(ctx, "system");
 }
 
-std::unique_ptr<control::Plane> makeUplinkPlane(const control::PlaneContext& ctx, std::string actor) {
+std::unique_ptr<control::Plane> makeUplinkPlane(const control::PlaneContext& ctx,
+                                                std::string actor) {
   return std::make_unique<UplinkPlane>(ctx.loop, ctx.audit, std::move(actor));
 }
 

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "control/audit_log.h"
-#include "core/event_loop.h"
 #include "control/plane.h"
+#include "core/event_loop.h"
 #include "uplink/netlink.h"
 #include "uplink/plan.h"
 #include "uplink/prober.h"
