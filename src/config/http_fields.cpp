@@ -6,6 +6,7 @@
 #include <array>
 #include <vector>
 
+#include "config/host_names.h"
 #include "config/limits.h"
 
 namespace ballast::config {
@@ -36,8 +37,6 @@ constexpr std::array kProxyManagedHeaders = {
     "Proxy-Authorization"sv,
     "Host"sv,
 };
-
-char lowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool isTokenChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

@@ -10,6 +10,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "config/host_names.h"
 #include "config/http_fields.h"
 #include "config/limits.h"
 #include "config/route_regex.h"
@@ -55,33 +56,8 @@ constexpr std::string_view kMethodExpected = "an HTTP method in uppercase letter
 constexpr char kFirstVisible = '!';
 constexpr char kLastVisible = '~';
 
-char lowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 bool isHexDigit(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-bool isLabelChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_';
-}
-
-// Dot-separated non-empty labels: a DNS name or an IPv4 address. No trailing dot, so that one
-// host has one spelling (the router drops a request's trailing dot before comparing).
-bool isDottedName(std::string_view text) {
-  if (text.empty() || text.front() == '.' || text.back() == '.') {
-    return false;
-  }
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '.') {
-      if (text[i - 1] == '.') {
-        return false;
-      }
-    } else if (!isLabelChar(text[i])) {
-      return false;
-    }
-  }
-  return true;
 }
 
 // "[" hex, ':' and '.' "]": the bracketed form an IPv6 literal has in a Host header.

@@ -6,6 +6,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "config/host_names.h"
 #include "config/limits.h"
 
 namespace ballast::config {
@@ -18,31 +19,6 @@ constexpr std::string_view kWildcardPrefix = "*.";
 constexpr std::string_view kServerNameExpected =
     "a server name such as a.example.test, or *.example.test where '*' stands for exactly one "
     "leftmost label";
-
-bool isLabelChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_';
-}
-
-char lowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-// Dot-separated non-empty labels, no trailing dot: what a ClientHello's server name is once the
-// parser has dropped its (rare) trailing dot.
-bool isDottedName(std::string_view text) {
-  if (text.empty() || text.front() == '.' || text.back() == '.') {
-    return false;
-  }
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '.') {
-      if (text[i - 1] == '.') {
-        return false;
-      }
-    } else if (!isLabelChar(text[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // Server name → where it was first listed, to report the second listing.
 using SeenNames = std::unordered_map<std::string, Location>;
