@@ -103,6 +103,9 @@ core::Result<core::Ok> parseServerName(std::span<const uint8_t> data, ClientHell
     if (host.empty()) {
       return bad("empty server name");
     }
+    if (host.ends_with('.')) {
+      return bad("server name has an empty label");  // "a.example.." (the fuzzer found it)
+    }
     if (host.size() > kMaxServerNameBytes) {
       return bad("server name longer than 253 bytes");
     }

@@ -366,6 +366,7 @@ TEST(ClientHello, ServerNameShapes) {
             "server name has a byte a DNS name cannot have");
   EXPECT_EQ(errorOf(withSni(sniData({{0, "a..test"}}))), "server name has an empty label");
   EXPECT_EQ(errorOf(withSni(sniData({{0, ".a.test"}}))), "server name has an empty label");
+  EXPECT_EQ(errorOf(withSni(sniData({{0, "a.test.."}}))), "server name has an empty label");
   const std::string long_name(kMaxServerNameBytes + 1, 'a');
   EXPECT_EQ(errorOf(withSni(sniData({{0, long_name}}))), "server name longer than 253 bytes");
   Bytes twice = sniExt("a.test");
