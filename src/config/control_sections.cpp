@@ -23,7 +23,6 @@ constexpr std::array kAdminAuthKeys = {
     "issuer"sv};
 constexpr std::array kMetricsKeys = {"bind"sv, "path"sv, "limits"sv, "timeouts"sv};
 constexpr std::array kReloadKeys = {"watch"sv};
-constexpr std::string_view kPathExpected = "an absolute file path";
 constexpr std::string_view kCidrExpected = "an address or CIDR (\"10.0.0.0/8\", \"::1\")";
 constexpr uint64_t kMaxAdminRate = 100000;
 
@@ -35,18 +34,6 @@ bool firstTime(FileReader& file, const Field& f, bool& seen) {
   }
   seen = true;
   return true;
-}
-
-std::optional<std::string> readPath(FileReader& file, const Field& field, bool allow_empty) {
-  auto text = readScalar(file, field, kPathExpected);
-  if (!text) {
-    return std::nullopt;
-  }
-  if ((text->empty() && allow_empty) || (text->starts_with('/') && !text->ends_with('/'))) {
-    return text;
-  }
-  reportExpected(file, field, kPathExpected, quote(*text));
-  return std::nullopt;
 }
 
 // `limits:` of admin or metrics (metrics has no unix socket and no event streams).
@@ -86,13 +73,13 @@ void readServerTimeouts(FileReader& file, const Field& field, std::string_view w
 void readAuth(FileReader& file, const Field& field, AdminAuth& auth) {
   const MapReader map(file, field, "admin.auth", kAdminAuthKeys);
   if (const Field* f = map.find("tokens_file")) {
-    assign(auth.tokens_file, readPath(file, *f, false));
+    assign(auth.tokens_file, readFilePath(file, *f, false));
   }
   if (const Field* f = map.find("jwt_hs256_secret_file")) {
-    assign(auth.jwt_hs256_secret_file, readPath(file, *f, false));
+    assign(auth.jwt_hs256_secret_file, readFilePath(file, *f, false));
   }
   if (const Field* f = map.find("jwt_rs256_public_key_file")) {
-    assign(auth.jwt_rs256_public_key_file, readPath(file, *f, false));
+    assign(auth.jwt_rs256_public_key_file, readFilePath(file, *f, false));
   }
   if (const Field* f = map.find("allow")) {
     for (const auto& item : listItems(file, *f, "allow entry")) {
@@ -122,7 +109,7 @@ void readAuth(FileReader& file, const Field& field, AdminAuth& auth) {
 void readAdmin(FileReader& file, const Field& field, AdminSettings& admin) {
   const MapReader map(file, field, "admin", kAdminKeys);
   if (const Field* f = map.find("socket")) {
-    assign(admin.socket, readPath(file, *f, /*allow_empty=*/true));
+    assign(admin.socket, readFilePath(file, *f, /*allow_empty=*/true));
   }
   const Field* bind = map.find("bind");
   if (bind != nullptr) {
@@ -131,10 +118,10 @@ void readAdmin(FileReader& file, const Field& field, AdminSettings& admin) {
   if (const Field* f = map.find("tls")) {
     const MapReader tls(file, *f, "admin.tls", kAdminTlsKeys);
     if (const Field* c = tls.find("cert")) {
-      assign(admin.tls.cert, readPath(file, *c, false));
+      assign(admin.tls.cert, readFilePath(file, *c, false));
     }
     if (const Field* k = tls.find("key")) {
-      assign(admin.tls.key, readPath(file, *k, false));
+      assign(admin.tls.key, readFilePath(file, *k, false));
     }
     if (admin.tls.cert.empty() != admin.tls.key.empty()) {
       file.error(f->key_mark, "tls: set both cert and key");
@@ -147,7 +134,7 @@ void readAdmin(FileReader& file, const Field& field, AdminSettings& admin) {
     readAuth(file, *f, admin.auth);
   }
   if (const Field* f = map.find("audit_log")) {
-    assign(admin.audit_log, readPath(file, *f, /*allow_empty=*/true));
+    assign(admin.audit_log, readFilePath(file, *f, /*allow_empty=*/true));
   }
   if (const Field* f = map.find("limits")) {
     readServerLimits(file, *f, "admin.limits", kAdminLimitKeys, admin.limits);

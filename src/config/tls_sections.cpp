@@ -22,18 +22,6 @@ constexpr std::array<Choice<TlsVersion>, 2> kVersions = {{
     {"1.2", TlsVersion::k12},
     {"1.3", TlsVersion::k13},
 }};
-constexpr std::string_view kPathExpected = "an absolute file path";
-
-std::optional<std::string> readFilePath(FileReader& file, const Field& field) {
-  auto text = readScalar(file, field, kPathExpected);
-  if (text && text->starts_with('/') && !text->ends_with('/')) {
-    return text;
-  }
-  if (text) {
-    reportExpected(file, field, kPathExpected, quote(*text));
-  }
-  return std::nullopt;
-}
 
 std::string opensslReason() {
   const unsigned long code = ERR_peek_last_error();
@@ -79,8 +67,8 @@ void readCertificates(FileReader& file, const Field& field, TlsServerSettings& t
     if (cert == nullptr || key == nullptr) {
       continue;
     }
-    auto cert_path = readFilePath(file, *cert);
-    auto key_path = readFilePath(file, *key);
+    auto cert_path = readFilePath(file, *cert, false);
+    auto key_path = readFilePath(file, *key, false);
     if (!cert_path || !key_path) {
       continue;
     }

@@ -319,6 +319,19 @@ std::optional<net::SocketAddress> readAddress(FileReader& file, const Field& fie
   return address;
 }
 
+std::optional<std::string> readFilePath(FileReader& file, const Field& field, bool allow_empty) {
+  constexpr std::string_view kPathExpected = "an absolute file path";
+  auto text = readScalar(file, field, kPathExpected);
+  if (!text) {
+    return std::nullopt;
+  }
+  if ((text->empty() && allow_empty) || (text->starts_with('/') && !text->ends_with('/'))) {
+    return text;
+  }
+  reportExpected(file, field, kPathExpected, quote(*text));
+  return std::nullopt;
+}
+
 std::optional<std::string> readName(FileReader& file, const Field& field) {
   const std::string expected = "a name of letters, digits, '_', '.' or '-' (at most " +
                                std::to_string(kMaxNameLength) + " characters)";

@@ -151,6 +151,8 @@ std::optional<bool> readBool(FileReader& file, const Field& field);
 std::optional<net::SocketAddress> readAddress(FileReader& file, const Field& field);
 // [A-Za-z0-9_.-]+, at most kMaxNameLength.
 std::optional<std::string> readName(FileReader& file, const Field& field);
+// An absolute file path (not a directory: no trailing '/'); with allow_empty, "" too (unset).
+std::optional<std::string> readFilePath(FileReader& file, const Field& field, bool allow_empty);
 
 // Assigns when the read succeeded; a failed read was reported and the default stays.
 template <typename T, typename U>
