@@ -123,7 +123,6 @@ ServerContext::~ServerContext() = default;
 
 std::shared_ptr<ServerContext> ServerContext::build(const config::TlsServerSettings& settings,
                                                     std::string* error) {
-  error->clear();
   std::shared_ptr<ServerContext> out(new ServerContext());
   if (settings.certificates.empty()) {
     *error = "tls.certificates: at least one certificate is needed";
@@ -138,23 +137,23 @@ std::shared_ptr<ServerContext> ServerContext::build(const config::TlsServerSetti
     out->alpn_.insert(out->alpn_.end(), name.begin(), name.end());
   }
   for (const auto& c : settings.certificates) {
-    // Load the pair in a scratch context first: it tells us the names and the key type.
-    SslCtxPtr probe(SSL_CTX_new(TLS_server_method()));
-    if (!probe || SSL_CTX_use_certificate_chain_file(probe.get(), c.cert.c_str()) != 1) {
+    // Load the pair into a context of its own: that tells us the names it serves.
+    SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+    if (!ctx || SSL_CTX_use_certificate_chain_file(ctx.get(), c.cert.c_str()) != 1) {
       *error = c.cert + ": " + lastError();
       return nullptr;
     }
-    if (SSL_CTX_use_PrivateKey_file(probe.get(), c.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    if (SSL_CTX_use_PrivateKey_file(ctx.get(), c.key.c_str(), SSL_FILETYPE_PEM) != 1) {
       *error = c.key + ": " + lastError();
       return nullptr;
     }
-    if (SSL_CTX_check_private_key(probe.get()) != 1) {
+    if (SSL_CTX_check_private_key(ctx.get()) != 1) {
       ERR_clear_error();
       *error = c.key + ": the key does not match the certificate " + c.cert;
       return nullptr;
     }
-    std::vector<std::string> names = certificateNames(SSL_CTX_get0_certificate(probe.get()));
-    // Same names as an earlier certificate (RSA beside ECDSA): serve both from one context.
+    std::vector<std::string> names = certificateNames(SSL_CTX_get0_certificate(ctx.get()));
+    // Same names as an earlier certificate (RSA beside ECDSA): serve both from that context.
     auto same = std::find_if(out->entries_.begin(), out->entries_.end(),
                              [&](const Entry& e) { return e.names == names; });
     if (same != out->entries_.end()) {
@@ -165,6 +164,9 @@ std::shared_ptr<ServerContext> ServerContext::build(const config::TlsServerSetti
       }
       continue;
     }
+    if (!applyPolicy(ctx.get(), settings, error)) {
+      return nullptr;
+    }
     const size_t index = out->entries_.size();
     for (const auto& n : names) {
       if (n.starts_with("*.")) {
@@ -172,16 +174,6 @@ std::shared_ptr<ServerContext> ServerContext::build(const config::TlsServerSetti
       } else {
         out->exact_.emplace(n, index);
       }
-    }
-    probe.reset();
-    SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
-    if (!ctx || SSL_CTX_use_certificate_chain_file(ctx.get(), c.cert.c_str()) != 1 ||
-        SSL_CTX_use_PrivateKey_file(ctx.get(), c.key.c_str(), SSL_FILETYPE_PEM) != 1 ||
-        !applyPolicy(ctx.get(), settings, error)) {
-      if (error->empty()) {
-        *error = c.cert + ": " + lastError();
-      }
-      return nullptr;
     }
     SSL_CTX_set_tlsext_servername_callback(ctx.get(), onServerName);
     SSL_CTX_set_tlsext_servername_arg(ctx.get(), out.get());
