@@ -199,6 +199,10 @@ int cmdValidate(const Args& args) {
     for (const auto& e : result.errors) {
       fprintf(stderr, "%s\n", e.format().c_str());
     }
+    for (auto w : result.warnings) {
+      w.message = "warning: " + w.message;
+      fprintf(stderr, "%s\n", w.format().c_str());
+    }
   }
   if (result.unreadable) {
     return kExitUsage;

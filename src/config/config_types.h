@@ -87,12 +87,40 @@ struct RouteMatch {
   std::vector<ValueMatch> query;
 };
 
-// Header edits a route applies: remove first, then set (replace), then add (append).
+// Header edits a route applies: remove first, then set (replace), then add (append), then the
+// defaults, each only where the message has no field of that name (security headers a backend
+// may already state more strictly).
 struct HeaderOps {
   std::vector<std::string> remove;
   std::vector<std::pair<std::string, std::string>> set;
   std::vector<std::pair<std::string, std::string>> add;
-  bool empty() const { return remove.empty() && set.empty() && add.empty(); }
+  std::vector<std::pair<std::string, std::string>> defaults;
+  bool empty() const { return remove.empty() && set.empty() && add.empty() && defaults.empty(); }
+};
+
+// redirect_https: answer every request with a redirect to the same URL over https, as NGINX's
+// `return 308 https://$host$request_uri` does. Per listener or per route.
+struct HttpsRedirect {
+  bool enabled = false;
+  uint16_t status = 308;  // 301, 302, 307 or 308; 308 keeps the method and body
+  uint16_t port = 443;    // left out of the Location when 443
+};
+
+// Strict-Transport-Security (RFC 6797), sent only on https listeners.
+struct Hsts {
+  bool enabled = false;
+  Duration max_age{std::chrono::hours(24 * 365)};
+  bool include_subdomains = false;
+  bool preload = false;
+};
+
+// Per listener, overridable per route: the edge's own answers and response fields.
+struct EdgePolicy {
+  std::optional<HttpsRedirect> redirect_https;
+  std::optional<Hsts> hsts;
+  // X-Content-Type-Options: nosniff, X-Frame-Options: SAMEORIGIN and Referrer-Policy:
+  // strict-origin-when-cross-origin, each unless the backend sent its own.
+  std::optional<bool> security_headers;
 };
 
 struct Route {
@@ -100,7 +128,10 @@ struct Route {
   RouteMatch match;
   std::string pool;
   HeaderOps request_headers;   // applied to the request sent upstream
-  HeaderOps response_headers;  // applied to the response sent to the client
+  HeaderOps response_headers;  // applied to the response sent to the client (with `edge`'s)
+  EdgePolicy edge;             // unset fields follow the listener's
+  // The effective https redirect (the route's, else the listener's); resolved at load.
+  HttpsRedirect redirect;
 };
 
 struct HttpSettings {
@@ -113,11 +144,28 @@ struct HttpSettings {
   bool forwarded_rfc7239 = false;  // also send `Forwarded: for=…;proto=…;host=…`
   // Where the access log goes: "" = the application log (stderr), "stdout", or a file path.
   std::string access_log;
+  EdgePolicy edge;
+  // Resolved at load from `edge`: what requests no route matched get.
+  HttpsRedirect redirect;
+  HeaderOps response_headers;
 };
 
 struct TlsCertificate {
-  std::string cert;  // PEM chain, leaf first
-  std::string key;   // PEM private key
+  std::string cert;         // PEM chain, leaf first
+  std::string key;          // PEM private key
+  std::string ocsp_staple;  // DER OCSP response for this certificate; "" = none
+};
+
+enum class ClientAuthMode : uint8_t { kNone, kOptional, kRequire };
+
+// mTLS: client certificates verified against `ca`. The verified subject and the certificate's
+// SHA-256 fingerprint go to the backend in the named fields; a client's own copies of those
+// fields are always removed, so the backend can trust them.
+struct TlsClientAuth {
+  ClientAuthMode mode = ClientAuthMode::kNone;
+  std::string ca;  // PEM bundle of the CAs that may issue client certificates
+  std::string subject_header = "X-Client-Subject";
+  std::string fingerprint_header = "X-Client-Cert-Sha256";
 };
 
 // protocol: https — TLS termination (tls.*).
@@ -131,6 +179,10 @@ struct TlsServerSettings {
   std::string ciphersuites;  // TLS 1.3 suites; empty: OpenSSL's default
   std::vector<std::string> alpn{"http/1.1"};
   bool session_tickets = true;
+  // Ticket keys are made by the process and kept across reloads; a new one encrypts tickets
+  // each period and the one before still decrypts them (then the client gets a fresh ticket).
+  Duration session_ticket_rotation{std::chrono::hours(1)};
+  TlsClientAuth client_auth;
 };
 
 // tls_passthrough: connections whose ClientHello names one of `names` go to `pool`. Names are

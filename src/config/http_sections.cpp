@@ -10,6 +10,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "config/edge_sections.h"
 #include "config/host_names.h"
 #include "config/http_fields.h"
 #include "config/limits.h"
@@ -20,8 +21,14 @@ namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array kRouteKeys = {"name"sv, "match"sv, "pool"sv, "request_headers"sv,
-                                   "response_headers"sv};
+constexpr std::array kRouteKeys = {"name"sv,
+                                   "match"sv,
+                                   "pool"sv,
+                                   "request_headers"sv,
+                                   "response_headers"sv,
+                                   "redirect_https"sv,
+                                   "hsts"sv,
+                                   "security_headers"sv};
 constexpr std::array kMatchKeys = {"host"sv, "path"sv, "methods"sv, "headers"sv, "query"sv};
 // In the order messages name them.
 constexpr std::array kPathKeys = {"prefix"sv, "exact"sv, "regex"sv};
@@ -414,6 +421,7 @@ void readHttpSettings(FileReader& file, const MapReader& map, HttpSettings& http
   if (const Field* f = map.find("access_log")) {
     assign(http.access_log, readAccessLog(file, *f));
   }
+  readEdgePolicy(file, map, http.edge);
 }
 
 void readHttpTimeouts(FileReader& file, const MapReader& map, HttpTimeouts& timeouts) {
@@ -491,7 +499,10 @@ size_t readRoutes(FileReader& file, const Field& field, const std::string& liste
     if (const Field* f = map.find("match")) {
       readMatch(file, *f, route.match);
     }
-    if (const Field* f = map.require(file, "pool")) {
+    readEdgePolicy(file, map, route.edge);
+    // A route that only redirects to https forwards nothing, so it needs no pool.
+    const bool redirects = route.edge.redirect_https && route.edge.redirect_https->enabled;
+    if (const Field* f = redirects ? map.find("pool") : map.require(file, "pool")) {
       assign(route.pool, readName(file, *f));
       source.pool = file.at(f->valueMark());
     }

@@ -198,6 +198,7 @@ class Loader {
       result.config = std::make_shared<const Config>(std::move(config));
     }
     result.errors = diagnostics_.take();
+    result.warnings = diagnostics_.takeWarnings();
     return result;
   }
 

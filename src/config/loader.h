@@ -17,6 +17,7 @@ namespace ballast::config {
 struct LoadResult {
   ConfigPtr config;                 // set only when errors is empty
   std::vector<ConfigError> errors;  // every error found, not just the first (capped at kMaxErrors)
+  std::vector<ConfigError> warnings;  // valid, but worth a look (a certificate near expiry)
   bool unreadable = false;  // the top file could not be read (exit code 2 in `ballast validate`)
 };
 

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "config/edge_sections.h"
 #include "config/http_fields.h"
 #include "config/http_sections.h"
 #include "config/limits.h"
@@ -37,6 +38,9 @@ constexpr std::array kListenerKeys = {"name"sv,
                                       "trusted_proxies"sv,
                                       "forwarded"sv,
                                       "access_log"sv,
+                                      "redirect_https"sv,
+                                      "hsts"sv,
+                                      "security_headers"sv,
                                       "tls"sv,
                                       "sni"sv};
 constexpr std::array kTimeoutKeys = {"connect"sv, "idle"sv};
@@ -200,8 +204,8 @@ void readLimits(FileReader& file, const Field& field, Schema schema, Listener& l
 // anything anywhere.
 void checkHttpTarget(FileReader& file, const MapReader& map, const Field* routes,
                      size_t route_items, const Listener& listener) {
-  if (!listener.pool.empty() || route_items > 0) {
-    return;
+  if (!listener.pool.empty() || route_items > 0 || listener.http.redirect.enabled) {
+    return;  // a listener that redirects everything to https forwards nothing
   }
   const std::string who = "http listener \"" + listener.name + "\"";
   if (routes == nullptr) {
@@ -301,6 +305,8 @@ void readListener(FileReader& file, const Field& item, Config& config, SourceMap
     reportHttpOnlyKeys(file, map, kHttpOnlyListenerKeys, listener.protocol);
   } else {
     readHttpSettings(file, map, listener.http);
+    checkEdgePolicy(file, map, listener);
+    resolveEdgePolicy(listener);
   }
   if (schema == Schema::kHttp && pool_ok) {
     checkHttpTarget(file, map, routes, route_items, listener);

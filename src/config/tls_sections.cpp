@@ -1,58 +1,103 @@
 // src/config/tls_sections.cpp — reads and checks a listener's `tls:` block.
 #include "config/tls_sections.h"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <unistd.h>
-
 #include <array>
-#include <cerrno>
-#include <cstring>
-#include <memory>
+#include <utility>
+
+#include "config/http_fields.h"
+#include "config/tls_files.h"
 
 namespace ballast::config {
 namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array kTlsKeys = {"certificates"sv, "min_version"sv, "ciphers"sv,
-                                 "ciphersuites"sv, "alpn"sv,        "session_tickets"sv};
-constexpr std::array kCertificateKeys = {"cert"sv, "key"sv};
+constexpr std::array kTlsKeys = {"certificates"sv,
+                                 "min_version"sv,
+                                 "ciphers"sv,
+                                 "ciphersuites"sv,
+                                 "alpn"sv,
+                                 "session_tickets"sv,
+                                 "session_ticket_rotation"sv,
+                                 "ocsp_staple"sv,
+                                 "client_auth"sv};
+constexpr std::array kCertificateKeys = {"cert"sv, "key"sv, "ocsp_staple"sv};
+constexpr std::array kClientAuthKeys = {"ca"sv, "mode"sv, "subject_header"sv,
+                                        "fingerprint_header"sv};
+constexpr std::array<Choice<ClientAuthMode>, 2> kClientAuthModes = {{
+    {"require", ClientAuthMode::kRequire},
+    {"optional", ClientAuthMode::kOptional},
+}};
+// A certificate this close to its end gets a warning, as certbot and Caddy renew well before.
+constexpr int64_t kExpiryWarningSeconds = 7 * 24 * 3600;
+constexpr auto kMinTicketRotation = std::chrono::seconds(1);
 constexpr std::array<Choice<TlsVersion>, 2> kVersions = {{
     {"1.2", TlsVersion::k12},
     {"1.3", TlsVersion::k13},
 }};
 
-std::string opensslReason() {
-  const unsigned long code = ERR_peek_last_error();
-  ERR_clear_error();
-  std::array<char, 256> buf{};
-  ERR_error_string_n(code, buf.data(), buf.size());
-  return code == 0 ? "unreadable" : buf.data();
+void warnAboutExpiry(FileReader& file, const Field& field, const std::string& cert_path) {
+  const auto validity = leafValidity(cert_path);
+  if (!validity) {
+    return;
+  }
+  if (validity->seconds_left <= 0) {
+    file.warning(field.valueMark(),
+                 "tls.certificates: " + cert_path + " expired on " + validity->not_after);
+  } else if (validity->seconds_left < kExpiryWarningSeconds) {
+    file.warning(field.valueMark(), "tls.certificates: " + cert_path + " expires on " +
+                                        validity->not_after + ", within 7 days");
+  }
 }
 
-// Empty when the pair loads and matches; else what is wrong with it.
-std::string checkPair(const TlsCertificate& c) {
-  struct CtxFree {
-    void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
-  };
-  for (const std::string* path : {&c.cert, &c.key}) {
-    if (::access(path->c_str(), R_OK) != 0) {
-      return "cannot read " + *path + ": " + std::strerror(errno);
+std::optional<std::string> readStaple(FileReader& file, const Field& field,
+                                      const std::string& cert_path) {
+  auto path = readFilePath(file, field, false);
+  if (!path) {
+    return std::nullopt;
+  }
+  bool stale = false;
+  if (const std::string why = checkOcspResponse(*path, cert_path, &stale); !why.empty()) {
+    file.error(field.valueMark(), "ocsp_staple: " + why);
+    return std::nullopt;
+  }
+  if (stale) {
+    file.warning(field.valueMark(),
+                 "ocsp_staple: " + *path + " is past its nextUpdate; clients will ignore it");
+  }
+  return path;
+}
+
+void readClientAuth(FileReader& file, const Field& field, TlsClientAuth& auth) {
+  const MapReader map(file, field, "client_auth", kClientAuthKeys);
+  if (!map.ok()) {
+    return;
+  }
+  if (const Field* f = map.require(file, "ca")) {
+    if (auto path = readFilePath(file, *f, false)) {
+      if (const std::string why = checkCaBundle(*path); !why.empty()) {
+        file.error(f->valueMark(), "client_auth.ca: " + why);
+      } else {
+        auth.ca = *path;
+      }
     }
   }
-  std::unique_ptr<SSL_CTX, CtxFree> ctx(SSL_CTX_new(TLS_server_method()));
-  if (SSL_CTX_use_certificate_chain_file(ctx.get(), c.cert.c_str()) != 1) {
-    return "cannot load certificate " + c.cert + ": " + opensslReason();
+  auth.mode = ClientAuthMode::kRequire;
+  if (const Field* f = map.find("mode")) {
+    assign(auth.mode, readChoice<ClientAuthMode>(file, *f, kClientAuthModes));
   }
-  if (SSL_CTX_use_PrivateKey_file(ctx.get(), c.key.c_str(), SSL_FILETYPE_PEM) != 1) {
-    return "cannot load key " + c.key + ": " + opensslReason();
+  for (auto [key, target] : {std::pair{"subject_header", &auth.subject_header},
+                             std::pair{"fingerprint_header", &auth.fingerprint_header}}) {
+    if (const Field* f = map.find(key)) {
+      auto name = readScalar(file, *f, "a header field name");
+      if (name && !isToken(*name)) {
+        file.error(f->valueMark(), std::string(key) + ": " + quote(*name) +
+                                       " is not a header field name (RFC 9110 token)");
+      } else {
+        assign(*target, name);
+      }
+    }
   }
-  if (SSL_CTX_check_private_key(ctx.get()) != 1) {
-    ERR_clear_error();
-    return "key " + c.key + " does not match certificate " + c.cert;
-  }
-  return {};
 }
 
 void readCertificates(FileReader& file, const Field& field, TlsServerSettings& tls) {
@@ -74,9 +119,19 @@ void readCertificates(FileReader& file, const Field& field, TlsServerSettings& t
     }
     c.cert = *cert_path;
     c.key = *key_path;
-    if (const std::string why = checkPair(c); !why.empty()) {
+    // The order first: a chain that starts with its CA also fails the key check, and "out of
+    // order" is the message that says what to fix.
+    if (const std::string why = checkChainOrder(c.cert); !why.empty()) {
       file.error(cert->valueMark(), "tls.certificates: " + why);
       continue;
+    }
+    if (const std::string why = checkCertificatePair(c); !why.empty()) {
+      file.error(cert->valueMark(), "tls.certificates: " + why);
+      continue;
+    }
+    warnAboutExpiry(file, *cert, c.cert);
+    if (const Field* f = map.find("ocsp_staple")) {
+      assign(c.ocsp_staple, readStaple(file, *f, c.cert));
     }
     tls.certificates.push_back(std::move(c));
   }
@@ -122,6 +177,28 @@ void readTlsServer(FileReader& file, const Field& field, TlsServerSettings& tls)
   }
   if (const Field* f = map.find("session_tickets")) {
     assign(tls.session_tickets, readBool(file, *f));
+  }
+  if (const Field* f = map.find("session_ticket_rotation")) {
+    const auto d = readDuration(file, *f, /*positive=*/true);
+    if (d && *d < kMinTicketRotation) {
+      file.error(f->valueMark(), "session_ticket_rotation: at least 1s");
+    } else {
+      assign(tls.session_ticket_rotation, d);
+    }
+  }
+  if (const Field* f = map.find("ocsp_staple")) {
+    // Shorthand for the first (default) certificate's staple.
+    if (tls.certificates.empty()) {
+      file.error(f->key_mark, "ocsp_staple: needs a certificate to staple for");
+    } else if (!tls.certificates.front().ocsp_staple.empty()) {
+      file.error(f->key_mark, "ocsp_staple: the first certificate has its own ocsp_staple");
+    } else {
+      assign(tls.certificates.front().ocsp_staple,
+             readStaple(file, *f, tls.certificates.front().cert));
+    }
+  }
+  if (const Field* f = map.find("client_auth")) {
+    readClientAuth(file, *f, tls.client_auth);
   }
 }
 

@@ -28,7 +28,8 @@ struct Unit {
 };
 
 // Largest first: a duration must list its parts in this order.
-constexpr std::array<Unit, 4> kDurationUnits = {{
+constexpr std::array<Unit, 5> kDurationUnits = {{
+    {"d", 24 * kMsPerHour},  // HSTS ages and certificate lifetimes read best in days
     {"h", kMsPerHour},
     {"m", kMsPerMinute},
     {"s", kMsPerSecond},

@@ -45,6 +45,12 @@ class Diagnostics {
     return false;
   }
   bool empty() const { return errors_.empty(); }
+  // Something that works but deserves attention (a certificate about to expire): printed by
+  // `ballast validate` and logged at load, never a reason to refuse the file.
+  void warn(const Location& where, std::string message) {
+    warnings_.push_back({where.file, where.line, where.column, std::move(message)});
+  }
+  std::vector<ConfigError> takeWarnings() { return std::move(warnings_); }
   // Every error, sorted by file (in reading order), line and column; errors past kMaxErrors
   // are summed up in one last entry.
   std::vector<ConfigError> take();
@@ -53,6 +59,7 @@ class Diagnostics {
   void reportOverBudget(const Location& where);
 
   std::vector<ConfigError> errors_;
+  std::vector<ConfigError> warnings_;
   std::vector<std::string> files_;
   size_t dropped_ = 0;
   Location first_dropped_;
@@ -72,6 +79,9 @@ class FileReader {
   Location at(const YAML::Mark& mark) const;
   void error(const YAML::Mark& mark, std::string message) {
     diagnostics_.add(at(mark), std::move(message));
+  }
+  void warning(const YAML::Mark& mark, std::string message) {
+    diagnostics_.warn(at(mark), std::move(message));
   }
   bool spend(const YAML::Mark& mark) {
     return diagnostics_.spend([&] { return at(mark); });

@@ -36,7 +36,8 @@ struct RequestView {
 // answer it here with `status`.
 struct Verdict {
   uint16_t status = 0;
-  std::string_view reason;  // for the log; static text
+  std::string_view reason;    // for the log; static text
+  std::string_view location;  // a redirect's target (points into the Exchange); else empty
   bool proceed() const { return status == 0; }
 };
 
@@ -62,6 +63,7 @@ struct Exchange {
   int sticky = -1;  // backend index the client's sticky cookie names, when up
   uint8_t tries = 0;
   uint32_t tried[kMaxTries] = {};
+  std::string location;  // a redirect answered by the edge (Verdict::location points here)
 
   // Back to a fresh request's state; the strings keep their capacity for the next one.
   void resetCore();

@@ -19,6 +19,8 @@ namespace h1 = proto::http1;
 constexpr size_t kMaxRequestIdBytes = 128;
 constexpr int kHexBase = 16;
 constexpr uint16_t kNotFound = 404;
+constexpr uint16_t kHttpsPort = 443;
+constexpr uint16_t kBadRequest = 400;
 
 bool wellFormedRequestId(std::string_view id) {
   if (id.empty() || id.size() > kMaxRequestIdBytes) {
@@ -103,6 +105,31 @@ void fillAccessLog(const ExchangeEnv& env, const Exchange& ex, const net::Socket
       .unum("worker", env.worker);
 }
 
+// The same URL over https: the request's host without its port, then ours when not 443, then
+// the target as received (origin form; an absolute-form target's own path and query).
+void httpsLocation(const RequestView& request, uint16_t port, std::string& out) {
+  std::string_view host = request.host;
+  if (host.starts_with('[')) {
+    host = host.substr(0, host.find(']') + 1);  // [v6]:port
+  } else if (const size_t colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  std::string_view target = request.target;
+  if (!target.starts_with('/')) {
+    const size_t scheme = target.find("://");
+    const size_t path =
+        scheme == std::string_view::npos ? std::string_view::npos : target.find('/', scheme + 3);
+    target = path == std::string_view::npos ? std::string_view("/") : target.substr(path);
+  }
+  out.assign("https://");
+  out.append(host);
+  if (port != kHttpsPort) {
+    out.push_back(':');
+    out.append(std::to_string(port));
+  }
+  out.append(target);
+}
+
 }  // namespace
 
 void Exchange::resetCore() {
@@ -122,6 +149,7 @@ void Exchange::resetCore() {
   bytes_in = bytes_out = 0;
   status = 0;
   tries = 0;
+  location.clear();
 }
 
 Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& request,
@@ -131,6 +159,16 @@ Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& re
   if (match.route >= 0) {
     ex.route = env.router->routeName(match.route);
     ex.route_config = &env.listener->http.routes[static_cast<size_t>(match.route)];
+  }
+  const config::HttpsRedirect& redirect =
+      ex.route_config != nullptr ? ex.route_config->redirect : env.listener->http.redirect;
+  if (redirect.enabled) {
+    assignRequestId(env, ex, request);
+    if (request.host.empty()) {
+      return {kBadRequest, "no host to redirect to"};  // HTTP/1.0 without Host
+    }
+    httpsLocation(request, redirect.port, ex.location);
+    return {redirect.status, "redirect to https", ex.location};
   }
   if (match.pool < 0) {
     return {kNotFound, "no route"};

@@ -1,6 +1,8 @@
 // src/l7/forwarding_headers.cpp — building forwarded fields and applying route header edits.
 #include "l7/forwarding_headers.h"
 
+#include <algorithm>
+
 #include "proto/http1/syntax.h"
 
 namespace ballast::l7 {
@@ -37,6 +39,12 @@ void applyOps(const config::HeaderOps* ops, std::vector<h1::Header>& fields) {
   for (const auto& [name, value] : ops->add) {
     fields.push_back({name, value});
   }
+  for (const auto& [name, value] : ops->defaults) {
+    if (std::none_of(fields.begin(), fields.end(),
+                     [&name](const h1::Header& h) { return named(h, name); })) {
+      fields.push_back({name, value});
+    }
+  }
 }
 
 }  // namespace
@@ -60,6 +68,10 @@ void buildRequestFields(std::span<const h1::Header> in, const ForwardingContext&
   for (const auto& h : in) {
     if (named(h, "x-request-id")) {
       continue;  // ours is ctx.request_id (the client's when it was well formed)
+    }
+    if (ctx.client_auth != nullptr && (named(h, ctx.client_auth->subject_header) ||
+                                       named(h, ctx.client_auth->fingerprint_header))) {
+      continue;  // only we may state who the client certificate names, even behind a proxy
     }
     if (isForwardingField(h.name)) {
       if (!ctx.trusted_peer) {
@@ -116,6 +128,10 @@ void buildRequestFields(std::span<const h1::Header> in, const ForwardingContext&
       storage.forwarded += '"';
     }
     out.push_back({"Forwarded", storage.forwarded});
+  }
+  if (ctx.client_auth != nullptr && !ctx.client_fingerprint.empty()) {
+    out.push_back({ctx.client_auth->subject_header, ctx.client_subject});
+    out.push_back({ctx.client_auth->fingerprint_header, ctx.client_fingerprint});
   }
   out.push_back({"X-Request-Id", ctx.request_id});
   out.push_back({"Via", ctx.version_minor == 0 ? "1.0 ballast" : "1.1 ballast"});

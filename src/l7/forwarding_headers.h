@@ -23,6 +23,11 @@ struct ForwardingContext {
   uint8_t version_minor = 1;
   bool rfc7239 = false;
   bool tls = false;  // the client spoke TLS to us: X-Forwarded-Proto https
+  // mTLS listeners: the fields that carry the verified client certificate (removed from what
+  // the client sent, whatever it sent), and their values when a certificate was verified.
+  const config::TlsClientAuth* client_auth = nullptr;
+  std::string_view client_subject;
+  std::string_view client_fingerprint;
 };
 
 // Strings the built fields point into; one per worker, reused.

@@ -23,6 +23,7 @@
 #include "l7/sticky.h"
 #include "proto/http1/syntax.h"
 #include "proto/http1/writer.h"
+#include "tls/handshake_failure.h"
 
 namespace ballast::l7 {
 
@@ -197,11 +198,17 @@ bool HttpSession::decryptClient(core::ChunkId id, std::span<const uint8_t> bytes
   const auto status = tls_->receive(bytes, chunks, into);
   loop().releaseChunk(id);
   if (status == tls::TlsStream::Status::kFailed || status == tls::TlsStream::Status::kNoBuffer) {
+    const tls::Failure kind = status == tls::TlsStream::Status::kNoBuffer
+                                  ? tls::Failure::kOutOfBuffers
+                                  : tls::classifyFailure(tls_->reasonCode(), tls_->handshakeDone());
     env_.counters->tls_errors_total.add();
+    env_.counters->tls_failures_total[static_cast<size_t>(kind)].add();
+    // Limited: a flood of bad handshakes costs a few lines and a suppressed-count summary.
     core::LogLine(core::LogLevel::kInfo, "l7.tls_failed", core::LogRepeat::kLimited)
         .str("listener", env_.listener->name)
         .str("client", peer_.toString())
         .str("stage", tls_->handshakeDone() ? "record" : "handshake")
+        .str("kind", tls::failureName(kind))
         .str("reason",
              status == tls::TlsStream::Status::kNoBuffer ? "out of buffers" : tls_->reason());
     // Send the alert TLS queued, then our FIN (the lingering close ends it).
@@ -347,7 +354,7 @@ bool HttpSession::onRequestHead() {
 
   const Verdict verdict = beginRequest(env_, *ex_, head, peer_);
   if (!verdict.proceed()) {
-    respondError(verdict.status, verdict.reason);
+    respondError(verdict.status, verdict.reason, verdict.location);
     return false;
   }
   const net::SocketAddress& peer = peer_;
@@ -365,6 +372,16 @@ bool HttpSession::onRequestHead() {
   ctx.version_minor = head.version_minor;
   ctx.rfc7239 = env_.listener->http.forwarded_rfc7239;
   ctx.tls = tls_ != nullptr;
+  if (tls_ && env_.listener->tls.client_auth.mode != config::ClientAuthMode::kNone) {
+    ctx.client_auth = &env_.listener->tls.client_auth;
+    if (!client_identity_) {
+      // Once per connection: the certificate cannot change after the handshake.
+      client_identity_ = std::make_unique<ClientIdentity>();
+      tls_->peerIdentity(&client_identity_->subject, &client_identity_->fingerprint);
+    }
+    ctx.client_subject = client_identity_->subject;
+    ctx.client_fingerprint = client_identity_->fingerprint;
+  }
   buildRequestFields(head.headers, ctx,
                      ex_->route_config != nullptr ? &ex_->route_config->request_headers : nullptr,
                      scratch.forwarding, scratch.headers);

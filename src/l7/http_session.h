@@ -104,7 +104,8 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   bool onResponseHead(const proto::http1::ResponseHead& head);
   void onResponseEnd(bool reusable);
   void finishExchange();
-  void respondError(uint16_t status, std::string_view why);
+  // A response of our own, then close. `location`: a redirect's target.
+  void respondError(uint16_t status, std::string_view why, std::string_view location = {});
   void flushClient();
   void flushUpstream();
   void releaseUpstream(bool reusable);
@@ -129,7 +130,12 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   core::ChunkQueue client_out_;   // to write to the client (plaintext)
   core::ChunkQueue client_wire_;  // TLS only: client_out_ encrypted, on its way to the socket
   std::unique_ptr<tls::TlsStream> tls_;  // https listeners only
-  core::ChunkQueue up_out_;              // to write upstream
+  struct ClientIdentity {                // mTLS: the verified client certificate, if any
+    std::string subject;
+    std::string fingerprint;
+  };
+  std::unique_ptr<ClientIdentity> client_identity_;
+  core::ChunkQueue up_out_;  // to write upstream
   UpstreamConn* upstream_ = nullptr;
   bool upstream_connected_ = false;
   bool client_reading_ = false;

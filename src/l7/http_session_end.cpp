@@ -20,7 +20,7 @@ namespace ballast::l7 {
 
 using namespace session_internal;  // NOLINT(google-build-using-namespace): this class's own files
 
-void HttpSession::respondError(uint16_t status, std::string_view why) {
+void HttpSession::respondError(uint16_t status, std::string_view why, std::string_view location) {
   if (ex_ == nullptr) {
     beginExchange();
   }
@@ -30,12 +30,15 @@ void HttpSession::respondError(uint16_t status, std::string_view why) {
   const int body_len =
       snprintf(body.data(), body.size(), "%u %.*s\n", status,
                static_cast<int>(statusText(status).size()), statusText(status).data());
-  std::array<char, 512> head{};
-  const int head_len = snprintf(
-      head.data(), head.size(),
-      "HTTP/1.1 %u %.*s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
-      "Connection: close\r\n\r\n",
-      status, static_cast<int>(statusText(status).size()), statusText(status).data(), body_len);
+  // A redirect's Location is bounded by the request head limits; the rest fits 512 bytes.
+  std::string head(512 + location.size(), '\0');
+  const int head_len =
+      snprintf(head.data(), head.size(),
+               "HTTP/1.1 %u %.*s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+               "%s%.*s%sConnection: close\r\n\r\n",
+               status, static_cast<int>(statusText(status).size()), statusText(status).data(),
+               body_len, location.empty() ? "" : "Location: ", static_cast<int>(location.size()),
+               location.data(), location.empty() ? "" : "\r\n");
   core::LogLine(core::LogLevel::kDebug, "l7.error_response")
       .str("listener", env_.listener->name)
       .unum("status", status)

@@ -40,6 +40,14 @@ inline std::string_view statusText(uint16_t status) {
       return "Service Unavailable";
     case kGatewayTimeout:
       return "Gateway Timeout";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
     default: {
       const std::string_view codec = h1::reasonPhrase(static_cast<h1::Status>(status));
       return codec.empty() ? "Error" : codec;

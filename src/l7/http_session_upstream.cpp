@@ -184,7 +184,8 @@ bool HttpSession::onResponseHead(const h1::ResponseHead& head) {
   }
   auto& scratch_fields = env_.scratch->headers;
   buildResponseFields(head.headers,
-                      ex_->route_config != nullptr ? &ex_->route_config->response_headers : nullptr,
+                      ex_->route_config != nullptr ? &ex_->route_config->response_headers
+                                                   : &env_.listener->http.response_headers,
                       scratch_fields);
   h1::ResponseHead out = head;
   out.headers = scratch_fields;

@@ -18,7 +18,8 @@
 
 namespace ballast::metrics {
 
-inline constexpr size_t kStatusClasses = 5;  // 1xx … 5xx
+inline constexpr size_t kStatusClasses = 5;    // 1xx … 5xx
+inline constexpr size_t kTlsFailureKinds = 9;  // tls::Failure (the tls layer checks the size)
 
 struct ListenerCounters {
   Counter connections_total;
@@ -27,9 +28,10 @@ struct ListenerCounters {
   Counter bytes_out_total;  // to clients
   Counter requests_total;   // HTTP
   std::array<Counter, kStatusClasses> responses_total;
-  Counter timeouts_total;       // client-side: header, keep-alive, idle
-  Counter rejected_total;       // over max_connections / flow table full
-  Counter tls_errors_total;     // https: failed handshakes and bad records
+  Counter timeouts_total;    // client-side: header, keep-alive, idle
+  Counter rejected_total;    // over max_connections / flow table full
+  Counter tls_errors_total;  // https: failed handshakes and bad records
+  std::array<Counter, kTlsFailureKinds> tls_failures_total;  // the same, by tls::Failure
   Counter no_backend_total;     // connections or requests no backend could take (logs are limited)
   Counter tls_malformed_total;  // tls_passthrough: ClientHellos refused by the parser
   Counter tls_no_route_total;   // tls_passthrough: no sni entry matched and no default pool
@@ -101,6 +103,7 @@ class ProxyMetrics {
     uint64_t timeouts_total = 0;
     uint64_t rejected_total = 0;
     uint64_t tls_errors_total = 0;
+    std::array<uint64_t, kTlsFailureKinds> tls_failures_total{};
     uint64_t no_backend_total = 0;
     uint64_t tls_malformed_total = 0;
     uint64_t tls_no_route_total = 0;

@@ -83,6 +83,16 @@ void logErrors(const std::vector<config::ConfigError>& errors) {
   }
 }
 
+void logWarnings(const std::vector<config::ConfigError>& warnings) {
+  for (const auto& w : warnings) {
+    core::LogLine(core::LogLevel::kWarn, "config.warning")
+        .str("file", w.file)
+        .num("line", w.line)
+        .num("column", w.column)
+        .str("message", w.message);
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -135,6 +145,7 @@ int ControlThread::run() {
     logErrors(loaded.errors);
     return 1;
   }
+  logWarnings(loaded.warnings);
   const auto& cfg = *loaded.config;
   applyLogging(cfg.logging);
   audit_.setFile(cfg.admin.audit_log);
@@ -397,6 +408,7 @@ control::ReloadOutcome ControlThread::reload(const std::string& actor) {
   auto loaded = config::loadConfigFile(options_.config_path);
   std::string error;
   std::optional<control::AdminAuth> auth;
+  logWarnings(loaded.warnings);
   if (!loaded.errors.empty()) {
     logErrors(loaded.errors);
     for (const auto& e : loaded.errors) {

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "metrics/proxy_metrics.h"
 #include "server/control_thread.h"
+#include "tls/handshake_failure.h"
 
 namespace ballast::server {
 namespace {
@@ -81,6 +82,20 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   listenerCounter("ballast_listener_tls_errors_total",
                   "HTTPS: failed TLS handshakes and bad TLS records from clients.", true,
                   [](const auto& t) { return t.tls_errors_total; });
+  static_assert(tls::kFailureKinds == metrics::kTlsFailureKinds);
+  out.family("ballast_listener_tls_failures_total", "counter",
+             "HTTPS: failed TLS handshakes and bad records from clients, by kind.");
+  for (const auto& l : cfg.listeners) {
+    if (l.protocol != config::Protocol::kHttps) {
+      continue;
+    }
+    const auto& totals = totalsOf(l);
+    for (size_t k = 0; k < tls::kFailureKinds; ++k) {
+      out.sampleInt("ballast_listener_tls_failures_total",
+                    {{"listener", l.name}, {"kind", tls::kFailureNames[k]}},
+                    totals.tls_failures_total[k]);
+    }
+  }
   listenerCounter("ballast_listener_no_backend_total",
                   "Client connections (TCP) or requests (HTTP) that no backend could take.", false,
                   [](const auto& t) { return t.no_backend_total; });

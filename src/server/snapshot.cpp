@@ -117,7 +117,7 @@ SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* pre
     std::shared_ptr<tls::ServerContext> tls;
     if (l.protocol == config::Protocol::kHttps) {
       std::string why;
-      tls = tls::ServerContext::build(l.tls, &why);
+      tls = tls::ServerContext::build(l.name, l.tls, &why);
       if (!tls) {
         *error = "listener " + l.name + ": " + why;
         return nullptr;

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdio>
+#include <memory>
 
 namespace ballast::tls {
 namespace {
@@ -80,6 +82,31 @@ int onAlpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen, const
   return SSL_TLSEXT_ERR_OK;
 }
 
+bool applyClientAuth(SSL_CTX* ctx, const config::TlsClientAuth& auth, std::string* error) {
+  if (auth.mode == config::ClientAuthMode::kNone) {
+    return true;
+  }
+  if (SSL_CTX_load_verify_locations(ctx, auth.ca.c_str(), nullptr) != 1) {
+    *error = "tls.client_auth.ca: " + auth.ca + ": " + lastError();
+    return false;
+  }
+  // The CA names a client uses to pick its certificate.
+  STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(auth.ca.c_str());
+  if (names == nullptr) {
+    *error = "tls.client_auth.ca: " + auth.ca + ": " + lastError();
+    return false;
+  }
+  SSL_CTX_set_client_CA_list(ctx, names);
+  // A certificate that is sent is always verified, in both modes (as NGINX's
+  // ssl_verify_client optional); `require` also refuses a client that sends none.
+  int mode = SSL_VERIFY_PEER;
+  if (auth.mode == config::ClientAuthMode::kRequire) {
+    mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+  }
+  SSL_CTX_set_verify(ctx, mode, nullptr);
+  return true;
+}
+
 bool applyPolicy(SSL_CTX* ctx, const config::TlsServerSettings& s, std::string* error) {
   SSL_CTX_set_min_proto_version(
       ctx, s.min_version == config::TlsVersion::k13 ? TLS1_3_VERSION : TLS1_2_VERSION);
@@ -103,7 +130,7 @@ bool applyPolicy(SSL_CTX* ctx, const config::TlsServerSettings& s, std::string* 
   static constexpr unsigned char kSessionId[] = "ballast";
   SSL_CTX_set_session_id_context(ctx, kSessionId, sizeof(kSessionId) - 1);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);  // idle keep-alive connections hold no buffer
-  return true;
+  return applyClientAuth(ctx, s.client_auth, error);
 }
 
 }  // namespace
@@ -121,9 +148,13 @@ std::string lastError() {
 
 ServerContext::~ServerContext() = default;
 
-std::shared_ptr<ServerContext> ServerContext::build(const config::TlsServerSettings& settings,
+std::shared_ptr<ServerContext> ServerContext::build(const std::string& listener,
+                                                    const config::TlsServerSettings& settings,
                                                     std::string* error) {
   std::shared_ptr<ServerContext> out(new ServerContext());
+  out->tickets_ = TicketKeyRing::forListener(
+      listener,
+      std::chrono::duration_cast<std::chrono::milliseconds>(settings.session_ticket_rotation));
   if (settings.certificates.empty()) {
     *error = "tls.certificates: at least one certificate is needed";
     return nullptr;
@@ -162,11 +193,20 @@ std::shared_ptr<ServerContext> ServerContext::build(const config::TlsServerSetti
         *error = c.cert + ": " + lastError();
         return nullptr;
       }
+      if (!c.ocsp_staple.empty() && !out->loadStaple(same->ctx.get(), c.ocsp_staple, error)) {
+        return nullptr;
+      }
       continue;
     }
     if (!applyPolicy(ctx.get(), settings, error)) {
       return nullptr;
     }
+    if (!c.ocsp_staple.empty() && !out->loadStaple(ctx.get(), c.ocsp_staple, error)) {
+      return nullptr;
+    }
+    out->tickets_->install(ctx.get());
+    SSL_CTX_set_tlsext_status_cb(ctx.get(), &ServerContext::onStatus);
+    SSL_CTX_set_tlsext_status_arg(ctx.get(), out.get());
     const size_t index = out->entries_.size();
     for (const auto& n : names) {
       if (n.starts_with("*.")) {
@@ -183,6 +223,39 @@ std::shared_ptr<ServerContext> ServerContext::build(const config::TlsServerSetti
     out->entries_.push_back({std::move(ctx), std::move(names)});
   }
   return out;
+}
+
+bool ServerContext::loadStaple(SSL_CTX* ctx, const std::string& path, std::string* error) {
+  // Read whole: the file is a DER OCSP response of a few KiB, checked at config load.
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) {
+    *error = "ocsp_staple: cannot read " + path;
+    return false;
+  }
+  std::vector<unsigned char> der;
+  std::array<unsigned char, 4096> buf{};
+  size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f.get())) > 0) {
+    der.insert(der.end(), buf.begin(), buf.begin() + static_cast<ptrdiff_t>(n));
+  }
+  // The certificate just loaded into ctx is the one this staple is about.
+  staples_[SSL_CTX_get0_certificate(ctx)] = std::move(der);
+  return true;
+}
+
+int ServerContext::onStatus(SSL* ssl, void* arg) {
+  const auto* self = static_cast<const ServerContext*>(arg);
+  const auto it = self->staples_.find(SSL_get_certificate(ssl));
+  if (it == self->staples_.end() || it->second.empty()) {
+    return SSL_TLSEXT_ERR_NOACK;
+  }
+  // OpenSSL takes ownership of the copy and frees it with the connection.
+  auto* copy = static_cast<unsigned char*>(OPENSSL_memdup(it->second.data(), it->second.size()));
+  if (copy == nullptr) {
+    return SSL_TLSEXT_ERR_NOACK;
+  }
+  SSL_set_tlsext_status_ocsp_resp(ssl, copy, static_cast<long>(it->second.size()));
+  return SSL_TLSEXT_ERR_OK;
 }
 
 SSL_CTX* ServerContext::forServerName(std::string_view name) const {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/config_types.h"
+#include "tls/ticket_keys.h"
 
 namespace ballast::tls {
 
@@ -28,7 +29,9 @@ class ServerContext {
  public:
   // Loads every certificate and key and checks that each pair matches. nullptr and *error
   // (naming the file and the reason) when any cannot be used.
-  static std::shared_ptr<ServerContext> build(const config::TlsServerSettings& settings,
+  // `listener` names the session-ticket key ring, which outlives this context (reloads).
+  static std::shared_ptr<ServerContext> build(const std::string& listener,
+                                              const config::TlsServerSettings& settings,
                                               std::string* error);
   ServerContext(const ServerContext&) = delete;
   ServerContext& operator=(const ServerContext&) = delete;
@@ -52,6 +55,11 @@ class ServerContext {
   std::unordered_map<std::string, size_t> exact_;
   std::unordered_map<std::string, size_t> wildcard_;  // keyed by the part after "*."
   std::vector<unsigned char> alpn_;                   // wire format: length-prefixed names
+  std::shared_ptr<TicketKeyRing> tickets_;
+  // OCSP staples by the leaf certificate they are about (RSA and ECDSA share a context).
+  std::unordered_map<const X509*, std::vector<unsigned char>> staples_;
+  static int onStatus(SSL* ssl, void* arg);
+  bool loadStaple(SSL_CTX* ctx, const std::string& path, std::string* error);
 };
 
 }  // namespace ballast::tls

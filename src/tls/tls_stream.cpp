@@ -2,6 +2,8 @@
 #include "tls/tls_stream.h"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include <array>
 
@@ -45,7 +47,7 @@ TlsStream::Status TlsStream::receive(std::span<const uint8_t> ciphertext, core::
       case SSL_ERROR_ZERO_RETURN:
         return Status::kClosed;
       default:
-        reason_ = lastError();
+        fail();
         return Status::kFailed;
     }
   }
@@ -56,7 +58,7 @@ bool TlsStream::send(std::span<const uint8_t> plaintext) {
   while (done < plaintext.size()) {
     size_t written = 0;
     if (SSL_write_ex(ssl_, plaintext.data() + done, plaintext.size() - done, &written) != 1) {
-      reason_ = lastError();
+      fail();
       return false;
     }
     done += written;
@@ -82,6 +84,40 @@ bool TlsStream::drainWire(core::ChunkPool& pool, core::ChunkQueue& wire) {
       return false;
     }
   }
+}
+
+void TlsStream::fail() {
+  reason_code_ = ERR_GET_REASON(ERR_peek_last_error());
+  reason_ = lastError();
+}
+
+bool TlsStream::peerIdentity(std::string* subject, std::string* fingerprint) const {
+  X509* cert = SSL_get0_peer_certificate(ssl_);
+  if (cert == nullptr || SSL_get_verify_result(ssl_) != X509_V_OK) {
+    return false;
+  }
+  BIO* out = BIO_new(BIO_s_mem());
+  if (out == nullptr) {
+    return false;
+  }
+  // RFC 2253 with non-ASCII and control bytes escaped: always a valid header field value.
+  X509_NAME_print_ex(out, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+  char* text = nullptr;
+  const long len = BIO_get_mem_data(out, &text);
+  subject->assign(text, static_cast<size_t>(len));
+  BIO_free(out);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int md_len = 0;
+  if (X509_digest(cert, EVP_sha256(), md.data(), &md_len) != 1) {
+    return false;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  fingerprint->clear();
+  for (unsigned int i = 0; i < md_len; ++i) {
+    fingerprint->push_back(kHex[md[i] >> 4]);
+    fingerprint->push_back(kHex[md[i] & 0xf]);
+  }
+  return true;
 }
 
 std::string_view TlsStream::alpn() const {

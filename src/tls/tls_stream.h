@@ -44,12 +44,19 @@ class TlsStream {
   std::string_view version() const { return SSL_get_version(ssl_); }
   bool resumed() const { return SSL_session_reused(ssl_) == 1; }
   const std::string& reason() const { return reason_; }
+  // The OpenSSL reason code of the failure (ERR_GET_REASON), 0 when none: for counting.
+  int reasonCode() const { return reason_code_; }
+  // mTLS: the client certificate's subject (RFC 2253) and SHA-256 fingerprint (lowercase hex),
+  // when one was sent and verified; else false.
+  bool peerIdentity(std::string* subject, std::string* fingerprint) const;
 
  private:
   SSL* ssl_;
   BIO* rbio_;
   BIO* wbio_;
   std::string reason_;
+  int reason_code_ = 0;
+  void fail();  // records OpenSSL's reason for the failure
 };
 
 }  // namespace ballast::tls

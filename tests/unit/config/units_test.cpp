@@ -45,7 +45,7 @@ TEST(ParseDurationTest, RejectsMalformed) {
                                "5sec",
                                "5S",
                                "5us",
-                               "5d",
+                               "5D",
                                "30s1m",
                                "1m1m",
                                "1s1s",
@@ -69,7 +69,8 @@ TEST(FormatDurationTest, PrintsShortestFormThatParsesBack) {
       {seconds(90), "1m30s"},
       {hours(1), "1h"},
       {milliseconds(1001), "1s1ms"},
-      {hours(25) + seconds(1), "25h1s"},
+      {hours(25) + seconds(1), "1d1h1s"},
+      {hours(24 * 365), "365d"},
   };
   for (const auto& [d, text] : cases) {
     EXPECT_EQ(formatDuration(d), text);

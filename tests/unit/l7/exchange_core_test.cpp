@@ -116,6 +116,36 @@ TEST_F(ExchangeCoreTest, NoRouteAndNoDefaultPoolIs404) {
   EXPECT_TRUE(begin("/api").proceed());
 }
 
+TEST_F(ExchangeCoreTest, RedirectsToHttpsBeforeLookingForAPool) {
+  listener_.pool.clear();
+  listener_.http.redirect = {true, 308, 443};
+  listener_.http.routes[0].redirect = {true, 301, 8443};
+  router_ =
+      std::make_unique<Router>(listener_, [](const std::string& n) { return n == "api" ? 1 : -1; });
+  env_.router = router_.get();
+  Verdict v = begin("/a?b=c");
+  EXPECT_EQ(v.status, 308);
+  EXPECT_EQ(v.location, "https://example.test/a?b=c");
+  v = begin("/api/x");
+  EXPECT_EQ(v.status, 301);
+  EXPECT_EQ(v.location, "https://example.test:8443/api/x");
+  // An absolute-form target keeps only its path and query; the Host's port is dropped.
+  headers_.clear();
+  RequestView r;
+  r.method = "GET";
+  r.target = "http://example.test:8080/p?q";
+  r.host = "example.test:8080";
+  ex_ = Exchange{};
+  v = beginRequest(env_, ex_, r, addr("198.18.1.1:5000"));
+  EXPECT_EQ(v.location, "https://example.test/p?q");
+  r.target = "/v6";
+  r.host = "[2001:db8::1]:8080";
+  v = beginRequest(env_, ex_, r, addr("198.18.1.1:5000"));
+  EXPECT_EQ(v.location, "https://[2001:db8::1]/v6");
+  r.host = "";
+  EXPECT_EQ(beginRequest(env_, ex_, r, addr("198.18.1.1:5000")).status, 400);
+}
+
 // Records the order it ran in, and answers with `status` when it is not 0.
 class RecordingFilter final : public Filter {
  public:
