@@ -238,6 +238,19 @@ struct UpstreamKeepalive {
   uint32_t max_requests = 1000;                    // then the connection is retired (NGINX default)
 };
 
+// pools[].tls: TLS towards the pool's backends.
+struct UpstreamTls {
+  bool enabled = false;
+  bool verify = true;  // the backend's certificate must chain to `ca` and name `sni`
+  std::string ca;      // PEM bundle; "" = the system trust store
+  // Sent as SNI and checked against the certificate; "" = none sent, and the certificate must
+  // then name the backend's IP address.
+  std::string sni;
+  TlsCertificate client_cert;  // presented when the backend asks (mTLS); empty: none
+  TlsVersion min_version = TlsVersion::k12;
+  bool session_reuse = true;  // resume sessions per worker and backend
+};
+
 struct Pool {
   std::string name;
   balance::Algorithm algorithm = balance::Algorithm::kRoundRobin;
@@ -251,6 +264,7 @@ struct Pool {
   std::string sticky_cookie;
   Duration sticky_ttl{std::chrono::hours(1)};
   UpstreamKeepalive keepalive;
+  UpstreamTls tls;
 };
 
 struct Logging {

@@ -62,7 +62,8 @@ constexpr auto kNotL4TimeoutKeys = concat(kHttpOnlyTimeoutKeys, kTlsOnlyTimeoutK
 constexpr auto kHttpLimitKeys = concat(kLimitKeys, kHttpOnlyLimitKeys);
 constexpr std::array kProxyProtocolKeys = {"send"sv, "accept"sv};
 constexpr std::array kPoolKeys = {"name"sv,     "algorithm"sv,    "hash_key"sv, "connect_retries"sv,
-                                  "backends"sv, "health_check"sv, "sticky"sv,   "keepalive"sv};
+                                  "backends"sv, "health_check"sv, "sticky"sv,   "keepalive"sv,
+                                  "tls"sv};
 constexpr std::array kKeepaliveKeys = {"max_idle"sv, "idle_timeout"sv, "max_requests"sv};
 constexpr std::array kStickyKeys = {"cookie"sv, "ttl"sv};
 constexpr std::chrono::seconds kStickyTtlUnit{1};  // the unit of a cookie's Max-Age
@@ -580,6 +581,10 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
   }
   if (const Field* f = map.find("keepalive")) {
     readKeepalive(file, *f, pool.keepalive);
+  }
+  if (const Field* f = map.find("tls")) {
+    readUpstreamTls(file, *f, pool.tls);
+    source.tls = file.at(f->key_mark);
   }
   config.pools.push_back(std::move(pool));
   sources.pools.push_back(std::move(source));

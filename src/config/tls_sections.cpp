@@ -4,6 +4,7 @@
 #include <array>
 #include <utility>
 
+#include "config/host_names.h"
 #include "config/http_fields.h"
 #include "config/tls_files.h"
 
@@ -22,6 +23,9 @@ constexpr std::array kTlsKeys = {"certificates"sv,
                                  "ocsp_staple"sv,
                                  "client_auth"sv};
 constexpr std::array kCertificateKeys = {"cert"sv, "key"sv, "ocsp_staple"sv};
+constexpr std::array kClientCertKeys = {"cert"sv, "key"sv};
+constexpr std::array kUpstreamTlsKeys = {"verify"sv,      "ca"sv,          "sni"sv,
+                                         "client_cert"sv, "min_version"sv, "session_reuse"sv};
 constexpr std::array kClientAuthKeys = {"ca"sv, "mode"sv, "subject_header"sv,
                                         "fingerprint_header"sv};
 constexpr std::array<Choice<ClientAuthMode>, 2> kClientAuthModes = {{
@@ -199,6 +203,58 @@ void readTlsServer(FileReader& file, const Field& field, TlsServerSettings& tls)
   }
   if (const Field* f = map.find("client_auth")) {
     readClientAuth(file, *f, tls.client_auth);
+  }
+}
+
+void readUpstreamTls(FileReader& file, const Field& field, UpstreamTls& tls) {
+  const MapReader map(file, field, "tls", kUpstreamTlsKeys);
+  if (!map.ok()) {
+    return;
+  }
+  tls.enabled = true;
+  if (const Field* f = map.find("verify")) {
+    assign(tls.verify, readBool(file, *f));
+  }
+  if (const Field* f = map.find("ca")) {
+    if (auto path = readFilePath(file, *f, false)) {
+      if (const std::string why = checkCaBundle(*path); !why.empty()) {
+        file.error(f->valueMark(), "tls.ca: " + why);
+      } else {
+        tls.ca = *path;
+      }
+    }
+  }
+  if (const Field* f = map.find("sni")) {
+    auto name = readScalar(file, *f, "a host name");
+    if (name && !isDottedName(*name)) {
+      file.error(f->valueMark(), "tls.sni: " + quote(*name) + " is not a host name");
+    } else {
+      assign(tls.sni, name);
+    }
+  }
+  if (const Field* f = map.find("client_cert")) {
+    const MapReader cert_map(file, *f, "client_cert", kClientCertKeys);
+    const Field* cert = cert_map.ok() ? cert_map.require(file, "cert") : nullptr;
+    const Field* key = cert_map.ok() ? cert_map.require(file, "key") : nullptr;
+    if (cert != nullptr && key != nullptr) {
+      auto cert_path = readFilePath(file, *cert, false);
+      auto key_path = readFilePath(file, *key, false);
+      if (cert_path && key_path) {
+        TlsCertificate c{*cert_path, *key_path, {}};
+        if (const std::string why = checkCertificatePair(c); !why.empty()) {
+          file.error(cert->valueMark(), "tls.client_cert: " + why);
+        } else {
+          warnAboutExpiry(file, *cert, c.cert);
+          tls.client_cert = std::move(c);
+        }
+      }
+    }
+  }
+  if (const Field* f = map.find("min_version")) {
+    assign(tls.min_version, readChoice<TlsVersion>(file, *f, kVersions));
+  }
+  if (const Field* f = map.find("session_reuse")) {
+    assign(tls.session_reuse, readBool(file, *f));
   }
 }
 

@@ -11,4 +11,7 @@ namespace ballast::config {
 // certificate's line:column.
 void readTlsServer(FileReader& file, const Field& field, TlsServerSettings& tls);
 
+// A pool's `tls:` block (TLS towards its backends), its files checked the same way.
+void readUpstreamTls(FileReader& file, const Field& field, UpstreamTls& tls);
+
 }  // namespace ballast::config

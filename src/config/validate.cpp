@@ -164,7 +164,8 @@ void checkHttpOnlyPoolSettings(const Config& config, const SourceMap& sources,
     const Pool& pool = config.pools[p];
     const bool http_key = isHttpHashKey(pool.hash_key);
     const bool sticky = !pool.sticky_cookie.empty();
-    if (pool.name.empty() || (!http_key && !sticky)) {
+    const bool tls = pool.tls.enabled;
+    if (pool.name.empty() || (!http_key && !sticky && !tls)) {
       continue;
     }
     for (size_t i = 0; i < config.listeners.size(); ++i) {
@@ -185,6 +186,12 @@ void checkHttpOnlyPoolSettings(const Config& config, const SourceMap& sources,
       if (sticky) {
         const Location& at = sources.pools[p].sticky;
         diagnostics.add(at, "sticky: needs HTTP responses to set its cookie, but " + user + " (" +
+                                where(used_at, at) + ")");
+      }
+      if (tls) {
+        // TCP listeners pass bytes through; TLS to backends is originated by the HTTP proxy.
+        const Location& at = sources.pools[p].tls;
+        diagnostics.add(at, "tls: TLS to backends is for HTTP listeners, but " + user + " (" +
                                 where(used_at, at) + ")");
       }
       break;

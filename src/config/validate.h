@@ -31,6 +31,7 @@ struct PoolSource {
   Location name;
   Location hash_key;  // the value
   Location sticky;    // the key: the whole setting is what does not fit a tcp or udp listener
+  Location tls;       // the key, likewise: TLS to backends is the HTTP proxy's
 };
 
 struct SourceMap {

@@ -53,6 +53,21 @@ void ChunkQueue::push(ChunkPool& pool, ChunkId id, uint32_t offset, uint32_t len
   bytes_ += length;
 }
 
+ChunkId ChunkQueue::popFront(ChunkPool& pool) {
+  const ChunkId id = head_;
+  if (id == kNoChunk) {
+    return id;
+  }
+  auto& m = pool.meta(id);
+  head_ = m.next;
+  if (head_ == kNoChunk) {
+    tail_ = kNoChunk;
+  }
+  bytes_ -= m.length;
+  m.next = kNoChunk;
+  return id;
+}
+
 bool ChunkQueue::append(ChunkPool& pool, const void* data, size_t len) {
   const auto* src = static_cast<const uint8_t*>(data);
   while (len > 0) {

@@ -55,6 +55,9 @@ class ChunkQueue {
   // Copies bytes in, filling the last chunk before taking new ones from the pool's free list.
   // False when the pool ran dry part-way (what fitted stays queued).
   bool append(ChunkPool& pool, const void* data, size_t len);
+  // Unlinks the front chunk whole and returns it: the caller now owns (and releases) it, and its
+  // meta still says where its bytes are. kNoChunk when empty.
+  ChunkId popFront(ChunkPool& pool);
   // Drops `n` bytes from the front; fully consumed chunks go to `release`.
   template <typename Release>
   void consume(ChunkPool& pool, uint32_t n, Release&& release) {

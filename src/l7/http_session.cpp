@@ -427,18 +427,18 @@ bool HttpSession::onRequestHead() {
 
 bool HttpSession::connectUpstream() {
   while (pickBackend(env_, *ex_)) {
-    upstream_ = env_.upstreams->takeIdle(ex_->backend, this);
+    upstream_ = env_.upstreams->takeIdle(ex_->backend, upstreamTls(), this);
     if (upstream_ != nullptr) {
       upstream_connected_ = true;
       ex_->connect_ms = loop().nowMs();
       ex_->backend->active.fetch_add(1, std::memory_order_relaxed);
       upstream_reading_ = true;
-      loop().startRecv(upstream_->stream());
+      upstream_->startRecv();
       flushUpstream();
       armExchangeTimer();
       return true;
     }
-    upstream_ = env_.upstreams->open(ex_->backend, this);
+    upstream_ = env_.upstreams->open(ex_->backend, upstreamTls(), this);
     if (upstream_ == nullptr) {
       continue;
     }
@@ -494,8 +494,8 @@ void HttpSession::onRecvEnd(core::Stream& /*s*/, int err) {
     return;
   }
   if (state_ == State::kTunnel) {
-    if (up_out_.empty() && upstream_ != nullptr && upstream_->stream().open()) {
-      ::shutdown(upstream_->stream().fd(), SHUT_WR);
+    if (up_out_.empty() && upstream_ != nullptr && upstream_->open()) {
+      upstream_->shutdownWrite();
     }
     return;
   }
@@ -569,10 +569,10 @@ void HttpSession::onSent(core::Stream& /*s*/, int64_t result) {
   (tls_ ? client_wire_ : client_out_)
       .consume(loop().chunks(), static_cast<uint32_t>(result),
                [this](core::ChunkId id) { loop().releaseChunk(id); });
-  if (upstream_ != nullptr && !upstream_reading_ && upstream_->stream().open() &&
+  if (upstream_ != nullptr && !upstream_reading_ && upstream_->open() &&
       clientBacklog() < env_.listener->limits.buffer_bytes) {
     upstream_reading_ = true;
-    loop().startRecv(upstream_->stream());
+    upstream_->startRecv();
   }
   flushClient();
 }

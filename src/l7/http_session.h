@@ -42,6 +42,8 @@ struct HttpEnv : ExchangeEnv {
   l4::StreamListener<HttpSession>* owner = nullptr;
   UpstreamPool* upstreams = nullptr;
   const tls::ServerContext* tls = nullptr;  // protocol: https; null for cleartext
+  // Per pool (ExchangeEnv::pools order): TLS towards its backends, null for cleartext.
+  const std::vector<std::shared_ptr<tls::ClientContext>>* upstream_tls = nullptr;
 };
 
 class HttpSession final : public core::StreamHandler, public UpstreamUser {
@@ -122,6 +124,11 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   // Bytes queued towards the client, before and after encryption (backpressure).
   uint32_t clientBacklog() const { return client_out_.bytes() + client_wire_.bytes(); }
   bool appendUpstream(const void* data, size_t len);
+  const tls::ClientContext* upstreamTls() const {
+    return env_.upstream_tls == nullptr
+               ? nullptr
+               : (*env_.upstream_tls)[static_cast<size_t>(ex_->pool_index)].get();
+  }
   void beginExchange();
 
   HttpEnv env_;

@@ -21,13 +21,13 @@ namespace ballast::l7 {
 using namespace session_internal;  // NOLINT(google-build-using-namespace): this class's own files
 
 void HttpSession::flushUpstream() {
-  if (upstream_ == nullptr || !upstream_connected_ || upstream_->stream().sending() ||
-      !upstream_->stream().open() || up_out_.empty()) {
+  if (upstream_ == nullptr || !upstream_connected_ || upstream_->sending() || !upstream_->open() ||
+      up_out_.empty()) {
     return;
   }
   auto& chunks = loop().chunks();
   const auto& m = chunks.meta(up_out_.head());
-  loop().send(upstream_->stream(), chunks.data(up_out_.head()) + m.offset, m.length);
+  upstream_->send(chunks.data(up_out_.head()) + m.offset, m.length);
 }
 
 void HttpSession::onUpstreamConnect(int err) {
@@ -38,7 +38,7 @@ void HttpSession::onUpstreamConnect(int err) {
   upstream_connected_ = true;
   ex_->connect_ms = loop().nowMs();
   upstream_reading_ = true;
-  loop().startRecv(upstream_->stream());
+  upstream_->startRecv();
   flushUpstream();
   armExchangeTimer();
 }
@@ -98,8 +98,8 @@ void HttpSession::onUpstreamSent(int64_t result) {
       client_reading_ = true;
       loop().startRecv(client_);
     }
-    if (client_eof_ && up_out_.empty() && !upstream_->stream().sending()) {
-      ::shutdown(upstream_->stream().fd(), SHUT_WR);
+    if (client_eof_ && up_out_.empty() && !upstream_->sending()) {
+      upstream_->shutdownWrite();
     }
     return;
   }
@@ -113,7 +113,7 @@ void HttpSession::onUpstreamData(core::ChunkId id, uint32_t len) {
     flushClient();
     if (clientBacklog() >= env_.listener->limits.buffer_bytes && upstream_reading_) {
       upstream_reading_ = false;
-      loop().stopRecv(upstream_->stream());
+      upstream_->stopRecv();
     }
     return;
   }
@@ -166,10 +166,10 @@ void HttpSession::onUpstreamData(core::ChunkId id, uint32_t len) {
   }
   loop().releaseChunk(id);
   flushClient();
-  if (upstream_ != nullptr && upstream_reading_ && upstream_->stream().open() &&
+  if (upstream_ != nullptr && upstream_reading_ && upstream_->open() &&
       clientBacklog() >= env_.listener->limits.buffer_bytes) {
     upstream_reading_ = false;
-    loop().stopRecv(upstream_->stream());
+    upstream_->stopRecv();
   }
 }
 

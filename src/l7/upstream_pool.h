@@ -1,16 +1,22 @@
 // src/l7/upstream_pool.h — a worker's keep-alive connections to backends. A connection is lent to
 // one HTTP session per request and comes back only after its response was read completely; idle
 // ones are watched so a server's close or stray bytes retire them, and expire after a while.
+// A connection to a pool with `tls:` speaks TLS underneath its transport calls (send, recv,
+// shutdown), so the session above sees plaintext either way.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "config/config_types.h"
 #include "core/event_loop.h"
 #include "core/object_pool.h"
 #include "core/timer_wheel.h"
+#include "tls/client_context.h"
+#include "tls/tls_stream.h"
 #include "upstream/pool_runtime.h"
 
 namespace ballast::l7 {
@@ -29,25 +35,58 @@ class UpstreamUser {
   ~UpstreamUser() = default;
 };
 
-class UpstreamConn final : public core::StreamHandler {
+class UpstreamConn final : public core::StreamHandler, public tls::SessionSink {
  public:
   UpstreamConn(UpstreamPool& pool, upstream::BackendStatePtr backend)
       : pool_(pool), backend_(std::move(backend)) {}
 
-  core::Stream& stream() { return stream_; }
   upstream::BackendState& backend() const { return *backend_; }
   uint32_t requests() const { return requests_; }
   bool reused() const { return requests_ > 0; }
+
+  // The transport, in plaintext. One send at a time: its completion is onUpstreamSent.
+  void send(const uint8_t* data, uint32_t len);
+  bool sending() const;
+  bool open() const { return stream_.open(); }
+  void startRecv();
+  void stopRecv();
+  // Our FIN once what is queued is out (after close_notify with TLS).
+  void shutdownWrite();
 
   void onConnect(core::Stream& s, int err) override;
   void onRecv(core::Stream& s, core::ChunkId id, uint32_t len) override;
   void onRecvEnd(core::Stream& s, int err) override;
   void onSent(core::Stream& s, int64_t result) override;
   void onReleased(core::Stream& s) override;
+  void onSession(SSL_SESSION* session) override;
 
  private:
   friend class UpstreamPool;
   static void onIdleTimer(void* self);
+
+  // TLS state, only for pools with `tls:` (cleartext connections stay small).
+  struct Tls {
+    Tls(const tls::ClientContext& c) : ctx(&c), stream(c.ctx(), tls::TlsStream::Role::kClient) {}
+    const tls::ClientContext* ctx;
+    tls::TlsStream stream;
+    core::ChunkQueue wire;       // ciphertext on its way to the socket
+    core::ChunkQueue plain;      // decrypted, not yet handed to the user (it stopped reading)
+    core::Timer deliver;         // hands `plain` over on the next turn after startRecv
+    uint32_t pending_plain = 0;  // bytes of the user's send not yet reported sent
+    int end_err = 0;
+    bool handshaken = false;
+    bool user_reading = false;
+    bool socket_reading = false;
+    bool ended = false;  // the server's end came while `plain` still had bytes
+    bool shut_pending = false;
+    bool failed = false;  // a TLS error: its session must not be resumed
+  };
+  void startTls();
+  void flushWire();
+  void deliverPlain();
+  void tlsFailed(const char* stage);
+  void socketRecv(bool on);
+  static void onDeliver(void* self);
 
   UpstreamPool& pool_;
   upstream::BackendStatePtr backend_;
@@ -58,18 +97,24 @@ class UpstreamConn final : public core::StreamHandler {
   uint32_t idle_index_ = 0;
   bool idle_ = false;
   core::ChunkQueue unsent_;
+  std::unique_ptr<Tls> tls_;
 };
 
 class UpstreamPool {
  public:
   explicit UpstreamPool(core::EventLoop& loop) : loop_(loop) {}
+  ~UpstreamPool();
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
 
-  // An idle connection to `backend`, now lent to `user`; nullptr when none is idle.
-  UpstreamConn* takeIdle(const upstream::BackendStatePtr& backend, UpstreamUser* user);
-  // A new connection, connecting; nullptr (and errno set) when no socket could be made.
-  UpstreamConn* open(const upstream::BackendStatePtr& backend, UpstreamUser* user);
+  // An idle connection to `backend` (made with `tls`, null for cleartext), now lent to `user`;
+  // nullptr when none is idle.
+  UpstreamConn* takeIdle(const upstream::BackendStatePtr& backend, const tls::ClientContext* tls,
+                         UpstreamUser* user);
+  // A new connection, connecting (then handshaking with `tls`); nullptr (and errno set) when no
+  // socket could be made.
+  UpstreamConn* open(const upstream::BackendStatePtr& backend, const tls::ClientContext* tls,
+                     UpstreamUser* user);
   // The user is done and the connection may carry another request, within the pool's limits.
   void giveBack(UpstreamConn* c, const config::UpstreamKeepalive& limits);
   // The user is done and the connection must not be reused; `unsent` (bytes a send may still be
@@ -82,12 +127,25 @@ class UpstreamPool {
 
  private:
   friend class UpstreamConn;
+  // Idle connections and resumable sessions are kept per backend and TLS context: a connection
+  // made under one pool's TLS settings never serves another's.
+  using Key = std::pair<const upstream::BackendState*, const tls::ClientContext*>;
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return std::hash<const void*>()(k.first) * 31 + std::hash<const void*>()(k.second);
+    }
+  };
+  static Key keyOf(const UpstreamConn* c) {
+    return {c->backend_.get(), c->tls_ ? c->tls_->ctx : nullptr};
+  }
   void removeIdle(UpstreamConn* c);
   void released(UpstreamConn* c);
+  void keepSession(const UpstreamConn* c, SSL_SESSION* session);
 
   core::EventLoop& loop_;
   core::ObjectPool<UpstreamConn> pool_;
-  std::unordered_map<const upstream::BackendState*, std::vector<UpstreamConn*>> idle_;
+  std::unordered_map<Key, std::vector<UpstreamConn*>, KeyHash> idle_;
+  std::unordered_map<Key, SSL_SESSION*, KeyHash> sessions_;  // one reference each
 };
 
 }  // namespace ballast::l7

@@ -128,6 +128,16 @@ SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* pre
   std::map<std::string, upstream::BackendStatePtr> backends;
   std::map<std::string, std::shared_ptr<std::atomic<uint64_t>>> generations;
   for (const auto& p : config->pools) {
+    std::shared_ptr<tls::ClientContext> upstream_tls;
+    if (p.tls.enabled) {
+      std::string why;
+      upstream_tls = tls::ClientContext::build(p.tls, &why);
+      if (!upstream_tls) {
+        *error = "pool " + p.name + ": " + why;
+        return nullptr;
+      }
+    }
+    snap->upstream_tls.push_back(std::move(upstream_tls));
     auto rt = std::make_unique<upstream::PoolRuntime>();
     rt->config = &p;
     auto& gen = pool_generations_[p.name];

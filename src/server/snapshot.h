@@ -12,6 +12,7 @@
 
 #include "config/config_types.h"
 #include "core/fd.h"
+#include "tls/client_context.h"
 #include "tls/server_context.h"
 #include "upstream/pool_runtime.h"
 
@@ -36,6 +37,8 @@ struct Snapshot {
   // Built anew on every reload, so certificates and keys are re-read; open connections keep
   // the context they started with.
   std::vector<std::shared_ptr<tls::ServerContext>> tls;
+  // pools[].tls contexts towards backends, config->pools order (null for cleartext pools).
+  std::vector<std::shared_ptr<tls::ClientContext>> upstream_tls;
 
   // Index into `pools` of the pool called `name`; -1 when there is none.
   int poolIndex(const std::string& name) const;

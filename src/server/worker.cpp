@@ -293,6 +293,7 @@ l7::HttpEnv Worker::httpEnv(Epoch& e, const config::Listener& lc, size_t listene
   env.scratch = &scratch_;
   env.worker = index_;
   env.tls = e.snapshot->tls[listener_index].get();
+  env.upstream_tls = &e.snapshot->upstream_tls;
   env.counters = &metrics_.listener(lc.name);
   auto& routes = e.route_counters[listener_index];
   routes.clear();

@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <array>
 
@@ -16,10 +17,39 @@ constexpr size_t kRecordBytes = 16384;  // one TLS record's plaintext at most
 
 }  // namespace
 
-TlsStream::TlsStream(SSL_CTX* ctx)
+TlsStream::TlsStream(SSL_CTX* ctx, Role role)
     : ssl_(SSL_new(ctx)), rbio_(BIO_new(BIO_s_mem())), wbio_(BIO_new(BIO_s_mem())) {
   SSL_set_bio(ssl_, rbio_, wbio_);  // ssl_ owns both BIOs from here
-  SSL_set_accept_state(ssl_);
+  if (role == Role::kServer) {
+    SSL_set_accept_state(ssl_);
+  } else {
+    SSL_set_connect_state(ssl_);
+  }
+}
+
+void TlsStream::setServerName(const std::string& name) {
+  SSL_set_tlsext_host_name(ssl_, name.c_str());
+}
+
+bool TlsStream::expectName(const std::string& host, bool is_ip) {
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  const int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str())
+                       : X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+  return ok == 1;
+}
+
+TlsStream::Status TlsStream::start() {
+  const int n = SSL_do_handshake(ssl_);
+  if (n == 1) {
+    return Status::kOk;
+  }
+  const int err = SSL_get_error(ssl_, n);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    return Status::kOk;
+  }
+  fail();
+  return Status::kFailed;
 }
 
 TlsStream::~TlsStream() { SSL_free(ssl_); }

@@ -17,7 +17,8 @@ namespace ballast::tls {
 
 class TlsStream {
  public:
-  explicit TlsStream(SSL_CTX* ctx);
+  enum class Role : uint8_t { kServer, kClient };
+  explicit TlsStream(SSL_CTX* ctx, Role role = Role::kServer);
   ~TlsStream();
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
@@ -36,6 +37,15 @@ class TlsStream {
   bool send(std::span<const uint8_t> plaintext);
   // Sends close_notify (before our FIN).
   void shutdown();
+
+  // Client role, before start(): the SNI to send, what the server's certificate must name
+  // (a DNS name, else an IP address in text form), and a session to resume.
+  void setServerName(const std::string& name);
+  bool expectName(const std::string& host, bool is_ip);
+  void resume(SSL_SESSION* session) { SSL_set_session(ssl_, session); }
+  // Client role: writes the ClientHello (drain it with drainWire).
+  Status start();
+  SSL* ssl() const { return ssl_; }
   // Moves what TLS wants on the wire into `wire`. False when the pool ran dry.
   bool drainWire(core::ChunkPool& pool, core::ChunkQueue& wire);
 

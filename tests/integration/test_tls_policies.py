@@ -7,6 +7,7 @@ runs on both I/O backends.
 
 fd budget: a handful of sockets at a time, far under the 20,000 per-process hard limit.
 """
+import hashlib
 import json
 import os
 import re
@@ -20,8 +21,8 @@ import unittest
 import urllib.request
 
 from harness import BALLAST_BIN, IO_BACKENDS, Ballast, BallastTest, free_port, main, wait_until
-from http_backends import HttpBackend
-from tls_material import issue, make_ca, ocsp_response
+from http_backends import HttpBackend, ResponseReader, payload_sha256
+from tls_material import issue, make_ca, ocsp_response, tls_backend
 
 
 def metrics_text(port):
@@ -136,7 +137,6 @@ pools:
                 seen = self.echoed(s, forged)
             self.assertEqual(seen["x-client-subject"], "CN=alice,O=Example")
             der = ssl.PEM_cert_to_DER_cert(open(self.alice[0]).read())
-            import hashlib
             self.assertEqual(seen["x-client-cert-sha256"], hashlib.sha256(der).hexdigest())
             for cert in (None, self.mallory):  # no certificate; one from another CA
                 with self.assertRaises((ssl.SSLError, ConnectionResetError, BrokenPipeError)):
@@ -274,6 +274,111 @@ pools:
                     self.assertEqual(headers["location"], "https://shop.test:8443/login?next=/")
                     with socket.create_connection(("127.0.0.1", plain_port), timeout=5) as s:
                         self.assertEqual(request(s, "/other", host="shop.test")[0], 200)
+
+
+class UpstreamTlsTest(BallastTest):
+    """pools[].tls: verification, SNI, a client certificate, and session reuse per worker."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="ballast-upstream-tls-")
+        cls.ca = make_ca(cls.dir, "backends")
+        cls.other_ca = make_ca(cls.dir, "other")
+        cls.cert = issue(cls.dir, cls.ca, "backend", "/CN=app.internal", ["app.internal"])
+        cls.proxy_ca = make_ca(cls.dir, "proxies")
+        cls.proxy_cert = issue(cls.dir, cls.proxy_ca, "proxy", "/CN=edge-proxy", client=True,
+                               chain=False)
+        cls.backend = tls_backend("secure", *cls.cert)
+        cls.mtls_backend = tls_backend("mtls", *cls.cert, client_ca=cls.proxy_ca[0])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.backend.close()
+        cls.mtls_backend.close()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def run_with(self, tls, body, backend=None, keepalive=""):
+        backend = backend or self.backend
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                port = free_port()
+                config = f"""
+workers: 1
+listeners:
+  - {{name: web, bind: "127.0.0.1:{port}", protocol: http, pool: app}}
+pools:
+  - name: app
+    backends: [{{address: "{backend.address}"}}]
+    tls: {tls}
+{keepalive}
+"""
+                with Ballast(config, io=io) as b:
+                    body(b, port)
+
+    def get(self, port, path="/"):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            return request(s, path, host="app.internal")
+
+    def test_verified_tls_to_the_backend_with_keep_alive(self):
+        def body(b, port):
+            before = self.backend.connections
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                for _ in range(5):
+                    status, _, text = request(s, "/x", host="app.internal")
+                    self.assertEqual(status, 200)
+                    self.assertTrue(text.startswith(b"secure "), text)
+            self.assertEqual(self.backend.connections - before, 1, "one pooled TLS connection")
+        self.run_with(f'{{ca: "{self.ca[0]}", sni: app.internal}}', body)
+
+    def test_large_bodies_both_ways_through_backend_tls(self):
+        size = 24 << 20  # well past every buffer: backpressure in both directions
+        upload = os.urandom(8 << 20)
+
+        def body(b, port):
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+                s.sendall(f"GET /download/chunked/{size} HTTP/1.1\r\nHost: a\r\n\r\n".encode())
+                r = ResponseReader(s).read(sha=True)
+                self.assertEqual((r.status, r.length, r.body), (200, size, payload_sha256(size)))
+                s.sendall(f"POST /sha256 HTTP/1.1\r\nHost: a\r\nContent-Length: {len(upload)}"
+                          "\r\n\r\n".encode() + upload)
+                r = ResponseReader(s).read()
+                self.assertEqual(json.loads(r.body)["sha256"], hashlib.sha256(upload).hexdigest())
+        self.run_with(f'{{ca: "{self.ca[0]}", sni: app.internal}}', body)
+
+    def test_a_wrong_ca_or_name_is_a_502_and_a_log_line(self):
+        for tls in (f'{{ca: "{self.other_ca[0]}", sni: app.internal}}',
+                    f'{{ca: "{self.ca[0]}", sni: other.internal}}'):
+            def body(b, port):
+                self.assertEqual(self.get(port)[0], 502)
+                wait_until(lambda: b.events("l7.upstream_tls_failed"), what="the failure logged")
+                self.assertIn("certificate verify failed",
+                              b.events("l7.upstream_tls_failed")[0]["reason"])
+            self.run_with(tls, body)
+
+    def test_client_certificate_for_a_backend_that_requires_one(self):
+        def body(b, port):
+            self.assertEqual(self.get(port)[0], 200)
+            self.assertEqual(self.mtls_backend.client_subjects[-1]["commonName"], "edge-proxy")
+        self.run_with(f'{{ca: "{self.ca[0]}", sni: app.internal, client_cert: '
+                      f'{{cert: "{self.proxy_cert[0]}", key: "{self.proxy_cert[1]}"}}}}', body,
+                      backend=self.mtls_backend)
+
+        def refused(b, port):
+            self.assertEqual(self.get(port)[0], 502)
+        self.run_with(f'{{ca: "{self.ca[0]}", sni: app.internal}}', refused,
+                      backend=self.mtls_backend)
+
+    def test_sessions_resume_on_new_connections(self):
+        def body(b, port):
+            start = len(self.backend.resumed)
+            for _ in range(4):  # max_requests: 1 makes each request a new connection
+                self.assertEqual(self.get(port)[0], 200)
+            resumed = self.backend.resumed[start:]
+            self.assertEqual(len(resumed), 4)
+            self.assertFalse(resumed[0])
+            self.assertTrue(all(resumed[1:]), resumed)
+        self.run_with(f'{{ca: "{self.ca[0]}", sni: app.internal}}', body,
+                      keepalive="    keepalive: {max_requests: 1}")
 
 
 class ValidateTlsTest(unittest.TestCase):

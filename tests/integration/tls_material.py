@@ -59,3 +59,40 @@ def ocsp_response(directory, ca, cert, name="staple"):
     _run("openssl", "ocsp", "-index", index, "-rsigner", ca[0], "-rkey", ca[1], "-CA", ca[0],
          "-issuer", ca[0], "-cert", cert + ".leaf", "-respout", out, "-ndays", "1")
     return out
+
+
+def tls_backend(name, cert, key, client_ca=None):
+    """An HttpBackend that speaks TLS with (cert, key); with client_ca it requires a client
+    certificate issued by it. Attributes: resumed (list of bools per connection), handshake
+    failures (count), client_subjects."""
+    import ssl
+    from http_backends import HttpBackend
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    if client_ca:
+        ctx.load_verify_locations(client_ca)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+
+    class Backend(HttpBackend):
+        def __init__(self):
+            self.resumed = []
+            self.failures = 0
+            self.client_subjects = []
+            super().__init__(name)
+
+        def finish_request(self, request, client_address):
+            try:
+                tls = ctx.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                with self.lock:
+                    self.failures += 1
+                return
+            with self.lock:
+                self.resumed.append(tls.session_reused)
+                peer = tls.getpeercert()
+                if peer:
+                    self.client_subjects.append(dict(x[0] for x in peer["subject"]))
+            super().finish_request(tls, client_address)
+
+    return Backend()
