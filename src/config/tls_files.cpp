@@ -6,6 +6,8 @@
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509err.h>
 #include <openssl/x509v3.h>
 #include <unistd.h>
 
@@ -78,6 +80,10 @@ std::string checkCertificatePair(const TlsCertificate& c) {
     return "cannot load certificate " + c.cert + ": " + opensslReason();
   }
   if (SSL_CTX_use_PrivateKey_file(ctx.get(), c.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+      ERR_clear_error();
+      return "key " + c.key + " does not match certificate " + c.cert;
+    }
     return "cannot load key " + c.key + ": " + opensslReason();
   }
   if (SSL_CTX_check_private_key(ctx.get()) != 1) {

@@ -218,6 +218,8 @@ int ControlThread::run() {
   if (cfg.reload.watch) {
     watchConfigFiles();
   }
+  tls_watch_ = std::make_unique<TlsFileWatch>(*loop_, [this] { reload("watch:tls_files"); });
+  tls_watch_->update(cfg);
   audit_.record("config.load", "system", nullptr,
                 {{"file", options_.config_path},
                  {"generation", snapshot_->generation},
@@ -478,6 +480,9 @@ bool ControlThread::install(const config::ConfigPtr& cfg, std::string* error) {
   }
   health_->setTargets(healthTargets(*snapshot_));
   syncPlanes(cfg, /*starting=*/false);
+  if (tls_watch_) {
+    tls_watch_->update(*cfg);
+  }
   return true;
 }
 

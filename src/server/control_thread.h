@@ -19,6 +19,7 @@
 #include "core/fd.h"
 #include "server/server.h"
 #include "server/snapshot.h"
+#include "server/tls_file_watch.h"
 #include "server/upgrade.h"
 #include "server/worker.h"
 #include "upstream/health_checker.h"
@@ -92,6 +93,7 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   core::Timer log_flush_;  // writes the log's repeat summaries once per interval
   std::string config_basename_;
   std::unique_ptr<upstream::HealthChecker> health_;
+  std::unique_ptr<TlsFileWatch> tls_watch_;  // after loop_: it unwatches on destruction
   control::AuditLog audit_;
   control::LogOutputs log_outputs_;
   uint64_t audit_subscription_ = 0;
