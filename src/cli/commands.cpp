@@ -41,7 +41,7 @@ COMMANDS
   apply      Kernel plane: program nftables/IPVS virtual services once (or --daemon)
   disable    Kernel plane: remove every service Ballast programmed
   uplinks    Uplink plane: apply|status|remove
-  demo       Three built-in HTTP backends behind 127.0.0.1:8080, to try Ballast at once
+  demo       Three built-in HTTP backends behind 127.0.0.1:8080 (--tls: also HTTPS on :8443)
   validate   Check a configuration file and report every error with file:line:column
   version    Print the version
   help       Show help for a command: ballast help <command>
@@ -115,13 +115,18 @@ EXAMPLE
 constexpr std::string_view kDemoHelp = R"(ballast demo — try Ballast without writing a configuration
 
 SYNOPSIS
-  ballast demo
+  ballast demo [--tls]
 
 DESCRIPTION
   Starts three small built-in HTTP backends on 127.0.0.1 (ephemeral ports; each answers with its
   name and a request counter), prints the configuration it generated for them, and runs an HTTP
   listener on 127.0.0.1:8080 balancing them round robin. Try `curl localhost:8080` a few times.
   Ctrl-C (SIGINT) or SIGTERM stops it.
+
+OPTIONS
+  --tls   Also an HTTPS listener on 127.0.0.1:8443, with a self-signed ECDSA certificate for
+          localhost, 127.0.0.1 and ::1 made at start (no domain needed; valid 7 days, deleted
+          on exit). Try `curl -k https://localhost:8443`.
 
 EXIT STATUS
   0  stopped cleanly;  1  could not start (for example, port 8080 is taken).
@@ -319,10 +324,11 @@ int main(int argc, char** argv) {
       printOut(kDemoHelp);
       return kExitOk;
     }
-    if (argc > 2) {
-      return usageError("demo takes no options", "demo");
+    const bool with_tls = argc > 2 && std::string_view(argv[2]) == "--tls";
+    if (argc > (with_tls ? 3 : 2)) {
+      return usageError("demo takes only --tls", "demo");
     }
-    return runDemo(argc, argv);
+    return runDemo(with_tls);
   }
   if (cmd == "apply" || cmd == "disable") {
     return kernelMain(argc, argv);
