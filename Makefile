@@ -7,7 +7,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
 CMAKE_FLAGS ?= -G Ninja
 
-.PHONY: all deps build test test-ipvs unit integration asan fuzz fuzz-build fuzz-smoke demo bench stress format format-check clean
+.PHONY: all deps build test test-ipvs unit integration asan fuzz fuzz-build fuzz-smoke demo bench stress soak format format-check clean
 
 all: build
 
@@ -72,6 +72,10 @@ bench: build
 # with a pass count per test (docs/testing.md). Not part of `make test`.
 stress: build
 	STRESS_RUNS=$${STRESS_RUNS:-50} ./scripts/stress.sh
+
+# Tests too slow for `make test` (minutes each): today, testssl.sh scanning an HTTPS listener.
+soak: build
+	for t in tests/slow/test_*.py; do BALLAST_BIN=$(CURDIR)/$(BUILD)/ballast python3 $$t || exit 1; done
 
 # IPVS against a real kernel: Debian's kernel (it has ip_vs) booted under qemu with the host's
 # root shared read-only; the guest runs this build's ballast (tests/vm/README.md).

@@ -410,13 +410,30 @@ class CliTest(unittest.TestCase):
 
     # ---- shipped examples
 
+    def example_tls_material(self):
+        """The files examples/https.yaml names, made in a temporary $TLS_DIR."""
+        from tls_material import issue, make_ca
+        d = tempfile.mkdtemp(prefix="ballast-example-tls-")
+        self.addCleanup(shutil.rmtree, d, True)
+        ca = make_ca(d, "internal")  # writes internal-ca.pem
+        make_ca(d, "partners")        # partners-ca.pem
+        issue(d, ca, "site-ecdsa", "/CN=www.example.com", ["www.example.com"])
+        # The RSA twin: same names, an RSA key (issue() makes EC keys).
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+                        "-keyout", os.path.join(d, "site-rsa.key"),
+                        "-out", os.path.join(d, "site-rsa.pem"), "-subj", "/CN=www.example.com",
+                        "-addext", "subjectAltName=DNS:www.example.com"],
+                       check=True, capture_output=True)
+        return d
+
     def test_every_example_validates(self):
         examples = sorted(glob.glob(os.path.join(EXAMPLES, "*.yaml")))
         names = {os.path.basename(p) for p in examples}
         self.assertTrue({"quickstart.yaml", "l4-tcp-udp.yaml"} <= names, names)
+        tls_dir = self.example_tls_material()
         for path in examples:
             with self.subTest(example=os.path.basename(path)):
-                r = self.ballast("validate", "-c", path)
+                r = self.ballast("validate", "-c", path, env={**clean_env(), "TLS_DIR": tls_dir})
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertEqual(r.stderr, "")
                 self.assertRegex(r.stdout, r": valid \(\d+ listeners?, \d+ pools?(, \d+ (virtual services?|uplinks?))*\)\n\Z")
