@@ -155,7 +155,6 @@ void UpstreamConn::tlsFailed(const char* stage) {
       .str("reason", tls_->stream.reason());
   const bool handshaken = tls_->handshaken;
   tls_->handshaken = true;  // no second report
-  tls_->failed = true;
   if (user_ == nullptr) {
     pool_.removeIdle(this);
     pool_.loop_.close(stream_);
@@ -392,12 +391,6 @@ void UpstreamPool::released(UpstreamConn* c) {
   auto release = [this](core::ChunkId id) { loop_.releaseChunk(id); };
   c->unsent_.clear(loop_.chunks(), release);
   if (c->tls_) {
-    if (!c->tls_->failed) {
-      // Freeing a connection that never sent close_notify makes OpenSSL mark its session as
-      // not resumable; ours ended by our choice (keep-alive limits, idle expiry), not by a
-      // fault, so its session stays good for the next connection.
-      SSL_set_shutdown(c->tls_->stream.ssl(), SSL_SENT_SHUTDOWN);
-    }
     core::TimerWheel::cancel(c->tls_->deliver);
     c->tls_->wire.clear(loop_.chunks(), release);
     c->tls_->plain.clear(loop_.chunks(), release);

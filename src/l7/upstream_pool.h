@@ -79,7 +79,6 @@ class UpstreamConn final : public core::StreamHandler, public tls::SessionSink {
     bool socket_reading = false;
     bool ended = false;  // the server's end came while `plain` still had bytes
     bool shut_pending = false;
-    bool failed = false;  // a TLS error: its session must not be resumed
   };
   void startTls();
   void flushWire();

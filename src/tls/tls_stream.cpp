@@ -52,7 +52,15 @@ TlsStream::Status TlsStream::start() {
   return Status::kFailed;
 }
 
-TlsStream::~TlsStream() { SSL_free(ssl_); }
+TlsStream::~TlsStream() {
+  if (!failed_ && handshakeDone()) {
+    // OpenSSL drops the session of a connection freed without a close_notify from its cache
+    // (and marks it not resumable). Ours end without one by choice (keep-alive limits, idle
+    // timeouts, a client that just closes); only a TLS failure should cost the session.
+    SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_SENT_SHUTDOWN);
+  }
+  SSL_free(ssl_);
+}
 
 TlsStream::Status TlsStream::receive(std::span<const uint8_t> ciphertext, core::ChunkPool& pool,
                                      core::ChunkQueue& plain) {
@@ -117,6 +125,7 @@ bool TlsStream::drainWire(core::ChunkPool& pool, core::ChunkQueue& wire) {
 }
 
 void TlsStream::fail() {
+  failed_ = true;
   reason_code_ = ERR_GET_REASON(ERR_peek_last_error());
   reason_ = lastError();
 }

@@ -66,6 +66,7 @@ class TlsStream {
   BIO* wbio_;
   std::string reason_;
   int reason_code_ = 0;
+  bool failed_ = false;
   void fail();  // records OpenSSL's reason for the failure
 };
 

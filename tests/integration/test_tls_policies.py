@@ -193,6 +193,18 @@ pools:
                 self.assertFalse(s.session_reused, "a ticket two periods old must not resume")
         self.each_io(body, tls_extra=tls_extra)
 
+    def test_session_ids_and_tickets_resume_across_workers_with_s_client(self):
+        def body(b, port, metrics_port):
+            for flags in (["-no_ticket"], []):  # resumption by session id, then by ticket
+                out = subprocess.run(
+                    ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername",
+                     "a.test", "-tls1_2", "-reconnect", *flags], input="", capture_output=True,
+                    text=True, timeout=30).stdout
+                # -reconnect: one full handshake, then five more connections with its session,
+                # spread over both workers by SO_REUSEPORT.
+                self.assertEqual(out.count("Reused, TLSv1.2"), 5, f"{flags}:\n{out[-2000:]}")
+        self.each_io(body, workers=2)
+
     # -- failures by kind ----------------------------------------------------------------
 
     def test_failures_are_counted_by_kind(self):

@@ -39,8 +39,8 @@ def issue_with_ocsp_uri(directory, ca, sans):
         "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1")
     run("openssl", "x509", "-req", "-in", csr, "-CA", ca[0], "-CAkey", ca[1], "-CAcreateserial",
         "-out", leaf, "-days", "365", "-extfile", ext)
-    with open(chain, "w") as out:
-        out.write(open(leaf).read() + open(ca[0]).read())
+    with open(chain, "w") as out, open(leaf) as a, open(ca[0]) as b:
+        out.write(a.read() + b.read())
     return chain, key
 
 
