@@ -80,14 +80,14 @@ h1::Limits adminLimits() {
 }  // namespace
 
 struct AdminServer::Acceptor final : public core::WatchHandler {
-  Acceptor(AdminServer& s, core::Fd f, bool u, SslCtxPtr t)
+  Acceptor(AdminServer& s, core::Fd f, bool u, tls::SharedSslCtx t)
       : server(s), fd(std::move(f)), unix_socket(u), tls(std::move(t)) {}
   void onAccept(core::Watcher& /*w*/, int client) override { server.onAccept(*this, client); }
   void onReleased(core::Watcher& /*w*/) override { released = true; }
   AdminServer& server;
   core::Fd fd;
   bool unix_socket;
-  SslCtxPtr tls;
+  tls::SharedSslCtx tls;
   core::Watcher watcher;
   bool released = false;
 };
@@ -106,7 +106,7 @@ class AdminServer::Connection final : public core::StreamHandler {
   Connection(AdminServer& server, int fd, AdminPeer peer, SSL_CTX* tls)
       : server_(server), parser_(adminLimits()), peer_(std::move(peer)) {
     if (tls != nullptr) {
-      tls_ = std::make_unique<TlsChannel>(tls);
+      tls_ = std::make_unique<tls::TlsChannel>(tls);
     }
     timer_.bind(&Connection::onTimer, this);
     server_.loop_.attach(stream_, fd, this);
@@ -437,9 +437,9 @@ class AdminServer::Connection final : public core::StreamHandler {
   h1::RequestParser parser_;
   AdminPeer peer_;
   AdminRequest request_;
-  std::unique_ptr<TlsChannel> tls_;  // TCP listeners with admin.tls
-  std::string out_;                  // queued wire bytes, not yet handed to the loop
-  std::string sending_;              // handed to the loop; must stay put until onSent
+  std::unique_ptr<tls::TlsChannel> tls_;  // TCP listeners with admin.tls
+  std::string out_;                       // queued wire bytes, not yet handed to the loop
+  std::string sending_;                   // handed to the loop; must stay put until onSent
   Phase phase_ = Phase::kWaiting;
   uint64_t waiting_since_ms_ = 0;
   uint64_t requests_ = 0;
@@ -457,7 +457,7 @@ AdminServer::AdminServer(core::EventLoop& loop, Handler handler, ServerPolicy po
 
 AdminServer::~AdminServer() { close(); }
 
-void AdminServer::addAcceptor(core::Fd fd, bool unix_socket, SslCtxPtr tls) {
+void AdminServer::addAcceptor(core::Fd fd, bool unix_socket, tls::SharedSslCtx tls) {
   auto a = std::make_unique<Acceptor>(*this, std::move(fd), unix_socket, std::move(tls));
   loop_.listen(a->watcher, a->fd.get(), a.get());
   acceptors_.push_back(std::move(a));
@@ -521,7 +521,8 @@ bool AdminServer::listenUnix(const std::string& path, std::string* error) {
   return true;
 }
 
-bool AdminServer::listenTcp(const net::SocketAddress& addr, std::string* error, SslCtxPtr tls) {
+bool AdminServer::listenTcp(const net::SocketAddress& addr, std::string* error,
+                            tls::SharedSslCtx tls) {
   auto fd = core::openListener(addr, /*stream=*/true);
   if (!fd) {
     *error = "listen " + addr.toString() + ": " + std::strerror(fd.error().sys_errno);
@@ -532,7 +533,7 @@ bool AdminServer::listenTcp(const net::SocketAddress& addr, std::string* error, 
 }
 
 void AdminServer::adoptListener(core::Fd fd, bool unix_socket, const std::string& unix_path,
-                                SslCtxPtr tls) {
+                                tls::SharedSslCtx tls) {
   if (unix_socket) {
     unix_path_ = unix_path;
   }

@@ -13,10 +13,10 @@
 
 #include "config/control_types.h"
 #include "control/admin_http.h"
-#include "control/tls_channel.h"
 #include "core/event_loop.h"
 #include "core/fd.h"
 #include "net/address.h"
+#include "tls/tls_channel.h"
 
 namespace ballast::control {
 
@@ -67,11 +67,12 @@ class AdminServer {
   // still accepts on is refused.
   bool listenUnix(const std::string& path, std::string* error);
   // With `tls`, connections speak HTTPS (admin.tls).
-  bool listenTcp(const net::SocketAddress& addr, std::string* error, SslCtxPtr tls = nullptr);
+  bool listenTcp(const net::SocketAddress& addr, std::string* error,
+                 tls::SharedSslCtx tls = nullptr);
   // Serves an already-listening socket (handed over by a binary upgrade); a unix one is
   // removed from the filesystem at close() like one this server bound.
   void adoptListener(core::Fd fd, bool unix_socket, const std::string& unix_path = "",
-                     SslCtxPtr tls = nullptr);
+                     tls::SharedSslCtx tls = nullptr);
   // The listening sockets of one kind, for a binary upgrade to hand over.
   std::vector<int> listenerFds(bool unix_socket) const;
   // After a handover the socket file belongs to the new process: leave it at close().
@@ -108,7 +109,7 @@ class AdminServer {
   void takeSlot(Connection& c);
   void returnSlot(Connection& c);
   void forget(Connection& c);  // returns its slot and its event-stream count
-  void addAcceptor(core::Fd fd, bool unix_socket, SslCtxPtr tls);
+  void addAcceptor(core::Fd fd, bool unix_socket, tls::SharedSslCtx tls);
   void stopAccepting();
 
   core::EventLoop& loop_;

@@ -300,9 +300,9 @@ bool ControlThread::startAdmin(const config::Config& cfg) {
     core::LogLine(core::LogLevel::kError, "admin.listen_failed").str("reason", error);
     ok = false;
   }
-  control::SslCtxPtr tls;
+  tls::SharedSslCtx tls;
   if (!cfg.admin.tls.cert.empty()) {
-    tls = control::makeServerTlsContext(cfg.admin.tls.cert, cfg.admin.tls.key, &error);
+    tls = tls::makeServerTlsContext(cfg.admin.tls.cert, cfg.admin.tls.key, &error);
     if (!tls) {
       // Never fall back to plain HTTP where the operator asked for TLS.
       core::LogLine(core::LogLevel::kError, "admin.tls_failed").str("reason", error);

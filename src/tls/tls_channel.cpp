@@ -1,11 +1,11 @@
-// src/control/tls_channel.cpp — OpenSSL plumbing for TlsChannel.
-#include "control/tls_channel.h"
+// src/tls/tls_channel.cpp — OpenSSL plumbing for TlsChannel.
+#include "tls/tls_channel.h"
 
 #include <openssl/err.h>
 
 #include <array>
 
-namespace ballast::control {
+namespace ballast::tls {
 namespace {
 
 std::string opensslError() {
@@ -21,9 +21,9 @@ std::string opensslError() {
 
 }  // namespace
 
-SslCtxPtr makeServerTlsContext(const std::string& cert_file, const std::string& key_file,
+SharedSslCtx makeServerTlsContext(const std::string& cert_file, const std::string& key_file,
                                std::string* error) {
-  SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()), SslCtxFree{});
+  SharedSslCtx ctx(SSL_CTX_new(TLS_server_method()), &SSL_CTX_free);
   if (!ctx) {
     *error = opensslError();
     return nullptr;
@@ -103,4 +103,4 @@ bool TlsChannel::send(std::string_view plain, std::string& wire) {
   return true;
 }
 
-}  // namespace ballast::control
+}  // namespace ballast::tls

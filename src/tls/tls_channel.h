@@ -1,5 +1,6 @@
-// src/control/tls_channel.h — TLS for the admin listener: OpenSSL over memory BIOs, so the
-// connection keeps using the event loop's streams and only bytes pass through here.
+// src/tls/tls_channel.h — TLS for the admin listener: OpenSSL over memory BIOs into strings (the
+// admin server's buffers), so the connection keeps using the event loop's streams and only
+// bytes pass through here. The proxy's connections use tls_stream (chunk queues) instead.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -9,16 +10,14 @@
 #include <string>
 #include <string_view>
 
-namespace ballast::control {
+namespace ballast::tls {
 
-struct SslCtxFree {
-  void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
-};
-using SslCtxPtr = std::shared_ptr<SSL_CTX>;
+// Shared: the admin server's acceptors and connections all hold the context.
+using SharedSslCtx = std::shared_ptr<SSL_CTX>;
 
 // A server context with the PEM certificate chain and key (TLS 1.2 and later). nullptr and
 // *error (naming the file and OpenSSL's reason) when they cannot be loaded or do not match.
-SslCtxPtr makeServerTlsContext(const std::string& cert_file, const std::string& key_file,
+SharedSslCtx makeServerTlsContext(const std::string& cert_file, const std::string& key_file,
                                std::string* error);
 
 class TlsChannel {
@@ -45,4 +44,4 @@ class TlsChannel {
   BIO* wbio_;  // OpenSSL → network
 };
 
-}  // namespace ballast::control
+}  // namespace ballast::tls
