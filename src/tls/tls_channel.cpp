@@ -22,7 +22,7 @@ std::string opensslError() {
 }  // namespace
 
 SharedSslCtx makeServerTlsContext(const std::string& cert_file, const std::string& key_file,
-                               std::string* error) {
+                                  std::string* error) {
   SharedSslCtx ctx(SSL_CTX_new(TLS_server_method()), &SSL_CTX_free);
   if (!ctx) {
     *error = opensslError();

@@ -18,7 +18,7 @@ using SharedSslCtx = std::shared_ptr<SSL_CTX>;
 // A server context with the PEM certificate chain and key (TLS 1.2 and later). nullptr and
 // *error (naming the file and OpenSSL's reason) when they cannot be loaded or do not match.
 SharedSslCtx makeServerTlsContext(const std::string& cert_file, const std::string& key_file,
-                               std::string* error);
+                                  std::string* error);
 
 class TlsChannel {
  public:
