@@ -15,6 +15,7 @@
 #include "config/uplink_types.h"
 #include "net/address.h"
 #include "net/cidr.h"
+#include "net/prefix_set.h"
 
 namespace ballast::config {
 
@@ -98,6 +99,27 @@ struct HeaderOps {
   bool empty() const { return remove.empty() && set.empty() && add.empty() && defaults.empty(); }
 };
 
+// acl: which client addresses may connect (a listener, checked at accept) or send a request (a
+// route). Deny wins; then, when any allow entry exists, only those pass.
+struct AclRules {
+  std::vector<net::Cidr> allow;
+  std::vector<net::Cidr> deny;
+  // Files of one entry per line: `allow CIDR`, `deny CIDR`, or a bare CIDR, which denies (block
+  // lists). Re-read on reload and when they change.
+  std::vector<std::string> files;
+  // Everything above merged, built at load; null when there is nothing of that kind.
+  std::shared_ptr<const net::PrefixSet> allow_set;
+  std::shared_ptr<const net::PrefixSet> deny_set;
+
+  bool enabled() const { return allow_set != nullptr || deny_set != nullptr; }
+  bool admits(const net::SocketAddress& peer) const {
+    if (deny_set && deny_set->contains(peer)) {
+      return false;
+    }
+    return !allow_set || allow_set->contains(peer);
+  }
+};
+
 // redirect_https: answer every request with a redirect to the same URL over https, as NGINX's
 // `return 308 https://$host$request_uri` does. Per listener or per route.
 struct HttpsRedirect {
@@ -130,6 +152,8 @@ struct Route {
   HeaderOps request_headers;   // applied to the request sent upstream
   HeaderOps response_headers;  // applied to the response sent to the client (with `edge`'s)
   EdgePolicy edge;             // unset fields follow the listener's
+  AclRules acl;                // a client it does not admit gets 403
+  uint16_t deny_status = 0;    // `deny:` — answer every matching request with this status
   // The effective https redirect (the route's, else the listener's); resolved at load.
   HttpsRedirect redirect;
 };
@@ -201,6 +225,7 @@ struct Listener {
   ListenerLimits limits;
   ProxyProtocolConfig proxy_protocol;
   TlsServerSettings tls;  // protocol: https only
+  AclRules acl;       // checked at accept (UDP: when a new flow starts), before any byte is read
   HttpSettings http;  // protocol: http and https. `pool` is then the default when no route matches
                       // (empty: answer 404).
   std::vector<SniRoute> sni;  // protocol: tls_passthrough only. `pool` is then the default for

@@ -10,6 +10,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "config/acl_sections.h"
 #include "config/edge_sections.h"
 #include "config/host_names.h"
 #include "config/http_fields.h"
@@ -28,13 +29,18 @@ constexpr std::array kRouteKeys = {"name"sv,
                                    "response_headers"sv,
                                    "redirect_https"sv,
                                    "hsts"sv,
-                                   "security_headers"sv};
+                                   "security_headers"sv,
+                                   "acl"sv,
+                                   "deny"sv};
 constexpr std::array kMatchKeys = {"host"sv, "path"sv, "methods"sv, "headers"sv, "query"sv};
 // In the order messages name them.
 constexpr std::array kPathKeys = {"prefix"sv, "exact"sv, "regex"sv};
 constexpr std::array kValueMatchKeys = {"name"sv, "exact"sv, "regex"sv};
 
 constexpr std::string_view kDefaultRouteNamePrefix = "route-";
+constexpr uint16_t kDefaultDenyStatus = 403;
+constexpr uint64_t kMinDenyStatus = 400;
+constexpr uint64_t kMaxDenyStatus = 599;
 constexpr std::string_view kWildcardPrefix = "*.";
 constexpr std::string_view kHostExpected =
     "a host such as api.example.com, *.example.com or [2001:db8::1], without a port";
@@ -409,6 +415,16 @@ std::optional<std::string> readAccessLog(FileReader& file, const Field& field) {
   return text;
 }
 
+// `deny: true` (403) or `deny: STATUS` (400–599).
+uint16_t readDenyStatus(FileReader& file, const Field& field) {
+  const YAML::Node& v = field.value;
+  if (v.IsScalar() && (v.Scalar() == "true" || v.Scalar() == "false")) {
+    return v.Scalar() == "true" ? kDefaultDenyStatus : 0;
+  }
+  const auto status = readUnsigned(file, field, kMinDenyStatus, kMaxDenyStatus);
+  return status ? static_cast<uint16_t>(*status) : 0;
+}
+
 }  // namespace
 
 void readHttpSettings(FileReader& file, const MapReader& map, HttpSettings& http) {
@@ -500,9 +516,16 @@ size_t readRoutes(FileReader& file, const Field& field, const std::string& liste
       readMatch(file, *f, route.match);
     }
     readEdgePolicy(file, map, route.edge);
-    // A route that only redirects to https forwards nothing, so it needs no pool.
+    if (const Field* f = map.find("acl")) {
+      readAcl(file, *f, route.acl);
+    }
+    if (const Field* f = map.find("deny")) {
+      route.deny_status = readDenyStatus(file, *f);
+    }
+    // A route that only redirects to https, or only denies, forwards nothing: no pool needed.
     const bool redirects = route.edge.redirect_https && route.edge.redirect_https->enabled;
-    if (const Field* f = redirects ? map.find("pool") : map.require(file, "pool")) {
+    const bool answers = redirects || route.deny_status != 0;
+    if (const Field* f = answers ? map.find("pool") : map.require(file, "pool")) {
       assign(route.pool, readName(file, *f));
       source.pool = file.at(f->valueMark());
     }

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "config/acl_sections.h"
 #include "config/edge_sections.h"
 #include "config/http_fields.h"
 #include "config/http_sections.h"
@@ -34,6 +35,7 @@ constexpr std::array kListenerKeys = {"name"sv,
                                       "timeouts"sv,
                                       "limits"sv,
                                       "proxy_protocol"sv,
+                                      "acl"sv,
                                       "routes"sv,
                                       "trusted_proxies"sv,
                                       "forwarded"sv,
@@ -286,6 +288,9 @@ void readListener(FileReader& file, const Field& item, Config& config, SourceMap
   }
   if (const Field* f = map.find("proxy_protocol")) {
     readProxyProtocol(file, *f, listener.proxy_protocol);
+  }
+  if (const Field* f = map.find("acl")) {
+    readAcl(file, *f, listener.acl);
   }
   if (protocol == Protocol::kHttps) {
     if (const Field* f = map.require(file, "tls")) {

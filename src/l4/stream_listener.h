@@ -16,6 +16,7 @@
 #include "core/event_loop.h"
 #include "core/log.h"
 #include "core/object_pool.h"
+#include "net/address.h"
 
 namespace ballast::l4 {
 
@@ -84,6 +85,9 @@ class StreamListener final : public core::WatchHandler {
   bool acceptorReleased() const { return acceptor_released_; }
 
   void onAccept(core::Watcher& /*w*/, int fd) override {
+    if (env_.listener->acl.enabled() && !admitted(fd)) {
+      return;
+    }
     if (sessions_ >= max_sessions_) {
       // io_uring may hand over a connection accepted just before the pause took effect.
       core::LogLine(core::LogLevel::kWarn, "l4.over_limit").str("listener", env_.listener->name);
@@ -134,6 +138,27 @@ class StreamListener final : public core::WatchHandler {
           .str("listener", env_.listener->name)
           .unum("connections", swept);
     }
+  }
+
+  // The listener's acl, at accept: a refused client is closed before any byte is read, and costs
+  // one getpeername (only listeners with an acl pay it).
+  bool admitted(int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+      ::close(fd);  // already gone
+      return false;
+    }
+    const auto peer = net::SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+    if (env_.listener->acl.admits(peer)) {
+      return true;
+    }
+    env_.counters->acl_denied_total.add();
+    core::LogLine(core::LogLevel::kInfo, "l4.acl_denied", core::LogRepeat::kLimited)
+        .str("listener", env_.listener->name)
+        .str("client", peer.toString());
+    ::close(fd);
+    return false;
   }
 
   // Called by a session whose sockets are both released; destroys it.

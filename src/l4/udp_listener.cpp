@@ -172,6 +172,14 @@ UdpListener::Flow* UdpListener::flowFor(const net::SocketAddress& client) {
   if (it != flows_.end()) {
     return it->second.get();
   }
+  if (listener_->acl.enabled() && !listener_->acl.admits(client)) {
+    ++dropped_;
+    counters_->acl_denied_total.add();
+    core::LogLine(core::LogLevel::kInfo, "l4.acl_denied", core::LogRepeat::kLimited)
+        .str("listener", listener_->name)
+        .str("client", client.toString());
+    return nullptr;
+  }
   if (flows_.size() >= max_flows_) {
     ++dropped_;
     counters_->rejected_total.add();

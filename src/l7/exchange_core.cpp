@@ -21,6 +21,7 @@ constexpr int kHexBase = 16;
 constexpr uint16_t kNotFound = 404;
 constexpr uint16_t kHttpsPort = 443;
 constexpr uint16_t kBadRequest = 400;
+constexpr uint16_t kForbidden = 403;
 
 bool wellFormedRequestId(std::string_view id) {
   if (id.empty() || id.size() > kMaxRequestIdBytes) {
@@ -159,6 +160,17 @@ Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& re
   if (match.route >= 0) {
     ex.route = env.router->routeName(match.route);
     ex.route_config = &env.listener->http.routes[static_cast<size_t>(match.route)];
+  }
+  if (ex.route_config != nullptr) {
+    if (ex.route_config->acl.enabled() && !ex.route_config->acl.admits(client)) {
+      assignRequestId(env, ex, request);
+      env.counters->acl_denied_total.add();
+      return {kForbidden, "denied by the route's acl"};
+    }
+    if (ex.route_config->deny_status != 0) {
+      assignRequestId(env, ex, request);
+      return {ex.route_config->deny_status, "denied by route"};
+    }
   }
   const config::HttpsRedirect& redirect =
       ex.route_config != nullptr ? ex.route_config->redirect : env.listener->http.redirect;

@@ -35,6 +35,7 @@ struct ListenerCounters {
   Counter no_backend_total;     // connections or requests no backend could take (logs are limited)
   Counter tls_malformed_total;  // tls_passthrough: ClientHellos refused by the parser
   Counter tls_no_route_total;   // tls_passthrough: no sni entry matched and no default pool
+  Counter acl_denied_total;     // connections (at accept), flows or requests an acl refused
   Histogram request_duration;   // HTTP: first request byte to last response byte
 
   void countStatus(uint16_t status) {
@@ -107,6 +108,7 @@ class ProxyMetrics {
     uint64_t no_backend_total = 0;
     uint64_t tls_malformed_total = 0;
     uint64_t tls_no_route_total = 0;
+    uint64_t acl_denied_total = 0;
     std::array<uint64_t, kLatencyBucketsUs.size() + 1> duration_buckets{};
     uint64_t duration_sum_us = 0;
   };

@@ -26,6 +26,8 @@ class Cidr {
 
   int family() const { return family_; }
   uint32_t prefixLength() const { return prefix_length_; }
+  // The network's address bytes: 4 for IPv4 (in the first 4), 16 for IPv6; host bits clear.
+  const std::array<uint8_t, 16>& network() const { return network_; }
   bool operator==(const Cidr& other) const = default;
 
  private:

@@ -44,6 +44,17 @@ std::set<std::string> tlsFilesOf(const config::Config& cfg) {
     }
     add(l.tls.client_auth.ca);
   }
+  // ACL files: block lists updated by a feed take effect without a SIGHUP, too.
+  for (const auto& l : cfg.listeners) {
+    for (const auto& f : l.acl.files) {
+      add(f);
+    }
+    for (const auto& r : l.http.routes) {
+      for (const auto& f : r.acl.files) {
+        add(f);
+      }
+    }
+  }
   for (const auto& p : cfg.pools) {
     if (p.tls.enabled) {
       add(p.tls.ca);

@@ -1,7 +1,7 @@
 // src/server/tls_file_watch.h — re-reads certificates when their files change, as a reload
 // would: certbot, cert-manager and ACME clients replace files in place or swap symlinks, and
 // the operator should not have to send SIGHUP for the new ones to serve. Watches the
-// directories of every certificate, key, OCSP staple and CA file the config names (a watch on
+// directories of every certificate, key, OCSP staple, CA and ACL file the config names (a watch on
 // the file itself would miss a rename over it), and after a quiet moment asks for a reload,
 // which validates the new material and refuses it, keeping the old, when it is bad.
 #pragma once
@@ -45,8 +45,8 @@ class TlsFileWatch final : public core::WatchHandler {
   std::map<int, std::set<std::string>> names_by_wd_;  // base names that matter, per directory
 };
 
-// Every TLS file a config names: listener certificates, keys, staples and client CAs, and
-// pools' CAs and client certificates.
+// Every TLS file a config names (listener certificates, keys, staples and client CAs, pools'
+// CAs and client certificates) and every ACL file: material that changes outside the config.
 std::set<std::string> tlsFilesOf(const config::Config& cfg);
 
 }  // namespace ballast::server

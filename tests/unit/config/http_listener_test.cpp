@@ -301,7 +301,7 @@ TEST(HttpListenerTest, UnknownListenerKeyListsRoutes) {
     route: []
 )",
                   "h.yaml:6:5: unknown key \"route\" in listener; allowed keys: name, bind, "
-                  "protocol, pool, timeouts, limits, proxy_protocol, routes, trusted_proxies, "
+                  "protocol, pool, timeouts, limits, proxy_protocol, acl, routes, trusted_proxies, "
                   "forwarded, access_log, redirect_https, hsts, security_headers, tls, sni");
 }
 
@@ -449,7 +449,8 @@ TEST(HttpListenerTest, RouteKeysAndRequiredPool) {
       - match: {path: /, verb: GET}
 )"),
                {"h.yaml:8:9: unknown key \"matches\" in route; allowed keys: name, match, pool, "
-                "request_headers, response_headers, redirect_https, hsts, security_headers",
+                "request_headers, response_headers, redirect_https, hsts, security_headers, acl, "
+                "deny",
                 "h.yaml:10:9: route is missing required key \"pool\"",
                 "h.yaml:10:26: unknown key \"verb\" in match; allowed keys: host, path, "
                 "methods, headers, query"});

@@ -115,7 +115,7 @@ TEST(LoaderTest, UnknownKeyInListener) {
     prot: udp
 )"),
                   "t.yaml:5:5: unknown key \"prot\" in listener; allowed keys: name, bind, "
-                  "protocol, pool, timeouts, limits, proxy_protocol");
+                  "protocol, pool, timeouts, limits, proxy_protocol, acl");
 }
 
 TEST(LoaderTest, UnknownKeyInNestedMappings) {
