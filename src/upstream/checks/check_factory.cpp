@@ -1,7 +1,5 @@
 // src/upstream/checks/check_factory.cpp — picks the conversation for a check type; the plain
 // TCP check lives here, being nothing but a completed connect.
-#include <cstring>
-
 #include "upstream/checks/check_conversation.h"
 #include "upstream/checks/dns_check.h"
 #include "upstream/checks/http_check.h"
@@ -23,20 +21,6 @@ class ConnectOnly final : public CheckConversation {
 };
 
 }  // namespace
-
-Judgement CheckConversation::onEnd(int err) {
-  if (err == 0) {
-    return Judgement::unhealthy("closed before a verdict");
-  }
-  return Judgement::unhealthy(std::strerror(err));  // NOLINT(concurrency-mt-unsafe)
-}
-
-bool appendBounded(std::string& buffer, std::span<const uint8_t> in) {
-  const size_t room = kMaxReplyBytes - std::min(buffer.size(), kMaxReplyBytes);
-  const size_t n = std::min(room, in.size());
-  buffer.append(reinterpret_cast<const char*>(in.data()), n);
-  return n == in.size();
-}
 
 bool usesUdp(const config::HealthCheck& check) {
   return check.type == config::HealthCheckType::kDns ||
