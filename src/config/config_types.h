@@ -193,8 +193,10 @@ struct HealthCheck {
   std::string sni;
   bool verify = false;
   std::string ca;
-  // type: postgres — a StartupMessage for this user and database.
-  std::string user = "postgres";
+  // type: postgres — a StartupMessage for this user (empty: "postgres") and database.
+  // type: mysql — when set, the greeting is answered with a login as this user (empty password)
+  // and COM_QUIT, so the server does not count the check as a handshake error.
+  std::string user;
   std::string database;
   // type: redis — AUTH first when a password is set; role_master also asks ROLE.
   std::string password;

@@ -57,6 +57,7 @@ constexpr std::array<Choice<uint16_t>, 2> kQueryTypes = {{
 struct TypedKey {
   std::string_view key;
   HealthCheckType type;
+  HealthCheckType also = HealthCheckType::kNone;  // a second type that reads it
 };
 constexpr std::array kTypedKeys = {
     TypedKey{"path", HealthCheckType::kHttp},
@@ -67,7 +68,7 @@ constexpr std::array kTypedKeys = {
     TypedKey{"sni", HealthCheckType::kTls},
     TypedKey{"verify", HealthCheckType::kTls},
     TypedKey{"ca", HealthCheckType::kTls},
-    TypedKey{"user", HealthCheckType::kPostgres},
+    TypedKey{"user", HealthCheckType::kPostgres, HealthCheckType::kMysql},
     TypedKey{"database", HealthCheckType::kPostgres},
     TypedKey{"password", HealthCheckType::kRedis},
     TypedKey{"role", HealthCheckType::kRedis},
@@ -477,10 +478,12 @@ void readHealthCheck(FileReader& file, const Field& field, HealthCheck& hc,
     if (f == nullptr) {
       continue;
     }
-    if (hc.type != typed.type) {
-      file.error(f->key_mark, std::string(typed.key) + ": only for health_check type " +
-                                  std::string(typeName(typed.type)) + ", not " +
-                                  std::string(typeName(hc.type)));
+    if (hc.type != typed.type && (typed.also == HealthCheckType::kNone || hc.type != typed.also)) {
+      const std::string types =
+          std::string(typeName(typed.type)) +
+          (typed.also == HealthCheckType::kNone ? "" : " or " + std::string(typeName(typed.also)));
+      file.error(f->key_mark, std::string(typed.key) + ": only for health_check type " + types +
+                                  ", not " + std::string(typeName(hc.type)));
       continue;
     }
     readTypedKey(file, *f, typed.key, hc);

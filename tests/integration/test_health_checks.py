@@ -422,9 +422,13 @@ class MariadbTest(BallastTest):
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def test_greeting_down_and_back(self):
-        with start_lb([("db", f"127.0.0.1:{self.port}", f"{{type: mysql, {FAST}}}")]) as lb:
+        addr = f"127.0.0.1:{self.port}"
+        with start_lb([("db", addr, f"{{type: mysql, {FAST}}}"),
+                       ("login", addr, f"{{type: mysql, user: monitor, {FAST}}}")]) as lb:
             wait_health(lb, "db", "up")
+            wait_health(lb, "login", "up")
             self.assertIn("MariaDB", backends(lb, "db")[0]["check"]["last_reason"])
+            self.assertIn("MariaDB", backends(lb, "login")[0]["check"]["last_reason"])
             self.proc.stop()
             wait_health(lb, "db", "down")
             type(self).start()

@@ -42,7 +42,7 @@ std::unique_ptr<CheckConversation> makeConversation(const config::HealthCheck& c
     case T::kPostgres:
       return makePostgresConversation(check);
     case T::kMysql:
-      return makeMysqlConversation();
+      return makeMysqlConversation(check);
     case T::kRedis:
       return makeRedisConversation(check);
     case T::kSendExpect:

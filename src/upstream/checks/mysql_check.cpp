@@ -18,6 +18,14 @@ constexpr size_t kSqlStateBytes = 6;  // '#' and five characters
 constexpr size_t kAfterVersion = 4 + 8;
 constexpr size_t kMaxVersionShown = 64;
 constexpr int kByteBits = 8;
+constexpr size_t kLengthBytes = 3;
+// CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION: the oldest login every
+// server since 4.1 takes.
+constexpr uint32_t kClientCapabilities = 0x0001U | 0x0200U | 0x8000U;
+constexpr uint32_t kMaxPacket = 16U * 1024 * 1024;
+constexpr uint8_t kCharsetUtf8 = 0x21;  // utf8_general_ci
+constexpr size_t kReservedBytes = 23;
+constexpr uint8_t kComQuit = 0x01;
 
 std::string printable(std::span<const uint8_t> bytes) {
   std::string out;
@@ -29,17 +37,39 @@ std::string printable(std::span<const uint8_t> bytes) {
 
 class MysqlConversation final : public CheckConversation {
  public:
+  explicit MysqlConversation(std::string user) : user_(std::move(user)) {}
   Judgement start(std::string& /*out*/) override { return Judgement::needMore(); }
-  Judgement onBytes(std::span<const uint8_t> in, std::string& /*out*/) override {
+  Judgement onBytes(std::span<const uint8_t> in, std::string& out) override {
+    if (greeting_.done()) {
+      return greeting_;  // the login's answer: the session is over, the verdict stands
+    }
     if (!appendBounded(reply_, in)) {
       return Judgement::unhealthy("greeting too long");
     }
-    return judgeMysqlGreeting({reinterpret_cast<const uint8_t*>(reply_.data()), reply_.size()});
+    auto j = judgeMysqlGreeting({reinterpret_cast<const uint8_t*>(reply_.data()), reply_.size()});
+    if (j.verdict != Verdict::kHealthy || user_.empty()) {
+      return j;
+    }
+    greeting_ = std::move(j);
+    out += mysqlLoginAndQuit(user_);
+    return Judgement::needMore();
+  }
+  Judgement onEnd(int err) override {
+    // The server closes after COM_QUIT (or after refusing the login): a clean end.
+    return greeting_.done() ? greeting_ : CheckConversation::onEnd(err);
   }
 
  private:
+  std::string user_;
   std::string reply_;
+  Judgement greeting_;
 };
+
+void putLe(std::string& out, uint32_t v, size_t bytes) {
+  for (size_t i = 0; i < bytes; ++i) {
+    out.push_back(static_cast<char>((v >> (kByteBits * i)) & 0xffU));
+  }
+}
 
 }  // namespace
 
@@ -83,8 +113,27 @@ Judgement judgeMysqlGreeting(std::span<const uint8_t> reply) {
   return Judgement::healthy("greeting from " + printable(rest.first(version_len)));
 }
 
-std::unique_ptr<CheckConversation> makeMysqlConversation() {
-  return std::make_unique<MysqlConversation>();
+std::string mysqlLoginAndQuit(const std::string& user) {
+  std::string payload;
+  putLe(payload, kClientCapabilities, sizeof(uint32_t));
+  putLe(payload, kMaxPacket, sizeof(uint32_t));
+  payload.push_back(static_cast<char>(kCharsetUtf8));
+  payload.append(kReservedBytes, '\0');
+  payload += user;
+  payload.push_back('\0');
+  payload.push_back('\0');  // auth response length: an empty password
+  std::string out;
+  putLe(out, static_cast<uint32_t>(payload.size()), kLengthBytes);
+  out.push_back(1);  // sequence id: the answer to the greeting (0)
+  out += payload;
+  putLe(out, 1, kLengthBytes);
+  out.push_back(0);  // a new command starts at sequence 0
+  out.push_back(static_cast<char>(kComQuit));
+  return out;
+}
+
+std::unique_ptr<CheckConversation> makeMysqlConversation(const config::HealthCheck& check) {
+  return std::make_unique<MysqlConversation>(check.user);
 }
 
 }  // namespace ballast::upstream::checks

@@ -16,6 +16,7 @@ constexpr uint32_t kAuthLength = 8;              // length + auth code, for the 
 constexpr uint32_t kMaxAuthLength = 2048;        // SASL lists its mechanisms
 constexpr uint32_t kReadyLength = 5;
 constexpr int kByteBits = 8;
+constexpr const char* kDefaultUser = "postgres";
 
 void putU32(std::string& out, uint32_t v) {
   for (int shift = 3 * kByteBits; shift >= 0; shift -= kByteBits) {
@@ -70,7 +71,7 @@ std::string errorText(std::span<const uint8_t> body) {
 class PostgresConversation final : public CheckConversation {
  public:
   explicit PostgresConversation(const config::HealthCheck& c)
-      : startup_(postgresStartupMessage(c.user, c.database)) {}
+      : startup_(postgresStartupMessage(c.user.empty() ? kDefaultUser : c.user, c.database)) {}
   Judgement start(std::string& out) override {
     out += startup_;
     return Judgement::needMore();

@@ -47,5 +47,28 @@ TEST(MysqlCheck, OtherBytesAreUnhealthy) {
             "truncated greeting");
 }
 
+TEST(MysqlCheck, LoginAnswersTheGreetingThenQuits) {
+  const auto m = mysqlLoginAndQuit("mon");
+  // Header: length 36 (4 caps + 4 max packet + 1 charset + 23 reserved + "mon\0" + 0), seq 1.
+  ASSERT_EQ(m.size(), 4U + 37U + 5U);
+  EXPECT_EQ(m.substr(0, 4), std::string("\x25\0\0\x01", 4));
+  EXPECT_EQ(m.substr(4 + 32, 5), std::string("mon\0\0", 5));
+  EXPECT_EQ(m.substr(m.size() - 5), std::string("\x01\0\0\0\x01", 5));
+}
+
+TEST(MysqlCheck, WithAUserTheVerdictWaitsForTheSessionToEnd) {
+  config::HealthCheck c;
+  c.type = config::HealthCheckType::kMysql;
+  c.user = "mon";
+  auto conv = makeMysqlConversation(c);
+  std::string out;
+  EXPECT_EQ(conv->start(out).verdict, Verdict::kNeedMore);
+  EXPECT_EQ(conv->onBytes(bytes(kGreeting), out).verdict, Verdict::kNeedMore);
+  EXPECT_EQ(out, mysqlLoginAndQuit("mon"));
+  const auto j = conv->onEnd(0);
+  EXPECT_EQ(j.verdict, Verdict::kHealthy);
+  EXPECT_EQ(j.reason, "greeting from 10.11.6-MariaDB");
+}
+
 }  // namespace
 }  // namespace ballast::upstream::checks
