@@ -98,7 +98,22 @@ json listenerJson(const Listener& l) {
 json poolJson(const Pool& p) {
   json backends = json::array();
   for (const auto& b : p.backends) {
-    backends.push_back({{"address", b.address.toString()}, {"weight", b.weight}});
+    json backend = {{"address", b.address.toString()}, {"weight", b.weight}};
+    if (b.health_check) {
+      // The effective check after this backend's overrides: what tells it apart.
+      json own = {{"type", healthCheckTypeName(b.health_check->type)},
+                  {"interval_s", seconds(b.health_check->interval)}};
+      if (b.health_check->address) {
+        std::string ip = b.health_check->address->toString();
+        ip.resize(ip.rfind(':'));  // no port of its own: "127.0.0.2:0" → "127.0.0.2"
+        own["address"] = ip;
+      }
+      if (b.health_check->port != 0) {
+        own["port"] = b.health_check->port;
+      }
+      backend["health_check"] = std::move(own);
+    }
+    backends.push_back(std::move(backend));
   }
   const auto& hc = p.health_check;
   json check = {{"type", healthCheckTypeName(hc.type)},
