@@ -50,6 +50,9 @@ class HealthChecker::Probe final : public core::StreamHandler {
 
   const HealthTarget& target() const { return target_; }
   void setTarget(HealthTarget t) {
+    if (busy_ && t.check.type != target_.check.type) {
+      abandon();  // a check of the old type says nothing about the new one
+    }
     target_ = std::move(t);
     // A new interval or backoff limit applies at once; a backend down keeps its backoff.
     const bool up = target_.backend->healthy.load(std::memory_order_relaxed);
@@ -188,6 +191,17 @@ class HealthChecker::Probe final : public core::StreamHandler {
     queued_.clear();
     owner_.loop_.attach(stream_, *fd, this);
     owner_.loop_.connect(stream_, address_);
+  }
+
+  // Ends the run in flight without a verdict; the next check is scheduled once it has ended.
+  void abandon() {
+    verdict_given_ = true;
+    core::TimerWheel::cancel(timeout_timer_);
+    if (exec_ && exec_->running()) {
+      exec_->kill();
+    } else {
+      closeStream(stream_);
+    }
   }
 
   // Sends what the conversation queued, once the previous send is done.

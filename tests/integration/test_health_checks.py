@@ -78,6 +78,15 @@ def wait_health(lb, pool, want, timeout=10):
     wait_until(reached, timeout=timeout, what=f"{pool} {want}")
 
 
+def children(pid):
+    """Live children (zombies included) of any thread of pid."""
+    out = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/children") as f:
+            out += f.read().split()
+    return out
+
+
 class Proc:
     """A server process we started; stopped by its own pid only."""
 
@@ -300,6 +309,22 @@ class ExecAndBackoffTest(BallastTest):
                 self.assertTrue(backends(lb, "slow")[0]["check"]["last_reason"].startswith("timed out"))
         finally:
             shutil.rmtree(d, ignore_errors=True)
+
+    def test_reload_mid_run_kills_the_command_and_switches_type(self):
+        port = free_port()
+        srv = LineServer(port, b"")
+        slow = "{type: exec, command: [/bin/sleep, '30'], interval: 3s, timeout: 2900ms, jitter: 0}"
+        try:
+            with start_lb([("app", f"127.0.0.1:{port}", slow)], top="allow_exec_checks: true") as lb:
+                wait_until(lambda: children(lb.proc.pid), what="the check's child running")
+                lb.reload(config(lb.dir, [("app", f"127.0.0.1:{port}", f"{{type: tcp, {FAST}}}")]))
+                # Well before the 2.9 s timeout would have killed it: the reload did.
+                wait_until(lambda: not children(lb.proc.pid), timeout=1.5,
+                           what="the child killed and reaped")
+                wait_health(lb, "app", "up")
+                self.assertEqual(backends(lb, "app")[0]["check"]["type"], "tcp")
+        finally:
+            srv.close()
 
     def test_exec_is_refused_without_the_opt_in(self):
         lb = start_lb([("exec", "127.0.0.1:1", "{type: exec, command: [/bin/true]}")])
