@@ -1,10 +1,12 @@
 // src/upstream/checks/tls_check.cpp — one SSL per check. Contexts are built once per thread
-// and CA file: loading a CA bundle on every check would cost more than the handshake.
+// and CA file (again when the file changes): loading a CA bundle on every check would cost more
+// than the handshake.
 #include "upstream/checks/tls_check.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
 
 #include <array>
 #include <map>
@@ -23,13 +25,33 @@ struct SslFree {
 };
 using CtxPtr = std::unique_ptr<SSL_CTX, CtxFree>;
 
+// A CA file's identity: a replaced or rewritten bundle is loaded again.
+int64_t changeStamp(const std::string& path) {
+  struct stat st {};
+  if (path.empty() || ::stat(path.c_str(), &st) != 0) {
+    return 0;
+  }
+  constexpr int64_t kNsPerS = 1000000000;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * kNsPerS + st.st_mtim.tv_nsec +
+         static_cast<int64_t>(st.st_ino);
+}
+
+struct CachedCtx {
+  int64_t stamp = 0;
+  CtxPtr ctx;
+};
+
 // nullptr when the CA file cannot be loaded (reported by the check's verdict).
 SSL_CTX* contextFor(bool verify, const std::string& ca) {
-  thread_local std::map<std::pair<bool, std::string>, CtxPtr> contexts;
-  auto& slot = contexts[{verify, ca}];
-  if (slot) {
-    return slot.get();
+  thread_local std::map<std::pair<bool, std::string>, CachedCtx> contexts;
+  auto& cached = contexts[{verify, ca}];
+  const int64_t stamp = verify ? changeStamp(ca) : 0;
+  if (cached.ctx && cached.stamp == stamp) {
+    return cached.ctx.get();
   }
+  cached.stamp = stamp;
+  auto& slot = cached.ctx;
+  slot.reset();
   CtxPtr ctx(SSL_CTX_new(TLS_client_method()));
   if (!ctx) {
     return nullptr;
