@@ -68,6 +68,7 @@ bench: build
 	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring,epoll} python3 bench/http_bench.py
 	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring} python3 bench/tls_bench.py
 	BALLAST_BIN=$(BUILD)/ballast python3 bench/kernel_reconcile_bench.py
+	BALLAST_BIN=$(BUILD)/ballast python3 bench/health_bench.py
 
 # The racy tests (reload, upgrade, drain under load) STRESS_RUNS times each beside a CPU hog,
 # with a pass count per test (docs/testing.md). Not part of `make test`.

@@ -14,6 +14,8 @@ packages=(
   # tests and benchmarks: real peers
   python3 curl iproute2 procps psmisc haproxy nginx libnginx-mod-stream wrk
   nftables ipvsadm keepalived prometheus tmux openssl chromium
+  # the protocol health checks' real servers (tests/integration/test_health_checks.py)
+  postgresql mariadb-server redis-server redis-tools dnsmasq
   # make test-ipvs: Debian's kernel (with ip_vs) under qemu, a busybox initramfs
   qemu-system-x86 linux-image-amd64 busybox-static cpio kmod xz-utils
 )

@@ -128,17 +128,35 @@ void printListeners(const json& j) {
   t.print();
 }
 
+// "redis: PONG, role master", cut to a column's width; "-" when the backend is not checked.
+std::string checkSummary(const json& b) {
+  constexpr size_t kMaxCheckText = 48;
+  if (!b.contains("check")) {
+    return "-";
+  }
+  const auto& c = b["check"];
+  std::string text = str(c["type"]);
+  if (c.contains("last_reason")) {
+    text += ": " + str(c["last_reason"]);
+  }
+  if (text.size() > kMaxCheckText) {
+    text = text.substr(0, kMaxCheckText - 3) + "...";
+  }
+  return text;
+}
+
 void addBackendRows(Table& t, const std::string& pool, const json& backends) {
   for (const auto& b : backends) {
     t.add({pool, str(b["address"]), str(b["health"]), str(b["admin_state"]), str(b["weight"]),
            str(b["active_connections"]), str(b.value("connections_total", json(0))),
-           str(b.value("requests_total", json(0))), str(b.value("connect_errors", json(0)))});
+           str(b.value("requests_total", json(0))), str(b.value("connect_errors", json(0))),
+           checkSummary(b)});
   }
 }
 
 Table backendTable() {
-  return Table(
-      {"POOL", "BACKEND", "HEALTH", "ADMIN", "WEIGHT", "ACTIVE", "CONNS", "REQUESTS", "ERRORS"});
+  return Table({"POOL", "BACKEND", "HEALTH", "ADMIN", "WEIGHT", "ACTIVE", "CONNS", "REQUESTS",
+                "ERRORS", "CHECK"});
 }
 
 void printPools(const json& j) {

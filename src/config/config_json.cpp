@@ -13,17 +13,6 @@ double seconds(Duration d) {
   return static_cast<double>(d.count()) / kMsPerSecond;
 }
 
-std::string_view checkName(HealthCheckType t) {
-  switch (t) {
-    case HealthCheckType::kTcp:
-      return "tcp";
-    case HealthCheckType::kHttp:
-      return "http";
-    default:
-      return "none";
-  }
-}
-
 std::string_view hashKeyName(HashKey k) {
   switch (k) {
     case HashKey::kSourceIpPort:
@@ -109,10 +98,25 @@ json listenerJson(const Listener& l) {
 json poolJson(const Pool& p) {
   json backends = json::array();
   for (const auto& b : p.backends) {
-    backends.push_back({{"address", b.address.toString()}, {"weight", b.weight}});
+    json backend = {{"address", b.address.toString()}, {"weight", b.weight}};
+    if (b.health_check) {
+      // The effective check after this backend's overrides: what tells it apart.
+      json own = {{"type", healthCheckTypeName(b.health_check->type)},
+                  {"interval_s", seconds(b.health_check->interval)}};
+      if (b.health_check->address) {
+        std::string ip = b.health_check->address->toString();
+        ip.resize(ip.rfind(':'));  // no port of its own: "127.0.0.2:0" → "127.0.0.2"
+        own["address"] = ip;
+      }
+      if (b.health_check->port != 0) {
+        own["port"] = b.health_check->port;
+      }
+      backend["health_check"] = std::move(own);
+    }
+    backends.push_back(std::move(backend));
   }
   const auto& hc = p.health_check;
-  json check = {{"type", checkName(hc.type)},
+  json check = {{"type", healthCheckTypeName(hc.type)},
                 {"interval_s", seconds(hc.interval)},
                 {"timeout_s", seconds(hc.timeout)},
                 {"rise", hc.rise},
@@ -121,6 +125,12 @@ json poolJson(const Pool& p) {
     check["path"] = hc.path;
     check["method"] = hc.method;
     check["expect_status"] = {hc.expect_status_min, hc.expect_status_max};
+  }
+  if (hc.backoff_max.count() > 0) {
+    check["backoff_max_s"] = seconds(hc.backoff_max);
+  }
+  if (hc.port != 0) {
+    check["port"] = hc.port;
   }
   json j = {{"name", p.name},
             {"algorithm", balance::algorithmName(p.algorithm)},
@@ -154,6 +164,31 @@ json serverJson(const ServerLimits& l, const ServerTimeouts& t, bool admin) {
 }
 
 }  // namespace
+
+std::string_view healthCheckTypeName(HealthCheckType t) {
+  switch (t) {
+    case HealthCheckType::kTcp:
+      return "tcp";
+    case HealthCheckType::kHttp:
+      return "http";
+    case HealthCheckType::kTls:
+      return "tls";
+    case HealthCheckType::kPostgres:
+      return "postgres";
+    case HealthCheckType::kMysql:
+      return "mysql";
+    case HealthCheckType::kRedis:
+      return "redis";
+    case HealthCheckType::kSendExpect:
+      return "send_expect";
+    case HealthCheckType::kDns:
+      return "dns";
+    case HealthCheckType::kExec:
+      return "exec";
+    default:
+      return "none";
+  }
+}
 
 json toJson(const Config& config) {
   json listeners = json::array();

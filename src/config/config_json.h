@@ -9,6 +9,9 @@
 
 namespace ballast::config {
 
+// The YAML spelling of a check type ("tcp", "send_expect", "none").
+std::string_view healthCheckTypeName(HealthCheckType t);
+
 nlohmann::json toJson(const Config& config);
 
 // The name `protocol:` takes for p.

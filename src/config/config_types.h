@@ -34,7 +34,19 @@ enum class LogFormat : uint8_t { kJson, kText };
 // L4 keys work everywhere; the L7 ones (header:NAME, cookie:NAME, path, query:NAME) only for
 // pools used by HTTP listeners, with Pool::hash_key_name naming the header, cookie or parameter.
 enum class HashKey : uint8_t { kSourceIp, kSourceIpPort, kHeader, kCookie, kPath, kQuery };
-enum class HealthCheckType : uint8_t { kNone, kTcp, kHttp };
+enum class HealthCheckType : uint8_t {
+  kNone,
+  kTcp,
+  kHttp,
+  kTls,
+  kPostgres,
+  kMysql,
+  kRedis,
+  kSendExpect,
+  kDns,
+  kExec,
+};
+enum class CheckTransport : uint8_t { kTcp, kUdp };
 
 // Defaults follow what HAProxy and NGINX users expect; each is overridable in the file.
 struct ListenerTimeouts {
@@ -247,11 +259,43 @@ struct HealthCheck {
   uint16_t expect_status_min = 200;
   uint16_t expect_status_max = 399;
   std::string expect_body;
+  // Where the check connects: the backend's address unless set (per backend only), and the
+  // backend's port unless `port` is set (0: the backend's).
+  std::optional<net::SocketAddress> address;
+  uint16_t port = 0;
+  // While a backend stays down its interval doubles up to this; 0: no backoff.
+  Duration backoff_max{0};
+  // type: tls — a handshake, naming `sni`; with `verify` the chain must check out against `ca`
+  // (a PEM file; empty: the system's store) and the name against `sni`.
+  std::string sni;
+  bool verify = false;
+  std::string ca;
+  // type: postgres — a StartupMessage for this user (empty: "postgres") and database.
+  // type: mysql — when set, the greeting is answered with a login as this user (empty password)
+  // and COM_QUIT, so the server does not count the check as a handshake error.
+  std::string user;
+  std::string database;
+  // type: redis — AUTH first when a password is set; role_master also asks ROLE.
+  std::string password;
+  bool role_master = false;
+  // type: send_expect — `send` (escapes already decoded), then a reply that contains `expect`
+  // or matches `expect_regex` (RE2, anywhere in the reply).
+  CheckTransport transport = CheckTransport::kTcp;
+  std::string send;
+  std::string expect;
+  std::string expect_regex;
+  // type: dns — a UDP query for this name and type (1 = A, 28 = AAAA).
+  std::string query;
+  uint16_t query_type = 1;
+  // type: exec — argv; healthy on exit status 0 (needs allow_exec_checks: true).
+  std::vector<std::string> command;
 };
 
 struct Backend {
   net::SocketAddress address;
   uint32_t weight = 1;  // 0..kMaxWeight; 0 takes no new connections
+  // The pool's check with this backend's overrides applied; unset: the pool's as is.
+  std::shared_ptr<const HealthCheck> health_check;
 };
 
 constexpr uint32_t kMaxWeight = 1000;
@@ -307,6 +351,8 @@ struct Config {
   uint32_t workers = 0;  // 0 = auto: one per online CPU
   IoBackend io = IoBackend::kAuto;
   Duration shutdown_timeout{std::chrono::seconds(30)};
+  // type: exec health checks run commands as Ballast's user, so they are refused unless asked.
+  bool allow_exec_checks = false;
   std::vector<Listener> listeners;
   std::vector<Pool> pools;
   Logging logging;

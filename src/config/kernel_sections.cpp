@@ -336,7 +336,7 @@ void readService(FileReader& file, const Field& item, Config& config) {
   }
   auto hc = std::make_shared<HealthCheck>();
   if (const Field* f = map.find("health_check")) {
-    readHealthCheck(file, *f, *hc);
+    readHealthCheck(file, *f, *hc, {.allow_exec = config.allow_exec_checks});
   }
   vs.health_check = std::move(hc);
   if (marks.snat != nullptr && vs.snat && vs.forwarding != KernelForwarding::kNat) {

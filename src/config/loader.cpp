@@ -29,8 +29,8 @@ namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array kProxyTopKeys = {"include"sv, "workers"sv,   "io"sv,   "shutdown_timeout"sv,
-                                      "logging"sv, "listeners"sv, "pools"sv};
+constexpr std::array kProxyTopKeys = {"include"sv, "workers"sv,   "io"sv,    "shutdown_timeout"sv,
+                                      "logging"sv, "listeners"sv, "pools"sv, "allow_exec_checks"sv};
 // Every plane's sections live in one file, so the top level accepts them all.
 template <size_t... N>
 constexpr auto joinKeys(const std::array<std::string_view, N>&... lists) {
@@ -45,7 +45,8 @@ constexpr auto kTopKeys = joinKeys(kProxyTopKeys, kControlTopKeys, kKernelTopKey
 constexpr std::array kLoggingKeys = {"level"sv, "format"sv,       "file"sv,
                                      "gelf"sv,  "repeat_burst"sv, "repeat_interval"sv};
 // Settings of the process as a whole: only the top file may set them.
-constexpr std::array kTopFileOnlyKeys = {"workers"sv, "io"sv};
+// allow_exec_checks too: an included file must not grant itself the right to run commands.
+constexpr std::array kTopFileOnlyKeys = {"workers"sv, "io"sv, "allow_exec_checks"sv};
 
 constexpr std::array<Choice<IoBackend>, 3> kIoBackends = {{
     {"auto", IoBackend::kAuto},
@@ -244,6 +245,10 @@ class Loader {
       }
       if (const Field* f = top.find("io")) {
         setOnce(scalars_.io, readChoice<IoBackend>(file, *f, kIoBackends));
+      }
+      // Before the pools, whose exec checks it allows (includes are read after this file).
+      if (const Field* f = top.find("allow_exec_checks")) {
+        assign(config_.allow_exec_checks, readBool(file, *f));
       }
     }
     if (const Field* f = top.find("shutdown_timeout")) {

@@ -69,13 +69,7 @@ constexpr std::array kPoolKeys = {"name"sv,     "algorithm"sv,    "hash_key"sv, 
 constexpr std::array kKeepaliveKeys = {"max_idle"sv, "idle_timeout"sv, "max_requests"sv};
 constexpr std::array kStickyKeys = {"cookie"sv, "ttl"sv};
 constexpr std::chrono::seconds kStickyTtlUnit{1};  // the unit of a cookie's Max-Age
-constexpr std::array kBackendKeys = {"address"sv, "weight"sv};
-constexpr unsigned char kAsciiDelete = 0x7f;
-constexpr unsigned kMinStatus = 100;
-constexpr unsigned kMaxStatus = 599;
-constexpr std::array kHealthCheckKeys = {"type"sv, "interval"sv,      "timeout"sv,    "rise"sv,
-                                         "fall"sv, "jitter"sv,        "path"sv,       "method"sv,
-                                         "host"sv, "expect_status"sv, "expect_body"sv};
+constexpr std::array kBackendKeys = {"address"sv, "weight"sv, "health_check"sv};
 
 constexpr std::array<Choice<Protocol>, 5> kProtocols = {{
     {"tcp", Protocol::kTcp},
@@ -102,11 +96,6 @@ constexpr std::array<Choice<HashKey>, 3> kNamedHashKeys = {{
 }};
 constexpr std::string_view kHashKeyExpected =
     "one of source_ip, source_ip_port, path, header:NAME, cookie:NAME, query:NAME";
-constexpr std::array<Choice<HealthCheckType>, 3> kHealthCheckTypes = {{
-    {"tcp", HealthCheckType::kTcp},
-    {"http", HealthCheckType::kHttp},
-    {"none", HealthCheckType::kNone},
-}};
 
 // Which keys a listener accepts follows its protocol. kAny when the protocol could not be read:
 // every key is then read for its own errors but none is blamed on the protocol, so one typo in
@@ -357,7 +346,7 @@ std::optional<balance::Algorithm> readAlgorithm(FileReader& file, const Field& f
 using SeenBackends = std::unordered_map<net::SocketAddress, int, net::SocketAddressHash>;
 
 void readBackend(FileReader& file, const Field& item, const std::string& pool_name, Pool& pool,
-                 SeenBackends& seen) {
+                 SeenBackends& seen, bool allow_exec) {
   const MapReader map(file, item, "backend", kBackendKeys);
   if (!map.ok()) {
     return;
@@ -370,6 +359,11 @@ void readBackend(FileReader& file, const Field& item, const std::string& pool_na
   }
   if (const Field* f = map.find("weight")) {
     assign(backend.weight, readUnsigned(file, *f, 0, kMaxWeight));
+  }
+  if (const Field* f = map.find("health_check")) {
+    auto check = std::make_shared<HealthCheck>(pool.health_check);
+    readHealthCheck(file, *f, *check, {.allow_exec = allow_exec, .per_backend = true});
+    backend.health_check = std::move(check);
   }
   if (!address) {
     return;
@@ -386,93 +380,15 @@ void readBackend(FileReader& file, const Field& item, const std::string& pool_na
   pool.backends.push_back(backend);
 }
 
-void readBackends(FileReader& file, const Field& field, Pool& pool) {
+void readBackends(FileReader& file, const Field& field, Pool& pool, bool allow_exec) {
   const auto items = listItems(file, field, "backend");
   SeenBackends seen;
   for (const auto& item : items) {
-    readBackend(file, item, pool.name, pool, seen);
+    readBackend(file, item, pool.name, pool, seen, allow_exec);
   }
   // A list with only broken entries was reported entry by entry already.
   if (items.empty() && (field.value.IsNull() || field.value.IsSequence())) {
     file.error(field.valueMark(), "pool \"" + pool.name + "\" has no backends");
-  }
-}
-
-// The request line and Host of an HTTP check are sent as written, so they must be printable and
-// free of spaces (path, method) or of CR/LF (host).
-bool printableWithoutSpace(std::string_view s) {
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= ' ' || u >= kAsciiDelete) {
-      return false;
-    }
-  }
-  return !s.empty();
-}
-
-void readHttpHealthCheck(FileReader& file, const MapReader& map, HealthCheck& hc) {
-  constexpr std::array kHttpOnly = {"path"sv, "method"sv, "host"sv, "expect_status"sv,
-                                    "expect_body"sv};
-  for (auto key : kHttpOnly) {
-    const Field* f = map.find(key);
-    if (f == nullptr) {
-      continue;
-    }
-    if (hc.type != HealthCheckType::kHttp) {
-      file.error(f->key_mark, std::string(key) + ": only for health_check type http");
-      continue;
-    }
-    const auto text = readScalar(file, *f, "a string");
-    if (!text) {
-      continue;
-    }
-    if (key == "path") {
-      if (text->empty() || text->front() != '/' || !printableWithoutSpace(*text)) {
-        file.error(f->valueMark(),
-                   "path: expected an origin-form path such as /healthz, got \"" + *text + "\"");
-      } else {
-        hc.path = *text;
-      }
-    } else if (key == "method") {
-      bool ok = !text->empty();
-      for (char c : *text) {
-        ok = ok && c >= 'A' && c <= 'Z';
-      }
-      if (!ok) {
-        file.error(f->valueMark(),
-                   "method: expected an uppercase method such as GET, got \"" + *text + "\"");
-      } else {
-        hc.method = *text;
-      }
-    } else if (key == "host") {
-      if (!printableWithoutSpace(*text)) {
-        file.error(f->valueMark(), "host: expected a host name, got \"" + *text + "\"");
-      } else {
-        hc.host = *text;
-      }
-    } else if (key == "expect_status") {
-      unsigned lo = 0;
-      unsigned hi = 0;
-      char dash = 0;
-      int consumed = 0;
-      const int n = sscanf(text->c_str(), "%3u%c%3u%n", &lo, &dash, &hi, &consumed);
-      if (n == 1) {
-        hi = lo;
-      }
-      const bool shape = (n == 1 && text->size() == 3) ||
-                         (n == 3 && dash == '-' && static_cast<size_t>(consumed) == text->size());
-      if (!shape || lo < kMinStatus || hi > kMaxStatus || lo > hi) {
-        file.error(f->valueMark(),
-                   "expect_status: expected a status or range such as 200 or "
-                   "200-399, got \"" +
-                       *text + "\"");
-      } else {
-        hc.expect_status_min = static_cast<uint16_t>(lo);
-        hc.expect_status_max = static_cast<uint16_t>(hi);
-      }
-    } else {
-      hc.expect_body = *text;
-    }
   }
 }
 
@@ -572,13 +488,14 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
   if (const Field* f = map.find("connect_retries")) {
     assign(pool.connect_retries, readUnsigned(file, *f, 0, kMaxConnectRetries));
   }
+  // The pool's check first: each backend's overrides start from it.
+  if (const Field* f = map.find("health_check")) {
+    readHealthCheck(file, *f, pool.health_check, {.allow_exec = config.allow_exec_checks});
+  }
   if (const Field* f = map.find("backends")) {
-    readBackends(file, *f, pool);
+    readBackends(file, *f, pool, config.allow_exec_checks);
   } else {
     file.error(map.mark(), "pool \"" + pool.name + "\" has no backends");
-  }
-  if (const Field* f = map.find("health_check")) {
-    readHealthCheck(file, *f, pool.health_check);
   }
   if (const Field* f = map.find("sticky")) {
     readSticky(file, *f, pool);
@@ -596,45 +513,6 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
 }
 
 }  // namespace
-
-void readHealthCheck(FileReader& file, const Field& field, HealthCheck& hc) {
-  const MapReader map(file, field, "health_check", kHealthCheckKeys);
-  if (const Field* f = map.find("type")) {
-    assign(hc.type, readChoice<HealthCheckType>(file, *f, kHealthCheckTypes));
-  }
-  bool interval_ok = true;
-  if (const Field* f = map.find("interval")) {
-    const auto interval = readDuration(file, *f, /*positive=*/true);
-    assign(hc.interval, interval);
-    interval_ok = interval.has_value();
-  }
-  const Field* timeout_field = map.find("timeout");
-  std::optional<Duration> timeout;
-  if (timeout_field != nullptr) {
-    timeout = readDuration(file, *timeout_field, /*positive=*/true);
-  }
-  if (timeout && interval_ok && *timeout > hc.interval) {
-    file.error(timeout_field->valueMark(),
-               "timeout: health check timeout " + formatDuration(*timeout) +
-                   " must not exceed interval " + formatDuration(hc.interval));
-  } else if (timeout) {
-    hc.timeout = *timeout;
-  } else if (timeout_field == nullptr && hc.timeout > hc.interval) {
-    // A short interval with the default timeout would otherwise be an error about a value
-    // the user never wrote; a probe cannot outlive its interval, so cap it there.
-    hc.timeout = hc.interval;
-  }
-  if (const Field* f = map.find("rise")) {
-    assign(hc.rise, readUnsigned(file, *f, 1, kMaxHealthCheckCount));
-  }
-  if (const Field* f = map.find("fall")) {
-    assign(hc.fall, readUnsigned(file, *f, 1, kMaxHealthCheckCount));
-  }
-  if (const Field* f = map.find("jitter")) {
-    assign(hc.jitter, readFraction(file, *f, kMaxHealthCheckJitter));
-  }
-  readHttpHealthCheck(file, map, hc);
-}
 
 void readListeners(FileReader& file, const Field& field, Config& config, SourceMap& sources) {
   for (const auto& item : listItems(file, field, "listener")) {

@@ -14,8 +14,19 @@ void readListeners(FileReader& file, const Field& field, Config& config, SourceM
 // Same for pools. Checks local to one pool (backends, health check) are done here.
 void readPools(FileReader& file, const Field& field, Config& config, SourceMap& sources);
 
-// Reads a `health_check:` mapping into hc (the proxy plane's pools and the kernel plane's
-// virtual services share it).
-void readHealthCheck(FileReader& file, const Field& field, HealthCheck& hc);
+// Where a `health_check:` mapping sits decides what it may hold.
+struct HealthCheckScope {
+  bool allow_exec = false;   // the top level's allow_exec_checks
+  bool per_backend = false;  // a backend's overrides: `address` is allowed
+};
+
+// Reads a `health_check:` mapping into hc, over what hc holds already (a backend's overrides
+// start from its pool's check). Pools, backends and the kernel plane's virtual services share it.
+// health_sections.cpp.
+void readHealthCheck(FileReader& file, const Field& field, HealthCheck& hc,
+                     const HealthCheckScope& scope);
+
+// `send`/`expect` text with \r \n \t \0 \\ \xHH decoded; nullopt and *error on a bad escape.
+std::optional<std::string> decodeEscapes(std::string_view text, std::string& error);
 
 }  // namespace ballast::config

@@ -2,6 +2,7 @@
 #include "core/line_writer.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -74,6 +75,7 @@ uint64_t AsyncLineWriter::dropped() const {
 }
 
 void AsyncLineWriter::run() {
+  pthread_setname_np(pthread_self(), "log-writer");
   std::deque<std::string> batch;
   std::string buffer;
   for (;;) {

@@ -38,10 +38,11 @@ class KernelPlane final : public control::Plane {
         generation_(std::make_shared<std::atomic<uint64_t>>(0)),
         vip_(ctx.loop) {
     timer_.bind(&KernelPlane::onTimer, this);
-    health_.setOnChange([this](const upstream::HealthTarget& t, bool up, int /*err*/) {
-      // Not inside the checker's own call chain: the timer runs the pass on the next turn.
-      kick("health: " + t.pool + " " + t.backend->name + (up ? " up" : " down"));
-    });
+    health_.setOnChange(
+        [this](const upstream::HealthTarget& t, bool up, const std::string& /*why*/) {
+          // Not inside the checker's own call chain: the timer runs the pass on the next turn.
+          kick("health: " + t.pool + " " + t.backend->name + (up ? " up" : " down"));
+        });
     vip_.setOnChange([this] { kick("vip: local addresses changed"); });
   }
 

@@ -99,7 +99,8 @@ json ControlThread::listeners() const {
 json ControlThread::backendJson(const upstream::PoolRuntime& pool, size_t index) const {
   const auto& state = *pool.backends[index];
   const auto& cfg = pool.config->backends[index];
-  const bool checked = pool.config->health_check.type != config::HealthCheckType::kNone;
+  const auto check = health_ ? health_->status(state) : std::nullopt;
+  const bool checked = check.has_value();
   const bool healthy = state.healthy.load(std::memory_order_relaxed);
   json j = {{"address", state.name},
             {"weight", state.weight(cfg.weight)},
@@ -113,6 +114,16 @@ json ControlThread::backendJson(const upstream::PoolRuntime& pool, size_t index)
     constexpr double kUsPerMs = 1000.0;
     j["check_latency_ms"] =
         static_cast<double>(state.check_latency_us.load(std::memory_order_relaxed)) / kUsPerMs;
+    json c = {{"type", config::healthCheckTypeName(check->type)},
+              {"target", check->target},
+              {"interval_ms", check->interval_ms},
+              {"successes_in_a_row", check->ok_streak},
+              {"failures_in_a_row", check->fail_streak}};
+    if (check->has_result) {
+      c["last_result"] = check->last_ok ? "ok" : "failed";
+      c["last_reason"] = check->last_reason;
+    }
+    j["check"] = std::move(c);
   }
   return j;
 }

@@ -37,9 +37,11 @@ core::IoKind toIoKind(config::IoBackend io) {
 std::vector<upstream::HealthTarget> healthTargets(const Snapshot& snap) {
   std::vector<upstream::HealthTarget> targets;
   for (const auto& pool : snap.pools) {
-    for (const auto& backend : pool->backends) {
-      targets.push_back(
-          {pool->config->name, backend, pool->config->health_check, pool->generation});
+    for (size_t i = 0; i < pool->backends.size(); ++i) {
+      // A backend's own overrides, else the pool's check.
+      const auto& own = pool->config->backends[i].health_check;
+      targets.push_back({pool->config->name, pool->backends[i],
+                         own ? *own : pool->config->health_check, pool->generation});
     }
   }
   return targets;
@@ -189,13 +191,11 @@ int ControlThread::run() {
   loop_ = core::EventLoop::create(core::IoKind::kEpoll, &unused);
   loop_->watch(signal_watcher_, signal_fd_.get(), this);
   health_ = std::make_unique<upstream::HealthChecker>(*loop_, core::monotonicMs());
-  health_->setOnChange([this](const upstream::HealthTarget& t, bool up, int err) {
-    audit_.record("backend.health", "health-check",
-                  {{"pool", t.pool}, {"backend", t.backend->name}, {"up", !up}},
-                  {{"pool", t.pool},
-                   {"backend", t.backend->name},
-                   {"up", up},
-                   {"reason", up ? "" : std::strerror(err)}});
+  health_->setOnChange([this](const upstream::HealthTarget& t, bool up, const std::string& why) {
+    audit_.record(
+        "backend.health", "health-check",
+        {{"pool", t.pool}, {"backend", t.backend->name}, {"up", !up}},
+        {{"pool", t.pool}, {"backend", t.backend->name}, {"up", up}, {"reason", up ? "" : why}});
   });
   health_->setTargets(healthTargets(*snapshot_));
   if (!syncPlanes(loaded.config, /*starting=*/true)) {

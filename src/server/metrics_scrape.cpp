@@ -7,6 +7,7 @@
 #include <array>
 #include <fstream>
 
+#include "config/config_json.h"
 #include "core/clock.h"
 #include "metrics/proxy_metrics.h"
 #include "server/control_thread.h"
@@ -178,7 +179,7 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
       Row r{&p->config->name,
             &st,
             st.weight(p->config->backends[i].weight),
-            p->config->health_check.type != config::HealthCheckType::kNone,
+            health_ && health_->status(st).has_value(),
             {}};
       const auto it = backends.find({p->config->name, st.name});
       if (it != backends.end()) {
@@ -279,6 +280,21 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   out.sampleInt("ballast_health_checks_total", {}, health_ ? health_->checksRun() : 0);
   out.family("ballast_health_state_changes_total", "counter", "Backends that went up or down.");
   out.sampleInt("ballast_health_state_changes_total", {}, health_ ? health_->stateChanges() : 0);
+  if (health_) {
+    out.family("ballast_health_checks_by_type_total", "counter", "Health checks run, by type.");
+    for (size_t t = 1; t < upstream::kHealthCheckTypes; ++t) {
+      const auto type = config::healthCheckTypeName(static_cast<config::HealthCheckType>(t));
+      out.sampleInt("ballast_health_checks_by_type_total", {{"type", std::string(type)}},
+                    health_->checksByType()[t]);
+    }
+    out.family("ballast_health_check_failures_total", "counter",
+               "Health checks that failed (refused, timed out, wrong answer), by type.");
+    for (size_t t = 1; t < upstream::kHealthCheckTypes; ++t) {
+      const auto type = config::healthCheckTypeName(static_cast<config::HealthCheckType>(t));
+      out.sampleInt("ballast_health_check_failures_total", {{"type", std::string(type)}},
+                    health_->failuresByType()[t]);
+    }
+  }
   out.family("ballast_config_generation", "gauge", "Generation of the running configuration.");
   out.sampleInt("ballast_config_generation", {}, snapshot_->generation);
   out.family("ballast_config_reloads_total", "counter", "Accepted reloads.");

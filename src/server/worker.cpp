@@ -1,6 +1,7 @@
 // src/server/worker.cpp — the worker thread's loop, reload application and graceful stop.
 #include "server/worker.h"
 
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,6 +28,10 @@ std::future<std::string> Worker::start(SnapshotPtr first) {
   std::promise<std::string> started;
   auto future = started.get_future();
   thread_ = std::thread(&Worker::threadMain, this, std::move(started), std::move(first));
+  // Named so top, perf and the benches tell workers from the control thread (the main thread,
+  // which keeps the process's name).
+  const std::string name = "worker-" + std::to_string(index_);
+  pthread_setname_np(thread_.native_handle(), name.c_str());
   return future;
 }
 

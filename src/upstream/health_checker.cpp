@@ -1,5 +1,8 @@
-// src/upstream/health_checker.cpp — one Probe per backend: timer → connect → verdict → timer.
+// src/upstream/health_checker.cpp — one Probe per backend: timer → connect → conversation →
+// verdict → timer. A probe holds at most one socket (or one child process) at a time.
 #include "upstream/health_checker.h"
+
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstring>
@@ -8,14 +11,33 @@
 #include "core/log.h"
 #include "core/socket.h"
 #include "core/splitmix.h"
-#include "proto/http1/response_parser.h"
+#include "upstream/checks/check_conversation.h"
+#include "upstream/checks/exec_check.h"
 
 namespace ballast::upstream {
 namespace {
 constexpr int kMantissaShift = 11;
 constexpr double kTwoPow53 = 9007199254740992.0;
-// expect_body is looked for in the first 64 KiB of a health check's response body.
-constexpr size_t kMaxCheckedBodyBytes = 64 * 1024;
+
+std::string errnoText(int err) { return std::strerror(err); }  // NOLINT(concurrency-mt-unsafe)
+
+size_t typeIndex(config::HealthCheckType t) { return static_cast<size_t>(t); }
+
+core::Result<int> openDatagramSocket(const net::SocketAddress& to) {
+  const int fd = ::socket(to.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return core::Error{core::Errc::kSystem, "socket", errno};
+  }
+  return fd;
+}
+
+// Where a check connects: its own address and port when set, the backend's otherwise.
+net::SocketAddress checkAddress(const HealthTarget& t) {
+  net::SocketAddress a = t.check.address ? *t.check.address : t.backend->address;
+  a.setPort(t.check.port != 0 ? t.check.port : t.backend->address.port());
+  return a;
+}
+
 }  // namespace
 
 class HealthChecker::Probe final : public core::StreamHandler {
@@ -23,153 +45,227 @@ class HealthChecker::Probe final : public core::StreamHandler {
   Probe(HealthChecker& owner, HealthTarget target) : owner_(owner), target_(std::move(target)) {
     interval_timer_.bind(&Probe::onIntervalTimer, this);
     timeout_timer_.bind(&Probe::onTimeoutTimer, this);
+    interval_ms = baseInterval();
   }
 
   const HealthTarget& target() const { return target_; }
-  void setTarget(HealthTarget t) { target_ = std::move(t); }
+  void setTarget(HealthTarget t) {
+    if (busy_ && t.check.type != target_.check.type) {
+      abandon();  // a check of the old type says nothing about the new one
+    }
+    target_ = std::move(t);
+    // A new interval or backoff limit applies at once; a backend down keeps its backoff.
+    const bool up = target_.backend->healthy.load(std::memory_order_relaxed);
+    const uint64_t cap = std::max(baseInterval(), backoffMax());
+    interval_ms = up ? baseInterval() : std::clamp(interval_ms, baseInterval(), cap);
+  }
   bool busy() const { return busy_; }
   void retire() {
     retired_ = true;
     core::TimerWheel::cancel(interval_timer_);
     core::TimerWheel::cancel(timeout_timer_);
+    if (exec_ && exec_->running()) {
+      exec_->kill();
+    }
   }
   bool releasedAfterRetire() const { return retired_ && !busy_; }
 
   void schedule(uint64_t delay_ms) { owner_.loop_.timers().schedule(interval_timer_, delay_ms); }
+  uint64_t baseInterval() const { return static_cast<uint64_t>(target_.check.interval.count()); }
+  uint64_t backoffMax() const { return static_cast<uint64_t>(target_.check.backoff_max.count()); }
+
+  HealthStatus status() const {
+    HealthStatus s;
+    s.type = target_.check.type;
+    s.target = checkAddress(target_).toString();
+    s.has_result = has_result_;
+    s.last_ok = last_ok_;
+    s.last_reason = last_reason_;
+    s.interval_ms = interval_ms;
+    s.ok_streak = ok_streak;
+    s.fail_streak = fail_streak;
+    return s;
+  }
 
   uint32_t ok_streak = 0;
   uint32_t fail_streak = 0;
+  uint64_t interval_ms = 0;  // the base interval, or more while backing off
+  uint64_t started_us = 0;   // when the current check began
 
   void onConnect(core::Stream& s, int err) override {
-    if (err != 0 || target_.check.type != config::HealthCheckType::kHttp) {
-      core::TimerWheel::cancel(timeout_timer_);
-      finish(err == 0, err);
-      owner_.loop_.close(s);
+    if (err != 0) {
+      finish(false, errnoText(err));
+      closeStream(s);
       return;
     }
-    // HTTP: one request, then judge the response (the timeout covers the whole exchange).
-    request_ = target_.check.method + " " + target_.check.path + " HTTP/1.1\r\nHost: " +
-               (target_.check.host.empty() ? target_.backend->name : target_.check.host) +
-               "\r\nUser-Agent: ballast-health-check\r\nConnection: close\r\n\r\n";
-    parser_ = std::make_unique<proto::http1::ResponseParser>();
-    parser_->setRequestMethod(target_.check.method);
-    status_ = 0;
-    body_.clear();
+    const auto j = conversation_->start(queued_);
+    if (j.done()) {
+      finish(j.verdict == checks::Verdict::kHealthy, j.reason);
+      closeStream(s);
+      return;
+    }
     owner_.loop_.startRecv(s);
-    owner_.loop_.send(s, reinterpret_cast<const uint8_t*>(request_.data()),
-                      static_cast<uint32_t>(request_.size()));
+    flush(s);
   }
   void onRecv(core::Stream& s, core::ChunkId id, uint32_t len) override {
-    std::span<const uint8_t> in(owner_.loop_.chunks().data(id), len);
-    bool done = false;
-    while (!done && parser_) {
-      const auto p = parser_->next(in);
-      in = in.subspan(p.consumed);
-      switch (p.event) {
-        case proto::http1::Event::kHead:
-          status_ = parser_->head().status;
-          break;
-        case proto::http1::Event::kBody:
-          if (body_.size() < kMaxCheckedBodyBytes) {
-            body_.append(reinterpret_cast<const char*>(p.body.data()),
-                         std::min(p.body.size(), kMaxCheckedBodyBytes - body_.size()));
-          }
-          break;
-        case proto::http1::Event::kNeedMore:
-          done = true;
-          break;
-        default:  // message end, tunnel, error: time for a verdict
-          judge(p.event == proto::http1::Event::kMessageEnd);
-          done = true;
-          break;
-      }
+    if (verdict_given_ || !conversation_) {
+      owner_.loop_.releaseChunk(id);
+      return;
     }
+    const std::span<const uint8_t> in(owner_.loop_.chunks().data(id), len);
+    const auto j = conversation_->onBytes(in, queued_);
     owner_.loop_.releaseChunk(id);
-    if (verdict_given_) {
-      owner_.loop_.close(s);
+    if (j.done()) {
+      finish(j.verdict == checks::Verdict::kHealthy, j.reason);
+      closeStream(s);
+      return;
     }
+    flush(s);
   }
   void onRecvEnd(core::Stream& s, int err) override {
-    if (!verdict_given_) {
-      // A close-delimited body ends here; anything else is a failed check.
-      judge(err == 0 && parser_ && parser_->finish() == proto::http1::Event::kMessageEnd);
+    if (!verdict_given_ && conversation_) {
+      auto j = conversation_->onEnd(err);
+      finish(j.verdict == checks::Verdict::kHealthy,
+             j.done() ? j.reason : std::string("closed before a verdict"));
     }
-    owner_.loop_.close(s);
+    closeStream(s);
   }
   void onSent(core::Stream& s, int64_t result) override {
-    if (result < 0 || static_cast<size_t>(result) != request_.size()) {
-      judge(false);  // a health request fits one send on a fresh socket, or the peer is broken
-      owner_.loop_.close(s);
+    if (result < 0) {
+      finish(false, "send: " + errnoText(static_cast<int>(-result)));
+      closeStream(s);
+      return;
     }
-  }
-  void onReleased(core::Stream& /*s*/) override {
-    busy_ = false;
-    if (retired_) {
-      return;  // the owner frees retired probes after their stream is released
+    sending_.erase(0, static_cast<size_t>(result));
+    if (!sending_.empty() && !closing_) {
+      owner_.loop_.send(s, reinterpret_cast<const uint8_t*>(sending_.data()),
+                        static_cast<uint32_t>(sending_.size()));
+      return;
     }
-    schedule(owner_.jittered(target_.check));
+    flush(s);
   }
+  void onReleased(core::Stream& /*s*/) override { ended(); }
 
  private:
   static void onIntervalTimer(void* self) { static_cast<Probe*>(self)->start(); }
   static void onTimeoutTimer(void* self) {
     auto* p = static_cast<Probe*>(self);
-    p->finish(false, ETIMEDOUT);
-    p->owner_.loop_.close(p->stream_);
+    p->finish(false, "timed out after " + std::to_string(p->target_.check.timeout.count()) + "ms");
+    if (p->exec_ && p->exec_->running()) {
+      p->exec_->kill();  // the run ends when the child is reaped
+    } else {
+      p->closeStream(p->stream_);
+    }
   }
 
   void start() {
     started_us = core::monotonicUs();
-    auto fd = core::openStreamSocket(target_.backend->address);
     ++owner_.checks_run_;
-    if (!fd) {
-      finish(false, fd.error().sys_errno);
-      schedule(owner_.jittered(target_.check));
-      return;
-    }
-    busy_ = true;
+    ++owner_.by_type_[typeIndex(target_.check.type)];
     verdict_given_ = false;
-    owner_.loop_.attach(stream_, *fd, this);
-    owner_.loop_.connect(stream_, target_.backend->address);
+    closing_ = false;
+    address_ = checkAddress(target_);
+    busy_ = true;
     owner_.loop_.timers().schedule(timeout_timer_,
                                    static_cast<uint64_t>(target_.check.timeout.count()));
+    if (target_.check.type == config::HealthCheckType::kExec) {
+      if (!exec_) {
+        exec_ = std::make_unique<checks::ExecRun>(owner_.loop_, [this](checks::Judgement j) {
+          finish(j.verdict == checks::Verdict::kHealthy, j.reason);
+          ended();
+        });
+      }
+      exec_->start(target_.check.command, address_);
+      return;
+    }
+    conversation_ =
+        checks::makeConversation(target_.check, target_.backend->name, owner_.nextRandom());
+    const bool udp = checks::usesUdp(target_.check);
+    auto fd = udp ? openDatagramSocket(address_) : core::openStreamSocket(address_);
+    if (!fd || !conversation_) {
+      finish(false, fd ? "no conversation for this check type" : errnoText(fd.error().sys_errno));
+      ended();
+      return;
+    }
+    sending_.clear();
+    queued_.clear();
+    owner_.loop_.attach(stream_, *fd, this);
+    owner_.loop_.connect(stream_, address_);
   }
 
-  // HTTP verdict: a complete response with the expected status (and body text, if asked for).
-  void judge(bool complete) {
+  // Ends the run in flight without a verdict; the next check is scheduled once it has ended.
+  void abandon() {
+    verdict_given_ = true;
     core::TimerWheel::cancel(timeout_timer_);
-    const auto& c = target_.check;
-    const bool status_ok = status_ >= c.expect_status_min && status_ <= c.expect_status_max;
-    const bool body_ok = c.expect_body.empty() || body_.find(c.expect_body) != std::string::npos;
-    finish(complete && status_ok && body_ok, complete ? EPROTO : ECONNRESET);
-    parser_.reset();
-    body_.clear();
+    if (exec_ && exec_->running()) {
+      exec_->kill();
+    } else {
+      closeStream(stream_);
+    }
   }
 
-  void finish(bool ok, int err) {
+  // Sends what the conversation queued, once the previous send is done.
+  void flush(core::Stream& s) {
+    if (closing_ || !sending_.empty() || queued_.empty()) {
+      return;
+    }
+    sending_.swap(queued_);
+    queued_.clear();
+    owner_.loop_.send(s, reinterpret_cast<const uint8_t*>(sending_.data()),
+                      static_cast<uint32_t>(sending_.size()));
+  }
+
+  void closeStream(core::Stream& s) {
+    if (!closing_) {
+      closing_ = true;
+      owner_.loop_.close(s);
+    }
+  }
+
+  // The socket is released or the child reaped: the probe is free for its next check.
+  void ended() {
+    busy_ = false;
+    conversation_.reset();
+    if (retired_) {
+      return;  // the owner frees retired probes once they end
+    }
+    schedule(owner_.jittered(interval_ms, target_.check.jitter));
+  }
+
+  void finish(bool ok, const std::string& why) {
     if (verdict_given_) {
       return;
     }
     verdict_given_ = true;
+    core::TimerWheel::cancel(timeout_timer_);
+    has_result_ = true;
+    last_ok_ = ok;
+    last_reason_ = why;
+    if (!ok) {
+      ++owner_.failed_by_type_[typeIndex(target_.check.type)];
+    }
     if (!retired_) {
-      owner_.onProbeResult(*this, ok, err);
+      owner_.onProbeResult(*this, ok, why);
     }
   }
 
   HealthChecker& owner_;
   HealthTarget target_;
+  net::SocketAddress address_;  // this check's; must outlive the connect
   core::Stream stream_;
   core::Timer interval_timer_;
   core::Timer timeout_timer_;
-  uint64_t started_us = 0;  // when the current check began
+  std::unique_ptr<checks::CheckConversation> conversation_;
+  std::unique_ptr<checks::ExecRun> exec_;
+  std::string sending_;  // handed to the loop, untouched until onSent
+  std::string queued_;   // what the conversation wants sent next
   bool busy_ = false;
   bool retired_ = false;
   bool verdict_given_ = false;
-  // HTTP checks only, for the duration of one check.
-  std::string request_;
-  std::unique_ptr<proto::http1::ResponseParser> parser_;
-  std::string body_;
-  uint16_t status_ = 0;
+  bool closing_ = false;
+  bool has_result_ = false;
+  bool last_ok_ = false;
+  std::string last_reason_;
 
   friend class HealthChecker;
 };
@@ -180,35 +276,42 @@ HealthChecker::~HealthChecker() = default;
 
 uint64_t HealthChecker::nextRandom() { return core::splitMix64(rng_); }
 
-uint64_t HealthChecker::jittered(const config::HealthCheck& check) {
-  const auto base = static_cast<double>(check.interval.count());
+uint64_t HealthChecker::jittered(uint64_t base_ms, double jitter) {
+  const auto base = static_cast<double>(base_ms);
   const double unit = static_cast<double>(nextRandom() >> kMantissaShift) / kTwoPow53;  // [0,1)
-  const double factor = 1.0 + check.jitter * (2.0 * unit - 1.0);
+  const double factor = 1.0 + jitter * (2.0 * unit - 1.0);
   const double ms = base * factor;
   return ms < 1.0 ? 1 : static_cast<uint64_t>(ms);
 }
 
 void HealthChecker::setTargets(std::vector<HealthTarget> targets) {
   std::vector<std::unique_ptr<Probe>> next;
+  std::unordered_map<const BackendState*, Probe*> index;
+  next.reserve(targets.size());
+  index.reserve(targets.size());
+  // Old probes by backend, so matching stays linear for pools of thousands.
+  std::unordered_map<const BackendState*, size_t> old_at;
+  old_at.reserve(probes_.size());
+  for (size_t i = 0; i < probes_.size(); ++i) {
+    old_at.emplace(probes_[i]->target().backend.get(), i);
+  }
   for (auto& t : targets) {
     if (t.check.type == config::HealthCheckType::kNone) {
       continue;
     }
     std::unique_ptr<Probe> probe;
-    for (auto& old : probes_) {
-      if (old && old->target().backend == t.backend) {
-        probe = std::move(old);
-        break;
-      }
+    if (const auto it = old_at.find(t.backend.get()); it != old_at.end() && probes_[it->second]) {
+      probe = std::move(probes_[it->second]);
     }
     if (probe) {
       probe->setTarget(std::move(t));
     } else {
       probe = std::make_unique<Probe>(*this, std::move(t));
       // First checks spread over one interval so a big pool is not probed in one burst.
-      const auto interval = static_cast<uint64_t>(probe->target().check.interval.count());
+      const uint64_t interval = probe->baseInterval();
       probe->schedule(interval == 0 ? 0 : nextRandom() % interval);
     }
+    index.emplace(probe->target().backend.get(), probe.get());
     next.push_back(std::move(probe));
   }
   for (auto& old : probes_) {
@@ -222,9 +325,18 @@ void HealthChecker::setTargets(std::vector<HealthTarget> targets) {
   }
   std::erase_if(retiring_, [](const auto& p) { return p->releasedAfterRetire(); });
   probes_ = std::move(next);
+  by_backend_ = std::move(index);
 }
 
-void HealthChecker::onProbeResult(Probe& p, bool ok, int err) {
+std::optional<HealthStatus> HealthChecker::status(const BackendState& backend) const {
+  const auto it = by_backend_.find(&backend);
+  if (it == by_backend_.end()) {
+    return std::nullopt;
+  }
+  return it->second->status();
+}
+
+void HealthChecker::onProbeResult(Probe& p, bool ok, const std::string& why) {
   const auto& t = p.target();
   auto& state = *t.backend;
   if (ok) {
@@ -245,13 +357,47 @@ void HealthChecker::onProbeResult(Probe& p, bool ok, int err) {
   } else if (!was_up && p.ok_streak >= t.check.rise) {
     now_up = true;
   }
+  // Backoff: each failure while down doubles the interval up to the limit; the first success
+  // goes back to the base interval, so `rise` is reached at the usual pace.
+  const uint64_t base = p.baseInterval();
+  if (ok || p.backoffMax() == 0) {
+    p.interval_ms = base;
+  } else if (!now_up) {
+    p.interval_ms = std::min(std::max(p.interval_ms, base) * 2, std::max(p.backoffMax(), base));
+  }
+  const std::string_view type = [&] {
+    switch (t.check.type) {
+      case config::HealthCheckType::kTcp:
+        return "tcp";
+      case config::HealthCheckType::kHttp:
+        return "http";
+      case config::HealthCheckType::kTls:
+        return "tls";
+      case config::HealthCheckType::kPostgres:
+        return "postgres";
+      case config::HealthCheckType::kMysql:
+        return "mysql";
+      case config::HealthCheckType::kRedis:
+        return "redis";
+      case config::HealthCheckType::kSendExpect:
+        return "send_expect";
+      case config::HealthCheckType::kDns:
+        return "dns";
+      case config::HealthCheckType::kExec:
+        return "exec";
+      default:
+        return "none";
+    }
+  }();
   if (now_up == was_up) {
     if (!ok) {
       core::LogLine(core::LogLevel::kDebug, "health.check_failed")
           .str("pool", t.pool)
           .str("backend", state.name)
-          .str("reason", strerror(err))
-          .unum("fail_streak", p.fail_streak);
+          .str("type", type)
+          .str("reason", why)
+          .unum("fail_streak", p.fail_streak)
+          .unum("next_interval_ms", p.interval_ms);
     }
     return;
   }
@@ -263,15 +409,15 @@ void HealthChecker::onProbeResult(Probe& p, bool ok, int err) {
     // second line (the audit record) must not start while this one is open.
     auto line = core::LogLine(now_up ? core::LogLevel::kInfo : core::LogLevel::kWarn,
                               now_up ? "health.up" : "health.down");
-    line.str("pool", t.pool).str("backend", state.name);
+    line.str("pool", t.pool).str("backend", state.name).str("type", type).str("reason", why);
     if (now_up) {
       line.unum("successes", p.ok_streak);
     } else {
-      line.str("reason", strerror(err)).unum("failures", p.fail_streak);
+      line.unum("failures", p.fail_streak);
     }
   }
   if (on_change_) {
-    on_change_(t, now_up, err);
+    on_change_(t, now_up, why);
   }
 }
 

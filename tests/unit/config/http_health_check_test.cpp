@@ -56,7 +56,7 @@ TEST(HttpHealthCheckConfig, SingleStatusIsARangeOfOne) {
 
 TEST(HttpHealthCheckConfig, HttpKeysOnATcpCheckAreErrors) {
   EXPECT_EQ(firstError(load("{type: tcp, path: /x}")),
-            "hc.yaml:5:31: path: only for health_check type http");
+            "hc.yaml:5:31: path: only for health_check type http, not tcp");
 }
 
 TEST(HttpHealthCheckConfig, PathMustBeOriginForm) {

@@ -130,7 +130,7 @@ pools:
     backend: []
     backends:
       - {address: "127.0.0.1:9001", wieght: 2}
-    health_check: {type: tcp, port: 80}
+    health_check: {type: tcp, prot: 80}
 )");
   ASSERT_EQ(r.errors.size(), 5U);
   EXPECT_EQ(r.errors[0].format(),
@@ -140,9 +140,10 @@ pools:
             "t.yaml:6:29: unknown key \"read\" in timeouts; allowed keys: connect, idle");
   EXPECT_EQ(r.errors[2].format().substr(0, 44), "t.yaml:9:5: unknown key \"backend\" in pool; a");
   EXPECT_EQ(r.errors[3].format(),
-            "t.yaml:11:37: unknown key \"wieght\" in backend; allowed keys: address, weight");
+            "t.yaml:11:37: unknown key \"wieght\" in backend; allowed keys: address, weight, "
+            "health_check");
   EXPECT_EQ(r.errors[4].format().substr(0, 50),
-            "t.yaml:12:31: unknown key \"port\" in health_check; ");
+            "t.yaml:12:31: unknown key \"prot\" in health_check; ");
 }
 
 TEST(LoaderTest, DuplicateKeyPointsAtTheSecond) {

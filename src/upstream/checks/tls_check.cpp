@@ -1,0 +1,166 @@
+// src/upstream/checks/tls_check.cpp — one SSL per check. Contexts are built once per thread
+// and CA file (again when the file changes): loading a CA bundle on every check would cost more
+// than the handshake.
+#include "upstream/checks/tls_check.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
+
+#include <array>
+#include <map>
+
+namespace ballast::upstream::checks {
+namespace {
+
+constexpr size_t kErrorTextBytes = 256;
+constexpr int kDrainChunk = 16 * 1024;
+
+struct CtxFree {
+  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+};
+struct SslFree {
+  void operator()(SSL* s) const { SSL_free(s); }
+};
+using CtxPtr = std::unique_ptr<SSL_CTX, CtxFree>;
+
+// A CA file's identity: a replaced or rewritten bundle is loaded again.
+int64_t changeStamp(const std::string& path) {
+  struct stat st {};
+  if (path.empty() || ::stat(path.c_str(), &st) != 0) {
+    return 0;
+  }
+  constexpr int64_t kNsPerS = 1000000000;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * kNsPerS + st.st_mtim.tv_nsec +
+         static_cast<int64_t>(st.st_ino);
+}
+
+struct CachedCtx {
+  int64_t stamp = 0;
+  CtxPtr ctx;
+};
+
+// nullptr when the CA file cannot be loaded (reported by the check's verdict).
+SSL_CTX* contextFor(bool verify, const std::string& ca) {
+  thread_local std::map<std::pair<bool, std::string>, CachedCtx> contexts;
+  auto& cached = contexts[{verify, ca}];
+  const int64_t stamp = verify ? changeStamp(ca) : 0;
+  if (cached.ctx && cached.stamp == stamp) {
+    return cached.ctx.get();
+  }
+  cached.stamp = stamp;
+  auto& slot = cached.ctx;
+  slot.reset();
+  CtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) {
+    return nullptr;
+  }
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  if (verify) {
+    const int loaded = ca.empty() ? SSL_CTX_set_default_verify_paths(ctx.get())
+                                  : SSL_CTX_load_verify_locations(ctx.get(), ca.c_str(), nullptr);
+    if (loaded != 1) {
+      ERR_clear_error();
+      return nullptr;  // not cached: the file may appear later
+    }
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  } else {
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  }
+  slot = std::move(ctx);
+  return slot.get();
+}
+
+std::string lastError() {
+  const unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) {
+    return "handshake failed";
+  }
+  std::array<char, kErrorTextBytes> text{};
+  ERR_error_string_n(e, text.data(), text.size());
+  return text.data();
+}
+
+class TlsConversation final : public CheckConversation {
+ public:
+  explicit TlsConversation(const config::HealthCheck& c)
+      : sni_(c.sni), verify_(c.verify), ca_(c.ca) {}
+
+  Judgement start(std::string& out) override {
+    SSL_CTX* ctx = contextFor(verify_, ca_);
+    if (ctx == nullptr) {
+      return Judgement::unhealthy("cannot load CA " + (ca_.empty() ? "store" : ca_));
+    }
+    ssl_.reset(SSL_new(ctx));
+    BIO* in = BIO_new(BIO_s_mem());
+    BIO* out_bio = BIO_new(BIO_s_mem());
+    if (!ssl_ || in == nullptr || out_bio == nullptr) {
+      BIO_free(in);
+      BIO_free(out_bio);
+      return Judgement::unhealthy("out of memory");
+    }
+    SSL_set_bio(ssl_.get(), in, out_bio);  // the SSL owns both from here
+    in_ = in;
+    out_ = out_bio;
+    SSL_set_connect_state(ssl_.get());
+    if (!sni_.empty()) {
+      SSL_set_tlsext_host_name(ssl_.get(), sni_.c_str());
+      if (verify_) {
+        SSL_set1_host(ssl_.get(), sni_.c_str());
+      }
+    }
+    return step(out);
+  }
+
+  Judgement onBytes(std::span<const uint8_t> in, std::string& out) override {
+    if (BIO_write(in_, in.data(), static_cast<int>(in.size())) != static_cast<int>(in.size())) {
+      return Judgement::unhealthy("out of memory");
+    }
+    return step(out);
+  }
+
+ private:
+  Judgement step(std::string& out) {
+    const int r = SSL_do_handshake(ssl_.get());
+    drain(out);
+    if (r == 1) {
+      return Judgement::healthy(std::string(SSL_get_version(ssl_.get())) + " " +
+                                SSL_get_cipher_name(ssl_.get()));
+    }
+    const int err = SSL_get_error(ssl_.get(), r);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      return Judgement::needMore();
+    }
+    const long vr = SSL_get_verify_result(ssl_.get());
+    if (verify_ && vr != X509_V_OK) {
+      ERR_clear_error();
+      return Judgement::unhealthy(std::string("certificate: ") + X509_verify_cert_error_string(vr));
+    }
+    return Judgement::unhealthy(lastError());
+  }
+
+  void drain(std::string& out) {
+    std::array<char, kDrainChunk> buf{};
+    int n = 0;
+    while ((n = BIO_read(out_, buf.data(), static_cast<int>(buf.size()))) > 0) {
+      out.append(buf.data(), static_cast<size_t>(n));
+    }
+  }
+
+  std::string sni_;
+  bool verify_;
+  std::string ca_;
+  std::unique_ptr<SSL, SslFree> ssl_;
+  BIO* in_ = nullptr;   // owned by ssl_
+  BIO* out_ = nullptr;  // owned by ssl_
+};
+
+}  // namespace
+
+std::unique_ptr<CheckConversation> makeTlsConversation(const config::HealthCheck& check) {
+  return std::make_unique<TlsConversation>(check);
+}
+
+}  // namespace ballast::upstream::checks
