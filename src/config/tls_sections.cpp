@@ -10,13 +10,16 @@
 #include <cstring>
 #include <memory>
 
+#include "config/acme_sections.h"
+
 namespace ballast::config {
 namespace {
 
 using namespace std::string_view_literals;
 
 constexpr std::array kTlsKeys = {"certificates"sv, "min_version"sv, "ciphers"sv,
-                                 "ciphersuites"sv, "alpn"sv,        "session_tickets"sv};
+                                 "ciphersuites"sv, "alpn"sv,        "session_tickets"sv,
+                                 "acme"sv};
 constexpr std::array kCertificateKeys = {"cert"sv, "key"sv};
 constexpr std::array<Choice<TlsVersion>, 2> kVersions = {{
     {"1.2", TlsVersion::k12},
@@ -89,9 +92,16 @@ void readTlsServer(FileReader& file, const Field& field, TlsServerSettings& tls)
   if (!map.ok()) {
     return;
   }
-  if (const Field* f = map.require(file, "certificates")) {
+  if (const Field* f = map.find("acme")) {
+    tls.acme.emplace();
+    readAcme(file, *f, *tls.acme);
+  }
+  // With ACME the certificate comes from the directory; listed ones serve beside it.
+  const Field* certificates =
+      tls.acme ? map.find("certificates") : map.require(file, "certificates");
+  if (const Field* f = certificates) {
     readCertificates(file, *f, tls);
-    if (tls.certificates.empty() && listItems(file, *f, "certificate").empty()) {
+    if (!tls.acme && tls.certificates.empty() && listItems(file, *f, "certificate").empty()) {
       file.error(f->valueMark(), "tls.certificates: at least one {cert, key} is needed");
     }
   }

@@ -105,6 +105,8 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   void onResponseEnd(bool reusable);
   void finishExchange();
   void respondError(uint16_t status, std::string_view why);
+  // An answer of our own with a text body (ACME http-01), then close.
+  void respondLocal(uint16_t status, std::string_view body);
   void flushClient();
   void flushUpstream();
   void releaseUpstream(bool reusable);

@@ -10,6 +10,7 @@
 
 #include <thread>
 
+#include "acme/http_client.h"
 #include "config/limits.h"
 #include "config/loader.h"
 #include "core/clock.h"
@@ -157,6 +158,11 @@ int ControlThread::run() {
         .unum("listeners", inherited_->listeners.size());
     builder_->adopt(std::move(inherited_->listeners));
   }
+  acme::initHttpClientLibrary();  // before any thread of ours: libcurl's global init
+  if (!acme::AcmeManager::prepare(cfg, &error)) {
+    core::LogLine(core::LogLevel::kError, "acme.prepare_failed").str("reason", error);
+    return 1;
+  }
   snapshot_ = builder_->build(loaded.config, nullptr, &error);
   if (!snapshot_) {
     core::LogLine(core::LogLevel::kError, "server.listen_failed").str("reason", error);
@@ -187,6 +193,10 @@ int ControlThread::run() {
                    {"reason", up ? "" : std::strerror(err)}});
   });
   health_->setTargets(healthTargets(*snapshot_));
+  if (!startAcme()) {
+    stopWorkers(core::monotonicMs());
+    return 1;
+  }
   if (!syncPlanes(loaded.config, /*starting=*/true)) {
     stopPlanes();
     stopWorkers(core::monotonicMs());
@@ -239,6 +249,7 @@ int ControlThread::run() {
     metrics_server_->close();
   }
   health_.reset();
+  acme_.reset();  // joins the ACME thread; an order in flight is abandoned
   stopPlanes();
   stopWorkers(deadline);
   core::LogLine(core::LogLevel::kInfo, "server.stopped");
@@ -336,6 +347,10 @@ bool ControlThread::startAdmin(const config::Config& cfg) {
 void ControlThread::onReady(core::Watcher& w) {
   if (&w == &inotify_watcher_) {
     onConfigFileEvent();
+    return;
+  }
+  if (&w == &acme_watcher_) {
+    onAcmeCertificateEvent();
     return;
   }
   signalfd_siginfo info{};
@@ -452,6 +467,9 @@ bool ControlThread::install(const config::ConfigPtr& cfg, std::string* error) {
     core::LogLine(core::LogLevel::kWarn, "config.reload_needs_restart")
         .str("reason", "workers and io take effect at the next start");
   }
+  if (!acme::AcmeManager::prepare(*cfg, error)) {
+    return false;
+  }
   auto next = builder_->build(cfg, snapshot_.get(), error);
   if (!next) {
     return false;
@@ -465,6 +483,7 @@ bool ControlThread::install(const config::ConfigPtr& cfg, std::string* error) {
     w->publish(snapshot_);
   }
   health_->setTargets(healthTargets(*snapshot_));
+  acme_->apply(*cfg);
   syncPlanes(cfg, /*starting=*/false);
   return true;
 }
