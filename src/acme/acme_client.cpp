@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "acme/acme_replies.h"
 #include "acme/challenge_table.h"
 #include "acme/jws.h"
 #include "acme/x509_build.h"
@@ -23,28 +24,12 @@ constexpr int kMaxPolls = 240;  // a minute at kPollIntervalMs
 constexpr long kHttpErrorFloor = 400;
 constexpr int kTlsAlpnCertDays = 7;  // only ever shown to the validating directory
 
-std::optional<json> parseJson(const std::string& body) {
-  auto j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return std::nullopt;
-  }
-  return j;
-}
-
-std::string problem(const HttpReply& r) {
+std::string describe(const HttpReply& r) {
   if (r.status == 0) {
     return r.error;
   }
-  std::string out = "HTTP " + std::to_string(r.status);
-  if (auto j = parseJson(r.body)) {
-    out += ": " + j->value("type", std::string()) + " " + j->value("detail", std::string());
-  }
-  return out;
-}
-
-std::string stringField(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  const std::string detail = problemText(r.body);
+  return "HTTP " + std::to_string(r.status) + (detail.empty() ? "" : ": " + detail);
 }
 
 std::string sha256(const std::string& in) {
@@ -53,23 +38,11 @@ std::string sha256(const std::string& in) {
   return std::string(reinterpret_cast<const char*>(d.data()), d.size());
 }
 
-// The validation error of an invalid authorization's challenge, for the log.
-std::string challengeError(const json& authz) {
-  if (auto it = authz.find("challenges"); it != authz.end() && it->is_array()) {
-    for (const auto& c : *it) {
-      if (auto e = c.find("error"); e != c.end() && e->is_object()) {
-        return stringField(*e, "type") + " " + stringField(*e, "detail");
-      }
-    }
-  }
-  return "no detail";
-}
-
 }  // namespace
 
 AcmeClient::AcmeClient(const config::AcmeSettings& settings, EVP_PKEY* account_key,
                        const std::atomic<bool>& stop)
-    : settings_(settings), account_key_(account_key), stop_(stop), http_(settings.ca) {}
+    : settings_(settings), account_key_(account_key), stop_(stop), http_(settings.ca, stop) {}
 
 bool AcmeClient::sleepFor(int ms) const {
   constexpr int kSliceMs = 50;
@@ -84,18 +57,15 @@ bool AcmeClient::sleepFor(int ms) const {
 
 bool AcmeClient::loadDirectory(std::string* error) {
   const HttpReply r = http_.get(settings_.directory);
-  auto j = r.status == 200 ? parseJson(r.body) : std::nullopt;
-  if (!j) {
-    *error = "directory " + settings_.directory + ": " + problem(r);
+  auto d = r.status == 200 ? parseDirectory(r.body) : std::nullopt;
+  if (!d) {
+    *error = "directory " + settings_.directory + ": " +
+             (r.status == 200 ? "newNonce, newAccount or newOrder missing" : describe(r));
     return false;
   }
-  new_nonce_url_ = stringField(*j, "newNonce");
-  new_account_url_ = stringField(*j, "newAccount");
-  new_order_url_ = stringField(*j, "newOrder");
-  if (new_nonce_url_.empty() || new_account_url_.empty() || new_order_url_.empty()) {
-    *error = "directory " + settings_.directory + ": newNonce, newAccount or newOrder missing";
-    return false;
-  }
+  new_nonce_url_ = d->new_nonce;
+  new_account_url_ = d->new_account;
+  new_order_url_ = d->new_order;
   return true;
 }
 
@@ -105,7 +75,7 @@ bool AcmeClient::post(const std::string& url, const std::string& payload, HttpRe
     if (nonce_.empty()) {
       const HttpReply n = http_.head(new_nonce_url_);
       if (n.nonce.empty()) {
-        *error = "newNonce: " + problem(n);
+        *error = "newNonce: " + describe(n);
         return false;
       }
       nonce_ = n.nonce;
@@ -118,16 +88,15 @@ bool AcmeClient::post(const std::string& url, const std::string& payload, HttpRe
     }
     *reply = http_.postJose(url, body);
     nonce_ = reply->nonce;  // every reply carries the next one
-    if (reply->status >= kHttpErrorFloor) {
-      auto j = parseJson(reply->body);
-      if (attempt == 0 && j && stringField(*j, "type") == "urn:ietf:params:acme:error:badNonce") {
-        continue;  // RFC 8555 section 6.5: retry with the fresh nonce
-      }
-      *error = url + ": " + problem(*reply);
-      return false;
-    }
     if (reply->status == 0) {
       *error = url + ": " + reply->error;
+      return false;
+    }
+    if (reply->status >= kHttpErrorFloor) {
+      if (attempt == 0 && isBadNonce(reply->body)) {
+        continue;  // RFC 8555 section 6.5: retry with the fresh nonce
+      }
+      *error = url + ": " + describe(*reply);
       return false;
     }
     return true;
@@ -159,13 +128,14 @@ bool AcmeClient::pollUntil(const std::string& url, const char* done_status, Http
     if (!post(url, "", reply, error)) {
       return false;
     }
-    auto j = parseJson(reply->body);
-    const std::string status = j ? stringField(*j, "status") : std::string();
+    // Orders and authorizations both carry "status"; an invalid authorization says why.
+    const auto authz = parseAuthorization(reply->body, "");
+    const std::string status = authz ? authz->status : std::string();
     if (status == done_status) {
       return true;
     }
     if (status == "invalid") {
-      *error = url + " is invalid: " + (j ? challengeError(*j) : std::string());
+      *error = url + " is invalid" + (authz->error.empty() ? "" : ": " + authz->error);
       return false;
     }
     if (!sleepFor(kPollIntervalMs)) {
@@ -178,39 +148,28 @@ bool AcmeClient::pollUntil(const std::string& url, const char* done_status, Http
 }
 
 bool AcmeClient::authorize(const std::string& authz_url, std::string* error) {
+  const char* wanted =
+      settings_.challenge == config::AcmeChallenge::kHttp01 ? "http-01" : "tls-alpn-01";
   HttpReply r;
   if (!post(authz_url, "", &r, error)) {
     return false;
   }
-  auto authz = parseJson(r.body);
+  const auto authz = parseAuthorization(r.body, wanted);
   if (!authz) {
     *error = authz_url + ": not a JSON object";
     return false;
   }
-  if (stringField(*authz, "status") == "valid") {
+  if (authz->status == "valid") {
     return true;  // reused from an earlier order
   }
-  const std::string domain =
-      authz->contains("identifier") ? stringField((*authz)["identifier"], "value") : "";
-  const char* wanted =
-      settings_.challenge == config::AcmeChallenge::kHttp01 ? "http-01" : "tls-alpn-01";
-  const json* challenge = nullptr;
-  if (auto it = authz->find("challenges"); it != authz->end() && it->is_array()) {
-    for (const auto& c : *it) {
-      if (c.is_object() && stringField(c, "type") == wanted) {
-        challenge = &c;
-      }
-    }
-  }
-  if (challenge == nullptr) {
-    *error = authz_url + ": the directory offers no " + wanted + " challenge for " + domain;
+  const std::string& domain = authz->domain;
+  if (authz->challenge_url.empty() || !isToken(authz->token)) {
+    *error = authz_url + ": the directory offers no usable " + wanted + " challenge for " + domain;
     return false;
   }
-  const std::string token = stringField(*challenge, "token");
-  const std::string url = stringField(*challenge, "url");
-  const std::string key_authorization = token + "." + thumbprint(account_key_);
+  const std::string key_authorization = authz->token + "." + thumbprint(account_key_);
   if (settings_.challenge == config::AcmeChallenge::kHttp01) {
-    publishHttp01(token, key_authorization);
+    publishHttp01(authz->token, key_authorization);
   } else {
     auto key = newP256Key();
     const std::string cert =
@@ -224,9 +183,10 @@ bool AcmeClient::authorize(const std::string& authz_url, std::string* error) {
       .str("domain", domain)
       .str("type", wanted);
   HttpReply answered;
-  bool ok = post(url, "{}", &answered, error) && pollUntil(authz_url, "valid", &answered, error);
+  const bool ok = post(authz->challenge_url, "{}", &answered, error) &&
+                  pollUntil(authz_url, "valid", &answered, error);
   if (settings_.challenge == config::AcmeChallenge::kHttp01) {
-    withdrawHttp01(token);
+    withdrawHttp01(authz->token);
   } else {
     withdrawTlsAlpn01(domain);
   }
@@ -252,32 +212,29 @@ OrderResult AcmeClient::order() {
     return out;
   }
   const std::string order_url = r.location;
-  auto order = parseJson(r.body);
-  if (!order || order_url.empty()) {
+  auto order = parseOrder(r.body);
+  if (!order || order_url.empty() || order->finalize.empty()) {
     error = "newOrder: no order in the reply";
     return out;
   }
-  if (auto it = order->find("authorizations"); it != order->end() && it->is_array()) {
-    for (const auto& a : *it) {
-      if (!a.is_string() || !authorize(a.get<std::string>(), &error)) {
-        return out;
-      }
+  for (const auto& a : order->authorizations) {
+    if (!authorize(a, &error)) {
+      return out;
     }
   }
   auto key = newP256Key();
-  const std::string csr = certificateRequestDer(key.get(), settings_.domains);
-  if (!key || csr.empty()) {
+  const std::string csr = key ? certificateRequestDer(key.get(), settings_.domains) : "";
+  if (csr.empty()) {
     error = "cannot make the certificate key or request";
     return out;
   }
-  const std::string finalize = stringField(*order, "finalize");
-  if (!post(finalize, json{{"csr", base64url(csr)}}.dump(), &r, &error) ||
+  if (!post(order->finalize, json{{"csr", base64url(csr)}}.dump(), &r, &error) ||
       !pollUntil(order_url, "valid", &r, &error)) {
     error = "finalize: " + error;
     return out;
   }
-  order = parseJson(r.body);
-  const std::string cert_url = order ? stringField(*order, "certificate") : std::string();
+  order = parseOrder(r.body);
+  const std::string cert_url = order ? order->certificate : std::string();
   if (cert_url.empty() || !post(cert_url, "", &r, &error)) {
     error = "certificate download: " + (cert_url.empty() ? "no certificate URL" : error);
     return out;

@@ -1,6 +1,8 @@
 // src/acme/acme_manager.cpp — scheduling orders, renewals and backoff on the ACME thread.
 #include "acme/acme_manager.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -29,6 +31,11 @@ PkeyPtr accountKey(const config::AcmeSettings& s, std::string* error) {
   const std::string path = storagePaths(s).account_key;
   if (auto key = loadP256Key(path)) {
     return key;
+  }
+  if (::access(path.c_str(), F_OK) == 0) {
+    // Never replace an account key we cannot read: that would lose the account.
+    *error = path + " is not a readable ECDSA P-256 key";
+    return nullptr;
   }
   auto key = newP256Key();
   if (!key || !writePrivateFile(path, privateKeyPem(key.get()), error)) {
@@ -186,6 +193,10 @@ void AcmeManager::orderOne(const std::string& key) {
     result.error = error;
   }
   std::optional<Validity> validity;
+  if (result.ok && !chainMatchesKey(result.issued.chain_pem, result.issued.key_pem)) {
+    result.ok = false;
+    result.error = "the downloaded chain does not belong to the certificate key";
+  }
   if (result.ok) {
     const StoragePaths p = storagePaths(settings);
     // Key before chain, so a reader that finds the new chain finds its key.

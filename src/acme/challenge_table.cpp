@@ -8,7 +8,10 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <unordered_map>
+
+#include "acme/hello_extensions.h"
 
 namespace ballast::acme {
 namespace {
@@ -56,49 +59,14 @@ int selectAcmeAlpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* outle
 // ordinary certificate; this one leaves it on the challenge context.
 int keepContext(SSL* /*ssl*/, int* /*alert*/, void* /*arg*/) { return SSL_TLSEXT_ERR_OK; }
 
-// True when the ClientHello's ALPN list names acme-tls/1 (RFC 8737 sends only that).
-bool offersAcmeAlpn(SSL* ssl) {
+// The raw body of one ClientHello extension; empty when the hello has none.
+std::span<const uint8_t> helloExtension(SSL* ssl, unsigned type) {
   const unsigned char* ext = nullptr;
   size_t len = 0;
-  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation, &ext,
-                                &len) != 1 ||
-      len < 2) {
-    return false;
-  }
-  const size_t list_len = (static_cast<size_t>(ext[0]) << 8U) | ext[1];
-  if (list_len + 2 != len) {
-    return false;
-  }
-  for (size_t i = 2; i < len;) {
-    const size_t n = ext[i];
-    if (i + 1 + n > len) {
-      return false;
-    }
-    if (std::string_view(reinterpret_cast<const char*>(ext + i + 1), n) == kAcmeTlsAlpn) {
-      return true;
-    }
-    i += 1 + n;
-  }
-  return false;
-}
-
-// The host_name of the ClientHello's server_name extension, lower case; empty when absent.
-std::string helloServerName(SSL* ssl) {
-  const unsigned char* ext = nullptr;
-  size_t len = 0;
-  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len) != 1 || len < 5) {
+  if (SSL_client_hello_get0_ext(ssl, type, &ext, &len) != 1) {
     return {};
   }
-  // list length (2), name type (1), name length (2), name
-  const size_t name_len = (static_cast<size_t>(ext[3]) << 8U) | ext[4];
-  if (ext[2] != TLSEXT_NAMETYPE_host_name || 5 + name_len > len) {
-    return {};
-  }
-  std::string name(reinterpret_cast<const char*>(ext + 5), name_len);
-  for (char& c : name) {
-    c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  }
-  return name;
+  return {ext, len};
 }
 
 }  // namespace
@@ -155,11 +123,12 @@ void withdrawTlsAlpn01(const std::string& name) {
 }
 
 int onClientHello(SSL* ssl, int* /*alert*/, void* /*arg*/) {
-  if (!offersAcmeAlpn(ssl)) {
+  if (!alpnOffers(helloExtension(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation),
+                  kAcmeTlsAlpn)) {
     return SSL_CLIENT_HELLO_SUCCESS;
   }
   const auto table = g_table.load();
-  auto it = table->tls_alpn01.find(helloServerName(ssl));
+  auto it = table->tls_alpn01.find(serverNameOf(helloExtension(ssl, TLSEXT_TYPE_server_name)));
   if (it != table->tls_alpn01.end()) {
     SSL_set_SSL_CTX(ssl, it->second.get());
   }

@@ -74,6 +74,12 @@ size_t onHeader(char* data, size_t size, size_t count, void* arg) {
   return line.size();
 }
 
+// Shutdown must not wait out a slow directory: a non-zero return aborts the transfer.
+int onProgress(void* stop, curl_off_t /*dltotal*/, curl_off_t /*dlnow*/, curl_off_t /*ultotal*/,
+               curl_off_t /*ulnow*/) {
+  return static_cast<const std::atomic<bool>*>(stop)->load(std::memory_order_relaxed) ? 1 : 0;
+}
+
 }  // namespace
 
 void initHttpClientLibrary() { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -98,6 +104,9 @@ HttpReply HttpClient::send(const char* method, const std::string& url,
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, onHeader);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &reply);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, onProgress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &stop_);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   if (!ca_.empty()) {
     curl_easy_setopt(c, CURLOPT_CAINFO, ca_.c_str());
   }

@@ -2,6 +2,7 @@
 // only on the ACME thread, never on a worker or the control loop.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -20,8 +21,8 @@ struct HttpReply {
 class HttpClient {
  public:
   // `ca`: a PEM file trusted instead of the system's store (a private directory such as
-  // pebble); empty for the system's.
-  explicit HttpClient(std::string ca) : ca_(std::move(ca)) {}
+  // pebble); empty for the system's. A transfer in progress is abandoned once `stop` is set.
+  HttpClient(std::string ca, const std::atomic<bool>& stop) : ca_(std::move(ca)), stop_(stop) {}
   HttpReply get(const std::string& url) const { return send("GET", url, {}); }
   HttpReply head(const std::string& url) const { return send("HEAD", url, {}); }
   // Content-Type: application/jose+json.
@@ -32,6 +33,7 @@ class HttpClient {
  private:
   HttpReply send(const char* method, const std::string& url, const std::string& body) const;
   std::string ca_;
+  const std::atomic<bool>& stop_;
 };
 
 // Once per process, before any other thread starts (libcurl's global init is not

@@ -3,6 +3,7 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -157,6 +158,23 @@ std::string selfSignedPem(EVP_PKEY* key, const std::vector<std::string>& domains
   char* data = nullptr;
   const long len = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<size_t>(len));
+}
+
+bool chainMatchesKey(const std::string& chain_pem, const std::string& key_pem) {
+  std::unique_ptr<BIO, BioFree> cert_bio(
+      BIO_new_mem_buf(chain_pem.data(), static_cast<int>(chain_pem.size())));
+  std::unique_ptr<BIO, BioFree> key_bio(
+      BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+  if (!cert_bio || !key_bio) {
+    return false;
+  }
+  std::unique_ptr<X509, X509Free> cert(
+      PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr);
+  const bool ok = cert && key != nullptr && X509_check_private_key(cert.get(), key) == 1;
+  EVP_PKEY_free(key);
+  ERR_clear_error();
+  return ok;
 }
 
 std::optional<Validity> readLeafValidity(const std::string& pem_path) {

@@ -20,6 +20,10 @@ std::string certificateRequestDer(EVP_PKEY* key, const std::vector<std::string>&
 std::string selfSignedPem(EVP_PKEY* key, const std::vector<std::string>& domains, int days,
                           const std::string& acme_identifier = {});
 
+// True when the PEM chain's first certificate belongs to the PEM key (checked before a
+// downloaded chain replaces the one on disk).
+bool chainMatchesKey(const std::string& chain_pem, const std::string& key_pem);
+
 struct Validity {
   int64_t not_before = 0;  // Unix seconds
   int64_t not_after = 0;

@@ -123,6 +123,7 @@ void ControlThread::applyServerPolicies(const config::Config& cfg) {
 }
 
 ControlThread::~ControlThread() {
+  acme_.reset();  // its thread writes to acme_event_fd_: stop it before the fd closes
   core::TimerWheel::cancel(watch_debounce_);
   core::TimerWheel::cancel(log_flush_);
   if (audit_subscription_ != 0) {
