@@ -73,7 +73,8 @@ json ControlThread::certificates() const {
     return j;
   };
   json out = json::array();
-  for (const auto& l : snapshot_->config->listeners) {
+  // config_, not the snapshot's: a drained node's snapshot has no listeners.
+  for (const auto& l : config_->listeners) {
     if (l.protocol != config::Protocol::kHttps) {
       continue;
     }

@@ -113,14 +113,19 @@ class Pebble:
             assert r.status == 200
 
 
-def served_cert(port, name="a.test"):
-    """(issuer CN, serial, SAN names) of the certificate Ballast presents for `name`."""
+def tls_socket(port, name="a.test"):
+    """A TLS connection to Ballast that checks nothing (the caller closes it)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
-        with ctx.wrap_socket(raw, server_hostname=name) as s:
-            pem = ssl.DER_cert_to_PEM_cert(s.getpeercert(binary_form=True))
+    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5),
+                           server_hostname=name)
+
+
+def served_cert(port, name="a.test"):
+    """(issuer CN, serial, SAN names) of the certificate Ballast presents for `name`."""
+    with tls_socket(port, name) as s:
+        pem = ssl.DER_cert_to_PEM_cert(s.getpeercert(binary_form=True))
     out = subprocess.run(["openssl", "x509", "-noout", "-issuer", "-serial", "-ext",
                           "subjectAltName"], input=pem, capture_output=True, text=True,
                          check=True).stdout
@@ -216,20 +221,44 @@ pools:
         self.assertRegex(row[0], r"a\.test,www\.a\.test\s+\d{4}-\d\d-\d\d .*acme\s+valid")
 
     def test_http01_issues_and_swaps_in_without_restart(self):
-        def body(b, pebble, https_port, metrics_port, storage):
-            self.wait_issued(b)
-            access = [e for e in b.events("http.access")
-                      if e["path"].startswith("/.well-known/acme-challenge/")]
-            self.assertTrue(access and all(e["status"] == 200 and e["listener"] == "plain"
-                                           for e in access), access)
-            self.assert_issued_and_stored(b, https_port, metrics_port, storage)
-            # The placeholder that served first was self-signed for the same names.
-            out = subprocess.run(["openssl", "x509", "-noout", "-issuer", "-subject", "-in",
-                                  os.path.join(storage, "a.test/placeholder.pem")],
-                                 capture_output=True, text=True, check=True).stdout
-            self.assertEqual(out.count("CN = a.test"), 2, out)
-            self.assertEqual(len(b.events("server.started")), 1)
-        self.run_case("http-01", body)
+        # Ballast starts before pebble: the first order fails (nothing listens yet) and the
+        # placeholder serves until pebble is up and the retry succeeds.
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                http_port, https_port, metrics_port = free_port(), free_port(), free_port()
+                storage = os.path.join(tempfile.mkdtemp(prefix="store-", dir=self.dir), "acme")
+                pebble = Pebble(self.dir, self.tls, http_port, https_port)
+                cfg = self.config(pebble, http_port, https_port, metrics_port, storage,
+                                  "http-01")
+                with Ballast(cfg, io=io) as b:
+                    wait_until(lambda: b.events("acme.order_failed"), what="a refused order")
+                    self.assertIn("directory", b.events("acme.order_failed")[0]["reason"])
+                    issuer, _, names = served_cert(https_port)
+                    self.assertEqual((issuer, names), ("a.test", ["a.test", "www.a.test"]),
+                                     "the self-signed placeholder serves first")
+                    out = subprocess.run([BALLAST_BIN, "show", "certificates", "--socket",
+                                          storage + ".sock"], capture_output=True, text=True,
+                                         check=True).stdout
+                    self.assertRegex(out, r"web\s+a\.test,www\.a\.test\s.*acme\s+placeholder")
+                    held = tls_socket(https_port)  # opened under the placeholder
+                    with pebble:
+                        self.wait_issued(b)
+                        access = [e for e in b.events("http.access")
+                                  if e["path"].startswith("/.well-known/acme-challenge/")]
+                        self.assertTrue(access and all(e["status"] == 200 and
+                                                       e["listener"] == "plain"
+                                                       for e in access), access)
+                        self.assert_issued_and_stored(b, https_port, metrics_port, storage)
+                        # The connection opened before the swap keeps its session.
+                        held.sendall(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+                        self.assertTrue(held.recv(4096).startswith(b"HTTP/1.1 5"))
+                        held.close()
+                        # A reload keeps the certificate and orders nothing new.
+                        _, serial, _ = served_cert(https_port)
+                        b.reload()
+                        self.assertEqual(served_cert(https_port)[1], serial)
+                        self.assertEqual(len(b.events("acme.certificate_issued")), 1)
+                        self.assertEqual(len(b.events("server.started")), 1)
 
     def test_tls_alpn01_issues_on_the_https_listener(self):
         def body(b, pebble, https_port, metrics_port, storage):
