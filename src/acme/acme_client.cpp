@@ -22,6 +22,7 @@ using nlohmann::json;
 constexpr int kPollIntervalMs = 250;
 constexpr int kMaxPolls = 240;  // a minute at kPollIntervalMs
 constexpr long kHttpErrorFloor = 400;
+constexpr long kHttpOk = 200;
 constexpr int kTlsAlpnCertDays = 7;  // only ever shown to the validating directory
 
 std::string describe(const HttpReply& r) {
@@ -35,7 +36,7 @@ std::string describe(const HttpReply& r) {
 std::string sha256(const std::string& in) {
   std::array<unsigned char, SHA256_DIGEST_LENGTH> d{};
   SHA256(reinterpret_cast<const unsigned char*>(in.data()), in.size(), d.data());
-  return std::string(reinterpret_cast<const char*>(d.data()), d.size());
+  return {reinterpret_cast<const char*>(d.data()), d.size()};
 }
 
 }  // namespace
@@ -57,10 +58,10 @@ bool AcmeClient::sleepFor(int ms) const {
 
 bool AcmeClient::loadDirectory(std::string* error) {
   const HttpReply r = http_.get(settings_.directory);
-  auto d = r.status == 200 ? parseDirectory(r.body) : std::nullopt;
+  auto d = r.status == kHttpOk ? parseDirectory(r.body) : std::nullopt;
   if (!d) {
     *error = "directory " + settings_.directory + ": " +
-             (r.status == 200 ? "newNonce, newAccount or newOrder missing" : describe(r));
+             (r.status == kHttpOk ? "newNonce, newAccount or newOrder missing" : describe(r));
     return false;
   }
   new_nonce_url_ = d->new_nonce;

@@ -21,9 +21,11 @@
 namespace ballast::acme {
 
 // Clock and timing, injectable for tests. Wall-clock seconds: certificates speak in those.
+inline constexpr int64_t kMaxBackoffSeconds = 86'400;  // retry a broken setup at least daily
+
 struct ManagerTiming {
   std::function<int64_t()> now_unix = nullptr;  // null: the system clock
-  int64_t max_backoff_seconds = 86'400;
+  int64_t max_backoff_seconds = kMaxBackoffSeconds;
 };
 
 class AcmeManager {

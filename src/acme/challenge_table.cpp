@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <openssl/tls1.h>
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -43,11 +44,10 @@ void update(Change change) {
 
 int selectAcmeAlpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen,
                    const unsigned char* in, unsigned int inlen, void* /*arg*/) {
-  static constexpr unsigned char kWire[] =
-      "\x0a"
-      "acme-tls/1";
+  static constexpr std::array<unsigned char, 11> kWire = {
+      10, 'a', 'c', 'm', 'e', '-', 't', 'l', 's', '/', '1'};  // length-prefixed, as on the wire
   unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, outlen, kWire, sizeof(kWire) - 1, in, inlen) !=
+  if (SSL_select_next_proto(&selected, outlen, kWire.data(), kWire.size(), in, inlen) !=
       OPENSSL_NPN_NEGOTIATED) {
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }

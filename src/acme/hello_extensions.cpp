@@ -8,9 +8,10 @@ constexpr size_t kListLengthBytes = 2;
 constexpr size_t kNameHeaderBytes = 3;  // name type (1), name length (2)
 constexpr uint8_t kHostNameType = 0;
 constexpr size_t kMaxHostNameBytes = 255;
+constexpr unsigned kByteBits = 8;
 
 size_t readU16(std::span<const uint8_t> b, size_t at) {
-  return (static_cast<size_t>(b[at]) << 8U) | b[at + 1];
+  return (static_cast<size_t>(b[at]) << kByteBits) | b[at + 1];
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 
+#include <array>
 #include <cctype>
 #include <memory>
 #include <string_view>
@@ -62,10 +63,10 @@ size_t onHeader(char* data, size_t size, size_t count, void* arg) {
     std::string_view name;
     std::string HttpReply::*field;
   };
-  static constexpr Wanted kWanted[] = {{"location", &HttpReply::location},
-                                       {"replay-nonce", &HttpReply::nonce},
-                                       {"retry-after", &HttpReply::retry_after},
-                                       {"content-type", &HttpReply::content_type}};
+  static constexpr std::array<Wanted, 4> kWanted = {{{"location", &HttpReply::location},
+                                                     {"replay-nonce", &HttpReply::nonce},
+                                                     {"retry-after", &HttpReply::retry_after},
+                                                     {"content-type", &HttpReply::content_type}}};
   for (const auto& w : kWanted) {
     if (headerIs(line, w.name)) {
       reply->*w.field = headerValue(line, w.name.size());

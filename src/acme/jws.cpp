@@ -15,6 +15,11 @@ namespace ballast::acme {
 namespace {
 
 constexpr int kCoordinateBytes = 32;  // P-256 field elements and ES256's r and s
+constexpr int kP256Bits = 256;
+constexpr unsigned kByteBits = 8;
+constexpr unsigned kSextetBits = 6;  // one base64 letter
+constexpr size_t kBase64InBytes = 3;
+constexpr size_t kBase64OutLetters = 4;
 
 struct BioFree {
   void operator()(BIO* b) const { BIO_free(b); }
@@ -61,32 +66,32 @@ std::string sign(EVP_PKEY* key, std::string_view input) {
   if (!sig) {
     return {};
   }
-  std::array<unsigned char, 2 * kCoordinateBytes> raw{};
+  std::array<unsigned char, static_cast<size_t>(2) * kCoordinateBytes> raw{};
   BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), raw.data(), kCoordinateBytes);
   BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), raw.data() + kCoordinateBytes, kCoordinateBytes);
-  return std::string(reinterpret_cast<const char*>(raw.data()), raw.size());
+  return {reinterpret_cast<const char*>(raw.data()), raw.size()};
 }
 
 }  // namespace
 
 std::string base64url(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
+  static constexpr std::string_view kAlphabet =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   constexpr unsigned kSextet = 0x3F;
   std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
+  out.reserve((bytes.size() + kBase64InBytes - 1) / kBase64InBytes * kBase64OutLetters);
   uint32_t acc = 0;
-  int bits = 0;
+  unsigned bits = 0;
   for (unsigned char c : bytes) {
-    acc = (acc << 8U) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> static_cast<unsigned>(bits)) & kSextet]);
+    acc = (acc << kByteBits) | c;
+    bits += kByteBits;
+    while (bits >= kSextetBits) {
+      bits -= kSextetBits;
+      out.push_back(kAlphabet[(acc >> bits) & kSextet]);
     }
   }
   if (bits > 0) {
-    out.push_back(kAlphabet[(acc << static_cast<unsigned>(6 - bits)) & kSextet]);
+    out.push_back(kAlphabet[(acc << (kSextetBits - bits)) & kSextet]);
   }
   return out;  // no padding, as RFC 7515 says
 }
@@ -101,7 +106,7 @@ std::string privateKeyPem(EVP_PKEY* key) {
   }
   char* data = nullptr;
   const long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(len));
+  return {data, static_cast<size_t>(len)};
 }
 
 PkeyPtr loadP256Key(const std::string& path) {
@@ -110,7 +115,7 @@ PkeyPtr loadP256Key(const std::string& path) {
     return nullptr;
   }
   PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key || !EVP_PKEY_is_a(key.get(), "EC") || EVP_PKEY_get_bits(key.get()) != 256) {
+  if (!key || !EVP_PKEY_is_a(key.get(), "EC") || EVP_PKEY_get_bits(key.get()) != kP256Bits) {
     return nullptr;
   }
   return key;

@@ -20,6 +20,8 @@ constexpr long kSecondsPerDay = 86'400;
 constexpr int kSerialBytes = 16;
 constexpr int kSha256Bytes = 32;
 constexpr unsigned char kDerOctetString = 0x04;
+constexpr unsigned kPositiveMask = 0x7FU;  // clears the sign bit of a DER INTEGER
+constexpr size_t kMaxIssuerText = 256;
 // id-pe-acmeIdentifier (RFC 8737 section 6.1).
 constexpr const char* kAcmeIdentifierOid = "1.3.6.1.5.5.7.1.31";
 
@@ -127,7 +129,7 @@ std::string selfSignedPem(EVP_PKEY* key, const std::vector<std::string>& domains
   if (!cert || domains.empty() || RAND_bytes(serial.data(), kSerialBytes) != 1) {
     return {};
   }
-  serial[0] &= 0x7FU;  // a positive INTEGER
+  serial[0] &= kPositiveMask;
   std::unique_ptr<BIGNUM, BnFree> bn(BN_bin2bn(serial.data(), kSerialBytes, nullptr));
   X509_set_version(cert.get(), 2);
   BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get()));
@@ -157,7 +159,7 @@ std::string selfSignedPem(EVP_PKEY* key, const std::vector<std::string>& domains
   }
   char* data = nullptr;
   const long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(len));
+  return {data, static_cast<size_t>(len)};
 }
 
 bool chainMatchesKey(const std::string& chain_pem, const std::string& key_pem) {
@@ -202,7 +204,7 @@ std::optional<Validity> readLeafValidity(const std::string& pem_path) {
     }
     GENERAL_NAMES_free(sans);
   }
-  std::array<char, 256> issuer{};
+  std::array<char, kMaxIssuerText> issuer{};
   X509_NAME_oneline(X509_get_issuer_name(cert.get()), issuer.data(),
                     static_cast<int>(issuer.size()));
   v.issuer = issuer.data();
