@@ -202,8 +202,19 @@ pools:
                    and len(b.events("tls.contexts_refreshed")) >= count,
                    timeout=ISSUE_TIMEOUT, what=f"{count} certificate(s) issued")
 
+    def served_when(self, port, predicate, what):
+        """The served certificate once `predicate` holds for it: workers take a new snapshot
+        on their next loop turn, a moment after the control thread logs the swap."""
+        holder = []
+        def check():
+            holder[:] = [served_cert(port)]
+            return predicate(holder[0])
+        wait_until(check, what=what)
+        return holder[0]
+
     def assert_issued_and_stored(self, b, https_port, metrics_port, storage):
-        issuer, _, names = served_cert(https_port)
+        issuer, _, names = self.served_when(https_port, lambda c: "Pebble" in c[0],
+                                            "the issued certificate to serve")
         self.assertIn("Pebble Intermediate", issuer)
         self.assertEqual(names, ["a.test", "www.a.test"])
         for f in ("account.key", "a.test/cert.pem", "a.test/key.pem"):
@@ -278,20 +289,19 @@ pools:
     def test_short_lifetime_renews_at_two_thirds(self):
         def body(b, pebble, https_port, metrics_port, storage):
             self.wait_issued(b)
-            _, first, _ = served_cert(https_port)
+            _, first, _ = self.served_when(https_port, lambda c: "Pebble" in c[0], "issued")
             issued = b.events("acme.certificate_issued")[0]
             # Pebble's lifetime here is 6 s, so renewal is due 4 s after not-before.
             self.assertLessEqual(issued["renew_at"] - (issued["not_after"] - 6), 5)
             self.wait_issued(b, 2)
-            _, second, _ = served_cert(https_port)
-            self.assertNotEqual(first, second)
+            self.served_when(https_port, lambda c: c[1] != first, "the renewed certificate")
             self.assertFalse(b.events("acme.order_failed"))
         self.run_case("http-01", body, validity=6)
 
     def test_refused_challenge_backs_off_and_old_certificate_keeps_serving(self):
         def body(b, pebble, https_port, metrics_port, storage):
             self.wait_issued(b)
-            _, first, _ = served_cert(https_port)
+            _, first, _ = self.served_when(https_port, lambda c: "Pebble" in c[0], "issued")
             # Pebble now validates a.test at 127.0.0.2, where nothing answers.
             pebble.point("a.test", "127.0.0.2")
             wait_until(lambda: len(b.events("acme.order_failed")) >= 2, timeout=ISSUE_TIMEOUT,
@@ -306,8 +316,7 @@ pools:
                                            result="failed"), 2)
             pebble.point("a.test", None)
             self.wait_issued(b, 2)
-            _, renewed, _ = served_cert(https_port)
-            self.assertNotEqual(renewed, first)
+            self.served_when(https_port, lambda c: c[1] != first, "the renewed certificate")
         self.run_case("http-01", body, validity=6)
 
 
