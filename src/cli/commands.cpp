@@ -32,7 +32,8 @@ USAGE
 COMMANDS
   run        Run the load balancer with a configuration file
   status     Status of the running daemon (over its admin socket)
-  show       show status|config|listeners|pools|backends [POOL]|events|services|uplinks
+  show       show status|config|listeners|certificates|pools|backends [POOL]|events|
+             services|uplinks
   backend    backend add|remove|weight|drain|enable|disable POOL ADDRESS [WEIGHT]
   reload     Reload the running daemon's configuration
   drain      Close every listener of the running daemon before maintenance

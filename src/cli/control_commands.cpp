@@ -2,7 +2,9 @@
 // admin API and a table (or raw JSON with --json) of its answer.
 #include "cli/control_commands.h"
 
+#include <array>
 #include <cstdio>
+#include <ctime>
 #include <optional>
 #include <string_view>
 
@@ -24,7 +26,8 @@ constexpr std::string_view kControlHelp =
 
 SYNOPSIS
   ballast status [--json]
-  ballast show status|config|listeners|pools|backends [POOL]|events|services|uplinks [--json]
+  ballast show status|config|listeners|certificates|pools|backends [POOL]|events|services|
+               uplinks [--json]
   ballast backend add POOL ADDRESS [WEIGHT]
   ballast backend remove POOL ADDRESS
   ballast backend weight POOL ADDRESS WEIGHT
@@ -145,6 +148,40 @@ std::string checkSummary(const json& b) {
   return text;
 }
 
+// "2026-03-01 12:00Z" from Unix seconds; "-" for none.
+std::string utcDate(const json& seconds) {
+  if (!seconds.is_number_integer() || seconds.get<int64_t>() == 0) {
+    return "-";
+  }
+  const auto t = static_cast<time_t>(seconds.get<int64_t>());
+  tm parts{};
+  gmtime_r(&t, &parts);
+  std::array<char, 32> buf{};
+  std::strftime(buf.data(), buf.size(), "%Y-%m-%d %H:%MZ", &parts);
+  return buf.data();
+}
+
+void printCertificates(const json& j) {
+  Table t({"LISTENER", "NAMES", "NOT_AFTER", "SOURCE", "STATE", "FILE", "NOTE"});
+  for (const auto& l : j["listeners"]) {
+    for (const auto& c : l["certificates"]) {
+      std::string names;
+      for (const auto& n : c.value("names", json::array())) {
+        names += (names.empty() ? "" : ",") + str(n);
+      }
+      std::string note;
+      if (c.contains("acme") && c["acme"].is_object()) {
+        const auto& a = c["acme"];
+        note = (a.value("failures", 0) > 0 ? str(a["failures"]) + " failures, retry " : "next ") +
+               utcDate(a["next_order"]);
+      }
+      t.add({str(l["listener"]), names.empty() ? "-" : names, utcDate(c.value("not_after", json())),
+             str(c["source"]), str(c["state"]), str(c["file"]), note.empty() ? "-" : note});
+    }
+  }
+  t.print();
+}
+
 void addBackendRows(Table& t, const std::string& pool, const json& backends) {
   for (const auto& b : backends) {
     t.add({pool, str(b["address"]), str(b["health"]), str(b["admin_state"]), str(b["weight"]),
@@ -229,6 +266,9 @@ int show(const std::vector<std::string>& w, const std::string& socket, bool as_j
   if (what == "listeners") {
     return call(socket, "GET", "/api/v1/listeners", "", as_json, printListeners);
   }
+  if (what == "certificates") {
+    return call(socket, "GET", "/api/v1/certificates", "", as_json, printCertificates);
+  }
   if (what == "pools") {
     return call(socket, "GET", "/api/v1/pools", "", as_json, printPools);
   }
@@ -255,7 +295,9 @@ int show(const std::vector<std::string>& w, const std::string& socket, bool as_j
       t.print();
     });
   }
-  return usage("show what? status, config, listeners, pools, backends, events, services, uplinks");
+  return usage(
+      "show what? status, config, listeners, certificates, pools, backends, events, services, "
+      "uplinks");
 }
 
 void printBackendResult(const json& j) {

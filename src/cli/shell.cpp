@@ -258,6 +258,7 @@ std::vector<ShellCandidate> shellCandidates(const std::vector<std::string>& w, c
       return {{"status", "version, uptime, generation, workers"},
               {"config", "the effective configuration (JSON)"},
               {"listeners", "listeners and their traffic"},
+              {"certificates", "each https listener's certificates (file or ACME)"},
               {"pools", "pools and how many backends are up"},
               {"backends", "every backend, or one pool's: show backends POOL"},
               {"events", "the audit trail"},

@@ -204,6 +204,22 @@ struct TlsClientAuth {
   std::string fingerprint_header = "X-Client-Cert-Sha256";
 };
 
+enum class AcmeChallenge : uint8_t { kHttp01, kTlsAlpn01 };
+
+// tls.acme — a certificate obtained and renewed from an ACME (RFC 8555) directory. The
+// challenges are answered on this process's own listeners.
+struct AcmeSettings {
+  std::string directory;             // https URL of the directory resource
+  std::string email;                 // account contact; may be empty
+  std::vector<std::string> domains;  // lower case; the first is the certificate's subject
+  AcmeChallenge challenge = AcmeChallenge::kHttp01;
+  std::string storage;  // directory for the account key, certificates and keys (mode 0600)
+  std::string ca;       // PEM file trusted for the directory's HTTPS; empty: the system's
+  // The first wait after a failed order; each further failure doubles it (up to a day).
+  Duration retry_backoff{std::chrono::seconds(60)};
+  bool operator==(const AcmeSettings&) const = default;
+};
+
 // protocol: https — TLS termination (tls.*).
 struct TlsServerSettings {
   // The certificate is chosen by SNI: exact name, then wildcard, then the first as default.
@@ -219,6 +235,9 @@ struct TlsServerSettings {
   // each period and the one before still decrypts them (then the client gets a fresh ticket).
   Duration session_ticket_rotation{std::chrono::hours(1)};
   TlsClientAuth client_auth;
+  // tls.acme: the certificate comes from ACME (then `certificates` is optional; the ACME one
+  // is the default, served first). Until it exists a self-signed placeholder serves.
+  std::optional<AcmeSettings> acme;
 };
 
 // tls_passthrough: connections whose ClientHello names one of `names` go to `pool`. Names are

@@ -4,6 +4,7 @@
 #include <array>
 #include <utility>
 
+#include "config/acme_sections.h"
 #include "config/host_names.h"
 #include "config/http_fields.h"
 #include "config/tls_files.h"
@@ -21,7 +22,8 @@ constexpr std::array kTlsKeys = {"certificates"sv,
                                  "session_tickets"sv,
                                  "session_ticket_rotation"sv,
                                  "ocsp_staple"sv,
-                                 "client_auth"sv};
+                                 "client_auth"sv,
+                                 "acme"sv};
 constexpr std::array kCertificateKeys = {"cert"sv, "key"sv, "ocsp_staple"sv};
 constexpr std::array kClientCertKeys = {"cert"sv, "key"sv};
 constexpr std::array kUpstreamTlsKeys = {"verify"sv,      "ca"sv,          "sni"sv,
@@ -148,9 +150,16 @@ void readTlsServer(FileReader& file, const Field& field, TlsServerSettings& tls)
   if (!map.ok()) {
     return;
   }
-  if (const Field* f = map.require(file, "certificates")) {
+  if (const Field* f = map.find("acme")) {
+    tls.acme.emplace();
+    readAcme(file, *f, *tls.acme);
+  }
+  // With ACME the certificate comes from the directory; listed ones serve beside it.
+  const Field* certificates =
+      tls.acme ? map.find("certificates") : map.require(file, "certificates");
+  if (const Field* f = certificates) {
     readCertificates(file, *f, tls);
-    if (tls.certificates.empty() && listItems(file, *f, "certificate").empty()) {
+    if (!tls.acme && tls.certificates.empty() && listItems(file, *f, "certificate").empty()) {
       file.error(f->valueMark(), "tls.certificates: at least one {cert, key} is needed");
     }
   }

@@ -70,6 +70,7 @@ std::vector<std::string> AdminApi::routes() {
       "GET /metrics",
       "GET /api/v1/status",
       "GET /api/v1/listeners",
+      "GET /api/v1/certificates",
       "GET /api/v1/pools",
       "GET /api/v1/pools/{pool}",
       "GET /api/v1/pools/{pool}/backends",
@@ -157,7 +158,7 @@ AdminResponse AdminApi::route(AdminRequest& request) {
   const std::string& what = parts[2];
   if (parts.size() == 3) {
     if (what == "status" || what == "listeners" || what == "pools" || what == "config" ||
-        what == "events" || what == "services" || what == "uplinks") {
+        what == "events" || what == "services" || what == "uplinks" || what == "certificates") {
       if (!get) {
         return methodNotAllowed("GET");
       }
@@ -166,6 +167,9 @@ AdminResponse AdminApi::route(AdminRequest& request) {
       }
       if (what == "listeners") {
         return AdminResponse::json(200, {{"listeners", ops_.listeners()}});
+      }
+      if (what == "certificates") {
+        return AdminResponse::json(200, {{"listeners", ops_.certificates()}});
       }
       if (what == "pools") {
         return AdminResponse::json(200, {{"pools", ops_.pools()}});

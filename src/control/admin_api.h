@@ -47,6 +47,8 @@ class ControlOps {
   virtual std::string metricsText() const = 0;
   // "services" (kernel plane) or "uplinks"; nullopt when that plane is not running.
   virtual std::optional<nlohmann::json> planeStatus(std::string_view plane) const = 0;
+  // Each https listener's certificates: names, not-after, source (file or acme), state.
+  virtual nlohmann::json certificates() const = 0;
   // Binary upgrade: hand every listening socket to the process on this connection.
   virtual AdminResponse upgrade(const AdminRequest& request) = 0;
 };

@@ -557,9 +557,6 @@ function renderPools(pools) {
         [b.check_latency_ms === undefined ? NONE : fmtSeconds(b.check_latency_ms / 1000), 'num'],
       ]);
       setBackendHealth(row, b.health);
-      // The check's last verdict, on hover: why a backend is down, in the checker's words.
-      row.cells[1].title = b.check && b.check.last_reason !== undefined
-          ? `${b.check.type}: ${b.check.last_reason} (every ${b.check.interval_ms} ms)` : '';
     });
   }
   old.forEach((article) => article.remove());

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <utility>
 
+#include "acme/challenge_table.h"
 #include "core/log.h"
 #include "core/socket.h"
 #include "core/splitmix.h"
@@ -31,6 +32,7 @@ using namespace session_internal;  // NOLINT(google-build-using-namespace): this
 namespace {
 
 constexpr size_t kMaxLoggedPathBytes = 1024;
+constexpr uint16_t kOk = 200;
 
 // Gives a chunk back when the scope ends (after the parser event that points into it).
 struct ChunkReleaser {
@@ -352,6 +354,13 @@ bool HttpSession::onRequestHead() {
   state_ = State::kExchange;
   core::TimerWheel::cancel(timer_);
 
+  // ACME http-01: a pending challenge's answer comes before routing, on every HTTP listener.
+  if (path.starts_with(acme::kHttp01Prefix) && head.method == "GET") {
+    if (auto answer = acme::http01Answer(path)) {
+      respondLocal(kOk, *answer);
+      return false;
+    }
+  }
   const Verdict verdict = beginRequest(env_, *ex_, head, peer_);
   if (!verdict.proceed()) {
     respondError(verdict.status, verdict.reason, verdict.location);

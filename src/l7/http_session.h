@@ -108,6 +108,8 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   void finishExchange();
   // A response of our own, then close. `location`: a redirect's target.
   void respondError(uint16_t status, std::string_view why, std::string_view location = {});
+  // An answer of our own with a text body (ACME http-01), then close.
+  void respondLocal(uint16_t status, std::string_view body);
   void flushClient();
   void flushUpstream();
   void releaseUpstream(bool reusable);

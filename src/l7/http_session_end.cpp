@@ -57,6 +57,28 @@ void HttpSession::respondError(uint16_t status, std::string_view why, std::strin
   finishExchange();
 }
 
+void HttpSession::respondLocal(uint16_t status, std::string_view body) {
+  if (ex_ == nullptr) {
+    beginExchange();
+  }
+  ex_->status = status;
+  std::array<char, 256> head{};
+  const int head_len = snprintf(
+      head.data(), head.size(),
+      "HTTP/1.1 %u %.*s\r\nContent-Type: application/octet-stream\r\nContent-Length: %zu\r\n"
+      "Connection: close\r\n\r\n",
+      status, static_cast<int>(statusText(status).size()), statusText(status).data(), body.size());
+  close_after_flush_ = true;
+  ex_->response_started = true;
+  ex_->request_done = false;  // do not read another request on this connection
+  ex_->bytes_out = body.size();
+  if (!appendClient(head.data(), static_cast<size_t>(head_len)) ||
+      !appendClient(body.data(), body.size())) {
+    return;
+  }
+  finishExchange();
+}
+
 void HttpSession::closeClient(bool reset) {
   if (state_ == State::kDone) {
     return;

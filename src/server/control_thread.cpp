@@ -10,6 +10,7 @@
 
 #include <thread>
 
+#include "acme/http_client.h"
 #include "config/limits.h"
 #include "config/loader.h"
 #include "core/clock.h"
@@ -134,6 +135,7 @@ void ControlThread::applyServerPolicies(const config::Config& cfg) {
 }
 
 ControlThread::~ControlThread() {
+  acme_.reset();  // its thread writes to acme_event_fd_: stop it before the fd closes
   core::TimerWheel::cancel(watch_debounce_);
   core::TimerWheel::cancel(log_flush_);
   if (audit_subscription_ != 0) {
@@ -170,6 +172,11 @@ int ControlThread::run() {
         .unum("listeners", inherited_->listeners.size());
     builder_->adopt(std::move(inherited_->listeners));
   }
+  acme::initHttpClientLibrary();  // before any thread of ours: libcurl's global init
+  if (!acme::AcmeManager::prepare(cfg, &error)) {
+    core::LogLine(core::LogLevel::kError, "acme.prepare_failed").str("reason", error);
+    return 1;
+  }
   snapshot_ = builder_->build(loaded.config, nullptr, &error);
   if (!snapshot_) {
     core::LogLine(core::LogLevel::kError, "server.listen_failed").str("reason", error);
@@ -198,6 +205,10 @@ int ControlThread::run() {
         {{"pool", t.pool}, {"backend", t.backend->name}, {"up", up}, {"reason", up ? "" : why}});
   });
   health_->setTargets(healthTargets(*snapshot_));
+  if (!startAcme()) {
+    stopWorkers(core::monotonicMs());
+    return 1;
+  }
   if (!syncPlanes(loaded.config, /*starting=*/true)) {
     stopPlanes();
     stopWorkers(core::monotonicMs());
@@ -252,6 +263,7 @@ int ControlThread::run() {
     metrics_server_->close();
   }
   health_.reset();
+  acme_.reset();  // joins the ACME thread; an order in flight is abandoned
   stopPlanes();
   stopWorkers(deadline);
   core::LogLine(core::LogLevel::kInfo, "server.stopped");
@@ -349,6 +361,10 @@ bool ControlThread::startAdmin(const config::Config& cfg) {
 void ControlThread::onReady(core::Watcher& w) {
   if (&w == &inotify_watcher_) {
     onConfigFileEvent();
+    return;
+  }
+  if (&w == &acme_watcher_) {
+    onAcmeCertificateEvent();
     return;
   }
   signalfd_siginfo info{};
@@ -466,6 +482,9 @@ bool ControlThread::install(const config::ConfigPtr& cfg, std::string* error) {
     core::LogLine(core::LogLevel::kWarn, "config.reload_needs_restart")
         .str("reason", "workers and io take effect at the next start");
   }
+  if (!acme::AcmeManager::prepare(*cfg, error)) {
+    return false;
+  }
   auto next = builder_->build(cfg, snapshot_.get(), error);
   if (!next) {
     return false;
@@ -479,6 +498,7 @@ bool ControlThread::install(const config::ConfigPtr& cfg, std::string* error) {
     w->publish(snapshot_);
   }
   health_->setTargets(healthTargets(*snapshot_));
+  acme_->apply(*cfg);
   syncPlanes(cfg, /*starting=*/false);
   if (tls_watch_) {
     tls_watch_->update(*cfg);

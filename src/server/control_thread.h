@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "acme/acme_manager.h"
 #include "control/admin_api.h"
 #include "control/admin_server.h"
 #include "control/audit_log.h"
@@ -49,6 +50,13 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   std::string metricsText() const override;
   std::optional<nlohmann::json> planeStatus(std::string_view plane) const override;
   control::AdminResponse upgrade(const control::AdminRequest& request) override;
+  nlohmann::json certificates() const override;  // control_certificates.cpp
+
+  // Rebuilds every https listener's TLS contexts from the files on disk (ACME issued a
+  // certificate; later, a watched certificate file changed) and publishes a new snapshot.
+  // Open connections keep their sessions. False when a context cannot be built: the old
+  // ones keep serving. control_certificates.cpp.
+  bool refreshTlsContexts(const std::string& why);
 
  private:
   bool blockSignals();
@@ -69,6 +77,8 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   void writeProxyMetrics(metrics::PrometheusWriter& out) const;    // metrics_scrape.cpp
   void writeControlMetrics(metrics::PrometheusWriter& out) const;  // metrics_scrape.cpp
   void applyServerPolicies(const config::Config& cfg);
+  bool startAcme();               // control_certificates.cpp
+  void onAcmeCertificateEvent();  // control_certificates.cpp
   static void onLogFlush(void* self);
   static void onWatchDebounce(void* self);
 
@@ -102,6 +112,11 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   std::unique_ptr<control::AdminServer> metrics_server_;
   std::unique_ptr<control::Plane> kernel_plane_;
   std::unique_ptr<control::Plane> uplink_plane_;
+  std::unique_ptr<acme::AcmeManager> acme_;
+  core::Fd acme_event_fd_;  // the ACME thread says "a certificate landed" here
+  core::Watcher acme_watcher_;
+  uint64_t tls_refreshes_total_ = 0;
+  uint64_t tls_refresh_failures_total_ = 0;
   uint64_t reloads_total_ = 0;
   uint64_t reload_failures_total_ = 0;
   bool draining_ = false;

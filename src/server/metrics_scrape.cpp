@@ -408,6 +408,14 @@ std::string ControlThread::metricsText() const {
   metrics::PrometheusWriter out;
   writeProxyMetrics(out);
   writeControlMetrics(out);
+  out.family("ballast_tls_context_refreshes_total", "counter",
+             "TLS contexts rebuilt from the certificate files without a reload, by result.");
+  out.sampleInt("ballast_tls_context_refreshes_total", {{"result", "ok"}}, tls_refreshes_total_);
+  out.sampleInt("ballast_tls_context_refreshes_total", {{"result", "failed"}},
+                tls_refresh_failures_total_);
+  if (acme_) {
+    acme_->writeMetrics(out);
+  }
   for (const control::Plane* plane : {kernel_plane_.get(), uplink_plane_.get()}) {
     if (plane != nullptr) {
       plane->writeMetrics(out);

@@ -4,10 +4,25 @@
 #include <cerrno>
 #include <cstring>
 
+#include "acme/storage.h"
 #include "core/log.h"
 #include "core/socket.h"
 
 namespace ballast::server {
+namespace {
+
+// tls.acme: the issued certificate (or the placeholder until there is one), as it is on disk
+// now, served first so that it is the default; listed certificates follow.
+config::TlsServerSettings withAcmeCertificate(const config::TlsServerSettings& tls) {
+  if (!tls.acme) {
+    return tls;
+  }
+  config::TlsServerSettings out = tls;
+  out.certificates.insert(out.certificates.begin(), acme::servingCertificate(*tls.acme));
+  return out;
+}
+
+}  // namespace
 
 int Snapshot::poolIndex(const std::string& name) const {
   for (size_t k = 0; k < pools.size(); ++k) {
@@ -117,7 +132,7 @@ SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* pre
     std::shared_ptr<tls::ServerContext> tls;
     if (l.protocol == config::Protocol::kHttps) {
       std::string why;
-      tls = tls::ServerContext::build(l.name, l.tls, &why);
+      tls = tls::ServerContext::build(l.name, withAcmeCertificate(l.tls), &why);
       if (!tls) {
         *error = "listener " + l.name + ": " + why;
         return nullptr;

@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <memory>
 
+#include "acme/challenge_table.h"
+
 namespace ballast::tls {
 namespace {
 
@@ -219,6 +221,10 @@ std::shared_ptr<ServerContext> ServerContext::build(const std::string& listener,
     SSL_CTX_set_tlsext_servername_arg(ctx.get(), out.get());
     if (!out->alpn_.empty()) {
       SSL_CTX_set_alpn_select_cb(ctx.get(), onAlpn, &out->alpn_);
+    }
+    if (settings.acme) {
+      // tls-alpn-01: a validation handshake gets the challenge's certificate (RFC 8737).
+      SSL_CTX_set_client_hello_cb(ctx.get(), acme::onClientHello, nullptr);
     }
     out->entries_.push_back({std::move(ctx), std::move(names)});
   }

@@ -64,6 +64,10 @@ class FakeOps final : public ControlOps {
     ++calls["metricsText"];
     return "ballast_up 1\n";
   }
+  json certificates() const override {
+    ++calls["certificates"];
+    return json::array({{{"listener", "web"}, {"certificates", json::array()}}});
+  }
   AdminResponse upgrade(const AdminRequest& /*request*/) override {
     ++calls["upgrade"];
     return AdminResponse::json(200, {{"handed_over", true}});
@@ -371,8 +375,9 @@ TEST_F(AdminApiTest, EveryListedRouteReachesTheFake) {
     }
   }
   // Each endpoint family was seen.
-  for (const char* op : {"ready", "status", "listeners", "pools", "pool", "backendAction", "reload",
-                         "effectiveConfig", "drainNode", "metricsText", "planeStatus"}) {
+  for (const char* op :
+       {"ready", "status", "listeners", "pools", "pool", "backendAction", "reload",
+        "effectiveConfig", "drainNode", "metricsText", "planeStatus", "certificates"}) {
     EXPECT_GT(ops_.calls[op], 0) << op;
   }
   EXPECT_EQ(ops_.actions.size(), 6U);  // add, remove, weight, drain, enable, disable

@@ -1,0 +1,84 @@
+// src/acme/acme_manager.h — keeps every tls.acme certificate of the config issued and fresh.
+// Owned by the control thread; the ACME work (HTTP to the directory, key generation, waiting
+// for validation) runs on one thread of its own, so neither the control loop nor a worker
+// ever blocks on a directory. When a certificate lands on disk the manager calls back
+// `on_certificate` (from its thread), and the control thread rebuilds the TLS contexts.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "config/config_types.h"
+#include "metrics/prometheus_writer.h"
+
+namespace ballast::acme {
+
+// Clock and timing, injectable for tests. Wall-clock seconds: certificates speak in those.
+inline constexpr int64_t kMaxBackoffSeconds = 86'400;  // retry a broken setup at least daily
+
+struct ManagerTiming {
+  std::function<int64_t()> now_unix = nullptr;  // null: the system clock
+  int64_t max_backoff_seconds = kMaxBackoffSeconds;
+};
+
+class AcmeManager {
+ public:
+  AcmeManager(std::function<void()> on_certificate, ManagerTiming timing = {});
+  ~AcmeManager();
+  AcmeManager(const AcmeManager&) = delete;
+  AcmeManager& operator=(const AcmeManager&) = delete;
+
+  // Control thread, before a snapshot of `cfg` is built: storage directories and placeholder
+  // certificates exist for every tls.acme block. False and *error when one cannot be made.
+  static bool prepare(const config::Config& cfg, std::string* error);
+  // Control thread, once `cfg` is in force: orders for the certificates it asks for; ones no
+  // longer asked for are forgotten. Starts the ACME thread on first use.
+  void apply(const config::Config& cfg);
+
+  // Any thread. One entry per certificate: domains, state, not_after, failures, last error.
+  nlohmann::json status() const;
+  // The entry of status() for one tls.acme block; null when it is not (yet) managed.
+  nlohmann::json statusFor(const config::AcmeSettings& acme) const;
+  void writeMetrics(metrics::PrometheusWriter& out) const;
+
+  // When the next renewal is due for a certificate valid from not_before to not_after: at
+  // two thirds of its lifetime.
+  static int64_t renewalDue(int64_t not_before, int64_t not_after);
+  // The wait after `failures` consecutive failures (>= 1): base doubled each time, capped.
+  static int64_t backoffSeconds(int64_t base_seconds, uint32_t failures, int64_t max_seconds);
+
+ private:
+  struct Job {
+    config::AcmeSettings settings;
+    std::string state;  // placeholder, valid, ordering, failed
+    int64_t not_after = 0;
+    int64_t due = 0;  // Unix seconds of the next order
+    uint32_t failures = 0;
+    std::string last_error;
+    uint64_t orders_valid = 0;
+    uint64_t orders_failed = 0;
+  };
+
+  void run();
+  void orderOne(const std::string& key);
+  int64_t now() const;
+  void loadStored(Job& job) const;
+  static nlohmann::json jobJson(const Job& job);
+
+  std::function<void()> on_certificate_;
+  ManagerTiming timing_;
+  mutable std::mutex mutex_;  // guards jobs_ (ACME thread, control thread, admin reads)
+  std::condition_variable wake_;
+  std::map<std::string, Job> jobs_;  // by storage path and domains
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace ballast::acme
