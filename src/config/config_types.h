@@ -289,6 +289,11 @@ struct HealthCheck {
   std::string sni;
   bool verify = false;
   std::string ca;
+  // type: http on a pool with `tls:` — the request goes over TLS with the pool's settings
+  // (sni, verify and ca above, and its client certificate), as the proxied requests do.
+  bool over_tls = false;
+  std::string client_cert;
+  std::string client_key;
   // type: postgres — a StartupMessage for this user (empty: "postgres") and database.
   // type: mysql — when set, the greeting is answered with a login as this user (empty password)
   // and COM_QUIT, so the server does not count the check as a handshake error.

@@ -380,6 +380,30 @@ void readBackend(FileReader& file, const Field& item, const std::string& pool_na
   pool.backends.push_back(backend);
 }
 
+// HTTP checks of a pool that speaks TLS to its backends speak it too, with the same settings:
+// a backend that only answers TLS would otherwise always look down.
+void checkOverTls(Pool& pool) {
+  const auto wrap = [&pool](HealthCheck& c) {
+    if (c.type != HealthCheckType::kHttp) {
+      return;
+    }
+    c.over_tls = true;
+    c.sni = pool.tls.sni;
+    c.verify = pool.tls.verify;
+    c.ca = pool.tls.ca;
+    c.client_cert = pool.tls.client_cert.cert;
+    c.client_key = pool.tls.client_cert.key;
+  };
+  wrap(pool.health_check);
+  for (auto& b : pool.backends) {
+    if (b.health_check) {
+      auto copy = std::make_shared<HealthCheck>(*b.health_check);
+      wrap(*copy);
+      b.health_check = std::move(copy);
+    }
+  }
+}
+
 void readBackends(FileReader& file, const Field& field, Pool& pool, bool allow_exec) {
   const auto items = listItems(file, field, "backend");
   SeenBackends seen;
@@ -507,6 +531,7 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
   if (const Field* f = map.find("tls")) {
     readUpstreamTls(file, *f, pool.tls);
     source.tls = file.at(f->key_mark);
+    checkOverTls(pool);
   }
   config.pools.push_back(std::move(pool));
   sources.pools.push_back(std::move(source));

@@ -393,6 +393,53 @@ pools:
                       keepalive="    keepalive: {max_requests: 1}")
 
 
+class UpstreamTlsHealthTest(BallastTest):
+    """An http health check of a pool with tls: speaks TLS with the pool's settings: a plain
+    request to a TLS-only backend would mark it down, whatever it answered."""
+
+    def test_http_check_runs_over_the_pools_tls(self):
+        import http.client
+        directory = tempfile.mkdtemp(prefix="ballast-tls-health-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        ca = make_ca(directory, "b")
+        cert = issue(directory, ca, "b", "/CN=app.internal", ["app.internal"])
+        backend = tls_backend("secure", *cert)
+        backend.handlers["/broken"] = lambda h, n: h.respond(500, b"no")
+        self.addCleanup(backend.close)
+        lb = Ballast("")
+
+        def backends_of():
+            conn = http.client.HTTPConnection("localhost", timeout=5)
+            conn.sock = socket.socket(socket.AF_UNIX)
+            conn.sock.connect(os.path.join(lb.dir, "admin.sock"))
+            conn.request("GET", "/api/v1/pools/app/backends")
+            body = conn.getresponse().read()
+            conn.close()
+            return json.loads(body)["backends"]
+
+        def write(path):
+            lb.write_config(f"""
+workers: 1
+admin: {{socket: "{lb.dir}/admin.sock"}}
+listeners:
+  - {{name: web, bind: "127.0.0.1:{free_port()}", protocol: http, pool: app}}
+pools:
+  - name: app
+    health_check: {{type: http, path: {path}, interval: 300ms, timeout: 300ms, rise: 1, fall: 1}}
+    backends: [{{address: "{backend.address}"}}]
+    tls: {{ca: "{ca[0]}", sni: app.internal}}
+""")
+        write("/ok")
+        with lb:
+            wait_until(lambda: (b := backends_of()[0])["health"] == "up" and
+                       b.get("check", {}).get("last_result") == "ok", what="up over TLS")
+            self.assertIn("200", backends_of()[0]["check"]["last_reason"])
+            write("/broken")
+            lb.reload()
+            wait_until(lambda: backends_of()[0]["health"] == "down", what="down on a 500")
+            self.assertIn("500", backends_of()[0]["check"]["last_reason"])
+
+
 class ValidateTlsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -36,6 +36,9 @@ std::unique_ptr<CheckConversation> makeConversation(const config::HealthCheck& c
     case T::kTcp:
       return std::make_unique<ConnectOnly>();
     case T::kHttp:
+      if (check.over_tls) {
+        return makeTlsWrapped(check, makeHttpConversation(check, backend_name));
+      }
       return makeHttpConversation(check, backend_name);
     case T::kTls:
       return makeTlsConversation(check);

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <map>
+#include <tuple>
 
 namespace ballast::upstream::checks {
 namespace {
@@ -42,9 +43,10 @@ struct CachedCtx {
 };
 
 // nullptr when the CA file cannot be loaded (reported by the check's verdict).
-SSL_CTX* contextFor(bool verify, const std::string& ca) {
-  thread_local std::map<std::pair<bool, std::string>, CachedCtx> contexts;
-  auto& cached = contexts[{verify, ca}];
+SSL_CTX* contextFor(bool verify, const std::string& ca, const std::string& cert = {},
+                    const std::string& key = {}) {
+  thread_local std::map<std::tuple<bool, std::string, std::string>, CachedCtx> contexts;
+  auto& cached = contexts[{verify, ca, cert}];
   const int64_t stamp = verify ? changeStamp(ca) : 0;
   if (cached.ctx && cached.stamp == stamp) {
     return cached.ctx.get();
@@ -68,6 +70,12 @@ SSL_CTX* contextFor(bool verify, const std::string& ca) {
   } else {
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
   }
+  if (!cert.empty() &&
+      (SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str()) != 1 ||
+       SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM) != 1)) {
+    ERR_clear_error();
+    return nullptr;
+  }
   slot = std::move(ctx);
   return slot.get();
 }
@@ -85,13 +93,20 @@ std::string lastError() {
 
 class TlsConversation final : public CheckConversation {
  public:
-  explicit TlsConversation(const config::HealthCheck& c)
-      : sni_(c.sni), verify_(c.verify), ca_(c.ca) {}
+  explicit TlsConversation(const config::HealthCheck& c,
+                           std::unique_ptr<CheckConversation> inner = nullptr)
+      : sni_(c.sni),
+        verify_(c.verify),
+        ca_(c.ca),
+        cert_(c.client_cert),
+        key_(c.client_key),
+        inner_(std::move(inner)) {}
 
   Judgement start(std::string& out) override {
-    SSL_CTX* ctx = contextFor(verify_, ca_);
+    SSL_CTX* ctx = contextFor(verify_, ca_, cert_, key_);
     if (ctx == nullptr) {
-      return Judgement::unhealthy("cannot load CA " + (ca_.empty() ? "store" : ca_));
+      return Judgement::unhealthy("cannot load CA " + (ca_.empty() ? "store" : ca_) +
+                                  (cert_.empty() ? "" : " or client certificate " + cert_));
     }
     ssl_.reset(SSL_new(ctx));
     BIO* in = BIO_new(BIO_s_mem());
@@ -118,14 +133,65 @@ class TlsConversation final : public CheckConversation {
     if (BIO_write(in_, in.data(), static_cast<int>(in.size())) != static_cast<int>(in.size())) {
       return Judgement::unhealthy("out of memory");
     }
+    if (inner_ && established_) {
+      return inner(out);
+    }
     return step(out);
   }
 
+  Judgement onEnd(int err) override {
+    return inner_ && established_ ? inner_->onEnd(err) : CheckConversation::onEnd(err);
+  }
+
  private:
+  // After the handshake: decrypted bytes to the inner conversation, its answer encrypted.
+  Judgement inner(std::string& out) {
+    std::array<char, kDrainChunk> buf{};
+    std::string plain_out;
+    Judgement j;
+    for (;;) {
+      const int n = SSL_read(ssl_.get(), buf.data(), static_cast<int>(buf.size()));
+      if (n <= 0) {
+        const int err = SSL_get_error(ssl_.get(), n);
+        if (err == SSL_ERROR_ZERO_RETURN) {
+          j = inner_->onEnd(0);
+        } else if (err != SSL_ERROR_WANT_READ) {
+          j = Judgement::unhealthy(lastError());
+        }
+        break;
+      }
+      j = inner_->onBytes(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(buf.data()),
+                                                   static_cast<size_t>(n)),
+                          plain_out);
+      if (j.done()) {
+        break;
+      }
+    }
+    if (!plain_out.empty()) {
+      SSL_write(ssl_.get(), plain_out.data(), static_cast<int>(plain_out.size()));
+    }
+    drain(out);
+    return j;
+  }
+
   Judgement step(std::string& out) {
     const int r = SSL_do_handshake(ssl_.get());
     drain(out);
     if (r == 1) {
+      if (inner_) {
+        established_ = true;
+        std::string plain_out;
+        Judgement j = inner_->start(plain_out);
+        if (!plain_out.empty()) {
+          SSL_write(ssl_.get(), plain_out.data(), static_cast<int>(plain_out.size()));
+          drain(out);
+        }
+        if (j.done()) {
+          return j;
+        }
+        // A server may have sent application data with its last handshake flight.
+        return inner(out);
+      }
       return Judgement::healthy(std::string(SSL_get_version(ssl_.get())) + " " +
                                 SSL_get_cipher_name(ssl_.get()));
     }
@@ -152,6 +218,10 @@ class TlsConversation final : public CheckConversation {
   std::string sni_;
   bool verify_;
   std::string ca_;
+  std::string cert_;
+  std::string key_;
+  std::unique_ptr<CheckConversation> inner_;  // HTTP over TLS; null for a handshake-only check
+  bool established_ = false;
   std::unique_ptr<SSL, SslFree> ssl_;
   BIO* in_ = nullptr;   // owned by ssl_
   BIO* out_ = nullptr;  // owned by ssl_
@@ -161,6 +231,11 @@ class TlsConversation final : public CheckConversation {
 
 std::unique_ptr<CheckConversation> makeTlsConversation(const config::HealthCheck& check) {
   return std::make_unique<TlsConversation>(check);
+}
+
+std::unique_ptr<CheckConversation> makeTlsWrapped(const config::HealthCheck& check,
+                                                  std::unique_ptr<CheckConversation> inner) {
+  return std::make_unique<TlsConversation>(check, std::move(inner));
 }
 
 }  // namespace ballast::upstream::checks

@@ -9,4 +9,9 @@ namespace ballast::upstream::checks {
 
 std::unique_ptr<CheckConversation> makeTlsConversation(const config::HealthCheck& check);
 
+// `inner` (an HTTP check) spoken over TLS: the handshake first (it must pass `check`'s
+// verification), then inner's bytes encrypted and its verdict as the check's.
+std::unique_ptr<CheckConversation> makeTlsWrapped(const config::HealthCheck& check,
+                                                  std::unique_ptr<CheckConversation> inner);
+
 }  // namespace ballast::upstream::checks
