@@ -5,7 +5,8 @@
 //   endExchange:  metrics and the access-log line
 //
 // A codec session (HTTP/1 now, HTTP/2 next) parses its wire, calls these, and moves the bytes;
-// nothing here knows a wire format or a socket. Upstream connectors stay with the session.
+// nothing here knows a wire format or a socket. An upstream connector (h1_upstream.h) calls
+// pickBackend for each try.
 #pragma once
 
 #include <cstdint>

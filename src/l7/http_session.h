@@ -1,11 +1,13 @@
 // src/l7/http_session.h — one HTTP/1.1 client connection through the reverse proxy: requests are
-// parsed strictly, routed, rewritten (hop-by-hop fields out, X-Forwarded-* in) and sent over a
-// pooled keep-alive upstream connection; responses come back reframed for the client. Requests
-// are handled one at a time; pipelined ones wait in the kernel until the previous response is out.
+// parsed strictly, routed, rewritten (hop-by-hop fields out, X-Forwarded-* in) and sent through
+// the HTTP/1 upstream connector (h1_upstream.h); responses come back reframed for the client.
+// Requests are handled one at a time; pipelined ones wait in the kernel until the previous response
+// is out.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,10 +20,10 @@
 #include "core/timer_wheel.h"
 #include "l7/exchange_core.h"
 #include "l7/forwarding_headers.h"
+#include "l7/h1_upstream.h"
 #include "l7/router.h"
 #include "l7/upstream_pool.h"
 #include "proto/http1/request_parser.h"
-#include "proto/http1/response_parser.h"
 #include "tls/server_context.h"
 #include "tls/tls_stream.h"
 #include "upstream/worker_pool.h"
@@ -44,7 +46,7 @@ struct HttpEnv : ExchangeEnv {
   const tls::ServerContext* tls = nullptr;  // protocol: https; null for cleartext
 };
 
-class HttpSession final : public core::StreamHandler, public UpstreamUser {
+class HttpSession final : public core::StreamHandler, public UpstreamSink {
  public:
   using Env = HttpEnv;
   HttpSession(const HttpEnv& env, int client_fd);
@@ -65,11 +67,18 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   void onSent(core::Stream& s, int64_t result) override;
   void onReleased(core::Stream& s) override;
 
-  // Upstream connection.
-  void onUpstreamConnect(int err) override;
-  void onUpstreamData(core::ChunkId id, uint32_t len) override;
-  void onUpstreamEnd(int err) override;
-  void onUpstreamSent(int64_t result) override;
+  // The H1 upstream connector's sink (http_session_upstream.cpp).
+  void onUpstreamConnecting() override;
+  void onUpstreamConnected() override;
+  bool onResponseHead(const proto::http1::ResponseHead& head) override;
+  bool onResponseBody(std::span<const uint8_t> body) override;
+  void onResponseEnd(std::span<const proto::http1::Header> trailers, bool reusable) override;
+  void onTunnel(std::span<const uint8_t> rest) override;
+  void onTunnelData(core::ChunkId id, uint32_t len) override;
+  void onTunnelEnd(int err) override;
+  void onUpstreamError(uint16_t status, const char* why) override;
+  void onRequestWritable() override;
+  bool onResponseBatchDone() override;
 
  private:
   enum class State : uint8_t {
@@ -82,7 +91,6 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   };
   // The exchange core's record plus what HTTP/1 framing needs on both sides.
   struct H1Exchange : Exchange {
-    std::string replay;  // the head of a bodiless request, resent if a reused connection was stale
     bool request_chunked = false;
     bool request_done = false;
     bool response_started = false;  // a head went to the client
@@ -99,17 +107,10 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   bool onRequestHead();
   void onRequestBody(std::span<const uint8_t> body);
   void onRequestEnd();
-  bool connectUpstream();
-  void onUpstreamFailed(int err, const char* what);
-  bool onResponseHead(const proto::http1::ResponseHead& head);
-  void onResponseEnd(bool reusable);
   void finishExchange();
   void respondError(uint16_t status, std::string_view why);
   void flushClient();
-  void flushUpstream();
-  void releaseUpstream(bool reusable);
   void closeClient(bool reset);
-  void enterTunnel(std::span<const uint8_t> rest);
   void armTimer(uint64_t ms);
   void armExchangeTimer();  // once upstream is connected: body idle while uploading, else response
   void accessLog();
@@ -120,7 +121,6 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   bool decryptClient(core::ChunkId id, std::span<const uint8_t> bytes, core::ChunkQueue& into);
   // Bytes queued towards the client, before and after encryption (backpressure).
   uint32_t clientBacklog() const { return client_out_.bytes() + client_wire_.bytes(); }
-  bool appendUpstream(const void* data, size_t len);
   void beginExchange();
 
   HttpEnv env_;
@@ -129,11 +129,8 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   core::ChunkQueue client_out_;   // to write to the client (plaintext)
   core::ChunkQueue client_wire_;  // TLS only: client_out_ encrypted, on its way to the socket
   std::unique_ptr<tls::TlsStream> tls_;  // https listeners only
-  core::ChunkQueue up_out_;              // to write upstream
-  UpstreamConn* upstream_ = nullptr;
-  bool upstream_connected_ = false;
+  H1Upstream up_;                        // the backend side of the exchange in flight
   bool client_reading_ = false;
-  bool upstream_reading_ = false;
   bool client_eof_ = false;
   bool close_after_flush_ = false;
   bool client_released_ = true;
@@ -143,7 +140,6 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   core::Timer timer_;
   uint64_t last_activity_ms_ = 0;
   proto::http1::RequestParser request_parser_;
-  proto::http1::ResponseParser response_parser_;
   std::unique_ptr<H1Exchange> ex_;     // the request in flight; none while idle
   std::unique_ptr<H1Exchange> spare_;  // the last one, reused so a request allocates nothing
   net::SocketAddress peer_;            // the client (as a trusted PROXY header names it)

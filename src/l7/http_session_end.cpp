@@ -24,7 +24,7 @@ void HttpSession::respondError(uint16_t status, std::string_view why) {
   if (ex_ == nullptr) {
     beginExchange();
   }
-  releaseUpstream(false);
+  up_.release(false);
   ex_->status = status;
   std::array<char, 256> body{};
   const int body_len =
@@ -63,9 +63,7 @@ void HttpSession::closeClient(bool reset) {
   auto release = [this](core::ChunkId id) { loop().releaseChunk(id); };
   client_in_.clear(loop().chunks(), release);
   // client_out_ waits for the socket's release: a send may still be reading its head chunk.
-  if (ex_ != nullptr && upstream_ != nullptr) {
-    releaseUpstream(false);
-  }
+  up_.release(false);
   if (reset && client_.open()) {
     core::setLingerZero(client_.fd());
   }
@@ -88,7 +86,7 @@ void HttpSession::drain() {
 }
 
 void HttpSession::abort() {
-  releaseUpstream(false);
+  up_.release(false);
   closeClient(true);
 }
 
@@ -113,8 +111,8 @@ void HttpSession::onTimer(void* self) {
       s->respondError(kRequestTimeout, "header timeout");
       return;
     case State::kExchange:
-      if (!s->upstream_connected_) {
-        s->onUpstreamFailed(ETIMEDOUT, "connect");
+      if (!s->up_.connected()) {
+        s->up_.fail(ETIMEDOUT, "connect");
       } else if (s->ex_ && (s->ex_->response_started || !s->ex_->request_done)) {
         // A body streaming either way: only a stall counts, not a long transfer.
         const auto idle = static_cast<uint64_t>(s->env_.listener->http.timeouts.body_idle.count());
@@ -125,7 +123,7 @@ void HttpSession::onTimer(void* self) {
         core::LogLine(core::LogLevel::kWarn, "l7.body_timeout")
             .str("listener", s->env_.listener->name)
             .str("backend", s->ex_->backend ? s->ex_->backend->name : "");
-        s->releaseUpstream(false);
+        s->up_.release(false);
         s->closeClient(true);
       } else {
         core::LogLine(core::LogLevel::kWarn, "l7.response_timeout")
@@ -134,7 +132,7 @@ void HttpSession::onTimer(void* self) {
         if (s->ex_ && s->ex_->backend_counters != nullptr) {
           s->ex_->backend_counters->timeouts_total.add();
         }
-        s->releaseUpstream(false);
+        s->up_.release(false);
         s->respondError(kGatewayTimeout, "response header timeout");
       }
       return;
@@ -148,7 +146,7 @@ void HttpSession::onTimer(void* self) {
         s->loop().timers().scheduleAt(s->timer_, s->last_activity_ms_ + idle);
         return;
       }
-      s->releaseUpstream(false);
+      s->up_.release(false);
       s->closeClient(false);
       return;
     }
