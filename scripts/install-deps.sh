@@ -10,9 +10,10 @@ packages=(
   # libraries
   liburing-dev libyaml-cpp-dev nlohmann-json3-dev libxxhash-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libmnl-dev libnftables-dev libjwt-dev libsystemd-dev libedit-dev libssl-dev
+  libmnl-dev libnftables-dev libjwt-dev libsystemd-dev libedit-dev libssl-dev libnghttp2-dev
   # tests and benchmarks: real peers
   python3 curl iproute2 procps psmisc haproxy nginx libnginx-mod-stream wrk
+  nghttp2-client python3-h2
   nftables ipvsadm keepalived prometheus tmux openssl chromium
   # make test-ipvs: Debian's kernel (with ip_vs) under qemu, a busybox initramfs
   qemu-system-x86 linux-image-amd64 busybox-static cpio kmod xz-utils

@@ -22,8 +22,8 @@ inline constexpr std::array<std::string_view, 4> kHttpOnlyTimeoutKeys = {
 inline constexpr std::array<std::string_view, 4> kHttpOnlyLimitKeys = {
     "max_request_line", "max_header_bytes", "max_headers", "max_body"};
 // Listener keys only an http listener accepts (besides `routes`).
-inline constexpr std::array<std::string_view, 3> kHttpOnlyListenerKeys = {
-    "trusted_proxies", "forwarded", "access_log"};
+inline constexpr std::array<std::string_view, 4> kHttpOnlyListenerKeys = {
+    "trusted_proxies", "forwarded", "access_log", "http2"};
 
 // The kHttpOnlyListenerKeys of an http listener's own mapping.
 void readHttpSettings(FileReader& file, const MapReader& map, HttpSettings& http);

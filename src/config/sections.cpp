@@ -37,6 +37,7 @@ constexpr std::array kListenerKeys = {"name"sv,
                                       "trusted_proxies"sv,
                                       "forwarded"sv,
                                       "access_log"sv,
+                                      "http2"sv,
                                       "tls"sv,
                                       "sni"sv};
 constexpr std::array kTimeoutKeys = {"connect"sv, "idle"sv};

@@ -26,6 +26,11 @@ H1Upstream::H1Upstream(core::EventLoop& loop, UpstreamPool& pool, const Exchange
                        const h1::Limits& response_limits, UpstreamSink& sink)
     : loop_(loop), pool_(pool), env_(env), sink_(sink), parser_(response_limits) {}
 
+H1Upstream::~H1Upstream() {
+  release(false);
+  out_.clear(loop_.chunks(), [this](core::ChunkId id) { loop_.releaseChunk(id); });
+}
+
 bool H1Upstream::begin(Exchange& ex, std::string_view method, std::string_view head, bool chunked,
                        bool replayable) {
   // Whatever is still queued was never handed to a send (see release): free it.

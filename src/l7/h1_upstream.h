@@ -61,7 +61,7 @@ class H1Upstream final : public UpstreamUser {
              const proto::http1::Limits& response_limits, UpstreamSink& sink);
   H1Upstream(const H1Upstream&) = delete;
   H1Upstream& operator=(const H1Upstream&) = delete;
-  ~H1Upstream() = default;
+  ~H1Upstream();
 
   // Starts `ex`: queues its request head `head` (written whole by the caller) for `method`.
   // `chunked`: body bytes given to sendBody are framed as chunks. `replayable`: a bodiless

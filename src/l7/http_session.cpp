@@ -246,8 +246,87 @@ bool HttpSession::readClientProxyHeader() {
   return true;
 }
 
+bool HttpSession::wantsH2() const {
+  if (tls_) {
+    return tls_->alpn() == "h2";
+  }
+  if (!env_.listener->http.http2) {
+    return false;
+  }
+  // Prior knowledge (RFC 9113 §3.3): the client opens with the preface. No HTTP/1 method is
+  // "PRI", so its first bytes are enough to tell.
+  constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  const auto& m = loop().chunks().meta(client_in_.head());
+  const std::string_view first(
+      reinterpret_cast<const char*>(loop().chunks().data(client_in_.head()) + m.offset),
+      std::min<size_t>(m.length, kPreface.size()));
+  return kPreface.starts_with(first);
+}
+
+void HttpSession::enterH2() {
+  state_ = State::kH2;
+  core::TimerWheel::cancel(timer_);
+  H2Env env;
+  env.exchange = &env_;
+  env.loop = env_.loop;
+  env.upstreams = env_.upstreams;
+  env.peer = peer_;
+  env.peer_trusted = peer_trusted_;
+  env.tls = tls_ != nullptr;
+  h2_ = std::make_unique<H2Connection>(env, *this);
+  if (!h2_->start()) {
+    closeClient(true);
+    return;
+  }
+  if (draining_) {
+    h2_->drain();
+  }
+  armTimer(static_cast<uint64_t>(env_.listener->http.timeouts.keep_alive.count()));
+  feedH2();
+}
+
+void HttpSession::feedH2() {
+  auto& chunks = loop().chunks();
+  while (state_ == State::kH2 && !client_in_.empty()) {
+    const core::ChunkId head = client_in_.head();
+    const auto& m = chunks.meta(head);
+    const std::span<const uint8_t> bytes(chunks.data(head) + m.offset, m.length);
+    core::ChunkId spent = core::kNoChunk;
+    client_in_.consume(chunks, m.length, [&spent](core::ChunkId id) { spent = id; });
+    const ChunkReleaser release_spent(loop(), spent);
+    if (!h2_->receive(bytes)) {
+      break;
+    }
+  }
+  if (state_ == State::kH2 && !client_reading_ && !client_eof_) {
+    client_reading_ = true;
+    loop().startRecv(client_);
+  }
+}
+
+void HttpSession::h2Close() {
+  if (state_ != State::kH2) {
+    return;
+  }
+  state_ = State::kClosing;
+  close_after_flush_ = true;
+  core::TimerWheel::cancel(timer_);
+  flushClient();
+}
+
 void HttpSession::processClientInput() {
   auto& chunks = loop().chunks();
+  if (state_ == State::kH2) {
+    feedH2();
+    return;
+  }
+  if (!h2_checked_ && state_ == State::kIdle && !client_in_.empty()) {
+    h2_checked_ = true;
+    if (wantsH2()) {
+      enterH2();
+      return;
+    }
+  }
   // Parse until the parser asks for more: it may have events left for an empty input (the end
   // of a body that filled the last chunk exactly).
   bool need_more = false;
@@ -414,6 +493,10 @@ void HttpSession::onRequestEnd() {
 void HttpSession::onRecvEnd(core::Stream& /*s*/, int err) {
   client_reading_ = false;
   client_eof_ = true;
+  if (state_ == State::kH2) {
+    closeClient(err != 0);  // streams in flight cannot be answered on a half-closed h2 connection
+    return;
+  }
   if (err != 0 || state_ == State::kIdle || state_ == State::kHead ||
       (state_ == State::kClosing && shut_wr_)) {
     // Between requests (or a reset): nothing is lost by closing now.
@@ -496,6 +579,9 @@ void HttpSession::onSent(core::Stream& /*s*/, int64_t result) {
                [this](core::ChunkId id) { loop().releaseChunk(id); });
   if (clientBacklog() < env_.listener->limits.buffer_bytes) {
     up_.resumeReading();
+  }
+  if (state_ == State::kH2) {
+    h2_->onTransportSent();
   }
   flushClient();
 }

@@ -21,6 +21,7 @@
 #include "l7/exchange_core.h"
 #include "l7/forwarding_headers.h"
 #include "l7/h1_upstream.h"
+#include "l7/h2_session.h"
 #include "l7/router.h"
 #include "l7/upstream_pool.h"
 #include "proto/http1/request_parser.h"
@@ -46,7 +47,7 @@ struct HttpEnv : ExchangeEnv {
   const tls::ServerContext* tls = nullptr;  // protocol: https; null for cleartext
 };
 
-class HttpSession final : public core::StreamHandler, public UpstreamSink {
+class HttpSession final : public core::StreamHandler, public UpstreamSink, public H2Transport {
  public:
   using Env = HttpEnv;
   HttpSession(const HttpEnv& env, int client_fd);
@@ -80,12 +81,19 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink {
   void onRequestWritable() override;
   bool onResponseBatchDone() override;
 
+  // The HTTP/2 codec's transport, once the connection speaks h2.
+  bool h2Write(const uint8_t* data, size_t len) override { return appendClient(data, len); }
+  void h2Flush() override { flushClient(); }
+  uint32_t h2Backlog() const override { return clientBacklog(); }
+  void h2Close() override;
+
  private:
   enum class State : uint8_t {
     kIdle,      // between requests (keep-alive timer)
     kHead,      // a request head is arriving (header timer)
     kExchange,  // a request is being forwarded and/or its response returned
     kTunnel,    // after 101: raw bytes both ways
+    kH2,        // the connection speaks HTTP/2: h2_ has the streams
     kClosing,   // flushing a last response, then closing
     kDone,
   };
@@ -122,6 +130,10 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink {
   // Bytes queued towards the client, before and after encryption (backpressure).
   uint32_t clientBacklog() const { return client_out_.bytes() + client_wire_.bytes(); }
   void beginExchange();
+  // ALPN chose h2, or a cleartext `http2: true` listener sees the HTTP/2 preface.
+  bool wantsH2() const;
+  void enterH2();
+  void feedH2();
 
   HttpEnv env_;
   core::Stream client_;
@@ -145,6 +157,8 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink {
   net::SocketAddress peer_;            // the client (as a trusted PROXY header names it)
   bool peer_trusted_ = false;          // the TCP peer is in trusted_proxies
   bool awaiting_proxy_header_ = false;
+  bool h2_checked_ = false;           // the first bytes were looked at for HTTP/2
+  std::unique_ptr<H2Connection> h2_;  // HTTP/2 connections only
 };
 
 }  // namespace ballast::l7

@@ -62,6 +62,9 @@ void HttpSession::closeClient(bool reset) {
   core::TimerWheel::cancel(timer_);
   auto release = [this](core::ChunkId id) { loop().releaseChunk(id); };
   client_in_.clear(loop().chunks(), release);
+  if (h2_) {
+    h2_->abort();
+  }
   // client_out_ waits for the socket's release: a send may still be reading its head chunk.
   up_.release(false);
   if (reset && client_.open()) {
@@ -74,6 +77,10 @@ void HttpSession::closeClient(bool reset) {
 
 void HttpSession::drain() {
   draining_ = true;
+  if (state_ == State::kH2) {
+    h2_->drain();
+    return;
+  }
   if (state_ == State::kIdle) {
     close_after_flush_ = true;    // the next response says Connection: close
     armTimer(kDrainIdleGraceMs);  // then the idle timer closes it (onTimer, kIdle)
@@ -139,6 +146,20 @@ void HttpSession::onTimer(void* self) {
     case State::kClosing:
       s->closeClient(false);  // the lingering close is over
       return;
+    case State::kH2: {
+      const auto keep_alive =
+          static_cast<uint64_t>(s->env_.listener->http.timeouts.keep_alive.count());
+      if (s->h2_->streams() > 0 || s->loop().nowMs() - s->last_activity_ms_ < keep_alive) {
+        s->loop().timers().scheduleAt(
+            s->timer_, std::max(s->last_activity_ms_ + keep_alive, s->loop().nowMs() + 1));
+        return;
+      }
+      s->h2_->drain();  // idle: GOAWAY, then the codec closes
+      if (s->state_ == State::kH2) {
+        s->closeClient(false);
+      }
+      return;
+    }
     case State::kTunnel: {
       const auto idle = static_cast<uint64_t>(s->env_.listener->timeouts.idle.count());
       const uint64_t now = s->loop().nowMs();

@@ -86,6 +86,7 @@ std::map<std::string, ProxyMetrics::ListenerTotals> ProxyMetrics::listenerTotals
       t.timeouts_total += c->timeouts_total.value();
       t.rejected_total += c->rejected_total.value();
       t.tls_errors_total += c->tls_errors_total.value();
+      t.h2_errors_total += c->h2_errors_total.value();
       t.no_backend_total += c->no_backend_total.value();
       t.tls_malformed_total += c->tls_malformed_total.value();
       t.tls_no_route_total += c->tls_no_route_total.value();

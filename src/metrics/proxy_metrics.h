@@ -30,6 +30,7 @@ struct ListenerCounters {
   Counter timeouts_total;       // client-side: header, keep-alive, idle
   Counter rejected_total;       // over max_connections / flow table full
   Counter tls_errors_total;     // https: failed handshakes and bad records
+  Counter h2_errors_total;      // HTTP/2: malformed requests and connection protocol errors
   Counter no_backend_total;     // connections or requests no backend could take (logs are limited)
   Counter tls_malformed_total;  // tls_passthrough: ClientHellos refused by the parser
   Counter tls_no_route_total;   // tls_passthrough: no sni entry matched and no default pool
@@ -101,6 +102,7 @@ class ProxyMetrics {
     uint64_t timeouts_total = 0;
     uint64_t rejected_total = 0;
     uint64_t tls_errors_total = 0;
+    uint64_t h2_errors_total = 0;
     uint64_t no_backend_total = 0;
     uint64_t tls_malformed_total = 0;
     uint64_t tls_no_route_total = 0;
