@@ -8,12 +8,14 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <string>
 
 #include "core/log.h"
 #include "l7/forwarding_headers.h"
 #include "l7/h1_upstream.h"
+#include "l7/h2_limits.h"
 #include "proto/http1/syntax.h"
 #include "proto/http1/writer.h"
 
@@ -22,10 +24,8 @@ namespace {
 
 namespace h1 = proto::http1;
 
-constexpr uint32_t kMaxConcurrentStreams = 100;
-// Per stream, response bytes read from the backend and not yet framed for the client, at most;
-// the upstream connector stops reading beyond it.
-constexpr uint32_t kStreamBufferBytes = 64 * 1024;
+using h2_limits::kMaxConcurrentStreams;
+using h2_limits::kStreamBufferBytes;
 constexpr size_t kMaxLoggedPathBytes = 1024;
 constexpr uint16_t kBadRequest = 400;
 constexpr uint16_t kNotImplemented = 501;
@@ -80,8 +80,9 @@ struct H2Stream final : UpstreamSink {
   bool answered = false;      // a response head was submitted
   bool body_end = false;      // the response body is complete
   bool upstream_failed = false;
-  uint32_t unconsumed = 0;  // DATA bytes received, not yet handed back as window
-  core::ChunkQueue body;    // response bytes waiting for the client's window
+  uint32_t unconsumed = 0;   // DATA bytes received, not yet handed back as window
+  uint64_t progress_ms = 0;  // the response body last moved (body_idle counts from here)
+  core::ChunkQueue body;     // response bytes waiting for the client's window
 
   core::EventLoop& loop() const { return *conn.env().loop; }
   const config::Listener& listener() const { return *conn.env().exchange->listener; }
@@ -265,6 +266,9 @@ struct H2Stream final : UpstreamSink {
       s->body.consume(chunks, static_cast<uint32_t>(take),
                       [s](core::ChunkId c) { s->loop().releaseChunk(c); });
     }
+    if (copied > 0) {
+      s->progress_ms = s->loop().nowMs();
+    }
     if (s->body.empty() && s->body_end) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
     } else if (copied == 0) {
@@ -328,12 +332,14 @@ struct H2Stream final : UpstreamSink {
     } else {
       submitWithBody(nva.data(), nva.size());
     }
+    progress_ms = loop().nowMs();
     loop().timers().schedule(timer,
                              static_cast<uint64_t>(listener().http.timeouts.body_idle.count()));
     return true;
   }
 
   bool onResponseBody(std::span<const uint8_t> bytes) override {
+    progress_ms = loop().nowMs();
     if (!body.append(loop().chunks(), bytes.data(), bytes.size())) {
       respond(kGatewayTimeout, "out of buffers");
       return false;
@@ -343,7 +349,8 @@ struct H2Stream final : UpstreamSink {
   }
 
   void onResponseEnd(std::span<const h1::Header> /*trailers*/, bool reusable) override {
-    core::TimerWheel::cancel(timer);
+    // The body_idle timer keeps running: a client that never opens its window must not keep
+    // the stream (and its buffered body) forever.
     up.release(reusable && request_done);
     body_end = true;
     nghttp2_session_resume_data(conn.session(), id);
@@ -392,6 +399,13 @@ struct H2Stream final : UpstreamSink {
       }
       s->respond(kGatewayTimeout, "response header timeout");
     } else {
+      // Only a stall counts, not a long transfer: a client that keeps a zero window, or a backend
+      // that stops sending, is cut after body_idle without progress.
+      const auto idle = static_cast<uint64_t>(s->listener().http.timeouts.body_idle.count());
+      if (s->loop().nowMs() - s->progress_ms < idle) {
+        s->loop().timers().scheduleAt(s->timer, s->progress_ms + idle);
+        return;
+      }
       core::LogLine(core::LogLevel::kWarn, "l7.body_timeout")
           .str("listener", s->listener().name)
           .str("backend", s->ex.backend ? s->ex.backend->name : "");
@@ -513,6 +527,11 @@ bool H2Connection::start() {
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   nghttp2_option_set_no_auto_window_update(opt, 1);  // windows reopen as the backend takes bytes
+  nghttp2_option_set_stream_reset_rate_limit(opt, h2_limits::kResetBurst,
+                                             h2_limits::kResetsPerSecond);
+  nghttp2_option_set_max_continuations(opt, h2_limits::kMaxContinuations);
+  nghttp2_option_set_max_settings(opt, h2_limits::kMaxSettingsEntries);
+  nghttp2_option_set_max_outbound_ack(opt, h2_limits::kMaxQueuedAcks);
   const int rv = nghttp2_session_server_new2(&session_, cbs, this, opt);
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);
@@ -540,8 +559,28 @@ bool H2Connection::receive(std::span<const uint8_t> in) {
         .str("listener", env_.exchange->listener->name)
         .str("client", env_.peer.toString())
         .str("reason", nghttp2_strerror(static_cast<int>(n)));
-    // nghttp2 queued a GOAWAY for the errors it detected itself.
-    pump();
+    pump();  // what nghttp2 still had queued
+    // A fatal error leaves nghttp2 unable to frame anything more: our own GOAWAY tells the client
+    // why. Floods get ENHANCE_YOUR_CALM (RFC 9113 §5.4.1), everything else PROTOCOL_ERROR.
+    const bool flood = n == NGHTTP2_ERR_FLOODED || n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS ||
+                       n == NGHTTP2_ERR_TOO_MANY_SETTINGS;
+    constexpr size_t kFrameHeaderBytes = 9;
+    constexpr size_t kGoawayPayload = 8;
+    constexpr size_t kWordBytes = 4;
+    constexpr unsigned kByteBits = 8;
+    std::array<uint8_t, kFrameHeaderBytes + kGoawayPayload> goaway{};
+    goaway[2] = kGoawayPayload;
+    goaway[3] = NGHTTP2_GOAWAY;
+    const auto last = static_cast<uint32_t>(nghttp2_session_get_last_proc_stream_id(session_));
+    const uint32_t code = flood ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR;
+    for (size_t i = 0; i < kWordBytes; ++i) {
+      const auto shift = static_cast<unsigned>((kWordBytes - 1 - i) * kByteBits);
+      goaway[kFrameHeaderBytes + i] = static_cast<uint8_t>(last >> shift);
+      goaway[kFrameHeaderBytes + kWordBytes + i] = static_cast<uint8_t>(code >> shift);
+    }
+    if (!closing_) {
+      transport_.h2Write(goaway.data(), goaway.size());
+    }
     closing_ = true;
     transport_.h2Close();
     return false;
@@ -559,6 +598,10 @@ void H2Connection::onTransportSent() {
 void H2Connection::pump() {
   if (pumping_ || closing_ || session_ == nullptr) {
     return;  // nghttp2 asked for data while sending: the outer loop continues
+  }
+  if (close_when_idle_ && !terminated_ && streams_.empty()) {
+    terminated_ = true;
+    nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
   }
   pumping_ = true;
   const uint32_t limit = env_.exchange->listener->limits.buffer_bytes;
@@ -586,11 +629,12 @@ void H2Connection::drain() {
   if (session_ == nullptr || closing_) {
     return;
   }
-  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
-                        nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
-                        nullptr, 0);
-  nghttp2_session_terminate_session2(session_, nghttp2_session_get_last_proc_stream_id(session_),
-                                     NGHTTP2_NO_ERROR);
+  if (!close_when_idle_) {
+    close_when_idle_ = true;
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                          nullptr, 0);
+  }
   pump();
 }
 
@@ -612,6 +656,12 @@ H2Stream* H2Connection::openStream(int32_t id) {
   auto s = std::make_unique<H2Stream>(*this, id);
   H2Stream* raw = s.get();
   streams_[id] = std::move(s);
+  if (id == INT32_MAX && !close_when_idle_) {
+    // The client used the last stream id: nothing can follow, so say so and end the
+    // connection once this stream is done (stream-id exhaustion).
+    close_when_idle_ = true;
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR, nullptr, 0);
+  }
   nghttp2_session_set_stream_user_data(session_, id, raw);
   return raw;
 }

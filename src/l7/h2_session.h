@@ -85,6 +85,10 @@ class H2Connection {
   std::vector<std::unique_ptr<H2Stream>> closed_;
   bool pumping_ = false;
   bool closing_ = false;
+  // A GOAWAY went out (drain, or the client used the last stream id): end the session once the
+  // streams in flight are done.
+  bool close_when_idle_ = false;
+  bool terminated_ = false;
 };
 
 }  // namespace ballast::l7
