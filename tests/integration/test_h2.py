@@ -26,7 +26,7 @@ except ImportError:  # an interpreter other than Debian's: use its python3-h2 (p
     import h2.connection
     import h2.events
 
-from harness import IO_BACKENDS, Ballast, BallastTest, free_port, main
+from harness import IO_BACKENDS, Ballast, BallastTest, free_port, main, wait_until
 from http_backends import HttpBackend, log_events, payload, payload_sha256
 
 MIB = 1 << 20
@@ -149,6 +149,104 @@ pools:
                 self.assertEqual(m.groups(), ("3000", "3000", "3000"), proc.stdout)
                 self.assertIn("3000 2xx", proc.stdout)
         self.each_io(body)
+
+    def test_body_without_content_length_goes_chunked_upstream(self):
+        pieces = [b"a" * 70000, b"b" * 5, b"c" * 100000]
+        want = hashlib.sha256(b"".join(pieces)).hexdigest()
+
+        def body(b, tls, clear):
+            port = int(clear.rsplit(":", 1)[1])
+            conn = h2.connection.H2Connection(
+                config=h2.config.H2Configuration(client_side=True))
+            conn.initiate_connection()
+            conn.increment_flow_control_window(1 << 24)
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                conn.send_headers(1, [(":method", "POST"), (":path", "/sha256"),
+                                      (":scheme", "http"), (":authority", "a.test")])
+                s.sendall(conn.data_to_send())
+                queue = list(pieces)
+                answer, done = b"", False
+                while not done:
+                    # Send what the windows allow; the rest after WINDOW_UPDATEs.
+                    while queue and conn.local_flow_control_window(1) > 0:
+                        n = min(len(queue[0]), conn.local_flow_control_window(1),
+                                conn.max_outbound_frame_size)
+                        conn.send_data(1, queue[0][:n])
+                        queue[0] = queue[0][n:]
+                        if not queue[0]:
+                            queue.pop(0)
+                            if not queue:
+                                conn.end_stream(1)
+                    s.sendall(conn.data_to_send())
+                    data = s.recv(65536)
+                    self.assertTrue(data, "closed before answering")
+                    for event in conn.receive_data(data):
+                        if isinstance(event, h2.events.DataReceived):
+                            answer += event.data
+                            conn.acknowledge_received_data(event.flow_controlled_length, 1)
+                        elif isinstance(event, h2.events.StreamEnded):
+                            done = True
+                        elif isinstance(event, h2.events.StreamReset):
+                            self.fail(f"reset: {event.error_code}")
+                    s.sendall(conn.data_to_send())
+            got = json.loads(answer)
+            self.assertEqual((got["sha256"], got["framing"]), (want, "chunked"), got)
+        self.each_io(body)
+
+    def test_stop_sends_goaway_and_finishes_the_stream_in_flight(self):
+        import signal
+        import threading
+        import time
+
+        release = threading.Event()
+
+        def slow(handler, n):
+            release.wait(10)
+            handler.respond(200, b"slow done")
+
+        backend = HttpBackend("slow", handlers={"/slow": slow})
+        try:
+            for io in IO_BACKENDS:
+                with self.subTest(io=io):
+                    release.clear()
+                    tls_port, clear_port = free_port(), free_port()
+                    cfg = self.config(tls_port, clear_port).replace(self.backend.address,
+                                                                     backend.address)
+                    b = Ballast(cfg, io=io).start()
+                    try:
+                        # Raw frames: python3-h2 treats any GOAWAY as the end of everything.
+                        from test_h2_limits import (END_HEADERS, END_STREAM, GOAWAY, HEADERS,
+                                                    PREFACE, SETTINGS, frame, request_block)
+                        before = backend.requests
+                        with socket.create_connection(("127.0.0.1", clear_port), timeout=10) as s:
+                            s.sendall(PREFACE + frame(SETTINGS, 0, 0) +
+                                      frame(HEADERS, END_STREAM | END_HEADERS, 1,
+                                            request_block("/slow")))
+                            wait_until(lambda: backend.requests > before, what="request at backend")
+                            b.proc.send_signal(signal.SIGTERM)
+                            data, frames, closed = b"", [], False
+                            s.settimeout(10)
+                            while not closed:
+                                chunk = s.recv(65536)
+                                closed = not chunk
+                                data += chunk
+                                while len(data) >= 9 + int.from_bytes(data[:3], "big"):
+                                    n = int.from_bytes(data[:3], "big")
+                                    frames.append((data[3], data[4], data[9:9 + n]))
+                                    data = data[9 + n:]
+                                if any(f[0] == GOAWAY for f in frames):
+                                    release.set()  # the GOAWAY came first; now answer
+                            goaways = [f for f in frames if f[0] == GOAWAY]
+                            self.assertTrue(goaways, frames)
+                            self.assertEqual(int.from_bytes(goaways[0][2][4:8], "big"), 0)
+                            bodies = b"".join(f[2] for f in frames if f[0] == 0)
+                            self.assertEqual(bodies, b"slow done")
+                    finally:
+                        release.set()
+                        b.stop()
+                        b.log_file.close()
+        finally:
+            backend.close()
 
     def test_malformed_request_is_reset_and_never_forwarded(self):
         def body(b, tls, clear):
