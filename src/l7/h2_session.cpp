@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstring>
 #include <string>
@@ -16,6 +17,7 @@
 #include "l7/forwarding_headers.h"
 #include "l7/h1_upstream.h"
 #include "l7/h2_limits.h"
+#include "l7/sticky.h"
 #include "proto/http1/syntax.h"
 #include "proto/http1/writer.h"
 
@@ -324,6 +326,25 @@ struct H2Stream final : UpstreamSink {
       nva.push_back({reinterpret_cast<uint8_t*>(names.data() + at),
                      const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(f.value.data())),
                      f.name.size(), f.value.size(), NGHTTP2_NV_FLAG_NONE});
+    }
+    // Sticky sessions as on HTTP/1: first visit, or the old backend went down, pins the client
+    // to the backend that answered.
+    const ExchangeEnv& env = *conn.env().exchange;
+    const config::Pool& pool_config =
+        *(*env.pools)[static_cast<size_t>(ex.pool_index)]->runtime().config;
+    const uint32_t chosen = ex.tries > 0 ? ex.tried[ex.tries - 1] : 0;
+    if (!pool_config.sticky_cookie.empty() && ex.backend && ex.sticky != static_cast<int>(chosen)) {
+      auto& cookie = env.scratch->set_cookie;
+      cookie =
+          pool_config.sticky_cookie + "=" + stickyValue(pool_config.name, *ex.backend) +
+          "; Path=/; Max-Age=" +
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::seconds>(pool_config.sticky_ttl).count()) +
+          "; HttpOnly";
+      constexpr std::string_view kSetCookie = "set-cookie";
+      nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(kSetCookie.data())),
+                     reinterpret_cast<uint8_t*>(cookie.data()), kSetCookie.size(), cookie.size(),
+                     NGHTTP2_NV_FLAG_NONE});
     }
     answered = true;
     if (head.body == h1::BodyKind::kNone) {

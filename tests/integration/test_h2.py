@@ -248,6 +248,31 @@ pools:
         finally:
             backend.close()
 
+    def test_sticky_cookie_over_h2(self):
+        others = [HttpBackend("alpha"), HttpBackend("beta")]
+        try:
+            for io in IO_BACKENDS:
+                with self.subTest(io=io):
+                    tls_port, clear_port = free_port(), free_port()
+                    cfg = self.config(tls_port, clear_port).replace(
+                        f'  - {{name: app, backends: [{{address: "{self.backend.address}"}}]}}',
+                        "  - {name: app, sticky: {cookie: srv}, backends: [" +
+                        ", ".join(f'{{address: "{o.address}"}}' for o in others) + "]}")
+                    with Ballast(cfg, io=io):
+                        base = f"http://127.0.0.1:{clear_port}"
+                        out, err = curl("-v", "--http2-prior-knowledge", f"{base}/first")
+                        m = re.search(r"< set-cookie: (srv=[^;]+);", err)
+                        self.assertIsNotNone(m, err)
+                        first = out.decode().split()[0]
+                        for i in range(4):
+                            out, err = curl("-v", "--http2-prior-knowledge", "-H",
+                                            f"Cookie: {m.group(1)}", f"{base}/again{i}")
+                            self.assertEqual(out.decode().split()[0], first, out)
+                            self.assertNotIn("set-cookie", err)  # still the right backend
+        finally:
+            for o in others:
+                o.close()
+
     def test_malformed_request_is_reset_and_never_forwarded(self):
         def body(b, tls, clear):
             port = int(clear.rsplit(":", 1)[1])
