@@ -68,6 +68,7 @@ json listenerJson(const Listener& l) {
     j["http"] = {{"routes", routes},
                  {"trusted_proxies", cidrs(l.http.trusted_proxies)},
                  {"forwarded_rfc7239", l.http.forwarded_rfc7239},
+                 {"http2", l.http.http2},
                  {"access_log", l.http.access_log},
                  {"timeouts",
                   {{"header_s", seconds(l.http.timeouts.header)},

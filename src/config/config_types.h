@@ -178,6 +178,9 @@ struct HttpSettings {
   // PROXY header names the client). From anyone else those fields are replaced.
   std::vector<net::Cidr> trusted_proxies;
   bool forwarded_rfc7239 = false;  // also send `Forwarded: for=…;proto=…;host=…`
+  // Cleartext listeners: a client opening with the HTTP/2 preface speaks h2c (prior knowledge).
+  // TLS listeners choose HTTP/2 by ALPN (tls.alpn) instead.
+  bool http2 = false;
   // Where the access log goes: "" = the application log (stderr), "stdout", or a file path.
   std::string access_log;
   EdgePolicy edge;

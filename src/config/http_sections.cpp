@@ -437,6 +437,9 @@ void readHttpSettings(FileReader& file, const MapReader& map, HttpSettings& http
   if (const Field* f = map.find("access_log")) {
     assign(http.access_log, readAccessLog(file, *f));
   }
+  if (const Field* f = map.find("http2")) {
+    assign(http.http2, readBool(file, *f));
+  }
   readEdgePolicy(file, map, http.edge);
 }
 

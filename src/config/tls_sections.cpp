@@ -179,10 +179,9 @@ void readTlsServer(FileReader& file, const Field& field, TlsServerSettings& tls)
       if (!name) {
         continue;
       }
-      if (*name != "http/1.1") {
-        // HTTP/2 (h2) comes with the HTTP/2 issue; until then only HTTP/1.1 is spoken.
+      if (*name != "http/1.1" && *name != "h2") {
         file.error(item.valueMark(),
-                   "tls.alpn: only \"http/1.1\" is supported so far, not " + quote(*name));
+                   "tls.alpn: \"h2\" and \"http/1.1\" are spoken, not " + quote(*name));
         continue;
       }
       tls.alpn.push_back(*name);

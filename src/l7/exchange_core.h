@@ -5,7 +5,8 @@
 //   endExchange:  metrics and the access-log line
 //
 // A codec session (HTTP/1 now, HTTP/2 next) parses its wire, calls these, and moves the bytes;
-// nothing here knows a wire format or a socket. Upstream connectors stay with the session.
+// nothing here knows a wire format or a socket. An upstream connector (h1_upstream.h) calls
+// pickBackend for each try.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include "l7/router.h"
 #include "metrics/proxy_metrics.h"
 #include "net/address.h"
+#include "tls/client_context.h"
 #include "upstream/worker_pool.h"
 
 namespace ballast::l7 {
@@ -44,6 +46,8 @@ struct ExchangeEnv {
   const std::vector<std::unique_ptr<upstream::WorkerPool>>* pools = nullptr;
   WorkerScratch* scratch = nullptr;
   const FilterChain* filters = nullptr;  // null: no filters
+  // Per pool (`pools` order): TLS towards its backends, null for cleartext pools.
+  const std::vector<std::shared_ptr<tls::ClientContext>>* upstream_tls = nullptr;
   core::LineSink* access_log = nullptr;  // null: the application log
   uint32_t worker = 0;
   metrics::ListenerCounters* counters = nullptr;  // this worker's; never null in a session

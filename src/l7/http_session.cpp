@@ -81,8 +81,8 @@ std::string_view pathOf(std::string_view target) {
 
 HttpSession::HttpSession(const HttpEnv& env, int client_fd)
     : env_(env),
-      request_parser_(codecLimits(env.listener->http.limits)),
-      response_parser_(responseLimits(env.listener->http.limits)) {
+      up_(*env.loop, *env.upstreams, env_, responseLimits(env.listener->http.limits), *this),
+      request_parser_(codecLimits(env.listener->http.limits)) {
   env_.epoch->ref();
   env_.counters->connections_total.add();
   env_.counters->connections_active.inc();
@@ -99,7 +99,6 @@ HttpSession::~HttpSession() {
 
 void HttpSession::H1Exchange::reset() {
   resetCore();
-  replay.clear();
   request_chunked = request_done = response_started = response_chunked = false;
   client_keep_alive = true;
   upgrade_requested = false;
@@ -144,16 +143,6 @@ bool HttpSession::appendClient(const void* data, size_t len) {
   return false;
 }
 
-bool HttpSession::appendUpstream(const void* data, size_t len) {
-  if (up_out_.append(loop().chunks(), data, len)) {
-    return true;
-  }
-  core::LogLine(core::LogLevel::kError, "l7.out_of_buffers", core::LogRepeat::kLimited)
-      .str("listener", env_.listener->name);
-  closeClient(true);
-  return false;
-}
-
 // ---- client side ---------------------------------------------------------------------------
 
 void HttpSession::onConnect(core::Stream& /*s*/, int /*err*/) {}
@@ -166,14 +155,14 @@ void HttpSession::onRecv(core::Stream& /*s*/, core::ChunkId id, uint32_t len) {
   }
   if (state_ == State::kTunnel) {
     if (tls_) {
-      if (!decryptClient(id, std::span<const uint8_t>(loop().chunks().data(id), len), up_out_)) {
+      if (!decryptClient(id, std::span<const uint8_t>(loop().chunks().data(id), len), up_.out())) {
         return;
       }
     } else {
-      up_out_.push(loop().chunks(), id, 0, len);
+      up_.out().push(loop().chunks(), id, 0, len);
     }
-    flushUpstream();
-    if (up_out_.bytes() >= env_.listener->limits.buffer_bytes && client_reading_) {
+    up_.flush();
+    if (up_.backlog() >= env_.listener->limits.buffer_bytes && client_reading_) {
       client_reading_ = false;
       loop().stopRecv(client_);
     }
@@ -266,8 +255,94 @@ bool HttpSession::readClientProxyHeader() {
   return true;
 }
 
+bool HttpSession::wantsH2() const {
+  if (tls_) {
+    return tls_->alpn() == "h2";
+  }
+  if (!env_.listener->http.http2) {
+    return false;
+  }
+  // Prior knowledge (RFC 9113 §3.3): the client opens with the preface. No HTTP/1 method is
+  // "PRI", so its first bytes are enough to tell.
+  constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  const auto& m = loop().chunks().meta(client_in_.head());
+  const std::string_view first(
+      reinterpret_cast<const char*>(loop().chunks().data(client_in_.head()) + m.offset),
+      std::min<size_t>(m.length, kPreface.size()));
+  return kPreface.starts_with(first);
+}
+
+void HttpSession::enterH2() {
+  state_ = State::kH2;
+  core::TimerWheel::cancel(timer_);
+  H2Env env;
+  env.exchange = &env_;
+  env.loop = env_.loop;
+  env.upstreams = env_.upstreams;
+  env.peer = peer_;
+  env.peer_trusted = peer_trusted_;
+  env.tls = tls_ != nullptr;
+  if (tls_ && env_.listener->tls.client_auth.mode != config::ClientAuthMode::kNone) {
+    env.client_auth = &env_.listener->tls.client_auth;
+    client_identity_ = std::make_unique<ClientIdentity>();
+    tls_->peerIdentity(&client_identity_->subject, &client_identity_->fingerprint);
+    env.client_subject = client_identity_->subject;
+    env.client_fingerprint = client_identity_->fingerprint;
+  }
+  h2_ = std::make_unique<H2Connection>(env, *this);
+  if (!h2_->start()) {
+    closeClient(true);
+    return;
+  }
+  if (draining_) {
+    h2_->drain();
+  }
+  armTimer(static_cast<uint64_t>(env_.listener->http.timeouts.keep_alive.count()));
+  feedH2();
+}
+
+void HttpSession::feedH2() {
+  auto& chunks = loop().chunks();
+  while (state_ == State::kH2 && !client_in_.empty()) {
+    const core::ChunkId head = client_in_.head();
+    const auto& m = chunks.meta(head);
+    const std::span<const uint8_t> bytes(chunks.data(head) + m.offset, m.length);
+    core::ChunkId spent = core::kNoChunk;
+    client_in_.consume(chunks, m.length, [&spent](core::ChunkId id) { spent = id; });
+    const ChunkReleaser release_spent(loop(), spent);
+    if (!h2_->receive(bytes)) {
+      break;
+    }
+  }
+  if (state_ == State::kH2 && !client_reading_ && !client_eof_) {
+    client_reading_ = true;
+    loop().startRecv(client_);
+  }
+}
+
+void HttpSession::h2Close() {
+  if (state_ != State::kH2) {
+    return;
+  }
+  state_ = State::kClosing;
+  close_after_flush_ = true;
+  core::TimerWheel::cancel(timer_);
+  flushClient();
+}
+
 void HttpSession::processClientInput() {
   auto& chunks = loop().chunks();
+  if (state_ == State::kH2) {
+    feedH2();
+    return;
+  }
+  if (!h2_checked_ && state_ == State::kIdle && !client_in_.empty()) {
+    h2_checked_ = true;
+    if (wantsH2()) {
+      enterH2();
+      return;
+    }
+  }
   // Parse until the parser asks for more: it may have events left for an empty input (the end
   // of a body that filled the last chunk exactly).
   bool need_more = false;
@@ -329,7 +404,7 @@ void HttpSession::processClientInput() {
   // Hold pipelined bytes (and the kernel's) until this exchange's response is out.
   const bool want = state_ == State::kIdle || state_ == State::kHead ||
                     (state_ == State::kExchange && ex_ && !ex_->request_done &&
-                     up_out_.bytes() < env_.listener->limits.buffer_bytes);
+                     up_.backlog() < env_.listener->limits.buffer_bytes);
   if (want && !client_reading_ && !client_eof_) {
     client_reading_ = true;
     loop().startRecv(client_);
@@ -423,79 +498,38 @@ bool HttpSession::onRequestHead() {
       }
     }
   }
-  response_parser_.reset();
-  response_parser_.setRequestMethod(head.method);
-  if (!appendUpstream(scratch.head.data(), scratch.head.size())) {
+  if (!up_.begin(*ex_, head.method, scratch.head, ex_->request_chunked,
+                 head.body == h1::BodyKind::kNone && !head.upgrade)) {
+    closeClient(true);
     return false;
   }
-  if (head.body == h1::BodyKind::kNone && !head.upgrade) {
-    ex_->replay = scratch.head;
-  }
-  return connectUpstream();
-}
-
-bool HttpSession::connectUpstream() {
-  while (pickBackend(env_, *ex_)) {
-    upstream_ = env_.upstreams->takeIdle(ex_->backend, upstreamTls(), this);
-    if (upstream_ != nullptr) {
-      upstream_connected_ = true;
-      ex_->connect_ms = loop().nowMs();
-      ex_->backend->active.fetch_add(1, std::memory_order_relaxed);
-      upstream_reading_ = true;
-      upstream_->startRecv();
-      flushUpstream();
-      armExchangeTimer();
-      return true;
-    }
-    upstream_ = env_.upstreams->open(ex_->backend, upstreamTls(), this);
-    if (upstream_ == nullptr) {
-      continue;
-    }
-    ex_->backend_counters->connections_total.add();
-    upstream_connected_ = false;
-    ex_->backend->active.fetch_add(1, std::memory_order_relaxed);
-    armTimer(static_cast<uint64_t>(env_.listener->timeouts.connect.count()));
-    return true;
-  }
-  env_.counters->no_backend_total.add();
-  core::LogLine(core::LogLevel::kWarn, "l7.no_backend", core::LogRepeat::kLimited)
-      .str("listener", env_.listener->name)
-      .str("pool", ex_->pool)
-      .unum("tries", ex_->tries);
-  respondError(ex_->tries == 0 ? kUnavailable : kBadGateway, "no backend available");
-  return false;
+  return up_.connect();
 }
 
 void HttpSession::onRequestBody(std::span<const uint8_t> body) {
-  ex_->bytes_in += body.size();
-  if (ex_->request_chunked) {
-    std::array<uint8_t, h1::kMaxChunkHeaderBytes> size_line{};
-    const size_t n = h1::writeChunkHeader(body.size(), size_line);
-    if (!appendUpstream(size_line.data(), n) || !appendUpstream(body.data(), body.size()) ||
-        !appendUpstream(h1::kChunkEnd.data(), h1::kChunkEnd.size())) {
-      return;
-    }
-  } else if (!appendUpstream(body.data(), body.size())) {
-    return;
+  if (!up_.sendBody(body)) {
+    closeClient(true);
   }
-  flushUpstream();
 }
 
 void HttpSession::onRequestEnd() {
   ex_->request_done = true;
-  if (upstream_connected_ && !ex_->response_started) {
+  if (up_.connected() && !ex_->response_started) {
     // The response-header clock starts once the whole request is on its way.
     armTimer(static_cast<uint64_t>(env_.listener->http.timeouts.response_header.count()));
   }
-  if (ex_->request_chunked && !appendUpstream(h1::kLastChunk.data(), h1::kLastChunk.size())) {
-    return;
+  if (!up_.sendEnd()) {
+    closeClient(true);
   }
-  flushUpstream();
 }
 
 void HttpSession::onRecvEnd(core::Stream& /*s*/, int err) {
   client_reading_ = false;
   client_eof_ = true;
+  if (state_ == State::kH2) {
+    closeClient(err != 0);  // streams in flight cannot be answered on a half-closed h2 connection
+    return;
+  }
   if (err != 0 || state_ == State::kIdle || state_ == State::kHead ||
       (state_ == State::kClosing && shut_wr_)) {
     // Between requests (or a reset): nothing is lost by closing now.
@@ -503,14 +537,12 @@ void HttpSession::onRecvEnd(core::Stream& /*s*/, int err) {
     return;
   }
   if (state_ == State::kTunnel) {
-    if (up_out_.empty() && upstream_ != nullptr && upstream_->open()) {
-      upstream_->shutdownWrite();
-    }
+    up_.shutdownWhenFlushed();
     return;
   }
   if (state_ == State::kExchange && ex_ && !ex_->request_done) {
     // The client vanished mid-request: the upstream would wait for the rest forever.
-    releaseUpstream(false);
+    up_.release(false);
     closeClient(true);
     return;
   }
@@ -570,7 +602,7 @@ void HttpSession::flushClient() {
 
 void HttpSession::onSent(core::Stream& /*s*/, int64_t result) {
   if (result < 0) {
-    releaseUpstream(false);
+    up_.release(false);
     closeClient(true);
     return;
   }
@@ -578,10 +610,11 @@ void HttpSession::onSent(core::Stream& /*s*/, int64_t result) {
   (tls_ ? client_wire_ : client_out_)
       .consume(loop().chunks(), static_cast<uint32_t>(result),
                [this](core::ChunkId id) { loop().releaseChunk(id); });
-  if (upstream_ != nullptr && !upstream_reading_ && upstream_->open() &&
-      clientBacklog() < env_.listener->limits.buffer_bytes) {
-    upstream_reading_ = true;
-    upstream_->startRecv();
+  if (clientBacklog() < env_.listener->limits.buffer_bytes) {
+    up_.resumeReading();
+  }
+  if (state_ == State::kH2) {
+    h2_->onTransportSent();
   }
   flushClient();
 }
@@ -590,10 +623,8 @@ void HttpSession::onReleased(core::Stream& /*s*/) {
   client_released_ = true;
   client_out_.clear(loop().chunks(), [this](core::ChunkId id) { loop().releaseChunk(id); });
   client_wire_.clear(loop().chunks(), [this](core::ChunkId id) { loop().releaseChunk(id); });
-  releaseUpstream(false);          // closeClient released it already; this is the safety net
+  up_.release(false);              // closeClient released it already; this is the safety net
   env_.owner->sessionEnded(this);  // destroys this
 }
-
-// ---- upstream side -------------------------------------------------------------------------
 
 }  // namespace ballast::l7

@@ -1,11 +1,13 @@
 // src/l7/http_session.h — one HTTP/1.1 client connection through the reverse proxy: requests are
-// parsed strictly, routed, rewritten (hop-by-hop fields out, X-Forwarded-* in) and sent over a
-// pooled keep-alive upstream connection; responses come back reframed for the client. Requests
-// are handled one at a time; pipelined ones wait in the kernel until the previous response is out.
+// parsed strictly, routed, rewritten (hop-by-hop fields out, X-Forwarded-* in) and sent through
+// the HTTP/1 upstream connector (h1_upstream.h); responses come back reframed for the client.
+// Requests are handled one at a time; pipelined ones wait in the kernel until the previous response
+// is out.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,10 +20,11 @@
 #include "core/timer_wheel.h"
 #include "l7/exchange_core.h"
 #include "l7/forwarding_headers.h"
+#include "l7/h1_upstream.h"
+#include "l7/h2_session.h"
 #include "l7/router.h"
 #include "l7/upstream_pool.h"
 #include "proto/http1/request_parser.h"
-#include "proto/http1/response_parser.h"
 #include "tls/server_context.h"
 #include "tls/tls_stream.h"
 #include "upstream/worker_pool.h"
@@ -42,11 +45,9 @@ struct HttpEnv : ExchangeEnv {
   l4::StreamListener<HttpSession>* owner = nullptr;
   UpstreamPool* upstreams = nullptr;
   const tls::ServerContext* tls = nullptr;  // protocol: https; null for cleartext
-  // Per pool (ExchangeEnv::pools order): TLS towards its backends, null for cleartext.
-  const std::vector<std::shared_ptr<tls::ClientContext>>* upstream_tls = nullptr;
 };
 
-class HttpSession final : public core::StreamHandler, public UpstreamUser {
+class HttpSession final : public core::StreamHandler, public UpstreamSink, public H2Transport {
  public:
   using Env = HttpEnv;
   HttpSession(const HttpEnv& env, int client_fd);
@@ -67,11 +68,24 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   void onSent(core::Stream& s, int64_t result) override;
   void onReleased(core::Stream& s) override;
 
-  // Upstream connection.
-  void onUpstreamConnect(int err) override;
-  void onUpstreamData(core::ChunkId id, uint32_t len) override;
-  void onUpstreamEnd(int err) override;
-  void onUpstreamSent(int64_t result) override;
+  // The H1 upstream connector's sink (http_session_upstream.cpp).
+  void onUpstreamConnecting() override;
+  void onUpstreamConnected() override;
+  bool onResponseHead(const proto::http1::ResponseHead& head) override;
+  bool onResponseBody(std::span<const uint8_t> body) override;
+  void onResponseEnd(std::span<const proto::http1::Header> trailers, bool reusable) override;
+  void onTunnel(std::span<const uint8_t> rest) override;
+  void onTunnelData(core::ChunkId id, uint32_t len) override;
+  void onTunnelEnd(int err) override;
+  void onUpstreamError(uint16_t status, const char* why) override;
+  void onRequestWritable() override;
+  bool onResponseBatchDone() override;
+
+  // The HTTP/2 codec's transport, once the connection speaks h2.
+  bool h2Write(const uint8_t* data, size_t len) override { return appendClient(data, len); }
+  void h2Flush() override { flushClient(); }
+  uint32_t h2Backlog() const override { return clientBacklog(); }
+  void h2Close() override;
 
  private:
   enum class State : uint8_t {
@@ -79,12 +93,12 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
     kHead,      // a request head is arriving (header timer)
     kExchange,  // a request is being forwarded and/or its response returned
     kTunnel,    // after 101: raw bytes both ways
+    kH2,        // the connection speaks HTTP/2: h2_ has the streams
     kClosing,   // flushing a last response, then closing
     kDone,
   };
   // The exchange core's record plus what HTTP/1 framing needs on both sides.
   struct H1Exchange : Exchange {
-    std::string replay;  // the head of a bodiless request, resent if a reused connection was stale
     bool request_chunked = false;
     bool request_done = false;
     bool response_started = false;  // a head went to the client
@@ -101,20 +115,13 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   bool onRequestHead();
   void onRequestBody(std::span<const uint8_t> body);
   void onRequestEnd();
-  bool connectUpstream();
-  void onUpstreamFailed(int err, const char* what);
-  bool onResponseHead(const proto::http1::ResponseHead& head);
-  void onResponseEnd(bool reusable);
   void finishExchange();
   // A response of our own, then close. `location`: a redirect's target.
   void respondError(uint16_t status, std::string_view why, std::string_view location = {});
   // An answer of our own with a text body (ACME http-01), then close.
   void respondLocal(uint16_t status, std::string_view body);
   void flushClient();
-  void flushUpstream();
-  void releaseUpstream(bool reusable);
   void closeClient(bool reset);
-  void enterTunnel(std::span<const uint8_t> rest);
   void armTimer(uint64_t ms);
   void armExchangeTimer();  // once upstream is connected: body idle while uploading, else response
   void accessLog();
@@ -125,13 +132,11 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   bool decryptClient(core::ChunkId id, std::span<const uint8_t> bytes, core::ChunkQueue& into);
   // Bytes queued towards the client, before and after encryption (backpressure).
   uint32_t clientBacklog() const { return client_out_.bytes() + client_wire_.bytes(); }
-  bool appendUpstream(const void* data, size_t len);
-  const tls::ClientContext* upstreamTls() const {
-    return env_.upstream_tls == nullptr
-               ? nullptr
-               : (*env_.upstream_tls)[static_cast<size_t>(ex_->pool_index)].get();
-  }
   void beginExchange();
+  // ALPN chose h2, or a cleartext `http2: true` listener sees the HTTP/2 preface.
+  bool wantsH2() const;
+  void enterH2();
+  void feedH2();
 
   HttpEnv env_;
   core::Stream client_;
@@ -144,11 +149,8 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
     std::string fingerprint;
   };
   std::unique_ptr<ClientIdentity> client_identity_;
-  core::ChunkQueue up_out_;  // to write upstream
-  UpstreamConn* upstream_ = nullptr;
-  bool upstream_connected_ = false;
+  H1Upstream up_;  // the backend side of the exchange in flight
   bool client_reading_ = false;
-  bool upstream_reading_ = false;
   bool client_eof_ = false;
   bool close_after_flush_ = false;
   bool client_released_ = true;
@@ -158,12 +160,13 @@ class HttpSession final : public core::StreamHandler, public UpstreamUser {
   core::Timer timer_;
   uint64_t last_activity_ms_ = 0;
   proto::http1::RequestParser request_parser_;
-  proto::http1::ResponseParser response_parser_;
   std::unique_ptr<H1Exchange> ex_;     // the request in flight; none while idle
   std::unique_ptr<H1Exchange> spare_;  // the last one, reused so a request allocates nothing
   net::SocketAddress peer_;            // the client (as a trusted PROXY header names it)
   bool peer_trusted_ = false;          // the TCP peer is in trusted_proxies
   bool awaiting_proxy_header_ = false;
+  bool h2_checked_ = false;           // the first bytes were looked at for HTTP/2
+  std::unique_ptr<H2Connection> h2_;  // HTTP/2 connections only
 };
 
 }  // namespace ballast::l7

@@ -24,7 +24,7 @@ void HttpSession::respondError(uint16_t status, std::string_view why, std::strin
   if (ex_ == nullptr) {
     beginExchange();
   }
-  releaseUpstream(false);
+  up_.release(false);
   ex_->status = status;
   std::array<char, 256> body{};
   const int body_len =
@@ -87,10 +87,11 @@ void HttpSession::closeClient(bool reset) {
   core::TimerWheel::cancel(timer_);
   auto release = [this](core::ChunkId id) { loop().releaseChunk(id); };
   client_in_.clear(loop().chunks(), release);
-  // client_out_ waits for the socket's release: a send may still be reading its head chunk.
-  if (ex_ != nullptr && upstream_ != nullptr) {
-    releaseUpstream(false);
+  if (h2_) {
+    h2_->abort();
   }
+  // client_out_ waits for the socket's release: a send may still be reading its head chunk.
+  up_.release(false);
   if (reset && client_.open()) {
     core::setLingerZero(client_.fd());
   }
@@ -101,6 +102,10 @@ void HttpSession::closeClient(bool reset) {
 
 void HttpSession::drain() {
   draining_ = true;
+  if (state_ == State::kH2) {
+    h2_->drain();
+    return;
+  }
   if (state_ == State::kIdle) {
     close_after_flush_ = true;    // the next response says Connection: close
     armTimer(kDrainIdleGraceMs);  // then the idle timer closes it (onTimer, kIdle)
@@ -113,7 +118,7 @@ void HttpSession::drain() {
 }
 
 void HttpSession::abort() {
-  releaseUpstream(false);
+  up_.release(false);
   closeClient(true);
 }
 
@@ -138,8 +143,8 @@ void HttpSession::onTimer(void* self) {
       s->respondError(kRequestTimeout, "header timeout");
       return;
     case State::kExchange:
-      if (!s->upstream_connected_) {
-        s->onUpstreamFailed(ETIMEDOUT, "connect");
+      if (!s->up_.connected()) {
+        s->up_.fail(ETIMEDOUT, "connect");
       } else if (s->ex_ && (s->ex_->response_started || !s->ex_->request_done)) {
         // A body streaming either way: only a stall counts, not a long transfer.
         const auto idle = static_cast<uint64_t>(s->env_.listener->http.timeouts.body_idle.count());
@@ -150,7 +155,7 @@ void HttpSession::onTimer(void* self) {
         core::LogLine(core::LogLevel::kWarn, "l7.body_timeout")
             .str("listener", s->env_.listener->name)
             .str("backend", s->ex_->backend ? s->ex_->backend->name : "");
-        s->releaseUpstream(false);
+        s->up_.release(false);
         s->closeClient(true);
       } else {
         core::LogLine(core::LogLevel::kWarn, "l7.response_timeout")
@@ -159,13 +164,27 @@ void HttpSession::onTimer(void* self) {
         if (s->ex_ && s->ex_->backend_counters != nullptr) {
           s->ex_->backend_counters->timeouts_total.add();
         }
-        s->releaseUpstream(false);
+        s->up_.release(false);
         s->respondError(kGatewayTimeout, "response header timeout");
       }
       return;
     case State::kClosing:
       s->closeClient(false);  // the lingering close is over
       return;
+    case State::kH2: {
+      const auto keep_alive =
+          static_cast<uint64_t>(s->env_.listener->http.timeouts.keep_alive.count());
+      if (s->h2_->streams() > 0 || s->loop().nowMs() - s->last_activity_ms_ < keep_alive) {
+        s->loop().timers().scheduleAt(
+            s->timer_, std::max(s->last_activity_ms_ + keep_alive, s->loop().nowMs() + 1));
+        return;
+      }
+      s->h2_->drain();  // idle: GOAWAY, then the codec closes
+      if (s->state_ == State::kH2) {
+        s->closeClient(false);
+      }
+      return;
+    }
     case State::kTunnel: {
       const auto idle = static_cast<uint64_t>(s->env_.listener->timeouts.idle.count());
       const uint64_t now = s->loop().nowMs();
@@ -173,7 +192,7 @@ void HttpSession::onTimer(void* self) {
         s->loop().timers().scheduleAt(s->timer_, s->last_activity_ms_ + idle);
         return;
       }
-      s->releaseUpstream(false);
+      s->up_.release(false);
       s->closeClient(false);
       return;
     }

@@ -1,5 +1,5 @@
-// src/l7/http_session_upstream.cpp — HttpSession's upstream side: sending the request, reading
-// and reframing the response, returning the connection to the pool, and the 101 tunnel.
+// src/l7/http_session_upstream.cpp — HttpSession as the sink of its H1 upstream connector:
+// reframing the response for the client, ending the exchange, and the 101 tunnel.
 #include <sys/socket.h>
 
 #include <array>
@@ -20,28 +20,11 @@ namespace ballast::l7 {
 
 using namespace session_internal;  // NOLINT(google-build-using-namespace): this class's own files
 
-void HttpSession::flushUpstream() {
-  if (upstream_ == nullptr || !upstream_connected_ || upstream_->sending() || !upstream_->open() ||
-      up_out_.empty()) {
-    return;
-  }
-  auto& chunks = loop().chunks();
-  const auto& m = chunks.meta(up_out_.head());
-  upstream_->send(chunks.data(up_out_.head()) + m.offset, m.length);
+void HttpSession::onUpstreamConnecting() {
+  armTimer(static_cast<uint64_t>(env_.listener->timeouts.connect.count()));
 }
 
-void HttpSession::onUpstreamConnect(int err) {
-  if (err != 0) {
-    onUpstreamFailed(err, "connect");
-    return;
-  }
-  upstream_connected_ = true;
-  ex_->connect_ms = loop().nowMs();
-  upstream_reading_ = true;
-  upstream_->startRecv();
-  flushUpstream();
-  armExchangeTimer();
-}
+void HttpSession::onUpstreamConnected() { armExchangeTimer(); }
 
 void HttpSession::armExchangeTimer() {
   const auto& t = env_.listener->http.timeouts;
@@ -49,133 +32,55 @@ void HttpSession::armExchangeTimer() {
       static_cast<uint64_t>(ex_->request_done ? t.response_header.count() : t.body_idle.count()));
 }
 
-void HttpSession::onUpstreamFailed(int err, const char* what) {
-  if (ex_ && ex_->backend_counters != nullptr && !upstream_connected_) {
-    ex_->backend_counters->connect_errors_total.add();
-    if (err == ETIMEDOUT) {
-      ex_->backend_counters->timeouts_total.add();
-    }
-  }
-  core::LogLine(core::LogLevel::kWarn, "l7.upstream_failed", core::LogRepeat::kLimited)
-      .str("listener", env_.listener->name)
-      .str("backend", ex_ && ex_->backend ? ex_->backend->name : "")
-      .str("stage", what)
-      .str("reason", strerror(err))
-      .unum("response_bytes", ex_ ? ex_->bytes_out : 0);
-  const bool response_started = ex_ && ex_->response_started;
-  // Safe to try again: nothing was sent (connect failed), or a kept-alive connection turned out
-  // to be closed before any answer and the request, having no body, can be sent again whole.
-  const bool unsent = ex_ && !response_started && !upstream_connected_;
-  const bool stale = ex_ && !response_started && ex_->response_ms == 0 && upstream_ != nullptr &&
-                     upstream_->reused() && !ex_->replay.empty();
-  releaseUpstream(false);
-  if (stale && appendUpstream(ex_->replay.data(), ex_->replay.size())) {
-    --ex_->tries;  // a stale pooled connection is not the backend's failure
-    connectUpstream();
-    return;
-  }
-  if (unsent) {
-    connectUpstream();  // the request bytes are still queued
-    return;
-  }
-  if (response_started) {
+void HttpSession::onUpstreamError(uint16_t status, const char* why) {
+  if (ex_ && ex_->response_started) {
     closeClient(true);
   } else {
-    respondError(kBadGateway, what);
+    respondError(status, why);
   }
 }
 
-void HttpSession::onUpstreamSent(int64_t result) {
-  if (result < 0) {
-    onUpstreamFailed(static_cast<int>(-result), "send");
-    return;
-  }
-  up_out_.consume(loop().chunks(), static_cast<uint32_t>(result),
-                  [this](core::ChunkId id) { loop().releaseChunk(id); });
-  flushUpstream();
+void HttpSession::onRequestWritable() {
   if (state_ == State::kTunnel) {
-    if (!client_reading_ && !client_eof_ && up_out_.bytes() < env_.listener->limits.buffer_bytes) {
+    if (!client_reading_ && !client_eof_ && up_.backlog() < env_.listener->limits.buffer_bytes) {
       client_reading_ = true;
       loop().startRecv(client_);
-    }
-    if (client_eof_ && up_out_.empty() && !upstream_->sending()) {
-      upstream_->shutdownWrite();
     }
     return;
   }
   processClientInput();  // more of the request body may now fit
 }
 
-void HttpSession::onUpstreamData(core::ChunkId id, uint32_t len) {
+void HttpSession::onTunnelData(core::ChunkId id, uint32_t len) {
   last_activity_ms_ = loop().nowMs();
-  if (state_ == State::kTunnel) {
-    client_out_.push(loop().chunks(), id, 0, len);
-    flushClient();
-    if (clientBacklog() >= env_.listener->limits.buffer_bytes && upstream_reading_) {
-      upstream_reading_ = false;
-      upstream_->stopRecv();
-    }
-    return;
-  }
-  auto& chunks = loop().chunks();
-  std::span<const uint8_t> in(chunks.data(id), len);
-  // Until kNeedMore, even with nothing left: the last body bytes are followed by kMessageEnd on
-  // the next call.
-  while (ex_ != nullptr && state_ == State::kExchange) {
-    const h1::Progress p = response_parser_.next(in);
-    in = in.subspan(p.consumed);
-    if (p.event == h1::Event::kNeedMore) {
-      break;
-    }
-    if (p.event == h1::Event::kHead) {
-      if (!onResponseHead(response_parser_.head())) {
-        break;
-      }
-    } else if (p.event == h1::Event::kBody) {
-      ex_->bytes_out += p.body.size();
-      if (ex_->response_chunked) {
-        std::array<uint8_t, h1::kMaxChunkHeaderBytes> size_line{};
-        const size_t n = h1::writeChunkHeader(p.body.size(), size_line);
-        if (!appendClient(size_line.data(), n) || !appendClient(p.body.data(), p.body.size()) ||
-            !appendClient(h1::kChunkEnd.data(), h1::kChunkEnd.size())) {
-          break;
-        }
-      } else if (!appendClient(p.body.data(), p.body.size())) {
-        break;
-      }
-    } else if (p.event == h1::Event::kMessageEnd) {
-      onResponseEnd(response_parser_.head().keep_alive && in.empty());
-      break;
-    } else if (p.event == h1::Event::kTunnel) {
-      enterTunnel(in);
-      in = {};
-      break;
-    } else if (p.event == h1::Event::kError) {
-      core::LogLine(core::LogLevel::kWarn, "l7.bad_response", core::LogRepeat::kLimited)
-          .str("listener", env_.listener->name)
-          .str("backend", ex_->backend ? ex_->backend->name : "")
-          .str("reason", response_parser_.errorReason());
-      releaseUpstream(false);
-      if (ex_->response_started) {
-        closeClient(true);
-      } else {
-        respondError(kBadGateway, "malformed response");
-      }
-      break;
-    }
-  }
-  loop().releaseChunk(id);
+  client_out_.push(loop().chunks(), id, 0, len);
   flushClient();
-  if (upstream_ != nullptr && upstream_reading_ && upstream_->open() &&
-      clientBacklog() >= env_.listener->limits.buffer_bytes) {
-    upstream_reading_ = false;
-    upstream_->stopRecv();
+  if (clientBacklog() >= env_.listener->limits.buffer_bytes) {
+    up_.pauseReading();
   }
 }
 
+bool HttpSession::onResponseBody(std::span<const uint8_t> body) {
+  last_activity_ms_ = loop().nowMs();
+  if (ex_->response_chunked) {
+    std::array<uint8_t, h1::kMaxChunkHeaderBytes> size_line{};
+    const size_t n = h1::writeChunkHeader(body.size(), size_line);
+    return appendClient(size_line.data(), n) && appendClient(body.data(), body.size()) &&
+           appendClient(h1::kChunkEnd.data(), h1::kChunkEnd.size());
+  }
+  return appendClient(body.data(), body.size());
+}
+
+bool HttpSession::onResponseBatchDone() {
+  last_activity_ms_ = loop().nowMs();
+  flushClient();
+  return clientBacklog() < env_.listener->limits.buffer_bytes;
+}
+
 bool HttpSession::onResponseHead(const h1::ResponseHead& head) {
-  if (ex_->response_ms == 0) {
-    ex_->response_ms = loop().nowMs();
+  last_activity_ms_ = loop().nowMs();
+  if (state_ != State::kExchange || ex_ == nullptr) {
+    return false;
   }
   core::TimerWheel::cancel(timer_);
   const bool interim = head.status < kFirstFinal && head.status != kSwitching;
@@ -231,7 +136,7 @@ bool HttpSession::onResponseHead(const h1::ResponseHead& head) {
   auto& scratch = env_.scratch->head;
   scratch.clear();
   if (!h1::writeResponseHead(out, std::span<const h1::Header>(add.data(), n_add), scratch)) {
-    releaseUpstream(false);
+    up_.release(false);
     respondError(kBadGateway, "response head cannot be forwarded");
     return false;
   }
@@ -250,11 +155,11 @@ bool HttpSession::onResponseHead(const h1::ResponseHead& head) {
   return appendClient(scratch.data(), scratch.size());
 }
 
-void HttpSession::onResponseEnd(bool reusable) {
+void HttpSession::onResponseEnd(std::span<const h1::Header> /*trailers*/, bool reusable) {
   if (ex_->response_chunked && !appendClient(h1::kLastChunk.data(), h1::kLastChunk.size())) {
     return;
   }
-  releaseUpstream(reusable && ex_->request_done);
+  up_.release(reusable && ex_->request_done);
   finishExchange();
 }
 
@@ -284,7 +189,7 @@ void HttpSession::finishExchange() {
   processClientInput();
 }
 
-void HttpSession::enterTunnel(std::span<const uint8_t> rest) {
+void HttpSession::onTunnel(std::span<const uint8_t> rest) {
   accessLog();
   state_ = State::kTunnel;
   core::TimerWheel::cancel(timer_);
@@ -295,12 +200,13 @@ void HttpSession::enterTunnel(std::span<const uint8_t> rest) {
   auto& chunks = loop().chunks();
   while (!client_in_.empty()) {
     const auto& m = chunks.meta(client_in_.head());
-    if (!appendUpstream(chunks.data(client_in_.head()) + m.offset, m.length)) {
+    if (!up_.sendRaw(chunks.data(client_in_.head()) + m.offset, m.length)) {
+      closeClient(true);
       return;
     }
     client_in_.consume(chunks, m.length, [this](core::ChunkId id) { loop().releaseChunk(id); });
   }
-  flushUpstream();
+  up_.flush();
   flushClient();
   if (!client_reading_ && !client_eof_) {
     client_reading_ = true;
@@ -309,56 +215,15 @@ void HttpSession::enterTunnel(std::span<const uint8_t> rest) {
   armTimer(static_cast<uint64_t>(env_.listener->timeouts.idle.count()));
 }
 
-void HttpSession::onUpstreamEnd(int err) {
-  upstream_reading_ = false;
-  if (state_ == State::kTunnel) {
-    if (err != 0) {
-      releaseUpstream(false);
-      closeClient(true);
-      return;
-    }
-    close_after_flush_ = true;
-    releaseUpstream(false);
-    state_ = State::kClosing;
-    flushClient();
+void HttpSession::onTunnelEnd(int err) {
+  up_.release(false);
+  if (err != 0) {
+    closeClient(true);
     return;
   }
-  if (ex_ == nullptr || state_ != State::kExchange) {
-    releaseUpstream(false);
-    return;
-  }
-  if (err == 0) {
-    // A close-delimited body ends here; anything else is a truncated response.
-    if (response_parser_.finish() == h1::Event::kMessageEnd) {
-      onResponseEnd(false);
-      flushClient();
-      return;
-    }
-  }
-  onUpstreamFailed(err == 0 ? ECONNRESET : err, ex_->response_ms == 0 ? "response" : "body");
+  close_after_flush_ = true;
+  state_ = State::kClosing;
   flushClient();
-}
-
-void HttpSession::releaseUpstream(bool reusable) {
-  if (upstream_ == nullptr) {
-    return;
-  }
-  if (ex_ && ex_->backend) {
-    ex_->backend->active.fetch_sub(1, std::memory_order_relaxed);
-  }
-  UpstreamConn* c = upstream_;
-  upstream_ = nullptr;
-  upstream_connected_ = false;
-  upstream_reading_ = false;
-  if (reusable) {
-    up_out_.clear(loop().chunks(), [this](core::ChunkId id) { loop().releaseChunk(id); });
-    env_.upstreams->giveBack(
-        c, (*env_.pools)[static_cast<size_t>(ex_->pool_index)]->runtime().config->keepalive);
-  } else {
-    // A send may still be reading these chunks (io_uring): the connection frees them once its
-    // socket is released, never before.
-    env_.upstreams->discard(c, std::exchange(up_out_, core::ChunkQueue{}));
-  }
 }
 
 }  // namespace ballast::l7

@@ -90,6 +90,7 @@ std::map<std::string, ProxyMetrics::ListenerTotals> ProxyMetrics::listenerTotals
       for (size_t k = 0; k < kTlsFailureKinds; ++k) {
         t.tls_failures_total[k] += c->tls_failures_total[k].value();
       }
+      t.h2_errors_total += c->h2_errors_total.value();
       t.no_backend_total += c->no_backend_total.value();
       t.tls_malformed_total += c->tls_malformed_total.value();
       t.tls_no_route_total += c->tls_no_route_total.value();

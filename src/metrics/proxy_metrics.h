@@ -32,6 +32,7 @@ struct ListenerCounters {
   Counter rejected_total;    // over max_connections / flow table full
   Counter tls_errors_total;  // https: failed handshakes and bad records
   std::array<Counter, kTlsFailureKinds> tls_failures_total;  // the same, by tls::Failure
+  Counter h2_errors_total;      // HTTP/2: malformed requests and connection protocol errors
   Counter no_backend_total;     // connections or requests no backend could take (logs are limited)
   Counter tls_malformed_total;  // tls_passthrough: ClientHellos refused by the parser
   Counter tls_no_route_total;   // tls_passthrough: no sni entry matched and no default pool
@@ -105,6 +106,7 @@ class ProxyMetrics {
     uint64_t rejected_total = 0;
     uint64_t tls_errors_total = 0;
     std::array<uint64_t, kTlsFailureKinds> tls_failures_total{};
+    uint64_t h2_errors_total = 0;
     uint64_t no_backend_total = 0;
     uint64_t tls_malformed_total = 0;
     uint64_t tls_no_route_total = 0;

@@ -100,6 +100,9 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   listenerCounter("ballast_listener_acl_denied_total",
                   "Connections (refused at accept), UDP flows or HTTP requests an acl denied.",
                   false, [](const auto& t) { return t.acl_denied_total; });
+  listenerCounter("ballast_listener_h2_errors_total",
+                  "HTTP/2: malformed requests (reset) and connection protocol errors (GOAWAY).",
+                  true, [](const auto& t) { return t.h2_errors_total; });
   listenerCounter("ballast_listener_no_backend_total",
                   "Client connections (TCP) or requests (HTTP) that no backend could take.", false,
                   [](const auto& t) { return t.no_backend_total; });

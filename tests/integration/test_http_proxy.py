@@ -703,5 +703,26 @@ class HttpProxyTest(BallastTest):
             backend.close()
 
 
+    def test_refused_connect_is_retried_with_the_request_intact(self):
+        # A backend that refuses connections, with connect_retries: the request (head and body)
+        # must reach the next backend whole, not an empty connection.
+        live = HttpBackend("live")
+        dead = f"127.0.0.1:{free_port()}"  # nothing listens here
+        try:
+            cfg = lambda port: http_config(port, {"app": [dead, live.address]}, connect_retries=1)
+            def body(port, b):
+                for i in range(6):
+                    payload = b"x" * (1000 + i)
+                    resp = get(port, "/sha256", method="POST", body=payload)
+                    self.assertEqual(resp.status, 200, resp)
+                    self.assertEqual(json.loads(resp.body)["sha256"],
+                                     hashlib.sha256(payload).hexdigest())
+                    resp = get(port, f"/plain/{i}")
+                    self.assertEqual(resp.status, 200, resp)
+                    self.assertTrue(resp.body.decode().endswith(f"GET /plain/{i}"), resp)
+            self.each_io(cfg, body)
+        finally:
+            live.close()
+
 if __name__ == "__main__":
     main()

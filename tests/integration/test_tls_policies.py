@@ -158,6 +158,23 @@ pools:
                 self.assertEqual(self.echoed(s)["x-client-subject"], "CN=alice,O=Example")
         self.each_io(body, tls_extra=tls_extra)
 
+    def test_mtls_identity_over_http2_cannot_be_forged_either(self):
+        tls_extra = (f'      client_auth: {{ca: "{self.clients_ca[0]}", mode: require}}\n'
+                     '      alpn: [h2, http/1.1]')
+
+        def body(b, port, metrics_port):
+            out = subprocess.run(
+                ["curl", "-sk", "--http2", "--cert", self.alice[0], "--key", self.alice[1],
+                 "-H", "X-Client-Subject: CN=admin", "-w", "\n%{http_version}",
+                 f"https://127.0.0.1:{port}/echo-headers"],
+                capture_output=True, text=True, timeout=20).stdout
+            text, _, version = out.rpartition("\n")
+            self.assertEqual(version, "2")
+            fields = [(k.lower(), v) for k, v in json.loads(text)]
+            self.assertEqual([v for k, v in fields if k == "x-client-subject"],
+                             ["CN=alice,O=Example"])
+        self.each_io(body, tls_extra=tls_extra)
+
     # -- OCSP ----------------------------------------------------------------------------
 
     def test_ocsp_response_is_stapled_when_asked_for(self):

@@ -302,7 +302,20 @@ TEST(HttpListenerTest, UnknownListenerKeyListsRoutes) {
 )",
                   "h.yaml:6:5: unknown key \"route\" in listener; allowed keys: name, bind, "
                   "protocol, pool, timeouts, limits, proxy_protocol, acl, routes, trusted_proxies, "
-                  "forwarded, access_log, redirect_https, hsts, security_headers, tls, sni");
+                  "forwarded, access_log, http2, redirect_https, hsts, security_headers, tls, sni");
+}
+
+TEST(HttpListenerTest, Http2IsOffAndCanBeTurnedOn) {
+  constexpr std::string_view kBase = R"(listeners:
+  - name: web
+    bind: "127.0.0.1:8080"
+    protocol: http
+    pool: app
+)";
+  EXPECT_FALSE(loadListener(kBase).http.http2);
+  EXPECT_TRUE(loadListener(std::string(kBase) + "    http2: true\n").http.http2);
+  expectOnlyError(std::string(kBase) + "    http2: maybe\n",
+                  "h.yaml:6:12: http2: expected true or false, got \"maybe\"");
 }
 
 // ---- keys only http listeners have

@@ -1,0 +1,710 @@
+// src/l7/h2_session.cpp — HTTP/2 streams as exchanges: nghttp2 callbacks, the h2 → h1 request
+// translation, response bodies through nghttp2's data provider, and flow control tied to what
+// the backend has taken (a stream's window reopens only when its bytes left for the backend).
+#include "l7/h2_session.h"
+
+#include <nghttp2/nghttp2.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstring>
+#include <string>
+
+#include "core/log.h"
+#include "l7/forwarding_headers.h"
+#include "l7/h1_upstream.h"
+#include "l7/h2_limits.h"
+#include "l7/sticky.h"
+#include "proto/http1/syntax.h"
+#include "proto/http1/writer.h"
+
+namespace ballast::l7 {
+namespace {
+
+namespace h1 = proto::http1;
+
+using h2_limits::kMaxConcurrentStreams;
+using h2_limits::kStreamBufferBytes;
+constexpr size_t kMaxLoggedPathBytes = 1024;
+constexpr uint16_t kBadRequest = 400;
+constexpr uint16_t kNotImplemented = 501;
+constexpr uint16_t kGatewayTimeout = 504;
+constexpr uint16_t kFirstFinal = 200;
+
+// As for HTTP/1 responses: no body limit (it protects backends from clients).
+h1::Limits responseLimits(const config::HttpLimits& l) {
+  h1::Limits out;
+  out.max_header_bytes = l.max_header_bytes;
+  out.max_headers = l.max_headers;
+  return out;
+}
+
+// HTTP/1 fields that must not appear in HTTP/2 (RFC 9113 §8.2.2); nghttp2 refuses them in
+// requests, and a backend's are dropped from responses.
+bool connectionSpecific(std::string_view name) {
+  return h1::equalsIgnoreCase(name, "connection") || h1::equalsIgnoreCase(name, "keep-alive") ||
+         h1::equalsIgnoreCase(name, "proxy-connection") ||
+         h1::equalsIgnoreCase(name, "transfer-encoding") || h1::equalsIgnoreCase(name, "upgrade");
+}
+
+}  // namespace
+
+// One request and its response on one HTTP/2 stream.
+struct H2Stream final : UpstreamSink {
+  H2Stream(H2Connection& c, int32_t stream_id)
+      : conn(c),
+        id(stream_id),
+        up(*c.env().loop, *c.env().upstreams, *c.env().exchange,
+           responseLimits(c.env().exchange->listener->http.limits), *this) {
+    timer.bind(&H2Stream::onTimer, this);
+  }
+  ~H2Stream() { core::TimerWheel::cancel(timer); }
+
+  H2Connection& conn;
+  int32_t id;
+  Exchange ex;
+  H1Upstream up;
+  core::Timer timer;
+  // The request head as received: names and values copied into `arena`, views built once the
+  // block is complete (the arena does not move after that).
+  std::string arena;
+  std::vector<std::array<uint32_t, 4>> spans;  // name offset, name length, value offset, length
+  std::vector<h1::Header> headers;
+  std::string_view method, path, scheme, authority, host;
+  bool has_content_length = false;
+  uint64_t content_length = 0;
+  uint32_t header_bytes = 0;
+  bool started = false;       // the exchange began (routed, upstream asked)
+  bool request_done = false;  // END_STREAM seen from the client
+  bool answered = false;      // a response head was submitted
+  bool body_end = false;      // the response body is complete
+  bool upstream_failed = false;
+  uint32_t unconsumed = 0;   // DATA bytes received, not yet handed back as window
+  uint64_t progress_ms = 0;  // the response body last moved (body_idle counts from here)
+  core::ChunkQueue body;     // response bytes waiting for the client's window
+
+  core::EventLoop& loop() const { return *conn.env().loop; }
+  const config::Listener& listener() const { return *conn.env().exchange->listener; }
+
+  void fieldReceived(std::string_view name, std::string_view value) {
+    const auto name_at = static_cast<uint32_t>(arena.size());
+    arena.append(name);
+    const auto value_at = static_cast<uint32_t>(arena.size());
+    arena.append(value);
+    spans.push_back({name_at, static_cast<uint32_t>(name.size()), value_at,
+                     static_cast<uint32_t>(value.size())});
+  }
+
+  // The header block is complete: the pseudo-headers, and views of the regular fields.
+  void collectFields() {
+    headers.clear();
+    for (const auto& s : spans) {
+      const std::string_view name(arena.data() + s[0], s[1]);
+      const std::string_view value(arena.data() + s[2], s[3]);
+      if (name == ":method") {
+        method = value;
+      } else if (name == ":path") {
+        path = value;
+      } else if (name == ":scheme") {
+        scheme = value;
+      } else if (name == ":authority") {
+        authority = value;
+      } else if (!name.empty() && name.front() != ':') {
+        if (name == "host") {
+          host = value;
+        } else if (name == "content-length") {
+          has_content_length = true;
+          content_length = 0;
+          for (char c : value) {
+            content_length = content_length * 10 + static_cast<uint64_t>(c - '0');  // NOLINT
+          }
+        }
+        headers.push_back({name, value});
+      }
+    }
+  }
+
+  // The request head is complete: route it and send it upstream as HTTP/1.1.
+  void begin(bool end_stream) {
+    request_done = end_stream;
+    collectFields();
+    const ExchangeEnv& env = *conn.env().exchange;
+    ex.start_ms = loop().nowMs();
+    ex.method.assign(method);
+    ex.host.assign(authority.empty() ? host : authority);
+    ex.path.assign(path.substr(0, kMaxLoggedPathBytes));
+    started = true;
+    // RFC 9113 §8.3.1: Host and :authority must agree when both are sent, or an HTTP/1 backend
+    // and we would route by different names.
+    if (!authority.empty() && !host.empty() && authority != host) {
+      reject(kBadRequest, ":authority and host disagree");
+      return;
+    }
+    if (method == "CONNECT") {
+      reject(kNotImplemented, "CONNECT over HTTP/2");
+      return;
+    }
+    RequestView view;
+    view.method = method;
+    view.target = path;
+    view.host = authority.empty() ? host : authority;
+    view.headers = headers;
+    const Verdict verdict = beginRequest(env, ex, view, conn.env().peer);
+    if (!verdict.proceed()) {
+      respond(verdict.status, verdict.reason);
+      return;
+    }
+    auto& scratch = *env.scratch;
+    ForwardingContext ctx;
+    const std::string client_ip = conn.env().peer.hostString();
+    ctx.client_ip = client_ip;
+    ctx.client_v6 = conn.env().peer.isV6();
+    ctx.trusted_peer = conn.env().peer_trusted;
+    ctx.host = view.host;
+    ctx.request_id = ex.request_id;
+    ctx.rfc7239 = listener().http.forwarded_rfc7239;
+    ctx.tls = conn.env().tls;
+    ctx.client_auth = conn.env().client_auth;
+    ctx.client_subject = conn.env().client_subject;
+    ctx.client_fingerprint = conn.env().client_fingerprint;
+    buildRequestFields(headers, ctx,
+                       ex.route_config != nullptr ? &ex.route_config->request_headers : nullptr,
+                       scratch.forwarding, scratch.headers);
+    h1::RequestHead out;
+    out.method = method;
+    out.target = path;
+    out.host = view.host;
+    out.headers = scratch.headers;
+    const bool chunked = !end_stream && !has_content_length;
+    if (has_content_length) {
+      out.body = h1::BodyKind::kLength;
+      out.content_length = content_length;
+    } else {
+      out.body = chunked ? h1::BodyKind::kChunked : h1::BodyKind::kNone;
+    }
+    std::array<h1::Header, 1> add{};
+    size_t n_add = 0;
+    if (host.empty()) {
+      add[n_add++] = {"Host", authority};
+    }
+    scratch.head.clear();
+    if (!h1::writeRequestHead(out, std::span<const h1::Header>(add.data(), n_add), scratch.head)) {
+      reject(kBadRequest, "request head cannot be forwarded");
+      return;
+    }
+    if (!up.begin(ex, method, scratch.head, chunked, out.body == h1::BodyKind::kNone)) {
+      respond(kBadRequest, "out of buffers");
+      return;
+    }
+    if (!up.connect()) {
+      return;  // onUpstreamError answered
+    }
+    if (end_stream) {
+      up.sendEnd();
+    }
+  }
+
+  // A request that must not reach a backend: RST_STREAM(PROTOCOL_ERROR), as RFC 9113 §8.1.1
+  // asks for a malformed request; counted and logged.
+  void reject(uint16_t status, const char* why) {
+    ex.status = status;
+    conn.env().exchange->counters->h2_errors_total.add();
+    core::LogLine(core::LogLevel::kInfo, "h2.bad_request", core::LogRepeat::kLimited)
+        .str("listener", listener().name)
+        .str("reason", why);
+    nghttp2_submit_rst_stream(conn.session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_PROTOCOL_ERROR);
+  }
+
+  // An answer of ours (404, 502, 503, 504…): a small text body.
+  void respond(uint16_t status, std::string_view why) {
+    up.release(false);
+    core::TimerWheel::cancel(timer);
+    if (answered) {
+      nghttp2_submit_rst_stream(conn.session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
+    ex.status = status;
+    answered = true;
+    core::LogLine(core::LogLevel::kDebug, "l7.error_response")
+        .str("listener", listener().name)
+        .unum("status", status)
+        .str("reason", why);
+    std::array<char, 64> text{};
+    const int n = snprintf(text.data(), text.size(), "%u\n", status);
+    body.clear(loop().chunks(), [this](core::ChunkId c) { loop().releaseChunk(c); });
+    body.append(loop().chunks(), text.data(), static_cast<size_t>(n));
+    body_end = true;
+    std::array<char, 8> code{};  // a status is 3 digits (100..599)
+    snprintf(code.data(), code.size(), "%u", status);
+    std::array<nghttp2_nv, 2> nva = {{
+        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":status")),
+         reinterpret_cast<uint8_t*>(code.data()), 7, 3, NGHTTP2_NV_FLAG_NONE},
+        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("content-type")),
+         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("text/plain")), 12, 10,
+         NGHTTP2_NV_FLAG_NONE},
+    }};
+    submitWithBody(nva.data(), nva.size());
+  }
+
+  void submitWithBody(const nghttp2_nv* nva, size_t n) {
+    nghttp2_data_provider provider{};
+    provider.source.ptr = this;
+    provider.read_callback = &H2Stream::readBody;
+    nghttp2_submit_response(conn.session(), id, nva, n, &provider);
+  }
+
+  // nghttp2 asks for up to `length` bytes of this stream's response body.
+  static ssize_t readBody(nghttp2_session* /*session*/, int32_t /*stream_id*/, uint8_t* buf,
+                          size_t length, uint32_t* flags, nghttp2_data_source* source,
+                          void* /*user*/) {
+    auto* s = static_cast<H2Stream*>(source->ptr);
+    auto& chunks = s->loop().chunks();
+    size_t copied = 0;
+    while (copied < length && !s->body.empty()) {
+      const auto& m = chunks.meta(s->body.head());
+      const size_t take = std::min<size_t>(length - copied, m.length);
+      memcpy(buf + copied, chunks.data(s->body.head()) + m.offset, take);
+      copied += take;
+      s->body.consume(chunks, static_cast<uint32_t>(take),
+                      [s](core::ChunkId c) { s->loop().releaseChunk(c); });
+    }
+    if (copied > 0) {
+      s->progress_ms = s->loop().nowMs();
+    }
+    if (s->body.empty() && s->body_end) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+    } else if (copied == 0) {
+      return NGHTTP2_ERR_DEFERRED;
+    }
+    if (s->body.bytes() < kStreamBufferBytes) {
+      s->up.resumeReading();
+    }
+    return static_cast<ssize_t>(copied);
+  }
+
+  // ---- UpstreamSink -----------------------------------------------------------------------
+  void onUpstreamConnecting() override {
+    loop().timers().schedule(timer, static_cast<uint64_t>(listener().timeouts.connect.count()));
+  }
+  void onUpstreamConnected() override {
+    loop().timers().schedule(
+        timer, static_cast<uint64_t>(listener().http.timeouts.response_header.count()));
+  }
+
+  bool onResponseHead(const h1::ResponseHead& head) override {
+    if (head.status < kFirstFinal) {
+      return true;  // interim responses are not relayed
+    }
+    core::TimerWheel::cancel(timer);
+    ex.status = head.status;
+    auto& fields = conn.env().exchange->scratch->headers;
+    buildResponseFields(head.headers,
+                        ex.route_config != nullptr ? &ex.route_config->response_headers : nullptr,
+                        fields);
+    // Names go lowercased to HTTP/2 (RFC 9113 §8.2.1); nghttp2 copies what it is given.
+    std::string& names = conn.env().exchange->scratch->head;
+    names.clear();
+    size_t name_bytes = 0;
+    for (const auto& f : fields) {
+      name_bytes += f.name.size();
+    }
+    names.reserve(name_bytes);
+    std::array<char, 8> code{};  // a status is 3 digits (100..599)
+    snprintf(code.data(), code.size(), "%u", head.status);
+    std::vector<nghttp2_nv> nva;
+    nva.reserve(fields.size() + 1);
+    nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":status")),
+                   reinterpret_cast<uint8_t*>(code.data()), 7, 3, NGHTTP2_NV_FLAG_NONE});
+    for (const auto& f : fields) {
+      if (connectionSpecific(f.name) || h1::equalsIgnoreCase(f.name, "te")) {
+        continue;
+      }
+      const size_t at = names.size();
+      for (char c : f.name) {
+        names.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+      }
+      nva.push_back({reinterpret_cast<uint8_t*>(names.data() + at),
+                     const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(f.value.data())),
+                     f.name.size(), f.value.size(), NGHTTP2_NV_FLAG_NONE});
+    }
+    // Sticky sessions as on HTTP/1: first visit, or the old backend went down, pins the client
+    // to the backend that answered.
+    const ExchangeEnv& env = *conn.env().exchange;
+    const config::Pool& pool_config =
+        *(*env.pools)[static_cast<size_t>(ex.pool_index)]->runtime().config;
+    const uint32_t chosen = ex.tries > 0 ? ex.tried[ex.tries - 1] : 0;
+    if (!pool_config.sticky_cookie.empty() && ex.backend && ex.sticky != static_cast<int>(chosen)) {
+      auto& cookie = env.scratch->set_cookie;
+      cookie =
+          pool_config.sticky_cookie + "=" + stickyValue(pool_config.name, *ex.backend) +
+          "; Path=/; Max-Age=" +
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::seconds>(pool_config.sticky_ttl).count()) +
+          "; HttpOnly";
+      constexpr std::string_view kSetCookie = "set-cookie";
+      nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(kSetCookie.data())),
+                     reinterpret_cast<uint8_t*>(cookie.data()), kSetCookie.size(), cookie.size(),
+                     NGHTTP2_NV_FLAG_NONE});
+    }
+    answered = true;
+    if (head.body == h1::BodyKind::kNone) {
+      body_end = true;
+      nghttp2_submit_response(conn.session(), id, nva.data(), nva.size(), nullptr);
+    } else {
+      submitWithBody(nva.data(), nva.size());
+    }
+    progress_ms = loop().nowMs();
+    loop().timers().schedule(timer,
+                             static_cast<uint64_t>(listener().http.timeouts.body_idle.count()));
+    return true;
+  }
+
+  bool onResponseBody(std::span<const uint8_t> bytes) override {
+    progress_ms = loop().nowMs();
+    if (!body.append(loop().chunks(), bytes.data(), bytes.size())) {
+      respond(kGatewayTimeout, "out of buffers");
+      return false;
+    }
+    nghttp2_session_resume_data(conn.session(), id);
+    return true;
+  }
+
+  void onResponseEnd(std::span<const h1::Header> /*trailers*/, bool reusable) override {
+    // The body_idle timer keeps running: a client that never opens its window must not keep
+    // the stream (and its buffered body) forever.
+    up.release(reusable && request_done);
+    body_end = true;
+    nghttp2_session_resume_data(conn.session(), id);
+    conn.pump();
+  }
+
+  void onTunnel(std::span<const uint8_t> /*rest*/) override {
+    up.release(false);
+    nghttp2_submit_rst_stream(conn.session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
+    conn.pump();
+  }
+  void onTunnelData(core::ChunkId c, uint32_t /*len*/) override { loop().releaseChunk(c); }
+  void onTunnelEnd(int /*err*/) override { up.release(false); }
+
+  void onUpstreamError(uint16_t status, const char* why) override {
+    upstream_failed = true;
+    respond(status, why);
+    conn.pump();
+  }
+
+  void onRequestWritable() override {
+    // The backend took what we queued: reopen the window for as much (bounded memory: at most
+    // one window per stream waits in our queue).
+    if (unconsumed > 0 && up.backlog() < kStreamBufferBytes) {
+      nghttp2_session_consume(conn.session(), id, unconsumed);
+      unconsumed = 0;
+      conn.pump();
+    }
+  }
+
+  bool onResponseBatchDone() override {
+    conn.pump();
+    return body.bytes() < kStreamBufferBytes;
+  }
+
+  static void onTimer(void* self) {
+    auto* s = static_cast<H2Stream*>(self);
+    if (s->up.attached() && !s->up.connected()) {
+      s->up.fail(ETIMEDOUT, "connect");
+    } else if (!s->answered) {
+      core::LogLine(core::LogLevel::kWarn, "l7.response_timeout")
+          .str("listener", s->listener().name)
+          .str("backend", s->ex.backend ? s->ex.backend->name : "");
+      if (s->ex.backend_counters != nullptr) {
+        s->ex.backend_counters->timeouts_total.add();
+      }
+      s->respond(kGatewayTimeout, "response header timeout");
+    } else {
+      // Only a stall counts, not a long transfer: a client that keeps a zero window, or a backend
+      // that stops sending, is cut after body_idle without progress.
+      const auto idle = static_cast<uint64_t>(s->listener().http.timeouts.body_idle.count());
+      if (s->loop().nowMs() - s->progress_ms < idle) {
+        s->loop().timers().scheduleAt(s->timer, s->progress_ms + idle);
+        return;
+      }
+      core::LogLine(core::LogLevel::kWarn, "l7.body_timeout")
+          .str("listener", s->listener().name)
+          .str("backend", s->ex.backend ? s->ex.backend->name : "");
+      s->up.release(false);
+      nghttp2_submit_rst_stream(s->conn.session(), NGHTTP2_FLAG_NONE, s->id,
+                                NGHTTP2_INTERNAL_ERROR);
+    }
+    s->conn.pump();
+  }
+};
+
+namespace {
+
+H2Connection* connOf(void* user) { return static_cast<H2Connection*>(user); }
+
+H2Stream* streamOf(nghttp2_session* session, int32_t id) {
+  return static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(session, id));
+}
+
+int onBeginHeaders(nghttp2_session* /*session*/, const nghttp2_frame* frame, void* user) {
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
+    return 0;
+  }
+  connOf(user)->openStream(frame->hd.stream_id);
+  return 0;
+}
+
+int onHeader(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
+             size_t namelen, const uint8_t* value, size_t valuelen, uint8_t /*flags*/,
+             void* /*user*/) {
+  H2Stream* s = streamOf(session, frame->hd.stream_id);
+  if (s == nullptr || s->started) {
+    return 0;  // trailers from the client are not forwarded
+  }
+  s->header_bytes += static_cast<uint32_t>(namelen + valuelen);
+  if (s->header_bytes > s->listener().http.limits.max_header_bytes ||
+      s->spans.size() >= s->listener().http.limits.max_headers) {
+    core::LogLine(core::LogLevel::kInfo, "h2.header_too_large", core::LogRepeat::kLimited)
+        .str("listener", s->listener().name);
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // RST_STREAM for this stream
+  }
+  s->fieldReceived(std::string_view(reinterpret_cast<const char*>(name), namelen),
+                   std::string_view(reinterpret_cast<const char*>(value), valuelen));
+  return 0;
+}
+
+int onFrameRecv(nghttp2_session* session, const nghttp2_frame* frame, void* /*user*/) {
+  H2Stream* s = streamOf(session, frame->hd.stream_id);
+  if (s == nullptr) {
+    return 0;
+  }
+  const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  if (frame->hd.type == NGHTTP2_HEADERS) {
+    if (!s->started) {
+      s->begin(end_stream);
+    } else if (end_stream && !s->request_done) {
+      s->request_done = true;  // after trailers
+      if (s->up.attached() || s->up.backlog() > 0) {
+        s->up.sendEnd();
+      }
+    }
+  } else if (frame->hd.type == NGHTTP2_DATA && end_stream && !s->request_done) {
+    s->request_done = true;
+    if (!s->answered || s->up.attached()) {
+      s->up.sendEnd();
+    }
+  }
+  return 0;
+}
+
+int onDataChunk(nghttp2_session* session, uint8_t /*flags*/, int32_t id, const uint8_t* data,
+                size_t len, void* /*user*/) {
+  H2Stream* s = streamOf(session, id);
+  if (s == nullptr || s->answered || s->upstream_failed) {
+    nghttp2_session_consume(session, id, len);  // dropped: give the window back now
+    return 0;
+  }
+  if (!s->up.sendBody(std::span<const uint8_t>(data, len))) {
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  s->unconsumed += static_cast<uint32_t>(len);
+  if (s->up.backlog() < kStreamBufferBytes && s->up.connected()) {
+    nghttp2_session_consume(session, id, s->unconsumed);
+    s->unconsumed = 0;
+  }
+  return 0;
+}
+
+int onStreamClose(nghttp2_session* session, int32_t id, uint32_t /*error*/, void* user) {
+  H2Stream* s = streamOf(session, id);
+  if (s != nullptr) {
+    connOf(user)->closeStream(*s);
+  }
+  return 0;
+}
+
+}  // namespace
+
+H2Connection::H2Connection(const H2Env& env, H2Transport& transport)
+    : env_(env), transport_(transport) {}
+
+H2Connection::~H2Connection() {
+  abort();
+  if (session_ != nullptr) {
+    nghttp2_session_del(session_);
+  }
+}
+
+bool H2Connection::start() {
+  nghttp2_session_callbacks* cbs = nullptr;
+  if (nghttp2_session_callbacks_new(&cbs) != 0) {
+    return false;
+  }
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, onBeginHeaders);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, onHeader);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, onFrameRecv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, onDataChunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, onStreamClose);
+  nghttp2_option* opt = nullptr;
+  nghttp2_option_new(&opt);
+  nghttp2_option_set_no_auto_window_update(opt, 1);  // windows reopen as the backend takes bytes
+  nghttp2_option_set_stream_reset_rate_limit(opt, h2_limits::kResetBurst,
+                                             h2_limits::kResetsPerSecond);
+  nghttp2_option_set_max_continuations(opt, h2_limits::kMaxContinuations);
+  nghttp2_option_set_max_settings(opt, h2_limits::kMaxSettingsEntries);
+  nghttp2_option_set_max_outbound_ack(opt, h2_limits::kMaxQueuedAcks);
+  const int rv = nghttp2_session_server_new2(&session_, cbs, this, opt);
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cbs);
+  if (rv != 0) {
+    return false;
+  }
+  const std::array<nghttp2_settings_entry, 2> settings = {{
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
+       env_.exchange->listener->http.limits.max_header_bytes},
+  }};
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings.data(), settings.size());
+  pump();
+  return true;
+}
+
+bool H2Connection::receive(std::span<const uint8_t> in) {
+  if (closing_) {
+    return false;
+  }
+  const ssize_t n = nghttp2_session_mem_recv(session_, in.data(), in.size());
+  if (n < 0) {
+    env_.exchange->counters->h2_errors_total.add();
+    core::LogLine(core::LogLevel::kInfo, "h2.protocol_error", core::LogRepeat::kLimited)
+        .str("listener", env_.exchange->listener->name)
+        .str("client", env_.peer.toString())
+        .str("reason", nghttp2_strerror(static_cast<int>(n)));
+    pump();  // what nghttp2 still had queued
+    // A fatal error leaves nghttp2 unable to frame anything more: our own GOAWAY tells the client
+    // why. Floods get ENHANCE_YOUR_CALM (RFC 9113 §5.4.1), everything else PROTOCOL_ERROR.
+    const bool flood = n == NGHTTP2_ERR_FLOODED || n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS ||
+                       n == NGHTTP2_ERR_TOO_MANY_SETTINGS;
+    constexpr size_t kFrameHeaderBytes = 9;
+    constexpr size_t kGoawayPayload = 8;
+    constexpr size_t kWordBytes = 4;
+    constexpr unsigned kByteBits = 8;
+    std::array<uint8_t, kFrameHeaderBytes + kGoawayPayload> goaway{};
+    goaway[2] = kGoawayPayload;
+    goaway[3] = NGHTTP2_GOAWAY;
+    const auto last = static_cast<uint32_t>(nghttp2_session_get_last_proc_stream_id(session_));
+    const uint32_t code = flood ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR;
+    for (size_t i = 0; i < kWordBytes; ++i) {
+      const auto shift = static_cast<unsigned>((kWordBytes - 1 - i) * kByteBits);
+      goaway[kFrameHeaderBytes + i] = static_cast<uint8_t>(last >> shift);
+      goaway[kFrameHeaderBytes + kWordBytes + i] = static_cast<uint8_t>(code >> shift);
+    }
+    if (!closing_) {
+      transport_.h2Write(goaway.data(), goaway.size());
+    }
+    closing_ = true;
+    transport_.h2Close();
+    return false;
+  }
+  pump();
+  freeClosed();
+  return !closing_;
+}
+
+void H2Connection::onTransportSent() {
+  pump();
+  freeClosed();
+}
+
+void H2Connection::pump() {
+  if (pumping_ || closing_ || session_ == nullptr) {
+    return;  // nghttp2 asked for data while sending: the outer loop continues
+  }
+  if (close_when_idle_ && !terminated_ && streams_.empty()) {
+    terminated_ = true;
+    nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+  }
+  pumping_ = true;
+  const uint32_t limit = env_.exchange->listener->limits.buffer_bytes;
+  while (transport_.h2Backlog() < limit) {
+    const uint8_t* data = nullptr;
+    const ssize_t n = nghttp2_session_mem_send(session_, &data);
+    if (n <= 0) {
+      break;
+    }
+    if (!transport_.h2Write(data, static_cast<size_t>(n))) {
+      pumping_ = false;
+      closing_ = true;
+      return;
+    }
+  }
+  pumping_ = false;
+  transport_.h2Flush();
+  if (nghttp2_session_want_read(session_) == 0 && nghttp2_session_want_write(session_) == 0) {
+    closing_ = true;
+    transport_.h2Close();
+  }
+}
+
+void H2Connection::drain() {
+  if (session_ == nullptr || closing_) {
+    return;
+  }
+  if (!close_when_idle_) {
+    close_when_idle_ = true;
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                          nullptr, 0);
+  }
+  pump();
+}
+
+void H2Connection::abort() {
+  closing_ = true;
+  for (auto& [id, s] : streams_) {
+    s->up.release(false);
+    core::TimerWheel::cancel(s->timer);
+    if (s->started) {
+      endExchange(*env_.exchange, s->ex, env_.peer, env_.loop->nowMs());
+    }
+    s->body.clear(env_.loop->chunks(), [this](core::ChunkId c) { env_.loop->releaseChunk(c); });
+    closed_.push_back(std::move(s));
+  }
+  streams_.clear();
+}
+
+H2Stream* H2Connection::openStream(int32_t id) {
+  auto s = std::make_unique<H2Stream>(*this, id);
+  H2Stream* raw = s.get();
+  streams_[id] = std::move(s);
+  if (id == INT32_MAX && !close_when_idle_) {
+    // The client used the last stream id: nothing can follow, so say so and end the
+    // connection once this stream is done (stream-id exhaustion).
+    close_when_idle_ = true;
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR, nullptr, 0);
+  }
+  nghttp2_session_set_stream_user_data(session_, id, raw);
+  return raw;
+}
+
+void H2Connection::closeStream(H2Stream& s) {
+  s.up.release(false);
+  core::TimerWheel::cancel(s.timer);
+  nghttp2_session_set_stream_user_data(session_, s.id, nullptr);
+  if (s.started) {
+    endExchange(*env_.exchange, s.ex, env_.peer, env_.loop->nowMs());
+  }
+  s.body.clear(env_.loop->chunks(), [this](core::ChunkId c) { env_.loop->releaseChunk(c); });
+  auto it = streams_.find(s.id);
+  if (it != streams_.end()) {
+    closed_.push_back(std::move(it->second));
+    streams_.erase(it);
+  }
+}
+
+void H2Connection::freeClosed() { closed_.clear(); }
+
+}  // namespace ballast::l7
