@@ -127,8 +127,7 @@ bool H1Upstream::sendEnd() {
 bool H1Upstream::sendRaw(const void* data, size_t len) { return append(data, len); }
 
 void H1Upstream::flush() {
-  if (conn_ == nullptr || !connected_ || conn_->sending() || !conn_->open() ||
-      out_.empty()) {
+  if (conn_ == nullptr || !connected_ || conn_->sending() || !conn_->open() || out_.empty()) {
     return;
   }
   auto& chunks = loop_.chunks();
@@ -185,8 +184,7 @@ void H1Upstream::onUpstreamSent(int64_t result) {
   out_.consume(loop_.chunks(), static_cast<uint32_t>(result),
                [this](core::ChunkId id) { loop_.releaseChunk(id); });
   flush();
-  if (shut_after_flush_ && out_.empty() && conn_ != nullptr && conn_->open() &&
-      !conn_->sending()) {
+  if (shut_after_flush_ && out_.empty() && conn_ != nullptr && conn_->open() && !conn_->sending()) {
     conn_->shutdownWrite();
   }
   sink_.onRequestWritable();
