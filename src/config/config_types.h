@@ -170,6 +170,21 @@ struct Route {
   HttpsRedirect redirect;
 };
 
+// http2_limits: what one HTTP/2 client connection may make us hold or do. Defaults follow
+// nghttp2's and the other proxies' choices after the 2023–2024 HTTP/2 attacks.
+struct Http2Limits {
+  uint32_t max_concurrent_streams = 100;     // SETTINGS_MAX_CONCURRENT_STREAMS
+  uint32_t stream_buffer_bytes = 64 * 1024;  // response bytes held per stream
+  uint32_t max_frame_size = 16 * 1024;       // SETTINGS_MAX_FRAME_SIZE we accept
+  uint32_t header_table_size = 4096;         // HPACK dynamic table the client may fill
+  uint32_t reset_burst = 1000;               // RST_STREAM token bucket (rapid reset)
+  uint32_t resets_per_second = 33;
+  uint32_t max_continuations = 8;  // CONTINUATION frames after one HEADERS
+  // SETTINGS, PING, PRIORITY and WINDOW_UPDATE frames from the client: a token bucket of this
+  // many per second (burst twice that); an empty bucket ends the connection.
+  uint32_t control_frames_per_second = 500;
+};
+
 struct HttpSettings {
   HttpTimeouts timeouts;
   HttpLimits limits;
@@ -181,6 +196,7 @@ struct HttpSettings {
   // Cleartext listeners: a client opening with the HTTP/2 preface speaks h2c (prior knowledge).
   // TLS listeners choose HTTP/2 by ALPN (tls.alpn) instead.
   bool http2 = false;
+  Http2Limits http2_limits;
   // Where the access log goes: "" = the application log (stderr), "stdout", or a file path.
   std::string access_log;
   EdgePolicy edge;

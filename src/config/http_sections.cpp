@@ -32,6 +32,14 @@ constexpr std::array kRouteKeys = {"name"sv,
                                    "security_headers"sv,
                                    "acl"sv,
                                    "deny"sv};
+constexpr std::array kHttp2LimitKeys = {"max_concurrent_streams"sv,
+                                        "stream_buffer"sv,
+                                        "max_frame_size"sv,
+                                        "header_table_size"sv,
+                                        "reset_burst"sv,
+                                        "resets_per_second"sv,
+                                        "max_continuations"sv,
+                                        "control_frames_per_second"sv};
 constexpr std::array kMatchKeys = {"host"sv, "path"sv, "methods"sv, "headers"sv, "query"sv};
 // In the order messages name them.
 constexpr std::array kPathKeys = {"prefix"sv, "exact"sv, "regex"sv};
@@ -415,6 +423,39 @@ std::optional<std::string> readAccessLog(FileReader& file, const Field& field) {
   return text;
 }
 
+void readHttp2Limits(FileReader& file, const Field& field, Http2Limits& l) {
+  const MapReader map(file, field, "http2_limits", kHttp2LimitKeys);
+  if (!map.ok()) {
+    return;
+  }
+  const struct {
+    std::string_view key;
+    uint32_t* target;
+    uint64_t min;
+    uint64_t max;
+    bool size;
+  } keys[] = {
+      {"max_concurrent_streams", &l.max_concurrent_streams, 1, 10'000, false},
+      {"stream_buffer", &l.stream_buffer_bytes, 16 * 1024, 16 << 20, true},
+      // RFC 9113 §6.5.2: 2^14 to 2^24-1.
+      {"max_frame_size", &l.max_frame_size, 1 << 14, (1 << 24) - 1, true},
+      {"header_table_size", &l.header_table_size, 0, 1 << 20, true},
+      {"reset_burst", &l.reset_burst, 1, 1'000'000, false},
+      {"resets_per_second", &l.resets_per_second, 1, 1'000'000, false},
+      {"max_continuations", &l.max_continuations, 0, 1'000, false},
+      {"control_frames_per_second", &l.control_frames_per_second, 1, 1'000'000, false},
+  };
+  for (const auto& k : keys) {
+    if (const Field* f = map.find(k.key)) {
+      const auto v =
+          k.size ? readSize(file, *f, k.min, k.max) : readUnsigned(file, *f, k.min, k.max);
+      if (v) {
+        *k.target = static_cast<uint32_t>(*v);
+      }
+    }
+  }
+}
+
 // `deny: true` (403) or `deny: STATUS` (400–599).
 uint16_t readDenyStatus(FileReader& file, const Field& field) {
   const YAML::Node& v = field.value;
@@ -439,6 +480,9 @@ void readHttpSettings(FileReader& file, const MapReader& map, HttpSettings& http
   }
   if (const Field* f = map.find("http2")) {
     assign(http.http2, readBool(file, *f));
+  }
+  if (const Field* f = map.find("http2_limits")) {
+    readHttp2Limits(file, *f, http.http2_limits);
   }
   readEdgePolicy(file, map, http.edge);
 }

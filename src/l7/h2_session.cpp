@@ -26,8 +26,6 @@ namespace {
 
 namespace h1 = proto::http1;
 
-using h2_limits::kMaxConcurrentStreams;
-using h2_limits::kStreamBufferBytes;
 constexpr size_t kMaxLoggedPathBytes = 1024;
 constexpr uint16_t kBadRequest = 400;
 constexpr uint16_t kNotImplemented = 501;
@@ -88,6 +86,7 @@ struct H2Stream final : UpstreamSink {
 
   core::EventLoop& loop() const { return *conn.env().loop; }
   const config::Listener& listener() const { return *conn.env().exchange->listener; }
+  uint32_t bufferBytes() const { return listener().http.http2_limits.stream_buffer_bytes; }
 
   void fieldReceived(std::string_view name, std::string_view value) {
     const auto name_at = static_cast<uint32_t>(arena.size());
@@ -279,7 +278,7 @@ struct H2Stream final : UpstreamSink {
     } else if (copied == 0) {
       return NGHTTP2_ERR_DEFERRED;
     }
-    if (s->body.bytes() < kStreamBufferBytes) {
+    if (s->body.bytes() < s->bufferBytes()) {
       s->up.resumeReading();
     }
     return static_cast<ssize_t>(copied);
@@ -398,7 +397,7 @@ struct H2Stream final : UpstreamSink {
   void onRequestWritable() override {
     // The backend took what we queued: reopen the window for as much (bounded memory: at most
     // one window per stream waits in our queue).
-    if (unconsumed > 0 && up.backlog() < kStreamBufferBytes) {
+    if (unconsumed > 0 && up.backlog() < bufferBytes()) {
       nghttp2_session_consume(conn.session(), id, unconsumed);
       unconsumed = 0;
       conn.pump();
@@ -407,7 +406,7 @@ struct H2Stream final : UpstreamSink {
 
   bool onResponseBatchDone() override {
     conn.pump();
-    return body.bytes() < kStreamBufferBytes;
+    return body.bytes() < bufferBytes();
   }
 
   static void onTimer(void* self) {
@@ -476,6 +475,20 @@ int onHeader(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t
   return 0;
 }
 
+// SETTINGS, PING, PRIORITY and WINDOW_UPDATE cost us work and carry no request: a client that
+// sends them faster than http2_limits.control_frames_per_second is flooding.
+int onBeginFrame(nghttp2_session* /*session*/, const nghttp2_frame_hd* hd, void* user) {
+  switch (hd->type) {
+    case NGHTTP2_SETTINGS:
+    case NGHTTP2_PING:
+    case NGHTTP2_PRIORITY:
+    case NGHTTP2_WINDOW_UPDATE:
+      return connOf(user)->spendControlToken() ? 0 : NGHTTP2_ERR_CALLBACK_FAILURE;
+    default:
+      return 0;
+  }
+}
+
 int onFrameRecv(nghttp2_session* session, const nghttp2_frame* frame, void* /*user*/) {
   H2Stream* s = streamOf(session, frame->hd.stream_id);
   if (s == nullptr) {
@@ -511,7 +524,7 @@ int onDataChunk(nghttp2_session* session, uint8_t /*flags*/, int32_t id, const u
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
   s->unconsumed += static_cast<uint32_t>(len);
-  if (s->up.backlog() < kStreamBufferBytes && s->up.connected()) {
+  if (s->up.backlog() < s->bufferBytes() && s->up.connected()) {
     nghttp2_session_consume(session, id, s->unconsumed);
     s->unconsumed = 0;
   }
@@ -546,14 +559,15 @@ bool H2Connection::start() {
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, onBeginHeaders);
   nghttp2_session_callbacks_set_on_header_callback(cbs, onHeader);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, onFrameRecv);
+  nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, onBeginFrame);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, onDataChunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, onStreamClose);
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   nghttp2_option_set_no_auto_window_update(opt, 1);  // windows reopen as the backend takes bytes
-  nghttp2_option_set_stream_reset_rate_limit(opt, h2_limits::kResetBurst,
-                                             h2_limits::kResetsPerSecond);
-  nghttp2_option_set_max_continuations(opt, h2_limits::kMaxContinuations);
+  const config::Http2Limits& limits = env_.exchange->listener->http.http2_limits;
+  nghttp2_option_set_stream_reset_rate_limit(opt, limits.reset_burst, limits.resets_per_second);
+  nghttp2_option_set_max_continuations(opt, limits.max_continuations);
   nghttp2_option_set_max_settings(opt, h2_limits::kMaxSettingsEntries);
   nghttp2_option_set_max_outbound_ack(opt, h2_limits::kMaxQueuedAcks);
   const int rv = nghttp2_session_server_new2(&session_, cbs, this, opt);
@@ -562,13 +576,33 @@ bool H2Connection::start() {
   if (rv != 0) {
     return false;
   }
-  const std::array<nghttp2_settings_entry, 2> settings = {{
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
+  control_tokens_ = 2.0 * limits.control_frames_per_second;
+  control_refill_ms_ = env_.loop->nowMs();
+  const std::array<nghttp2_settings_entry, 4> settings = {{
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
        env_.exchange->listener->http.limits.max_header_bytes},
+      {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, limits.max_frame_size},
+      {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, limits.header_table_size},
   }};
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings.data(), settings.size());
   pump();
+  return true;
+}
+
+bool H2Connection::spendControlToken() {
+  const double rate = env_.exchange->listener->http.http2_limits.control_frames_per_second;
+  const uint64_t now = env_.loop->nowMs();
+  constexpr double kMsPerSecond = 1000.0;
+  control_tokens_ =
+      std::min(2.0 * rate, control_tokens_ +
+                               rate * static_cast<double>(now - control_refill_ms_) / kMsPerSecond);
+  control_refill_ms_ = now;
+  if (control_tokens_ < 1.0) {
+    control_flood_ = true;
+    return false;
+  }
+  control_tokens_ -= 1.0;
   return true;
 }
 
@@ -587,7 +621,7 @@ bool H2Connection::receive(std::span<const uint8_t> in) {
     // A fatal error leaves nghttp2 unable to frame anything more: our own GOAWAY tells the client
     // why. Floods get ENHANCE_YOUR_CALM (RFC 9113 §5.4.1), everything else PROTOCOL_ERROR.
     const bool flood = n == NGHTTP2_ERR_FLOODED || n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS ||
-                       n == NGHTTP2_ERR_TOO_MANY_SETTINGS;
+                       n == NGHTTP2_ERR_TOO_MANY_SETTINGS || control_flood_;
     constexpr size_t kFrameHeaderBytes = 9;
     constexpr size_t kGoawayPayload = 8;
     constexpr size_t kWordBytes = 4;

@@ -78,6 +78,9 @@ class H2Connection {
   nghttp2_session* session() const { return session_; }
   const H2Env& env() const { return env_; }
   void closeStream(H2Stream& s);  // on_stream_close: ends the exchange, frees the stream later
+  // One SETTINGS, PING, PRIORITY or WINDOW_UPDATE frame arrived: false once the client sends
+  // them faster than http2_limits.control_frames_per_second (the connection then ends).
+  bool spendControlToken();
   H2Stream* openStream(int32_t id);
   void freeClosed();
 
@@ -94,6 +97,9 @@ class H2Connection {
   // streams in flight are done.
   bool close_when_idle_ = false;
   bool terminated_ = false;
+  double control_tokens_ = 0;
+  uint64_t control_refill_ms_ = 0;
+  bool control_flood_ = false;
 };
 
 }  // namespace ballast::l7

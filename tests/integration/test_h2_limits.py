@@ -20,7 +20,8 @@ except ImportError:  # an interpreter other than Debian's: use its python3-hpack
     import hpack
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 0, 1, 3, 4, 6, 7, 8, 9
+DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = (
+    0, 1, 2, 3, 4, 6, 7, 8, 9)
 END_STREAM, END_HEADERS, ACK = 0x1, 0x4, 0x1
 NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, ENHANCE_YOUR_CALM = 0, 1, 2, 11
 
@@ -74,7 +75,7 @@ class H2LimitsTest(BallastTest):
     def tearDownClass(cls):
         cls.backend.close()
 
-    def run_attack(self, attack):
+    def run_attack(self, attack, limits=""):
         for io in IO_BACKENDS:
             with self.subTest(io=io):
                 port = free_port()
@@ -87,6 +88,7 @@ listeners:
     http2: true
     pool: app
     timeouts: {{body_idle: 1s}}
+{limits}
 pools:
   - {{name: app, backends: [{{address: "{self.backend.address}"}}]}}
 """
@@ -176,6 +178,26 @@ pools:
             self.assertLess(acks, 20000, "every PING was answered: nothing bounded the flood")
             self.assertEqual(goaway_code(frames), ENHANCE_YOUR_CALM)
         self.run_attack(attack)
+
+    def test_control_frames_faster_than_the_limit_end_the_connection(self):
+        # A client that reads every ACK never fills the ACK queue: only the rate stops it.
+        def attack(s):
+            s.sendall(PREFACE + frame(SETTINGS, 0, 0))
+            sent = 0
+            frames = []
+            try:
+                for i in range(400):
+                    kind = (PING, PRIORITY, WINDOW_UPDATE)[i % 3]
+                    payload = {PING: b"12345678", PRIORITY: struct.pack(">IB", 0, 15),
+                               WINDOW_UPDATE: struct.pack(">I", 1)}[kind]
+                    s.sendall(frame(kind, 0, 0 if kind != PRIORITY else 3, payload))
+                    sent += 1
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            frames = read_frames(s)
+            # Without the rate limit every frame is answered and no GOAWAY comes.
+            self.assertEqual(goaway_code(frames), ENHANCE_YOUR_CALM, f"sent {sent}")
+        self.run_attack(attack, limits="    http2_limits: {control_frames_per_second: 50}")
 
     def test_zero_window_stall_is_cut_after_body_idle(self):
         def attack(s):

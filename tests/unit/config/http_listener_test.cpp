@@ -293,16 +293,18 @@ TEST(HttpListenerTest, TcpAndUdpStillRequireAPool) {
 }
 
 TEST(HttpListenerTest, UnknownListenerKeyListsRoutes) {
-  expectOnlyError(R"(listeners:
+  expectOnlyError(
+      R"(listeners:
   - name: web
     bind: "127.0.0.1:8080"
     protocol: http
     pool: app
     route: []
 )",
-                  "h.yaml:6:5: unknown key \"route\" in listener; allowed keys: name, bind, "
-                  "protocol, pool, timeouts, limits, proxy_protocol, acl, routes, trusted_proxies, "
-                  "forwarded, access_log, http2, redirect_https, hsts, security_headers, tls, sni");
+      "h.yaml:6:5: unknown key \"route\" in listener; allowed keys: name, bind, "
+      "protocol, pool, timeouts, limits, proxy_protocol, acl, routes, trusted_proxies, "
+      "forwarded, access_log, http2, http2_limits, redirect_https, hsts, security_headers, tls, "
+      "sni");
 }
 
 TEST(HttpListenerTest, Http2IsOffAndCanBeTurnedOn) {
