@@ -11,7 +11,6 @@ using namespace std::string_view_literals;
 
 constexpr std::array kRedirectKeys = {"status"sv, "port"sv};
 constexpr std::array kHstsKeys = {"max_age"sv, "include_subdomains"sv, "preload"sv};
-constexpr uint16_t kHttpsPort = 443;
 // RFC 6797 preload lists want at least a year; anything shorter is allowed but not preloadable.
 constexpr auto kPreloadMinAge = std::chrono::hours(24 * 365);
 

@@ -39,10 +39,11 @@ void applyOps(const config::HeaderOps* ops, std::vector<h1::Header>& fields) {
   for (const auto& [name, value] : ops->add) {
     fields.push_back({name, value});
   }
-  for (const auto& [name, value] : ops->defaults) {
+  for (const auto& field : ops->defaults) {
+    const std::string& name = field.first;
     if (std::none_of(fields.begin(), fields.end(),
                      [&name](const h1::Header& h) { return named(h, name); })) {
-      fields.push_back({name, value});
+      fields.push_back({name, field.second});
     }
   }
 }

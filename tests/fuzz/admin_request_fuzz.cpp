@@ -86,6 +86,7 @@ class FakeOps final : public control::ControlOps {
     }
     return std::nullopt;
   }
+  json certificates() const override { return {{"listeners", json::array()}}; }
   control::AdminResponse upgrade(const control::AdminRequest&) override {
     return control::AdminResponse::error(kConflict, "busy", "an upgrade is running");
   }
