@@ -29,7 +29,7 @@ TEST(PostgresCheck, AuthenticationRequestIsHealthy) {
 }
 
 TEST(PostgresCheck, ErrorResponseIsUnhealthyWithItsMessage) {
-  const std::string body = std::string("SFATAL\0C28000\0Mrole \"x\" does not exist\0\0", 42);
+  const std::string body = std::string("SFATAL\0C28000\0Mrole \"x\" does not exist\0\0", 40);
   std::string msg = "E";
   const auto len = static_cast<char>(body.size() + 4);
   msg += std::string("\0\0\0", 3) + len + body;
