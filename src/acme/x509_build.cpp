@@ -1,6 +1,7 @@
 // src/acme/x509_build.cpp — CSRs, self-signed and acmeIdentifier certificates with OpenSSL 3.
 #include "acme/x509_build.h"
 
+#include <arpa/inet.h>
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -52,10 +53,17 @@ struct BnFree {
   void operator()(BIGNUM* b) const { BN_free(b); }
 };
 
+bool isIpAddress(const std::string& name) {
+  std::array<unsigned char, sizeof(in6_addr)> buf{};
+  return inet_pton(AF_INET, name.c_str(), buf.data()) == 1 ||
+         inet_pton(AF_INET6, name.c_str(), buf.data()) == 1;
+}
+
+// ACME names are DNS names; the demo's certificate also names 127.0.0.1 and ::1.
 std::string sanList(const std::vector<std::string>& domains) {
   std::string out;
   for (const auto& d : domains) {
-    out += (out.empty() ? "DNS:" : ",DNS:") + d;
+    out += (out.empty() ? "" : ",") + std::string(isIpAddress(d) ? "IP:" : "DNS:") + d;
   }
   return out;
 }

@@ -15,7 +15,8 @@ namespace ballast::acme {
 // DER of a PKCS#10 request for `domains` (CN the first, every one a SAN), signed by `key`.
 std::string certificateRequestDer(EVP_PKEY* key, const std::vector<std::string>& domains);
 
-// PEM of a self-signed certificate for `domains`, valid `days`. With `acme_identifier` (the
+// PEM of a self-signed certificate for `domains` (IP literals become IP subjectAltNames), valid
+// `days`. Also `ballast demo --tls`'s certificate. With `acme_identifier` (the
 // SHA-256 of a key authorization) it carries RFC 8737's critical id-pe-acmeIdentifier.
 std::string selfSignedPem(EVP_PKEY* key, const std::vector<std::string>& domains, int days,
                           const std::string& acme_identifier = {});

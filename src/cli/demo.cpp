@@ -14,9 +14,10 @@
 #include <string_view>
 #include <vector>
 
+#include "acme/jws.h"
+#include "acme/x509_build.h"
 #include "cli/demo_backends.h"
 #include "server/server.h"
-#include "tls/self_signed.h"
 
 namespace ballast::cli {
 namespace {
@@ -80,11 +81,14 @@ int runDemo(bool with_tls) {
   std::string key_path;
   if (with_tls) {
     // A certificate made now, for names a new user can reach without a domain.
-    const tls::PemPair pem =
-        tls::makeSelfSigned({"localhost", "127.0.0.1", "::1"}, kDemoCertificateDays);
-    cert_path = writeTemp("/tmp/ballast-demo-XXXXXX.crt", ".crt", pem.cert);
-    key_path = writeTemp("/tmp/ballast-demo-XXXXXX.key", ".key", pem.key);
-    if (pem.cert.empty() || cert_path.empty() || key_path.empty()) {
+    const acme::PkeyPtr key = acme::newP256Key();
+    const std::string cert = key ? acme::selfSignedPem(key.get(), {"localhost", "127.0.0.1", "::1"},
+                                                       kDemoCertificateDays)
+                                 : "";
+    cert_path = writeTemp("/tmp/ballast-demo-XXXXXX.crt", ".crt", cert);
+    key_path = writeTemp("/tmp/ballast-demo-XXXXXX.key", ".key",
+                         key ? acme::privateKeyPem(key.get()) : "");
+    if (cert.empty() || cert_path.empty() || key_path.empty()) {
       fprintf(stderr, "ballast demo: cannot make a self-signed certificate in /tmp\n");
       return kExitFailure;
     }

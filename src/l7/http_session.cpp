@@ -272,6 +272,18 @@ bool HttpSession::wantsH2() const {
   return kPreface.starts_with(first);
 }
 
+const HttpSession::ClientIdentity* HttpSession::clientIdentity() {
+  if (!tls_ || env_.listener->tls.client_auth.mode == config::ClientAuthMode::kNone) {
+    return nullptr;
+  }
+  if (!client_identity_) {
+    // Once per connection: the certificate cannot change after the handshake.
+    client_identity_ = std::make_unique<ClientIdentity>();
+    tls_->peerIdentity(&client_identity_->subject, &client_identity_->fingerprint);
+  }
+  return client_identity_.get();
+}
+
 void HttpSession::enterH2() {
   state_ = State::kH2;
   core::TimerWheel::cancel(timer_);
@@ -282,12 +294,10 @@ void HttpSession::enterH2() {
   env.peer = peer_;
   env.peer_trusted = peer_trusted_;
   env.tls = tls_ != nullptr;
-  if (tls_ && env_.listener->tls.client_auth.mode != config::ClientAuthMode::kNone) {
+  if (const ClientIdentity* id = clientIdentity()) {
     env.client_auth = &env_.listener->tls.client_auth;
-    client_identity_ = std::make_unique<ClientIdentity>();
-    tls_->peerIdentity(&client_identity_->subject, &client_identity_->fingerprint);
-    env.client_subject = client_identity_->subject;
-    env.client_fingerprint = client_identity_->fingerprint;
+    env.client_subject = id->subject;
+    env.client_fingerprint = id->fingerprint;
   }
   h2_ = std::make_unique<H2Connection>(env, *this);
   if (!h2_->start()) {
@@ -456,15 +466,10 @@ bool HttpSession::onRequestHead() {
   ctx.version_minor = head.version_minor;
   ctx.rfc7239 = env_.listener->http.forwarded_rfc7239;
   ctx.tls = tls_ != nullptr;
-  if (tls_ && env_.listener->tls.client_auth.mode != config::ClientAuthMode::kNone) {
+  if (const ClientIdentity* id = clientIdentity()) {
     ctx.client_auth = &env_.listener->tls.client_auth;
-    if (!client_identity_) {
-      // Once per connection: the certificate cannot change after the handshake.
-      client_identity_ = std::make_unique<ClientIdentity>();
-      tls_->peerIdentity(&client_identity_->subject, &client_identity_->fingerprint);
-    }
-    ctx.client_subject = client_identity_->subject;
-    ctx.client_fingerprint = client_identity_->fingerprint;
+    ctx.client_subject = id->subject;
+    ctx.client_fingerprint = id->fingerprint;
   }
   buildRequestFields(head.headers, ctx,
                      ex_->route_config != nullptr ? &ex_->route_config->request_headers : nullptr,

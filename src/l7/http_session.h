@@ -149,6 +149,9 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink, publi
     std::string fingerprint;
   };
   std::unique_ptr<ClientIdentity> client_identity_;
+  // mTLS listeners: the client's verified identity (empty fields when it sent no certificate),
+  // read once per connection; null on listeners without client_auth.
+  const ClientIdentity* clientIdentity();
   H1Upstream up_;  // the backend side of the exchange in flight
   bool client_reading_ = false;
   bool client_eof_ = false;

@@ -91,7 +91,8 @@ class Proc:
     """A server process we started; stopped by its own pid only."""
 
     def __init__(self, argv, **kw):
-        self.p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        self.p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, **kw)
 
     def stop(self, sig=signal.SIGTERM):
         if self.p.poll() is None:
@@ -152,14 +153,50 @@ class RedisTest(BallastTest):
             m.stop()
 
 
+def dns_port():
+    """dnsmasq binds the port for UDP and TCP alike, so both must be free."""
+    while True:
+        port = free_port(kind=socket.SOCK_DGRAM)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+
+
+def dns_answers(port):
+    """One A query for svc.test; True once dnsmasq answers it."""
+    query = bytes.fromhex("beef01000001000000000000") + b"\x03svc\x04test\x00" + b"\x00\x01\x00\x01"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.2)
+        try:
+            s.sendto(query, ("127.0.0.1", port))
+            return s.recv(512)[:2] == b"\xbe\xef"
+        except OSError:
+            return False
+
+
 class DnsTest(BallastTest):
     def start_dnsmasq(self, port):
-        return Proc(["dnsmasq", "--no-daemon", "--conf-file=/dev/null", f"--port={port}",
-                     "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
-                     "--no-hosts", "--address=/svc.test/198.18.0.1", "--pid-file="])
+        """Started and answering, or a failure that says why it is not."""
+        log = tempfile.NamedTemporaryFile(prefix="ballast-dnsmasq-", delete=False)
+        d = Proc(["dnsmasq", "--no-daemon", "--conf-file=/dev/null", f"--port={port}",
+                  "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
+                  "--address=/svc.test/198.18.0.1", "--pid-file="], stderr=log)
+        p = d.p
+
+        def ready():
+            if p.poll() is not None:
+                with open(log.name) as f:
+                    raise AssertionError(f"dnsmasq exited {p.returncode}: {f.read()}")
+            return dns_answers(port)
+
+        wait_until(ready, what="dnsmasq")
+        return d
 
     def test_noerror_down_and_back(self):
-        port = free_port(kind=socket.SOCK_DGRAM)
+        port = dns_port()
         d = self.start_dnsmasq(port)
         try:
             with start_lb([("dns", f"127.0.0.1:{port}",
