@@ -1,5 +1,5 @@
 """tests/integration/test_https.py — `protocol: https`: TLS termination in front of the HTTP/1.1
-proxy, with real clients (curl, Python's ssl) and certificates the test makes with openssl.
+proxy, with real clients (curl, `openssl s_client`, Python's ssl) and certificates the test makes with openssl.
 
 What it holds Ballast to: the certificate is chosen by SNI (exact, then wildcard, then the first
 as default, case-insensitive); an RSA and an ECDSA certificate for the same name are picked by
@@ -157,6 +157,27 @@ pools:
                 with tls_client(port, name) as s:
                     self.assertEqual(served_names(s), expected, name)
                     self.assertEqual(get(s)[0], 200)
+        self.each_io(body)
+
+    def test_sni_and_signature_algorithms_with_s_client(self):
+        """The same choices seen by `openssl s_client`: -servername picks the certificate, and in
+        TLS 1.3 (no cipher suite names a key type) -sigalgs picks RSA or ECDSA for one name."""
+        def s_client(port, *args):
+            out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", *args],
+                                 input="", capture_output=True, text=True, timeout=20)
+            self.assertIn("Verification", out.stdout, out.stderr)  # a handshake happened
+            return out.stdout
+
+        def body(b, port, _):
+            for name, cn in (("a.test", "a.test"), ("x.wild.test", "*.wild.test"),
+                             ("unknown.test", "a.test")):
+                out = s_client(port, "-servername", name)
+                self.assertRegex(out, rf"subject=CN ?= ?{re.escape(cn)}\n", name)
+            for sigalgs, peer in (("ECDSA+SHA256", "Peer signature type: ECDSA"),
+                                  ("rsa_pss_rsae_sha256", "Peer signature type: RSA-PSS")):
+                out = s_client(port, "-servername", "dual.test", "-tls1_3", "-sigalgs", sigalgs)
+                self.assertIn(peer, out, sigalgs)
+                self.assertIn("New, TLSv1.3", out)
         self.each_io(body)
 
     def test_rsa_and_ecdsa_for_one_name_follow_the_client(self):
