@@ -1,5 +1,6 @@
 """tests/integration/test_https.py — `protocol: https`: TLS termination in front of the HTTP/1.1
-proxy, with real clients (curl, `openssl s_client`, Python's ssl) and certificates the test makes with openssl.
+proxy, with real clients (curl, `openssl s_client`, Python's ssl) and certificates the test
+makes with openssl.
 
 What it holds Ballast to: the certificate is chosen by SNI (exact, then wildcard, then the first
 as default, case-insensitive); an RSA and an ECDSA certificate for the same name are picked by
