@@ -363,6 +363,14 @@ struct UpstreamTls {
   bool session_reuse = true;  // resume sessions per worker and backend
 };
 
+// pools[].discovery: where the pool's backends come from instead of `backends:`.
+struct PoolDiscovery {
+  // A YAML or JSON list of backends (the entries `backends:` takes), re-read when it changes
+  // and applied in place: no reload, backends that stay keep their state and connections.
+  std::string file;
+  bool enabled() const { return !file.empty(); }
+};
+
 struct Pool {
   std::string name;
   balance::Algorithm algorithm = balance::Algorithm::kRoundRobin;
@@ -377,6 +385,7 @@ struct Pool {
   Duration sticky_ttl{std::chrono::hours(1)};
   UpstreamKeepalive keepalive;
   UpstreamTls tls;
+  PoolDiscovery discovery;
 };
 
 struct Logging {

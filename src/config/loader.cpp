@@ -17,6 +17,7 @@
 #include <string_view>
 #include <utility>
 
+#include "config/file_text.h"
 #include "config/limits.h"
 #include "config/plane_sections.h"
 #include "config/sections.h"
@@ -64,7 +65,6 @@ constexpr std::array<Choice<LogFormat>, 2> kLogFormats = {{
     {"text", LogFormat::kText},
 }};
 constexpr std::string_view kAuto = "auto";
-constexpr size_t kReadChunkBytes = size_t{64} * 1024;
 
 // Scalars set so far; the first file to set one wins, and the top file is read first.
 struct Scalars {
@@ -125,46 +125,6 @@ std::optional<std::string> canonicalPath(const std::string& path) {
     return std::nullopt;
   }
   return std::string(resolved.get());
-}
-
-// Reads a regular file of at most kMaxConfigFileBytes; on failure returns why.
-std::optional<std::string> readWholeFile(const std::string& path, std::string& out) {
-  // O_NONBLOCK: a FIFO matched by a glob must not hang the open; regular files ignore it.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    return errnoText(errno);
-  }
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    return errnoText(errno);
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return std::string("not a regular file");
-  }
-  std::string data;
-  std::array<char, kReadChunkBytes> chunk{};
-  while (true) {
-    const ssize_t n = ::read(fd, chunk.data(), chunk.size());
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return errnoText(errno);
-    }
-    if (n == 0) {
-      break;
-    }
-    if (data.size() + static_cast<size_t>(n) > kMaxConfigFileBytes) {
-      return "larger than " + std::to_string(kMaxConfigFileBytes) + " bytes";
-    }
-    data.append(chunk.data(), static_cast<size_t>(n));
-  }
-  out = std::move(data);
-  return std::nullopt;
 }
 
 class Loader {

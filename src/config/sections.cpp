@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "config/acl_sections.h"
+#include "config/discovery_file.h"
 #include "config/edge_sections.h"
 #include "config/http_fields.h"
 #include "config/http_sections.h"
@@ -67,7 +68,8 @@ constexpr auto kHttpLimitKeys = concat(kLimitKeys, kHttpOnlyLimitKeys);
 constexpr std::array kProxyProtocolKeys = {"send"sv, "accept"sv};
 constexpr std::array kPoolKeys = {"name"sv,     "algorithm"sv,    "hash_key"sv, "connect_retries"sv,
                                   "backends"sv, "health_check"sv, "sticky"sv,   "keepalive"sv,
-                                  "tls"sv};
+                                  "tls"sv,      "discovery"sv};
+constexpr std::array kDiscoveryKeys = {"file"sv};
 constexpr std::array kKeepaliveKeys = {"max_idle"sv, "idle_timeout"sv, "max_requests"sv};
 constexpr std::array kStickyKeys = {"cookie"sv, "ttl"sv};
 constexpr std::chrono::seconds kStickyTtlUnit{1};  // the unit of a cookie's Max-Age
@@ -382,6 +384,8 @@ void readBackend(FileReader& file, const Field& item, const std::string& pool_na
   pool.backends.push_back(backend);
 }
 
+}  // namespace
+
 // HTTP checks of a pool that speaks TLS to its backends speak it too, with the same settings:
 // a backend that only answers TLS would otherwise always look down.
 void checkOverTls(Pool& pool) {
@@ -406,16 +410,38 @@ void checkOverTls(Pool& pool) {
   }
 }
 
-void readBackends(FileReader& file, const Field& field, Pool& pool, bool allow_exec) {
+void readBackends(FileReader& file, const Field& field, Pool& pool, bool allow_exec,
+                  bool allow_empty) {
   const auto items = listItems(file, field, "backend");
   SeenBackends seen;
   for (const auto& item : items) {
     readBackend(file, item, pool.name, pool, seen, allow_exec);
   }
   // A list with only broken entries was reported entry by entry already.
-  if (items.empty() && (field.value.IsNull() || field.value.IsSequence())) {
+  if (!allow_empty && items.empty() && (field.value.IsNull() || field.value.IsSequence())) {
     file.error(field.valueMark(), "pool \"" + pool.name + "\" has no backends");
   }
+}
+
+namespace {
+
+// `discovery: {file}`: the backends come from that file, read now (so `validate` and a reload
+// see what the pool will serve) and again whenever it changes.
+void readDiscovery(FileReader& file, const Field& field, Pool& pool, bool allow_exec) {
+  const MapReader map(file, field, "discovery", kDiscoveryKeys);
+  if (!map.ok()) {
+    return;
+  }
+  const Field* f = map.require(file, "file");
+  if (f == nullptr) {
+    return;
+  }
+  auto path = readFilePath(file, *f, false);
+  if (!path) {
+    return;
+  }
+  pool.discovery.file = *path;
+  readDiscoveryFile(pool, allow_exec, file.diagnostics());
 }
 
 void readKeepalive(FileReader& file, const Field& field, UpstreamKeepalive& k) {
@@ -518,9 +544,17 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
   if (const Field* f = map.find("health_check")) {
     readHealthCheck(file, *f, pool.health_check, {.allow_exec = config.allow_exec_checks});
   }
+  const Field* discovery = map.find("discovery");
   if (const Field* f = map.find("backends")) {
-    readBackends(file, *f, pool, config.allow_exec_checks);
-  } else {
+    if (discovery != nullptr) {
+      file.error(f->key_mark,
+                 "pool \"" + pool.name +
+                     "\": backends and discovery are exclusive (discovery supplies the "
+                     "backends)");
+    } else {
+      readBackends(file, *f, pool, config.allow_exec_checks, /*allow_empty=*/false);
+    }
+  } else if (discovery == nullptr) {
     file.error(map.mark(), "pool \"" + pool.name + "\" has no backends");
   }
   if (const Field* f = map.find("sticky")) {
@@ -534,6 +568,10 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
     readUpstreamTls(file, *f, pool.tls);
     source.tls = file.at(f->key_mark);
     checkOverTls(pool);
+  }
+  if (discovery != nullptr) {
+    // After `tls:`: a discovered backend's HTTP check speaks TLS like the pool's.
+    readDiscovery(file, *discovery, pool, config.allow_exec_checks);
   }
   config.pools.push_back(std::move(pool));
   sources.pools.push_back(std::move(source));

@@ -14,6 +14,14 @@ void readListeners(FileReader& file, const Field& field, Config& config, SourceM
 // Same for pools. Checks local to one pool (backends, health check) are done here.
 void readPools(FileReader& file, const Field& field, Config& config, SourceMap& sources);
 
+// Appends the backends of a `backends:` list (or a discovery file's root list) to pool.
+// An empty list is an error unless allow_empty (a discovered service may have none for now).
+void readBackends(FileReader& file, const Field& field, Pool& pool, bool allow_exec,
+                  bool allow_empty);
+
+// Makes the pool's HTTP checks (its own and its backends' overrides) speak the pool's TLS.
+void checkOverTls(Pool& pool);
+
 // Where a `health_check:` mapping sits decides what it may hold.
 struct HealthCheckScope {
   bool allow_exec = false;   // the top level's allow_exec_checks

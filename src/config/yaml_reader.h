@@ -45,6 +45,7 @@ class Diagnostics {
     return false;
   }
   bool empty() const { return errors_.empty(); }
+  size_t errorCount() const { return errors_.size() + dropped_; }
   // Something that works but deserves attention (a certificate about to expire): printed by
   // `ballast validate` and logged at load, never a reason to refuse the file.
   void warn(const Location& where, std::string message) {

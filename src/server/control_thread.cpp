@@ -229,8 +229,11 @@ int ControlThread::run() {
   if (cfg.reload.watch) {
     watchConfigFiles();
   }
-  tls_watch_ = std::make_unique<TlsFileWatch>(*loop_, [this] { reload("watch:tls_files"); });
-  tls_watch_->update(cfg);
+  tls_watch_ = std::make_unique<FileWatch>(*loop_, "tls", [this] { reload("watch:tls_files"); });
+  tls_watch_->update(tlsFilesOf(cfg));
+  discovery_watch_ =
+      std::make_unique<FileWatch>(*loop_, "discovery", [this] { onDiscoveryChange(); });
+  discovery_watch_->update(discoveryFilesOf(cfg));
   audit_.record("config.load", "system", nullptr,
                 {{"file", options_.config_path},
                  {"generation", snapshot_->generation},
@@ -501,7 +504,10 @@ bool ControlThread::install(const config::ConfigPtr& cfg, std::string* error) {
   acme_->apply(*cfg);
   syncPlanes(cfg, /*starting=*/false);
   if (tls_watch_) {
-    tls_watch_->update(*cfg);
+    tls_watch_->update(tlsFilesOf(*cfg));
+  }
+  if (discovery_watch_) {
+    discovery_watch_->update(discoveryFilesOf(*cfg));
   }
   return true;
 }

@@ -5,6 +5,7 @@
 // mailboxes.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,9 +19,9 @@
 #include "control/plane.h"
 #include "core/event_loop.h"
 #include "core/fd.h"
+#include "server/file_watch.h"
 #include "server/server.h"
 #include "server/snapshot.h"
-#include "server/tls_file_watch.h"
 #include "server/upgrade.h"
 #include "server/worker.h"
 #include "upstream/health_checker.h"
@@ -79,6 +80,10 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   void applyServerPolicies(const config::Config& cfg);
   bool startAcme();               // control_certificates.cpp
   void onAcmeCertificateEvent();  // control_certificates.cpp
+  // A discovery file changed: re-reads every discovered pool and applies each new backend set
+  // in place (discovery_apply.cpp).
+  void onDiscoveryChange();
+  void writeDiscoveryMetrics(metrics::PrometheusWriter& out) const;  // discovery_apply.cpp
   static void onLogFlush(void* self);
   static void onWatchDebounce(void* self);
 
@@ -103,7 +108,13 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   core::Timer log_flush_;  // writes the log's repeat summaries once per interval
   std::string config_basename_;
   std::unique_ptr<upstream::HealthChecker> health_;
-  std::unique_ptr<TlsFileWatch> tls_watch_;  // after loop_: it unwatches on destruction
+  std::unique_ptr<FileWatch> tls_watch_;  // after loop_: it unwatches on destruction
+  std::unique_ptr<FileWatch> discovery_watch_;
+  struct DiscoveryCounters {
+    uint64_t updates = 0;  // backend sets applied in place
+    uint64_t errors = 0;   // files refused (unreadable, invalid): the last good set serves
+  };
+  std::map<std::string, DiscoveryCounters> discovery_counters_;  // by pool
   control::AuditLog audit_;
   control::LogOutputs log_outputs_;
   uint64_t audit_subscription_ = 0;

@@ -416,6 +416,7 @@ std::string ControlThread::metricsText() const {
   out.sampleInt("ballast_tls_context_refreshes_total", {{"result", "ok"}}, tls_refreshes_total_);
   out.sampleInt("ballast_tls_context_refreshes_total", {{"result", "failed"}},
                 tls_refresh_failures_total_);
+  writeDiscoveryMetrics(out);
   if (acme_) {
     acme_->writeMetrics(out);
   }

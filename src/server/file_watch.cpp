@@ -1,5 +1,5 @@
-// src/server/tls_file_watch.cpp — inotify on the directories of TLS files.
-#include "server/tls_file_watch.h"
+// src/server/file_watch.cpp — inotify on the directories of files the config names.
+#include "server/file_watch.h"
 
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -65,27 +65,38 @@ std::set<std::string> tlsFilesOf(const config::Config& cfg) {
   return files;
 }
 
-TlsFileWatch::TlsFileWatch(core::EventLoop& loop, std::function<void()> on_change)
-    : loop_(loop), on_change_(std::move(on_change)) {
-  quiet_.bind(&TlsFileWatch::onQuiet, this);
+std::set<std::string> discoveryFilesOf(const config::Config& cfg) {
+  std::set<std::string> files;
+  for (const auto& p : cfg.pools) {
+    if (p.discovery.enabled()) {
+      files.insert(p.discovery.file);
+    }
+  }
+  return files;
 }
 
-TlsFileWatch::~TlsFileWatch() {
+FileWatch::FileWatch(core::EventLoop& loop, std::string what, std::function<void()> on_change)
+    : loop_(loop), what_(std::move(what)), on_change_(std::move(on_change)) {
+  quiet_.bind(&FileWatch::onQuiet, this);
+}
+
+FileWatch::~FileWatch() {
   core::TimerWheel::cancel(quiet_);
   if (watching_) {
     loop_.unwatch(watcher_);
   }
 }
 
-void TlsFileWatch::update(const config::Config& cfg) {
-  std::set<std::string> files = tlsFilesOf(cfg);
+void FileWatch::update(std::set<std::string> files) {
   if (files == files_) {
     return;
   }
   if (!fd_.valid()) {
     fd_.reset(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
     if (!fd_.valid()) {
-      core::LogLine(core::LogLevel::kError, "tls.watch_failed").str("reason", strerror(errno));
+      core::LogLine(core::LogLevel::kError, "watch.failed")
+          .str("watch", what_)
+          .str("reason", strerror(errno));
       return;
     }
   }
@@ -100,7 +111,8 @@ void TlsFileWatch::update(const config::Config& cfg) {
     const int wd = inotify_add_watch(fd_.get(), dir.c_str(),
                                      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB);
     if (wd < 0) {
-      core::LogLine(core::LogLevel::kWarn, "tls.watch_failed")
+      core::LogLine(core::LogLevel::kWarn, "watch.failed")
+          .str("watch", what_)
           .str("dir", dir)
           .str("reason", strerror(errno));
       continue;
@@ -111,10 +123,12 @@ void TlsFileWatch::update(const config::Config& cfg) {
     loop_.watch(watcher_, fd_.get(), this);
     watching_ = true;
   }
-  core::LogLine(core::LogLevel::kDebug, "tls.watching").unum("files", files_.size());
+  core::LogLine(core::LogLevel::kDebug, "watch.watching")
+      .str("watch", what_)
+      .unum("files", files_.size());
 }
 
-void TlsFileWatch::onReady(core::Watcher& /*w*/) {
+void FileWatch::onReady(core::Watcher& /*w*/) {
   alignas(inotify_event) std::array<char, 4096> buf{};  // NOLINT(readability-magic-numbers)
   bool relevant = false;
   for (;;) {
@@ -136,6 +150,6 @@ void TlsFileWatch::onReady(core::Watcher& /*w*/) {
   }
 }
 
-void TlsFileWatch::onQuiet(void* self) { static_cast<TlsFileWatch*>(self)->on_change_(); }
+void FileWatch::onQuiet(void* self) { static_cast<FileWatch*>(self)->on_change_(); }
 
 }  // namespace ballast::server
