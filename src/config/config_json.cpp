@@ -149,7 +149,7 @@ json poolJson(const Pool& p) {
   if (!p.sticky_cookie.empty()) {
     j["sticky"] = {{"cookie", p.sticky_cookie}, {"ttl_s", seconds(p.sticky_ttl)}};
   }
-  if (p.discovery.enabled()) {
+  if (p.discovery.hasFile()) {
     j["discovery"] = {{"file", p.discovery.file}};  // backends: the file's set in force
   }
   return j;

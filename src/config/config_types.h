@@ -339,6 +339,17 @@ struct Backend {
   uint32_t weight = 1;  // 0..kMaxWeight; 0 takes no new connections
   // The pool's check with this backend's overrides applied; unset: the pool's as is.
   std::shared_ptr<const HealthCheck> health_check;
+  // A backend found by DNS: the name (or SRV name) it came from; empty for one the file lists.
+  std::string resolved_from;
+};
+
+// A backend given by name (`address: "app.internal:8080"`): resolved for A and AAAA on the
+// control thread, re-resolved at the answer's TTL, each address becoming a Backend.
+struct DnsBackend {
+  std::string host;
+  uint16_t port = 0;
+  uint32_t weight = 1;
+  std::shared_ptr<const HealthCheck> health_check;
 };
 
 constexpr uint32_t kMaxWeight = 1000;
@@ -368,7 +379,10 @@ struct PoolDiscovery {
   // A YAML or JSON list of backends (the entries `backends:` takes), re-read when it changes
   // and applied in place: no reload, backends that stay keep their state and connections.
   std::string file;
-  bool enabled() const { return !file.empty(); }
+  // A DNS SRV name (`_http._tcp.app.internal`): its targets and ports become backends, SRV
+  // weights their weights; only the best (lowest) priority is used.
+  std::string dns_srv;
+  bool hasFile() const { return !file.empty(); }
 };
 
 struct Pool {
@@ -386,6 +400,15 @@ struct Pool {
   UpstreamKeepalive keepalive;
   UpstreamTls tls;
   PoolDiscovery discovery;
+  std::vector<DnsBackend> dns_backends;  // backends given by name; resolved ones join `backends`
+  bool resolvesNames() const { return !dns_backends.empty() || !discovery.dns_srv.empty(); }
+};
+
+// The top-level `discovery:` settings, for the DNS lookups of every pool.
+struct DiscoverySettings {
+  std::vector<net::SocketAddress> resolvers;  // empty: those of /etc/resolv.conf
+  Duration min_ttl{std::chrono::seconds(1)};  // re-resolve no more often than this
+  Duration max_ttl{std::chrono::seconds(300)};
 };
 
 struct Logging {
@@ -407,6 +430,7 @@ struct Config {
   bool allow_exec_checks = false;
   std::vector<Listener> listeners;
   std::vector<Pool> pools;
+  DiscoverySettings discovery;
   Logging logging;
   // Control plane.
   AdminSettings admin;

@@ -23,9 +23,15 @@ bool readDiscoveryFile(Pool& pool, bool allow_exec, Diagnostics& diagnostics) {
   }
   Pool scratch = pool;
   scratch.backends.clear();
+  scratch.dns_backends.clear();
   if (!root->IsNull()) {  // an empty file: no backends for now
     const Field list{"backends", *root, root->Mark()};
     readBackends(reader, list, scratch, allow_exec, /*allow_empty=*/true);
+  }
+  if (!scratch.dns_backends.empty()) {
+    diagnostics.add({path, 0, 0}, "discovery file of pool \"" + pool.name +
+                                      "\": backends by name (" + scratch.dns_backends.front().host +
+                                      ") are not resolved from a discovery file; list addresses");
   }
   if (diagnostics.errorCount() != errors_before) {
     return false;

@@ -91,4 +91,8 @@ constexpr size_t kMaxIncludedFiles = 256;
 constexpr size_t kMaxVisitedNodes = size_t{1000} * 1000;
 constexpr size_t kMaxErrors = 100;
 
+// A DNS name is at most 253 characters in text (RFC 1035's 255 octets on the wire).
+constexpr size_t kMaxDnsNameLength = 253;
+constexpr size_t kMaxPortDigits = 5;
+
 }  // namespace ballast::config

@@ -30,8 +30,9 @@ namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array kProxyTopKeys = {"include"sv, "workers"sv,   "io"sv,    "shutdown_timeout"sv,
-                                      "logging"sv, "listeners"sv, "pools"sv, "allow_exec_checks"sv};
+constexpr std::array kProxyTopKeys = {"include"sv,  "workers"sv,   "io"sv,    "shutdown_timeout"sv,
+                                      "logging"sv,  "listeners"sv, "pools"sv, "allow_exec_checks"sv,
+                                      "discovery"sv};
 // Every plane's sections live in one file, so the top level accepts them all.
 template <size_t... N>
 constexpr auto joinKeys(const std::array<std::string_view, N>&... lists) {
@@ -247,6 +248,9 @@ class Loader {
     }
     if (const Field* f = top.find("pools")) {
       readPools(file, *f, config_, sources_);
+    }
+    if (const Field* f = top.find("discovery")) {
+      readDiscoverySettings(file, *f, config_.discovery);
     }
     readControlSections(file, top, config_);
     readKernelSections(file, top, config_);

@@ -14,6 +14,7 @@
 #include "config/acl_sections.h"
 #include "config/discovery_file.h"
 #include "config/edge_sections.h"
+#include "config/host_names.h"
 #include "config/http_fields.h"
 #include "config/http_sections.h"
 #include "config/limits.h"
@@ -69,7 +70,7 @@ constexpr std::array kProxyProtocolKeys = {"send"sv, "accept"sv};
 constexpr std::array kPoolKeys = {"name"sv,     "algorithm"sv,    "hash_key"sv, "connect_retries"sv,
                                   "backends"sv, "health_check"sv, "sticky"sv,   "keepalive"sv,
                                   "tls"sv,      "discovery"sv};
-constexpr std::array kDiscoveryKeys = {"file"sv};
+constexpr std::array kDiscoveryKeys = {"file"sv, "dns_srv"sv};
 constexpr std::array kKeepaliveKeys = {"max_idle"sv, "idle_timeout"sv, "max_requests"sv};
 constexpr std::array kStickyKeys = {"cookie"sv, "ttl"sv};
 constexpr std::chrono::seconds kStickyTtlUnit{1};  // the unit of a cookie's Max-Age
@@ -346,6 +347,40 @@ std::optional<balance::Algorithm> readAlgorithm(FileReader& file, const Field& f
   return algorithm;
 }
 
+// `NAME:port` with a DNS name (not an IP literal): a backend to resolve. Anything else is read
+// as an IP address, whose errors say what is expected.
+std::optional<DnsBackend> readNamedAddress(const Field& field) {
+  if (!field.value.IsScalar()) {
+    return std::nullopt;
+  }
+  const std::string text = field.value.Scalar();
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || text.find(':') != colon) {
+    return std::nullopt;  // no port, or an IPv6 literal
+  }
+  const std::string_view host = std::string_view(text).substr(0, colon);
+  const std::string_view port = std::string_view(text).substr(colon + 1);
+  const bool has_letter = std::any_of(host.begin(), host.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  });
+  uint32_t n = 0;
+  if (!has_letter || !isDottedName(host) || host.size() > kMaxDnsNameLength || port.empty() ||
+      port.size() > kMaxPortDigits ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  for (const char c : port) {
+    n = n * 10 + static_cast<uint32_t>(c - '0');  // NOLINT(readability-magic-numbers)
+  }
+  if (n == 0 || n > UINT16_MAX) {
+    return std::nullopt;
+  }
+  DnsBackend b;
+  b.host = std::string(host);
+  b.port = static_cast<uint16_t>(n);
+  return b;
+}
+
 // Backend address → line of its first entry; hashed, as pools may be generated and large.
 using SeenBackends = std::unordered_map<net::SocketAddress, int, net::SocketAddressHash>;
 
@@ -357,9 +392,13 @@ void readBackend(FileReader& file, const Field& item, const std::string& pool_na
   }
   Backend backend;
   std::optional<net::SocketAddress> address;
+  std::optional<DnsBackend> named;
   const Field* address_field = map.require(file, "address");
   if (address_field != nullptr) {
-    address = readAddress(file, *address_field);
+    named = readNamedAddress(*address_field);
+    if (!named) {
+      address = readAddress(file, *address_field);
+    }
   }
   if (const Field* f = map.find("weight")) {
     assign(backend.weight, readUnsigned(file, *f, 0, kMaxWeight));
@@ -368,6 +407,12 @@ void readBackend(FileReader& file, const Field& item, const std::string& pool_na
     auto check = std::make_shared<HealthCheck>(pool.health_check);
     readHealthCheck(file, *f, *check, {.allow_exec = allow_exec, .per_backend = true});
     backend.health_check = std::move(check);
+  }
+  if (named) {
+    named->weight = backend.weight;
+    named->health_check = backend.health_check;
+    pool.dns_backends.push_back(std::move(*named));
+    return;
   }
   if (!address) {
     return;
@@ -432,8 +477,23 @@ void readDiscovery(FileReader& file, const Field& field, Pool& pool, bool allow_
   if (!map.ok()) {
     return;
   }
-  const Field* f = map.require(file, "file");
+  const Field* srv = map.find("dns_srv");
+  const Field* f = map.find("file");
+  if (srv != nullptr && f != nullptr) {
+    file.error(srv->key_mark, "discovery: file and dns_srv are exclusive");
+    return;
+  }
+  if (srv != nullptr) {
+    const auto name = readScalar(file, *srv, "a DNS SRV name such as _http._tcp.app.internal");
+    if (name && isDottedName(*name) && name->size() <= kMaxDnsNameLength) {
+      pool.discovery.dns_srv = *name;
+    } else if (name) {
+      reportExpected(file, *srv, "a DNS SRV name such as _http._tcp.app.internal", quote(*name));
+    }
+    return;
+  }
   if (f == nullptr) {
+    file.error(map.mark(), "discovery needs file or dns_srv");
     return;
   }
   auto path = readFilePath(file, *f, false);
@@ -582,6 +642,30 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
 void readListeners(FileReader& file, const Field& field, Config& config, SourceMap& sources) {
   for (const auto& item : listItems(file, field, "listener")) {
     readListener(file, item, config, sources);
+  }
+}
+
+void readDiscoverySettings(FileReader& file, const Field& field, DiscoverySettings& out) {
+  static constexpr std::array kKeys = {"resolvers"sv, "min_ttl"sv, "max_ttl"sv};
+  const MapReader map(file, field, "discovery", kKeys);
+  if (!map.ok()) {
+    return;
+  }
+  if (const Field* f = map.find("resolvers")) {
+    for (const auto& item : listItems(file, *f, "resolver")) {
+      if (auto a = readAddress(file, item)) {
+        out.resolvers.push_back(*a);
+      }
+    }
+  }
+  if (const Field* f = map.find("min_ttl")) {
+    assign(out.min_ttl, readDuration(file, *f, /*positive=*/true));
+  }
+  if (const Field* f = map.find("max_ttl")) {
+    assign(out.max_ttl, readDuration(file, *f, /*positive=*/true));
+    if (out.max_ttl < out.min_ttl) {
+      file.error(f->valueMark(), "discovery.max_ttl is below min_ttl");
+    }
   }
 }
 

@@ -22,6 +22,9 @@ void readBackends(FileReader& file, const Field& field, Pool& pool, bool allow_e
 // Makes the pool's HTTP checks (its own and its backends' overrides) speak the pool's TLS.
 void checkOverTls(Pool& pool);
 
+// The top-level `discovery:` mapping: resolvers and TTL bounds for DNS-named backends.
+void readDiscoverySettings(FileReader& file, const Field& field, DiscoverySettings& out);
+
 // Where a `health_check:` mapping sits decides what it may hold.
 struct HealthCheckScope {
   bool allow_exec = false;   // the top level's allow_exec_checks

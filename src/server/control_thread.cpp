@@ -234,6 +234,9 @@ int ControlThread::run() {
   discovery_watch_ =
       std::make_unique<FileWatch>(*loop_, "discovery", [this] { onDiscoveryChange(); });
   discovery_watch_->update(discoveryFilesOf(cfg));
+  dns_discovery_ =
+      std::make_unique<discovery::DnsDiscovery>(*loop_, [this] { onDiscoveryChange(); });
+  dns_discovery_->update(cfg);
   audit_.record("config.load", "system", nullptr,
                 {{"file", options_.config_path},
                  {"generation", snapshot_->generation},
@@ -480,7 +483,8 @@ control::ReloadOutcome ControlThread::reload(const std::string& actor) {
   return outcome;
 }
 
-bool ControlThread::install(const config::ConfigPtr& cfg, std::string* error) {
+bool ControlThread::install(const config::ConfigPtr& loaded, std::string* error) {
+  const config::ConfigPtr cfg = withResolvedBackends(loaded);
   if (cfg->io != snapshot_->config->io || cfg->workers != snapshot_->config->workers) {
     core::LogLine(core::LogLevel::kWarn, "config.reload_needs_restart")
         .str("reason", "workers and io take effect at the next start");
@@ -508,6 +512,9 @@ bool ControlThread::install(const config::ConfigPtr& cfg, std::string* error) {
   }
   if (discovery_watch_) {
     discovery_watch_->update(discoveryFilesOf(*cfg));
+  }
+  if (dns_discovery_) {
+    dns_discovery_->update(*cfg);
   }
   return true;
 }

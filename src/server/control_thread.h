@@ -19,6 +19,7 @@
 #include "control/plane.h"
 #include "core/event_loop.h"
 #include "core/fd.h"
+#include "discovery/dns_discovery.h"
 #include "server/file_watch.h"
 #include "server/server.h"
 #include "server/snapshot.h"
@@ -80,10 +81,12 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   void applyServerPolicies(const config::Config& cfg);
   bool startAcme();               // control_certificates.cpp
   void onAcmeCertificateEvent();  // control_certificates.cpp
-  // A discovery file changed: re-reads every discovered pool and applies each new backend set
-  // in place (discovery_apply.cpp).
+  // A discovery file changed, or a DNS answer did: re-reads every discovered pool and applies
+  // each new backend set in place (discovery_apply.cpp).
   void onDiscoveryChange();
   void writeDiscoveryMetrics(metrics::PrometheusWriter& out) const;  // discovery_apply.cpp
+  // cfg with each DNS-named pool's current answers added to its backends (discovery_apply.cpp).
+  config::ConfigPtr withResolvedBackends(const config::ConfigPtr& cfg) const;
   static void onLogFlush(void* self);
   static void onWatchDebounce(void* self);
 
@@ -110,6 +113,7 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   std::unique_ptr<upstream::HealthChecker> health_;
   std::unique_ptr<FileWatch> tls_watch_;  // after loop_: it unwatches on destruction
   std::unique_ptr<FileWatch> discovery_watch_;
+  std::unique_ptr<discovery::DnsDiscovery> dns_discovery_;
   struct DiscoveryCounters {
     uint64_t updates = 0;  // backend sets applied in place
     uint64_t errors = 0;   // files refused (unreadable, invalid): the last good set serves

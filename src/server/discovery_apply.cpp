@@ -4,6 +4,7 @@
 // state (health, drain, connection counts live in BackendState, carried by address); backends
 // that go take no new requests, and connections already open to them finish on their own.
 #include <algorithm>
+#include <iterator>
 #include <set>
 
 #include "config/discovery_file.h"
@@ -16,6 +17,8 @@ namespace {
 
 using nlohmann::json;
 
+// Order matters to no picker state that survives a snapshot, but a stable order keeps a
+// re-sorted answer from counting as a change.
 bool sameBackends(const std::vector<config::Backend>& a, const std::vector<config::Backend>& b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
     return x.address == y.address && x.weight == y.weight &&
@@ -40,11 +43,51 @@ json missingFrom(const std::vector<config::Backend>& from, const std::vector<con
 
 }  // namespace
 
+config::ConfigPtr ControlThread::withResolvedBackends(const config::ConfigPtr& cfg) const {
+  if (!dns_discovery_ || std::none_of(cfg->pools.begin(), cfg->pools.end(),
+                                      [](const auto& p) { return p.resolvesNames(); })) {
+    return cfg;
+  }
+  // A reload's file lists no resolved address: keep the answers in hand until the next ones.
+  auto next = std::make_shared<config::Config>(*cfg);
+  for (auto& pool : next->pools) {
+    for (auto& b : dns_discovery_->resolved(pool)) {
+      if (std::none_of(pool.backends.begin(), pool.backends.end(),
+                       [&b](const auto& f) { return f.address == b.address; })) {
+        pool.backends.push_back(std::move(b));
+      }
+    }
+  }
+  return next;
+}
+
 void ControlThread::onDiscoveryChange() {
   auto next = std::make_shared<config::Config>(*config_);
   json changes = json::array();
   for (auto& pool : next->pools) {
-    if (!pool.discovery.enabled()) {
+    if (pool.resolvesNames() && dns_discovery_) {
+      // The file's own backends, then what the names resolve to now.
+      std::vector<config::Backend> found;
+      std::copy_if(pool.backends.begin(), pool.backends.end(), std::back_inserter(found),
+                   [](const auto& b) { return b.resolved_from.empty(); });
+      for (auto& b : dns_discovery_->resolved(pool)) {
+        const bool listed = std::any_of(found.begin(), found.end(),
+                                        [&b](const auto& f) { return f.address == b.address; });
+        if (!listed) {
+          found.push_back(std::move(b));
+        }
+      }
+      if (!sameBackends(found, pool.backends)) {
+        changes.push_back({{"pool", pool.name},
+                           {"source", "dns"},
+                           {"added", missingFrom(found, pool.backends)},
+                           {"removed", missingFrom(pool.backends, found)},
+                           {"backends", found.size()}});
+        pool.backends = std::move(found);
+      }
+      continue;
+    }
+    if (!pool.discovery.hasFile()) {
       continue;
     }
     std::vector<config::ConfigError> errors;
@@ -62,6 +105,7 @@ void ControlThread::onDiscoveryChange() {
       continue;
     }
     changes.push_back({{"pool", pool.name},
+                       {"source", "file"},
                        {"added", missingFrom(*found, pool.backends)},
                        {"removed", missingFrom(pool.backends, *found)},
                        {"backends", found->size()}});
@@ -87,7 +131,8 @@ void ControlThread::onDiscoveryChange() {
   for (const auto& c : changes) {
     const auto pool = c["pool"].get<std::string>();
     ++discovery_counters_[pool].updates;
-    audit_.record("discovery.update", "discovery:file", {{"pool", pool}, {"generation", before}},
+    audit_.record("discovery.update", "discovery:" + c["source"].get<std::string>(),
+                  {{"pool", pool}, {"generation", before}},
                   {{"pool", pool},
                    {"generation", snapshot_->generation},
                    {"added", c["added"]},
@@ -95,6 +140,7 @@ void ControlThread::onDiscoveryChange() {
                    {"backends", c["backends"]}});
     core::LogLine(core::LogLevel::kInfo, "discovery.updated")
         .str("pool", pool)
+        .str("source", c["source"].get<std::string>())
         .unum("added", c["added"].size())
         .unum("removed", c["removed"].size())
         .unum("backends", c["backends"].get<uint64_t>())
@@ -103,15 +149,27 @@ void ControlThread::onDiscoveryChange() {
 }
 
 void ControlThread::writeDiscoveryMetrics(metrics::PrometheusWriter& out) const {
+  if (dns_discovery_ && !dns_discovery_->counters().empty()) {
+    out.family("ballast_discovery_dns_lookups_total", "counter",
+               "DNS lookups made for a pool's named backends and SRV name.");
+    for (const auto& [pool, c] : dns_discovery_->counters()) {
+      out.sampleInt("ballast_discovery_dns_lookups_total", {{"pool", pool}}, c.lookups);
+    }
+    out.family("ballast_discovery_dns_failures_total", "counter",
+               "DNS lookups that failed; the last good addresses kept serving.");
+    for (const auto& [pool, c] : dns_discovery_->counters()) {
+      out.sampleInt("ballast_discovery_dns_failures_total", {{"pool", pool}}, c.failures);
+    }
+  }
   if (discovery_counters_.empty() &&
       std::none_of(config_->pools.begin(), config_->pools.end(),
-                   [](const auto& p) { return p.discovery.enabled(); })) {
+                   [](const auto& p) { return p.discovery.hasFile(); })) {
     return;
   }
   out.family("ballast_discovery_updates_total", "counter",
              "Backend sets a pool's discovery source changed and that were applied in place.");
   for (const auto& p : config_->pools) {
-    if (p.discovery.enabled()) {
+    if (p.discovery.hasFile()) {
       const auto it = discovery_counters_.find(p.name);
       out.sampleInt("ballast_discovery_updates_total", {{"pool", p.name}},
                     it == discovery_counters_.end() ? 0 : it->second.updates);
@@ -120,7 +178,7 @@ void ControlThread::writeDiscoveryMetrics(metrics::PrometheusWriter& out) const 
   out.family("ballast_discovery_errors_total", "counter",
              "Discovery reads refused (unreadable or invalid); the last good backend set serves.");
   for (const auto& p : config_->pools) {
-    if (p.discovery.enabled()) {
+    if (p.discovery.hasFile()) {
       const auto it = discovery_counters_.find(p.name);
       out.sampleInt("ballast_discovery_errors_total", {{"pool", p.name}},
                     it == discovery_counters_.end() ? 0 : it->second.errors);

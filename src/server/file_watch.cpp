@@ -68,7 +68,7 @@ std::set<std::string> tlsFilesOf(const config::Config& cfg) {
 std::set<std::string> discoveryFilesOf(const config::Config& cfg) {
   std::set<std::string> files;
   for (const auto& p : cfg.pools) {
-    if (p.discovery.enabled()) {
+    if (p.discovery.hasFile()) {
       files.insert(p.discovery.file);
     }
   }
