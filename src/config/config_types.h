@@ -12,6 +12,7 @@
 #include "balance/algorithm.h"
 #include "config/control_types.h"
 #include "config/kernel_types.h"
+#include "config/retry_types.h"
 #include "config/uplink_types.h"
 #include "net/address.h"
 #include "net/cidr.h"
@@ -377,6 +378,7 @@ struct Pool {
   Duration sticky_ttl{std::chrono::hours(1)};
   UpstreamKeepalive keepalive;
   UpstreamTls tls;
+  RetryPolicy retries;  // HTTP pools; see docs/resilience.md
 };
 
 struct Logging {

@@ -67,7 +67,7 @@ constexpr auto kHttpLimitKeys = concat(kLimitKeys, kHttpOnlyLimitKeys);
 constexpr std::array kProxyProtocolKeys = {"send"sv, "accept"sv};
 constexpr std::array kPoolKeys = {"name"sv,     "algorithm"sv,    "hash_key"sv, "connect_retries"sv,
                                   "backends"sv, "health_check"sv, "sticky"sv,   "keepalive"sv,
-                                  "tls"sv};
+                                  "tls"sv,      "retries"sv};
 constexpr std::array kKeepaliveKeys = {"max_idle"sv, "idle_timeout"sv, "max_requests"sv};
 constexpr std::array kStickyKeys = {"cookie"sv, "ttl"sv};
 constexpr std::chrono::seconds kStickyTtlUnit{1};  // the unit of a cookie's Max-Age
@@ -534,6 +534,9 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
     readUpstreamTls(file, *f, pool.tls);
     source.tls = file.at(f->key_mark);
     checkOverTls(pool);
+  }
+  if (const Field* f = map.find("retries")) {
+    readRetries(file, *f, pool.retries);
   }
   config.pools.push_back(std::move(pool));
   sources.pools.push_back(std::move(source));
