@@ -5,7 +5,9 @@ reason, and what must not be retried (POST, a body over retry_buffer, a spent bu
 import hashlib
 import http.client
 import json
+import re
 import socket
+import subprocess
 import struct
 import threading
 import urllib.request
@@ -34,7 +36,7 @@ def never_answer(handler, _n):
     handler.close_connection = True
 
 
-def config(port, bad, good, retries, metrics_port=None):
+def config(port, bad, good, retries, metrics_port=None, more_bad=()):
     lines = ["workers: 1", "logging: {level: debug}"]
     if metrics_port:
         lines.append(f"metrics: {{bind: \"127.0.0.1:{metrics_port}\"}}")
@@ -42,6 +44,7 @@ def config(port, bad, good, retries, metrics_port=None):
               "    protocol: http", "    pool: app", "pools:", "  - name: app",
               "    algorithm: round_robin", f"    retries: {retries}", "    backends:",
               f"      - {{address: \"{bad.address}\"}}", f"      - {{address: \"{good.address}\"}}"]
+    lines += [f"      - {{address: \"{b.address}\"}}" for b in more_bad]
     return "\n".join(lines) + "\n"
 
 
@@ -162,6 +165,24 @@ class HttpRetriesTest(BallastTest):
                     self.assertEqual(statuses, {200, 503})
                     wait_until(lambda: log_events(lb, "l7.retry_budget_spent"),
                                what="l7.retry_budget_spent")
+
+    def test_wrk_load_over_a_503_and_a_resetting_backend_sees_only_good_answers(self):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                port = free_port()
+                cfg = config(port, self.unavailable, self.good,
+                             "{attempts: 3, on: [reset, 503], budget: 100%}",
+                             more_bad=[self.resetting])
+                with Ballast(cfg, io=io):
+                    proc = subprocess.run(["wrk", "-t1", "-c8", "-d3s", f"http://127.0.0.1:{port}/r"],
+                                          capture_output=True, timeout=30)
+                    out = proc.stdout.decode()
+                    self.assertEqual(proc.returncode, 0, out + proc.stderr.decode())
+                    m = re.search(r"(\d+) requests in", out)
+                    self.assertIsNotNone(m, out)
+                    self.assertGreater(int(m.group(1)), 100, out)
+                    self.assertNotIn("Non-2xx", out)
+                    self.assertNotIn("Socket errors", out)
 
 
 if __name__ == "__main__":
