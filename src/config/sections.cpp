@@ -537,6 +537,7 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
   }
   if (const Field* f = map.find("retries")) {
     readRetries(file, *f, pool.retries);
+    source.retries = file.at(f->key_mark);
   }
   config.pools.push_back(std::move(pool));
   sources.pools.push_back(std::move(source));

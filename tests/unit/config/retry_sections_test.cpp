@@ -63,6 +63,21 @@ TEST(RetrySectionsConfig, APoolWithoutRetriesKeepsThemOff) {
   EXPECT_FALSE(r.config->pools[0].retries.retriesOn(RetryReason::k503));
 }
 
+TEST(RetrySectionsConfig, ATcpListenerCannotUseAPoolWithRetries) {
+  const auto r = loadConfigText(R"(listeners:
+  - {name: db, bind: "127.0.0.1:5432", pool: app}
+pools:
+  - name: app
+    retries: {}
+    backends:
+      - {address: "127.0.0.1:9001"}
+)",
+                                "r.yaml");
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_NE(firstError(r).find("r.yaml:5:5: retries: resends HTTP requests"), std::string::npos)
+      << firstError(r);
+}
+
 TEST(RetrySectionsConfig, BadValuesAreRefusedWhereTheyStand) {
   EXPECT_EQ(
       firstError(load("{on: [500]}")),
