@@ -143,6 +143,16 @@ json poolJson(const Pool& p) {
              {{"max_idle", p.keepalive.max_idle},
               {"idle_timeout_s", seconds(p.keepalive.idle_timeout)},
               {"max_requests", p.keepalive.max_requests}}}};
+  if (p.retries.enabled) {
+    j["retries"] = {{"attempts", p.retries.attempts},
+                    {"on_mask", p.retries.on},
+                    {"per_try_timeout_ms", p.retries.per_try_timeout.count()},
+                    {"backoff_ms", {p.retries.backoff_base.count(), p.retries.backoff_max.count()}},
+                    {"budget_percent", p.retries.budget_percent},
+                    {"min_concurrency", p.retries.min_concurrency},
+                    {"retry_non_idempotent", p.retries.non_idempotent},
+                    {"retry_buffer", p.retries.buffer_bytes}};
+  }
   if (!p.hash_key_name.empty()) {
     j["hash_key_name"] = p.hash_key_name;
   }

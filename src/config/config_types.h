@@ -12,6 +12,7 @@
 #include "balance/algorithm.h"
 #include "config/control_types.h"
 #include "config/kernel_types.h"
+#include "config/retry_types.h"
 #include "config/uplink_types.h"
 #include "net/address.h"
 #include "net/cidr.h"
@@ -399,6 +400,7 @@ struct Pool {
   Duration sticky_ttl{std::chrono::hours(1)};
   UpstreamKeepalive keepalive;
   UpstreamTls tls;
+  RetryPolicy retries;  // HTTP pools; see docs/resilience.md
   PoolDiscovery discovery;
   std::vector<DnsBackend> dns_backends;  // backends given by name; resolved ones join `backends`
   bool resolvesNames() const { return !dns_backends.empty() || !discovery.dns_srv.empty(); }

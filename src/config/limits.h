@@ -10,6 +10,11 @@ namespace ballast::config {
 
 constexpr uint32_t kMaxWorkers = 1024;
 constexpr uint32_t kMaxConnectRetries = 10;
+// HTTP `retries:`: tries per request in all (the exchange keeps that many backend indices), the
+// largest request body kept for a retry (per request in flight), the longest backoff.
+constexpr uint32_t kMaxRetryAttempts = 4;
+constexpr uint64_t kMaxRetryBufferBytes = 1024 * 1024;
+constexpr uint32_t kMaxRetryMinConcurrency = 100000;
 // HTTP upstream keep-alive per backend per worker; beyond these a typo is likelier than intent.
 constexpr uint32_t kMaxKeepaliveIdle = 10000;
 constexpr uint32_t kMaxKeepaliveRequests = 1000000;

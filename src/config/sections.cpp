@@ -69,7 +69,7 @@ constexpr auto kHttpLimitKeys = concat(kLimitKeys, kHttpOnlyLimitKeys);
 constexpr std::array kProxyProtocolKeys = {"send"sv, "accept"sv};
 constexpr std::array kPoolKeys = {"name"sv,     "algorithm"sv,    "hash_key"sv, "connect_retries"sv,
                                   "backends"sv, "health_check"sv, "sticky"sv,   "keepalive"sv,
-                                  "tls"sv,      "discovery"sv};
+                                  "tls"sv,      "retries"sv,      "discovery"sv};
 constexpr std::array kDiscoveryKeys = {"file"sv, "dns_srv"sv};
 constexpr std::array kKeepaliveKeys = {"max_idle"sv, "idle_timeout"sv, "max_requests"sv};
 constexpr std::array kStickyKeys = {"cookie"sv, "ttl"sv};
@@ -628,6 +628,10 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
     readUpstreamTls(file, *f, pool.tls);
     source.tls = file.at(f->key_mark);
     checkOverTls(pool);
+  }
+  if (const Field* f = map.find("retries")) {
+    readRetries(file, *f, pool.retries);
+    source.retries = file.at(f->key_mark);
   }
   if (discovery != nullptr) {
     // After `tls:`: a discovered backend's HTTP check speaks TLS like the pool's.

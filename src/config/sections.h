@@ -37,6 +37,9 @@ struct HealthCheckScope {
 void readHealthCheck(FileReader& file, const Field& field, HealthCheck& hc,
                      const HealthCheckScope& scope);
 
+// Reads a pool's `retries:` mapping (retry_sections.cpp).
+void readRetries(FileReader& file, const Field& field, RetryPolicy& policy);
+
 // `send`/`expect` text with \r \n \t \0 \\ \xHH decoded; nullopt and *error on a bad escape.
 std::optional<std::string> decodeEscapes(std::string_view text, std::string& error);
 

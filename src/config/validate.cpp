@@ -165,7 +165,8 @@ void checkHttpOnlyPoolSettings(const Config& config, const SourceMap& sources,
     const bool http_key = isHttpHashKey(pool.hash_key);
     const bool sticky = !pool.sticky_cookie.empty();
     const bool tls = pool.tls.enabled;
-    if (pool.name.empty() || (!http_key && !sticky && !tls)) {
+    const bool retries = pool.retries.enabled;
+    if (pool.name.empty() || (!http_key && !sticky && !tls && !retries)) {
       continue;
     }
     for (size_t i = 0; i < config.listeners.size(); ++i) {
@@ -193,6 +194,13 @@ void checkHttpOnlyPoolSettings(const Config& config, const SourceMap& sources,
         const Location& at = sources.pools[p].tls;
         diagnostics.add(at, "tls: TLS to backends is for HTTP listeners, but " + user + " (" +
                                 where(used_at, at) + ")");
+      }
+      if (retries) {
+        // L4 retries are connect_retries: a byte stream once sent cannot be sent again.
+        const Location& at = sources.pools[p].retries;
+        diagnostics.add(
+            at, "retries: resends HTTP requests (a tcp pool has connect_retries), but " + user +
+                    " (" + where(used_at, at) + ")");
       }
       break;
     }

@@ -32,6 +32,7 @@ struct PoolSource {
   Location hash_key;  // the value
   Location sticky;    // the key: the whole setting is what does not fit a tcp or udp listener
   Location tls;       // the key, likewise: TLS to backends is the HTTP proxy's
+  Location retries;   // the key, likewise: retries resend HTTP requests
 };
 
 struct SourceMap {

@@ -86,6 +86,23 @@ void countExchange(const ExchangeEnv& env, const Exchange& ex, uint64_t now_ms) 
   }
 }
 
+// The backends a request tried, in order, comma-separated (in the worker's scratch string).
+std::string_view triedBackends(const ExchangeEnv& env, const Exchange& ex) {
+  if (ex.tries <= 1 || ex.pool_index < 0) {
+    return ex.backend ? std::string_view(ex.backend->name) : std::string_view();
+  }
+  const auto& backends = (*env.pools)[static_cast<size_t>(ex.pool_index)]->runtime().backends;
+  std::string& out = env.scratch->backends;
+  out.clear();
+  for (uint32_t i = 0; i < ex.tries; ++i) {
+    if (i > 0) {
+      out.push_back(',');
+    }
+    out.append(backends[ex.tried[i]]->name);
+  }
+  return out;
+}
+
 void fillAccessLog(const ExchangeEnv& env, const Exchange& ex, const net::SocketAddress& client,
                    uint64_t now_ms, core::LogLine& line) {
   line.str("client", client.toString())
@@ -99,6 +116,8 @@ void fillAccessLog(const ExchangeEnv& env, const Exchange& ex, const net::Socket
       .unum("upstream_connect_ms", ex.connect_ms ? ex.connect_ms - ex.start_ms : 0)
       .unum("upstream_response_ms", ex.response_ms ? ex.response_ms - ex.start_ms : 0)
       .str("backend", ex.backend ? ex.backend->name : "")
+      .unum("attempts", ex.tries)
+      .str("backends", triedBackends(env, ex))
       .str("route", ex.route)
       .str("pool", ex.pool)
       .str("listener", env.listener->name)
@@ -211,8 +230,12 @@ Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& re
 
 std::optional<uint32_t> pickBackend(const ExchangeEnv& env, Exchange& ex) {
   auto& pool = *(*env.pools)[static_cast<size_t>(ex.pool_index)];
-  const uint32_t retries =
-      std::min<uint32_t>(pool.runtime().config->connect_retries, kMaxTries - 1);
+  const config::Pool& pool_config = *pool.runtime().config;
+  // Connect failures within connect_retries; with `retries:`, up to its attempts in all.
+  const uint32_t retries = std::min<uint32_t>(
+      std::max(pool_config.connect_retries,
+               pool_config.retries.enabled ? pool_config.retries.attempts - 1 : 0),
+      kMaxTries - 1);
   if (ex.tries > retries) {
     return std::nullopt;
   }

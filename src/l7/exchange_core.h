@@ -35,6 +35,7 @@ struct WorkerScratch {
   std::vector<proto::http1::Header> headers;
   ForwardingStorage forwarding;
   std::string set_cookie;
+  std::string backends;  // an access-log line's backends tried
   uint64_t request_counter = 0;
 };
 

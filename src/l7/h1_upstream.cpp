@@ -10,6 +10,8 @@
 #include <utility>
 
 #include "core/log.h"
+#include "core/splitmix.h"
+#include "l7/retry_policy.h"
 #include "proto/http1/writer.h"
 
 namespace ballast::l7 {
@@ -19,34 +21,81 @@ namespace h1 = proto::http1;
 
 constexpr uint16_t kBadGateway = 502;
 constexpr uint16_t kUnavailable = 503;
+constexpr uint16_t kGatewayTimeout = 504;
+constexpr uint16_t kFirstFinal = 200;
+
+static_assert(config::kRetryReasons == metrics::kRetryReasonKinds);
+static_assert(config::kMaxRetryAttempts <= kMaxTries);
 
 }  // namespace
 
 H1Upstream::H1Upstream(core::EventLoop& loop, UpstreamPool& pool, const ExchangeEnv& env,
                        const h1::Limits& response_limits, UpstreamSink& sink)
-    : loop_(loop), pool_(pool), env_(env), sink_(sink), parser_(response_limits) {}
+    : loop_(loop), pool_(pool), env_(env), sink_(sink), parser_(response_limits) {
+  backoff_timer_.bind(&H1Upstream::onBackoff, this);
+}
 
 H1Upstream::~H1Upstream() {
+  settle();
   release(false);
   out_.clear(loop_.chunks(), [this](core::ChunkId id) { loop_.releaseChunk(id); });
 }
 
 bool H1Upstream::begin(Exchange& ex, std::string_view method, std::string_view head, bool chunked,
-                       bool replayable) {
+                       bool replayable, bool upgrade) {
+  settle();
+  core::TimerWheel::cancel(backoff_timer_);
+  backoff_pending_ = false;
   // Whatever is still queued was never handed to a send (see release): free it.
   out_.clear(loop_.chunks(), [this](core::ChunkId id) { loop_.releaseChunk(id); });
   ex_ = &ex;
   chunked_ = chunked;
   tunnel_ = false;
   shut_after_flush_ = false;
+  request_ended_ = false;
   parser_.reset();
   parser_.setRequestMethod(method);
-  if (replayable) {
+  method_.assign(method);
+  auto& pool = *(*env_.pools)[static_cast<size_t>(ex.pool_index)];
+  policy_ = &pool.runtime().config->retries;
+  may_retry_ = policy_->enabled && !upgrade && method != "CONNECT" &&
+               (policy_->non_idempotent || idempotentMethod(method));
+  counted_ = &pool;
+  ++pool.retryBudget().requests;
+  keeping_ = (replayable && !upgrade) || may_retry_;
+  head_bytes_ = head.size();
+  if (keeping_) {
     replay_.assign(head);  // keeps its capacity from earlier requests: no allocation
   } else {
     replay_.clear();
   }
   return append(head.data(), head.size());
+}
+
+bool H1Upstream::keep(const void* data, size_t len) {
+  if (keeping_) {
+    if (may_retry_ && replay_.size() + len - head_bytes_ <= policy_->buffer_bytes) {
+      replay_.append(static_cast<const char*>(data), len);
+    } else {
+      // Too large to keep (or bodiless-only replay): once sent, this request cannot be resent.
+      keeping_ = false;
+      replay_.clear();
+    }
+  }
+  return append(data, len);
+}
+
+void H1Upstream::settle() {
+  if (counted_ == nullptr) {
+    return;
+  }
+  auto& budget = counted_->retryBudget();
+  --budget.requests;
+  if (retry_counted_) {
+    --budget.retries;
+    retry_counted_ = false;
+  }
+  counted_ = nullptr;
 }
 
 bool H1Upstream::append(const void* data, size_t len) {
@@ -87,6 +136,7 @@ bool H1Upstream::connect() {
       .str("listener", env_.listener->name)
       .str("pool", ex_->pool)
       .unum("tries", ex_->tries);
+  settle();
   sink_.onUpstreamError(ex_->tries == 0 ? kUnavailable : kBadGateway, "no backend available");
   return false;
 }
@@ -105,11 +155,11 @@ bool H1Upstream::sendBody(std::span<const uint8_t> body) {
   if (chunked_) {
     std::array<uint8_t, h1::kMaxChunkHeaderBytes> size_line{};
     const size_t n = h1::writeChunkHeader(body.size(), size_line);
-    if (!append(size_line.data(), n) || !append(body.data(), body.size()) ||
-        !append(h1::kChunkEnd.data(), h1::kChunkEnd.size())) {
+    if (!keep(size_line.data(), n) || !keep(body.data(), body.size()) ||
+        !keep(h1::kChunkEnd.data(), h1::kChunkEnd.size())) {
       return false;
     }
-  } else if (!append(body.data(), body.size())) {
+  } else if (!keep(body.data(), body.size())) {
     return false;
   }
   flush();
@@ -117,7 +167,8 @@ bool H1Upstream::sendBody(std::span<const uint8_t> body) {
 }
 
 bool H1Upstream::sendEnd() {
-  if (chunked_ && !append(h1::kLastChunk.data(), h1::kLastChunk.size())) {
+  request_ended_ = true;
+  if (chunked_ && !keep(h1::kLastChunk.data(), h1::kLastChunk.size())) {
     return false;
   }
   flush();
@@ -144,6 +195,13 @@ void H1Upstream::onUpstreamConnect(int err) {
 }
 
 void H1Upstream::fail(int err, const char* stage) {
+  if (backoff_pending_) {
+    // The sink's timer ran out while a retry waited for its backoff: go now.
+    core::TimerWheel::cancel(backoff_timer_);
+    backoff_pending_ = false;
+    connect();
+    return;
+  }
   if (ex_ != nullptr && ex_->backend_counters != nullptr && !connected_) {
     ex_->backend_counters->connect_errors_total.add();
     if (err == ETIMEDOUT) {
@@ -161,7 +219,21 @@ void H1Upstream::fail(int err, const char* stage) {
   const bool unsent = ex_ != nullptr && !connected_;
   const bool stale = ex_ != nullptr && ex_->response_ms == 0 && conn_ != nullptr &&
                      conn_->reused() && !replay_.empty();
+  const config::RetryReason reason =
+      err == ETIMEDOUT ? config::RetryReason::kTimeout : config::RetryReason::kReset;
+  const bool retry_now =
+      ex_ != nullptr && !unsent && !stale && ex_->response_ms == 0 && mayRetry(reason);
+  if (unsent && ex_ != nullptr && ex_->backend_counters != nullptr &&
+      policy_->retriesOn(config::RetryReason::kConnectFailure)) {
+    ex_->backend_counters
+        ->http_retries_total[static_cast<size_t>(config::RetryReason::kConnectFailure)]
+        .add();
+  }
   release(false);
+  if (retry_now) {
+    retry(reason);
+    return;
+  }
   if (stale) {
     out_.clear(loop_.chunks(), [this](core::ChunkId id) { loop_.releaseChunk(id); });
     if (append(replay_.data(), replay_.size())) {
@@ -173,7 +245,98 @@ void H1Upstream::fail(int err, const char* stage) {
     connect();  // the request bytes are still queued (release keeps them when unconnected)
     return;
   }
-  sink_.onUpstreamError(kBadGateway, stage);
+  settle();
+  sink_.onUpstreamError(
+      err == ETIMEDOUT && ex_ != nullptr && ex_->response_ms == 0 ? kGatewayTimeout : kBadGateway,
+      stage);
+}
+
+bool H1Upstream::mayRetry(config::RetryReason reason) {
+  if (ex_ == nullptr || !may_retry_ || !policy_->retriesOn(reason) || replay_.empty() ||
+      ex_->tries >= policy_->attempts || counted_ == nullptr) {
+    return false;
+  }
+  // A status retry waits for the whole request: the backend may answer early, mid-body.
+  if (retryReasonForStatus(ex_->status) && !request_ended_) {
+    return false;
+  }
+  if (!counted_->hasUntried(std::span<const uint32_t>(ex_->tried, ex_->tries))) {
+    return false;  // never a backend this request already tried
+  }
+  if (!retry_counted_ &&
+      !counted_->retryBudget().admits(policy_->budget_percent, policy_->min_concurrency)) {
+    if (ex_->backend_counters != nullptr) {
+      ex_->backend_counters->retry_budget_refused_total.add();
+    }
+    core::LogLine(core::LogLevel::kWarn, "l7.retry_budget_spent", core::LogRepeat::kLimited)
+        .str("listener", env_.listener->name)
+        .str("pool", ex_->pool)
+        .str("reason", retryReasonName(reason));
+    return false;
+  }
+  return true;
+}
+
+void H1Upstream::retry(config::RetryReason reason) {
+  if (ex_->backend_counters != nullptr) {
+    ex_->backend_counters->http_retries_total[static_cast<size_t>(reason)].add();
+  }
+  core::LogLine(core::LogLevel::kInfo, "l7.retry", core::LogRepeat::kLimited)
+      .str("listener", env_.listener->name)
+      .str("backend", ex_->backend ? ex_->backend->name : "")
+      .str("reason", retryReasonName(reason))
+      .unum("attempt", ex_->tries + 1U)
+      .str("request_id", ex_->request_id);
+  if (!retry_counted_) {
+    retry_counted_ = true;
+    ++counted_->retryBudget().retries;
+  }
+  ex_->status = 0;
+  ex_->response_ms = 0;
+  ex_->bytes_out = 0;
+  parser_.reset();
+  parser_.setRequestMethod(method_);
+  out_.clear(loop_.chunks(), [this](core::ChunkId id) { loop_.releaseChunk(id); });
+  if (!append(replay_.data(), replay_.size())) {
+    settle();
+    sink_.onUpstreamError(kBadGateway, "out of buffers");
+    return;
+  }
+  const uint64_t wait = retryBackoffMs(*policy_, ex_->tries,
+                                       core::splitMixFinalize(loop_.nowMs() * core::kSplitMixGamma ^
+                                                              reinterpret_cast<uintptr_t>(this)));
+  if (wait == 0) {
+    connect();
+    return;
+  }
+  backoff_pending_ = true;
+  loop_.timers().schedule(backoff_timer_, wait);
+}
+
+void H1Upstream::onBackoff(void* self) {
+  auto* u = static_cast<H1Upstream*>(self);
+  u->backoff_pending_ = false;
+  u->connect();
+}
+
+bool H1Upstream::retryAfterTimeout() {
+  if (conn_ == nullptr || !connected_ || ex_ == nullptr || ex_->response_ms != 0 ||
+      !mayRetry(config::RetryReason::kTimeout)) {
+    return false;
+  }
+  if (ex_->backend_counters != nullptr) {
+    ex_->backend_counters->timeouts_total.add();
+  }
+  release(false);
+  retry(config::RetryReason::kTimeout);
+  return true;
+}
+
+uint64_t H1Upstream::responseWaitMs(uint64_t response_header_ms) const {
+  if (policy_ == nullptr || !policy_->enabled || policy_->per_try_timeout.count() == 0) {
+    return response_header_ms;
+  }
+  return std::min(response_header_ms, static_cast<uint64_t>(policy_->per_try_timeout.count()));
 }
 
 void H1Upstream::onUpstreamSent(int64_t result) {
@@ -216,6 +379,21 @@ void H1Upstream::onUpstreamData(core::ChunkId id, uint32_t len) {
       if (ex_->response_ms == 0) {
         ex_->response_ms = loop_.nowMs();
       }
+      const uint16_t status = parser_.head().status;
+      if (status >= kFirstFinal) {
+        const auto reason = retryReasonForStatus(status);
+        ex_->status = status;  // for mayRetry; the sink sets it again when it forwards the head
+        if (reason && mayRetry(*reason)) {
+          // The answer is dropped with its connection (its body is not worth reading).
+          if (ex_->backend_counters != nullptr) {
+            ex_->backend_counters->countStatus(status);
+          }
+          release(false);
+          retry(*reason);
+          break;
+        }
+        settle();
+      }
       if (!sink_.onResponseHead(parser_.head())) {
         break;
       }
@@ -238,6 +416,7 @@ void H1Upstream::onUpstreamData(core::ChunkId id, uint32_t len) {
           .str("backend", ex_->backend ? ex_->backend->name : "")
           .str("reason", parser_.errorReason());
       release(false);
+      settle();
       sink_.onUpstreamError(kBadGateway, "malformed response");
       break;
     }
@@ -285,6 +464,10 @@ void H1Upstream::resumeReading() {
 }
 
 void H1Upstream::release(bool reusable) {
+  // A sink that lets go during a retry's backoff gives the exchange up: no try follows. (retry()
+  // arms the backoff only after its own release.)
+  core::TimerWheel::cancel(backoff_timer_);
+  backoff_pending_ = false;
   if (conn_ == nullptr) {
     return;
   }

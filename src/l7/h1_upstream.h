@@ -16,6 +16,7 @@
 #include "l7/exchange_core.h"
 #include "l7/upstream_pool.h"
 #include "proto/http1/response_parser.h"
+#include "upstream/worker_pool.h"
 
 namespace ballast::l7 {
 
@@ -65,9 +66,12 @@ class H1Upstream final : public UpstreamUser {
 
   // Starts `ex`: queues its request head `head` (written whole by the caller) for `method`.
   // `chunked`: body bytes given to sendBody are framed as chunks. `replayable`: a bodiless
-  // request, resent whole if a reused connection turns out stale. false: out of buffers.
+  // request, resent whole if a reused connection turns out stale. `upgrade`: the request asks
+  // for a tunnel, never retried. With the pool's `retries:`, an idempotent request (any, with
+  // retry_non_idempotent) is kept, body included up to retry_buffer, to be sent again to
+  // another backend. false: out of buffers.
   bool begin(Exchange& ex, std::string_view method, std::string_view head, bool chunked,
-             bool replayable);
+             bool replayable, bool upgrade = false);
   // Picks a backend and connects (or reuses). false: none could be tried; onUpstreamError was
   // called.
   bool connect();
@@ -79,6 +83,11 @@ class H1Upstream final : public UpstreamUser {
 
   // The attempt failed at `stage` (err is an errno): retried when safe, else onUpstreamError.
   void fail(int err, const char* stage);
+  // No response head came within the try's time (the sink's timer): true when the request went
+  // to another backend (retries: on timeout); false leaves the answer (504) to the sink.
+  bool retryAfterTimeout();
+  // The time a try may wait for its response head: the pool's per_try_timeout when set.
+  uint64_t responseWaitMs(uint64_t response_header_ms) const;
   // Done with the connection: back to the pool if `reusable`, else closed.
   void release(bool reusable);
   // The response is over and a client may read: the parser stops reading the backend.
@@ -105,6 +114,15 @@ class H1Upstream final : public UpstreamUser {
  private:
   void onConnected();
   bool append(const void* data, size_t len);
+  bool keep(const void* data, size_t len);  // also into replay_, while the body fits
+  // Whether a failed try (for `reason`) may go to another backend now: the policy allows it and
+  // the budget has room (a refusal is counted). Retry counters are not touched.
+  bool mayRetry(config::RetryReason reason);
+  // Sends the kept request to another backend, after the policy's backoff.
+  void retry(config::RetryReason reason);
+  static void onBackoff(void* self);
+  // The exchange no longer waits on the pool: out of the retry budget's counts.
+  void settle();
 
   core::EventLoop& loop_;
   UpstreamPool& pool_;
@@ -114,7 +132,19 @@ class H1Upstream final : public UpstreamUser {
   Exchange* ex_ = nullptr;
   UpstreamConn* conn_ = nullptr;
   core::ChunkQueue out_;  // to write upstream
-  std::string replay_;    // the head of a bodiless request, resent if a reused conn was stale
+  // The request as sent so far (head, and body up to retry_buffer), resent if a reused conn was
+  // stale or a try is retried. Empty: not kept (too large, or not safe to send twice).
+  std::string replay_;
+  std::string method_;  // for the parser of a retried try
+  size_t head_bytes_ = 0;
+  const config::RetryPolicy* policy_ = nullptr;
+  upstream::WorkerPool* counted_ = nullptr;  // the pool whose budget counts this exchange
+  core::Timer backoff_timer_;
+  bool keeping_ = false;    // replay_ still holds everything sent
+  bool may_retry_ = false;  // the policy may retry this request (method, no upgrade)
+  bool request_ended_ = false;
+  bool retry_counted_ = false;
+  bool backoff_pending_ = false;
   bool connected_ = false;
   bool reading_ = false;
   bool chunked_ = false;

@@ -504,7 +504,7 @@ bool HttpSession::onRequestHead() {
     }
   }
   if (!up_.begin(*ex_, head.method, scratch.head, ex_->request_chunked,
-                 head.body == h1::BodyKind::kNone && !head.upgrade)) {
+                 head.body == h1::BodyKind::kNone && !head.upgrade, head.upgrade)) {
     closeClient(true);
     return false;
   }
@@ -521,7 +521,8 @@ void HttpSession::onRequestEnd() {
   ex_->request_done = true;
   if (up_.connected() && !ex_->response_started) {
     // The response-header clock starts once the whole request is on its way.
-    armTimer(static_cast<uint64_t>(env_.listener->http.timeouts.response_header.count()));
+    armTimer(up_.responseWaitMs(
+        static_cast<uint64_t>(env_.listener->http.timeouts.response_header.count())));
   }
   if (!up_.sendEnd()) {
     closeClient(true);

@@ -157,6 +157,8 @@ void HttpSession::onTimer(void* self) {
             .str("backend", s->ex_->backend ? s->ex_->backend->name : "");
         s->up_.release(false);
         s->closeClient(true);
+      } else if (s->up_.retryAfterTimeout()) {
+        return;  // the request went to another backend, which re-arms this timer on connect
       } else {
         core::LogLine(core::LogLevel::kWarn, "l7.response_timeout")
             .str("listener", s->env_.listener->name)

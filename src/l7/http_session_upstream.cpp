@@ -28,8 +28,8 @@ void HttpSession::onUpstreamConnected() { armExchangeTimer(); }
 
 void HttpSession::armExchangeTimer() {
   const auto& t = env_.listener->http.timeouts;
-  armTimer(
-      static_cast<uint64_t>(ex_->request_done ? t.response_header.count() : t.body_idle.count()));
+  armTimer(ex_->request_done ? up_.responseWaitMs(static_cast<uint64_t>(t.response_header.count()))
+                             : static_cast<uint64_t>(t.body_idle.count()));
 }
 
 void HttpSession::onUpstreamError(uint16_t status, const char* why) {

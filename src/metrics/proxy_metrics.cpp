@@ -112,6 +112,10 @@ ProxyMetrics::backendTotals() const {
       t.connections_total += c->connections_total.value();
       t.connect_errors_total += c->connect_errors_total.value();
       t.retries_total += c->retries_total.value();
+      for (size_t k = 0; k < kRetryReasonKinds; ++k) {
+        t.http_retries_total[k] += c->http_retries_total[k].value();
+      }
+      t.retry_budget_refused_total += c->retry_budget_refused_total.value();
       t.timeouts_total += c->timeouts_total.value();
       t.requests_total += c->requests_total.value();
       addAll(t.responses_total, statusValues(*c));

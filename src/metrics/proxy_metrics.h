@@ -18,8 +18,9 @@
 
 namespace ballast::metrics {
 
-inline constexpr size_t kStatusClasses = 5;    // 1xx … 5xx
-inline constexpr size_t kTlsFailureKinds = 9;  // tls::Failure (the tls layer checks the size)
+inline constexpr size_t kStatusClasses = 5;     // 1xx … 5xx
+inline constexpr size_t kTlsFailureKinds = 9;   // tls::Failure (the tls layer checks the size)
+inline constexpr size_t kRetryReasonKinds = 6;  // config::RetryReason (l7 checks the size)
 
 struct ListenerCounters {
   Counter connections_total;
@@ -49,7 +50,11 @@ struct ListenerCounters {
 struct BackendCounters {
   Counter connections_total;  // connections opened to the backend
   Counter connect_errors_total;
-  Counter retries_total;   // another backend was tried after this one failed
+  Counter retries_total;  // another backend was tried after this one failed
+  // HTTP `retries:`: this backend's failed tries that were retried, by config::RetryReason, and
+  // those that were not because the pool's retry budget was spent.
+  std::array<Counter, kRetryReasonKinds> http_retries_total;
+  Counter retry_budget_refused_total;
   Counter timeouts_total;  // connect or response-header timeouts
   Counter requests_total;  // HTTP requests sent
   std::array<Counter, kStatusClasses> responses_total;
@@ -118,6 +123,8 @@ class ProxyMetrics {
     uint64_t connections_total = 0;
     uint64_t connect_errors_total = 0;
     uint64_t retries_total = 0;
+    std::array<uint64_t, kRetryReasonKinds> http_retries_total{};
+    uint64_t retry_budget_refused_total = 0;
     uint64_t timeouts_total = 0;
     uint64_t requests_total = 0;
     std::array<uint64_t, kStatusClasses> responses_total{};

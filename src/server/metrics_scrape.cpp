@@ -204,6 +204,26 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   counterFamily("ballast_backend_retries_total",
                 "Connections retried on another backend after this one failed.",
                 [](const auto& t) { return t.retries_total; });
+  // Pools with `retries:` only; reasons in config::RetryReason order.
+  constexpr std::array<const char*, metrics::kRetryReasonKinds> kRetryReasonNames = {
+      "connect_failure", "reset", "timeout", "502", "503", "504"};
+  out.family("ballast_backend_http_retries_total", "counter",
+             "HTTP tries of this backend that failed and were retried elsewhere, by reason.");
+  for (const auto& r : rows) {
+    const config::Pool* pc = cfg.findPool(*r.pool);
+    if (pc == nullptr || !pc->retries.enabled) {
+      continue;
+    }
+    for (size_t k = 0; k < kRetryReasonNames.size(); ++k) {
+      out.sampleInt(
+          "ballast_backend_http_retries_total",
+          {{"pool", *r.pool}, {"backend", r.state->name}, {"reason", kRetryReasonNames[k]}},
+          r.totals.http_retries_total[k]);
+    }
+  }
+  counterFamily("ballast_backend_retry_budget_refused_total",
+                "HTTP tries of this backend that failed and were not retried: retry budget spent.",
+                [](const auto& t) { return t.retry_budget_refused_total; });
   counterFamily("ballast_backend_timeouts_total",
                 "Connect and response-header timeouts against the backend.",
                 [](const auto& t) { return t.timeouts_total; });

@@ -40,6 +40,16 @@ bool WorkerPool::isUp(uint32_t index) {
   return index < candidates_.size() && candidates_[index].isUp();
 }
 
+bool WorkerPool::hasUntried(std::span<const uint32_t> tried) {
+  refresh();
+  for (uint32_t i = 0; i < candidates_.size(); ++i) {
+    if (candidates_[i].isUp() && std::find(tried.begin(), tried.end(), i) == tried.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::optional<uint32_t> WorkerPool::pick(uint64_t key, std::span<const uint32_t> tried) {
   refresh();
   if (picker_->usesLoad()) {

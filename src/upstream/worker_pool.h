@@ -10,6 +10,7 @@
 #include "balance/picker.h"
 #include "metrics/proxy_metrics.h"
 #include "upstream/pool_runtime.h"
+#include "upstream/retry_budget.h"
 
 namespace ballast::upstream {
 
@@ -24,6 +25,10 @@ class WorkerPool {
   std::optional<uint32_t> pick(uint64_t key, std::span<const uint32_t> tried);
   // Whether backend `index` is healthy, not drained and of non-zero weight (sticky sessions).
   bool isUp(uint32_t index);
+  // Whether some backend is up and not in `tried`: a retry has somewhere to go.
+  bool hasUntried(std::span<const uint32_t> tried);
+  // This worker's retries in flight against its requests in flight to the pool.
+  RetryBudget& retryBudget() { return retry_budget_; }
   // This worker's counters for backend `index`.
   metrics::BackendCounters& counters(uint32_t index) { return *counters_[index]; }
 
@@ -36,6 +41,7 @@ class WorkerPool {
   uint64_t seen_generation_ = ~uint64_t{0};
   std::unique_ptr<metrics::WorkerMetrics> own_metrics_;
   std::vector<metrics::BackendCounters*> counters_;
+  RetryBudget retry_budget_;
 };
 
 }  // namespace ballast::upstream
