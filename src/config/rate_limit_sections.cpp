@@ -22,6 +22,7 @@ constexpr uint64_t kSecondsPerMinute = 60;
 constexpr uint64_t kSecondsPerHour = 3600;
 constexpr uint64_t kIpv4Bits = 32;
 constexpr uint64_t kIpv6Bits = 128;
+constexpr uint64_t kMaxRefillSeconds = 7 * 24 * 3600;
 
 constexpr std::array<Choice<bool>, 2> kModeChoices = {{{"enforce", false}, {"dry_run", true}}};
 
@@ -140,6 +141,13 @@ void readRule(FileReader& file, const Field& field, RateLimitRule& rule) {
   }
   if (rule.burst == 0) {
     rule.burst = std::min(rule.rate, kMaxBurst);
+  }
+  // A bucket refills in burst × period / rate; the shared table keeps times in 48 bits of µs,
+  // so a bucket must refill within days, not years.
+  if (rule.rate > 0 && rule.burst * rule.period_s / rule.rate > kMaxRefillSeconds) {
+    file.error(map.mark(), "rate_limit: burst " + std::to_string(rule.burst) + " at " +
+                               std::to_string(rule.rate) + " per " + std::to_string(rule.period_s) +
+                               " s takes more than 7 days to refill");
   }
 }
 

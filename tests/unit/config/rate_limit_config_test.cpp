@@ -83,6 +83,24 @@ pools:
   EXPECT_NE(r.errors[4].message.find("missing required key \"rate\""), std::string::npos);
 }
 
+TEST(RateLimitConfigTest, BucketMustRefillWithinDays) {
+  const LoadResult r = loadConfigText(R"(listeners:
+  - name: web
+    bind: "127.0.0.1:8080"
+    protocol: http
+    pool: app
+    rate_limit: {key: source_ip, rate: 1/h, burst: 1000}
+pools:
+  - {name: app, backends: [{address: "127.0.0.1:9001"}]}
+)",
+                                      "a.yaml");
+  ASSERT_EQ(r.config, nullptr);
+  ASSERT_EQ(r.errors.size(), 1U);
+  EXPECT_EQ(r.errors[0].format(),
+            "a.yaml:6:17: rate_limit: burst 1000 at 1 per 3600 s takes more than 7 days to "
+            "refill");
+}
+
 TEST(RateLimitConfigTest, TcpListenerIsToldItNeedsHttp) {
   const LoadResult r = loadConfigText(R"(listeners:
   - name: l4
