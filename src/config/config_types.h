@@ -2,6 +2,7 @@
 // The loader produces one Config per load; the planes read it and never change it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -133,6 +134,33 @@ struct AclRules {
   }
 };
 
+// rate_limit: one rule of a listener's or a route's list, run in the order written. The key is
+// one part or a tuple of parts; a request lacking a header or cookie part is not counted by the
+// rule (as NGINX does with an empty key).
+enum class RateKeyKind : uint8_t { kSourceIp, kHeader, kCookie, kPath };
+struct RateKeyPart {
+  RateKeyKind kind = RateKeyKind::kSourceIp;
+  std::string name;  // header (lower case) or cookie name
+};
+// Refusals of one rule, from every worker (shared: only refusals write here, so allowed
+// requests never touch this line).
+struct RateLimitStats {
+  std::atomic<uint64_t> limited_total{0};  // answered 429
+  std::atomic<uint64_t> dry_run_total{0};  // would have been refused (mode: dry_run)
+};
+struct RateLimitRule {
+  std::string name;  // `name:`, else "<listener>[/<route>]#<n>"; metrics and headers
+  std::vector<RateKeyPart> key;
+  uint64_t rate = 0;         // requests per period
+  uint64_t period_s = 1;     // 1 (/s), 60 (/m) or 3600 (/h)
+  uint64_t burst = 0;        // a full bucket; resolved to `rate` when left out
+  bool dry_run = false;      // count, never refuse
+  uint8_t ipv4_prefix = 32;  // source_ip groups clients by these prefixes
+  uint8_t ipv6_prefix = 64;
+  uint64_t id = 0;  // seeds the key hash: same rule (scope, name, limit) keeps its state on reload
+  std::shared_ptr<RateLimitStats> stats = std::make_shared<RateLimitStats>();
+};
+
 // redirect_https: answer every request with a redirect to the same URL over https, as NGINX's
 // `return 308 https://$host$request_uri` does. Per listener or per route.
 struct HttpsRedirect {
@@ -167,6 +195,7 @@ struct Route {
   EdgePolicy edge;             // unset fields follow the listener's
   AclRules acl;                // a client it does not admit gets 403
   uint16_t deny_status = 0;    // `deny:` — answer every matching request with this status
+  std::vector<RateLimitRule> rate_limits;  // after the listener's
   // The effective https redirect (the route's, else the listener's); resolved at load.
   HttpsRedirect redirect;
 };
@@ -201,6 +230,7 @@ struct HttpSettings {
   // Where the access log goes: "" = the application log (stderr), "stdout", or a file path.
   std::string access_log;
   EdgePolicy edge;
+  std::vector<RateLimitRule> rate_limits;  // every request, before its route's
   // Resolved at load from `edge`: what requests no route matched get.
   HttpsRedirect redirect;
   HeaderOps response_headers;

@@ -15,6 +15,7 @@
 #include "config/host_names.h"
 #include "config/http_fields.h"
 #include "config/limits.h"
+#include "config/rate_limit_sections.h"
 #include "config/route_regex.h"
 
 namespace ballast::config {
@@ -31,7 +32,8 @@ constexpr std::array kRouteKeys = {"name"sv,
                                    "hsts"sv,
                                    "security_headers"sv,
                                    "acl"sv,
-                                   "deny"sv};
+                                   "deny"sv,
+                                   "rate_limit"sv};
 constexpr std::array kHttp2LimitKeys = {"max_concurrent_streams"sv,
                                         "stream_buffer"sv,
                                         "max_frame_size"sv,
@@ -485,6 +487,9 @@ void readHttpSettings(FileReader& file, const MapReader& map, HttpSettings& http
     readHttp2Limits(file, *f, http.http2_limits);
   }
   readEdgePolicy(file, map, http.edge);
+  if (const Field* f = map.find("rate_limit")) {
+    readRateLimits(file, *f, http.rate_limits);
+  }
 }
 
 void readHttpTimeouts(FileReader& file, const MapReader& map, HttpTimeouts& timeouts) {
@@ -568,6 +573,9 @@ size_t readRoutes(FileReader& file, const Field& field, const std::string& liste
     }
     if (const Field* f = map.find("deny")) {
       route.deny_status = readDenyStatus(file, *f);
+    }
+    if (const Field* f = map.find("rate_limit")) {
+      readRateLimits(file, *f, route.rate_limits);
     }
     // A route that only redirects to https, or only denies, forwards nothing: no pool needed.
     const bool redirects = route.edge.redirect_https && route.edge.redirect_https->enabled;

@@ -18,6 +18,7 @@
 #include "config/http_fields.h"
 #include "config/http_sections.h"
 #include "config/limits.h"
+#include "config/rate_limit_sections.h"
 #include "config/sni_sections.h"
 #include "config/tls_sections.h"
 #include "config/units.h"
@@ -38,6 +39,7 @@ constexpr std::array kListenerKeys = {"name"sv,
                                       "limits"sv,
                                       "proxy_protocol"sv,
                                       "acl"sv,
+                                      "rate_limit"sv,
                                       "routes"sv,
                                       "trusted_proxies"sv,
                                       "forwarded"sv,
@@ -307,6 +309,7 @@ void readListener(FileReader& file, const Field& item, Config& config, SourceMap
     readHttpSettings(file, map, listener.http);
     checkEdgePolicy(file, map, listener);
     resolveEdgePolicy(listener);
+    finishRateLimits(listener);
   }
   if (schema == Schema::kHttp && pool_ok) {
     checkHttpTarget(file, map, routes, route_items, listener);

@@ -64,6 +64,9 @@ struct Exchange {
   uint8_t tries = 0;
   uint32_t tried[kMaxTries] = {};
   std::string location;  // a redirect answered by the edge (Verdict::location points here)
+  // Fields a filter adds to the answer it gives ("Name: value\r\n" lines; 429's Retry-After and
+  // RateLimit). Both codecs send them with the verdict's status.
+  std::string answer_fields;
 
   // Back to a fresh request's state; the strings keep their capacity for the next one.
   void resetCore();

@@ -170,6 +170,7 @@ void Exchange::resetCore() {
   status = 0;
   tries = 0;
   location.clear();
+  answer_fields.clear();
 }
 
 Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& request,
@@ -219,7 +220,7 @@ Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& re
   assignRequestId(env, ex, request);
   if (env.filters != nullptr) {
     for (const auto& filter : *env.filters) {
-      const Verdict v = filter->onRequest(ex, request);
+      const Verdict v = filter->onRequest(ex, request, client);
       if (!v.proceed()) {
         return v;
       }

@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <span>
 #include <string>
 
 #include "core/log.h"
@@ -27,6 +29,8 @@ namespace {
 namespace h1 = proto::http1;
 
 constexpr size_t kMaxLoggedPathBytes = 1024;
+// Fields a filter may add to an answer of ours (a 429's Retry-After, RateLimit-Policy, RateLimit).
+constexpr size_t kMaxAnswerFields = 4;
 constexpr uint16_t kBadRequest = 400;
 constexpr uint16_t kNotImplemented = 501;
 constexpr uint16_t kGatewayTimeout = 504;
@@ -238,14 +242,38 @@ struct H2Stream final : UpstreamSink {
     body_end = true;
     std::array<char, 8> code{};  // a status is 3 digits (100..599)
     snprintf(code.data(), code.size(), "%u", status);
-    std::array<nghttp2_nv, 2> nva = {{
+    std::array<nghttp2_nv, 2 + kMaxAnswerFields> nva = {{
         {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":status")),
          reinterpret_cast<uint8_t*>(code.data()), 7, 3, NGHTTP2_NV_FLAG_NONE},
         {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("content-type")),
          const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("text/plain")), 12, 10,
          NGHTTP2_NV_FLAG_NONE},
     }};
-    submitWithBody(nva.data(), nva.size());
+    const size_t n_fields = answerFields(std::span(nva).subspan(2));
+    submitWithBody(nva.data(), 2 + n_fields);
+  }
+
+  // A filter's answer fields ("Name: value\r\n" lines in ex.answer_fields) as HTTP/2 fields,
+  // names lower-cased in place (RFC 9113 §8.2.1). Points into ex.answer_fields.
+  size_t answerFields(std::span<nghttp2_nv> out) {
+    std::string& f = ex.answer_fields;
+    size_t n = 0;
+    size_t pos = 0;
+    while (n < out.size() && pos < f.size()) {
+      const size_t eol = f.find("\r\n", pos);
+      const size_t colon = f.find(':', pos);
+      if (eol == std::string::npos || colon == std::string::npos || colon > eol) {
+        break;
+      }
+      for (size_t i = pos; i < colon; ++i) {
+        f[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(f[i])));
+      }
+      const size_t value = std::min(colon + 2, eol);  // ": "
+      out[n++] = {reinterpret_cast<uint8_t*>(&f[pos]), reinterpret_cast<uint8_t*>(&f[value]),
+                  colon - pos, eol - value, NGHTTP2_NV_FLAG_NONE};
+      pos = eol + 2;
+    }
+    return n;
   }
 
   void submitWithBody(const nghttp2_nv* nva, size_t n) {

@@ -30,15 +30,17 @@ void HttpSession::respondError(uint16_t status, std::string_view why, std::strin
   const int body_len =
       snprintf(body.data(), body.size(), "%u %.*s\n", status,
                static_cast<int>(statusText(status).size()), statusText(status).data());
-  // A redirect's Location is bounded by the request head limits; the rest fits 512 bytes.
-  std::string head(512 + location.size(), '\0');
-  const int head_len =
-      snprintf(head.data(), head.size(),
-               "HTTP/1.1 %u %.*s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
-               "%s%.*s%sConnection: close\r\n\r\n",
-               status, static_cast<int>(statusText(status).size()), statusText(status).data(),
-               body_len, location.empty() ? "" : "Location: ", static_cast<int>(location.size()),
-               location.data(), location.empty() ? "" : "\r\n");
+  // A redirect's Location is bounded by the request head limits, a filter's fields by the
+  // filter; the rest fits 512 bytes.
+  const std::string& fields = ex_->answer_fields;
+  std::string head(512 + location.size() + fields.size(), '\0');
+  const int head_len = snprintf(
+      head.data(), head.size(),
+      "HTTP/1.1 %u %.*s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+      "%s%.*s%s%.*sConnection: close\r\n\r\n",
+      status, static_cast<int>(statusText(status).size()), statusText(status).data(), body_len,
+      location.empty() ? "" : "Location: ", static_cast<int>(location.size()), location.data(),
+      location.empty() ? "" : "\r\n", static_cast<int>(fields.size()), fields.data());
   core::LogLine(core::LogLevel::kDebug, "l7.error_response")
       .str("listener", env_.listener->name)
       .unum("status", status)

@@ -48,6 +48,8 @@ inline std::string_view statusText(uint16_t status) {
       return "Temporary Redirect";
     case 308:
       return "Permanent Redirect";
+    case 429:
+      return "Too Many Requests";
     default: {
       const std::string_view codec = h1::reasonPhrase(static_cast<h1::Status>(status));
       return codec.empty() ? "Error" : codec;

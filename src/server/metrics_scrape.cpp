@@ -10,6 +10,7 @@
 #include "config/config_json.h"
 #include "core/clock.h"
 #include "metrics/proxy_metrics.h"
+#include "policy/gcra_table.h"
 #include "server/control_thread.h"
 #include "tls/handshake_failure.h"
 
@@ -39,6 +40,35 @@ uint64_t openFds() {
     closedir(dir);
   }
   return n > 2 ? n - 2 : 0;  // "." and ".."
+}
+
+// Per rate_limit rule (listener's and routes'), from the rule's shared counters; and the shared
+// table's evictions.
+void writeRateLimitMetrics(const config::Config& cfg, metrics::PrometheusWriter& out) {
+  out.family("ballast_rate_limit_limited_total", "counter",
+             "HTTP requests a rate_limit rule answered with 429.");
+  out.family("ballast_rate_limit_dry_run_total", "counter",
+             "HTTP requests a rate_limit rule in mode: dry_run would have refused.");
+  const auto rule = [&](const config::Listener& l, const config::RateLimitRule& r) {
+    out.sampleInt("ballast_rate_limit_limited_total", {{"listener", l.name}, {"rule", r.name}},
+                  r.stats->limited_total.load(std::memory_order_relaxed));
+    out.sampleInt("ballast_rate_limit_dry_run_total", {{"listener", l.name}, {"rule", r.name}},
+                  r.stats->dry_run_total.load(std::memory_order_relaxed));
+  };
+  for (const auto& l : cfg.listeners) {
+    for (const auto& r : l.http.rate_limits) {
+      rule(l, r);
+    }
+    for (const auto& route : l.http.routes) {
+      for (const auto& r : route.rate_limits) {
+        rule(l, r);
+      }
+    }
+  }
+  out.family("ballast_rate_limit_evictions_total", "counter",
+             "Rate-limit keys that took the table slot of another key still limited (table full).");
+  out.sampleInt("ballast_rate_limit_evictions_total", std::initializer_list<Label>{},
+                policy::GcraTable::process().evictions());
 }
 
 }  // namespace
@@ -100,6 +130,7 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   listenerCounter("ballast_listener_acl_denied_total",
                   "Connections (refused at accept), UDP flows or HTTP requests an acl denied.",
                   false, [](const auto& t) { return t.acl_denied_total; });
+  writeRateLimitMetrics(cfg, out);
   listenerCounter("ballast_listener_h2_errors_total",
                   "HTTP/2: malformed requests (reset) and connection protocol errors (GOAWAY).",
                   true, [](const auto& t) { return t.h2_errors_total; });

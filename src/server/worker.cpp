@@ -165,6 +165,7 @@ void Worker::apply(SnapshotPtr snapshot) {
   }
   // Sized once here: sessions keep pointers to the inner vectors.
   epoch->route_counters.resize(snapshot->config->listeners.size());
+  epoch->filters.resize(snapshot->config->listeners.size());
   Epoch* e = epoch.get();
   e->ref();  // held as current until the next snapshot
   epochs_.push_back(std::move(epoch));
@@ -306,6 +307,8 @@ l7::HttpEnv Worker::httpEnv(Epoch& e, const config::Listener& lc, size_t listene
     routes.push_back(&metrics_.route(lc.name, r.name));
   }
   env.route_counters = &routes;
+  e.filters[listener_index] = l7::buildFilterChain(lc);
+  env.filters = &e.filters[listener_index];
   if (!lc.http.access_log.empty()) {
     std::string error;
     env.access_log = core::sharedLineWriter(lc.http.access_log, &error);

@@ -54,6 +54,7 @@ class Worker final : public core::WatchHandler {
     std::vector<std::unique_ptr<l7::Router>> routers;         // per listener; null unless http
     std::vector<std::unique_ptr<l4::SniRouter>> sni_routers;  // null unless tls_passthrough
     std::vector<std::vector<metrics::RouteCounters*>> route_counters;  // per listener
+    std::vector<l7::FilterChain> filters;  // per listener; empty unless http with filters
   };
   struct ListenerSlot {
     std::shared_ptr<ListenerSockets> sockets;

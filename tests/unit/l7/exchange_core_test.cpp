@@ -151,7 +151,8 @@ class RecordingFilter final : public Filter {
  public:
   RecordingFilter(std::vector<std::string>& log, std::string name, uint16_t status)
       : log_(log), name_(std::move(name)), status_(status) {}
-  Verdict onRequest(Exchange& ex, const RequestView& request) override {
+  Verdict onRequest(Exchange& ex, const RequestView& request,
+                    const net::SocketAddress& /*client*/) override {
     log_.push_back(name_ + ":" + ex.pool + ":" + std::string(request.target));
     return {status_, "refused by test"};
   }

@@ -1,0 +1,194 @@
+// src/config/rate_limit_sections.cpp — reading `rate_limit:` rules.
+#include "config/rate_limit_sections.h"
+
+#include <xxhash.h>
+
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <string>
+
+namespace ballast::config {
+namespace {
+
+using namespace std::string_view_literals;
+
+constexpr std::array kRuleKeys = {"name"sv, "key"sv,         "rate"sv,       "burst"sv,
+                                  "mode"sv, "ipv4_prefix"sv, "ipv6_prefix"sv};
+// Above a million per second the emission interval drops under the table's 1 µs resolution.
+constexpr uint64_t kMaxRatePerSecond = 1'000'000;
+constexpr uint64_t kMaxBurst = 1'000'000;
+constexpr uint64_t kSecondsPerMinute = 60;
+constexpr uint64_t kSecondsPerHour = 3600;
+constexpr uint64_t kIpv4Bits = 32;
+constexpr uint64_t kIpv6Bits = 128;
+constexpr uint64_t kMaxRefillSeconds = 7 * 24 * 3600;
+
+constexpr std::array<Choice<bool>, 2> kModeChoices = {{{"enforce", false}, {"dry_run", true}}};
+
+// "source_ip", "path", "header:NAME" or "cookie:NAME".
+std::optional<RateKeyPart> readKeyPart(FileReader& file, const Field& field) {
+  constexpr std::string_view kExpected =
+      "source_ip, path, header:NAME or cookie:NAME (jwt_claim:NAME comes with the jwt filter)";
+  const auto text = readScalar(file, field, kExpected);
+  if (!text) {
+    return std::nullopt;
+  }
+  const std::string_view t = *text;
+  if (t == "source_ip") {
+    return RateKeyPart{RateKeyKind::kSourceIp, {}};
+  }
+  if (t == "path") {
+    return RateKeyPart{RateKeyKind::kPath, {}};
+  }
+  const auto colon = t.find(':');
+  const std::string_view kind = t.substr(0, colon);
+  const std::string_view name = colon == std::string_view::npos ? ""sv : t.substr(colon + 1);
+  if (kind == "jwt_claim") {
+    file.error(field.valueMark(), "key: jwt_claim:NAME needs the jwt filter, not built yet");
+    return std::nullopt;
+  }
+  if ((kind == "header" || kind == "cookie") && !name.empty() &&
+      name.find_first_of(" \t\r\n:;=,") == std::string_view::npos) {
+    RateKeyPart part{kind == "header" ? RateKeyKind::kHeader : RateKeyKind::kCookie,
+                     std::string(name)};
+    if (part.kind == RateKeyKind::kHeader) {
+      for (char& c : part.name) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
+    }
+    return part;
+  }
+  reportExpected(file, field, kExpected, quote(t));
+  return std::nullopt;
+}
+
+void readKey(FileReader& file, const Field& field, RateLimitRule& rule) {
+  if (field.value.IsSequence()) {
+    for (const Field& item : listItems(file, field, "key part")) {
+      if (auto part = readKeyPart(file, item)) {
+        rule.key.push_back(std::move(*part));
+      }
+    }
+    if (rule.key.empty()) {
+      file.error(field.valueMark(), "key: expected at least one part");
+    }
+    return;
+  }
+  if (auto part = readKeyPart(file, field)) {
+    rule.key.push_back(std::move(*part));
+  }
+}
+
+// "100/s", "6000/m" or "10/h".
+void readRate(FileReader& file, const Field& field, RateLimitRule& rule) {
+  constexpr std::string_view kExpected = "a rate such as 100/s, 6000/m or 10/h";
+  const auto text = readScalar(file, field, kExpected);
+  if (!text) {
+    return;
+  }
+  const std::string_view t = *text;
+  const auto slash = t.find('/');
+  uint64_t count = 0;
+  const char* end = t.data() + (slash == std::string_view::npos ? t.size() : slash);
+  const auto [ptr, ec] = std::from_chars(t.data(), end, count);
+  const std::string_view unit = slash == std::string_view::npos ? ""sv : t.substr(slash + 1);
+  uint64_t period = 0;
+  if (unit == "s") {
+    period = 1;
+  } else if (unit == "m") {
+    period = kSecondsPerMinute;
+  } else if (unit == "h") {
+    period = kSecondsPerHour;
+  }
+  if (ec != std::errc() || ptr != end || count == 0 || period == 0) {
+    reportExpected(file, field, kExpected, quote(t));
+    return;
+  }
+  if (count > kMaxRatePerSecond * period) {
+    file.error(field.valueMark(), "rate: at most 1000000/s");
+    return;
+  }
+  rule.rate = count;
+  rule.period_s = period;
+}
+
+void readRule(FileReader& file, const Field& field, RateLimitRule& rule) {
+  const MapReader map(file, field, "rate_limit", kRuleKeys);
+  if (!map.ok()) {
+    return;
+  }
+  if (const Field* f = map.find("name")) {
+    assign(rule.name, readName(file, *f));
+  }
+  if (const Field* f = map.require(file, "key")) {
+    readKey(file, *f, rule);
+  }
+  if (const Field* f = map.require(file, "rate")) {
+    readRate(file, *f, rule);
+  }
+  if (const Field* f = map.find("burst")) {
+    assign(rule.burst, readUnsigned(file, *f, 1, kMaxBurst));
+  }
+  if (const Field* f = map.find("mode")) {
+    assign(rule.dry_run, readChoice<bool>(file, *f, kModeChoices));
+  }
+  if (const Field* f = map.find("ipv4_prefix")) {
+    assign(rule.ipv4_prefix, readUnsigned(file, *f, 1, kIpv4Bits));
+  }
+  if (const Field* f = map.find("ipv6_prefix")) {
+    assign(rule.ipv6_prefix, readUnsigned(file, *f, 1, kIpv6Bits));
+  }
+  if (rule.burst == 0) {
+    rule.burst = std::min(rule.rate, kMaxBurst);
+  }
+  // A bucket refills in burst × period / rate; the shared table keeps times in 48 bits of µs,
+  // so a bucket must refill within days, not years.
+  if (rule.rate > 0 && rule.burst * rule.period_s / rule.rate > kMaxRefillSeconds) {
+    file.error(map.mark(), "rate_limit: burst " + std::to_string(rule.burst) + " at " +
+                               std::to_string(rule.rate) + " per " + std::to_string(rule.period_s) +
+                               " s takes more than 7 days to refill");
+  }
+}
+
+void finishRules(std::vector<RateLimitRule>& rules, const std::string& scope) {
+  for (size_t i = 0; i < rules.size(); ++i) {
+    RateLimitRule& r = rules[i];
+    if (r.name.empty()) {
+      r.name = scope + "#" + std::to_string(i + 1);
+    }
+    // The scope and the limit are in the seed: a rule whose limit changes on reload starts
+    // from full buckets rather than inheriting times computed for another interval.
+    std::string seed = scope + "\n" + r.name + "\n" + std::to_string(r.rate) + "/" +
+                       std::to_string(r.period_s) + "/" + std::to_string(r.burst);
+    for (const auto& part : r.key) {
+      seed += "\n" + std::to_string(static_cast<int>(part.kind)) + part.name;
+    }
+    r.id = XXH3_64bits(seed.data(), seed.size());
+  }
+}
+
+}  // namespace
+
+void readRateLimits(FileReader& file, const Field& field, std::vector<RateLimitRule>& rules) {
+  if (field.value.IsSequence()) {
+    for (const Field& item : listItems(file, field, "rate_limit")) {
+      RateLimitRule rule;
+      readRule(file, item, rule);
+      rules.push_back(std::move(rule));
+    }
+    return;
+  }
+  RateLimitRule rule;
+  readRule(file, field, rule);
+  rules.push_back(std::move(rule));
+}
+
+void finishRateLimits(Listener& listener) {
+  finishRules(listener.http.rate_limits, listener.name);
+  for (auto& route : listener.http.routes) {
+    finishRules(route.rate_limits, listener.name + "/" + route.name);
+  }
+}
+
+}  // namespace ballast::config

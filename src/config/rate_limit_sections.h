@@ -1,0 +1,20 @@
+// src/config/rate_limit_sections.h — the `rate_limit:` key of an http listener or a route: one
+// rule `{key, rate, burst, mode}` or a list of them, run in the order written.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "config/config_types.h"
+#include "config/yaml_reader.h"
+
+namespace ballast::config {
+
+// Reads one rule or a list of rules into `rules`; errors point at the offending value.
+void readRateLimits(FileReader& file, const Field& field, std::vector<RateLimitRule>& rules);
+
+// Names the listener's and its routes' rules that have no `name:` and gives every rule its id
+// (the seed of its keys in the shared table). After the listener and its routes are read.
+void finishRateLimits(Listener& listener);
+
+}  // namespace ballast::config

@@ -1,0 +1,172 @@
+// src/l7/rate_limit_filter.cpp — keys, GCRA decisions and the 429 answer
+// (draft-ietf-httpapi-ratelimit-headers-10: RateLimit-Policy and RateLimit as structured
+// fields, plus RFC 9110 Retry-After).
+#include "l7/rate_limit_filter.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <ctime>
+
+#include "core/log.h"
+#include "l7/request_key.h"
+#include "proto/http1/syntax.h"
+
+namespace ballast::l7 {
+namespace {
+
+constexpr uint16_t kTooManyRequests = 429;
+constexpr uint64_t kUsPerSecond = 1'000'000;
+constexpr size_t kIpv4Bytes = 4;
+constexpr size_t kIpv6Bytes = 16;
+constexpr size_t kMappedPrefixBytes = 12;  // ::ffff:a.b.c.d
+constexpr unsigned kBitsPerByte = 8;
+constexpr unsigned kByteMask = 0xff;
+
+uint64_t mix(uint64_t seed, const void* data, size_t len) {
+  return XXH3_64bits_withSeed(data, len, seed);
+}
+
+// The client's address cut to the rule's prefix (IPv4-mapped IPv6 counts as IPv4).
+uint64_t hashSource(uint64_t seed, const config::RateLimitRule& rule,
+                    const net::SocketAddress& client) {
+  std::array<uint8_t, kIpv6Bytes + 1> bytes{};
+  size_t len = 0;
+  unsigned prefix = 0;
+  if (client.isV6()) {
+    const auto* sa = reinterpret_cast<const sockaddr_in6*>(client.sockaddrPtr());
+    const uint8_t* a = sa->sin6_addr.s6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&sa->sin6_addr)) {
+      std::memcpy(bytes.data(), a + kMappedPrefixBytes, kIpv4Bytes);
+      len = kIpv4Bytes;
+      prefix = rule.ipv4_prefix;
+    } else {
+      std::memcpy(bytes.data(), a, kIpv6Bytes);
+      len = kIpv6Bytes;
+      prefix = rule.ipv6_prefix;
+    }
+  } else {
+    const auto* sa = reinterpret_cast<const sockaddr_in*>(client.sockaddrPtr());
+    std::memcpy(bytes.data(), &sa->sin_addr, kIpv4Bytes);
+    len = kIpv4Bytes;
+    prefix = rule.ipv4_prefix;
+  }
+  for (size_t i = 0; i < len; ++i) {
+    const unsigned keep = std::min<unsigned>(
+        kBitsPerByte, prefix > i * kBitsPerByte ? prefix - i * kBitsPerByte : 0U);
+    bytes[i] &= static_cast<uint8_t>((kByteMask << (kBitsPerByte - keep)) & kByteMask);
+  }
+  bytes[len] = static_cast<uint8_t>(len);  // v4 and v6 never share a key
+  return mix(seed, bytes.data(), len + 1);
+}
+
+std::string_view findHeader(std::span<const proto::http1::Header> headers, std::string_view name) {
+  for (const auto& h : headers) {
+    if (proto::http1::equalsIgnoreCase(h.name, name)) {
+      return h.value;
+    }
+  }
+  return {};
+}
+
+uint64_t secondsUp(uint64_t us) { return (us + kUsPerSecond - 1) / kUsPerSecond; }
+
+}  // namespace
+
+std::optional<uint64_t> rateLimitKey(const config::RateLimitRule& rule, const RequestView& request,
+                                     const net::SocketAddress& client) {
+  uint64_t h = rule.id;
+  for (const auto& part : rule.key) {
+    std::string_view value;
+    switch (part.kind) {
+      case config::RateKeyKind::kSourceIp:
+        h = hashSource(h, rule, client);
+        continue;
+      case config::RateKeyKind::kPath:
+        value = request.target.substr(0, request.target.find('?'));
+        break;
+      case config::RateKeyKind::kHeader:
+        value = findHeader(request.headers, part.name);
+        break;
+      case config::RateKeyKind::kCookie:
+        value = findCookie(request.headers, part.name);
+        break;
+    }
+    if (value.empty() && part.kind != config::RateKeyKind::kPath) {
+      return std::nullopt;
+    }
+    h = mix(h, value.data(), value.size());
+  }
+  return h;
+}
+
+RateLimitFilter::RateLimitFilter(const config::Listener& listener, policy::GcraTable& table,
+                                 Clock clock)
+    : listener_(listener), table_(table), clock_(clock) {}
+
+uint64_t RateLimitFilter::monotonicUs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  constexpr uint64_t kNsPerUs = 1000;
+  return static_cast<uint64_t>(ts.tv_sec) * kUsPerSecond +
+         static_cast<uint64_t>(ts.tv_nsec) / kNsPerUs + 1;
+}
+
+Verdict RateLimitFilter::onRequest(Exchange& ex, const RequestView& request,
+                                   const net::SocketAddress& client) {
+  const uint64_t now = clock_();
+  for (const auto& rule : listener_.http.rate_limits) {
+    if (const Verdict v = apply(rule, ex, request, client, now); !v.proceed()) {
+      return v;
+    }
+  }
+  if (ex.route_config != nullptr) {
+    for (const auto& rule : ex.route_config->rate_limits) {
+      if (const Verdict v = apply(rule, ex, request, client, now); !v.proceed()) {
+        return v;
+      }
+    }
+  }
+  return {};
+}
+
+Verdict RateLimitFilter::apply(const config::RateLimitRule& rule, Exchange& ex,
+                               const RequestView& request, const net::SocketAddress& client,
+                               uint64_t now_us) {
+  const auto key = rateLimitKey(rule, request, client);
+  if (!key) {
+    return {};
+  }
+  const auto limit = policy::GcraLimit::of(rule.rate, rule.period_s * kUsPerSecond, rule.burst);
+  const policy::GcraDecision d = table_.take(*key, limit, now_us);
+  if (d.allowed) {
+    return {};
+  }
+  (rule.dry_run ? rule.stats->dry_run_total : rule.stats->limited_total)
+      .fetch_add(1, std::memory_order_relaxed);
+  core::LogLine(core::LogLevel::kInfo, "l7.rate_limited", core::LogRepeat::kLimited)
+      .str("listener", listener_.name)
+      .str("rule", rule.name)
+      .str("client", client.hostString())
+      .str("mode", rule.dry_run ? "dry_run" : "enforce");
+  if (rule.dry_run) {
+    return {};
+  }
+  const uint64_t retry = std::max<uint64_t>(1, secondsUp(d.retry_after_us));
+  std::array<char, 512> buf{};
+  const int n = snprintf(buf.data(), buf.size(),
+                         "Retry-After: %llu\r\nRateLimit-Policy: \"%s\";q=%llu;w=%llu\r\n"
+                         "RateLimit: \"%s\";r=0;t=%llu\r\n",
+                         static_cast<unsigned long long>(retry), rule.name.c_str(),
+                         static_cast<unsigned long long>(rule.rate),
+                         static_cast<unsigned long long>(rule.period_s), rule.name.c_str(),
+                         static_cast<unsigned long long>(retry));
+  if (n > 0) {
+    ex.answer_fields.assign(buf.data(), std::min(static_cast<size_t>(n), buf.size() - 1));
+  }
+  return {kTooManyRequests, "rate limited"};
+}
+
+}  // namespace ballast::l7

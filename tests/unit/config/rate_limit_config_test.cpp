@@ -1,0 +1,120 @@
+// tests/unit/config/rate_limit_config_test.cpp — `rate_limit:` of listeners and routes: one rule
+// or a list, keys and tuples, rates per second/minute/hour, defaults, names and ids, and errors
+// at file:line:column.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "config/loader.h"
+
+namespace ballast::config {
+namespace {
+
+TEST(RateLimitConfigTest, ListenerAndRouteRules) {
+  const LoadResult r = loadConfigText(R"(listeners:
+  - name: web
+    bind: "127.0.0.1:8080"
+    protocol: http
+    pool: app
+    rate_limit: {key: source_ip, rate: 100/s, burst: 200, ipv6_prefix: 56}
+    routes:
+      - name: api
+        match: {path: {prefix: /api}}
+        pool: app
+        rate_limit:
+          - {name: per-key, key: [header:X-Api-Key, path], rate: 600/m, mode: dry_run}
+          - {key: "cookie:session", rate: 10/h}
+pools:
+  - {name: app, backends: [{address: "127.0.0.1:9001"}]}
+)",
+                                      "a.yaml");
+  ASSERT_NE(r.config, nullptr) << (r.errors.empty() ? "" : r.errors[0].format());
+  const auto& l = r.config->listeners[0];
+  ASSERT_EQ(l.http.rate_limits.size(), 1U);
+  const auto& top = l.http.rate_limits[0];
+  EXPECT_EQ(top.name, "web#1");
+  EXPECT_EQ(top.rate, 100U);
+  EXPECT_EQ(top.period_s, 1U);
+  EXPECT_EQ(top.burst, 200U);
+  EXPECT_EQ(top.ipv6_prefix, 56);
+  EXPECT_FALSE(top.dry_run);
+  ASSERT_EQ(top.key.size(), 1U);
+  EXPECT_EQ(top.key[0].kind, RateKeyKind::kSourceIp);
+  const auto& rules = l.http.routes[0].rate_limits;
+  ASSERT_EQ(rules.size(), 2U);
+  EXPECT_EQ(rules[0].name, "per-key");
+  EXPECT_TRUE(rules[0].dry_run);
+  EXPECT_EQ(rules[0].period_s, 60U);
+  EXPECT_EQ(rules[0].burst, 600U);  // defaults to the rate
+  ASSERT_EQ(rules[0].key.size(), 2U);
+  EXPECT_EQ(rules[0].key[0].kind, RateKeyKind::kHeader);
+  EXPECT_EQ(rules[0].key[0].name, "x-api-key");
+  EXPECT_EQ(rules[0].key[1].kind, RateKeyKind::kPath);
+  EXPECT_EQ(rules[1].name, "web/api#2");
+  EXPECT_EQ(rules[1].key[0].kind, RateKeyKind::kCookie);
+  EXPECT_EQ(rules[1].period_s, 3600U);
+  EXPECT_NE(top.id, rules[0].id);
+  EXPECT_NE(rules[0].id, rules[1].id);
+}
+
+TEST(RateLimitConfigTest, ErrorsNameTheirPosition) {
+  const LoadResult r = loadConfigText(R"(listeners:
+  - name: web
+    bind: "127.0.0.1:8080"
+    protocol: http
+    pool: app
+    rate_limit:
+      - {key: source_ip, rate: 100/d}
+      - {key: "jwt_claim:sub", rate: 1/s}
+      - {key: "header:", rate: 1/s, mode: maybe}
+      - {key: path}
+pools:
+  - {name: app, backends: [{address: "127.0.0.1:9001"}]}
+)",
+                                      "a.yaml");
+  ASSERT_EQ(r.config, nullptr);
+  ASSERT_EQ(r.errors.size(), 5U);
+  EXPECT_EQ(r.errors[0].format(),
+            "a.yaml:7:32: rate: expected a rate such as 100/s, 6000/m or 10/h, got \"100/d\"");
+  EXPECT_EQ(r.errors[1].format(),
+            "a.yaml:8:15: key: jwt_claim:NAME needs the jwt filter, not built yet");
+  EXPECT_NE(r.errors[2].message.find("header:NAME"), std::string::npos);
+  EXPECT_NE(r.errors[3].message.find("enforce, dry_run"), std::string::npos);
+  EXPECT_NE(r.errors[4].message.find("missing required key \"rate\""), std::string::npos);
+}
+
+TEST(RateLimitConfigTest, BucketMustRefillWithinDays) {
+  const LoadResult r = loadConfigText(R"(listeners:
+  - name: web
+    bind: "127.0.0.1:8080"
+    protocol: http
+    pool: app
+    rate_limit: {key: source_ip, rate: 1/h, burst: 1000}
+pools:
+  - {name: app, backends: [{address: "127.0.0.1:9001"}]}
+)",
+                                      "a.yaml");
+  ASSERT_EQ(r.config, nullptr);
+  ASSERT_EQ(r.errors.size(), 1U);
+  EXPECT_EQ(r.errors[0].format(),
+            "a.yaml:6:17: rate_limit: burst 1000 at 1 per 3600 s takes more than 7 days to "
+            "refill");
+}
+
+TEST(RateLimitConfigTest, TcpListenerIsToldItNeedsHttp) {
+  const LoadResult r = loadConfigText(R"(listeners:
+  - name: l4
+    bind: "127.0.0.1:8080"
+    pool: app
+    rate_limit: {key: source_ip, rate: 1/s}
+pools:
+  - {name: app, backends: [{address: "127.0.0.1:9001"}]}
+)",
+                                      "a.yaml");
+  ASSERT_EQ(r.config, nullptr);
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_NE(r.errors[0].message.find("rate_limit"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ballast::config
