@@ -15,8 +15,8 @@
 
 #include "core/log.h"
 #include "l7/forwarding_headers.h"
-#include "l7/h1_upstream.h"
 #include "l7/h2_limits.h"
+#include "l7/http_upstream.h"
 #include "l7/sticky.h"
 #include "proto/http1/syntax.h"
 #include "proto/http1/writer.h"
@@ -64,7 +64,7 @@ struct H2Stream final : UpstreamSink {
   H2Connection& conn;
   int32_t id;
   Exchange ex;
-  H1Upstream up;
+  HttpUpstream up;
   core::Timer timer;
   // The request head as received: names and values copied into `arena`, views built once the
   // block is complete (the arena does not move after that).
