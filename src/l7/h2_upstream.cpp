@@ -538,6 +538,7 @@ bool H2Upstream::begin(Exchange& ex, std::string_view head) {
   add(":path", target);
   const size_t authority_slot = field_spans_.size();
   add(":authority", "");
+  add("te", "trailers");  // we carry trailers back (gRPC servers insist on being told)
   while (!rest.empty() && !rest.starts_with("\r\n")) {
     const size_t end = rest.find("\r\n");
     const std::string_view field = rest.substr(0, end);

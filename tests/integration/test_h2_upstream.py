@@ -44,7 +44,8 @@ class GoawayBackend:
     """An h2c server (python3-h2): the first connection answers its first request with GOAWAY
     (last-stream-id 0: nothing processed) and closes; later connections answer 200 normally."""
 
-    def __init__(self):
+    def __init__(self, trailers=False):
+        self.trailers = trailers  # answer with a body, then grpc-style trailers
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
@@ -81,6 +82,14 @@ class GoawayBackend:
                             self.goaways += 1
                             conn.close()
                             return
+                        if self.trailers:
+                            h2c.send_headers(ev.stream_id, [(":status", "200"),
+                                                            ("content-type", "application/grpc")])
+                            h2c.send_data(ev.stream_id, b"message")
+                            h2c.send_headers(ev.stream_id, [("grpc-status", "7"),
+                                                            ("grpc-message", "denied")],
+                                             end_stream=True)
+                            continue
                         body = b"second connection"
                         h2c.send_headers(ev.stream_id, [(":status", "200"),
                                                         ("content-length", str(len(body)))])
@@ -231,6 +240,34 @@ pools:
                         self.assertEqual(refuse.connections, 2)
                 finally:
                     refuse.close()
+
+    @unittest.skipUnless(shutil.which("nghttp"), "needs nghttp (nghttp2-client)")
+    def test_trailers_reach_h2_clients(self):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                backend = GoawayBackend(trailers=True)
+                try:
+                    h1_port, h2c_port = free_port(), free_port()
+                    pools = f"""  - name: refuse
+    upstream_protocol: h2c
+    backends: [{{address: "127.0.0.1:{backend.port}"}}]
+"""
+                    with Ballast(self.config(h1_port, h2c_port, pools, "refuse"), io=io):
+                        proc = subprocess.run(["nghttp", "-v", "-t", "10",
+                                               f"http://127.0.0.1:{h1_port}/svc.Echo/Say"],
+                                              capture_output=True, timeout=20)
+                        out = proc.stdout.decode()
+                        self.assertIn("message", out)
+                        # The trailers come in their own HEADERS frame, which ends the stream.
+                        tail = out[out.index("message"):]
+                        self.assertIn("grpc-status: 7", tail, out)
+                        self.assertIn("grpc-message: denied", tail, out)
+                        # An HTTP/1.1 client gets the whole chunked body (trailers to HTTP/1.1
+                        # clients are not written yet: the HTTP/1 session drops them).
+                        out, _ = curl("--http1.1", "--raw", f"http://127.0.0.1:{h1_port}/x")
+                        self.assertEqual(out, b"7\r\nmessage\r\n0\r\n\r\n")
+                finally:
+                    backend.close()
 
 
 if __name__ == "__main__":
