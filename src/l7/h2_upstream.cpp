@@ -7,6 +7,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -42,6 +43,50 @@ bool connectionSpecific(std::string_view name) {
 
 bool idempotentMethod(std::string_view m) {
   return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
+}
+
+// HTTP/2 has no reason phrase; some HTTP/1.1 clients refuse an empty one, so the common codes
+// get theirs and the rest their class's name (clients must ignore it, RFC 9112 §4).
+std::string_view reasonFor(uint16_t status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      break;
+  }
+  constexpr std::array<std::string_view, 6> kClasses = {
+      "Status", "Informational", "Success", "Redirection", "Client Error", "Server Error"};
+  constexpr uint16_t kClassWidth = 100;
+  const size_t c = status / kClassWidth;
+  return c < kClasses.size() ? kClasses[c] : kClasses[0];
 }
 
 nghttp2_nv makeNv(std::string_view name, std::string_view value) {
@@ -688,6 +733,7 @@ int H2Upstream::onHeadersDone(bool end_stream) {
     }
     h1::ResponseHead head;
     head.status = status_;
+    head.reason = reasonFor(status_);
     head.headers = resp_headers_;
     const bool interim = status_ < kFirstFinal && status_ != kSwitchingProtocols;
     head.body = h1::BodyKind::kChunked;

@@ -194,7 +194,8 @@ pools:
                 out, err = curl("-v", *flags, f"{base}/whoami")
                 self.assertIn("proto=HTTP/2.0", out.decode(), (base, flags))
                 self.assertIn("host=127.0.0.1", out.decode())
-                self.assertIn("200", err)
+                # HTTP/1.1 clients get a reason phrase (h2load's parser refuses an empty one).
+                self.assertIn("< HTTP/1.1 200 OK" if "1.1" in flags[0] else "< HTTP/2 200", err)
         self.each_io(body)
 
     def test_one_backend_connection_carries_the_exchanges(self):
