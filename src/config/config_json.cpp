@@ -156,6 +156,10 @@ json poolJson(const Pool& p) {
   if (!p.hash_key_name.empty()) {
     j["hash_key_name"] = p.hash_key_name;
   }
+  if (p.upstream_protocol != UpstreamProtocol::kHttp1) {
+    j["upstream_protocol"] = p.upstream_protocol == UpstreamProtocol::kH2 ? "h2" : "h2c";
+    j["max_streams_per_connection"] = p.max_streams_per_connection;
+  }
   if (!p.sticky_cookie.empty()) {
     j["sticky"] = {{"cookie", p.sticky_cookie}, {"ttl_s", seconds(p.sticky_ttl)}};
   }

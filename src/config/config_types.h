@@ -403,6 +403,7 @@ struct UpstreamTls {
   TlsCertificate client_cert;  // presented when the backend asks (mTLS); empty: none
   TlsVersion min_version = TlsVersion::k12;
   bool session_reuse = true;  // resume sessions per worker and backend
+  bool alpn_h2 = false;       // offer only "h2" by ALPN (set for `upstream_protocol: h2`)
 };
 
 // pools[].discovery: where the pool's backends come from instead of `backends:`.
@@ -415,6 +416,12 @@ struct PoolDiscovery {
   std::string dns_srv;
   bool hasFile() const { return !file.empty(); }
 };
+
+// How a pool's HTTP exchanges travel to its backends: HTTP/1.1 keep-alive connections, or
+// HTTP/2 streams multiplexed over few connections (h2 over `tls:` with ALPN, h2c in cleartext).
+enum class UpstreamProtocol : uint8_t { kHttp1, kH2, kH2c };
+inline constexpr uint32_t kDefaultMaxStreamsPerConnection = 100;
+inline constexpr uint32_t kMaxStreamsPerConnectionLimit = 10000;
 
 struct Pool {
   std::string name;
@@ -430,6 +437,8 @@ struct Pool {
   Duration sticky_ttl{std::chrono::hours(1)};
   UpstreamKeepalive keepalive;
   UpstreamTls tls;
+  UpstreamProtocol upstream_protocol = UpstreamProtocol::kHttp1;
+  uint32_t max_streams_per_connection = kDefaultMaxStreamsPerConnection;  // h2 and h2c
   RetryPolicy retries;  // HTTP pools; see docs/resilience.md
   PoolDiscovery discovery;
   std::vector<DnsBackend> dns_backends;  // backends given by name; resolved ones join `backends`

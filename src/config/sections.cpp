@@ -69,9 +69,19 @@ constexpr auto kAnyTimeoutKeys = concat(kHttpTimeoutKeys, kTlsOnlyTimeoutKeys);
 constexpr auto kNotL4TimeoutKeys = concat(kHttpOnlyTimeoutKeys, kTlsOnlyTimeoutKeys);
 constexpr auto kHttpLimitKeys = concat(kLimitKeys, kHttpOnlyLimitKeys);
 constexpr std::array kProxyProtocolKeys = {"send"sv, "accept"sv};
-constexpr std::array kPoolKeys = {"name"sv,     "algorithm"sv,    "hash_key"sv, "connect_retries"sv,
-                                  "backends"sv, "health_check"sv, "sticky"sv,   "keepalive"sv,
-                                  "tls"sv,      "retries"sv,      "discovery"sv};
+constexpr std::array kPoolKeys = {"name"sv,
+                                  "algorithm"sv,
+                                  "hash_key"sv,
+                                  "connect_retries"sv,
+                                  "backends"sv,
+                                  "health_check"sv,
+                                  "sticky"sv,
+                                  "keepalive"sv,
+                                  "tls"sv,
+                                  "retries"sv,
+                                  "discovery"sv,
+                                  "upstream_protocol"sv,
+                                  "max_streams_per_connection"sv};
 constexpr std::array kDiscoveryKeys = {"file"sv, "dns_srv"sv};
 constexpr std::array kKeepaliveKeys = {"max_idle"sv, "idle_timeout"sv, "max_requests"sv};
 constexpr std::array kStickyKeys = {"cookie"sv, "ttl"sv};
@@ -84,6 +94,11 @@ constexpr std::array<Choice<Protocol>, 5> kProtocols = {{
     {"http", Protocol::kHttp},
     {"https", Protocol::kHttps},
     {"tls_passthrough", Protocol::kTlsPassthrough},
+}};
+constexpr std::array<Choice<UpstreamProtocol>, 3> kUpstreamProtocols = {{
+    {"http1", UpstreamProtocol::kHttp1},
+    {"h2", UpstreamProtocol::kH2},
+    {"h2c", UpstreamProtocol::kH2c},
 }};
 constexpr std::array<Choice<ProxyProtocolVersion>, 3> kProxyVersions = {{
     {"none", ProxyProtocolVersion::kNone},
@@ -582,6 +597,24 @@ void readSticky(FileReader& file, const Field& field, Pool& pool) {
   }
 }
 
+// h2 needs the pool's `tls:` (HTTP/2 is chosen by ALPN), h2c a cleartext pool.
+void readUpstreamProtocol(FileReader& file, const MapReader& map, Pool& pool) {
+  if (const Field* f = map.find("upstream_protocol")) {
+    assign(pool.upstream_protocol, readChoice<UpstreamProtocol>(file, *f, kUpstreamProtocols));
+    if (pool.upstream_protocol == UpstreamProtocol::kH2 && !pool.tls.enabled) {
+      file.error(f->valueMark(),
+                 "upstream_protocol: h2 needs the pool's tls (use h2c in cleartext)");
+    } else if (pool.upstream_protocol == UpstreamProtocol::kH2c && pool.tls.enabled) {
+      file.error(f->valueMark(), "upstream_protocol: h2c is cleartext; with tls use h2");
+    }
+    pool.tls.alpn_h2 = pool.upstream_protocol == UpstreamProtocol::kH2;
+  }
+  if (const Field* f = map.find("max_streams_per_connection")) {
+    assign(pool.max_streams_per_connection,
+           readUnsigned(file, *f, 1, kMaxStreamsPerConnectionLimit));
+  }
+}
+
 void readPool(FileReader& file, const Field& item, Config& config, SourceMap& sources) {
   const MapReader map(file, item, "pool", kPoolKeys);
   if (!map.ok()) {
@@ -632,6 +665,7 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
     source.tls = file.at(f->key_mark);
     checkOverTls(pool);
   }
+  readUpstreamProtocol(file, map, pool);
   if (const Field* f = map.find("retries")) {
     readRetries(file, *f, pool.retries);
     source.retries = file.at(f->key_mark);

@@ -17,8 +17,8 @@
 
 #include "core/log.h"
 #include "l7/forwarding_headers.h"
-#include "l7/h1_upstream.h"
 #include "l7/h2_limits.h"
+#include "l7/http_upstream.h"
 #include "l7/sticky.h"
 #include "proto/http1/syntax.h"
 #include "proto/http1/writer.h"
@@ -68,7 +68,7 @@ struct H2Stream final : UpstreamSink {
   H2Connection& conn;
   int32_t id;
   Exchange ex;
-  H1Upstream up;
+  HttpUpstream up;
   core::Timer timer;
   // The request head as received: names and values copied into `arena`, views built once the
   // block is complete (the arena does not move after that).
@@ -84,9 +84,11 @@ struct H2Stream final : UpstreamSink {
   bool answered = false;      // a response head was submitted
   bool body_end = false;      // the response body is complete
   bool upstream_failed = false;
-  uint32_t unconsumed = 0;   // DATA bytes received, not yet handed back as window
-  uint64_t progress_ms = 0;  // the response body last moved (body_idle counts from here)
-  core::ChunkQueue body;     // response bytes waiting for the client's window
+  uint32_t unconsumed = 0;    // DATA bytes received, not yet handed back as window
+  uint64_t progress_ms = 0;   // the response body last moved (body_idle counts from here)
+  core::ChunkQueue body;      // response bytes waiting for the client's window
+  std::string trailer_arena;  // the backend's trailers, sent after the body
+  std::vector<std::array<uint32_t, 4>> trailer_spans;
 
   core::EventLoop& loop() const { return *conn.env().loop; }
   const config::Listener& listener() const { return *conn.env().exchange->listener; }
@@ -303,6 +305,11 @@ struct H2Stream final : UpstreamSink {
     }
     if (s->body.empty() && s->body_end) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!s->trailer_spans.empty()) {
+        // The backend's trailers (gRPC's grpc-status) end the stream instead of the DATA.
+        *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        s->submitTrailers();
+      }
     } else if (copied == 0) {
       return NGHTTP2_ERR_DEFERRED;
     }
@@ -399,7 +406,38 @@ struct H2Stream final : UpstreamSink {
     return true;
   }
 
-  void onResponseEnd(std::span<const h1::Header> /*trailers*/, bool reusable) override {
+  // Trailers are copied (lowercased, connection-level ones dropped) and sent after the body.
+  void keepTrailers(std::span<const h1::Header> trailers) {
+    trailer_arena.clear();
+    trailer_spans.clear();
+    for (const auto& t : trailers) {
+      if (connectionSpecific(t.name) || h1::equalsIgnoreCase(t.name, "te")) {
+        continue;
+      }
+      const auto at = static_cast<uint32_t>(trailer_arena.size());
+      for (char c : t.name) {
+        trailer_arena.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+      }
+      trailer_arena.append(t.value);
+      trailer_spans.push_back({at, static_cast<uint32_t>(t.name.size()),
+                               at + static_cast<uint32_t>(t.name.size()),
+                               static_cast<uint32_t>(t.value.size())});
+    }
+  }
+
+  void submitTrailers() {
+    std::vector<nghttp2_nv> nva;
+    nva.reserve(trailer_spans.size());
+    for (const auto& t : trailer_spans) {
+      // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): nghttp2 copies them
+      auto* base = const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(trailer_arena.data()));
+      nva.push_back({base + t[0], base + t[2], t[1], t[3], NGHTTP2_NV_FLAG_NONE});
+    }
+    nghttp2_submit_trailer(conn.session(), id, nva.data(), nva.size());
+  }
+
+  void onResponseEnd(std::span<const h1::Header> trailers, bool reusable) override {
+    keepTrailers(trailers);
     // The body_idle timer keeps running: a client that never opens its window must not keep
     // the stream (and its buffered body) forever.
     up.release(reusable && request_done);

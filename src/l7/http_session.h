@@ -20,8 +20,8 @@
 #include "core/timer_wheel.h"
 #include "l7/exchange_core.h"
 #include "l7/forwarding_headers.h"
-#include "l7/h1_upstream.h"
 #include "l7/h2_session.h"
+#include "l7/http_upstream.h"
 #include "l7/router.h"
 #include "l7/upstream_pool.h"
 #include "proto/http1/request_parser.h"
@@ -152,7 +152,7 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink, publi
   // mTLS listeners: the client's verified identity (empty fields when it sent no certificate),
   // read once per connection; null on listeners without client_auth.
   const ClientIdentity* clientIdentity();
-  H1Upstream up_;  // the backend side of the exchange in flight
+  HttpUpstream up_;  // the backend side of the exchange in flight
   bool client_reading_ = false;
   bool client_eof_ = false;
   bool close_after_flush_ = false;

@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "core/socket.h"
+#include "l7/h2_upstream.h"
 
 namespace ballast::l7 {
 namespace {
@@ -278,10 +279,20 @@ void UpstreamConn::onIdleTimer(void* self) {
 
 // --- the pool --------------------------------------------------------------------------------
 
+UpstreamPool::UpstreamPool(core::EventLoop& loop) : loop_(loop) {}
+
 UpstreamPool::~UpstreamPool() {
+  h2_.reset();  // its connections give their sockets back first
   for (auto& [key, session] : sessions_) {
     SSL_SESSION_free(session);
   }
+}
+
+H2Connections& UpstreamPool::h2Connections() {
+  if (!h2_) {
+    h2_ = std::make_unique<H2Connections>(loop_, *this);
+  }
+  return *h2_;
 }
 
 UpstreamConn* UpstreamPool::takeIdle(const upstream::BackendStatePtr& backend,
@@ -359,6 +370,9 @@ void UpstreamPool::removeIdle(UpstreamConn* c) {
 }
 
 void UpstreamPool::closeIdle() {
+  if (h2_) {
+    h2_->closeIdle();
+  }
   std::vector<UpstreamConn*> all;
   for (auto& [key, list] : idle_) {
     all.insert(all.end(), list.begin(), list.end());

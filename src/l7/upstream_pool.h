@@ -22,6 +22,7 @@
 namespace ballast::l7 {
 
 class UpstreamPool;
+class H2Connections;
 
 // What a session implements to use an upstream connection.
 class UpstreamUser {
@@ -101,7 +102,7 @@ class UpstreamConn final : public core::StreamHandler, public tls::SessionSink {
 
 class UpstreamPool {
  public:
-  explicit UpstreamPool(core::EventLoop& loop) : loop_(loop) {}
+  explicit UpstreamPool(core::EventLoop& loop);
   ~UpstreamPool();
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
@@ -123,6 +124,8 @@ class UpstreamPool {
   void closeIdle();
   size_t live() const { return pool_.live(); }
   size_t idle() const;
+  // The worker's shared HTTP/2 connections (made on first use; they borrow sockets from here).
+  H2Connections& h2Connections();
 
  private:
   friend class UpstreamConn;
@@ -145,6 +148,7 @@ class UpstreamPool {
   core::ObjectPool<UpstreamConn> pool_;
   std::unordered_map<Key, std::vector<UpstreamConn*>, KeyHash> idle_;
   std::unordered_map<Key, SSL_SESSION*, KeyHash> sessions_;  // one reference each
+  std::unique_ptr<H2Connections> h2_;
 };
 
 }  // namespace ballast::l7

@@ -65,6 +65,13 @@ std::shared_ptr<ClientContext> ClientContext::build(const config::UpstreamTls& s
       return nullptr;
     }
   }
+  if (settings.alpn_h2) {
+    static constexpr unsigned char kAlpnH2[] = {2, 'h', '2'};  // length-prefixed list
+    if (SSL_CTX_set_alpn_protos(ctx, kAlpnH2, sizeof(kAlpnH2)) != 0) {
+      *error = "tls: cannot offer h2 by ALPN: " + lastError();
+      return nullptr;
+    }
+  }
   // Sessions come back through the new-session callback the upstream pool installs per
   // connection (TLS 1.3 tickets arrive after the handshake); OpenSSL's own store stays off.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);

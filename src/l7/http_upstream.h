@@ -1,0 +1,88 @@
+// src/l7/http_upstream.h — the upstream side of one exchange slot, whatever the pool speaks: its
+// HTTP/1.1 connector, or its HTTP/2 one for pools with `upstream_protocol: h2|h2c` (made on first
+// use, so sessions towards HTTP/1.1 pools carry nothing more). The sessions call this as they
+// would H1Upstream; each exchange picks its connector in begin().
+#pragma once
+
+#include <memory>
+
+#include "l7/h1_upstream.h"
+#include "l7/h2_upstream.h"
+
+namespace ballast::l7 {
+
+class HttpUpstream {
+ public:
+  HttpUpstream(core::EventLoop& loop, UpstreamPool& pool, const ExchangeEnv& env,
+               const proto::http1::Limits& response_limits, UpstreamSink& sink)
+      : loop_(loop),
+        pool_(pool),
+        env_(env),
+        sink_(sink),
+        h1_(loop, pool, env, response_limits, sink) {}
+
+  bool begin(Exchange& ex, std::string_view method, std::string_view head, bool chunked,
+             bool replayable, bool upgrade = false) {
+    h2_now_ =
+        (*env_.pools)[static_cast<size_t>(ex.pool_index)]->runtime().config->upstream_protocol !=
+        config::UpstreamProtocol::kHttp1;
+    if (!h2_now_) {
+      return h1_.begin(ex, method, head, chunked, replayable, upgrade);
+    }
+    if (!h2_) {
+      h2_ = std::make_unique<H2Upstream>(loop_, pool_, env_, sink_);
+    }
+    return h2_->begin(ex, head);
+  }
+  bool connect() { return h2_now_ ? h2_->connect() : h1_.connect(); }
+  bool sendBody(std::span<const uint8_t> body) {
+    return h2_now_ ? h2_->sendBody(body) : h1_.sendBody(body);
+  }
+  bool sendEnd() { return h2_now_ ? h2_->sendEnd() : h1_.sendEnd(); }
+  // Tunnels (Upgrade, CONNECT) only go to HTTP/1.1 pools (begin refuses them for h2 ones).
+  bool sendRaw(const void* data, size_t len) { return h1_.sendRaw(data, len); }
+  void flush() {
+    if (!h2_now_) {
+      h1_.flush();
+    }
+  }
+  void fail(int err, const char* stage) {
+    if (h2_now_) {
+      h2_->fail(err, stage);
+    } else {
+      h1_.fail(err, stage);
+    }
+  }
+  // The pool's `retries:` (per-try timeout, retry on timeout) drive the HTTP/1.1 connector; an
+  // HTTP/2 stream waits the listener's response_header and retries only refused streams.
+  bool retryAfterTimeout() { return !h2_now_ && h1_.retryAfterTimeout(); }
+  uint64_t responseWaitMs(uint64_t response_header_ms) const {
+    return h2_now_ ? response_header_ms : h1_.responseWaitMs(response_header_ms);
+  }
+  void release(bool reusable) {
+    h1_.release(reusable);
+    if (h2_) {
+      h2_->release(reusable);
+    }
+  }
+  void pauseReading() { h2_now_ ? h2_->pauseReading() : h1_.pauseReading(); }
+  void resumeReading() { h2_now_ ? h2_->resumeReading() : h1_.resumeReading(); }
+  void shutdownWhenFlushed() { h1_.shutdownWhenFlushed(); }
+  bool attached() const { return h2_now_ ? h2_->attached() : h1_.attached(); }
+  const tls::ClientContext* upstreamTls() const { return h1_.upstreamTls(); }
+  bool connected() const { return h2_now_ ? h2_->connected() : h1_.connected(); }
+  uint32_t backlog() const { return h2_now_ ? h2_->backlog() : h1_.backlog(); }
+  bool tunnel() const { return !h2_now_ && h1_.tunnel(); }
+  core::ChunkQueue& out() { return h1_.out(); }
+
+ private:
+  core::EventLoop& loop_;
+  UpstreamPool& pool_;
+  const ExchangeEnv& env_;
+  UpstreamSink& sink_;
+  H1Upstream h1_;
+  std::unique_ptr<H2Upstream> h2_;
+  bool h2_now_ = false;
+};
+
+}  // namespace ballast::l7
