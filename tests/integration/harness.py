@@ -20,13 +20,26 @@ import unittest
 BALLAST_BIN = os.environ.get("BALLAST_BIN", os.path.join(os.path.dirname(__file__), "../../build/ballast"))
 IO_BACKENDS = os.environ.get("BALLAST_TEST_IO", "io_uring,epoll").split(",")
 DEFAULT_TIMEOUT = 10.0
+# Set by `make asan`: the binary runs under AddressSanitizer, whose quarantine and shadow memory
+# make RSS say nothing about our own memory use; RSS bounds are checked by the plain build.
+SANITIZED = os.environ.get("BALLAST_SANITIZED") == "1"
+
+
+_handed_out_ports = set()
 
 
 def free_port(family=socket.AF_INET, kind=socket.SOCK_STREAM):
+    """An unused port, never one this process was given before: the kernel may hand the same
+    ephemeral port to two back-to-back bind(0) calls, and a test that asks for two ports and gets
+    one twice fails with "already bound" (seen in CI)."""
     host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
-    with socket.socket(family, kind) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    while True:
+        with socket.socket(family, kind) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out_ports:
+            _handed_out_ports.add(port)
+            return port
 
 
 def wait_until(predicate, timeout=DEFAULT_TIMEOUT, interval=0.01, what="condition"):
