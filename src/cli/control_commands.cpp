@@ -184,7 +184,9 @@ void printCertificates(const json& j) {
 
 void addBackendRows(Table& t, const std::string& pool, const json& backends) {
   for (const auto& b : backends) {
-    t.add({pool, str(b["address"]), str(b["health"]), str(b["admin_state"]), str(b["weight"]),
+    // An ejected backend is up by its checks but out by outlier detection: say both.
+    const std::string health = str(b["health"]) + (b.value("ejected", false) ? ",ejected" : "");
+    t.add({pool, str(b["address"]), health, str(b["admin_state"]), str(b["weight"]),
            str(b["active_connections"]), str(b.value("connections_total", json(0))),
            str(b.value("requests_total", json(0))), str(b.value("connect_errors", json(0))),
            checkSummary(b)});

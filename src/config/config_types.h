@@ -13,6 +13,7 @@
 #include "balance/algorithm.h"
 #include "config/control_types.h"
 #include "config/kernel_types.h"
+#include "config/outlier_types.h"
 #include "config/retry_types.h"
 #include "config/uplink_types.h"
 #include "net/address.h"
@@ -439,7 +440,8 @@ struct Pool {
   UpstreamTls tls;
   UpstreamProtocol upstream_protocol = UpstreamProtocol::kHttp1;
   uint32_t max_streams_per_connection = kDefaultMaxStreamsPerConnection;  // h2 and h2c
-  RetryPolicy retries;  // HTTP pools; see docs/resilience.md
+  RetryPolicy retries;       // HTTP pools; see docs/resilience.md
+  OutlierDetection outlier;  // passive health; see docs/resilience.md
   PoolDiscovery discovery;
   std::vector<DnsBackend> dns_backends;  // backends given by name; resolved ones join `backends`
   bool resolvesNames() const { return !dns_backends.empty() || !discovery.dns_srv.empty(); }

@@ -15,6 +15,12 @@ constexpr uint32_t kMaxConnectRetries = 10;
 constexpr uint32_t kMaxRetryAttempts = 4;
 constexpr uint64_t kMaxRetryBufferBytes = 1024 * 1024;
 constexpr uint32_t kMaxRetryMinConcurrency = 100000;
+// `outlier_detection:`: beyond these a typo is likelier than intent.
+constexpr uint32_t kMaxOutlierConsecutive = 1000;
+constexpr uint32_t kMaxOutlierHosts = 10000;
+constexpr uint32_t kMaxOutlierRequests = 1000000;
+constexpr double kMinOutlierStdevFactor = 0.1;
+constexpr double kMaxOutlierStdevFactor = 10.0;
 // HTTP upstream keep-alive per backend per worker; beyond these a typo is likelier than intent.
 constexpr uint32_t kMaxKeepaliveIdle = 10000;
 constexpr uint32_t kMaxKeepaliveRequests = 1000000;

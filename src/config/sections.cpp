@@ -79,6 +79,7 @@ constexpr std::array kPoolKeys = {"name"sv,
                                   "keepalive"sv,
                                   "tls"sv,
                                   "retries"sv,
+                                  "outlier_detection"sv,
                                   "discovery"sv,
                                   "upstream_protocol"sv,
                                   "max_streams_per_connection"sv};
@@ -669,6 +670,9 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
   if (const Field* f = map.find("retries")) {
     readRetries(file, *f, pool.retries);
     source.retries = file.at(f->key_mark);
+  }
+  if (const Field* f = map.find("outlier_detection")) {
+    readOutlierDetection(file, *f, pool.outlier);
   }
   if (discovery != nullptr) {
     // After `tls:`: a discovered backend's HTTP check speaks TLS like the pool's.

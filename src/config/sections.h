@@ -39,6 +39,7 @@ void readHealthCheck(FileReader& file, const Field& field, HealthCheck& hc,
 
 // Reads a pool's `retries:` mapping (retry_sections.cpp).
 void readRetries(FileReader& file, const Field& field, RetryPolicy& policy);
+void readOutlierDetection(FileReader& file, const Field& field, OutlierDetection& out);
 
 // `send`/`expect` text with \r \n \t \0 \\ \xHH decoded; nullopt and *error on a bad escape.
 std::optional<std::string> decodeEscapes(std::string_view text, std::string& error);

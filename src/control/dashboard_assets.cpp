@@ -546,7 +546,7 @@ function renderPools(pools) {
       row.dataset.adminState = b.admin_state;
       setCells(row, [
         [b.address, 'name'],
-        [b.health, 'health'],
+        [b.ejected ? 'ejected' : b.health, 'health'],
         [b.admin_state, 'state'],
         [String(b.weight), 'num'],
         [String(b.active_connections), 'num'],
@@ -556,7 +556,7 @@ function renderPools(pools) {
         [fmtLatency(quantile(k, 0.99)), 'num p99'],
         [b.check_latency_ms === undefined ? NONE : fmtSeconds(b.check_latency_ms / 1000), 'num'],
       ]);
-      setBackendHealth(row, b.health);
+      setBackendHealth(row, b.ejected ? 'ejected' : b.health);
     });
   }
   old.forEach((article) => article.remove());
@@ -576,6 +576,12 @@ function describe(r) {
   const a = r.after || {};
   if (r.kind === 'backend.health') {
     return `${a.pool} ${a.backend} is ${a.up ? 'up' : 'down'}${a.reason ? ` (${a.reason})` : ''}`;
+  }
+  if (r.kind === 'backend.ejected') {
+    return `${a.pool} ${a.backend} ejected for ${fmtSeconds(a.ejection_ms / 1000)} (${a.reason})`;
+  }
+  if (r.kind === 'backend.returned') {
+    return `${a.pool} ${a.backend} back in service (${a.why})`;
   }
   return `${compact(r.before)} → ${compact(r.after)}`;
 }
@@ -607,12 +613,15 @@ function addEvent(r) {
 
 // A health change seen on the stream shows at once; the poll it triggers fills in the rest.
 function applyLive(r) {
-  if (r.kind !== 'backend.health' || !r.after) {
+  const kinds = ['backend.health', 'backend.ejected', 'backend.returned'];
+  if (!kinds.includes(r.kind) || !r.after) {
     return;
   }
+  const health = r.kind === 'backend.ejected' ? 'ejected'
+      : r.kind === 'backend.returned' ? 'up' : r.after.up ? 'up' : 'down';
   for (const row of document.querySelectorAll('tr[data-backend]')) {
     if (row.dataset.pool === r.after.pool && row.dataset.backend === r.after.backend) {
-      setBackendHealth(row, r.after.up ? 'up' : 'down');
+      setBackendHealth(row, health);
     }
   }
   pollSoon();
@@ -780,6 +789,8 @@ tr[data-health="up"] td.health::before, .pool[data-health="up"] .dot { backgroun
 tr[data-health="down"] td.health::before, .pool[data-health="down"] .dot { background: var(--down); }
 .pool[data-health="degraded"] .dot { background: var(--warn); }
 tr[data-health="down"] td.health { color: var(--down); font-weight: 600; }
+tr[data-health="ejected"] td.health::before { background: var(--warn); }
+tr[data-health="ejected"] td.health { color: var(--warn); font-weight: 600; }
 tr[data-admin-state="drain"] td.state, tr[data-admin-state="disabled"] td.state { color: var(--warn); }
 
 .badge {
@@ -796,7 +807,8 @@ tr[data-admin-state="drain"] td.state, tr[data-admin-state="disabled"] td.state 
 }
 #events time, #events .actor { color: var(--muted); }
 #events .kind { font-weight: 600; }
-#events li[data-kind="backend.health"] .kind { color: var(--warn); }
+#events li[data-kind="backend.health"] .kind,
+#events li[data-kind="backend.ejected"] .kind { color: var(--warn); }
 #events .detail { font-family: ui-monospace, monospace; overflow-wrap: anywhere; }
 )BALLAST";
 

@@ -156,6 +156,7 @@ void TcpSession::onConnectFailed(int err) {
   if (err == ETIMEDOUT) {
     backend_counters_->timeouts_total.add();
   }
+  env_.pool->recordOutcome(tried_[tries_ - 1], upstream::Outcome::kLocalFailure, loop().nowMs());
   backend_state_->active.fetch_sub(1, std::memory_order_relaxed);
   backend_state_ = nullptr;
   state_ = State::kRetrying;  // the next attempt starts once this socket is released
@@ -164,6 +165,7 @@ void TcpSession::onConnectFailed(int err) {
 
 void TcpSession::onBackendConnected() {
   state_ = State::kStreaming;
+  env_.pool->recordOutcome(tried_[tries_ - 1], upstream::Outcome::kSuccess, loop().nowMs());
   const auto send_version = env_.listener->proxy_protocol.send;
   if (send_version != config::ProxyProtocolVersion::kNone) {
     net::SocketAddress src;

@@ -259,6 +259,15 @@ std::optional<uint32_t> pickBackend(const ExchangeEnv& env, Exchange& ex) {
   return choice;
 }
 
+void recordBackendOutcome(const ExchangeEnv& env, const Exchange& ex, upstream::Outcome outcome,
+                          uint64_t now_ms) {
+  if (ex.tries == 0 || ex.pool_index < 0) {
+    return;
+  }
+  (*env.pools)[static_cast<size_t>(ex.pool_index)]->recordOutcome(ex.tried[ex.tries - 1], outcome,
+                                                                  now_ms);
+}
+
 void endExchange(const ExchangeEnv& env, const Exchange& ex, const net::SocketAddress& client,
                  uint64_t now_ms) {
   countExchange(env, ex, now_ms);

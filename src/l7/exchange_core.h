@@ -24,6 +24,7 @@
 #include "metrics/proxy_metrics.h"
 #include "net/address.h"
 #include "tls/client_context.h"
+#include "upstream/outlier.h"
 #include "upstream/worker_pool.h"
 
 namespace ballast::l7 {
@@ -66,6 +67,11 @@ Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& re
 // already tried, within the pool's connect_retries. Records the try (ex.backend, counters).
 // nullopt: none left; the caller answers 503 (nothing tried) or 502.
 std::optional<uint32_t> pickBackend(const ExchangeEnv& env, Exchange& ex);
+
+// Passive health: what the backend of ex's current try did (an answer's status, or a failure).
+// May eject the backend (upstream/outlier.h). No-op before the first try.
+void recordBackendOutcome(const ExchangeEnv& env, const Exchange& ex, upstream::Outcome outcome,
+                          uint64_t now_ms);
 
 // The exchange is over: counts it and writes its access-log line.
 void endExchange(const ExchangeEnv& env, const Exchange& ex, const net::SocketAddress& client,

@@ -219,6 +219,9 @@ void H1Upstream::fail(int err, const char* stage) {
   const bool unsent = ex_ != nullptr && !connected_;
   const bool stale = ex_ != nullptr && ex_->response_ms == 0 && conn_ != nullptr &&
                      conn_->reused() && !replay_.empty();
+  if (ex_ != nullptr && !stale && ex_->response_ms == 0) {
+    recordBackendOutcome(env_, *ex_, upstream::Outcome::kLocalFailure, loop_.nowMs());
+  }
   const config::RetryReason reason =
       err == ETIMEDOUT ? config::RetryReason::kTimeout : config::RetryReason::kReset;
   const bool retry_now =
@@ -327,6 +330,7 @@ bool H1Upstream::retryAfterTimeout() {
   if (ex_->backend_counters != nullptr) {
     ex_->backend_counters->timeouts_total.add();
   }
+  recordBackendOutcome(env_, *ex_, upstream::Outcome::kLocalFailure, loop_.nowMs());
   release(false);
   retry(config::RetryReason::kTimeout);
   return true;
@@ -381,6 +385,7 @@ void H1Upstream::onUpstreamData(core::ChunkId id, uint32_t len) {
       }
       const uint16_t status = parser_.head().status;
       if (status >= kFirstFinal) {
+        recordBackendOutcome(env_, *ex_, upstream::outcomeForStatus(status), loop_.nowMs());
         const auto reason = retryReasonForStatus(status);
         ex_->status = status;  // for mayRetry; the sink sets it again when it forwards the head
         if (reason && mayRetry(*reason)) {
@@ -415,6 +420,9 @@ void H1Upstream::onUpstreamData(core::ChunkId id, uint32_t len) {
           .str("listener", env_.listener->name)
           .str("backend", ex_->backend ? ex_->backend->name : "")
           .str("reason", parser_.errorReason());
+      if (ex_->response_ms == 0 || ex_->status == 0) {
+        recordBackendOutcome(env_, *ex_, upstream::Outcome::kLocalFailure, loop_.nowMs());
+      }
       release(false);
       settle();
       sink_.onUpstreamError(kBadGateway, "malformed response");

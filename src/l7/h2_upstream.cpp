@@ -754,6 +754,7 @@ int H2Upstream::onHeadersDone(bool end_stream) {
     }
     if (!interim) {
       head_seen_ = true;
+      recordBackendOutcome(env_, *ex_, upstream::outcomeForStatus(status_), loop_.nowMs());
     }
     status_ = 0;
     const bool go_on = sink_.onResponseHead(head);
@@ -839,6 +840,10 @@ void H2Upstream::onConnFailed(int err, bool refused) {
     fail(err, "connect");
     return;
   }
+  if (!refused && !head_seen_) {
+    // A refused stream is the backend shedding load as the protocol allows, not a fault.
+    recordBackendOutcome(env_, *ex_, upstream::Outcome::kLocalFailure, loop_.nowMs());
+  }
   if (replayable) {
     ex_->backend_counters->retries_total.add();
     if (attach()) {  // the same backend, on another connection
@@ -860,6 +865,9 @@ void H2Upstream::fail(int err, const char* stage) {
     if (err == ETIMEDOUT) {
       ex_->backend_counters->timeouts_total.add();
     }
+  }
+  if (ex_ != nullptr && unsent) {
+    recordBackendOutcome(env_, *ex_, upstream::Outcome::kLocalFailure, loop_.nowMs());
   }
   core::LogLine(core::LogLevel::kWarn, "l7.upstream_failed", core::LogRepeat::kLimited)
       .str("listener", env_.listener->name)

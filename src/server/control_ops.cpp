@@ -110,6 +110,23 @@ json ControlThread::backendJson(const upstream::PoolRuntime& pool, size_t index)
                                  : "down"},
             {"admin_state", adminStateName(state.admin_state.load(std::memory_order_relaxed))},
             {"active_connections", state.active.load(std::memory_order_relaxed)}};
+  if (pool.config->outlier.enabled) {
+    const auto& o = state.outlier;
+    json outlier = {
+        {"ejected", upstream::isEjected(state)},
+        {"times_ejected", o.times_ejected.load(std::memory_order_relaxed)},
+        {"consecutive_5xx", o.consecutive_5xx.load(std::memory_order_relaxed)},
+        {"consecutive_gateway_failures", o.consecutive_gateway.load(std::memory_order_relaxed)}};
+    if (upstream::isEjected(state)) {
+      const uint64_t now = core::monotonicMs();
+      const uint64_t until = o.ejected_until_ms.load(std::memory_order_relaxed);
+      outlier["reason"] = upstream::ejectReasonName(
+          static_cast<upstream::EjectReason>(o.reason.load(std::memory_order_relaxed)));
+      outlier["remaining_ms"] = until > now ? until - now : 0;
+    }
+    j["outlier"] = std::move(outlier);
+  }
+  j["ejected"] = upstream::isEjected(state);
   if (checked) {
     constexpr double kUsPerMs = 1000.0;
     j["check_latency_ms"] =
@@ -147,7 +164,8 @@ std::optional<json> ControlThread::pool(const std::string& name) const {
   size_t up = 0;
   for (size_t i = 0; i < p.backends.size(); ++i) {
     json b = backendJson(p, i);
-    if (b["health"] != "down" && b["admin_state"] == "enabled" && b["weight"] != 0) {
+    if (b["health"] != "down" && !b["ejected"].get<bool>() && b["admin_state"] == "enabled" &&
+        b["weight"] != 0) {
       ++up;
     }
     const auto it = totals.find({name, p.backends[i]->name});

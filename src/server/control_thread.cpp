@@ -117,6 +117,7 @@ control::ServerPolicy metricsPolicy(const config::Config& cfg) {
 ControlThread::ControlThread(RunOptions options) : options_(std::move(options)) {
   watch_debounce_.bind(&ControlThread::onWatchDebounce, this);
   log_flush_.bind(&ControlThread::onLogFlush, this);
+  outlier_sweep_.bind(&ControlThread::onOutlierSweep, this);
 }
 
 void ControlThread::onLogFlush(void* self) {
@@ -138,6 +139,7 @@ ControlThread::~ControlThread() {
   acme_.reset();  // its thread writes to acme_event_fd_: stop it before the fd closes
   core::TimerWheel::cancel(watch_debounce_);
   core::TimerWheel::cancel(log_flush_);
+  core::TimerWheel::cancel(outlier_sweep_);
   if (audit_subscription_ != 0) {
     audit_.unsubscribe(audit_subscription_);
   }
@@ -203,6 +205,9 @@ int ControlThread::run() {
         "backend.health", "health-check",
         {{"pool", t.pool}, {"backend", t.backend->name}, {"up", !up}},
         {{"pool", t.pool}, {"backend", t.backend->name}, {"up", up}, {"reason", up ? "" : why}});
+    if (up) {
+      returnEjectedBackend(t.pool, *t.backend);  // back up by its check: ejected no longer
+    }
   });
   health_->setTargets(healthTargets(*snapshot_));
   if (!startAcme()) {
@@ -218,6 +223,7 @@ int ControlThread::run() {
   started_unix_ms_ = core::unixMs();
   startAdmin(cfg);
   loop_->timers().schedule(log_flush_, core::logRepeatIntervalMs());
+  startOutlierSweep();
   if (inherited_) {
     // Our workers accept on the inherited sockets now; let the old process go.
     if (!confirmHandover(*inherited_, &error)) {

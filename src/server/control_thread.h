@@ -26,6 +26,7 @@
 #include "server/upgrade.h"
 #include "server/worker.h"
 #include "upstream/health_checker.h"
+#include "upstream/outlier.h"
 
 namespace ballast::server {
 
@@ -88,6 +89,11 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   // cfg with each DNS-named pool's current answers added to its backends (discovery_apply.cpp).
   config::ConfigPtr withResolvedBackends(const config::ConfigPtr& cfg) const;
   static void onLogFlush(void* self);
+  // Outlier detection's control side (outlier_sweep.cpp).
+  void startOutlierSweep();
+  static void onOutlierSweep(void* self);
+  void returnEjectedBackend(const std::string& pool, const upstream::BackendState& backend);
+  void reportOutlierEvent(const upstream::OutlierEvent& e, const char* why);
   static void onWatchDebounce(void* self);
 
   RunOptions options_;
@@ -108,7 +114,9 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   core::Fd inotify_fd_;
   core::Watcher inotify_watcher_;
   core::Timer watch_debounce_;
-  core::Timer log_flush_;  // writes the log's repeat summaries once per interval
+  core::Timer log_flush_;      // writes the log's repeat summaries once per interval
+  core::Timer outlier_sweep_;  // ends ejections, compares success rates
+  upstream::OutlierSweeper outlier_sweeper_;
   std::string config_basename_;
   std::unique_ptr<upstream::HealthChecker> health_;
   std::unique_ptr<FileWatch> tls_watch_;  // after loop_: it unwatches on destruction

@@ -13,6 +13,7 @@
 #include "policy/gcra_table.h"
 #include "server/control_thread.h"
 #include "tls/handshake_failure.h"
+#include "upstream/outlier.h"
 
 namespace ballast::server {
 namespace {
@@ -287,10 +288,12 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
                   {{"pool", *r.pool}, {"backend", r.state->name}},
                   r.state->active.load(std::memory_order_relaxed));
   }
-  out.family("ballast_backend_up", "gauge",
-             "1 when the backend takes new connections (healthy, enabled, weight > 0).");
+  out.family(
+      "ballast_backend_up", "gauge",
+      "1 when the backend takes new connections (healthy, not ejected, enabled, weight > 0).");
   for (const auto& r : rows) {
     const bool up = r.state->healthy.load(std::memory_order_relaxed) &&
+                    !upstream::isEjected(*r.state) &&
                     !r.state->drained.load(std::memory_order_relaxed) && r.weight > 0;
     out.sampleInt("ballast_backend_up", {{"pool", *r.pool}, {"backend", r.state->name}},
                   up ? 1 : 0);
@@ -300,6 +303,24 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   for (const auto& r : rows) {
     out.sampleInt("ballast_backend_healthy", {{"pool", *r.pool}, {"backend", r.state->name}},
                   r.state->healthy.load(std::memory_order_relaxed) ? 1 : 0);
+  }
+  out.family("ballast_backend_ejected", "gauge",
+             "1 while outlier detection keeps the backend out of its pool.");
+  for (const auto& r : rows) {
+    out.sampleInt("ballast_backend_ejected", {{"pool", *r.pool}, {"backend", r.state->name}},
+                  upstream::isEjected(*r.state) ? 1 : 0);
+  }
+  out.family("ballast_outlier_ejections_total", "counter",
+             "Ejections by outlier detection, by what the backend did.");
+  for (const auto& r : rows) {
+    for (size_t reason = 0; reason < upstream::OutlierState::kReasons; ++reason) {
+      out.sampleInt(
+          "ballast_outlier_ejections_total",
+          {{"pool", *r.pool},
+           {"backend", r.state->name},
+           {"reason", upstream::ejectReasonName(static_cast<upstream::EjectReason>(reason))}},
+          r.state->outlier.ejections_total[reason].load(std::memory_order_relaxed));
+    }
   }
   out.family("ballast_backend_weight", "gauge", "Effective weight (runtime override or config).");
   for (const auto& r : rows) {
@@ -323,7 +344,8 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
     uint64_t up = 0;
     for (const auto& r : rows) {
       if (r.pool == &p->config->name && r.state->healthy.load(std::memory_order_relaxed) &&
-          !r.state->drained.load(std::memory_order_relaxed) && r.weight > 0) {
+          !upstream::isEjected(*r.state) && !r.state->drained.load(std::memory_order_relaxed) &&
+          r.weight > 0) {
         ++up;
       }
     }

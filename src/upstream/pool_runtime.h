@@ -3,6 +3,7 @@
 // a backend's health), config values come from the snapshot the pool was built with.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -12,6 +13,24 @@
 #include "config/config_types.h"
 
 namespace ballast::upstream {
+
+// Passive health of one backend (upstream/outlier.h): written by every worker that talks to it,
+// so plain counters of answers in a row, each on the backend's shared state.
+struct OutlierState {
+  std::atomic<uint32_t> consecutive_5xx{0};
+  std::atomic<uint32_t> consecutive_gateway{0};
+  // Answers since the last success-rate pass (counted only when success_rate is on).
+  std::atomic<uint64_t> window_requests{0};
+  std::atomic<uint64_t> window_successes{0};
+  std::atomic<bool> ejected{false};
+  std::atomic<uint64_t> ejected_at_ms{0};     // monotonic
+  std::atomic<uint64_t> ejected_until_ms{0};  // monotonic
+  std::atomic<uint32_t> times_ejected{0};     // the multiplier; decays while the backend serves
+  std::atomic<uint8_t> reason{0};             // EjectReason of the current ejection
+  std::atomic<bool> reported{true};           // false until the control thread logs the ejection
+  static constexpr size_t kReasons = 3;
+  std::array<std::atomic<uint64_t>, kReasons> ejections_total{};  // by EjectReason
+};
 
 struct BackendState {
   explicit BackendState(const net::SocketAddress& a) : address(a), name(a.toString()) {}
@@ -31,6 +50,7 @@ struct BackendState {
     return override >= 0 ? static_cast<uint32_t>(override) : configured;
   }
   std::atomic<uint32_t> active{0};  // open proxied connections, all workers together
+  OutlierState outlier;
 };
 
 enum class AdminState : uint8_t { kEnabled, kDrain, kDisabled };
@@ -43,6 +63,9 @@ struct PoolRuntime {
   // Bumped whenever a backend's health or drain changes, so workers rebuild their pickers
   // with one relaxed load per pick instead of reading every flag.
   std::shared_ptr<std::atomic<uint64_t>> generation;
+  // Held (try-lock, never waited on) by the worker that ejects a backend, so two workers cannot
+  // together take the pool past max_ejection_percent.
+  mutable std::atomic<bool> ejecting{false};
 };
 
 }  // namespace ballast::upstream

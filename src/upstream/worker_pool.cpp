@@ -29,10 +29,15 @@ void WorkerPool::refresh() {
   for (size_t i = 0; i < candidates_.size(); ++i) {
     const auto& state = *runtime_->backends[i];
     candidates_[i].weight = state.weight(runtime_->config->backends[i].weight);
-    candidates_[i].healthy = state.healthy.load(std::memory_order_relaxed);
+    // An ejected backend is out like a failed one until the control thread returns it.
+    candidates_[i].healthy = state.healthy.load(std::memory_order_relaxed) && !isEjected(state);
     candidates_[i].drained = state.drained.load(std::memory_order_relaxed);
   }
   picker_->rebuild(candidates_);
+}
+
+void WorkerPool::recordOutcome(uint32_t index, Outcome outcome, uint64_t now_ms) {
+  upstream::recordOutcome(*runtime_, index, outcome, now_ms);
 }
 
 bool WorkerPool::isUp(uint32_t index) {

@@ -9,6 +9,7 @@
 
 #include "balance/picker.h"
 #include "metrics/proxy_metrics.h"
+#include "upstream/outlier.h"
 #include "upstream/pool_runtime.h"
 #include "upstream/retry_budget.h"
 
@@ -29,6 +30,8 @@ class WorkerPool {
   bool hasUntried(std::span<const uint32_t> tried);
   // This worker's retries in flight against its requests in flight to the pool.
   RetryBudget& retryBudget() { return retry_budget_; }
+  // Passive health: what backend `index` just did (upstream/outlier.h); may eject it.
+  void recordOutcome(uint32_t index, Outcome outcome, uint64_t now_ms);
   // This worker's counters for backend `index`.
   metrics::BackendCounters& counters(uint32_t index) { return *counters_[index]; }
 

@@ -451,7 +451,7 @@ function renderPools(pools) {
       row.dataset.adminState = b.admin_state;
       setCells(row, [
         [b.address, 'name'],
-        [b.health, 'health'],
+        [b.ejected ? 'ejected' : b.health, 'health'],
         [b.admin_state, 'state'],
         [String(b.weight), 'num'],
         [String(b.active_connections), 'num'],
@@ -461,7 +461,7 @@ function renderPools(pools) {
         [fmtLatency(quantile(k, 0.99)), 'num p99'],
         [b.check_latency_ms === undefined ? NONE : fmtSeconds(b.check_latency_ms / 1000), 'num'],
       ]);
-      setBackendHealth(row, b.health);
+      setBackendHealth(row, b.ejected ? 'ejected' : b.health);
     });
   }
   old.forEach((article) => article.remove());
@@ -481,6 +481,12 @@ function describe(r) {
   const a = r.after || {};
   if (r.kind === 'backend.health') {
     return `${a.pool} ${a.backend} is ${a.up ? 'up' : 'down'}${a.reason ? ` (${a.reason})` : ''}`;
+  }
+  if (r.kind === 'backend.ejected') {
+    return `${a.pool} ${a.backend} ejected for ${fmtSeconds(a.ejection_ms / 1000)} (${a.reason})`;
+  }
+  if (r.kind === 'backend.returned') {
+    return `${a.pool} ${a.backend} back in service (${a.why})`;
   }
   return `${compact(r.before)} → ${compact(r.after)}`;
 }
@@ -512,12 +518,15 @@ function addEvent(r) {
 
 // A health change seen on the stream shows at once; the poll it triggers fills in the rest.
 function applyLive(r) {
-  if (r.kind !== 'backend.health' || !r.after) {
+  const kinds = ['backend.health', 'backend.ejected', 'backend.returned'];
+  if (!kinds.includes(r.kind) || !r.after) {
     return;
   }
+  const health = r.kind === 'backend.ejected' ? 'ejected'
+      : r.kind === 'backend.returned' ? 'up' : r.after.up ? 'up' : 'down';
   for (const row of document.querySelectorAll('tr[data-backend]')) {
     if (row.dataset.pool === r.after.pool && row.dataset.backend === r.after.backend) {
-      setBackendHealth(row, r.after.up ? 'up' : 'down');
+      setBackendHealth(row, health);
     }
   }
   pollSoon();
