@@ -420,8 +420,16 @@ void H1Upstream::onUpstreamData(core::ChunkId id, uint32_t len) {
           .str("listener", env_.listener->name)
           .str("backend", ex_->backend ? ex_->backend->name : "")
           .str("reason", parser_.errorReason());
-      if (ex_->response_ms == 0 || ex_->status == 0) {
+      const bool no_head = ex_->status == 0;  // nothing of this answer reached the client
+      if (no_head) {
         recordBackendOutcome(env_, *ex_, upstream::Outcome::kLocalFailure, loop_.nowMs());
+      }
+      // A head that does not parse is retried as a reset before the head would be: the backend
+      // said nothing usable, and the client has seen nothing.
+      if (no_head && mayRetry(config::RetryReason::kReset)) {
+        release(false);
+        retry(config::RetryReason::kReset);
+        break;
       }
       release(false);
       settle();

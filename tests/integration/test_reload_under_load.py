@@ -14,35 +14,21 @@ ones) — a few hundred descriptors at most, well inside the limit.
 import http.client
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import unittest
 
-from harness import IO_BACKENDS, Ballast, BallastTest, free_port, main, port_accepts, wait_until
+from harness import IO_BACKENDS, Ballast, BallastTest, free_port, main, wait_until
 from http_backends import HttpBackend
+from load_peers import NGINX, WRK, WRK_SCRIPT, NginxBackends, wrk_result
 
-WRK = shutil.which("wrk")
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
 CONNECTIONS = 50
 THREADS = 2
 RELOADS = 20
 REQUESTS_BETWEEN_RELOADS = 2000 # load that must pass between two reloads
 MIN_REQUESTS = 5000             # a run that served fewer did not really load the proxy
-
-# wrk reports its counters as one JSON line at the end.
-WRK_SCRIPT = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    '\\nWRK_RESULT {"requests": %d, "connect": %d, "read": %d, "write": %d, "status": %d, ' ..
-    '"timeout": %d}\\n', summary.requests, e.connect, e.read, e.write, e.status, e.timeout))
-end
-"""
-
 
 class UnixHTTPConnection(http.client.HTTPConnection):
     def __init__(self, path, timeout=10):
@@ -62,52 +48,6 @@ def admin(sock_path, method, path):
     body = resp.read()
     conn.close()
     return resp.status, json.loads(body)
-
-
-class NginxBackends:
-    """One nginx serving `name\\n` on one port per name."""
-
-    def __init__(self, names):
-        self.dir = tempfile.mkdtemp(prefix="ballast-nginx-")
-        # free_port() can race with other tests on the host: try fresh ports a few times.
-        for _ in range(3):
-            if self._start(names):
-                return
-        with open(os.path.join(self.dir, "error.log"), errors="replace") as f:
-            raise AssertionError(f"nginx did not start: {f.read()}")
-
-    def _start(self, names):
-        self.ports = {n: free_port() for n in names}
-        servers = "".join(
-            f"  server {{ listen 127.0.0.1:{p}; keepalive_requests 1000000; access_log off;\n"
-            f"    location / {{ return 200 \"{n}\\n\"; }} }}\n" for n, p in self.ports.items())
-        conf = (f"worker_processes 1;\npid {self.dir}/nginx.pid;\nerror_log {self.dir}/error.log;\n"
-                "daemon off;\nevents { worker_connections 1024; }\n"
-                "http {\n"
-                f"  client_body_temp_path {self.dir}/body; proxy_temp_path {self.dir}/proxy;\n"
-                f"  fastcgi_temp_path {self.dir}/fcgi; uwsgi_temp_path {self.dir}/uwsgi;\n"
-                f"  scgi_temp_path {self.dir}/scgi;\n{servers}}}\n")
-        path = os.path.join(self.dir, "nginx.conf")
-        with open(path, "w") as f:
-            f.write(conf)
-        self.proc = subprocess.Popen([NGINX, "-p", self.dir, "-c", path],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for p in self.ports.values():
-            wait_until(lambda p=p: port_accepts(p) or self.proc.poll() is not None,
-                       what="nginx listening")
-        return self.proc.poll() is None
-
-    def address(self, name):
-        return f"127.0.0.1:{self.ports[name]}"
-
-    def close(self):
-        self.proc.send_signal(signal.SIGQUIT)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class PythonBackends:
@@ -203,9 +143,7 @@ class ReloadUnderLoadTest(BallastTest):
             _, status = admin(sock, "GET", "/api/v1/status")
             self.assertEqual(status["reloads"], RELOADS)
             self.assertEqual(status["reload_failures"], 0)
-        line = [l for l in out.splitlines() if l.startswith("WRK_RESULT ")]
-        self.assertEqual(len(line), 1, out)
-        result = json.loads(line[0][len("WRK_RESULT "):])
+        result = wrk_result(out)
         errors = {k: result[k] for k in ("connect", "read", "write", "timeout")}
         self.assertEqual(errors, {"connect": 0, "read": 0, "write": 0, "timeout": 0}, out)
         # wrk counts statuses above 399; the backends only ever answer 200, so any 3xx would
