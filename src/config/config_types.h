@@ -63,6 +63,16 @@ struct ListenerLimits {
   uint32_t max_connections = 8192;    // TCP: accepted client connections at once, per listener
   uint32_t max_flows = 16384;         // UDP: flow table size per listener
   uint32_t buffer_bytes = 64 * 1024;  // TCP: bytes queued per direction before reading pauses
+  // TCP and HTTP: per client address (cut to the prefixes below), checked at accept, across all
+  // workers. 0: off.
+  uint32_t max_connections_per_ip = 0;
+  uint64_t connection_rate_per_ip = 0;  // new connections per period; 0: off
+  uint64_t connection_rate_period_s = 1;
+  uint64_t connection_burst_per_ip = 0;  // resolved to the rate's count when left out
+  uint8_t per_ip_ipv4_prefix = 32;
+  uint8_t per_ip_ipv6_prefix = 64;
+
+  bool perIpLimited() const { return max_connections_per_ip != 0 || connection_rate_per_ip != 0; }
 };
 
 struct ProxyProtocolConfig {

@@ -80,37 +80,11 @@ void readKey(FileReader& file, const Field& field, RateLimitRule& rule) {
   }
 }
 
-// "100/s", "6000/m" or "10/h".
 void readRate(FileReader& file, const Field& field, RateLimitRule& rule) {
-  constexpr std::string_view kExpected = "a rate such as 100/s, 6000/m or 10/h";
-  const auto text = readScalar(file, field, kExpected);
-  if (!text) {
-    return;
+  if (const auto rate = readRateValue(file, field)) {
+    rule.rate = rate->count;
+    rule.period_s = rate->period_s;
   }
-  const std::string_view t = *text;
-  const auto slash = t.find('/');
-  uint64_t count = 0;
-  const char* end = t.data() + (slash == std::string_view::npos ? t.size() : slash);
-  const auto [ptr, ec] = std::from_chars(t.data(), end, count);
-  const std::string_view unit = slash == std::string_view::npos ? ""sv : t.substr(slash + 1);
-  uint64_t period = 0;
-  if (unit == "s") {
-    period = 1;
-  } else if (unit == "m") {
-    period = kSecondsPerMinute;
-  } else if (unit == "h") {
-    period = kSecondsPerHour;
-  }
-  if (ec != std::errc() || ptr != end || count == 0 || period == 0) {
-    reportExpected(file, field, kExpected, quote(t));
-    return;
-  }
-  if (count > kMaxRatePerSecond * period) {
-    file.error(field.valueMark(), "rate: at most 1000000/s");
-    return;
-  }
-  rule.rate = count;
-  rule.period_s = period;
 }
 
 void readRule(FileReader& file, const Field& field, RateLimitRule& rule) {
@@ -169,6 +143,38 @@ void finishRules(std::vector<RateLimitRule>& rules, const std::string& scope) {
 }
 
 }  // namespace
+
+// "100/s", "6000/m" or "10/h".
+std::optional<Rate> readRateValue(FileReader& file, const Field& field) {
+  constexpr std::string_view kExpected = "a rate such as 100/s, 6000/m or 10/h";
+  const auto text = readScalar(file, field, kExpected);
+  if (!text) {
+    return std::nullopt;
+  }
+  const std::string_view t = *text;
+  const auto slash = t.find('/');
+  uint64_t count = 0;
+  const char* end = t.data() + (slash == std::string_view::npos ? t.size() : slash);
+  const auto [ptr, ec] = std::from_chars(t.data(), end, count);
+  const std::string_view unit = slash == std::string_view::npos ? ""sv : t.substr(slash + 1);
+  uint64_t period = 0;
+  if (unit == "s") {
+    period = 1;
+  } else if (unit == "m") {
+    period = kSecondsPerMinute;
+  } else if (unit == "h") {
+    period = kSecondsPerHour;
+  }
+  if (ec != std::errc() || ptr != end || count == 0 || period == 0) {
+    reportExpected(file, field, kExpected, quote(t));
+    return std::nullopt;
+  }
+  if (count > kMaxRatePerSecond * period) {
+    file.error(field.valueMark(), "rate: at most 1000000/s");
+    return std::nullopt;
+  }
+  return Rate{count, period};
+}
 
 void readRateLimits(FileReader& file, const Field& field, std::vector<RateLimitRule>& rules) {
   if (field.value.IsSequence()) {

@@ -2,6 +2,8 @@
 // rule `{key, rate, burst, mode}` or a list of them, run in the order written.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -9,6 +11,13 @@
 #include "config/yaml_reader.h"
 
 namespace ballast::config {
+
+// A rate such as "100/s", "6000/m" or "10/h".
+struct Rate {
+  uint64_t count = 0;
+  uint64_t period_s = 1;
+};
+std::optional<Rate> readRateValue(FileReader& file, const Field& field);
 
 // Reads one rule or a list of rules into `rules`; errors point at the offending value.
 void readRateLimits(FileReader& file, const Field& field, std::vector<RateLimitRule>& rules);

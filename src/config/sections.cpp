@@ -52,7 +52,16 @@ constexpr std::array kListenerKeys = {"name"sv,
                                       "tls"sv,
                                       "sni"sv};
 constexpr std::array kTimeoutKeys = {"connect"sv, "idle"sv};
-constexpr std::array kLimitKeys = {"max_connections"sv, "max_flows"sv, "buffer_bytes"sv};
+constexpr std::array kLimitKeys = {"max_connections"sv,        "max_flows"sv,
+                                   "buffer_bytes"sv,           "max_connections_per_ip"sv,
+                                   "connection_rate_per_ip"sv, "connection_burst_per_ip"sv,
+                                   "per_ip_prefix"sv};
+constexpr std::array kPerIpPrefixKeys = {"ipv4"sv, "ipv6"sv};
+constexpr uint64_t kIpv4Bits = 32;
+constexpr uint64_t kIpv6Bits = 128;
+// As for rate_limit rules: the shared GCRA table keeps times in 48 bits of µs.
+constexpr uint64_t kMaxRateBurst = 1'000'000;
+constexpr uint64_t kMaxRefillSeconds = 7 * 24 * 3600;
 
 template <size_t N, size_t M>
 constexpr std::array<std::string_view, N + M> concat(const std::array<std::string_view, N>& a,
@@ -194,6 +203,52 @@ void readTimeouts(FileReader& file, const Field& field, Schema schema, Listener&
   }
 }
 
+// Per client address, at accept: concurrent connections and a GCRA rate of new ones.
+void readPerIpLimits(FileReader& file, const MapReader& map, Listener& listener) {
+  ListenerLimits& limits = listener.limits;
+  const Field* per_ip = nullptr;
+  if (const Field* f = map.find("max_connections_per_ip")) {
+    assign(limits.max_connections_per_ip, readUnsigned(file, *f, 0, kMaxListenerConnections));
+    per_ip = f;
+  }
+  if (const Field* f = map.find("connection_rate_per_ip")) {
+    if (const auto rate = readRateValue(file, *f)) {
+      limits.connection_rate_per_ip = rate->count;
+      limits.connection_rate_period_s = rate->period_s;
+    }
+    per_ip = f;
+  }
+  if (const Field* f = map.find("connection_burst_per_ip")) {
+    assign(limits.connection_burst_per_ip, readUnsigned(file, *f, 1, kMaxRateBurst));
+    if (map.find("connection_rate_per_ip") == nullptr) {
+      file.error(f->key_mark, "connection_burst_per_ip: needs connection_rate_per_ip");
+    }
+  }
+  if (limits.connection_burst_per_ip == 0) {
+    limits.connection_burst_per_ip = std::min(limits.connection_rate_per_ip, kMaxRateBurst);
+  }
+  if (limits.connection_rate_per_ip > 0 && limits.connection_burst_per_ip *
+                                                   limits.connection_rate_period_s /
+                                                   limits.connection_rate_per_ip >
+                                               kMaxRefillSeconds) {
+    file.error(map.mark(), "limits: connection_burst_per_ip takes more than 7 days to refill");
+  }
+  if (const Field* f = map.find("per_ip_prefix")) {
+    const MapReader prefixes(file, *f, "per_ip_prefix", kPerIpPrefixKeys);
+    if (const Field* v4 = prefixes.find("ipv4")) {
+      assign(limits.per_ip_ipv4_prefix, readUnsigned(file, *v4, 1, kIpv4Bits));
+    }
+    if (const Field* v6 = prefixes.find("ipv6")) {
+      assign(limits.per_ip_ipv6_prefix, readUnsigned(file, *v6, 1, kIpv6Bits));
+    }
+  }
+  if (per_ip != nullptr && listener.protocol == Protocol::kUdp) {
+    file.error(per_ip->key_mark,
+               "limits: per-IP connection limits apply to tcp, tls_passthrough, "
+               "http and https listeners, not udp");
+  }
+}
+
 void readLimits(FileReader& file, const Field& field, Schema schema, Listener& listener) {
   const bool l4 = schema == Schema::kL4 || schema == Schema::kTls;
   const MapReader map = l4 ? MapReader(file, field, "limits", kLimitKeys, kHttpOnlyLimitKeys)
@@ -208,6 +263,7 @@ void readLimits(FileReader& file, const Field& field, Schema schema, Listener& l
   if (const Field* f = map.find("buffer_bytes")) {
     assign(limits.buffer_bytes, readSize(file, *f, kMinBufferBytes, kMaxBufferBytes));
   }
+  readPerIpLimits(file, map, listener);
   if (l4) {
     reportHttpOnlyKeys(file, map, kHttpOnlyLimitKeys, listener.protocol);
   } else {

@@ -9,14 +9,20 @@
 
 #include <sys/socket.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/event_loop.h"
 #include "core/log.h"
 #include "core/object_pool.h"
 #include "net/address.h"
+#include "policy/client_prefix.h"
+#include "policy/conn_count_table.h"
+#include "policy/gcra_table.h"
 
 namespace ballast::l4 {
 
@@ -33,6 +39,7 @@ class StreamListener final : public core::WatchHandler {
       : env_(env), fd_(fd), max_sessions_(max_sessions) {
     env_.owner = this;
     env_.epoch->ref();
+    per_ip_seed_ = perIpSeed(env_.listener->name);
   }
   ~StreamListener() { env_.epoch->unref(); }
   StreamListener(const StreamListener&) = delete;
@@ -76,16 +83,27 @@ class StreamListener final : public core::WatchHandler {
     env_ = env;
     env_.owner = this;
     max_sessions_ = max_sessions;
+    per_ip_seed_ = perIpSeed(env_.listener->name);
     if (accepting_ && sessions_ < max_sessions_) {
       env_.loop->resumeAccept(acceptor_);
     }
   }
 
   uint32_t sessions() const { return sessions_; }
+
+  static uint64_t perIpSeed(std::string_view listener_name) {
+    return XXH3_64bits(listener_name.data(), listener_name.size());
+  }
   bool acceptorReleased() const { return acceptor_released_; }
 
   void onAccept(core::Watcher& /*w*/, int fd) override {
-    if (env_.listener->acl.enabled() && !admitted(fd)) {
+    const bool acl = env_.listener->acl.enabled();
+    const bool per_ip = env_.listener->limits.perIpLimited();
+    net::SocketAddress peer;
+    if ((acl || per_ip) && !peerOf(fd, peer)) {
+      return;
+    }
+    if (acl && !admitted(fd, peer)) {
       return;
     }
     if (sessions_ >= max_sessions_) {
@@ -94,10 +112,15 @@ class StreamListener final : public core::WatchHandler {
       ::close(fd);
       return;
     }
+    uint32_t slot = policy::ConnCountTable::kUncounted;
+    if (per_ip && !admittedPerIp(fd, peer, slot)) {
+      return;
+    }
     ++sessions_;
     Session* s = pool_.acquire(env_, fd);
     s->live_index = static_cast<uint32_t>(live_.size());
     live_.push_back(s);
+    per_ip_slots_.push_back(slot);
     if (accepting_ && sessions_ >= max_sessions_) {
       env_.loop->pauseAccept(acceptor_);
     }
@@ -140,16 +163,61 @@ class StreamListener final : public core::WatchHandler {
     }
   }
 
-  // The listener's acl, at accept: a refused client is closed before any byte is read, and costs
-  // one getpeername (only listeners with an acl pay it).
-  bool admitted(int fd) {
+  // The client's address, for the acl and the per-IP limits: one getpeername, paid only by
+  // listeners that have either. False (and fd closed) when the client is already gone.
+  static bool peerOf(int fd, net::SocketAddress& peer) {
     sockaddr_storage ss{};
     socklen_t len = sizeof(ss);
     if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-      ::close(fd);  // already gone
+      ::close(fd);
       return false;
     }
-    const auto peer = net::SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+    peer = net::SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+    return true;
+  }
+
+  // The per-IP limits, at accept, across all workers (shared tables): open connections first,
+  // then the rate of new ones (a connection refused for the first takes no token of the
+  // second). A refused client is closed before any byte is read.
+  bool admittedPerIp(int fd, const net::SocketAddress& peer, uint32_t& slot) {
+    const auto& limits = env_.listener->limits;
+    const uint64_t key = policy::hashClientPrefix(per_ip_seed_, peer, limits.per_ip_ipv4_prefix,
+                                                  limits.per_ip_ipv6_prefix);
+    const char* refused = nullptr;
+    if (limits.max_connections_per_ip != 0) {
+      const auto a = policy::ConnCountTable::process().acquire(key, limits.max_connections_per_ip);
+      if (!a.admitted) {
+        env_.counters->per_ip_max_refused_total.add();
+        refused = "max_connections_per_ip";
+      }
+      slot = a.slot;
+    }
+    if (refused == nullptr && limits.connection_rate_per_ip != 0) {
+      constexpr uint64_t kUsPerSecond = 1'000'000;
+      const auto limit = policy::GcraLimit::of(limits.connection_rate_per_ip,
+                                               limits.connection_rate_period_s * kUsPerSecond,
+                                               limits.connection_burst_per_ip);
+      // A different seed: the rate's key must not be the count's key in the shared GCRA table.
+      if (!policy::GcraTable::process().take(~key, limit, core::monotonicUs()).allowed) {
+        env_.counters->per_ip_rate_refused_total.add();
+        policy::ConnCountTable::process().release(slot);
+        slot = policy::ConnCountTable::kUncounted;
+        refused = "connection_rate_per_ip";
+      }
+    }
+    if (refused == nullptr) {
+      return true;
+    }
+    core::LogLine(core::LogLevel::kInfo, "l4.per_ip_refused", core::LogRepeat::kLimited)
+        .str("listener", env_.listener->name)
+        .str("client", peer.toString())
+        .str("limit", refused);
+    ::close(fd);
+    return false;
+  }
+
+  // The listener's acl, at accept: a refused client is closed before any byte is read.
+  bool admitted(int fd, const net::SocketAddress& peer) {
     if (env_.listener->acl.admits(peer)) {
       return true;
     }
@@ -163,6 +231,9 @@ class StreamListener final : public core::WatchHandler {
 
   // Called by a session whose sockets are both released; destroys it.
   void sessionEnded(Session* s) {
+    policy::ConnCountTable::process().release(per_ip_slots_[s->live_index]);
+    per_ip_slots_[s->live_index] = per_ip_slots_.back();
+    per_ip_slots_.pop_back();
     Session* last = live_.back();
     live_[s->live_index] = last;
     last->live_index = s->live_index;
@@ -184,6 +255,11 @@ class StreamListener final : public core::WatchHandler {
   bool acceptor_released_ = true;
   core::ObjectPool<Session> pool_;
   std::vector<Session*> live_;  // for abortSessions(); swap-remove through live_index
+  // Per session, by live_index: its place in the per-IP connection table, given back when it
+  // ends (kUncounted when the listener has no per-IP limit).
+  std::vector<uint32_t> per_ip_slots_;
+  // Keeps this listener's clients apart from other listeners' in the shared per-IP tables.
+  uint64_t per_ip_seed_ = 0;
 };
 
 }  // namespace ballast::l4

@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "l7/request_key.h"
+#include "policy/client_prefix.h"
 #include "proto/http1/syntax.h"
 
 namespace ballast::l7 {
@@ -19,47 +20,9 @@ namespace {
 
 constexpr uint16_t kTooManyRequests = 429;
 constexpr uint64_t kUsPerSecond = 1'000'000;
-constexpr size_t kIpv4Bytes = 4;
-constexpr size_t kIpv6Bytes = 16;
-constexpr size_t kMappedPrefixBytes = 12;  // ::ffff:a.b.c.d
-constexpr unsigned kBitsPerByte = 8;
-constexpr unsigned kByteMask = 0xff;
 
 uint64_t mix(uint64_t seed, const void* data, size_t len) {
   return XXH3_64bits_withSeed(data, len, seed);
-}
-
-// The client's address cut to the rule's prefix (IPv4-mapped IPv6 counts as IPv4).
-uint64_t hashSource(uint64_t seed, const config::RateLimitRule& rule,
-                    const net::SocketAddress& client) {
-  std::array<uint8_t, kIpv6Bytes + 1> bytes{};
-  size_t len = 0;
-  unsigned prefix = 0;
-  if (client.isV6()) {
-    const auto* sa = reinterpret_cast<const sockaddr_in6*>(client.sockaddrPtr());
-    const uint8_t* a = sa->sin6_addr.s6_addr;
-    if (IN6_IS_ADDR_V4MAPPED(&sa->sin6_addr)) {
-      std::memcpy(bytes.data(), a + kMappedPrefixBytes, kIpv4Bytes);
-      len = kIpv4Bytes;
-      prefix = rule.ipv4_prefix;
-    } else {
-      std::memcpy(bytes.data(), a, kIpv6Bytes);
-      len = kIpv6Bytes;
-      prefix = rule.ipv6_prefix;
-    }
-  } else {
-    const auto* sa = reinterpret_cast<const sockaddr_in*>(client.sockaddrPtr());
-    std::memcpy(bytes.data(), &sa->sin_addr, kIpv4Bytes);
-    len = kIpv4Bytes;
-    prefix = rule.ipv4_prefix;
-  }
-  for (size_t i = 0; i < len; ++i) {
-    const unsigned keep = std::min<unsigned>(
-        kBitsPerByte, prefix > i * kBitsPerByte ? prefix - i * kBitsPerByte : 0U);
-    bytes[i] &= static_cast<uint8_t>((kByteMask << (kBitsPerByte - keep)) & kByteMask);
-  }
-  bytes[len] = static_cast<uint8_t>(len);  // v4 and v6 never share a key
-  return mix(seed, bytes.data(), len + 1);
 }
 
 std::string_view findHeader(std::span<const proto::http1::Header> headers, std::string_view name) {
@@ -82,7 +45,7 @@ std::optional<uint64_t> rateLimitKey(const config::RateLimitRule& rule, const Re
     std::string_view value;
     switch (part.kind) {
       case config::RateKeyKind::kSourceIp:
-        h = hashSource(h, rule, client);
+        h = policy::hashClientPrefix(h, client, rule.ipv4_prefix, rule.ipv6_prefix);
         continue;
       case config::RateKeyKind::kPath:
         value = request.target.substr(0, request.target.find('?'));

@@ -38,7 +38,10 @@ struct ListenerCounters {
   Counter tls_malformed_total;  // tls_passthrough: ClientHellos refused by the parser
   Counter tls_no_route_total;   // tls_passthrough: no sni entry matched and no default pool
   Counter acl_denied_total;     // connections (at accept), flows or requests an acl refused
-  Histogram request_duration;   // HTTP: first request byte to last response byte
+  // Connections refused at accept by the per-IP limits: max_connections_per_ip, then the rate.
+  Counter per_ip_max_refused_total;
+  Counter per_ip_rate_refused_total;
+  Histogram request_duration;  // HTTP: first request byte to last response byte
 
   void countStatus(uint16_t status) {
     if (status >= 100 && status < 600) {
@@ -116,6 +119,8 @@ class ProxyMetrics {
     uint64_t tls_malformed_total = 0;
     uint64_t tls_no_route_total = 0;
     uint64_t acl_denied_total = 0;
+    uint64_t per_ip_max_refused_total = 0;
+    uint64_t per_ip_rate_refused_total = 0;
     std::array<uint64_t, kLatencyBucketsUs.size() + 1> duration_buckets{};
     uint64_t duration_sum_us = 0;
   };

@@ -10,6 +10,7 @@
 #include "config/config_json.h"
 #include "core/clock.h"
 #include "metrics/proxy_metrics.h"
+#include "policy/conn_count_table.h"
 #include "policy/gcra_table.h"
 #include "server/control_thread.h"
 #include "tls/handshake_failure.h"
@@ -131,6 +132,24 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   listenerCounter("ballast_listener_acl_denied_total",
                   "Connections (refused at accept), UDP flows or HTTP requests an acl denied.",
                   false, [](const auto& t) { return t.acl_denied_total; });
+  out.family("ballast_listener_per_ip_refused_total", "counter",
+             "Connections refused at accept by a per-IP limit, by which one.");
+  for (const auto& l : cfg.listeners) {
+    if (!l.limits.perIpLimited()) {
+      continue;
+    }
+    const auto& totals = totalsOf(l);
+    out.sampleInt("ballast_listener_per_ip_refused_total",
+                  {{"listener", l.name}, {"limit", "max_connections_per_ip"}},
+                  totals.per_ip_max_refused_total);
+    out.sampleInt("ballast_listener_per_ip_refused_total",
+                  {{"listener", l.name}, {"limit", "connection_rate_per_ip"}},
+                  totals.per_ip_rate_refused_total);
+  }
+  out.family("ballast_per_ip_table_full_total", "counter",
+             "Connections admitted uncounted: no slot of the per-IP table was free for them.");
+  out.sampleInt("ballast_per_ip_table_full_total", {},
+                policy::ConnCountTable::process().tableFull());
   writeRateLimitMetrics(cfg, out);
   listenerCounter("ballast_listener_h2_errors_total",
                   "HTTP/2: malformed requests (reset) and connection protocol errors (GOAWAY).",

@@ -376,8 +376,9 @@ TEST(HttpListenerTest, UnknownKeysListWhatTheProtocolAllows) {
                {"h.yaml:6:16: unknown key \"headers\" in timeouts; allowed keys: connect, idle, "
                 "header, keep_alive, response_header, body_idle",
                 "h.yaml:7:14: unknown key \"max_header\" in limits; allowed keys: max_connections, "
-                "max_flows, buffer_bytes, max_request_line, max_header_bytes, max_headers, "
-                "max_body",
+                "max_flows, buffer_bytes, max_connections_per_ip, connection_rate_per_ip, "
+                "connection_burst_per_ip, per_ip_prefix, max_request_line, max_header_bytes, "
+                "max_headers, max_body",
                 "h.yaml:11:16: unknown key \"headers\" in timeouts; allowed keys: connect, idle"});
 }
 
