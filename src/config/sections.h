@@ -40,6 +40,9 @@ void readHealthCheck(FileReader& file, const Field& field, HealthCheck& hc,
 // Reads a pool's `retries:` mapping (retry_sections.cpp).
 void readRetries(FileReader& file, const Field& field, RetryPolicy& policy);
 
+// Reads a pool's `circuit_breaker:` mapping (circuit_sections.cpp).
+void readCircuitBreaker(FileReader& file, const Field& field, CircuitBreaker& breaker);
+
 // `send`/`expect` text with \r \n \t \0 \\ \xHH decoded; nullopt and *error on a bad escape.
 std::optional<std::string> decodeEscapes(std::string_view text, std::string& error);
 

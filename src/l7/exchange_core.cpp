@@ -259,6 +259,35 @@ std::optional<uint32_t> pickBackend(const ExchangeEnv& env, Exchange& ex) {
   return choice;
 }
 
+void recordTry(const ExchangeEnv& env, const Exchange& ex, bool ok) {
+  if (ex.pool_index < 0 || ex.tries == 0) {
+    return;
+  }
+  auto& pool = *(*env.pools)[static_cast<size_t>(ex.pool_index)];
+  const uint32_t index = ex.tried[ex.tries - 1];
+  if (ok) {
+    pool.recordSuccess(index);
+  } else {
+    pool.recordFailure(index);
+  }
+}
+
+void refuseExchange(const ExchangeEnv& env, Exchange& ex, upstream::CircuitRefusal why) {
+  (*env.pools)[static_cast<size_t>(ex.pool_index)]->refuse(why);
+  ex.answer_fields.append("Ballast-Refused: ");
+  ex.answer_fields.append(upstream::circuitRefusalName(why));
+  ex.answer_fields.append("\r\n");
+}
+
+bool refusedByBreaker(const ExchangeEnv& env, Exchange& ex) {
+  if (ex.tries != 0 || ex.pool_index < 0 ||
+      !(*env.pools)[static_cast<size_t>(ex.pool_index)]->anyBreakerOpen()) {
+    return false;
+  }
+  refuseExchange(env, ex, upstream::CircuitRefusal::kBreakerOpen);
+  return true;
+}
+
 void endExchange(const ExchangeEnv& env, const Exchange& ex, const net::SocketAddress& client,
                  uint64_t now_ms) {
   countExchange(env, ex, now_ms);

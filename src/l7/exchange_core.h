@@ -67,6 +67,17 @@ Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& re
 // nullopt: none left; the caller answers 503 (nothing tried) or 502.
 std::optional<uint32_t> pickBackend(const ExchangeEnv& env, Exchange& ex);
 
+// Circuit breaking (`circuit_breaker:`). The outcome of ex's current try for its backend's
+// breaker: ok is a response head below 500; a failure is a connect failure, reset, timeout or
+// 5xx.
+void recordTry(const ExchangeEnv& env, const Exchange& ex, bool ok);
+// Refuses ex for `why`: counted for the pool and reason, and the answer (503) gets a
+// `Ballast-Refused: <why>` field.
+void refuseExchange(const ExchangeEnv& env, Exchange& ex, upstream::CircuitRefusal why);
+// When no backend could be picked for ex's first try: whether that is because of open breakers
+// (then ex is refused as breaker_open).
+bool refusedByBreaker(const ExchangeEnv& env, Exchange& ex);
+
 // The exchange is over: counts it and writes its access-log line.
 void endExchange(const ExchangeEnv& env, const Exchange& ex, const net::SocketAddress& client,
                  uint64_t now_ms);

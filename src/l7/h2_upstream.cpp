@@ -26,6 +26,7 @@ constexpr uint16_t kUnavailable = 503;
 constexpr uint16_t kNoContent = 204;
 constexpr uint16_t kNotModified = 304;
 constexpr uint16_t kFirstFinal = 200;
+constexpr uint16_t kFirstServerError = 500;
 constexpr uint16_t kSwitchingProtocols = 101;
 // What a stream may hold in flight from the backend before its sink takes it (one window).
 constexpr int32_t kStreamWindowBytes = 256 * 1024;
@@ -621,6 +622,10 @@ bool H2Upstream::connect() {
       return true;
     }
   }
+  if (refusedByBreaker(env_, *ex_)) {
+    sink_.onUpstreamError(kUnavailable, "refused by the pool's circuit breaker");
+    return false;
+  }
   env_.counters->no_backend_total.add();
   core::LogLine(core::LogLevel::kWarn, "l7.no_backend", core::LogRepeat::kLimited)
       .str("listener", env_.listener->name)
@@ -731,6 +736,9 @@ int H2Upstream::onHeadersDone(bool end_stream) {
     if (ex_->response_ms == 0) {
       ex_->response_ms = loop_.nowMs();
     }
+    if (status_ >= kFirstFinal) {
+      recordTry(env_, *ex_, status_ < kFirstServerError);
+    }
     h1::ResponseHead head;
     head.status = status_;
     head.reason = reasonFor(status_);
@@ -829,6 +837,9 @@ void H2Upstream::onClosed(uint32_t error_code) {
 void H2Upstream::onConnFailed(int err, bool refused) {
   const bool was_ready = conn_ != nullptr && conn_->ready();
   const bool replayable = !head_seen_ && !body_trimmed_ && (refused || idempotent_ || !was_ready);
+  if (!refused && was_ready && !head_seen_) {
+    recordTry(env_, *ex_, false);  // reset before any answer (a connect failure counts in fail)
+  }
   if (conn_ != nullptr) {
     ex_->backend->active.fetch_sub(1, std::memory_order_relaxed);
     H2UpstreamConn* c = std::exchange(conn_, nullptr);
@@ -855,6 +866,9 @@ void H2Upstream::onConnFailed(int err, bool refused) {
 
 void H2Upstream::fail(int err, const char* stage) {
   const bool unsent = conn_ == nullptr || !conn_->ready();
+  if (ex_ != nullptr && !head_seen_) {
+    recordTry(env_, *ex_, false);
+  }
   if (ex_ != nullptr && ex_->backend_counters != nullptr && unsent) {
     ex_->backend_counters->connect_errors_total.add();
     if (err == ETIMEDOUT) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config_types.h"
+#include "upstream/circuit.h"
 
 namespace ballast::upstream {
 
@@ -31,6 +32,10 @@ struct BackendState {
     return override >= 0 ? static_cast<uint32_t>(override) : configured;
   }
   std::atomic<uint32_t> active{0};  // open proxied connections, all workers together
+  // Upstream sockets open to the backend, all workers: L7 keep-alive connections (idle ones
+  // too) and L4 sessions. What `max_connections` limits.
+  std::atomic<uint32_t> connections{0};
+  Breaker breaker;  // the pool's `circuit_breaker:` drives it; closed without one
 };
 
 enum class AdminState : uint8_t { kEnabled, kDrain, kDisabled };
@@ -43,6 +48,8 @@ struct PoolRuntime {
   // Bumped whenever a backend's health or drain changes, so workers rebuild their pickers
   // with one relaxed load per pick instead of reading every flag.
   std::shared_ptr<std::atomic<uint64_t>> generation;
+  // Requests, pending requests and retries in flight, and refusals: kept across reloads.
+  std::shared_ptr<PoolCircuit> circuit = std::make_shared<PoolCircuit>();
 };
 
 }  // namespace ballast::upstream
