@@ -4,7 +4,9 @@ queued request gives up at queue_timeout (or goes on when a slot frees), a backe
 failure_threshold times in a row is skipped until a half-open probe succeeds, and a TCP pool
 closes connections over max_connections or to open breakers — each refusal counted."""
 import http.client
+import shutil
 import socket
+import subprocess
 import threading
 import time
 import urllib.request
@@ -35,7 +37,8 @@ class Gate:
 def http_config(port, metrics_port, backends, breaker, workers=1):
     lines = [f"workers: {workers}", "logging: {level: debug}",
              f"metrics: {{bind: \"127.0.0.1:{metrics_port}\"}}", "listeners:", "  - name: web",
-             f"    bind: \"127.0.0.1:{port}\"", "    protocol: http", "    pool: app", "pools:",
+             f"    bind: \"127.0.0.1:{port}\"", "    protocol: http", "    http2: true",
+             "    pool: app", "pools:",
              "  - name: app", f"    circuit_breaker: {breaker}", "    backends:"]
     lines += [f"      - {{address: \"{b.address}\"}}" for b in backends]
     return "\n".join(lines) + "\n"
@@ -99,6 +102,14 @@ class CircuitBreakerTest(BallastTest):
                                    reason="max_requests"), 1)
                         self.assertEqual(
                             metric(metrics_port, "ballast_pool_requests_active", pool="app"), 1)
+                        if shutil.which("curl"):
+                            # HTTP/2 (h2c by prior knowledge): the same answer, as h2 fields.
+                            out = subprocess.run(
+                                ["curl", "-sS", "-i", "--max-time", "10",
+                                 "--http2-prior-knowledge", f"http://127.0.0.1:{port}/r"],
+                                capture_output=True, check=True).stdout.decode()
+                            self.assertIn("HTTP/2 503", out)
+                            self.assertIn("ballast-refused: max_requests", out)
                         gate.open.set()
                         held.join(10)
                         self.assertEqual(result[0][0], 200, result)
