@@ -114,6 +114,9 @@ json poolJson(const Pool& p) {
       }
       backend["health_check"] = std::move(own);
     }
+    if (b.max_connections != 0) {
+      backend["max_connections"] = b.max_connections;
+    }
     backends.push_back(std::move(backend));
   }
   const auto& hc = p.health_check;
@@ -152,6 +155,17 @@ json poolJson(const Pool& p) {
                     {"min_concurrency", p.retries.min_concurrency},
                     {"retry_non_idempotent", p.retries.non_idempotent},
                     {"retry_buffer", p.retries.buffer_bytes}};
+  }
+  if (p.circuit_breaker.enabled) {
+    const CircuitBreaker& cb = p.circuit_breaker;
+    j["circuit_breaker"] = {{"max_connections", cb.max_connections},
+                            {"max_requests", cb.max_requests},
+                            {"max_pending", cb.max_pending},
+                            {"queue_timeout_ms", cb.queue_timeout.count()},
+                            {"max_retries", cb.max_retries},
+                            {"failure_threshold", cb.failure_threshold},
+                            {"recovery_timeout_ms", cb.recovery_timeout.count()},
+                            {"half_open_requests", cb.half_open_requests}};
   }
   if (!p.hash_key_name.empty()) {
     j["hash_key_name"] = p.hash_key_name;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "balance/algorithm.h"
+#include "config/circuit_types.h"
 #include "config/control_types.h"
 #include "config/kernel_types.h"
 #include "config/outlier_types.h"
@@ -383,6 +384,7 @@ struct Backend {
   std::shared_ptr<const HealthCheck> health_check;
   // A backend found by DNS: the name (or SRV name) it came from; empty for one the file lists.
   std::string resolved_from;
+  uint32_t max_connections = 0;  // upstream connections to this backend, all workers; 0: none
 };
 
 // A backend given by name (`address: "app.internal:8080"`): resolved for A and AAAA on the
@@ -450,8 +452,9 @@ struct Pool {
   UpstreamTls tls;
   UpstreamProtocol upstream_protocol = UpstreamProtocol::kHttp1;
   uint32_t max_streams_per_connection = kDefaultMaxStreamsPerConnection;  // h2 and h2c
-  RetryPolicy retries;       // HTTP pools; see docs/resilience.md
-  OutlierDetection outlier;  // passive health; see docs/resilience.md
+  RetryPolicy retries;             // HTTP pools; see docs/resilience.md
+  OutlierDetection outlier;        // passive health; see docs/resilience.md
+  CircuitBreaker circuit_breaker;  // admission limits and per-backend breaker; docs/resilience.md
   PoolDiscovery discovery;
   std::vector<DnsBackend> dns_backends;  // backends given by name; resolved ones join `backends`
   bool resolvesNames() const { return !dns_backends.empty() || !discovery.dns_srv.empty(); }

@@ -21,6 +21,11 @@ constexpr uint32_t kMaxOutlierHosts = 10000;
 constexpr uint32_t kMaxOutlierRequests = 1000000;
 constexpr double kMinOutlierStdevFactor = 0.1;
 constexpr double kMaxOutlierStdevFactor = 10.0;
+// `circuit_breaker:`: counts beyond these are typos (RLIMIT_NOFILE bounds connections anyway);
+// a failure threshold past a thousand never opens in practice.
+constexpr uint32_t kMaxCircuitLimit = 16 * 1024 * 1024;
+constexpr uint32_t kMaxFailureThreshold = 1000;
+constexpr uint32_t kMaxHalfOpenRequests = 1000;
 // HTTP upstream keep-alive per backend per worker; beyond these a typo is likelier than intent.
 constexpr uint32_t kMaxKeepaliveIdle = 10000;
 constexpr uint32_t kMaxKeepaliveRequests = 1000000;

@@ -91,12 +91,14 @@ constexpr std::array kPoolKeys = {"name"sv,
                                   "outlier_detection"sv,
                                   "discovery"sv,
                                   "upstream_protocol"sv,
-                                  "max_streams_per_connection"sv};
+                                  "max_streams_per_connection"sv,
+                                  "circuit_breaker"sv};
 constexpr std::array kDiscoveryKeys = {"file"sv, "dns_srv"sv};
 constexpr std::array kKeepaliveKeys = {"max_idle"sv, "idle_timeout"sv, "max_requests"sv};
 constexpr std::array kStickyKeys = {"cookie"sv, "ttl"sv};
 constexpr std::chrono::seconds kStickyTtlUnit{1};  // the unit of a cookie's Max-Age
-constexpr std::array kBackendKeys = {"address"sv, "weight"sv, "health_check"sv};
+constexpr std::array kBackendKeys = {"address"sv, "weight"sv, "health_check"sv,
+                                     "max_connections"sv};
 
 constexpr std::array<Choice<Protocol>, 5> kProtocols = {{
     {"tcp", Protocol::kTcp},
@@ -478,12 +480,23 @@ void readBackend(FileReader& file, const Field& item, const std::string& pool_na
   if (const Field* f = map.find("weight")) {
     assign(backend.weight, readUnsigned(file, *f, 0, kMaxWeight));
   }
+  const Field* max_connections = map.find("max_connections");
+  if (max_connections != nullptr) {
+    assign(backend.max_connections, readUnsigned(file, *max_connections, 0, kMaxCircuitLimit));
+  }
   if (const Field* f = map.find("health_check")) {
     auto check = std::make_shared<HealthCheck>(pool.health_check);
     readHealthCheck(file, *f, *check, {.allow_exec = allow_exec, .per_backend = true});
     backend.health_check = std::move(check);
   }
   if (named) {
+    if (max_connections != nullptr) {
+      // Each resolved address would get its own share: not what the number reads as.
+      file.error(max_connections->key_mark,
+                 "max_connections: a backend given by name takes the pool's circuit_breaker "
+                 "limits only");
+      return;
+    }
     named->weight = backend.weight;
     named->health_check = backend.health_check;
     pool.dns_backends.push_back(std::move(*named));
@@ -729,6 +742,9 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
   }
   if (const Field* f = map.find("outlier_detection")) {
     readOutlierDetection(file, *f, pool.outlier);
+  }
+  if (const Field* f = map.find("circuit_breaker")) {
+    readCircuitBreaker(file, *f, pool.circuit_breaker);
   }
   if (discovery != nullptr) {
     // After `tls:`: a discovered backend's HTTP check speaks TLS like the pool's.

@@ -41,6 +41,9 @@ void readHealthCheck(FileReader& file, const Field& field, HealthCheck& hc,
 void readRetries(FileReader& file, const Field& field, RetryPolicy& policy);
 void readOutlierDetection(FileReader& file, const Field& field, OutlierDetection& out);
 
+// Reads a pool's `circuit_breaker:` mapping (circuit_sections.cpp).
+void readCircuitBreaker(FileReader& file, const Field& field, CircuitBreaker& breaker);
+
 // `send`/`expect` text with \r \n \t \0 \\ \xHH decoded; nullopt and *error on a bad escape.
 std::optional<std::string> decodeEscapes(std::string_view text, std::string& error);
 

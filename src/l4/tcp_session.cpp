@@ -109,6 +109,7 @@ void TcpSession::connectBackend() {
     key = hashKey(pool_cfg.hash_key,
                   announced_ ? announced_->source : core::peerAddress(client_.stream.fd()));
   }
+  bool full = false;  // a backend was skipped for max_connections
   while (tries_ < kMaxTries && tries_ <= pool_cfg.connect_retries) {
     const auto choice = env_.pool->pick(key, std::span<const uint32_t>(tried_.data(), tries_));
     if (!choice) {
@@ -120,6 +121,10 @@ void TcpSession::connectBackend() {
     tried_[tries_++] = *choice;
     backend_state_ = env_.pool->runtime().backends[*choice].get();
     backend_counters_ = &env_.pool->counters(*choice);
+    if (!env_.pool->connectionRoom(*choice)) {
+      full = true;
+      continue;
+    }
     backend_counters_->connections_total.add();
     auto fd = core::openStreamSocket(backend_state_->address);
     if (!fd) {
@@ -129,6 +134,7 @@ void TcpSession::connectBackend() {
       continue;
     }
     backend_state_->active.fetch_add(1, std::memory_order_relaxed);
+    backend_state_->connections.fetch_add(1, std::memory_order_relaxed);
     backend_.released = false;
     backend_.eof_in = backend_.shut_out = false;
     loop().attach(backend_.stream, *fd, &backend_);
@@ -138,6 +144,13 @@ void TcpSession::connectBackend() {
     return;
   }
   backend_state_ = nullptr;
+  if (full || (tries_ == 0 && env_.pool->anyBreakerOpen())) {
+    // The pool's circuit breaker refuses: a close, counted per reason (and logged, limited).
+    env_.pool->refuse(full ? upstream::CircuitRefusal::kMaxConnections
+                           : upstream::CircuitRefusal::kBreakerOpen);
+    closeBoth(true);
+    return;
+  }
   env_.counters->no_backend_total.add();
   core::LogLine(core::LogLevel::kWarn, "l4.no_backend", core::LogRepeat::kLimited)
       .str("listener", env_.listener->name)
@@ -156,9 +169,11 @@ void TcpSession::onConnectFailed(int err) {
   if (err == ETIMEDOUT) {
     backend_counters_->timeouts_total.add();
   }
-  env_.pool->recordOutcome(tried_[tries_ - 1], upstream::Outcome::kLocalFailure, loop().nowMs());
   backend_state_->active.fetch_sub(1, std::memory_order_relaxed);
+  backend_state_->connections.fetch_sub(1, std::memory_order_relaxed);
   backend_state_ = nullptr;
+  // Outlier detection and the breaker.
+  env_.pool->recordOutcome(tried_[tries_ - 1], upstream::Outcome::kLocalFailure, loop().nowMs());
   state_ = State::kRetrying;  // the next attempt starts once this socket is released
   loop().close(backend_.stream);
 }
@@ -405,6 +420,7 @@ void TcpSession::closeBoth(bool reset_client) {
   // the head chunk, and a chunk freed now could be refilled with another connection's bytes.
   if (backend_state_ != nullptr) {
     backend_state_->active.fetch_sub(1, std::memory_order_relaxed);
+    backend_state_->connections.fetch_sub(1, std::memory_order_relaxed);
     backend_state_ = nullptr;
   }
   if (!client_.released) {

@@ -268,6 +268,22 @@ void recordBackendOutcome(const ExchangeEnv& env, const Exchange& ex, upstream::
                                                                   now_ms);
 }
 
+void refuseExchange(const ExchangeEnv& env, Exchange& ex, upstream::CircuitRefusal why) {
+  (*env.pools)[static_cast<size_t>(ex.pool_index)]->refuse(why);
+  ex.answer_fields.append("Ballast-Refused: ");
+  ex.answer_fields.append(upstream::circuitRefusalName(why));
+  ex.answer_fields.append("\r\n");
+}
+
+bool refusedByBreaker(const ExchangeEnv& env, Exchange& ex) {
+  if (ex.tries != 0 || ex.pool_index < 0 ||
+      !(*env.pools)[static_cast<size_t>(ex.pool_index)]->anyBreakerOpen()) {
+    return false;
+  }
+  refuseExchange(env, ex, upstream::CircuitRefusal::kBreakerOpen);
+  return true;
+}
+
 void endExchange(const ExchangeEnv& env, const Exchange& ex, const net::SocketAddress& client,
                  uint64_t now_ms) {
   countExchange(env, ex, now_ms);

@@ -68,10 +68,18 @@ Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& re
 // nullopt: none left; the caller answers 503 (nothing tried) or 502.
 std::optional<uint32_t> pickBackend(const ExchangeEnv& env, Exchange& ex);
 
-// Passive health: what the backend of ex's current try did (an answer's status, or a failure).
-// May eject the backend (upstream/outlier.h). No-op before the first try.
+// What the backend of ex's current try did (an answer's status, or a failure), for outlier
+// detection (may eject it, upstream/outlier.h) and its circuit breaker (a success is an answer
+// below 500). No-op before the first try.
 void recordBackendOutcome(const ExchangeEnv& env, const Exchange& ex, upstream::Outcome outcome,
                           uint64_t now_ms);
+// Circuit breaking (`circuit_breaker:`).
+// Refuses ex for `why`: counted for the pool and reason, and the answer (503) gets a
+// `Ballast-Refused: <why>` field.
+void refuseExchange(const ExchangeEnv& env, Exchange& ex, upstream::CircuitRefusal why);
+// When no backend could be picked for ex's first try: whether that is because of open breakers
+// (then ex is refused as breaker_open).
+bool refusedByBreaker(const ExchangeEnv& env, Exchange& ex);
 
 // The exchange is over: counts it and writes its access-log line.
 void endExchange(const ExchangeEnv& env, const Exchange& ex, const net::SocketAddress& client,

@@ -23,6 +23,7 @@ constexpr uint16_t kBadGateway = 502;
 constexpr uint16_t kUnavailable = 503;
 constexpr uint16_t kGatewayTimeout = 504;
 constexpr uint16_t kFirstFinal = 200;
+constexpr uint16_t kFirstServerError = 500;
 
 static_assert(config::kRetryReasons == metrics::kRetryReasonKinds);
 static_assert(config::kMaxRetryAttempts <= kMaxTries);
@@ -93,6 +94,7 @@ void H1Upstream::settle() {
   --budget.requests;
   if (retry_counted_) {
     --budget.retries;
+    upstream::PoolCircuit::release(counted_->circuit().retries);
     retry_counted_ = false;
   }
   counted_ = nullptr;
@@ -114,12 +116,18 @@ const tls::ClientContext* H1Upstream::upstreamTls() const {
 }
 
 bool H1Upstream::connect() {
+  bool full = false;  // a backend was skipped for max_connections
   while (pickBackend(env_, *ex_)) {
     conn_ = pool_.takeIdle(ex_->backend, upstreamTls(), this);
     if (conn_ != nullptr) {
       ex_->backend->active.fetch_add(1, std::memory_order_relaxed);
       onConnected();
       return true;
+    }
+    if (!(*env_.pools)[static_cast<size_t>(ex_->pool_index)]->connectionRoom(
+            ex_->tried[ex_->tries - 1])) {
+      full = true;
+      continue;
     }
     conn_ = pool_.open(ex_->backend, upstreamTls(), this);
     if (conn_ == nullptr) {
@@ -131,12 +139,19 @@ bool H1Upstream::connect() {
     sink_.onUpstreamConnecting();
     return true;
   }
+  settle();
+  if (full || refusedByBreaker(env_, *ex_)) {
+    if (full) {
+      refuseExchange(env_, *ex_, upstream::CircuitRefusal::kMaxConnections);
+    }
+    sink_.onUpstreamError(kUnavailable, "refused by the pool's circuit breaker");
+    return false;
+  }
   env_.counters->no_backend_total.add();
   core::LogLine(core::LogLevel::kWarn, "l7.no_backend", core::LogRepeat::kLimited)
       .str("listener", env_.listener->name)
       .str("pool", ex_->pool)
       .unum("tries", ex_->tries);
-  settle();
   sink_.onUpstreamError(ex_->tries == 0 ? kUnavailable : kBadGateway, "no backend available");
   return false;
 }
@@ -277,6 +292,12 @@ bool H1Upstream::mayRetry(config::RetryReason reason) {
         .str("reason", retryReasonName(reason));
     return false;
   }
+  const uint32_t max_retries = counted_->circuitConfig().max_retries;
+  if (!retry_counted_ && counted_->circuitConfig().enabled && max_retries != 0 &&
+      counted_->circuit().retries.load(std::memory_order_relaxed) >= max_retries) {
+    counted_->refuse(upstream::CircuitRefusal::kMaxRetries);
+    return false;
+  }
   return true;
 }
 
@@ -293,6 +314,7 @@ void H1Upstream::retry(config::RetryReason reason) {
   if (!retry_counted_) {
     retry_counted_ = true;
     ++counted_->retryBudget().retries;
+    counted_->circuit().retries.fetch_add(1, std::memory_order_relaxed);
   }
   ex_->status = 0;
   ex_->response_ms = 0;
@@ -323,14 +345,17 @@ void H1Upstream::onBackoff(void* self) {
 }
 
 bool H1Upstream::retryAfterTimeout() {
-  if (conn_ == nullptr || !connected_ || ex_ == nullptr || ex_->response_ms != 0 ||
-      !mayRetry(config::RetryReason::kTimeout)) {
+  if (conn_ == nullptr || !connected_ || ex_ == nullptr || ex_->response_ms != 0) {
+    return false;
+  }
+  // No response head in time: retried or answered 504, the backend's failure either way.
+  recordBackendOutcome(env_, *ex_, upstream::Outcome::kLocalFailure, loop_.nowMs());
+  if (!mayRetry(config::RetryReason::kTimeout)) {
     return false;
   }
   if (ex_->backend_counters != nullptr) {
     ex_->backend_counters->timeouts_total.add();
   }
-  recordBackendOutcome(env_, *ex_, upstream::Outcome::kLocalFailure, loop_.nowMs());
   release(false);
   retry(config::RetryReason::kTimeout);
   return true;

@@ -102,6 +102,8 @@ class H1Upstream final : public UpstreamUser {
   bool connected() const { return conn_ != nullptr && connected_; }
   uint32_t backlog() const { return out_.bytes(); }  // request bytes not yet written
   bool tunnel() const { return tunnel_; }
+  // The exchange no longer waits on the pool: out of the retry budget's counts.
+  void settle();
   // Client bytes to be written upstream (a TLS session decrypts into it in a tunnel).
   core::ChunkQueue& out() { return out_; }
 
@@ -121,8 +123,6 @@ class H1Upstream final : public UpstreamUser {
   // Sends the kept request to another backend, after the policy's backoff.
   void retry(config::RetryReason reason);
   static void onBackoff(void* self);
-  // The exchange no longer waits on the pool: out of the retry budget's counts.
-  void settle();
 
   core::EventLoop& loop_;
   UpstreamPool& pool_;

@@ -26,6 +26,7 @@ constexpr uint16_t kUnavailable = 503;
 constexpr uint16_t kNoContent = 204;
 constexpr uint16_t kNotModified = 304;
 constexpr uint16_t kFirstFinal = 200;
+constexpr uint16_t kFirstServerError = 500;
 constexpr uint16_t kSwitchingProtocols = 101;
 // What a stream may hold in flight from the backend before its sink takes it (one window).
 constexpr int32_t kStreamWindowBytes = 256 * 1024;
@@ -621,6 +622,10 @@ bool H2Upstream::connect() {
       return true;
     }
   }
+  if (refusedByBreaker(env_, *ex_)) {
+    sink_.onUpstreamError(kUnavailable, "refused by the pool's circuit breaker");
+    return false;
+  }
   env_.counters->no_backend_total.add();
   core::LogLine(core::LogLevel::kWarn, "l7.no_backend", core::LogRepeat::kLimited)
       .str("listener", env_.listener->name)
@@ -731,6 +736,9 @@ int H2Upstream::onHeadersDone(bool end_stream) {
     if (ex_->response_ms == 0) {
       ex_->response_ms = loop_.nowMs();
     }
+    if (status_ >= kFirstFinal) {
+      recordBackendOutcome(env_, *ex_, upstream::outcomeForStatus(status_), loop_.nowMs());
+    }
     h1::ResponseHead head;
     head.status = status_;
     head.reason = reasonFor(status_);
@@ -754,7 +762,6 @@ int H2Upstream::onHeadersDone(bool end_stream) {
     }
     if (!interim) {
       head_seen_ = true;
-      recordBackendOutcome(env_, *ex_, upstream::outcomeForStatus(status_), loop_.nowMs());
     }
     status_ = 0;
     const bool go_on = sink_.onResponseHead(head);
@@ -830,6 +837,11 @@ void H2Upstream::onClosed(uint32_t error_code) {
 void H2Upstream::onConnFailed(int err, bool refused) {
   const bool was_ready = conn_ != nullptr && conn_->ready();
   const bool replayable = !head_seen_ && !body_trimmed_ && (refused || idempotent_ || !was_ready);
+  if (!refused && was_ready && !head_seen_) {
+    // Reset before any answer (a connect failure counts in fail). A refused stream is the
+    // backend shedding load as the protocol allows, not a fault.
+    recordBackendOutcome(env_, *ex_, upstream::Outcome::kLocalFailure, loop_.nowMs());
+  }
   if (conn_ != nullptr) {
     ex_->backend->active.fetch_sub(1, std::memory_order_relaxed);
     H2UpstreamConn* c = std::exchange(conn_, nullptr);
@@ -839,10 +851,6 @@ void H2Upstream::onConnFailed(int err, bool refused) {
   if (!was_ready) {
     fail(err, "connect");
     return;
-  }
-  if (!refused && !head_seen_) {
-    // A refused stream is the backend shedding load as the protocol allows, not a fault.
-    recordBackendOutcome(env_, *ex_, upstream::Outcome::kLocalFailure, loop_.nowMs());
   }
   if (replayable) {
     ex_->backend_counters->retries_total.add();
@@ -860,14 +868,14 @@ void H2Upstream::onConnFailed(int err, bool refused) {
 
 void H2Upstream::fail(int err, const char* stage) {
   const bool unsent = conn_ == nullptr || !conn_->ready();
+  if (ex_ != nullptr && !head_seen_) {
+    recordBackendOutcome(env_, *ex_, upstream::Outcome::kLocalFailure, loop_.nowMs());
+  }
   if (ex_ != nullptr && ex_->backend_counters != nullptr && unsent) {
     ex_->backend_counters->connect_errors_total.add();
     if (err == ETIMEDOUT) {
       ex_->backend_counters->timeouts_total.add();
     }
-  }
-  if (ex_ != nullptr && unsent) {
-    recordBackendOutcome(env_, *ex_, upstream::Outcome::kLocalFailure, loop_.nowMs());
   }
   core::LogLine(core::LogLevel::kWarn, "l7.upstream_failed", core::LogRepeat::kLimited)
       .str("listener", env_.listener->name)

@@ -168,10 +168,6 @@ void HttpSession::onTimer(void* self) {
         if (s->ex_ && s->ex_->backend_counters != nullptr) {
           s->ex_->backend_counters->timeouts_total.add();
         }
-        if (s->ex_) {
-          recordBackendOutcome(s->env_, *s->ex_, upstream::Outcome::kLocalFailure,
-                               s->loop().nowMs());
-        }
         s->up_.release(false);
         s->respondError(kGatewayTimeout, "response header timeout");
       }

@@ -1,17 +1,20 @@
 // src/l7/http_upstream.h — the upstream side of one exchange slot, whatever the pool speaks: its
 // HTTP/1.1 connector, or its HTTP/2 one for pools with `upstream_protocol: h2|h2c` (made on first
 // use, so sessions towards HTTP/1.1 pools carry nothing more). The sessions call this as they
-// would H1Upstream; each exchange picks its connector in begin().
+// would H1Upstream; each exchange picks its connector in begin(). Before its first connect an
+// exchange passes its pool's admission (`circuit_breaker:` max_requests and the queue), which
+// may answer 503 through the sink with a `Ballast-Refused` field.
 #pragma once
 
 #include <memory>
 
+#include "l7/admission.h"
 #include "l7/h1_upstream.h"
 #include "l7/h2_upstream.h"
 
 namespace ballast::l7 {
 
-class HttpUpstream {
+class HttpUpstream final : public AdmissionUser {
  public:
   HttpUpstream(core::EventLoop& loop, UpstreamPool& pool, const ExchangeEnv& env,
                const proto::http1::Limits& response_limits, UpstreamSink& sink)
@@ -19,10 +22,16 @@ class HttpUpstream {
         pool_(pool),
         env_(env),
         sink_(sink),
-        h1_(loop, pool, env, response_limits, sink) {}
+        h1_(loop, pool, env, response_limits, sink),
+        admission_(loop, *this) {}
+  HttpUpstream(const HttpUpstream&) = delete;
+  HttpUpstream& operator=(const HttpUpstream&) = delete;
+  ~HttpUpstream() = default;
 
   bool begin(Exchange& ex, std::string_view method, std::string_view head, bool chunked,
              bool replayable, bool upgrade = false) {
+    admission_.release();
+    ex_ = &ex;
     h2_now_ =
         (*env_.pools)[static_cast<size_t>(ex.pool_index)]->runtime().config->upstream_protocol !=
         config::UpstreamProtocol::kHttp1;
@@ -34,7 +43,23 @@ class HttpUpstream {
     }
     return h2_->begin(ex, head);
   }
-  bool connect() { return h2_now_ ? h2_->connect() : h1_.connect(); }
+  // The first call of an exchange passes admission; false: refused, onUpstreamError answered.
+  bool connect() {
+    if (!admission_.decided() && !admission_.waiting()) {
+      upstream::CircuitRefusal why{};
+      auto& pool = *(*env_.pools)[static_cast<size_t>(ex_->pool_index)];
+      switch (admission_.admit(pool, &why)) {
+        case Admission::Outcome::kWaiting:
+          return true;  // onAdmitted connects
+        case Admission::Outcome::kRefused:
+          refuse(why);
+          return false;
+        case Admission::Outcome::kAdmitted:
+          break;
+      }
+    }
+    return connectNow();
+  }
   bool sendBody(std::span<const uint8_t> body) {
     return h2_now_ ? h2_->sendBody(body) : h1_.sendBody(body);
   }
@@ -47,6 +72,12 @@ class HttpUpstream {
     }
   }
   void fail(int err, const char* stage) {
+    if (admission_.waiting()) {
+      // The session's clock ran out while the request waited for a slot.
+      admission_.release();
+      refuse(upstream::CircuitRefusal::kQueueTimeout);
+      return;
+    }
     if (h2_now_) {
       h2_->fail(err, stage);
     } else {
@@ -60,6 +91,7 @@ class HttpUpstream {
     return h2_now_ ? response_header_ms : h1_.responseWaitMs(response_header_ms);
   }
   void release(bool reusable) {
+    admission_.release();
     h1_.release(reusable);
     if (h2_) {
       h2_->release(reusable);
@@ -75,13 +107,29 @@ class HttpUpstream {
   bool tunnel() const { return !h2_now_ && h1_.tunnel(); }
   core::ChunkQueue& out() { return h1_.out(); }
 
+  // AdmissionUser: a wait for a request slot ended.
+  void onAdmitted() override { connectNow(); }
+  void onAdmissionRefused(upstream::CircuitRefusal why) override { refuse(why); }
+
  private:
+  bool connectNow() { return h2_now_ ? h2_->connect() : h1_.connect(); }
+  // Answers 503 with `Ballast-Refused: <why>`, counted.
+  void refuse(upstream::CircuitRefusal why) {
+    refuseExchange(env_, *ex_, why);
+    h1_.settle();
+    sink_.onUpstreamError(kServiceUnavailable, "refused by the pool's circuit breaker");
+  }
+
+  static constexpr uint16_t kServiceUnavailable = 503;
+
   core::EventLoop& loop_;
   UpstreamPool& pool_;
   const ExchangeEnv& env_;
   UpstreamSink& sink_;
   H1Upstream h1_;
   std::unique_ptr<H2Upstream> h2_;
+  Admission admission_;
+  Exchange* ex_ = nullptr;
   bool h2_now_ = false;
 };
 

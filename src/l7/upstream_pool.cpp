@@ -318,6 +318,7 @@ UpstreamConn* UpstreamPool::open(const upstream::BackendStatePtr& backend,
     return nullptr;
   }
   UpstreamConn* c = pool_.acquire(*this, backend);
+  backend->connections.fetch_add(1, std::memory_order_relaxed);  // until released()
   c->idle_timer_.bind(&UpstreamConn::onIdleTimer, c);
   c->user_ = user;
   if (tls != nullptr) {
@@ -402,6 +403,7 @@ void UpstreamPool::keepSession(const UpstreamConn* c, SSL_SESSION* session) {
 
 void UpstreamPool::released(UpstreamConn* c) {
   removeIdle(c);
+  c->backend_->connections.fetch_sub(1, std::memory_order_relaxed);
   auto release = [this](core::ChunkId id) { loop_.releaseChunk(id); };
   c->unsent_.clear(loop_.chunks(), release);
   if (c->tls_) {

@@ -73,6 +73,76 @@ void writeRateLimitMetrics(const config::Config& cfg, metrics::PrometheusWriter&
                 policy::GcraTable::process().evictions());
 }
 
+// Pools with `circuit_breaker:` (or a backend's own max_connections): refusals by reason,
+// requests in flight and waiting, and each backend's breaker.
+void writeCircuitMetrics(const Snapshot& snap, metrics::PrometheusWriter& out) {
+  const auto inUse = [](const upstream::PoolRuntime& p) {
+    if (p.config->circuit_breaker.enabled) {
+      return true;
+    }
+    for (const auto& b : p.config->backends) {
+      if (b.max_connections != 0) {
+        return true;
+      }
+    }
+    return false;
+  };
+  out.family("ballast_circuit_refused_total", "counter",
+             "Requests (HTTP, 503) and connections (TCP, closed) the pool's circuit breaker "
+             "refused, by reason.");
+  for (const auto& p : snap.pools) {
+    if (!inUse(*p)) {
+      continue;
+    }
+    for (size_t r = 0; r < upstream::kCircuitRefusals; ++r) {
+      out.sampleInt(
+          "ballast_circuit_refused_total",
+          {{"pool", p->config->name},
+           {"reason", upstream::circuitRefusalName(static_cast<upstream::CircuitRefusal>(r))}},
+          p->circuit->refused[r].load(std::memory_order_relaxed));
+    }
+  }
+  const auto poolGauge = [&](const char* name, const char* help, auto value) {
+    out.family(name, "gauge", help);
+    for (const auto& p : snap.pools) {
+      if (p->config->circuit_breaker.enabled) {
+        out.sampleInt(name, {{"pool", p->config->name}}, value(*p->circuit));
+      }
+    }
+  };
+  poolGauge(
+      "ballast_pool_requests_active",
+      "HTTP requests in flight to the pool (circuit_breaker max_requests), all workers.",
+      [](const upstream::PoolCircuit& c) { return c.requests.load(std::memory_order_relaxed); });
+  poolGauge(
+      "ballast_pool_requests_pending",
+      "HTTP requests waiting for a request slot (circuit_breaker max_pending).",
+      [](const upstream::PoolCircuit& c) { return c.pending.load(std::memory_order_relaxed); });
+  const auto backendFamily = [&](const char* name, const char* type, const char* help, auto value) {
+    out.family(name, type, help);
+    for (const auto& p : snap.pools) {
+      if (!inUse(*p)) {
+        continue;
+      }
+      for (const auto& b : p->backends) {
+        out.sampleInt(name, {{"pool", p->config->name}, {"backend", b->name}},
+                      static_cast<uint64_t>(value(*b)));
+      }
+    }
+  };
+  backendFamily("ballast_backend_upstream_connections", "gauge",
+                "Upstream connections open to the backend (idle keep-alive ones too), all workers.",
+                [](const upstream::BackendState& b) {
+                  return b.connections.load(std::memory_order_relaxed);
+                });
+  backendFamily("ballast_backend_circuit_state", "gauge",
+                "The backend's breaker: 0 closed, 1 open, 2 half-open.",
+                [](const upstream::BackendState& b) { return b.breaker.state(); });
+  backendFamily("ballast_backend_circuit_opened_total", "counter",
+                "Times the backend's breaker opened (from closed or half-open).",
+                [](const upstream::BackendState& b) { return b.breaker.openedTotal(); });
+}
+
 }  // namespace
 
 void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
@@ -370,6 +440,7 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
     }
     out.sampleInt("ballast_pool_backends_up", {{"pool", p->config->name}}, up);
   }
+  writeCircuitMetrics(*snapshot_, out);
 
   out.family("ballast_health_checks_total", "counter", "Health checks run.");
   out.sampleInt("ballast_health_checks_total", {}, health_ ? health_->checksRun() : 0);

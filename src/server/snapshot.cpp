@@ -142,6 +142,7 @@ SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* pre
   }
   std::map<std::string, upstream::BackendStatePtr> backends;
   std::map<std::string, std::shared_ptr<std::atomic<uint64_t>>> generations;
+  std::map<std::string, std::shared_ptr<upstream::PoolCircuit>> circuits;
   for (const auto& p : config->pools) {
     std::shared_ptr<tls::ClientContext> upstream_tls;
     if (p.tls.enabled) {
@@ -163,6 +164,12 @@ SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* pre
     gen->fetch_add(1, std::memory_order_release);
     rt->generation = gen;
     generations[p.name] = gen;
+    auto& circuit = pool_circuits_[p.name];
+    if (!circuit) {
+      circuit = std::make_shared<upstream::PoolCircuit>();
+    }
+    rt->circuit = circuit;
+    circuits[p.name] = circuit;
     for (const auto& b : p.backends) {
       const std::string key = p.name + "/" + b.address.toString();
       auto& state = backends_[key];
@@ -177,6 +184,7 @@ SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* pre
   // Forget backends and pools that left the config; snapshots still using them hold references.
   backends_ = std::move(backends);
   pool_generations_ = std::move(generations);
+  pool_circuits_ = std::move(circuits);
   snap->generation = ++generation_;
   return snap;
 }

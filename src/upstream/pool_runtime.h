@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config_types.h"
+#include "upstream/circuit.h"
 
 namespace ballast::upstream {
 
@@ -51,6 +52,10 @@ struct BackendState {
   }
   std::atomic<uint32_t> active{0};  // open proxied connections, all workers together
   OutlierState outlier;
+  // Upstream sockets open to the backend, all workers: L7 keep-alive connections (idle ones
+  // too) and L4 sessions. What `max_connections` limits.
+  std::atomic<uint32_t> connections{0};
+  Breaker breaker;  // the pool's `circuit_breaker:` drives it; closed without one
 };
 
 enum class AdminState : uint8_t { kEnabled, kDrain, kDisabled };
@@ -66,6 +71,8 @@ struct PoolRuntime {
   // Held (try-lock, never waited on) by the worker that ejects a backend, so two workers cannot
   // together take the pool past max_ejection_percent.
   mutable std::atomic<bool> ejecting{false};
+  // Requests, pending requests and retries in flight, and refusals: kept across reloads.
+  std::shared_ptr<PoolCircuit> circuit = std::make_shared<PoolCircuit>();
 };
 
 }  // namespace ballast::upstream

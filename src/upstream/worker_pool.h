@@ -1,5 +1,6 @@
 // src/upstream/worker_pool.h — one worker's view of a pool: its own picker and candidate list,
-// rebuilt only when the shared generation moves. Owning worker only.
+// rebuilt only when the shared generation moves, and the pool's circuit breaking as this worker
+// applies it (limits on the shared counters, breaker outcomes). Owning worker only.
 #pragma once
 
 #include <cstdint>
@@ -30,13 +31,36 @@ class WorkerPool {
   bool hasUntried(std::span<const uint32_t> tried);
   // This worker's retries in flight against its requests in flight to the pool.
   RetryBudget& retryBudget() { return retry_budget_; }
-  // Passive health: what backend `index` just did (upstream/outlier.h); may eject it.
+  // What backend `index` just did: feeds outlier detection (upstream/outlier.h; may eject it)
+  // and its circuit breaker (recordSuccess for an answer below 500 or a connection made,
+  // recordFailure otherwise). The one call the proxies make per try.
   void recordOutcome(uint32_t index, Outcome outcome, uint64_t now_ms);
   // This worker's counters for backend `index`.
   metrics::BackendCounters& counters(uint32_t index) { return *counters_[index]; }
 
+  // Circuit breaking (`circuit_breaker:`; all no-ops without one).
+  const config::CircuitBreaker& circuitConfig() const { return runtime_->config->circuit_breaker; }
+  PoolCircuit& circuit() const { return *runtime_->circuit; }
+  // Whether a new upstream connection to backend `index` fits the backend's and the pool's
+  // max_connections. Checked before connecting: workers racing for the last slot may each open
+  // one, so the pool can pass the limit by at most one connection per worker.
+  bool connectionRoom(uint32_t index) const;
+  // Whether backend `index` may take a request (its breaker; a half-open one takes probes).
+  bool breakerAdmits(uint32_t index);
+  // Whether some backend's breaker is open or half-open (its probes may all be out): a request
+  // nothing could take is then refused as breaker_open rather than answered "no backend".
+  bool anyBreakerOpen();
+  // The breaker's side of recordOutcome. Moves the breaker, logs transitions.
+  void recordSuccess(uint32_t index);
+  void recordFailure(uint32_t index);
+  // A refusal: counted per pool and reason, and logged (rate-limited).
+  void refuse(CircuitRefusal reason);
+
  private:
   void refresh();
+  void onBreakerChange(uint32_t index, BreakerChange change);
+  // Open breakers past their recovery time turn half-open (a clock read only when one is open).
+  void checkRecovery();
 
   const PoolRuntime* runtime_;
   balance::PickerPtr picker_;
@@ -45,6 +69,8 @@ class WorkerPool {
   std::unique_ptr<metrics::WorkerMetrics> own_metrics_;
   std::vector<metrics::BackendCounters*> counters_;
   RetryBudget retry_budget_;
+  uint32_t open_breakers_ = 0;  // as of the last refresh
+  bool breaking_ = false;       // some backend's breaker was not closed at the last refresh
 };
 
 }  // namespace ballast::upstream
