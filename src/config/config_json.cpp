@@ -114,6 +114,9 @@ json poolJson(const Pool& p) {
       }
       backend["health_check"] = std::move(own);
     }
+    if (b.backup) {
+      backend["backup"] = true;
+    }
     backends.push_back(std::move(backend));
   }
   const auto& hc = p.health_check;
@@ -152,6 +155,27 @@ json poolJson(const Pool& p) {
                     {"min_concurrency", p.retries.min_concurrency},
                     {"retry_non_idempotent", p.retries.non_idempotent},
                     {"retry_buffer", p.retries.buffer_bytes}};
+  }
+  if (p.all_backups) {
+    j["allbackups"] = true;
+  }
+  if (!p.groups.empty()) {
+    json groups = json::array();
+    for (const auto& g : p.groups) {
+      json members = json::array();
+      for (const uint32_t i : g.backends) {
+        members.push_back(p.backends[i].address.toString());
+      }
+      groups.push_back({{"name", g.name},
+                        {"priority", g.priority},
+                        {"min_healthy", g.min_healthy},
+                        {"backends", members}});
+    }
+    j["groups"] = groups;
+    j["failback"] = p.failback == Failback::kAuto ? "auto" : "manual";
+  }
+  if (p.slow_start.count() > 0) {
+    j["slow_start_ms"] = p.slow_start.count();
   }
   if (!p.hash_key_name.empty()) {
     j["hash_key_name"] = p.hash_key_name;

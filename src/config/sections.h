@@ -40,6 +40,10 @@ void readHealthCheck(FileReader& file, const Field& field, HealthCheck& hc,
 // Reads a pool's `retries:` mapping (retry_sections.cpp).
 void readRetries(FileReader& file, const Field& field, RetryPolicy& policy);
 
+// Reads a pool's `groups:` list and `failback:` (null: default) over its backends, which must
+// be read already (group_sections.cpp).
+void readGroups(FileReader& file, const Field& field, const Field* failback, Pool& pool);
+
 // `send`/`expect` text with \r \n \t \0 \\ \xHH decoded; nullopt and *error on a bad escape.
 std::optional<std::string> decodeEscapes(std::string_view text, std::string& error);
 

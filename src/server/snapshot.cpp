@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "acme/storage.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/socket.h"
 
@@ -142,6 +143,7 @@ SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* pre
   }
   std::map<std::string, upstream::BackendStatePtr> backends;
   std::map<std::string, std::shared_ptr<std::atomic<uint64_t>>> generations;
+  std::map<std::string, std::shared_ptr<upstream::GroupState>> group_states;
   for (const auto& p : config->pools) {
     std::shared_ptr<tls::ClientContext> upstream_tls;
     if (p.tls.enabled) {
@@ -163,11 +165,24 @@ SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* pre
     gen->fetch_add(1, std::memory_order_release);
     rt->generation = gen;
     generations[p.name] = gen;
+    if (!p.groups.empty()) {
+      // Kept across reloads: a manual failover holds until the admin's failback call.
+      auto& groups = pool_groups_[p.name];
+      if (!groups) {
+        groups = std::make_shared<upstream::GroupState>();
+      }
+      rt->groups = groups;
+      group_states[p.name] = groups;
+    }
     for (const auto& b : p.backends) {
       const std::string key = p.name + "/" + b.address.toString();
       auto& state = backends_[key];
       if (!state) {
         state = std::make_shared<upstream::BackendState>(b.address);
+        if (generation_ != 0) {
+          // Added by a reload or discovery, not there at start-up: slow start ramps it.
+          state->up_since_ms.store(core::monotonicMs(), std::memory_order_relaxed);
+        }
       }
       backends[key] = state;
       rt->backends.push_back(state);
@@ -177,6 +192,7 @@ SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* pre
   // Forget backends and pools that left the config; snapshots still using them hold references.
   backends_ = std::move(backends);
   pool_generations_ = std::move(generations);
+  pool_groups_ = std::move(group_states);
   snap->generation = ++generation_;
   return snap;
 }

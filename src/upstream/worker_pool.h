@@ -31,14 +31,24 @@ class WorkerPool {
   RetryBudget& retryBudget() { return retry_budget_; }
   // This worker's counters for backend `index`.
   metrics::BackendCounters& counters(uint32_t index) { return *counters_[index]; }
+  // The monotonic millisecond clock slow start reads; tests inject their own.
+  using ClockFn = uint64_t (*)();
+  void setClock(ClockFn clock) { clock_ = clock; }
 
  private:
   void refresh();
+  // Marks backups standby while a primary is up, and members of groups other than the active
+  // one (see docs/resilience.md).
+  void holdBack();
 
   const PoolRuntime* runtime_;
   balance::PickerPtr picker_;
   std::vector<balance::Candidate> candidates_;
   uint64_t seen_generation_ = ~uint64_t{0};
+  ClockFn clock_;
+  // While a backend ramps (slow start), the picker is rebuilt at this time even if the
+  // generation did not move; 0 = nothing ramps, and pick() reads no clock.
+  uint64_t next_ramp_ms_ = 0;
   std::unique_ptr<metrics::WorkerMetrics> own_metrics_;
   std::vector<metrics::BackendCounters*> counters_;
   RetryBudget retry_budget_;
