@@ -182,6 +182,7 @@ int ControlThread::run() {
     core::LogLine(core::LogLevel::kError, "server.listen_failed").str("reason", error);
     return 1;
   }
+  evaluateFailover("system");
   if (!blockSignals()) {
     return 1;
   }
@@ -203,6 +204,7 @@ int ControlThread::run() {
         "backend.health", "health-check",
         {{"pool", t.pool}, {"backend", t.backend->name}, {"up", !up}},
         {{"pool", t.pool}, {"backend", t.backend->name}, {"up", up}, {"reason", up ? "" : why}});
+    evaluateFailover("health-check");
   });
   health_->setTargets(healthTargets(*snapshot_));
   if (!startAcme()) {
@@ -501,6 +503,7 @@ bool ControlThread::install(const config::ConfigPtr& loaded, std::string* error)
   checkFileLimit(*cfg, builder_->workers());
   snapshot_ = next;
   config_ = cfg;
+  evaluateFailover("system");  // before the workers see the snapshot: a group serves at once
   for (auto& w : workers_) {
     w->publish(snapshot_);
   }
