@@ -17,8 +17,11 @@ struct Candidate {
   bool healthy = true;
   bool drained = false;
   uint32_t active = 0;  // in-flight connections, for least_conn and power_of_two
+  // Held back though healthy: a backup while a primary is up, or a member of a failover group
+  // that is not the active one. The owner decides; pickers treat it as down.
+  bool standby = false;
 
-  bool isUp() const { return healthy && !drained && weight > 0; }
+  bool isUp() const { return healthy && !drained && weight > 0 && !standby; }
 };
 
 class Picker {

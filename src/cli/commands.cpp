@@ -35,6 +35,7 @@ COMMANDS
   show       show status|config|listeners|certificates|pools|backends [POOL]|events|
              services|uplinks
   backend    backend add|remove|weight|drain|enable|disable POOL ADDRESS [WEIGHT]
+  pool       pool failback POOL: back to the best failover group (failback: manual)
   reload     Reload the running daemon's configuration
   drain      Close every listener of the running daemon before maintenance
   shell      Interactive shell with completion and context help

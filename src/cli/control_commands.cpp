@@ -22,7 +22,7 @@ constexpr int kExitOk = 0;
 constexpr int kExitUsage = 2;
 
 constexpr std::string_view kControlHelp =
-    R"(ballast status | show | backend | reload | drain — steer a running daemon
+    R"(ballast status | show | backend | pool | reload | drain — steer a running daemon
 
 SYNOPSIS
   ballast status [--json]
@@ -32,6 +32,7 @@ SYNOPSIS
   ballast backend remove POOL ADDRESS
   ballast backend weight POOL ADDRESS WEIGHT
   ballast backend drain|enable|disable POOL ADDRESS
+  ballast pool failback POOL
   ballast reload
   ballast drain
   ballast shell
@@ -45,6 +46,8 @@ DESCRIPTION
   backend changes take effect at once. add, remove and weight last until the next reload
   unless the file says the same; drain, disable and enable are kept across reloads (like a
   backend's health) until changed again.
+  pool failback sends a pool with failover groups back to its best eligible group (for
+  failback: manual, which otherwise stays on the group it failed over to).
   reload re-reads the config file like SIGHUP; an invalid file is refused with its errors and
   the running configuration stays.
   drain closes every listener (open connections finish) before maintenance; reload resumes.
@@ -362,8 +365,8 @@ int backend(const std::vector<std::string>& w, const std::string& socket, bool a
 }  // namespace
 
 bool isControlCommand(const std::string& name) {
-  return name == "status" || name == "show" || name == "backend" || name == "reload" ||
-         name == "drain" || name == "doctor" || name == "shell";
+  return name == "status" || name == "show" || name == "backend" || name == "pool" ||
+         name == "reload" || name == "drain" || name == "doctor" || name == "shell";
 }
 
 int runControlWords(const std::vector<std::string>& w, const std::string& socket, bool as_json) {
@@ -379,6 +382,16 @@ int runControlWords(const std::vector<std::string>& w, const std::string& socket
   }
   if (cmd == "backend") {
     return backend(w, socket, as_json);
+  }
+  if (cmd == "pool") {
+    if (w.size() != 3 || w[1] != "failback") {
+      return usage("pool failback POOL");
+    }
+    return call(socket, "POST", "/api/v1/pools/" + w[2] + "/failback", "", as_json,
+                [](const json& j) {
+                  std::printf("%s: active group %s (was %s)\n", str(j["pool"]).c_str(),
+                              str(j["active_group"]).c_str(), str(j["from"]).c_str());
+                });
   }
   if (cmd == "reload") {
     return call(socket, "POST", "/api/v1/reload", "", as_json, [](const json& j) {

@@ -243,6 +243,7 @@ std::vector<ShellCandidate> shellCandidates(const std::vector<std::string>& w, c
   if (w.empty()) {
     return {{"show", "show status, config, listeners, pools, backends, events"},
             {"backend", "add, remove, reweight, drain, enable or disable a backend"},
+            {"pool", "pool failback POOL: back to the best failover group"},
             {"status", "the daemon's status"},
             {"reload", "re-read the config file (like SIGHUP)"},
             {"drain", "close every listener before maintenance"},
@@ -269,6 +270,12 @@ std::vector<ShellCandidate> shellCandidates(const std::vector<std::string>& w, c
       return poolNames;
     }
     return {};
+  }
+  if (w[0] == "pool") {
+    if (w.size() == 1) {
+      return {{"failback", "back to the best failover group (failback: manual)"}};
+    }
+    return w.size() == 2 && w[1] == "failback" ? poolNames : std::vector<ShellCandidate>{};
   }
   if (w[0] == "backend") {
     if (w.size() == 1) {

@@ -117,6 +117,9 @@ json poolJson(const Pool& p) {
     if (b.max_connections != 0) {
       backend["max_connections"] = b.max_connections;
     }
+    if (b.backup) {
+      backend["backup"] = true;
+    }
     backends.push_back(std::move(backend));
   }
   const auto& hc = p.health_check;
@@ -166,6 +169,27 @@ json poolJson(const Pool& p) {
                             {"failure_threshold", cb.failure_threshold},
                             {"recovery_timeout_ms", cb.recovery_timeout.count()},
                             {"half_open_requests", cb.half_open_requests}};
+  }
+  if (p.all_backups) {
+    j["allbackups"] = true;
+  }
+  if (!p.groups.empty()) {
+    json groups = json::array();
+    for (const auto& g : p.groups) {
+      json members = json::array();
+      for (const uint32_t i : g.backends) {
+        members.push_back(p.backends[i].address.toString());
+      }
+      groups.push_back({{"name", g.name},
+                        {"priority", g.priority},
+                        {"min_healthy", g.min_healthy},
+                        {"backends", members}});
+    }
+    j["groups"] = groups;
+    j["failback"] = p.failback == Failback::kAuto ? "auto" : "manual";
+  }
+  if (p.slow_start.count() > 0) {
+    j["slow_start_ms"] = p.slow_start.count();
   }
   if (!p.hash_key_name.empty()) {
     j["hash_key_name"] = p.hash_key_name;

@@ -385,6 +385,8 @@ struct Backend {
   // A backend found by DNS: the name (or SRV name) it came from; empty for one the file lists.
   std::string resolved_from;
   uint32_t max_connections = 0;  // upstream connections to this backend, all workers; 0: none
+  // Serves only while no primary (non-backup) backend of the pool is up, as HAProxy's backup.
+  bool backup = false;
 };
 
 // A backend given by name (`address: "app.internal:8080"`): resolved for A and AAAA on the
@@ -436,6 +438,18 @@ enum class UpstreamProtocol : uint8_t { kHttp1, kH2, kH2c };
 inline constexpr uint32_t kDefaultMaxStreamsPerConnection = 100;
 inline constexpr uint32_t kMaxStreamsPerConnectionLimit = 10000;
 
+// pools[].groups: active–passive failover groups. One group serves at a time: the one of
+// lowest `priority` with at least `min_healthy` backends healthy.
+struct FailoverGroup {
+  std::string name;
+  uint32_t priority = 0;  // lower is preferred; unique within the pool
+  uint32_t min_healthy = 1;
+  std::vector<uint32_t> backends;  // indices into Pool::backends
+};
+// Whether traffic returns to a better group by itself once it is healthy again, or only on
+// the admin API's failback call.
+enum class Failback : uint8_t { kAuto, kManual };
+
 struct Pool {
   std::string name;
   balance::Algorithm algorithm = balance::Algorithm::kRoundRobin;
@@ -457,6 +471,13 @@ struct Pool {
   CircuitBreaker circuit_breaker;  // admission limits and per-backend breaker; docs/resilience.md
   PoolDiscovery discovery;
   std::vector<DnsBackend> dns_backends;  // backends given by name; resolved ones join `backends`
+  // A backend that comes up (recovers, or is added) gets a share of its weight growing with
+  // the time it has been up, full after this; 0 = off. See docs/resilience.md.
+  Duration slow_start{0};
+  // With backups: while no primary is up, all up backups serve instead of the first one.
+  bool all_backups = false;
+  std::vector<FailoverGroup> groups;  // sorted by priority; empty: no groups
+  Failback failback = Failback::kAuto;
   bool resolvesNames() const { return !dns_backends.empty() || !discovery.dns_srv.empty(); }
 };
 

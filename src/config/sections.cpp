@@ -92,13 +92,17 @@ constexpr std::array kPoolKeys = {"name"sv,
                                   "discovery"sv,
                                   "upstream_protocol"sv,
                                   "max_streams_per_connection"sv,
-                                  "circuit_breaker"sv};
+                                  "circuit_breaker"sv,
+                                  "slow_start"sv,
+                                  "allbackups"sv,
+                                  "groups"sv,
+                                  "failback"sv};
 constexpr std::array kDiscoveryKeys = {"file"sv, "dns_srv"sv};
 constexpr std::array kKeepaliveKeys = {"max_idle"sv, "idle_timeout"sv, "max_requests"sv};
 constexpr std::array kStickyKeys = {"cookie"sv, "ttl"sv};
 constexpr std::chrono::seconds kStickyTtlUnit{1};  // the unit of a cookie's Max-Age
 constexpr std::array kBackendKeys = {"address"sv, "weight"sv, "health_check"sv,
-                                     "max_connections"sv};
+                                     "max_connections"sv, "backup"sv};
 
 constexpr std::array<Choice<Protocol>, 5> kProtocols = {{
     {"tcp", Protocol::kTcp},
@@ -489,6 +493,13 @@ void readBackend(FileReader& file, const Field& item, const std::string& pool_na
     readHealthCheck(file, *f, *check, {.allow_exec = allow_exec, .per_backend = true});
     backend.health_check = std::move(check);
   }
+  if (const Field* f = map.find("backup")) {
+    assign(backend.backup, readBool(file, *f));
+    if (backend.backup && named) {
+      // A name may resolve to several addresses; which would be "the first" backup is unclear.
+      file.error(f->valueMark(), "backup: true needs a backend given by IP address");
+    }
+  }
   if (named) {
     if (max_connections != nullptr) {
       // Each resolved address would get its own share: not what the number reads as.
@@ -746,9 +757,20 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
   if (const Field* f = map.find("circuit_breaker")) {
     readCircuitBreaker(file, *f, pool.circuit_breaker);
   }
+  if (const Field* f = map.find("slow_start")) {
+    assign(pool.slow_start, readDuration(file, *f, /*positive=*/false));
+  }
+  if (const Field* f = map.find("allbackups")) {
+    assign(pool.all_backups, readBool(file, *f));
+  }
   if (discovery != nullptr) {
     // After `tls:`: a discovered backend's HTTP check speaks TLS like the pool's.
     readDiscovery(file, *discovery, pool, config.allow_exec_checks);
+  }
+  if (const Field* f = map.find("groups")) {
+    readGroups(file, *f, map.find("failback"), pool);
+  } else if (const Field* f = map.find("failback")) {
+    file.error(f->key_mark, "pool \"" + pool.name + "\": failback needs groups");
   }
   config.pools.push_back(std::move(pool));
   sources.pools.push_back(std::move(source));

@@ -44,6 +44,10 @@ void readOutlierDetection(FileReader& file, const Field& field, OutlierDetection
 // Reads a pool's `circuit_breaker:` mapping (circuit_sections.cpp).
 void readCircuitBreaker(FileReader& file, const Field& field, CircuitBreaker& breaker);
 
+// Reads a pool's `groups:` list and `failback:` (null: default) over its backends, which must
+// be read already (group_sections.cpp).
+void readGroups(FileReader& file, const Field& field, const Field* failback, Pool& pool);
+
 // `send`/`expect` text with \r \n \t \0 \\ \xHH decoded; nullopt and *error on a bad escape.
 std::optional<std::string> decodeEscapes(std::string_view text, std::string& error);
 

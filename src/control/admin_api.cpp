@@ -75,6 +75,7 @@ std::vector<std::string> AdminApi::routes() {
       "GET /api/v1/pools/{pool}",
       "GET /api/v1/pools/{pool}/backends",
       "POST /api/v1/pools/{pool}/backends",
+      "POST /api/v1/pools/{pool}/failback",
       "DELETE /api/v1/pools/{pool}/backends/{backend}",
       "PUT /api/v1/pools/{pool}/backends/{backend}/weight",
       "POST /api/v1/pools/{pool}/backends/{backend}/drain",
@@ -225,6 +226,12 @@ AdminResponse AdminApi::route(AdminRequest& request) {
       return AdminResponse::error(404, "not_found", "no pool named " + parts[3]);
     }
     return AdminResponse::json(200, *p);
+  }
+  if (parts[4] == "failback" && parts.size() == 5) {
+    if (request.method != "POST") {
+      return methodNotAllowed("POST");
+    }
+    return ops_.poolFailback(parts[3], request.actor);
   }
   if (parts[4] != "backends") {
     return notFound();

@@ -44,6 +44,8 @@ class ControlOps {
   virtual ReloadOutcome reload(const std::string& actor) = 0;
   virtual nlohmann::json effectiveConfig() const = 0;
   virtual AdminResponse drainNode(const std::string& actor) = 0;
+  // Sends a pool with failover groups back to its best eligible group (failback: manual).
+  virtual AdminResponse poolFailback(const std::string& pool, const std::string& actor) = 0;
   virtual std::string metricsText() const = 0;
   // "services" (kernel plane) or "uplinks"; nullopt when that plane is not running.
   virtual std::optional<nlohmann::json> planeStatus(std::string_view plane) const = 0;

@@ -276,6 +276,7 @@ control::AdminResponse ControlThread::backendAction(const control::BackendAction
       break;
   }
   pool.generation->fetch_add(1, std::memory_order_release);
+  evaluateFailover(a.actor);  // a drain or disable may leave a group short
   json after = backendJson(pool, bi);
   audit_.record(kind, a.actor, json{{"pool", a.pool}, {"backend", before}},
                 json{{"pool", a.pool}, {"backend", after}});

@@ -184,6 +184,7 @@ int ControlThread::run() {
     core::LogLine(core::LogLevel::kError, "server.listen_failed").str("reason", error);
     return 1;
   }
+  evaluateFailover("system");
   if (!blockSignals()) {
     return 1;
   }
@@ -208,6 +209,7 @@ int ControlThread::run() {
     if (up) {
       returnEjectedBackend(t.pool, *t.backend);  // back up by its check: ejected no longer
     }
+    evaluateFailover("health-check");
   });
   health_->setTargets(healthTargets(*snapshot_));
   if (!startAcme()) {
@@ -507,6 +509,7 @@ bool ControlThread::install(const config::ConfigPtr& loaded, std::string* error)
   checkFileLimit(*cfg, builder_->workers());
   snapshot_ = next;
   config_ = cfg;
+  evaluateFailover("system");  // before the workers see the snapshot: a group serves at once
   for (auto& w : workers_) {
     w->publish(snapshot_);
   }

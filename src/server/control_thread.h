@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "acme/acme_manager.h"
@@ -50,6 +51,8 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   control::ReloadOutcome reload(const std::string& actor) override;
   nlohmann::json effectiveConfig() const override;
   control::AdminResponse drainNode(const std::string& actor) override;
+  control::AdminResponse poolFailback(const std::string& pool,
+                                      const std::string& actor) override;  // control_failover.cpp
   std::string metricsText() const override;
   std::optional<nlohmann::json> planeStatus(std::string_view plane) const override;
   control::AdminResponse upgrade(const control::AdminRequest& request) override;
@@ -79,6 +82,11 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   nlohmann::json backendJson(const upstream::PoolRuntime& pool, size_t index) const;
   void writeProxyMetrics(metrics::PrometheusWriter& out) const;    // metrics_scrape.cpp
   void writeControlMetrics(metrics::PrometheusWriter& out) const;  // metrics_scrape.cpp
+  // Re-chooses the serving failover group of every pool with groups; `failback_pool` is
+  // the pool an admin sent back to its best group. True when some pool switched.
+  // control_failover.cpp.
+  bool evaluateFailover(const std::string& actor, std::string_view failback_pool = {});
+  void writeFailoverMetrics(metrics::PrometheusWriter& out) const;  // control_failover.cpp
   void applyServerPolicies(const config::Config& cfg);
   bool startAcme();               // control_certificates.cpp
   void onAcmeCertificateEvent();  // control_certificates.cpp

@@ -574,6 +574,7 @@ std::string ControlThread::metricsText() const {
   metrics::PrometheusWriter out;
   writeProxyMetrics(out);
   writeControlMetrics(out);
+  writeFailoverMetrics(out);
   out.family("ballast_tls_context_refreshes_total", "counter",
              "TLS contexts rebuilt from the certificate files without a reload, by result.");
   out.sampleInt("ballast_tls_context_refreshes_total", {{"result", "ok"}}, tls_refreshes_total_);

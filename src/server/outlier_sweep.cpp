@@ -30,8 +30,12 @@ void ControlThread::onOutlierSweep(void* self) {
   for (const auto& p : t->snapshot_->pools) {
     pools.push_back(p.get());
   }
-  for (const auto& e : t->outlier_sweeper_.sweep(pools, core::monotonicMs())) {
+  const auto events = t->outlier_sweeper_.sweep(pools, core::monotonicMs());
+  for (const auto& e : events) {
     t->reportOutlierEvent(e, e.ejected ? "" : "time_up");
+  }
+  if (!events.empty()) {
+    t->evaluateFailover("outlier-detection");  // an ejection may leave a group short
   }
   t->loop_->timers().schedule(t->outlier_sweep_, kOutlierSweepMs);
 }

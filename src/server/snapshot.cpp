@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "acme/storage.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/socket.h"
 
@@ -143,6 +144,7 @@ SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* pre
   std::map<std::string, upstream::BackendStatePtr> backends;
   std::map<std::string, std::shared_ptr<std::atomic<uint64_t>>> generations;
   std::map<std::string, std::shared_ptr<upstream::PoolCircuit>> circuits;
+  std::map<std::string, std::shared_ptr<upstream::GroupState>> group_states;
   for (const auto& p : config->pools) {
     std::shared_ptr<tls::ClientContext> upstream_tls;
     if (p.tls.enabled) {
@@ -170,11 +172,24 @@ SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* pre
     }
     rt->circuit = circuit;
     circuits[p.name] = circuit;
+    if (!p.groups.empty()) {
+      // Kept across reloads: a manual failover holds until the admin's failback call.
+      auto& groups = pool_groups_[p.name];
+      if (!groups) {
+        groups = std::make_shared<upstream::GroupState>();
+      }
+      rt->groups = groups;
+      group_states[p.name] = groups;
+    }
     for (const auto& b : p.backends) {
       const std::string key = p.name + "/" + b.address.toString();
       auto& state = backends_[key];
       if (!state) {
         state = std::make_shared<upstream::BackendState>(b.address);
+        if (generation_ != 0) {
+          // Added by a reload or discovery, not there at start-up: slow start ramps it.
+          state->up_since_ms.store(core::monotonicMs(), std::memory_order_relaxed);
+        }
       }
       backends[key] = state;
       rt->backends.push_back(state);
@@ -185,6 +200,7 @@ SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* pre
   backends_ = std::move(backends);
   pool_generations_ = std::move(generations);
   pool_circuits_ = std::move(circuits);
+  pool_groups_ = std::move(group_states);
   snap->generation = ++generation_;
   return snap;
 }

@@ -71,6 +71,7 @@ class SnapshotBuilder {
   std::map<std::string, upstream::BackendStatePtr> backends_;  // "pool/address"
   std::map<std::string, std::shared_ptr<std::atomic<uint64_t>>> pool_generations_;
   std::map<std::string, std::shared_ptr<upstream::PoolCircuit>> pool_circuits_;  // likewise
+  std::map<std::string, std::shared_ptr<upstream::GroupState>> pool_groups_;
   std::map<std::string, std::vector<core::Fd>> inherited_;
 };
 

@@ -401,6 +401,10 @@ void HealthChecker::onProbeResult(Probe& p, bool ok, const std::string& why) {
     }
     return;
   }
+  if (now_up) {
+    // Before the generation bump: the worker that sees it also sees the start of the ramp.
+    state.up_since_ms.store(core::monotonicMs(), std::memory_order_relaxed);
+  }
   state.healthy.store(now_up, std::memory_order_relaxed);
   t.generation->fetch_add(1, std::memory_order_release);
   ++state_changes_;

@@ -12,6 +12,7 @@
 
 #include "config/config_types.h"
 #include "upstream/circuit.h"
+#include "upstream/failover.h"
 
 namespace ballast::upstream {
 
@@ -44,6 +45,9 @@ struct BackendState {
   std::atomic<int32_t> weight_override{-1};   // -1: the config's weight
   std::atomic<uint8_t> admin_state{0};        // AdminState
   std::atomic<uint32_t> check_latency_us{0};  // the last successful health check's duration
+  // core::monotonicMs() when the backend last came up (health up, or added by a reload or
+  // discovery); 0 for one up since start-up. Slow start ramps its weight from here.
+  std::atomic<uint64_t> up_since_ms{0};
 
   // The weight in force: a runtime override, else the config's.
   uint32_t weight(uint32_t configured) const {
@@ -73,6 +77,8 @@ struct PoolRuntime {
   mutable std::atomic<bool> ejecting{false};
   // Requests, pending requests and retries in flight, and refusals: kept across reloads.
   std::shared_ptr<PoolCircuit> circuit = std::make_shared<PoolCircuit>();
+  // The serving failover group, set by the control thread; null when the pool has no groups.
+  std::shared_ptr<GroupState> groups;
 };
 
 }  // namespace ballast::upstream

@@ -37,6 +37,9 @@ class WorkerPool {
   void recordOutcome(uint32_t index, Outcome outcome, uint64_t now_ms);
   // This worker's counters for backend `index`.
   metrics::BackendCounters& counters(uint32_t index) { return *counters_[index]; }
+  // The monotonic millisecond clock slow start reads; tests inject their own.
+  using ClockFn = uint64_t (*)();
+  void setClock(ClockFn clock) { clock_ = clock; }
 
   // Circuit breaking (`circuit_breaker:`; all no-ops without one).
   const config::CircuitBreaker& circuitConfig() const { return runtime_->config->circuit_breaker; }
@@ -61,11 +64,18 @@ class WorkerPool {
   void onBreakerChange(uint32_t index, BreakerChange change);
   // Open breakers past their recovery time turn half-open (a clock read only when one is open).
   void checkRecovery();
+  // Marks backups standby while a primary is up, and members of groups other than the active
+  // one (see docs/resilience.md).
+  void holdBack();
 
   const PoolRuntime* runtime_;
   balance::PickerPtr picker_;
   std::vector<balance::Candidate> candidates_;
   uint64_t seen_generation_ = ~uint64_t{0};
+  ClockFn clock_;
+  // While a backend ramps (slow start), the picker is rebuilt at this time even if the
+  // generation did not move; 0 = nothing ramps, and pick() reads no clock.
+  uint64_t next_ramp_ms_ = 0;
   std::unique_ptr<metrics::WorkerMetrics> own_metrics_;
   std::vector<metrics::BackendCounters*> counters_;
   RetryBudget retry_budget_;

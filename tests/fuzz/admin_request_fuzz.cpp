@@ -76,6 +76,9 @@ class FakeOps final : public control::ControlOps {
     return {actor.size() % 2 == 0, 1, {"fuzz.yaml:1:1: " + actor}};
   }
   json effectiveConfig() const override { return {{"listeners", json::array()}}; }
+  control::AdminResponse poolFailback(const std::string& pool, const std::string& actor) override {
+    return control::AdminResponse::json(kAccepted, {{"pool", pool}, {"actor", actor}});
+  }
   control::AdminResponse drainNode(const std::string& actor) override {
     return control::AdminResponse::json(kAccepted, {{"draining", true}, {"actor", actor}});
   }

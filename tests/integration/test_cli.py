@@ -305,7 +305,8 @@ class CliTest(unittest.TestCase):
         # The error is the included file's, at its line; the total is reported for the top file.
         self.assertInvalid(
             name,
-            'conf.d/pools.yaml:5:9: unknown key "wieght" in backend; allowed keys: address, weight, health_check')
+            'conf.d/pools.yaml:5:9: unknown key "wieght" in backend; allowed keys: address, weight, health_check, '
+            'max_connections, backup')
 
     def test_duplicate_across_files_names_both(self):
         self.write("conf.d/pools.yaml", """

@@ -43,7 +43,7 @@ TEST(ShellCandidatesTest, EveryCandidateHasHelp) {
 TEST(ShellCandidatesTest, TopLevelCommands) {
   const auto w = words(shellCandidates({}, kPools));
   const std::set<std::string> got(w.begin(), w.end());
-  for (const char* cmd : {"show", "backend", "status", "reload", "drain", "help", "exit"}) {
+  for (const char* cmd : {"show", "backend", "pool", "status", "reload", "drain", "help", "exit"}) {
     EXPECT_TRUE(got.contains(cmd)) << cmd;
   }
   EXPECT_EQ(got.size(), w.size()) << "no duplicates";

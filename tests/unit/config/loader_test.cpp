@@ -141,7 +141,7 @@ pools:
   EXPECT_EQ(r.errors[2].format().substr(0, 44), "t.yaml:9:5: unknown key \"backend\" in pool; a");
   EXPECT_EQ(r.errors[3].format(),
             "t.yaml:11:37: unknown key \"wieght\" in backend; allowed keys: address, weight, "
-            "health_check, max_connections");
+            "health_check, max_connections, backup");
   EXPECT_EQ(r.errors[4].format().substr(0, 50),
             "t.yaml:12:31: unknown key \"prot\" in health_check; ");
 }

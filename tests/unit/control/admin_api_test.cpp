@@ -55,6 +55,11 @@ class FakeOps final : public ControlOps {
     ++calls["effectiveConfig"];
     return {{"pools", json::array()}};
   }
+  AdminResponse poolFailback(const std::string& pool, const std::string& actor) override {
+    ++calls["poolFailback"];
+    last_actor = actor;
+    return AdminResponse::json(200, {{"pool", pool}, {"changed", false}});
+  }
   AdminResponse drainNode(const std::string& actor) override {
     ++calls["drainNode"];
     last_actor = actor;
@@ -375,9 +380,9 @@ TEST_F(AdminApiTest, EveryListedRouteReachesTheFake) {
     }
   }
   // Each endpoint family was seen.
-  for (const char* op :
-       {"ready", "status", "listeners", "pools", "pool", "backendAction", "reload",
-        "effectiveConfig", "drainNode", "metricsText", "planeStatus", "certificates"}) {
+  for (const char* op : {"ready", "status", "listeners", "pools", "pool", "backendAction", "reload",
+                         "effectiveConfig", "drainNode", "metricsText", "planeStatus",
+                         "certificates", "poolFailback"}) {
     EXPECT_GT(ops_.calls[op], 0) << op;
   }
   EXPECT_EQ(ops_.actions.size(), 6U);  // add, remove, weight, drain, enable, disable
