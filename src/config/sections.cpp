@@ -101,8 +101,8 @@ constexpr std::array kDiscoveryKeys = {"file"sv, "dns_srv"sv};
 constexpr std::array kKeepaliveKeys = {"max_idle"sv, "idle_timeout"sv, "max_requests"sv};
 constexpr std::array kStickyKeys = {"cookie"sv, "ttl"sv};
 constexpr std::chrono::seconds kStickyTtlUnit{1};  // the unit of a cookie's Max-Age
-constexpr std::array kBackendKeys = {"address"sv, "weight"sv, "health_check"sv,
-                                     "max_connections"sv, "backup"sv};
+constexpr std::array kBackendKeys = {"address"sv, "weight"sv, "health_check"sv, "max_connections"sv,
+                                     "backup"sv};
 
 constexpr std::array<Choice<Protocol>, 5> kProtocols = {{
     {"tcp", Protocol::kTcp},

@@ -7,8 +7,8 @@
 
 #include "core/log.h"
 #include "server/control_thread.h"
-#include "upstream/outlier.h"
 #include "upstream/failover.h"
+#include "upstream/outlier.h"
 
 namespace ballast::server {
 
