@@ -20,6 +20,7 @@ namespace ballast::metrics {
 
 inline constexpr size_t kStatusClasses = 5;     // 1xx … 5xx
 inline constexpr size_t kTlsFailureKinds = 9;   // tls::Failure (the tls layer checks the size)
+inline constexpr size_t kJwtResultKinds = 9;    // policy::JwtResult (l7 checks the size)
 inline constexpr size_t kRetryReasonKinds = 6;  // config::RetryReason (l7 checks the size)
 
 struct ListenerCounters {
@@ -38,7 +39,8 @@ struct ListenerCounters {
   Counter tls_malformed_total;  // tls_passthrough: ClientHellos refused by the parser
   Counter tls_no_route_total;   // tls_passthrough: no sni entry matched and no default pool
   Counter acl_denied_total;     // connections (at accept), flows or requests an acl refused
-  Histogram request_duration;   // HTTP: first request byte to last response byte
+  std::array<Counter, kJwtResultKinds> jwt_requests_total;  // jwt checks, by policy::JwtResult
+  Histogram request_duration;  // HTTP: first request byte to last response byte
 
   void countStatus(uint16_t status) {
     if (status >= 100 && status < 600) {
@@ -116,6 +118,7 @@ class ProxyMetrics {
     uint64_t tls_malformed_total = 0;
     uint64_t tls_no_route_total = 0;
     uint64_t acl_denied_total = 0;
+    std::array<uint64_t, kJwtResultKinds> jwt_requests_total{};
     std::array<uint64_t, kLatencyBucketsUs.size() + 1> duration_buckets{};
     uint64_t duration_sum_us = 0;
   };
