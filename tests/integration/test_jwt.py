@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import socket
+import subprocess
 import tempfile
 import time
 
@@ -99,6 +100,7 @@ listeners:
   - name: web
     bind: "127.0.0.1:{web}"
     protocol: http
+    http2: true
     pool: app
     jwt:
       issuer: https://issuer.test
@@ -151,6 +153,28 @@ pools:
             for kid in ("rsa", None):
                 confused = self.keys.sign("HS256", kid, self.claims(), key=pem)
                 self.assertEqual(get(web, confused)[0], 401)
+
+    def test_http2_prior_knowledge(self):
+        web = free_port()
+        with Ballast(self.config(web)):
+            def h2(*args):
+                out = subprocess.run(
+                    ["curl", "-s", "--http2-prior-knowledge", "-D", "-", "-H", "X-User: mallory",
+                     *args, f"http://127.0.0.1:{web}/echo-headers"],
+                    capture_output=True, text=True, timeout=10).stdout
+                return out
+            out = h2()
+            self.assertIn("HTTP/2 401", out)
+            self.assertIn('www-authenticate: Bearer realm="api"', out)
+            bad = self.keys.sign("ES256", "ec", self.claims(aud="other"))
+            out = h2("-H", f"Authorization: Bearer {bad}")
+            self.assertIn("HTTP/2 401", out)
+            self.assertIn('error="invalid_token"', out)
+            good = self.keys.sign("ES256", "ec", self.claims())
+            out = h2("-H", f"Authorization: Bearer {good}")
+            self.assertIn("HTTP/2 200", out)
+            body = json.loads(out.split("\n\n", 1)[1])
+            self.assertEqual([v for k, v in body if k.lower() == "x-user"], ["alice"])
 
     def test_jwks_change_without_restart(self):
         web = free_port()
