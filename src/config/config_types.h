@@ -21,6 +21,10 @@
 #include "net/cidr.h"
 #include "net/prefix_set.h"
 
+namespace ballast::policy {
+struct Jwks;
+}
+
 namespace ballast::config {
 
 using Duration = std::chrono::milliseconds;
@@ -173,6 +177,25 @@ struct RateLimitRule {
   std::shared_ptr<RateLimitStats> stats = std::make_shared<RateLimitStats>();
 };
 
+// jwt: bearer tokens checked at the edge (policy/jwt). Per listener; a route's own `jwt:`
+// replaces the listener's for its requests.
+enum class JwtSource : uint8_t { kBearer, kHeader, kCookie, kQuery };
+struct JwtAuth {
+  bool enabled = false;
+  std::string issuer;                  // "" = any
+  std::vector<std::string> audiences;  // empty = any
+  uint8_t algorithms = 0;              // bit (1 << policy::JwtAlg) per allowed algorithm
+  Duration clock_skew{std::chrono::seconds(60)};
+  std::string jwks_file;                     // watched: a change reloads the config
+  std::shared_ptr<const policy::Jwks> jwks;  // read at load; immutable
+  JwtSource from = JwtSource::kBearer;       // `header` = Authorization: Bearer
+  std::string from_name;                     // the header (lower case), cookie or query name
+  bool optional = false;                     // no token: forwarded without claims
+  std::string realm = "ballast";
+  // claim → header sent upstream; a client's own copies of these headers are always removed.
+  std::vector<std::pair<std::string, std::string>> forward_claims;
+};
+
 // redirect_https: answer every request with a redirect to the same URL over https, as NGINX's
 // `return 308 https://$host$request_uri` does. Per listener or per route.
 struct HttpsRedirect {
@@ -208,6 +231,7 @@ struct Route {
   AclRules acl;                // a client it does not admit gets 403
   uint16_t deny_status = 0;    // `deny:` — answer every matching request with this status
   std::vector<RateLimitRule> rate_limits;  // after the listener's
+  std::optional<JwtAuth> jwt;              // unset: the listener's
   // The effective https redirect (the route's, else the listener's); resolved at load.
   HttpsRedirect redirect;
 };
@@ -243,6 +267,7 @@ struct HttpSettings {
   std::string access_log;
   EdgePolicy edge;
   std::vector<RateLimitRule> rate_limits;  // every request, before its route's
+  JwtAuth jwt;
   // Resolved at load from `edge`: what requests no route matched get.
   HttpsRedirect redirect;
   HeaderOps response_headers;

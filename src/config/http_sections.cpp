@@ -14,6 +14,7 @@
 #include "config/edge_sections.h"
 #include "config/host_names.h"
 #include "config/http_fields.h"
+#include "config/jwt_sections.h"
 #include "config/limits.h"
 #include "config/rate_limit_sections.h"
 #include "config/route_regex.h"
@@ -33,7 +34,8 @@ constexpr std::array kRouteKeys = {"name"sv,
                                    "security_headers"sv,
                                    "acl"sv,
                                    "deny"sv,
-                                   "rate_limit"sv};
+                                   "rate_limit"sv,
+                                   "jwt"sv};
 constexpr std::array kHttp2LimitKeys = {"max_concurrent_streams"sv,
                                         "stream_buffer"sv,
                                         "max_frame_size"sv,
@@ -490,6 +492,9 @@ void readHttpSettings(FileReader& file, const MapReader& map, HttpSettings& http
   if (const Field* f = map.find("rate_limit")) {
     readRateLimits(file, *f, http.rate_limits);
   }
+  if (const Field* f = map.find("jwt")) {
+    readJwt(file, *f, http.jwt);
+  }
 }
 
 void readHttpTimeouts(FileReader& file, const MapReader& map, HttpTimeouts& timeouts) {
@@ -576,6 +581,10 @@ size_t readRoutes(FileReader& file, const Field& field, const std::string& liste
     }
     if (const Field* f = map.find("rate_limit")) {
       readRateLimits(file, *f, route.rate_limits);
+    }
+    if (const Field* f = map.find("jwt")) {
+      route.jwt.emplace();
+      readJwt(file, *f, *route.jwt);
     }
     // A route that only redirects to https, or only denies, forwards nothing: no pool needed.
     const bool redirects = route.edge.redirect_https && route.edge.redirect_https->enabled;

@@ -8,6 +8,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "config/config_types.h"
 #include "metrics/proxy_metrics.h"
@@ -67,6 +69,11 @@ struct Exchange {
   // Fields a filter adds to the answer it gives ("Name: value\r\n" lines; 429's Retry-After and
   // RateLimit). Both codecs send them with the verdict's status.
   std::string answer_fields;
+  // A filter's edits to the request sent upstream (the jwt filter's claims): fields removed
+  // whatever the client sent, then fields added after the route's edits. Names point into the
+  // configuration, which the worker's epoch keeps alive.
+  std::vector<std::string_view> drop_fields;
+  std::vector<std::pair<std::string_view, std::string>> add_fields;
 
   // Back to a fresh request's state; the strings keep their capacity for the next one.
   void resetCore();

@@ -171,6 +171,8 @@ void Exchange::resetCore() {
   tries = 0;
   location.clear();
   answer_fields.clear();
+  drop_fields.clear();
+  add_fields.clear();
 }
 
 Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& request,

@@ -27,7 +27,7 @@ using FilterChain = std::vector<std::unique_ptr<Filter>>;
 
 // The filters a listener's configuration asks for, in the order they run (empty: none). Built
 // per worker and per snapshot; what the filters share across workers they reach through
-// process-wide state (policy/gcra_table).
-FilterChain buildFilterChain(const config::Listener& listener);
+// process-wide state (policy/gcra_table); counters are the worker's own.
+FilterChain buildFilterChain(const config::Listener& listener, metrics::ListenerCounters& counters);
 
 }  // namespace ballast::l7

@@ -1,14 +1,16 @@
 // src/l7/filter_chain.cpp — which filters a listener runs, in their order: rate limits first
-// (cheapest refusal; later filters such as authentication cost more per request).
+// (cheapest refusal), then jwt (signature checks cost more per request).
 #include <memory>
 
 #include "l7/filter.h"
+#include "l7/jwt_filter.h"
 #include "l7/rate_limit_filter.h"
 #include "policy/gcra_table.h"
 
 namespace ballast::l7 {
 
-FilterChain buildFilterChain(const config::Listener& listener) {
+FilterChain buildFilterChain(const config::Listener& listener,
+                             metrics::ListenerCounters& counters) {
   FilterChain chain;
   bool limits = !listener.http.rate_limits.empty();
   for (const auto& r : listener.http.routes) {
@@ -16,6 +18,13 @@ FilterChain buildFilterChain(const config::Listener& listener) {
   }
   if (limits) {
     chain.push_back(std::make_unique<RateLimitFilter>(listener, policy::GcraTable::process()));
+  }
+  bool jwt = listener.http.jwt.enabled;
+  for (const auto& r : listener.http.routes) {
+    jwt = jwt || (r.jwt && r.jwt->enabled);
+  }
+  if (jwt) {
+    chain.push_back(std::make_unique<JwtFilter>(listener, counters));
   }
   return chain;
 }

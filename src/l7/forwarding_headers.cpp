@@ -74,6 +74,10 @@ void buildRequestFields(std::span<const h1::Header> in, const ForwardingContext&
                                        named(h, ctx.client_auth->fingerprint_header))) {
       continue;  // only we may state who the client certificate names, even behind a proxy
     }
+    if (std::any_of(ctx.drop_fields.begin(), ctx.drop_fields.end(),
+                    [&h](std::string_view name) { return named(h, name); })) {
+      continue;  // only a filter may state these (verified token claims)
+    }
     if (isForwardingField(h.name)) {
       if (!ctx.trusted_peer) {
         continue;  // anyone could have written these
@@ -137,6 +141,15 @@ void buildRequestFields(std::span<const h1::Header> in, const ForwardingContext&
   out.push_back({"X-Request-Id", ctx.request_id});
   out.push_back({"Via", ctx.version_minor == 0 ? "1.0 ballast" : "1.1 ballast"});
   applyOps(ops, out);
+  if (!ctx.drop_fields.empty()) {
+    std::erase_if(out, [&ctx](const h1::Header& h) {
+      return std::any_of(ctx.drop_fields.begin(), ctx.drop_fields.end(),
+                         [&h](std::string_view name) { return named(h, name); });
+    });
+  }
+  for (const auto& [name, value] : ctx.add_fields) {
+    out.push_back({name, value});
+  }
 }
 
 void buildResponseFields(std::span<const h1::Header> in, const config::HeaderOps* ops,

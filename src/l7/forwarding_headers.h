@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config_types.h"
@@ -28,6 +29,10 @@ struct ForwardingContext {
   const config::TlsClientAuth* client_auth = nullptr;
   std::string_view client_subject;
   std::string_view client_fingerprint;
+  // A filter's edits (Exchange::drop_fields, add_fields): removed from what the client sent;
+  // added last, after the route's edits, so nothing else can restate them.
+  std::span<const std::string_view> drop_fields;
+  std::span<const std::pair<std::string_view, std::string>> add_fields;
 };
 
 // Strings the built fields point into; one per worker, reused.

@@ -175,6 +175,8 @@ struct H2Stream final : UpstreamSink {
     ctx.client_auth = conn.env().client_auth;
     ctx.client_subject = conn.env().client_subject;
     ctx.client_fingerprint = conn.env().client_fingerprint;
+    ctx.drop_fields = ex.drop_fields;
+    ctx.add_fields = ex.add_fields;
     buildRequestFields(headers, ctx,
                        ex.route_config != nullptr ? &ex.route_config->request_headers : nullptr,
                        scratch.forwarding, scratch.headers);

@@ -471,6 +471,8 @@ bool HttpSession::onRequestHead() {
     ctx.client_subject = id->subject;
     ctx.client_fingerprint = id->fingerprint;
   }
+  ctx.drop_fields = ex_->drop_fields;
+  ctx.add_fields = ex_->add_fields;
   buildRequestFields(head.headers, ctx,
                      ex_->route_config != nullptr ? &ex_->route_config->request_headers : nullptr,
                      scratch.forwarding, scratch.headers);

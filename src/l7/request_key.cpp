@@ -10,16 +10,6 @@ namespace ballast::l7 {
 namespace {
 namespace h1 = proto::http1;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 uint64_t hashText(std::string_view s) { return XXH64(s.data(), s.size(), 0); }
 
 }  // namespace
@@ -32,7 +22,7 @@ std::string_view findCookie(std::span<const h1::Header> headers, std::string_vie
     std::string_view rest = h.value;
     while (!rest.empty()) {
       const size_t semi = rest.find(';');
-      const std::string_view pair = trim(rest.substr(0, semi));
+      const std::string_view pair = proto::http1::trimOws(rest.substr(0, semi));
       rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
       const size_t eq = pair.find('=');
       if (eq != std::string_view::npos && pair.substr(0, eq) == name) {

@@ -55,6 +55,18 @@ std::set<std::string> tlsFilesOf(const config::Config& cfg) {
       }
     }
   }
+  // JWKS files: a key rotation is a new file; the reload re-reads and re-checks the set, and
+  // keeps the old one (and its snapshot) when the new one is unusable.
+  for (const auto& l : cfg.listeners) {
+    if (l.http.jwt.enabled) {
+      add(l.http.jwt.jwks_file);
+    }
+    for (const auto& r : l.http.routes) {
+      if (r.jwt && r.jwt->enabled) {
+        add(r.jwt->jwks_file);
+      }
+    }
+  }
   for (const auto& p : cfg.pools) {
     if (p.tls.enabled) {
       add(p.tls.ca);

@@ -1,5 +1,6 @@
 // src/server/file_watch.h — tells when files the config names change outside it. Two users:
-// - TLS and ACL material: certbot, cert-manager and ACME clients replace files in place or swap
+// - TLS, ACL and JWKS material: certbot, cert-manager and ACME clients replace files in place or
+// swap
 //   symlinks, and the operator should not have to send SIGHUP for the new ones to serve; the
 //   change asks for a reload, which validates the new material and refuses it, keeping the old,
 //   when it is bad.
@@ -50,7 +51,8 @@ class FileWatch final : public core::WatchHandler {
 };
 
 // Every TLS file a config names (listener certificates, keys, staples and client CAs, pools'
-// CAs and client certificates) and every ACL file: material that changes outside the config.
+// CAs and client certificates), every ACL file and every jwt JWKS file: material that changes
+// outside the config.
 std::set<std::string> tlsFilesOf(const config::Config& cfg);
 
 // Every pool's discovery file.

@@ -12,6 +12,7 @@
 #include "metrics/proxy_metrics.h"
 #include "policy/conn_count_table.h"
 #include "policy/gcra_table.h"
+#include "policy/jwt.h"
 #include "server/control_thread.h"
 #include "tls/handshake_failure.h"
 #include "upstream/outlier.h"
@@ -221,6 +222,25 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   out.sampleInt("ballast_per_ip_table_full_total", {},
                 policy::ConnCountTable::process().tableFull());
   writeRateLimitMetrics(cfg, out);
+  static_assert(policy::kJwtResultCount == metrics::kJwtResultKinds);
+  out.family("ballast_jwt_requests_total", "counter",
+             "HTTP requests a jwt check saw, by outcome (missing: no token).");
+  for (const auto& l : cfg.listeners) {
+    bool jwt = l.http.jwt.enabled;
+    for (const auto& r : l.http.routes) {
+      jwt = jwt || (r.jwt && r.jwt->enabled);
+    }
+    if (!config::isHttp(l.protocol) || !jwt) {
+      continue;
+    }
+    const auto& totals = totalsOf(l);
+    for (size_t k = 0; k < metrics::kJwtResultKinds; ++k) {
+      out.sampleInt("ballast_jwt_requests_total",
+                    {{"listener", l.name},
+                     {"result", policy::jwtResultName(static_cast<policy::JwtResult>(k))}},
+                    totals.jwt_requests_total[k]);
+    }
+  }
   listenerCounter("ballast_listener_h2_errors_total",
                   "HTTP/2: malformed requests (reset) and connection protocol errors (GOAWAY).",
                   true, [](const auto& t) { return t.h2_errors_total; });

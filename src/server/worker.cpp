@@ -307,7 +307,7 @@ l7::HttpEnv Worker::httpEnv(Epoch& e, const config::Listener& lc, size_t listene
     routes.push_back(&metrics_.route(lc.name, r.name));
   }
   env.route_counters = &routes;
-  e.filters[listener_index] = l7::buildFilterChain(lc);
+  e.filters[listener_index] = l7::buildFilterChain(lc, *env.counters);
   env.filters = &e.filters[listener_index];
   if (!lc.http.access_log.empty()) {
     std::string error;

@@ -1,0 +1,209 @@
+// src/config/jwt_sections.cpp — reading `jwt:` and its JWKS file.
+#include "config/jwt_sections.h"
+
+#include <array>
+#include <cctype>
+
+#include "config/file_text.h"
+#include "config/http_fields.h"
+#include "policy/jwks.h"
+#include "policy/jwt.h"
+
+namespace ballast::config {
+namespace {
+
+using namespace std::string_view_literals;
+
+constexpr std::array kJwtKeys = {"issuer"sv,     "audiences"sv,     "jwks_file"sv,  "jwks_url"sv,
+                                 "algorithms"sv, "from"sv,          "clock_skew"sv, "optional"sv,
+                                 "realm"sv,      "forward_claims"sv};
+constexpr Duration kMaxClockSkew = std::chrono::hours(1);
+constexpr size_t kMaxRealmBytes = 128;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+// Fields the proxy itself writes or frames the message with: a claim must not set them.
+bool reservedField(std::string_view name) {
+  const std::string l = lower(name);
+  return isProxyManagedHeader(l) || l.starts_with("x-forwarded-") || l == "forwarded" ||
+         l == "x-real-ip" || l == "x-request-id" || l == "via" || l == "authorization";
+}
+
+// "header" (Authorization: Bearer), "header:NAME", "cookie:NAME" or "query:NAME".
+void readFrom(FileReader& file, const Field& field, JwtAuth& jwt) {
+  constexpr std::string_view kExpected = "header, header:NAME, cookie:NAME or query:NAME";
+  const auto text = readScalar(file, field, kExpected);
+  if (!text) {
+    return;
+  }
+  const std::string_view t = *text;
+  if (t == "header") {
+    jwt.from = JwtSource::kBearer;
+    jwt.from_name = "authorization";
+    return;
+  }
+  const auto colon = t.find(':');
+  const std::string_view kind = t.substr(0, colon);
+  const std::string_view name = colon == std::string_view::npos ? ""sv : t.substr(colon + 1);
+  if (kind == "header" && isToken(name)) {
+    jwt.from = lower(name) == "authorization" ? JwtSource::kBearer : JwtSource::kHeader;
+    jwt.from_name = lower(name);
+    return;
+  }
+  if ((kind == "cookie" && isToken(name)) || (kind == "query" && isQueryName(name))) {
+    jwt.from = kind == "cookie" ? JwtSource::kCookie : JwtSource::kQuery;
+    jwt.from_name = std::string(name);
+    return;
+  }
+  reportExpected(file, field, kExpected, quote(t));
+}
+
+void readAlgorithms(FileReader& file, const Field& field, JwtAuth& jwt) {
+  for (const Field& item : listItems(file, field, "algorithm")) {
+    const auto text = readScalar(file, item, "RS256, ES256, EdDSA or HS256");
+    if (!text) {
+      continue;
+    }
+    const auto alg = policy::jwtAlgFromName(*text);
+    if (!alg) {
+      file.error(item.valueMark(), "algorithms: unknown algorithm " + quote(*text) +
+                                       " (expected RS256, ES256, EdDSA or HS256; never none)");
+      continue;
+    }
+    jwt.algorithms |= static_cast<uint8_t>(1U << static_cast<unsigned>(*alg));
+  }
+  if (jwt.algorithms == 0) {
+    file.error(field.valueMark(), "algorithms: expected at least one algorithm");
+  }
+}
+
+void readForwardClaims(FileReader& file, const Field& field, JwtAuth& jwt) {
+  if (!field.value.IsMap()) {
+    reportExpected(file, field, "a mapping of claim: Header-Name", describe(field.value));
+    return;
+  }
+  for (const auto& kv : field.value) {
+    const std::string claim = kv.first.as<std::string>("");
+    const std::string header = kv.second.IsScalar() ? kv.second.as<std::string>("") : "";
+    if (claim.empty()) {
+      file.error(kv.first.Mark(), "forward_claims: expected a claim name");
+      continue;
+    }
+    if (!isToken(header) || reservedField(header)) {
+      file.error(kv.second.Mark(),
+                 "forward_claims: " + quote(header) + " is not a header name a claim may set");
+      continue;
+    }
+    jwt.forward_claims.emplace_back(claim, header);
+  }
+}
+
+bool keyFitsAny(const policy::Jwks& set, uint8_t algorithms) {
+  const auto allows = [algorithms](policy::JwtAlg a) {
+    return (algorithms & (1U << static_cast<unsigned>(a))) != 0;
+  };
+  for (const auto& k : set.keys) {
+    if ((k.type == policy::JwkType::kRsa && allows(policy::JwtAlg::kRs256)) ||
+        (k.type == policy::JwkType::kEc && allows(policy::JwtAlg::kEs256)) ||
+        (k.type == policy::JwkType::kOkp && allows(policy::JwtAlg::kEdDsa)) ||
+        (k.type == policy::JwkType::kOct && allows(policy::JwtAlg::kHs256))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void readJwks(FileReader& file, const Field& field, JwtAuth& jwt) {
+  const auto path = readFilePath(file, field, false);
+  if (!path) {
+    return;
+  }
+  jwt.jwks_file = *path;
+  std::string text;
+  if (const auto why = readWholeFile(*path, text)) {
+    file.error(field.valueMark(), "jwks_file: cannot read " + *path + ": " + *why);
+    return;
+  }
+  const policy::JwksParse parsed = policy::parseJwks(text);
+  if (!parsed.jwks) {
+    file.error(field.valueMark(), "jwks_file: " + *path + ": " + parsed.error);
+    return;
+  }
+  for (const auto& why : parsed.skipped) {
+    file.warning(field.valueMark(), "jwks_file: " + *path + ": skipped " + why);
+  }
+  jwt.jwks = parsed.jwks;
+}
+
+}  // namespace
+
+void readJwt(FileReader& file, const Field& field, JwtAuth& jwt) {
+  if (field.value.IsScalar() &&
+      (field.value.Scalar() == "off" || field.value.Scalar() == "false")) {
+    jwt.enabled = false;  // a route open to all under a listener that checks tokens
+    return;
+  }
+  const MapReader map(file, field, "jwt", kJwtKeys);
+  if (!map.ok()) {
+    return;
+  }
+  jwt.enabled = true;
+  jwt.from_name = "authorization";
+  if (const Field* f = map.find("issuer")) {
+    assign(jwt.issuer, readScalar(file, *f, "an issuer (iss) string"));
+  }
+  if (const Field* f = map.find("audiences")) {
+    for (const Field& item : listItems(file, *f, "audience")) {
+      if (auto a = readScalar(file, item, "an audience (aud) string")) {
+        jwt.audiences.push_back(std::move(*a));
+      }
+    }
+  }
+  if (const Field* f = map.require(file, "algorithms")) {
+    readAlgorithms(file, *f, jwt);
+  }
+  if (const Field* f = map.find("jwks_url")) {
+    file.error(f->key_mark, "jwks_url: not supported yet; use jwks_file (kept fresh by a fetcher)");
+  }
+  if (const Field* f = map.require(file, "jwks_file")) {
+    readJwks(file, *f, jwt);
+    if (jwt.jwks && jwt.algorithms != 0 && !keyFitsAny(*jwt.jwks, jwt.algorithms)) {
+      file.error(f->valueMark(),
+                 "jwks_file: " + jwt.jwks_file + " has no key for the configured algorithms");
+    }
+  }
+  if (const Field* f = map.find("from")) {
+    readFrom(file, *f, jwt);
+  }
+  if (const Field* f = map.find("clock_skew")) {
+    const auto d = readDuration(file, *f, /*positive=*/false);
+    if (d && *d > kMaxClockSkew) {
+      file.error(f->valueMark(), "clock_skew: at most 1h");
+    } else {
+      assign(jwt.clock_skew, d);
+    }
+  }
+  if (const Field* f = map.find("optional")) {
+    assign(jwt.optional, readBool(file, *f));
+  }
+  if (const Field* f = map.find("realm")) {
+    const auto realm = readScalar(file, *f, "a realm");
+    if (realm &&
+        (realm->size() > kMaxRealmBytes || realm->find_first_of("\"\\\r\n") != std::string::npos)) {
+      file.error(f->valueMark(), "realm: at most 128 bytes, without quotes or backslashes");
+    } else {
+      assign(jwt.realm, realm);
+    }
+  }
+  if (const Field* f = map.find("forward_claims")) {
+    readForwardClaims(file, *f, jwt);
+  }
+}
+
+}  // namespace ballast::config
