@@ -23,7 +23,6 @@ constexpr uint16_t kBadGateway = 502;
 constexpr uint16_t kUnavailable = 503;
 constexpr uint16_t kGatewayTimeout = 504;
 constexpr uint16_t kFirstFinal = 200;
-constexpr uint16_t kFirstServerError = 500;
 
 static_assert(config::kRetryReasons == metrics::kRetryReasonKinds);
 static_assert(config::kMaxRetryAttempts <= kMaxTries);

@@ -26,7 +26,6 @@ constexpr uint16_t kUnavailable = 503;
 constexpr uint16_t kNoContent = 204;
 constexpr uint16_t kNotModified = 304;
 constexpr uint16_t kFirstFinal = 200;
-constexpr uint16_t kFirstServerError = 500;
 constexpr uint16_t kSwitchingProtocols = 101;
 // What a stream may hold in flight from the backend before its sink takes it (one window).
 constexpr int32_t kStreamWindowBytes = 256 * 1024;
