@@ -5,6 +5,7 @@ wait on readiness (log lines, accepting ports), simple backends that name themse
 helper that runs a test body once per I/O backend (io_uring and epoll).
 """
 import contextlib
+import http.client
 import json
 import os
 import signal
@@ -40,6 +41,18 @@ def free_port(family=socket.AF_INET, kind=socket.SOCK_STREAM):
         if port not in _handed_out_ports:
             _handed_out_ports.add(port)
             return port
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over the admin API's unix socket (`admin: {socket: …}`)."""
+
+    def __init__(self, path):
+        super().__init__("localhost", timeout=10)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.unix_path)
 
 
 def wait_until(predicate, timeout=DEFAULT_TIMEOUT, interval=0.01, what="condition"):

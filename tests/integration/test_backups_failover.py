@@ -4,27 +4,15 @@ one, or all with allbackups), a group that falls under min_healthy hands traffic
 manual failback waits for the admin API, and a backend that comes back under slow_start gets a
 small share first and its full share later. Readiness is read from the log's health and
 failover events, never waited out with sleeps."""
-import http.client
 import json
 import os
-import socket
 import time
 
-from harness import (IO_BACKENDS, Backend, Ballast, BallastTest, ask_name, free_port, main,
-                     wait_until)
+from harness import (IO_BACKENDS, Backend, Ballast, BallastTest, UnixHTTPConnection, ask_name,
+                     free_port, main, wait_until)
 
 CHECK = "{type: tcp, interval: 100ms, timeout: 100ms, rise: 1, fall: 1}"
 CONNECTIONS = 40  # per traffic window: enough for every up backend to show up in a count
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=10)
-        self.unix_path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.unix_path)
 
 
 def admin(lb, method, path):

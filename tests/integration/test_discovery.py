@@ -12,7 +12,6 @@ What it holds Ballast to:
 - `ballast validate` reports a bad discovery file at its line:column, and `backends` beside
   `discovery` as an error.
 Each case on both I/O backends. fd budget: a few sockets, far under the 20,000 hard limit."""
-import http.client
 import json
 import os
 import re
@@ -23,18 +22,8 @@ import tempfile
 import unittest
 import urllib.request
 
-from harness import (BALLAST_BIN, IO_BACKENDS, Backend, Ballast, BallastTest, ask_name, free_port,
-                     main, wait_until)
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=10)
-        self.unix_path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.unix_path)
+from harness import (BALLAST_BIN, IO_BACKENDS, Backend, Ballast, BallastTest, UnixHTTPConnection,
+                     ask_name, free_port, main, wait_until)
 
 
 def api(lb, method, path):

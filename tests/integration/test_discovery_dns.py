@@ -12,7 +12,6 @@ What it holds Ballast to:
 Health-state and connection keeping on change are the file source's tests (same apply path).
 Discovery runs on the control thread's loop (epoll whatever `io` says), so the case runs once.
 fd budget: a handful of sockets, far under the 20,000 hard limit."""
-import http.client
 import json
 import os
 import re
@@ -26,7 +25,7 @@ import threading
 import unittest
 import urllib.request
 
-from harness import Ballast, BallastTest, free_port, main, wait_until
+from harness import Ballast, BallastTest, UnixHTTPConnection, free_port, main, wait_until
 
 
 class NamedServer(socketserver.ThreadingTCPServer):
@@ -50,16 +49,6 @@ class NamedServer(socketserver.ThreadingTCPServer):
 def ask(port):
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         return s.makefile("rb").readline().decode().strip()
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=10)
-        self.unix_path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.unix_path)
 
 
 def api(lb, path):

@@ -5,7 +5,6 @@ the server stops (or, for Redis with role: master, turns replica), and healthy a
 
 Health checks run on the control thread's loop, which is epoll whatever `io` says, so each case
 runs once. The slow servers (PostgreSQL, MariaDB) start once per class."""
-import http.client
 import json
 import os
 import shutil
@@ -17,20 +16,11 @@ import tempfile
 import threading
 import unittest
 
-from harness import Ballast, BallastTest, free_port, main, port_accepts, wait_until
+from harness import (Ballast, BallastTest, UnixHTTPConnection, free_port, main, port_accepts,
+                     wait_until)
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 SLOW = 30  # seconds a database gets to start
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=10)
-        self.unix_path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.unix_path)
 
 
 def backends(lb, pool):

@@ -7,11 +7,10 @@ round robin make "which backend gets the next request" deterministic."""
 import http.client
 import json
 import os
-import socket
 import urllib.request
 
-from harness import (IO_BACKENDS, Backend, Ballast, BallastTest, ask_name, free_port, main,
-                     port_accepts, wait_until)
+from harness import (IO_BACKENDS, Backend, Ballast, BallastTest, UnixHTTPConnection, ask_name,
+                     free_port, main, port_accepts, wait_until)
 from http_backends import HttpBackend, log_events
 
 EJECT_AFTER = 3
@@ -21,16 +20,6 @@ BASE_EJECTION_MS = 1500
 def answer_500(handler, _n):
     handler.read_body()
     handler.respond(500, "sick says 500")
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=10)
-        self.unix_path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.unix_path)
 
 
 def backends(lb):
