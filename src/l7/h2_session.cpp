@@ -326,8 +326,10 @@ struct H2Stream final : UpstreamSink {
     loop().timers().schedule(timer, static_cast<uint64_t>(listener().timeouts.connect.count()));
   }
   void onUpstreamConnected() override {
+    // The pool's per_try_timeout, when shorter, bounds each try's wait (retries: on timeout).
     loop().timers().schedule(
-        timer, static_cast<uint64_t>(listener().http.timeouts.response_header.count()));
+        timer,
+        up.responseWaitMs(static_cast<uint64_t>(listener().http.timeouts.response_header.count())));
   }
 
   bool onResponseHead(const h1::ResponseHead& head) override {
@@ -482,6 +484,10 @@ struct H2Stream final : UpstreamSink {
     if (s->up.attached() && !s->up.connected()) {
       s->up.fail(ETIMEDOUT, "connect");
     } else if (!s->answered) {
+      if (s->up.retryAfterTimeout()) {
+        s->conn.pump();
+        return;  // another backend has the request; its connect re-arms this timer
+      }
       core::LogLine(core::LogLevel::kWarn, "l7.response_timeout")
           .str("listener", s->listener().name)
           .str("backend", s->ex.backend ? s->ex.backend->name : "");

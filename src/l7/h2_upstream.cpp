@@ -14,6 +14,8 @@
 #include <utility>
 
 #include "core/log.h"
+#include "core/splitmix.h"
+#include "l7/retry_policy.h"
 #include "proto/http1/syntax.h"
 
 namespace ballast::l7 {
@@ -23,6 +25,7 @@ namespace h1 = proto::http1;
 
 constexpr uint16_t kBadGateway = 502;
 constexpr uint16_t kUnavailable = 503;
+constexpr uint16_t kGatewayTimeout = 504;
 constexpr uint16_t kNoContent = 204;
 constexpr uint16_t kNotModified = 304;
 constexpr uint16_t kFirstFinal = 200;
@@ -39,10 +42,6 @@ bool connectionSpecific(std::string_view name) {
   return h1::equalsIgnoreCase(name, "connection") || h1::equalsIgnoreCase(name, "keep-alive") ||
          h1::equalsIgnoreCase(name, "proxy-connection") ||
          h1::equalsIgnoreCase(name, "transfer-encoding") || h1::equalsIgnoreCase(name, "upgrade");
-}
-
-bool idempotentMethod(std::string_view m) {
-  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
 }
 
 // HTTP/2 has no reason phrase; some HTTP/1.1 clients refuse an empty one, so the common codes
@@ -201,7 +200,9 @@ class H2UpstreamConn final : public UpstreamUser {
 
   // nghttp2's pending output, out towards the socket; one send at a time.
   void pump() {
-    if (dead_ || conn_ == nullptr || !ready_) {
+    // Inside nghttp2_session_mem_recv (a stream's callback released or retried it), output
+    // waits: onUpstreamData pumps once the read is parsed.
+    if (dead_ || conn_ == nullptr || !ready_ || in_recv_) {
       return;
     }
     if (!conn_->sending()) {
@@ -254,7 +255,9 @@ class H2UpstreamConn final : public UpstreamUser {
   }
 
   void onUpstreamData(core::ChunkId id, uint32_t len) override {
+    in_recv_ = true;
     const ssize_t n = nghttp2_session_mem_recv(session_, loop_.chunks().data(id), len);
+    in_recv_ = false;
     loop_.releaseChunk(id);
     if (n < 0) {
       core::LogLine(core::LogLevel::kWarn, "l7.h2_upstream_protocol_error",
@@ -444,6 +447,7 @@ class H2UpstreamConn final : public UpstreamUser {
   bool ready_ = false;
   bool retired_ = false;
   bool dead_ = false;
+  bool in_recv_ = false;
 };
 
 H2Connections::H2Connections(core::EventLoop& loop, UpstreamPool& pool) : loop_(loop), pool_(pool) {
@@ -454,13 +458,17 @@ H2Connections::~H2Connections() { core::TimerWheel::cancel(reap_); }
 
 H2UpstreamConn* H2Connections::acquire(const upstream::BackendStatePtr& backend,
                                        const tls::ClientContext* tls, uint32_t max_streams,
-                                       bool* opened) {
+                                       bool may_open, bool* opened, bool* full) {
   auto& list = conns_[{backend.get(), tls}];
   for (auto& c : list) {
     if (c->hasRoom()) {
       *opened = false;
       return c.get();
     }
+  }
+  if (!may_open) {
+    *full = true;
+    return nullptr;
   }
   auto c = std::make_unique<H2UpstreamConn>(loop_, *this, pool_, max_streams);
   if (!c->open(backend, tls)) {
@@ -521,13 +529,36 @@ size_t H2Connections::live() const {
 
 H2Upstream::H2Upstream(core::EventLoop& loop, UpstreamPool& pool, const ExchangeEnv& env,
                        UpstreamSink& sink)
-    : loop_(loop), pool_(pool), env_(env), sink_(sink) {}
+    : loop_(loop), pool_(pool), env_(env), sink_(sink) {
+  backoff_timer_.bind(&H2Upstream::onBackoff, this);
+}
 
-H2Upstream::~H2Upstream() { release(false); }
+H2Upstream::~H2Upstream() {
+  settle();
+  release(false);
+}
+
+void H2Upstream::settle() {
+  if (counted_ == nullptr) {
+    return;
+  }
+  auto& budget = counted_->retryBudget();
+  --budget.requests;
+  if (retry_counted_) {
+    --budget.retries;
+    upstream::PoolCircuit::release(counted_->circuit().retries);
+    retry_counted_ = false;
+  }
+  counted_ = nullptr;
+}
 
 bool H2Upstream::begin(Exchange& ex, std::string_view head) {
+  settle();
+  core::TimerWheel::cancel(backoff_timer_);
+  backoff_pending_ = false;
   ex_ = &ex;
   stream_id_ = -1;
+  replayed_ = false;
   fields_.clear();
   field_spans_.clear();
   body_.clear();
@@ -573,6 +604,13 @@ bool H2Upstream::begin(Exchange& ex, std::string_view head) {
   }
   idempotent_ = idempotentMethod(method);
   head_request_ = method == "HEAD";
+  auto& pool = *(*env_.pools)[static_cast<size_t>(ex.pool_index)];
+  policy_ = &pool.runtime().config->retries;
+  may_retry_ = policy_->enabled && (policy_->non_idempotent || idempotent_);
+  keep_bytes_ =
+      may_retry_ ? std::max<size_t>(kReplayBodyBytes, policy_->buffer_bytes) : kReplayBodyBytes;
+  counted_ = &pool;
+  ++pool.retryBudget().requests;
   std::string_view authority;
   std::string_view rest = head.substr(line_end + 2);
   // Pseudo-headers first; the authority is filled once Host is seen (below, before regular ones).
@@ -616,12 +654,18 @@ bool H2Upstream::begin(Exchange& ex, std::string_view head) {
 }
 
 bool H2Upstream::connect() {
+  bool full = false;  // a backend was skipped for max_connections
   while (pickBackend(env_, *ex_)) {
-    if (attach()) {
+    replayed_ = false;
+    if (attach(&full)) {
       return true;
     }
   }
-  if (refusedByBreaker(env_, *ex_)) {
+  settle();
+  if (full || refusedByBreaker(env_, *ex_)) {
+    if (full) {
+      refuseExchange(env_, *ex_, upstream::CircuitRefusal::kMaxConnections);
+    }
     sink_.onUpstreamError(kUnavailable, "refused by the pool's circuit breaker");
     return false;
   }
@@ -634,16 +678,18 @@ bool H2Upstream::connect() {
   return false;
 }
 
-// Onto a connection to ex_->backend with room (a new one if none).
-bool H2Upstream::attach() {
-  const auto& pool = *(*env_.pools)[static_cast<size_t>(ex_->pool_index)];
+// Onto a connection to ex_->backend with room (a new one if none, and max_connections allow).
+bool H2Upstream::attach(bool* full) {
+  auto& pool = *(*env_.pools)[static_cast<size_t>(ex_->pool_index)];
   const tls::ClientContext* tls =
       env_.upstream_tls == nullptr
           ? nullptr
           : (*env_.upstream_tls)[static_cast<size_t>(ex_->pool_index)].get();
   bool opened = false;
+  const bool may_open = pool.connectionRoom(ex_->tried[ex_->tries - 1]);
   conn_ = pool_.h2Connections().acquire(ex_->backend, tls,
-                                        pool.runtime().config->max_streams_per_connection, &opened);
+                                        pool.runtime().config->max_streams_per_connection, may_open,
+                                        &opened, full);
   if (conn_ == nullptr) {
     return false;
   }
@@ -690,7 +736,7 @@ long H2Upstream::readBody(uint8_t* buf, size_t len, uint32_t* flags) {
   const size_t n = std::min(len, body_.size() - body_sent_);
   std::memcpy(buf, body_.data() + body_sent_, n);
   body_sent_ += n;
-  if (body_sent_ > kReplayBodyBytes) {
+  if (body_sent_ > keep_bytes_) {
     body_.erase(0, body_sent_);
     body_sent_ = 0;
     body_trimmed_ = true;
@@ -737,6 +783,19 @@ int H2Upstream::onHeadersDone(bool end_stream) {
     }
     if (status_ >= kFirstFinal) {
       recordBackendOutcome(env_, *ex_, upstream::outcomeForStatus(status_), loop_.nowMs());
+      const auto reason = retryReasonForStatus(status_);
+      ex_->status = status_;  // for mayRetry; the sink sets it again when it forwards the head
+      if (reason && mayRetry(*reason)) {
+        // The answer is dropped with its stream (reset by release).
+        if (ex_->backend_counters != nullptr) {
+          ex_->backend_counters->countStatus(status_);
+        }
+        status_ = 0;
+        release(false);
+        retry(*reason);
+        return 0;
+      }
+      settle();
     }
     h1::ResponseHead head;
     head.status = status_;
@@ -831,11 +890,13 @@ void H2Upstream::onClosed(uint32_t error_code) {
   onConnFailed(ECONNRESET, refused);
 }
 
-// The stream's connection failed or the backend refused it: go again when the backend never
-// processed it (refused, or idempotent and nothing answered), else answer 502.
+// The stream's connection failed or the backend reset or refused it. A refused stream (never
+// processed) goes again to the same backend; an unanswered one goes to another backend when the
+// pool's `retries:` allow, else once more to the same backend when it is idempotent (the
+// connection may have been lost under it, as a stale HTTP/1.1 one is); anything else is a 502.
 void H2Upstream::onConnFailed(int err, bool refused) {
   const bool was_ready = conn_ != nullptr && conn_->ready();
-  const bool replayable = !head_seen_ && !body_trimmed_ && (refused || idempotent_ || !was_ready);
+  const bool resendable = !head_seen_ && !body_trimmed_;
   if (!refused && was_ready && !head_seen_) {
     // Reset before any answer (a connect failure counts in fail). A refused stream is the
     // backend shedding load as the protocol allows, not a fault.
@@ -851,10 +912,20 @@ void H2Upstream::onConnFailed(int err, bool refused) {
     fail(err, "connect");
     return;
   }
-  if (replayable) {
-    ex_->backend_counters->retries_total.add();
-    if (attach()) {  // the same backend, on another connection
+  if (resendable) {
+    // A first refusal stays with its backend; a reset, or a second refusal, may move on.
+    const bool refused_first = refused && !replayed_;
+    if (!refused_first && mayRetry(config::RetryReason::kReset)) {
+      retry(config::RetryReason::kReset);
       return;
+    }
+    if ((refused || idempotent_) && !replayed_) {
+      replayed_ = true;
+      ex_->backend_counters->retries_total.add();
+      bool full = false;
+      if (attach(&full)) {  // the same backend, on another connection
+        return;
+      }
     }
   }
   core::LogLine(core::LogLevel::kWarn, "l7.upstream_failed", core::LogRepeat::kLimited)
@@ -862,10 +933,18 @@ void H2Upstream::onConnFailed(int err, bool refused) {
       .str("backend", ex_->backend ? ex_->backend->name : "")
       .str("stage", head_seen_ ? "body" : "response")
       .str("reason", strerror(err));
+  settle();
   sink_.onUpstreamError(kBadGateway, head_seen_ ? "body" : "response");
 }
 
 void H2Upstream::fail(int err, const char* stage) {
+  if (backoff_pending_) {
+    // The sink's timer ran out while a retry waited for its backoff: go now.
+    core::TimerWheel::cancel(backoff_timer_);
+    backoff_pending_ = false;
+    connect();
+    return;
+  }
   const bool unsent = conn_ == nullptr || !conn_->ready();
   if (ex_ != nullptr && !head_seen_) {
     recordBackendOutcome(env_, *ex_, upstream::Outcome::kLocalFailure, loop_.nowMs());
@@ -874,6 +953,11 @@ void H2Upstream::fail(int err, const char* stage) {
     ex_->backend_counters->connect_errors_total.add();
     if (err == ETIMEDOUT) {
       ex_->backend_counters->timeouts_total.add();
+    }
+    if (policy_ != nullptr && policy_->retriesOn(config::RetryReason::kConnectFailure)) {
+      ex_->backend_counters
+          ->http_retries_total[static_cast<size_t>(config::RetryReason::kConnectFailure)]
+          .add();
     }
   }
   core::LogLine(core::LogLevel::kWarn, "l7.upstream_failed", core::LogRepeat::kLimited)
@@ -887,10 +971,114 @@ void H2Upstream::fail(int err, const char* stage) {
     connect();
     return;
   }
-  sink_.onUpstreamError(kBadGateway, stage);
+  settle();
+  sink_.onUpstreamError(err == ETIMEDOUT && !head_seen_ ? kGatewayTimeout : kBadGateway, stage);
+}
+
+bool H2Upstream::mayRetry(config::RetryReason reason) {
+  if (ex_ == nullptr || !may_retry_ || !policy_->retriesOn(reason) || body_trimmed_ ||
+      ex_->tries >= policy_->attempts || counted_ == nullptr) {
+    return false;
+  }
+  // A status retry waits for the whole request: the backend may answer early, mid-body.
+  if (retryReasonForStatus(ex_->status) && !request_end_) {
+    return false;
+  }
+  if (!counted_->hasUntried(std::span<const uint32_t>(ex_->tried, ex_->tries))) {
+    return false;  // never a backend this request already tried
+  }
+  if (!retry_counted_ &&
+      !counted_->retryBudget().admits(policy_->budget_percent, policy_->min_concurrency)) {
+    if (ex_->backend_counters != nullptr) {
+      ex_->backend_counters->retry_budget_refused_total.add();
+    }
+    core::LogLine(core::LogLevel::kWarn, "l7.retry_budget_spent", core::LogRepeat::kLimited)
+        .str("listener", env_.listener->name)
+        .str("pool", ex_->pool)
+        .str("reason", retryReasonName(reason));
+    return false;
+  }
+  const uint32_t max_retries = counted_->circuitConfig().max_retries;
+  if (!retry_counted_ && counted_->circuitConfig().enabled && max_retries != 0 &&
+      counted_->circuit().retries.load(std::memory_order_relaxed) >= max_retries) {
+    counted_->refuse(upstream::CircuitRefusal::kMaxRetries);
+    return false;
+  }
+  return true;
+}
+
+// The stream is already released: the request (head and kept body) goes to another backend
+// after the policy's backoff.
+void H2Upstream::retry(config::RetryReason reason) {
+  if (ex_->backend_counters != nullptr) {
+    ex_->backend_counters->http_retries_total[static_cast<size_t>(reason)].add();
+  }
+  core::LogLine(core::LogLevel::kInfo, "l7.retry", core::LogRepeat::kLimited)
+      .str("listener", env_.listener->name)
+      .str("backend", ex_->backend ? ex_->backend->name : "")
+      .str("reason", retryReasonName(reason))
+      .unum("attempt", ex_->tries + 1U)
+      .str("request_id", ex_->request_id);
+  if (!retry_counted_) {
+    retry_counted_ = true;
+    ++counted_->retryBudget().retries;
+    counted_->circuit().retries.fetch_add(1, std::memory_order_relaxed);
+  }
+  ex_->status = 0;
+  ex_->response_ms = 0;
+  ex_->bytes_out = 0;
+  status_ = 0;
+  head_seen_ = in_trailers_ = ended_ = false;
+  resp_arena_.clear();
+  resp_spans_.clear();
+  body_sent_ = 0;
+  stream_id_ = -1;
+  const uint64_t wait = retryBackoffMs(*policy_, ex_->tries,
+                                       core::splitMixFinalize(loop_.nowMs() * core::kSplitMixGamma ^
+                                                              reinterpret_cast<uintptr_t>(this)));
+  if (wait == 0) {
+    connect();
+    return;
+  }
+  backoff_pending_ = true;
+  loop_.timers().schedule(backoff_timer_, wait);
+}
+
+void H2Upstream::onBackoff(void* self) {
+  auto* u = static_cast<H2Upstream*>(self);
+  u->backoff_pending_ = false;
+  u->connect();
+}
+
+bool H2Upstream::retryAfterTimeout() {
+  if (conn_ == nullptr || !conn_->ready() || ex_ == nullptr || ex_->response_ms != 0) {
+    return false;
+  }
+  // No response head in time: retried or answered 504, the backend's failure either way.
+  recordBackendOutcome(env_, *ex_, upstream::Outcome::kLocalFailure, loop_.nowMs());
+  if (!mayRetry(config::RetryReason::kTimeout)) {
+    return false;
+  }
+  if (ex_->backend_counters != nullptr) {
+    ex_->backend_counters->timeouts_total.add();
+  }
+  release(false);
+  retry(config::RetryReason::kTimeout);
+  return true;
+}
+
+uint64_t H2Upstream::responseWaitMs(uint64_t response_header_ms) const {
+  if (policy_ == nullptr || !policy_->enabled || policy_->per_try_timeout.count() == 0) {
+    return response_header_ms;
+  }
+  return std::min(response_header_ms, static_cast<uint64_t>(policy_->per_try_timeout.count()));
 }
 
 void H2Upstream::release(bool /*reusable*/) {
+  // A sink that lets go during a retry's backoff gives the exchange up (retry() arms the backoff
+  // only after its own release).
+  core::TimerWheel::cancel(backoff_timer_);
+  backoff_pending_ = false;
   if (conn_ == nullptr) {
     return;
   }

@@ -7,7 +7,10 @@
 // UpstreamSink, so either downstream codec reaches an h2 backend unchanged.
 //
 // Streams the backend never processed (refused, or above a GOAWAY's last-stream-id) go again on
-// another connection, unseen by the client.
+// another connection, unseen by the client. The pool's `retries:` apply as they do to HTTP/1.1:
+// a reset or an unanswered try (per_try_timeout) and the listed statuses go to another backend,
+// within the budget, after the backoff. A pool's `max_connections` bounds the connections opened
+// (a connection carries many streams, so the limit counts sockets, not requests).
 #pragma once
 
 #include <cstdint>
@@ -38,8 +41,10 @@ class H2Connections {
 
   // A connection to `backend` with room for one more stream (opening one if needed); nullptr
   // (errno set) when no socket could be made.
+  // `may_open`: a new connection fits the backend's and the pool's max_connections; when false
+  // and no open connection has room, nullptr with *full set.
   H2UpstreamConn* acquire(const upstream::BackendStatePtr& backend, const tls::ClientContext* tls,
-                          uint32_t max_streams, bool* opened);
+                          uint32_t max_streams, bool may_open, bool* opened, bool* full);
   // `c` takes no new streams (GOAWAY, lost): later acquires open another.
   void retire(H2UpstreamConn* c);
   // `c` has no stream left and is retired: destroyed on the next loop turn.
@@ -78,7 +83,13 @@ class H2Upstream {
   bool sendBody(std::span<const uint8_t> body);
   bool sendEnd();
   void fail(int err, const char* stage);
+  // As H1Upstream's: no response head within the try's time. Records the backend's failure;
+  // true when the request went to another backend (`retries:` on timeout).
+  bool retryAfterTimeout();
+  uint64_t responseWaitMs(uint64_t response_header_ms) const;
   void release(bool reusable);
+  // The exchange no longer waits on the pool: out of the retry budget's counts.
+  void settle();
   void pauseReading();
   void resumeReading();
   bool attached() const { return conn_ != nullptr; }
@@ -87,8 +98,11 @@ class H2Upstream {
 
  private:
   friend class H2UpstreamConn;
-  bool attach();
-  void detach(bool reset);
+  // false: no connection (errno), or *full when max_connections left no room for one.
+  bool attach(bool* full);
+  bool mayRetry(config::RetryReason reason);
+  void retry(config::RetryReason reason);
+  static void onBackoff(void* self);
   // From the connection.
   void onConnReady();
   void onConnFailed(int err, bool refused);
@@ -113,8 +127,19 @@ class H2Upstream {
   std::string body_;
   size_t body_sent_ = 0;
   bool body_trimmed_ = false;  // bytes already dropped: no replay possible
+  size_t keep_bytes_ = 0;      // body bytes kept for a replay: retry_buffer or kReplayBodyBytes
   bool request_end_ = false;
   bool idempotent_ = false;
+  // A lost connection's stream went again to the same backend once in this try: a backend that
+  // resets every connection must not hold the exchange in a loop.
+  bool replayed_ = false;
+  // `retries:` (see H1Upstream).
+  const config::RetryPolicy* policy_ = nullptr;
+  upstream::WorkerPool* counted_ = nullptr;
+  core::Timer backoff_timer_;
+  bool may_retry_ = false;
+  bool retry_counted_ = false;
+  bool backoff_pending_ = false;
   // The response.
   std::string resp_arena_;
   std::vector<std::array<uint32_t, 4>> resp_spans_;

@@ -84,11 +84,11 @@ class HttpUpstream final : public AdmissionUser {
       h1_.fail(err, stage);
     }
   }
-  // The pool's `retries:` (per-try timeout, retry on timeout) drive the HTTP/1.1 connector; an
-  // HTTP/2 stream waits the listener's response_header and retries only refused streams.
-  bool retryAfterTimeout() { return !h2_now_ && h1_.retryAfterTimeout(); }
+  // The pool's `retries:` (per-try timeout, retry on timeout) drive either connector.
+  bool retryAfterTimeout() { return h2_now_ ? h2_->retryAfterTimeout() : h1_.retryAfterTimeout(); }
   uint64_t responseWaitMs(uint64_t response_header_ms) const {
-    return h2_now_ ? response_header_ms : h1_.responseWaitMs(response_header_ms);
+    return h2_now_ ? h2_->responseWaitMs(response_header_ms)
+                   : h1_.responseWaitMs(response_header_ms);
   }
   void release(bool reusable) {
     admission_.release();
@@ -117,6 +117,9 @@ class HttpUpstream final : public AdmissionUser {
   void refuse(upstream::CircuitRefusal why) {
     refuseExchange(env_, *ex_, why);
     h1_.settle();
+    if (h2_) {
+      h2_->settle();
+    }
     sink_.onUpstreamError(kServiceUnavailable, "refused by the pool's circuit breaker");
   }
 
