@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "metrics/proxy_metrics.h"
 #include "server/control_thread.h"
+#include "upstream/slow_start.h"
 
 namespace ballast::server {
 namespace {
@@ -105,6 +106,11 @@ json ControlThread::backendJson(const upstream::PoolRuntime& pool, size_t index)
   json j = {{"address", state.name},
             {"weight", state.weight(cfg.weight)},
             {"config_weight", cfg.weight},
+            // What the pickers use now: lower than weight while slow start ramps.
+            {"effective_weight",
+             upstream::slowStartWeight(
+                 state.weight(cfg.weight), state.up_since_ms.load(std::memory_order_relaxed),
+                 core::monotonicMs(), static_cast<uint64_t>(pool.config->slow_start.count()))},
             {"health", !checked  ? "unchecked"
                        : healthy ? "up"
                                  : "down"},
@@ -264,7 +270,12 @@ control::AdminResponse ControlThread::backendAction(const control::BackendAction
       const auto s = a.verb == BackendVerb::kDrain     ? upstream::AdminState::kDrain
                      : a.verb == BackendVerb::kDisable ? upstream::AdminState::kDisabled
                                                        : upstream::AdminState::kEnabled;
-      state.admin_state.store(static_cast<uint8_t>(s), std::memory_order_relaxed);
+      const auto was = static_cast<upstream::AdminState>(
+          state.admin_state.exchange(static_cast<uint8_t>(s), std::memory_order_relaxed));
+      if (was != upstream::AdminState::kEnabled && s == upstream::AdminState::kEnabled) {
+        // Back from maintenance: slow start ramps it as it would a backend that came up.
+        state.up_since_ms.store(core::monotonicMs(), std::memory_order_relaxed);
+      }
       state.drained.store(s != upstream::AdminState::kEnabled, std::memory_order_relaxed);
       kind = a.verb == BackendVerb::kDrain     ? "admin.backend_drain"
              : a.verb == BackendVerb::kDisable ? "admin.backend_disable"

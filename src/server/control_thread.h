@@ -102,6 +102,9 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   static void onOutlierSweep(void* self);
   void returnEjectedBackend(const std::string& pool, const upstream::BackendState& backend);
   void reportOutlierEvent(const upstream::OutlierEvent& e, const char* why);
+  // Audits each backend breaker's moves since the last sweep (breaker_audit.cpp): the workers
+  // move breakers on the request path, where the audit log is not theirs to write.
+  void auditBreakerChanges();
   static void onWatchDebounce(void* self);
 
   RunOptions options_;
@@ -125,6 +128,11 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   core::Timer log_flush_;      // writes the log's repeat summaries once per interval
   core::Timer outlier_sweep_;  // ends ejections, compares success rates
   upstream::OutlierSweeper outlier_sweeper_;
+  struct BreakerSeen {
+    upstream::BreakerState state = upstream::BreakerState::kClosed;
+    uint64_t opened_total = 0;
+  };
+  std::map<std::string, BreakerSeen> breaker_seen_;  // by "pool/backend", as of the last sweep
   std::string config_basename_;
   std::unique_ptr<upstream::HealthChecker> health_;
   std::unique_ptr<FileWatch> tls_watch_;  // after loop_: it unwatches on destruction

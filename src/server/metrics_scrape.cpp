@@ -16,6 +16,7 @@
 #include "server/control_thread.h"
 #include "tls/handshake_failure.h"
 #include "upstream/outlier.h"
+#include "upstream/slow_start.h"
 
 namespace ballast::server {
 namespace {
@@ -317,12 +318,15 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
     metrics::ProxyMetrics::BackendTotals totals;
   };
   std::vector<Row> rows;
+  const uint64_t now_ms = core::monotonicMs();
   for (const auto& p : snapshot_->pools) {
     for (size_t i = 0; i < p->backends.size(); ++i) {
       const auto& st = *p->backends[i];
       Row r{&p->config->name,
             &st,
-            st.weight(p->config->backends[i].weight),
+            upstream::slowStartWeight(st.weight(p->config->backends[i].weight),
+                                      st.up_since_ms.load(std::memory_order_relaxed), now_ms,
+                                      static_cast<uint64_t>(p->config->slow_start.count())),
             health_ && health_->status(st).has_value(),
             {}};
       const auto it = backends.find({p->config->name, st.name});
@@ -431,7 +435,8 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
           r.state->outlier.ejections_total[reason].load(std::memory_order_relaxed));
     }
   }
-  out.family("ballast_backend_weight", "gauge", "Effective weight (runtime override or config).");
+  out.family("ballast_backend_weight", "gauge",
+             "Weight the pickers use: runtime override or config, scaled while slow start ramps.");
   for (const auto& r : rows) {
     out.sampleInt("ballast_backend_weight", {{"pool", *r.pool}, {"backend", r.state->name}},
                   r.weight);

@@ -37,6 +37,7 @@ void ControlThread::onOutlierSweep(void* self) {
   if (!events.empty()) {
     t->evaluateFailover("outlier-detection");  // an ejection may leave a group short
   }
+  t->auditBreakerChanges();
   t->loop_->timers().schedule(t->outlier_sweep_, kOutlierSweepMs);
 }
 

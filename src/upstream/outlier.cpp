@@ -132,6 +132,8 @@ bool OutlierSweeper::returnToService(const PoolRuntime& pool, uint32_t index, ui
   }
   // Counted from its return: a backend must serve a whole interval before its multiplier decays.
   o.ejected_until_ms.store(now_ms, std::memory_order_relaxed);
+  // Slow start ramps it back in (before the generation bump, which makes workers look).
+  pool.backends[index]->up_since_ms.store(now_ms, std::memory_order_relaxed);
   pool.generation->fetch_add(1, std::memory_order_release);
   if (event != nullptr) {
     event->pool = pool.config->name;

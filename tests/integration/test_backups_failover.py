@@ -176,6 +176,45 @@ class BackupsFailoverTest(BallastTest):
                     self.assertGreater(late.get("new", 0), early.get("new", 0) + 15,
                                        (early, late))
 
+    def test_an_enabled_backend_ramps_and_its_weight_shows_it(self):
+        # Back from `disable`, a backend ramps as one that came up does; the API's
+        # effective_weight and ballast_backend_weight show the weight the pickers use.
+        ramp_s = 6
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                def make(d, port, a):
+                    return config(d, port, [(a["old"], ", weight: 100"),
+                                            (a["new"], ", weight: 100")],
+                                  pool_extra=[f"    slow_start: {ramp_s}s"],
+                                  algorithm="weighted_round_robin")
+                lb, port = self.start(["old", "new"], make)
+                lb.io = io
+                new = self.backends["new"].address
+                path = f"/api/v1/pools/app/backends/{new}"
+                with lb:
+                    self.assertEqual(admin(lb, "POST", path + "/disable")[0], 200)
+                    self.assertEqual(counts(port, 20).get("new", 0), 0)
+                    status, body = admin(lb, "POST", path + "/enable")
+                    self.assertEqual(status, 200, body)
+                    up_at = time.monotonic()
+                    backend = json.loads(body)["backend"]
+                    self.assertEqual(backend["weight"], 100)
+                    self.assertLess(backend["effective_weight"], 50, backend)
+                    _, text = admin(lb, "GET", "/metrics")
+                    line = next(l for l in text.splitlines()
+                                if l.startswith("ballast_backend_weight{") and new in l)
+                    self.assertLess(float(line.split()[-1]), 100, line)
+                    early = counts(port, 100)
+                    if time.monotonic() - up_at < 1.0:
+                        self.assertLess(early.get("new", 0), 34, early)
+                    wait_until(lambda: time.monotonic() - up_at > ramp_s + 1, timeout=ramp_s + 5,
+                               interval=0.2, what="the ramp to end")
+                    _, body = admin(lb, "GET", "/api/v1/pools/app")
+                    row = next(b for b in json.loads(body)["backends"] if b["address"] == new)
+                    self.assertEqual(row["effective_weight"], 100, row)
+                    late = counts(port, 100)
+                    self.assertGreaterEqual(late.get("new", 0), 40, late)
+
 
 if __name__ == "__main__":
     main()

@@ -4,9 +4,12 @@ queued request gives up at queue_timeout (or goes on when a slot frees), a backe
 failure_threshold times in a row is skipped until a half-open probe succeeds, and a TCP pool
 closes connections over max_connections or to open breakers — each refusal counted."""
 import http.client
+import json
+import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.request
@@ -34,9 +37,13 @@ class Gate:
         handler.respond(200, "slow done")
 
 
-def http_config(port, metrics_port, backends, breaker, workers=1):
+def http_config(port, metrics_port, backends, breaker, workers=1, admin_dir=None):
     lines = [f"workers: {workers}", "logging: {level: debug}",
-             f"metrics: {{bind: \"127.0.0.1:{metrics_port}\"}}", "listeners:", "  - name: web",
+             f"metrics: {{bind: \"127.0.0.1:{metrics_port}\"}}"]
+    if admin_dir:
+        lines += ["admin:", f"  socket: {admin_dir}/admin.sock",
+                  f"  audit_log: {admin_dir}/audit.log"]
+    lines += ["listeners:", "  - name: web",
              f"    bind: \"127.0.0.1:{port}\"", "    protocol: http", "    http2: true",
              "    pool: app", "pools:",
              "  - name: app", f"    circuit_breaker: {breaker}", "    backends:"]
@@ -52,6 +59,17 @@ def request(port, path="/r", timeout=10):
     refused = resp.getheader("Ballast-Refused")
     conn.close()
     return resp.status, refused, body
+
+
+def audit_kinds(admin_dir):
+    """The breaker moves in the audit log, in order ("open", "half_open", "closed")."""
+    path = os.path.join(admin_dir, "audit.log")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        records = [json.loads(line) for line in f.read().splitlines() if line.strip()]
+    return [r["kind"].removeprefix("backend.breaker_") for r in records
+            if r.get("kind", "").startswith("backend.breaker_") and r["actor"] == "circuit-breaker"]
 
 
 def in_background(fn):
@@ -174,8 +192,10 @@ class CircuitBreakerTest(BallastTest):
                 failing.set()
                 backend = HttpBackend("b", {"/r": flaky})
                 port, metrics_port = free_port(), free_port()
+                admin_dir = tempfile.mkdtemp(prefix="ballast-breaker-")
                 cfg = http_config(port, metrics_port, [backend],
-                                  "{failure_threshold: 3, recovery_timeout: 300ms}")
+                                  "{failure_threshold: 3, recovery_timeout: 300ms}",
+                                  admin_dir=admin_dir)
                 state = lambda: metric(metrics_port, "ballast_backend_circuit_state", pool="app",
                                        backend=backend.address)
                 try:
@@ -202,8 +222,17 @@ class CircuitBreakerTest(BallastTest):
                         self.assertGreaterEqual(
                             metric(metrics_port, "ballast_circuit_refused_total", pool="app",
                                    reason="breaker_open"), 1)
+                        # Every move is audited by the control thread's sweep, in order: open,
+                        # half-open, open again (the failed probe), half-open, closed.
+                        wait_until(lambda: audit_kinds(admin_dir)[-1:] == ["closed"],
+                                   what="the closing audited")
+                        kinds = audit_kinds(admin_dir)
+                        self.assertEqual(kinds[0], "open", kinds)
+                        self.assertEqual(kinds.count("open"), 2, kinds)
+                        self.assertIn("half_open", kinds)
                 finally:
                     backend.close()
+                    shutil.rmtree(admin_dir, ignore_errors=True)
 
     def test_tcp_over_max_connections_is_a_counted_close(self):
         for io in IO_BACKENDS:
