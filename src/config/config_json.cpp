@@ -200,6 +200,9 @@ json poolJson(const Pool& p) {
   }
   if (!p.sticky_cookie.empty()) {
     j["sticky"] = {{"cookie", p.sticky_cookie}, {"ttl_s", seconds(p.sticky_ttl)}};
+    if (!p.sticky_key_file.empty()) {
+      j["sticky"]["key_file"] = p.sticky_key_file;  // the path only: the key stays out of the API
+    }
   }
   if (p.discovery.hasFile()) {
     j["discovery"] = {{"file", p.discovery.file}};  // backends: the file's set in force

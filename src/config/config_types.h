@@ -487,6 +487,10 @@ struct Pool {
   // honoured on requests while that backend is up. Empty cookie: off.
   std::string sticky_cookie;
   Duration sticky_ttl{std::chrono::hours(1)};
+  // With a key (sticky.key_file, read at load), the cookie is signed and expires with its TTL:
+  // any node holding the key trusts it, and a client cannot forge one (l7/sticky.h).
+  std::string sticky_key_file;
+  std::string sticky_key;
   UpstreamKeepalive keepalive;
   UpstreamTls tls;
   UpstreamProtocol upstream_protocol = UpstreamProtocol::kHttp1;

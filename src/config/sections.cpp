@@ -14,6 +14,7 @@
 #include "config/acl_sections.h"
 #include "config/discovery_file.h"
 #include "config/edge_sections.h"
+#include "config/file_text.h"
 #include "config/host_names.h"
 #include "config/http_fields.h"
 #include "config/http_sections.h"
@@ -100,7 +101,10 @@ constexpr std::array kPoolKeys = {"name"sv,
                                   "failback"sv};
 constexpr std::array kDiscoveryKeys = {"file"sv, "dns_srv"sv};
 constexpr std::array kKeepaliveKeys = {"max_idle"sv, "idle_timeout"sv, "max_requests"sv};
-constexpr std::array kStickyKeys = {"cookie"sv, "ttl"sv};
+constexpr std::array kStickyKeys = {"cookie"sv, "ttl"sv, "key_file"sv};
+// A signing key shorter than this is refused: 32 characters (`openssl rand -hex 16`, 128 bits)
+// are the least that keeps a forged cookie out of reach.
+constexpr size_t kMinStickyKeyBytes = 32;
 constexpr std::chrono::seconds kStickyTtlUnit{1};  // the unit of a cookie's Max-Age
 constexpr std::array kBackendKeys = {"address"sv, "weight"sv, "health_check"sv, "max_connections"sv,
                                      "backup"sv};
@@ -675,6 +679,29 @@ void readSticky(FileReader& file, const Field& field, Pool& pool) {
                                      "Max-Age counts in");
     } else {
       assign(pool.sticky_ttl, ttl);
+    }
+  }
+  if (const Field* f = map.find("key_file")) {
+    const auto path = readFilePath(file, *f, false);
+    std::string key;
+    if (path) {
+      if (const auto why = readWholeFile(*path, key)) {
+        file.error(f->valueMark(), "key_file: cannot read " + *path + ": " + *why);
+        return;
+      }
+      // `openssl rand -hex 32 > FILE` ends in a newline that is not part of the key.
+      while (!key.empty() && (key.back() == '\n' || key.back() == '\r' || key.back() == ' ')) {
+        key.pop_back();
+      }
+      if (key.size() < kMinStickyKeyBytes) {
+        file.error(f->valueMark(), "key_file: " + *path + " holds " + std::to_string(key.size()) +
+                                       " bytes; a signing key needs at least " +
+                                       std::to_string(kMinStickyKeyBytes) +
+                                       " (make one with `openssl rand -hex 32`)");
+        return;
+      }
+      pool.sticky_key_file = *path;
+      pool.sticky_key = std::move(key);
     }
   }
 }

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/splitmix.h"
 #include "l7/request_key.h"
@@ -216,8 +217,16 @@ Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& re
     ex.hash_key = requestHashKey(pool_config, request, client);
   }
   if (!pool_config.sticky_cookie.empty()) {
-    const auto stuck = stickyBackend(pool, findCookie(request.headers, pool_config.sticky_cookie));
-    ex.sticky = stuck ? static_cast<int>(*stuck) : -1;
+    const StickyLookup stuck =
+        stickyBackend(pool, findCookie(request.headers, pool_config.sticky_cookie),
+                      core::unixMs() / core::kMsPerSecond);
+    ex.sticky = stuck.backend ? static_cast<int>(*stuck.backend) : -1;
+    if (stuck.rejected) {
+      env.counters->sticky_rejected_total.add();
+      core::LogLine(core::LogLevel::kWarn, "l7.sticky_rejected", core::LogRepeat::kLimited)
+          .str("listener", env.listener->name)
+          .str("pool", pool_config.name);
+    }
   }
   assignRequestId(env, ex, request);
   if (env.filters != nullptr) {

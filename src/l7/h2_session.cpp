@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "l7/forwarding_headers.h"
 #include "l7/h2_limits.h"
@@ -376,12 +377,7 @@ struct H2Stream final : UpstreamSink {
     const uint32_t chosen = ex.tries > 0 ? ex.tried[ex.tries - 1] : 0;
     if (!pool_config.sticky_cookie.empty() && ex.backend && ex.sticky != static_cast<int>(chosen)) {
       auto& cookie = env.scratch->set_cookie;
-      cookie =
-          pool_config.sticky_cookie + "=" + stickyValue(pool_config.name, *ex.backend) +
-          "; Path=/; Max-Age=" +
-          std::to_string(
-              std::chrono::duration_cast<std::chrono::seconds>(pool_config.sticky_ttl).count()) +
-          "; HttpOnly";
+      cookie = stickySetCookie(pool_config, *ex.backend, core::unixMs() / core::kMsPerSecond);
       constexpr std::string_view kSetCookie = "set-cookie";
       nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(kSetCookie.data())),
                      reinterpret_cast<uint8_t*>(cookie.data()), kSetCookie.size(), cookie.size(),

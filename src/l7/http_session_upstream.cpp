@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/socket.h"
 #include "l4/stream_listener.h"
@@ -119,11 +120,7 @@ bool HttpSession::onResponseHead(const h1::ResponseHead& head) {
       ex_->sticky != static_cast<int>(chosen)) {
     // First visit, or the old backend went down: pin the client to the one that answered.
     auto& cookie = env_.scratch->set_cookie;
-    cookie = pool_config.sticky_cookie + "=" + stickyValue(pool_config.name, *ex_->backend) +
-             "; Path=/; Max-Age=" +
-             std::to_string(
-                 std::chrono::duration_cast<std::chrono::seconds>(pool_config.sticky_ttl).count()) +
-             "; HttpOnly";
+    cookie = stickySetCookie(pool_config, *ex_->backend, core::unixMs() / core::kMsPerSecond);
     add[n_add++] = {"Set-Cookie", cookie};
   }
   if (head.status == kSwitching) {

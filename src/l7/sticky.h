@@ -1,5 +1,11 @@
 // src/l7/sticky.h — sticky sessions: a cookie whose value names a backend without revealing its
 // address (a keyed hash of pool and address), honoured while that backend is up.
+//
+// Unsigned (no `key_file`), the value is that hash alone: every node with the same pool honours
+// it, but a client that knows the addresses can make one and it never expires on our side. Signed
+// (`key_file`), the value is `<hash>.<expiry, unix seconds>.<HMAC-SHA256 over pool, hash and
+// expiry, first 16 bytes in hex>`: any node holding the key trusts it until it expires, and a
+// forged, altered or expired one is refused (counted) and the algorithm picks.
 #pragma once
 
 #include <cstdint>
@@ -7,14 +13,26 @@
 #include <string>
 #include <string_view>
 
+#include "config/config_types.h"
 #include "upstream/worker_pool.h"
 
 namespace ballast::l7 {
 
-// 16 hex digits, stable across restarts and workers for the same pool and backend address.
-std::string stickyValue(const std::string& pool, const upstream::BackendState& backend);
+// The cookie value for `backend` of `pool`, issued at `now_unix_s` (signed pools expire it after
+// sticky_ttl).
+std::string stickyValue(const config::Pool& pool, const upstream::BackendState& backend,
+                        uint64_t now_unix_s);
 
-// The backend a cookie value names, if it is in the pool and up.
-std::optional<uint32_t> stickyBackend(upstream::WorkerPool& pool, std::string_view value);
+// The Set-Cookie field value that pins a client to `backend`.
+std::string stickySetCookie(const config::Pool& pool, const upstream::BackendState& backend,
+                            uint64_t now_unix_s);
+
+struct StickyLookup {
+  std::optional<uint32_t> backend;  // the backend the cookie names, if in the pool and up
+  bool rejected = false;            // signed pool: bad or expired signature, or malformed
+};
+
+// What a cookie value (empty: none sent) names, checked at `now_unix_s`.
+StickyLookup stickyBackend(upstream::WorkerPool& pool, std::string_view value, uint64_t now_unix_s);
 
 }  // namespace ballast::l7

@@ -87,6 +87,7 @@ std::map<std::string, ProxyMetrics::ListenerTotals> ProxyMetrics::listenerTotals
       t.rejected_total += c->rejected_total.value();
       t.tls_errors_total += c->tls_errors_total.value();
       t.acl_denied_total += c->acl_denied_total.value();
+      t.sticky_rejected_total += c->sticky_rejected_total.value();
       t.per_ip_max_refused_total += c->per_ip_max_refused_total.value();
       t.per_ip_rate_refused_total += c->per_ip_rate_refused_total.value();
       for (size_t k = 0; k < kTlsFailureKinds; ++k) {

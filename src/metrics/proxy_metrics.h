@@ -39,6 +39,7 @@ struct ListenerCounters {
   Counter tls_malformed_total;  // tls_passthrough: ClientHellos refused by the parser
   Counter tls_no_route_total;   // tls_passthrough: no sni entry matched and no default pool
   Counter acl_denied_total;     // connections (at accept), flows or requests an acl refused
+  Counter sticky_rejected_total;  // signed sticky cookies refused: forged, altered or expired
   // Connections refused at accept by the per-IP limits: max_connections_per_ip, then the rate.
   Counter per_ip_max_refused_total;
   Counter per_ip_rate_refused_total;
@@ -121,6 +122,7 @@ class ProxyMetrics {
     uint64_t tls_malformed_total = 0;
     uint64_t tls_no_route_total = 0;
     uint64_t acl_denied_total = 0;
+    uint64_t sticky_rejected_total = 0;
     uint64_t per_ip_max_refused_total = 0;
     uint64_t per_ip_rate_refused_total = 0;
     std::array<uint64_t, kJwtResultKinds> jwt_requests_total{};

@@ -204,6 +204,10 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   listenerCounter("ballast_listener_acl_denied_total",
                   "Connections (refused at accept), UDP flows or HTTP requests an acl denied.",
                   false, [](const auto& t) { return t.acl_denied_total; });
+  listenerCounter(
+      "ballast_listener_sticky_rejected_total",
+      "Signed sticky cookies refused (forged, altered or expired); the algorithm picked.", true,
+      [](const auto& t) { return t.sticky_rejected_total; });
   out.family("ballast_listener_per_ip_refused_total", "counter",
              "Connections refused at accept by a per-IP limit, by which one.");
   for (const auto& l : cfg.listeners) {

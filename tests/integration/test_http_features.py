@@ -1,12 +1,20 @@
 """tests/integration/test_http_features.py — L7 features that depend on configuration: trusted
 proxies and RFC 7239 Forwarded, route header edits, route conditions on headers, query and
 path regex, sticky cookies, L7 hash keys, and the access log written to a file."""
+import hashlib
+import hmac
 import http.client
 import json
 import os
+import shutil
 import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
 
-from harness import IO_BACKENDS, Ballast, BallastTest, free_port, main, wait_until
+from harness import (BALLAST_BIN, IO_BACKENDS, Ballast, BallastTest, free_port, main,
+                     wait_until)
 from http_backends import HttpBackend
 
 
@@ -144,6 +152,78 @@ class HttpFeaturesTest(BallastTest):
                         self.assertIsNone(resp.getheader("Set-Cookie"))  # already pinned
                     resp, other = get(port, headers={"Cookie": "BALLAST_ID=0000000000000000"})
                     self.assertIsNotNone(resp.getheader("Set-Cookie"))  # unknown value: re-pinned
+
+    def test_a_signed_sticky_cookie_from_one_node_is_honoured_by_another(self):
+        # Two Ballast nodes with the same pool and key file: node A's cookie pins the client on
+        # node B too. A cookie with another backend's id, a later expiry, or an expired
+        # signature (made here with the key, as the docs describe the format) is refused and
+        # counted; each node re-pins the client.
+        key = "6b6579206f6620746865207465737420666f72207369676e656420636f6f6b6965"
+        d = tempfile.mkdtemp(prefix="ballast-sticky-")
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        key_file = os.path.join(d, "sticky.key")
+        with open(key_file, "w") as f:
+            f.write(key + "\n")
+        sticky = f"    sticky: {{cookie: BALLAST_ID, ttl: 30m, key_file: {key_file}}}"
+
+        def sign(value):
+            mac = hmac.new(key.encode(), f"app\n{value}".encode(), hashlib.sha256).hexdigest()
+            return f"{value}.{mac[:32]}"
+
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                port_a, port_b, mport = free_port(), free_port(), free_port()
+                metrics = f'metrics: {{bind: "127.0.0.1:{mport}"}}\n'
+                cfg_a = base(port_a, "", pool("app", [self.a, self.b], sticky))
+                cfg_b = metrics + base(port_b, "", pool("app", [self.a, self.b], sticky))
+                with Ballast(cfg_a, io=io), Ballast(cfg_b, io=io):
+                    first, body = get(port_a)
+                    cookie = first.getheader("Set-Cookie")
+                    self.assertRegex(cookie, r"^BALLAST_ID=[0-9a-f]{16}\.[0-9]+\.[0-9a-f]{32}; "
+                                             r"Path=/; Max-Age=1800; HttpOnly$")
+                    value = cookie.split(";")[0].split("=", 1)[1]
+                    backend_id, expiry, _ = value.split(".")
+                    self.assertAlmostEqual(int(expiry), time.time() + 1800, delta=60)
+                    self.assertEqual(sign(f"{backend_id}.{expiry}"), value)
+                    name = body.split()[0]
+                    for _ in range(4):
+                        resp, again = get(port_b, headers={"Cookie": f"BALLAST_ID={value}"})
+                        self.assertEqual(again.split()[0], name)  # round robin would alternate
+                        self.assertIsNone(resp.getheader("Set-Cookie"))
+                    # The other backend's id, from a cookie for it.
+                    other = None
+                    while other is None:
+                        resp, body2 = get(port_a)
+                        if body2.split()[0] != name:
+                            other = resp.getheader("Set-Cookie").split(";")[0].split("=", 1)[1]
+                    other_id = other.split(".")[0]
+                    forged = [f"{other_id}.{expiry}.{value.split('.')[2]}",
+                              f"{backend_id}.{int(expiry) + 1}.{value.split('.')[2]}",
+                              sign(f"{backend_id}.{int(time.time()) - 5}"),
+                              backend_id]
+                    for bad in forged:
+                        resp, _ = get(port_b, headers={"Cookie": f"BALLAST_ID={bad}"})
+                        self.assertIsNotNone(resp.getheader("Set-Cookie"), bad)
+                    text = urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics",
+                                                  timeout=10).read().decode()
+                    self.assertIn('ballast_listener_sticky_rejected_total{listener="web"} 4',
+                                  text)
+
+    def test_a_short_sticky_key_is_a_config_error(self):
+        d = tempfile.mkdtemp(prefix="ballast-sticky-")
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        key_file = os.path.join(d, "short.key")
+        with open(key_file, "w") as f:
+            f.write("tooshort\n")
+        cfg = os.path.join(d, "ballast.yaml")
+        with open(cfg, "w") as f:
+            f.write(base(free_port(), "", pool(
+                "app", [self.a], f"    sticky: {{cookie: ID, key_file: {key_file}}}")))
+        proc = subprocess.run([BALLAST_BIN, "validate", "-c", cfg], capture_output=True, text=True,
+                              timeout=30)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertRegex(proc.stdout + proc.stderr,
+                         r":10:\d+: .*key_file: .* holds 8 bytes; a signing key needs at least 32")
 
     def test_header_hash_key_keeps_one_user_on_one_backend(self):
         for io in IO_BACKENDS:

@@ -749,7 +749,7 @@ TEST(HttpRoutesExtTest, StickyErrors) {
         "r.yaml:3:30: ttl: 1s500ms is not a whole number of seconds, which the cookie's Max-Age "
         "counts in");
   error("sticky: {cookie: s, path: /}",
-        "r.yaml:3:25: unknown key \"path\" in sticky; allowed keys: cookie, ttl");
+        "r.yaml:3:25: unknown key \"path\" in sticky; allowed keys: cookie, ttl, key_file");
   error("sticky: BALLAST_ID", "r.yaml:3:13: sticky: expected a mapping, got \"BALLAST_ID\"");
 }
 

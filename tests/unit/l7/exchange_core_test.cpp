@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "l7/sticky.h"
 
 namespace ballast::l7 {
@@ -187,11 +188,57 @@ TEST_F(ExchangeCoreTest, PicksNeverRepeatABackendAndStopAfterConnectRetries) {
 }
 
 TEST_F(ExchangeCoreTest, TheStickyBackendIsTriedFirst) {
-  const std::string cookie = "srv=" + stickyValue("api", *runtimes_[1]->backends[2]);
+  const std::string cookie = "srv=" + stickyValue(pools_config_[1], *runtimes_[1]->backends[2], 0);
   ASSERT_TRUE(begin("/api", {{"Cookie", cookie}}).proceed());
   EXPECT_EQ(ex_.sticky, 2);
   EXPECT_EQ(pickBackend(env_, ex_), 2U);
   EXPECT_NE(pickBackend(env_, ex_), 2U);  // a retry goes elsewhere
+}
+
+TEST_F(ExchangeCoreTest, ASignedCookieIsHonouredUntilItExpires) {
+  pools_config_[1].sticky_key = "0123456789abcdef0123456789abcdef";
+  const uint64_t now_s = core::unixMs() / core::kMsPerSecond;
+  const auto& b2 = *runtimes_[1]->backends[2];
+  const std::string fresh = stickyValue(pools_config_[1], b2, now_s);
+  EXPECT_EQ(fresh.size(), 16U + 1 + std::to_string(now_s + 3600).size() + 1 + 32) << fresh;
+  ASSERT_TRUE(begin("/api", {{"Cookie", "srv=" + fresh}}).proceed());
+  EXPECT_EQ(ex_.sticky, 2);
+  EXPECT_EQ(counters_.sticky_rejected_total.value(), 0U);
+  // Issued more than a TTL (1h) ago: refused, and the algorithm picks.
+  const std::string old = stickyValue(pools_config_[1], b2, now_s - 3600 - 10);
+  ASSERT_TRUE(begin("/api", {{"Cookie", "srv=" + old}}).proceed());
+  EXPECT_EQ(ex_.sticky, -1);
+  EXPECT_EQ(counters_.sticky_rejected_total.value(), 1U);
+}
+
+TEST_F(ExchangeCoreTest, AForgedOrAlteredSignedCookieIsRefused) {
+  pools_config_[1].sticky_key = "0123456789abcdef0123456789abcdef";
+  const uint64_t now_s = core::unixMs() / core::kMsPerSecond;
+  const std::string good = stickyValue(pools_config_[1], *runtimes_[1]->backends[2], now_s);
+  config::Pool unsigned_pool = pools_config_[1];
+  unsigned_pool.sticky_key.clear();
+  const std::string other_id = stickyValue(unsigned_pool, *runtimes_[1]->backends[3], 0);
+  config::Pool other_key = pools_config_[1];
+  other_key.sticky_key = "fedcba9876543210fedcba9876543210";
+  const std::vector<std::string> bad = {
+      other_id,                                                   // unsigned
+      other_id + good.substr(16),                                 // another backend, same tag
+      good.substr(0, 17) + "9" + good.substr(18),                 // a later expiry
+      stickyValue(other_key, *runtimes_[1]->backends[2], now_s),  // another key
+      good + "0",                                                 // too long
+      good.substr(0, 16) + ".." + good.substr(good.size() - 32),  // no expiry
+  };
+  uint64_t refused = 0;
+  for (const auto& value : bad) {
+    ASSERT_TRUE(begin("/api", {{"Cookie", "srv=" + value}}).proceed());
+    EXPECT_EQ(ex_.sticky, -1) << value;
+    EXPECT_EQ(counters_.sticky_rejected_total.value(), ++refused) << value;
+  }
+  // The same cookie in another pool that shares the key means nothing there.
+  pools_config_[0].sticky_cookie = "srv";
+  pools_config_[0].sticky_key = pools_config_[1].sticky_key;
+  ASSERT_TRUE(begin("/", {{"Cookie", "srv=" + good}}).proceed());
+  EXPECT_EQ(ex_.sticky, -1);
 }
 
 TEST_F(ExchangeCoreTest, NothingUpMeansNoPick) {
