@@ -201,11 +201,36 @@ Table backendTable() {
                 "ERRORS", "CHECK"});
 }
 
+// "file ok", "dns 2 failures: <why>", "file, dns ok"; "-" without discovery.
+std::string discoverySummary(const json& p) {
+  if (!p.contains("discovery")) {
+    return "-";
+  }
+  std::string out;
+  for (const char* source : {"file", "dns"}) {
+    if (!p["discovery"].contains(source)) {
+      continue;
+    }
+    const json& d = p["discovery"][source];
+    if (!out.empty()) {
+      out += ", ";
+    }
+    out += source;
+    const uint64_t failed = d.value(std::string(source) == "file" ? "errors" : "failures", 0ULL);
+    if (d["last_error"].is_string()) {
+      out += " failing (" + std::to_string(failed) + "): " + d["last_error"].get<std::string>();
+    } else {
+      out += " ok";
+    }
+  }
+  return out;
+}
+
 void printPools(const json& j) {
-  Table t({"POOL", "ALGORITHM", "UP", "BACKENDS"});
+  Table t({"POOL", "ALGORITHM", "UP", "BACKENDS", "DISCOVERY"});
   for (const auto& p : j["pools"]) {
     t.add({str(p["name"]), str(p["algorithm"]), str(p["backends_up"]),
-           std::to_string(p["backends"].size())});
+           std::to_string(p["backends"].size()), discoverySummary(p)});
   }
   t.print();
 }

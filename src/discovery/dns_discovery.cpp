@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 namespace ballast::discovery {
@@ -189,6 +190,7 @@ void DnsDiscovery::finish(Entry& e, bool ok, std::vector<config::Backend> found,
                           const std::string& error) {
   if (!ok) {
     ++counters_[e.pool].failures;
+    counters_[e.pool].last_error = e.host + ": " + error;
     core::LogLine(core::LogLevel::kWarn, "discovery.dns_failed")
         .str("pool", e.pool)
         .str("name", e.host)
@@ -204,6 +206,9 @@ void DnsDiscovery::finish(Entry& e, bool ok, std::vector<config::Backend> found,
       found.begin(), found.end(), e.backends.begin(), e.backends.end(),
       [](const auto& a, const auto& b) { return a.address == b.address && a.weight == b.weight; });
   e.backends = std::move(found);
+  auto& counters = counters_[e.pool];
+  counters.last_answer_unix_ms = core::unixMs();
+  counters.last_error.clear();
   loop_.timers().schedule(e.timer, clampTtlMs(ttl_s));
   core::LogLine(core::LogLevel::kDebug, "discovery.dns_answer")
       .str("pool", e.pool)

@@ -34,7 +34,9 @@ class DnsDiscovery {
 
   struct Counters {
     uint64_t lookups = 0;
-    uint64_t failures = 0;  // the last good set served on
+    uint64_t failures = 0;             // the last good set served on
+    uint64_t last_answer_unix_ms = 0;  // the last lookup that answered (0: none yet)
+    std::string last_error;            // of the last lookup, if it failed; else empty
   };
   // By pool name.
   const std::map<std::string, Counters>& counters() const { return counters_; }

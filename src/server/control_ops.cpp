@@ -184,10 +184,19 @@ std::optional<json> ControlThread::pool(const std::string& name) const {
     }
     backends.push_back(std::move(b));
   }
-  return json{{"name", name},
-              {"algorithm", balance::algorithmName(p.config->algorithm)},
-              {"backends_up", up},
-              {"backends", backends}};
+  json out{{"name", name},
+           {"algorithm", balance::algorithmName(p.config->algorithm)},
+           {"backends_up", up},
+           {"backends", backends}};
+  // The running config's pool: its discovery state is the control thread's, not the snapshot's.
+  for (const auto& cp : config_->pools) {
+    if (cp.name == name) {
+      if (json d = discoveryJson(cp); !d.is_null()) {
+        out["discovery"] = std::move(d);
+      }
+    }
+  }
+  return out;
 }
 
 control::AdminResponse ControlThread::backendAction(const control::BackendAction& a) {

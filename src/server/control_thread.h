@@ -141,7 +141,12 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   struct DiscoveryCounters {
     uint64_t updates = 0;  // backend sets applied in place
     uint64_t errors = 0;   // files refused (unreadable, invalid): the last good set serves
+    uint64_t last_update_unix_ms = 0;
+    std::string last_error;  // of the last read, if it was refused; else empty
   };
+  // A pool's discovery sources and how they fare, for the API (discovery_apply.cpp); null when
+  // the pool discovers nothing.
+  nlohmann::json discoveryJson(const config::Pool& pool) const;
   std::map<std::string, DiscoveryCounters> discovery_counters_;  // by pool
   control::AuditLog audit_;
   control::LogOutputs log_outputs_;

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "config/discovery_file.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "metrics/prometheus_writer.h"
 #include "server/control_thread.h"
@@ -93,7 +94,9 @@ void ControlThread::onDiscoveryChange() {
     std::vector<config::ConfigError> errors;
     auto found = config::discoverBackends(pool, next->allow_exec_checks, &errors);
     if (!found) {
-      ++discovery_counters_[pool.name].errors;
+      auto& counters = discovery_counters_[pool.name];
+      ++counters.errors;
+      counters.last_error = errors.empty() ? std::string("invalid") : errors.front().format();
       core::LogLine(core::LogLevel::kError, "discovery.rejected")
           .str("pool", pool.name)
           .str("file", pool.discovery.file)
@@ -130,7 +133,12 @@ void ControlThread::onDiscoveryChange() {
   }
   for (const auto& c : changes) {
     const auto pool = c["pool"].get<std::string>();
-    ++discovery_counters_[pool].updates;
+    auto& counters = discovery_counters_[pool];
+    ++counters.updates;
+    counters.last_update_unix_ms = core::unixMs();
+    if (c["source"] == "file") {
+      counters.last_error.clear();
+    }
     audit_.record("discovery.update", "discovery:" + c["source"].get<std::string>(),
                   {{"pool", pool}, {"generation", before}},
                   {{"pool", pool},
@@ -146,6 +154,46 @@ void ControlThread::onDiscoveryChange() {
         .unum("backends", c["backends"].get<uint64_t>())
         .unum("generation", snapshot_->generation);
   }
+}
+
+json ControlThread::discoveryJson(const config::Pool& pool) const {
+  if (!pool.discovery.hasFile() && !pool.resolvesNames()) {
+    return nullptr;
+  }
+  json out = json::object();
+  if (pool.discovery.hasFile()) {
+    const auto it = discovery_counters_.find(pool.name);
+    const DiscoveryCounters none;
+    const DiscoveryCounters& c = it == discovery_counters_.end() ? none : it->second;
+    out["file"] = {{"path", pool.discovery.file},
+                   {"updates", c.updates},
+                   {"errors", c.errors},
+                   {"last_update_unix_ms", c.last_update_unix_ms},
+                   {"last_error", c.last_error.empty() ? json(nullptr) : json(c.last_error)}};
+  }
+  if (pool.resolvesNames()) {
+    json names = json::array();
+    for (const auto& b : pool.dns_backends) {
+      names.push_back(b.host + ":" + std::to_string(b.port));
+    }
+    if (!pool.discovery.dns_srv.empty()) {
+      names.push_back(pool.discovery.dns_srv);
+    }
+    discovery::DnsDiscovery::Counters c;
+    if (dns_discovery_) {
+      const auto it = dns_discovery_->counters().find(pool.name);
+      if (it != dns_discovery_->counters().end()) {
+        c = it->second;
+      }
+    }
+    out["dns"] = {{"names", names},
+                  {"srv", !pool.discovery.dns_srv.empty()},
+                  {"lookups", c.lookups},
+                  {"failures", c.failures},
+                  {"last_answer_unix_ms", c.last_answer_unix_ms},
+                  {"last_error", c.last_error.empty() ? json(nullptr) : json(c.last_error)}};
+  }
+  return out;
 }
 
 void ControlThread::writeDiscoveryMetrics(metrics::PrometheusWriter& out) const {

@@ -157,6 +157,20 @@ pools:
                     self.assertEqual(metric(metrics_port, "ballast_discovery_errors_total"), 1)
                     self.assertEqual(set(pool_backends(lb)), {self.a.address})
                     self.assertEqual(ask_name(port), "a")
+                    # The API and `ballast show pools` say the source is failing, and why.
+                    status = api(lb, "GET", "/api/v1/pools/app")[1]["discovery"]["file"]
+                    self.assertEqual(status["path"], self.list)
+                    self.assertEqual(status["errors"], 1)
+                    self.assertTrue(status["last_error"].startswith(f"{self.list}:2:"), status)
+                    shown = subprocess.run(
+                        [BALLAST_BIN, "show", "pools", "--socket",
+                         os.path.join(lb.dir, "admin.sock")],
+                        capture_output=True, text=True, timeout=30)
+                    self.assertEqual(shown.returncode, 0, shown.stderr)
+                    self.assertRegex(shown.stdout, r"(?m)^POOL\s+ALGORITHM\s+UP\s+BACKENDS\s+"
+                                                   r"DISCOVERY")
+                    self.assertRegex(shown.stdout, rf"(?m)^app\s.*file failing \(1\): "
+                                                   rf"{re.escape(self.list)}:2:")
 
                     # Unreadable: the same refusal.
                     os.unlink(self.list)
@@ -182,6 +196,10 @@ pools:
                     self.assertEqual(ask_name(port), "b")
                     self.assertEqual(audit(lb, "discovery.update")[-1]["after"]["added"],
                                      [self.b.address])
+                    status = api(lb, "GET", "/api/v1/pools/app")[1]["discovery"]["file"]
+                    self.assertIsNone(status["last_error"])  # a good read clears it
+                    self.assertGreaterEqual(status["updates"], 2)
+                    self.assertGreater(status["last_update_unix_ms"], 0)
 
     def test_validate_reports_the_discovery_file_at_line_and_column(self):
         write_list(self.list, f'- {{address: "{self.a.address}"}}\n- {{address: "x", wait: 1}}\n')

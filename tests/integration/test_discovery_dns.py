@@ -169,6 +169,11 @@ pools:
                 two, three = f"127.0.0.2:{self.port}", f"127.0.0.3:{self.port}"
                 wait_until(lambda: set(backends(lb, "app")) == {two}, what="app.svc.test")
                 self.assertEqual(ask(listen), "two")
+                status = api(lb, "/api/v1/pools/app")["discovery"]["dns"]
+                self.assertEqual(status["names"], [f"app.svc.test:{self.port}"])
+                self.assertIsNone(status["last_error"])
+                self.assertGreater(status["lookups"], 0)
+                self.assertGreater(status["last_answer_unix_ms"], 0)
                 # SRV: the priority-0 target with its weight; the priority-10 one is unused.
                 wait_until(lambda: set(backends(lb, "bysrv")) == {three}, what="srv")
                 self.assertEqual(backends(lb, "bysrv")[three]["weight"], 7)
@@ -202,6 +207,9 @@ pools:
                 self.assertEqual(set(backends(lb, "app")), {two, three})
                 self.assertIn(ask(listen), {"two", "three"})
                 self.assertTrue(lb.events("discovery.dns_failed"))
+                status = api(lb, "/api/v1/pools/app")["discovery"]["dns"]
+                self.assertTrue(status["last_error"].startswith("app.svc.test: "), status)
+                self.assertGreater(status["failures"], 0)
         finally:
             d.stop()
 
