@@ -15,7 +15,8 @@ hog_on=${STRESS_HOG:-1}
 tests=${STRESS_TESTS:-"test_upgrade test_upgrade_storm test_reload_under_load
   test_http_proxy.HttpProxyTest.test_graceful_stop_does_not_wait_for_idle_keep_alive_clients
   test_l4_resilience.ResilienceTest.test_sigterm_stops_accepting_and_lets_open_connections_finish
-  test_chaos test_outlier_detection test_circuit_breaker test_per_ip_limits"}
+  test_chaos test_outlier_detection test_circuit_breaker test_per_ip_limits
+  test_h2_upstream_resilience"}
 logs=${STRESS_LOGS:-$(mktemp -d /tmp/ballast-stress-XXXXXX)}
 export BALLAST_BIN=${BALLAST_BIN:-$root/build/ballast}
 
