@@ -21,6 +21,22 @@ namespace ballast::l7 {
 
 using namespace session_internal;  // NOLINT(google-build-using-namespace): this class's own files
 
+namespace {
+
+// Fields a trailer section must not carry (RFC 9110 §6.5.1): framing, routing, connection.
+bool forbiddenInTrailers(std::string_view name) {
+  for (const std::string_view f : {"content-length", "transfer-encoding", "host", "connection",
+                                   "keep-alive", "proxy-connection", "te", "trailer", "upgrade",
+                                   "content-encoding", "content-type", "content-range"}) {
+    if (h1::equalsIgnoreCase(name, f)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 void HttpSession::onUpstreamConnecting() {
   armTimer(static_cast<uint64_t>(env_.listener->timeouts.connect.count()));
 }
@@ -152,12 +168,36 @@ bool HttpSession::onResponseHead(const h1::ResponseHead& head) {
   return appendClient(scratch.data(), scratch.size());
 }
 
-void HttpSession::onResponseEnd(std::span<const h1::Header> /*trailers*/, bool reusable) {
-  if (ex_->response_chunked && !appendClient(h1::kLastChunk.data(), h1::kLastChunk.size())) {
+void HttpSession::onResponseEnd(std::span<const h1::Header> trailers, bool reusable) {
+  if (ex_->response_chunked && !appendLastChunk(trailers)) {
     return;
   }
   up_.release(reusable && ex_->request_done);
   finishExchange();
+}
+
+// The backend's trailers (an HTTP/1.1 chunked body's, or an HTTP/2 backend's: gRPC's grpc-status)
+// go on in the last chunk, as HAProxy and NGINX pass them; fields that would change framing or
+// routing if a recipient merged them into the head (RFC 9110 §6.5.1) are dropped.
+bool HttpSession::appendLastChunk(std::span<const h1::Header> trailers) {
+  auto& kept = env_.scratch->headers;
+  kept.clear();
+  for (const auto& t : trailers) {
+    if (!forbiddenInTrailers(t.name)) {
+      kept.push_back(t);
+    }
+  }
+  auto& out = env_.scratch->head;
+  out.clear();
+  if (kept.empty() || !h1::writeLastChunk(kept, out)) {
+    if (!kept.empty()) {
+      core::LogLine(core::LogLevel::kWarn, "l7.bad_trailers", core::LogRepeat::kLimited)
+          .str("listener", env_.listener->name)
+          .str("backend", ex_->backend ? ex_->backend->name : "");
+    }
+    return appendClient(h1::kLastChunk.data(), h1::kLastChunk.size());
+  }
+  return appendClient(out.data(), out.size());
 }
 
 void HttpSession::finishExchange() {

@@ -263,10 +263,11 @@ pools:
                         tail = out[out.index("message"):]
                         self.assertIn("grpc-status: 7", tail, out)
                         self.assertIn("grpc-message: denied", tail, out)
-                        # An HTTP/1.1 client gets the whole chunked body (trailers to HTTP/1.1
-                        # clients are not written yet: the HTTP/1 session drops them).
+                        # An HTTP/1.1 client gets the body chunked and the trailers in the
+                        # last chunk.
                         out, _ = curl("--http1.1", "--raw", f"http://127.0.0.1:{h1_port}/x")
-                        self.assertEqual(out, b"7\r\nmessage\r\n0\r\n\r\n")
+                        self.assertEqual(out, b"7\r\nmessage\r\n0\r\ngrpc-status: 7\r\n"
+                                              b"grpc-message: denied\r\n\r\n")
                 finally:
                     backend.close()
 

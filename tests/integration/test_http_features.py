@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -224,6 +225,54 @@ class HttpFeaturesTest(BallastTest):
         self.assertNotEqual(proc.returncode, 0)
         self.assertRegex(proc.stdout + proc.stderr,
                          r":10:\d+: .*key_file: .* holds 8 bytes; a signing key needs at least 32")
+
+    def test_a_backends_trailers_reach_the_client_without_framing_fields(self):
+        # A chunked response's trailers go on in the last chunk; a field that would change
+        # framing or routing if merged into the head (Content-Length here) is dropped.
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(8)
+        self.addCleanup(srv.close)
+
+        def serve():
+            while True:
+                try:
+                    conn, _ = srv.accept()
+                except OSError:
+                    return
+                with conn:
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                                 b"Trailer: X-Checksum\r\nConnection: close\r\n\r\n"
+                                 b"5\r\nhello\r\n0\r\nX-Checksum: 5d41402a\r\n"
+                                 b"Content-Length: 99\r\n\r\n")
+
+        threading.Thread(target=serve, daemon=True).start()
+
+        class Raw:
+            address = f"127.0.0.1:{srv.getsockname()[1]}"
+
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                port = free_port()
+                with Ballast(base(port, "", pool("app", [Raw])), io=io):
+                    with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+                        c.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nTE: trailers\r\n"
+                                  b"Connection: close\r\n\r\n")
+                        reply = b""
+                        while True:
+                            chunk = c.recv(4096)
+                            if not chunk:
+                                break
+                            reply += chunk
+                    head, _, body = reply.partition(b"\r\n\r\n")
+                    self.assertIn(b"HTTP/1.1 200", head)
+                    self.assertEqual(body, b"5\r\nhello\r\n0\r\nX-Checksum: 5d41402a\r\n\r\n")
 
     def test_header_hash_key_keeps_one_user_on_one_backend(self):
         for io in IO_BACKENDS:
