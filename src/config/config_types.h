@@ -23,7 +23,8 @@
 
 namespace ballast::policy {
 struct Jwks;
-}
+struct HtpasswdUsers;
+}  // namespace ballast::policy
 
 namespace ballast::config {
 
@@ -196,6 +197,16 @@ struct JwtAuth {
   std::vector<std::pair<std::string, std::string>> forward_claims;
 };
 
+// basic_auth: user names and passwords (RFC 7617) checked against an htpasswd file with
+// crypt(3). Per listener; a route's own `basic_auth:` replaces the listener's for its requests.
+struct BasicAuth {
+  bool enabled = false;
+  std::string realm = "ballast";
+  std::string users_file;                              // watched: a change reloads the config
+  std::shared_ptr<const policy::HtpasswdUsers> users;  // read at load; immutable
+  bool forward_credentials = false;                    // false: Authorization is not sent upstream
+};
+
 // redirect_https: answer every request with a redirect to the same URL over https, as NGINX's
 // `return 308 https://$host$request_uri` does. Per listener or per route.
 struct HttpsRedirect {
@@ -232,6 +243,7 @@ struct Route {
   uint16_t deny_status = 0;    // `deny:` — answer every matching request with this status
   std::vector<RateLimitRule> rate_limits;  // after the listener's
   std::optional<JwtAuth> jwt;              // unset: the listener's
+  std::optional<BasicAuth> basic_auth;     // unset: the listener's
   // The effective https redirect (the route's, else the listener's); resolved at load.
   HttpsRedirect redirect;
 };
@@ -268,6 +280,7 @@ struct HttpSettings {
   EdgePolicy edge;
   std::vector<RateLimitRule> rate_limits;  // every request, before its route's
   JwtAuth jwt;
+  BasicAuth basic_auth;
   // Resolved at load from `edge`: what requests no route matched get.
   HttpsRedirect redirect;
   HeaderOps response_headers;

@@ -1,7 +1,9 @@
 // src/l7/filter_chain.cpp — which filters a listener runs, in their order: rate limits first
-// (cheapest refusal), then jwt (signature checks cost more per request).
+// (cheapest refusal), then jwt (signature checks cost more per request), then basic_auth
+// (crypt(3) costs the most, so a flood is refused by a rate limit before it is hashed).
 #include <memory>
 
+#include "l7/basic_auth_filter.h"
 #include "l7/filter.h"
 #include "l7/jwt_filter.h"
 #include "l7/rate_limit_filter.h"
@@ -25,6 +27,13 @@ FilterChain buildFilterChain(const config::Listener& listener,
   }
   if (jwt) {
     chain.push_back(std::make_unique<JwtFilter>(listener, counters));
+  }
+  bool basic = listener.http.basic_auth.enabled;
+  for (const auto& r : listener.http.routes) {
+    basic = basic || (r.basic_auth && r.basic_auth->enabled);
+  }
+  if (basic) {
+    chain.push_back(std::make_unique<BasicAuthFilter>(listener, counters));
   }
   return chain;
 }
