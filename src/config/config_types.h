@@ -153,11 +153,12 @@ struct AclRules {
 
 // rate_limit: one rule of a listener's or a route's list, run in the order written. The key is
 // one part or a tuple of parts; a request lacking a header or cookie part is not counted by the
-// rule (as NGINX does with an empty key).
-enum class RateKeyKind : uint8_t { kSourceIp, kHeader, kCookie, kPath };
+// rule (as NGINX does with an empty key). A jwt_claim part keys on a claim of a token the jwt
+// filter verified, so such rules run after it; without one it keys on the client's address.
+enum class RateKeyKind : uint8_t { kSourceIp, kHeader, kCookie, kPath, kJwtClaim };
 struct RateKeyPart {
   RateKeyKind kind = RateKeyKind::kSourceIp;
-  std::string name;  // header (lower case) or cookie name
+  std::string name;  // header (lower case), cookie or claim name
 };
 // Refusals of one rule, from every worker (shared: only refusals write here, so allowed
 // requests never touch this line).
@@ -176,6 +177,15 @@ struct RateLimitRule {
   uint8_t ipv6_prefix = 64;
   uint64_t id = 0;  // seeds the key hash: same rule (scope, name, limit) keeps its state on reload
   std::shared_ptr<RateLimitStats> stats = std::make_shared<RateLimitStats>();
+
+  bool keyedOnClaim() const {
+    for (const auto& part : key) {
+      if (part.kind == RateKeyKind::kJwtClaim) {
+        return true;
+      }
+    }
+    return false;
+  }
 };
 
 // jwt: bearer tokens checked at the edge (policy/jwt). Per listener; a route's own `jwt:`
