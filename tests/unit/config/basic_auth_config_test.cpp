@@ -81,5 +81,39 @@ TEST(BasicAuthConfigTest, Errors) {
       << r.errors[3].message;
 }
 
+TEST(BasicAuthConfigTest, JwtOnAuthorizationClashes) {
+  const std::string users =
+      usersFile("alice:$2y$04$v/DkC9WnVm.2lidYxsnS.OQT7LPV6jkFPhH92ouR8hHe9Bbeydmqa\n");
+  const std::string jwks = usersFile(
+      R"({"keys": [{"kty": "oct", "kid": "k", "k": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI"}]})");
+  const LoadResult r = loadConfigText(R"(listeners:
+  - name: web
+    bind: "127.0.0.1:8080"
+    protocol: http
+    pool: app
+    jwt: {jwks_file: )" + jwks + R"(, algorithms: [HS256]}
+    routes:
+      - name: staff
+        match: {path: /staff}
+        pool: app
+        basic_auth: {users_file: )" + users +
+                                          R"(}
+      - name: ok
+        match: {path: /ok}
+        pool: app
+        jwt: off
+        basic_auth: {users_file: )" + users +
+                                          R"(}
+pools:
+  - {name: app, backends: [{address: "127.0.0.1:9001"}]}
+)",
+                                      "a.yaml");
+  ASSERT_EQ(r.errors.size(), 1U);
+  EXPECT_EQ(r.errors[0].format(),
+            "a.yaml:2:11: listener \"web\": jwt (Authorization: Bearer) and basic_auth both apply "
+            "to route \"staff\", which one Authorization field cannot pass; read the token from "
+            "jwt.from: header:NAME or cookie:NAME, or turn one off there");
+}
+
 }  // namespace
 }  // namespace ballast::config
