@@ -23,7 +23,8 @@
 
 namespace ballast::policy {
 struct Jwks;
-}
+struct HtpasswdUsers;
+}  // namespace ballast::policy
 
 namespace ballast::config {
 
@@ -152,11 +153,12 @@ struct AclRules {
 
 // rate_limit: one rule of a listener's or a route's list, run in the order written. The key is
 // one part or a tuple of parts; a request lacking a header or cookie part is not counted by the
-// rule (as NGINX does with an empty key).
-enum class RateKeyKind : uint8_t { kSourceIp, kHeader, kCookie, kPath };
+// rule (as NGINX does with an empty key). A jwt_claim part keys on a claim of a token the jwt
+// filter verified, so such rules run after it; without one it keys on the client's address.
+enum class RateKeyKind : uint8_t { kSourceIp, kHeader, kCookie, kPath, kJwtClaim };
 struct RateKeyPart {
   RateKeyKind kind = RateKeyKind::kSourceIp;
-  std::string name;  // header (lower case) or cookie name
+  std::string name;  // header (lower case), cookie or claim name
 };
 // Refusals of one rule, from every worker (shared: only refusals write here, so allowed
 // requests never touch this line).
@@ -175,6 +177,15 @@ struct RateLimitRule {
   uint8_t ipv6_prefix = 64;
   uint64_t id = 0;  // seeds the key hash: same rule (scope, name, limit) keeps its state on reload
   std::shared_ptr<RateLimitStats> stats = std::make_shared<RateLimitStats>();
+
+  bool keyedOnClaim() const {
+    for (const auto& part : key) {
+      if (part.kind == RateKeyKind::kJwtClaim) {
+        return true;
+      }
+    }
+    return false;
+  }
 };
 
 // jwt: bearer tokens checked at the edge (policy/jwt). Per listener; a route's own `jwt:`
@@ -194,6 +205,16 @@ struct JwtAuth {
   std::string realm = "ballast";
   // claim → header sent upstream; a client's own copies of these headers are always removed.
   std::vector<std::pair<std::string, std::string>> forward_claims;
+};
+
+// basic_auth: user names and passwords (RFC 7617) checked against an htpasswd file with
+// crypt(3). Per listener; a route's own `basic_auth:` replaces the listener's for its requests.
+struct BasicAuth {
+  bool enabled = false;
+  std::string realm = "ballast";
+  std::string users_file;                              // watched: a change reloads the config
+  std::shared_ptr<const policy::HtpasswdUsers> users;  // read at load; immutable
+  bool forward_credentials = false;                    // false: Authorization is not sent upstream
 };
 
 // redirect_https: answer every request with a redirect to the same URL over https, as NGINX's
@@ -232,6 +253,7 @@ struct Route {
   uint16_t deny_status = 0;    // `deny:` — answer every matching request with this status
   std::vector<RateLimitRule> rate_limits;  // after the listener's
   std::optional<JwtAuth> jwt;              // unset: the listener's
+  std::optional<BasicAuth> basic_auth;     // unset: the listener's
   // The effective https redirect (the route's, else the listener's); resolved at load.
   HttpsRedirect redirect;
 };
@@ -268,6 +290,7 @@ struct HttpSettings {
   EdgePolicy edge;
   std::vector<RateLimitRule> rate_limits;  // every request, before its route's
   JwtAuth jwt;
+  BasicAuth basic_auth;
   // Resolved at load from `edge`: what requests no route matched get.
   HttpsRedirect redirect;
   HeaderOps response_headers;

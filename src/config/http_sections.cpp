@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "config/acl_sections.h"
+#include "config/basic_auth_sections.h"
 #include "config/edge_sections.h"
 #include "config/host_names.h"
 #include "config/http_fields.h"
@@ -35,7 +36,8 @@ constexpr std::array kRouteKeys = {"name"sv,
                                    "acl"sv,
                                    "deny"sv,
                                    "rate_limit"sv,
-                                   "jwt"sv};
+                                   "jwt"sv,
+                                   "basic_auth"sv};
 constexpr std::array kHttp2LimitKeys = {"max_concurrent_streams"sv,
                                         "stream_buffer"sv,
                                         "max_frame_size"sv,
@@ -495,6 +497,9 @@ void readHttpSettings(FileReader& file, const MapReader& map, HttpSettings& http
   if (const Field* f = map.find("jwt")) {
     readJwt(file, *f, http.jwt);
   }
+  if (const Field* f = map.find("basic_auth")) {
+    readBasicAuth(file, *f, http.basic_auth);
+  }
 }
 
 void readHttpTimeouts(FileReader& file, const MapReader& map, HttpTimeouts& timeouts) {
@@ -585,6 +590,10 @@ size_t readRoutes(FileReader& file, const Field& field, const std::string& liste
     if (const Field* f = map.find("jwt")) {
       route.jwt.emplace();
       readJwt(file, *f, *route.jwt);
+    }
+    if (const Field* f = map.find("basic_auth")) {
+      route.basic_auth.emplace();
+      readBasicAuth(file, *f, *route.basic_auth);
     }
     // A route that only redirects to https, or only denies, forwards nothing: no pool needed.
     const bool redirects = route.edge.redirect_https && route.edge.redirect_https->enabled;

@@ -26,10 +26,10 @@ constexpr uint64_t kMaxRefillSeconds = 7 * 24 * 3600;
 
 constexpr std::array<Choice<bool>, 2> kModeChoices = {{{"enforce", false}, {"dry_run", true}}};
 
-// "source_ip", "path", "header:NAME" or "cookie:NAME".
+// "source_ip", "path", "header:NAME", "cookie:NAME" or "jwt_claim:NAME".
 std::optional<RateKeyPart> readKeyPart(FileReader& file, const Field& field) {
   constexpr std::string_view kExpected =
-      "source_ip, path, header:NAME or cookie:NAME (jwt_claim:NAME comes with the jwt filter)";
+      "source_ip, path, header:NAME, cookie:NAME or jwt_claim:NAME";
   const auto text = readScalar(file, field, kExpected);
   if (!text) {
     return std::nullopt;
@@ -44,9 +44,9 @@ std::optional<RateKeyPart> readKeyPart(FileReader& file, const Field& field) {
   const auto colon = t.find(':');
   const std::string_view kind = t.substr(0, colon);
   const std::string_view name = colon == std::string_view::npos ? ""sv : t.substr(colon + 1);
-  if (kind == "jwt_claim") {
-    file.error(field.valueMark(), "key: jwt_claim:NAME needs the jwt filter, not built yet");
-    return std::nullopt;
+  if (kind == "jwt_claim" && !name.empty() &&
+      name.find_first_of(" \t\r\n") == std::string_view::npos) {
+    return RateKeyPart{RateKeyKind::kJwtClaim, std::string(name)};  // claim names are case-exact
   }
   if ((kind == "header" || kind == "cookie") && !name.empty() &&
       name.find_first_of(" \t\r\n:;=,") == std::string_view::npos) {

@@ -209,11 +209,40 @@ void checkHttpOnlyPoolSettings(const Config& config, const SourceMap& sources,
 
 }  // namespace
 
+// jwt reading `Authorization: Bearer` and basic_auth both applying to a request: it must pass
+// both, and one Authorization field cannot carry both schemes, so no request ever would.
+void checkAuthConflicts(const Config& config, const SourceMap& sources, Diagnostics& diagnostics) {
+  for (size_t i = 0; i < config.listeners.size() && i < sources.listeners.size(); ++i) {
+    const Listener& l = config.listeners[i];
+    const auto clash = [](const JwtAuth& jwt, const BasicAuth& basic) {
+      return jwt.enabled && jwt.from == JwtSource::kBearer && basic.enabled;
+    };
+    std::string scope;
+    if (clash(l.http.jwt, l.http.basic_auth)) {
+      scope = "its requests";
+    }
+    for (const auto& r : l.http.routes) {
+      if (scope.empty() &&
+          clash(r.jwt ? *r.jwt : l.http.jwt, r.basic_auth ? *r.basic_auth : l.http.basic_auth)) {
+        scope = "route \"" + r.name + "\"";
+      }
+    }
+    if (!scope.empty()) {
+      diagnostics.add(sources.listeners[i].name,
+                      "listener \"" + l.name + "\": jwt (Authorization: Bearer) and basic_auth " +
+                          "both apply to " + scope +
+                          ", which one Authorization field cannot pass; read the token from " +
+                          "jwt.from: header:NAME or cookie:NAME, or turn one off there");
+    }
+  }
+}
+
 void validateConfig(const Config& config, const SourceMap& sources, bool complete,
                     Diagnostics& diagnostics) {
   checkUniqueNames(config, sources, diagnostics);
   checkBindConflicts(config, sources, diagnostics);
   checkHttpOnlyPoolSettings(config, sources, diagnostics);
+  checkAuthConflicts(config, sources, diagnostics);
   if (complete) {
     checkPoolReferences(config, sources, diagnostics);
   }

@@ -74,6 +74,9 @@ struct Exchange {
   // configuration, which the worker's epoch keeps alive.
   std::vector<std::string_view> drop_fields;
   std::vector<std::pair<std::string_view, std::string>> add_fields;
+  // Claims of the verified token that rate limits key on (jwt_claim:NAME), for the filters after
+  // the jwt filter; empty when no token was verified.
+  std::vector<std::pair<std::string_view, std::string>> jwt_claims;
 
   // Back to a fresh request's state; the strings keep their capacity for the next one.
   void resetCore();

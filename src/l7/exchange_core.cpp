@@ -174,6 +174,7 @@ void Exchange::resetCore() {
   answer_fields.clear();
   drop_fields.clear();
   add_fields.clear();
+  jwt_claims.clear();
 }
 
 Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& request,

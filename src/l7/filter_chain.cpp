@@ -1,7 +1,10 @@
 // src/l7/filter_chain.cpp — which filters a listener runs, in their order: rate limits first
-// (cheapest refusal), then jwt (signature checks cost more per request).
+// (cheapest refusal), then jwt (signature checks cost more per request), then the rate limits
+// keyed on a jwt claim, then basic_auth
+// (crypt(3) costs the most, so a flood is refused by a rate limit before it is hashed).
 #include <memory>
 
+#include "l7/basic_auth_filter.h"
 #include "l7/filter.h"
 #include "l7/jwt_filter.h"
 #include "l7/rate_limit_filter.h"
@@ -12,9 +15,18 @@ namespace ballast::l7 {
 FilterChain buildFilterChain(const config::Listener& listener,
                              metrics::ListenerCounters& counters) {
   FilterChain chain;
-  bool limits = !listener.http.rate_limits.empty();
+  // Rules keyed on a jwt claim run after the jwt filter (they need its verified claims); the
+  // others before it, so a flood is refused before any signature is checked.
+  bool limits = false;
+  bool claim_limits = false;
+  const auto note = [&](const std::vector<config::RateLimitRule>& rules) {
+    for (const auto& rule : rules) {
+      (rule.keyedOnClaim() ? claim_limits : limits) = true;
+    }
+  };
+  note(listener.http.rate_limits);
   for (const auto& r : listener.http.routes) {
-    limits = limits || !r.rate_limits.empty();
+    note(r.rate_limits);
   }
   if (limits) {
     chain.push_back(std::make_unique<RateLimitFilter>(listener, policy::GcraTable::process()));
@@ -25,6 +37,18 @@ FilterChain buildFilterChain(const config::Listener& listener,
   }
   if (jwt) {
     chain.push_back(std::make_unique<JwtFilter>(listener, counters));
+  }
+  if (claim_limits) {
+    chain.push_back(std::make_unique<RateLimitFilter>(listener, policy::GcraTable::process(),
+                                                      &RateLimitFilter::monotonicUs,
+                                                      RateLimitStage::kAfterJwt));
+  }
+  bool basic = listener.http.basic_auth.enabled;
+  for (const auto& r : listener.http.routes) {
+    basic = basic || (r.basic_auth && r.basic_auth->enabled);
+  }
+  if (basic) {
+    chain.push_back(std::make_unique<BasicAuthFilter>(listener, counters));
   }
   return chain;
 }

@@ -1,6 +1,7 @@
 // src/l7/jwt_filter.cpp — token lookup, the 401 answers and claim forwarding.
 #include "l7/jwt_filter.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <ctime>
@@ -69,6 +70,20 @@ JwtFilter::JwtFilter(const config::Listener& listener, metrics::ListenerCounters
       claim_fields_.push_back(field);
     }
   };
+  const auto noteRateClaims = [this](const std::vector<config::RateLimitRule>& rules) {
+    for (const auto& rule : rules) {
+      for (const auto& part : rule.key) {
+        if (part.kind == config::RateKeyKind::kJwtClaim &&
+            std::find(rate_claims_.begin(), rate_claims_.end(), part.name) == rate_claims_.end()) {
+          rate_claims_.push_back(part.name);
+        }
+      }
+    }
+  };
+  noteRateClaims(listener.http.rate_limits);
+  for (const auto& r : listener.http.routes) {
+    noteRateClaims(r.rate_limits);
+  }
   listener_scope_ = scopeOf(listener.http.jwt);
   note(listener.http.jwt);
   for (const auto& r : listener.http.routes) {
@@ -121,6 +136,13 @@ Verdict JwtFilter::onRequest(Exchange& ex, const RequestView& request,
     return refuse(ex, *scope, check.result, check.description, client);
   }
   counters_.jwt_requests_total[static_cast<size_t>(policy::JwtResult::kOk)].add();
+  for (const std::string_view claim : rate_claims_) {
+    const auto it = check.claims.find(claim);
+    if (it == check.claims.end() || it->is_null()) {
+      continue;  // the claim rate limits key on the client's address instead
+    }
+    ex.jwt_claims.emplace_back(claim, it->is_string() ? it->get<std::string>() : it->dump());
+  }
   for (const auto& [claim, field] : auth.forward_claims) {
     const auto it = check.claims.find(claim);
     if (it == check.claims.end() || it->is_null()) {

@@ -46,6 +46,9 @@ class JwtFilter final : public Filter {
   std::vector<Scope> route_scopes_;  // per route, in config order
   // Every claim field any scope of the listener forwards: removed from every request.
   std::vector<std::string_view> claim_fields_;
+  // Every claim a rate limit of the listener keys on (jwt_claim:NAME): copied into
+  // Exchange::jwt_claims when a token passes.
+  std::vector<std::string_view> rate_claims_;
 };
 
 }  // namespace ballast::l7

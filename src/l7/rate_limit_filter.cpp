@@ -39,7 +39,7 @@ uint64_t secondsUp(uint64_t us) { return (us + kUsPerSecond - 1) / kUsPerSecond;
 }  // namespace
 
 std::optional<uint64_t> rateLimitKey(const config::RateLimitRule& rule, const RequestView& request,
-                                     const net::SocketAddress& client) {
+                                     const net::SocketAddress& client, VerifiedClaims claims) {
   uint64_t h = rule.id;
   for (const auto& part : rule.key) {
     std::string_view value;
@@ -47,6 +47,18 @@ std::optional<uint64_t> rateLimitKey(const config::RateLimitRule& rule, const Re
       case config::RateKeyKind::kSourceIp:
         h = policy::hashClientPrefix(h, client, rule.ipv4_prefix, rule.ipv6_prefix);
         continue;
+      case config::RateKeyKind::kJwtClaim: {
+        const auto it = std::find_if(claims.begin(), claims.end(),
+                                     [&part](const auto& c) { return c.first == part.name; });
+        // A tag per branch, so a claim whose value happens to hash like an address never
+        // shares a bucket with that address.
+        const char tag = it == claims.end() ? 'i' : 'c';
+        h = mix(h, &tag, 1);
+        h = it == claims.end()
+                ? policy::hashClientPrefix(h, client, rule.ipv4_prefix, rule.ipv6_prefix)
+                : mix(h, it->second.data(), it->second.size());
+        continue;
+      }
       case config::RateKeyKind::kPath:
         value = request.target.substr(0, request.target.find('?'));
         break;
@@ -66,8 +78,8 @@ std::optional<uint64_t> rateLimitKey(const config::RateLimitRule& rule, const Re
 }
 
 RateLimitFilter::RateLimitFilter(const config::Listener& listener, policy::GcraTable& table,
-                                 Clock clock)
-    : listener_(listener), table_(table), clock_(clock) {}
+                                 Clock clock, RateLimitStage stage)
+    : listener_(listener), table_(table), clock_(clock), stage_(stage) {}
 
 uint64_t RateLimitFilter::monotonicUs() {
   timespec ts{};
@@ -98,7 +110,10 @@ Verdict RateLimitFilter::onRequest(Exchange& ex, const RequestView& request,
 Verdict RateLimitFilter::apply(const config::RateLimitRule& rule, Exchange& ex,
                                const RequestView& request, const net::SocketAddress& client,
                                uint64_t now_us) {
-  const auto key = rateLimitKey(rule, request, client);
+  if (rule.keyedOnClaim() != (stage_ == RateLimitStage::kAfterJwt)) {
+    return {};  // the other stage's rule
+  }
+  const auto key = rateLimitKey(rule, request, client, ex.jwt_claims);
   if (!key) {
     return {};
   }

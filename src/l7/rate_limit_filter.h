@@ -5,6 +5,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
 
 #include "config/config_types.h"
 #include "l7/filter.h"
@@ -13,16 +17,24 @@
 
 namespace ballast::l7 {
 
+using VerifiedClaims = std::span<const std::pair<std::string_view, std::string>>;
+
 // The hash a rule keys a request on, seeded with the rule's id; nullopt when the request lacks
-// a header or cookie the key names (the rule does not count it).
+// a header or cookie the key names (the rule does not count it). A jwt_claim part hashes the
+// claim from `claims` (Exchange::jwt_claims), or the client's address grouped by the rule's
+// prefixes when the request has no verified claim of that name.
 std::optional<uint64_t> rateLimitKey(const config::RateLimitRule& rule, const RequestView& request,
-                                     const net::SocketAddress& client);
+                                     const net::SocketAddress& client, VerifiedClaims claims = {});
+
+// Which rules one RateLimitFilter runs: those keyed on a jwt claim need the jwt filter's verdict,
+// so they run in a second instance after it; the others run first, before any signature check.
+enum class RateLimitStage : uint8_t { kBeforeAuth, kAfterJwt };
 
 class RateLimitFilter final : public Filter {
  public:
   using Clock = uint64_t (*)();  // monotonic µs, never 0
   RateLimitFilter(const config::Listener& listener, policy::GcraTable& table,
-                  Clock clock = &monotonicUs);
+                  Clock clock = &monotonicUs, RateLimitStage stage = RateLimitStage::kBeforeAuth);
 
   // Owning worker only; no allocation unless the request is refused (the answer's fields).
   Verdict onRequest(Exchange& ex, const RequestView& request,
@@ -38,6 +50,7 @@ class RateLimitFilter final : public Filter {
   const config::Listener& listener_;
   policy::GcraTable& table_;
   Clock clock_;
+  RateLimitStage stage_;
 };
 
 }  // namespace ballast::l7

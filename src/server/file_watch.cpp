@@ -67,6 +67,17 @@ std::set<std::string> tlsFilesOf(const config::Config& cfg) {
       }
     }
   }
+  // basic_auth users files: htpasswd edits them in place; the reload re-reads and re-checks.
+  for (const auto& l : cfg.listeners) {
+    if (l.http.basic_auth.enabled) {
+      add(l.http.basic_auth.users_file);
+    }
+    for (const auto& r : l.http.routes) {
+      if (r.basic_auth && r.basic_auth->enabled) {
+        add(r.basic_auth->users_file);
+      }
+    }
+  }
   for (const auto& p : cfg.pools) {
     if (p.tls.enabled) {
       add(p.tls.ca);

@@ -9,6 +9,7 @@
 
 #include "config/config_json.h"
 #include "core/clock.h"
+#include "l7/basic_auth_filter.h"
 #include "metrics/proxy_metrics.h"
 #include "policy/conn_count_table.h"
 #include "policy/gcra_table.h"
@@ -244,6 +245,24 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
                     {{"listener", l.name},
                      {"result", policy::jwtResultName(static_cast<policy::JwtResult>(k))}},
                     totals.jwt_requests_total[k]);
+    }
+  }
+  out.family("ballast_basic_auth_requests_total", "counter",
+             "HTTP requests a basic_auth check saw, by outcome (missing: no credentials).");
+  for (const auto& l : cfg.listeners) {
+    bool basic = l.http.basic_auth.enabled;
+    for (const auto& r : l.http.routes) {
+      basic = basic || (r.basic_auth && r.basic_auth->enabled);
+    }
+    if (!config::isHttp(l.protocol) || !basic) {
+      continue;
+    }
+    const auto& totals = totalsOf(l);
+    for (size_t k = 0; k < metrics::kBasicAuthResultKinds; ++k) {
+      out.sampleInt("ballast_basic_auth_requests_total",
+                    {{"listener", l.name},
+                     {"result", l7::basicAuthResultName(static_cast<l7::BasicAuthResult>(k))}},
+                    totals.basic_auth_requests_total[k]);
     }
   }
   listenerCounter("ballast_listener_h2_errors_total",

@@ -2,7 +2,8 @@
 HS256 a good token passes and its claim reaches the backend (a client's copy removed); a bad
 signature, expiry, nbf, wrong audience, alg none and an HS256 token keyed with the RSA public
 key get 401; no token gets 401 with the bare Bearer challenge; a JWKS change is picked up
-without a restart. Keys are made here; traffic stays on 127.0.0.1."""
+without a restart; a rate limit keyed on the sub claim counts each subject apart and falls back
+to the client's address without a token. Keys are made here; traffic stays on 127.0.0.1."""
 import base64
 import json
 import os
@@ -175,6 +176,31 @@ pools:
             self.assertIn("HTTP/2 200", out)
             body = json.loads(out.split("\n\n", 1)[1])
             self.assertEqual([v for k, v in body if k.lower() == "x-user"], ["alice"])
+
+    def test_rate_limit_keyed_on_claim(self):
+        web = free_port()
+        cfg = self.config(web).replace(
+            "      realm: api\n",
+            "      realm: api\n      optional: true\n").replace(
+            "    pool: app\n    jwt:",
+            "    pool: app\n    rate_limit: {name: per-user, key: jwt_claim:sub, rate: 2/m}\n"
+            "    jwt:")
+        with Ballast(cfg):
+            alice = self.keys.sign("ES256", "ec", self.claims())
+            bob = self.keys.sign("ES256", "ec", self.claims(sub="bob"))
+            self.assertEqual([get(web, alice)[0] for _ in range(2)], [200, 200])
+            status, head, _ = get(web, alice)
+            self.assertEqual(status, 429)
+            self.assertIn('RateLimit-Policy: "per-user";q=2;w=60', head)
+            # Same address, another subject: its own bucket.
+            self.assertEqual([get(web, bob)[0] for _ in range(2)], [200, 200])
+            # No token (optional): the client's address is the key.
+            self.assertEqual([get(web)[0] for _ in range(3)], [200, 200, 429])
+            # A bad token is refused by jwt before any claim is counted.
+            bad = self.keys.sign("ES256", "ec", self.claims(sub="carol", aud="other"))
+            self.assertEqual(get(web, bad)[0], 401)
+            carol = self.keys.sign("ES256", "ec", self.claims(sub="carol"))
+            self.assertEqual([get(web, carol)[0] for _ in range(3)], [200, 200, 429])
 
     def test_jwks_change_without_restart(self):
         web = free_port()

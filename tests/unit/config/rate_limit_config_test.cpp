@@ -57,6 +57,25 @@ pools:
   EXPECT_NE(rules[0].id, rules[1].id);
 }
 
+TEST(RateLimitConfigTest, JwtClaimKey) {
+  const LoadResult r = loadConfigText(R"(listeners:
+  - name: web
+    bind: "127.0.0.1:8080"
+    protocol: http
+    pool: app
+    rate_limit: {key: [jwt_claim:sub, path], rate: 10/s}
+pools:
+  - {name: app, backends: [{address: "127.0.0.1:9001"}]}
+)",
+                                      "a.yaml");
+  ASSERT_NE(r.config, nullptr) << (r.errors.empty() ? "" : r.errors[0].format());
+  const auto& rule = r.config->listeners[0].http.rate_limits[0];
+  ASSERT_EQ(rule.key.size(), 2U);
+  EXPECT_EQ(rule.key[0].kind, RateKeyKind::kJwtClaim);
+  EXPECT_EQ(rule.key[0].name, "sub");
+  EXPECT_TRUE(rule.keyedOnClaim());
+}
+
 TEST(RateLimitConfigTest, ErrorsNameTheirPosition) {
   const LoadResult r = loadConfigText(R"(listeners:
   - name: web
@@ -65,7 +84,7 @@ TEST(RateLimitConfigTest, ErrorsNameTheirPosition) {
     pool: app
     rate_limit:
       - {key: source_ip, rate: 100/d}
-      - {key: "jwt_claim:sub", rate: 1/s}
+      - {key: "jwt_claim:", rate: 1/s}
       - {key: "header:", rate: 1/s, mode: maybe}
       - {key: path}
 pools:
@@ -77,7 +96,8 @@ pools:
   EXPECT_EQ(r.errors[0].format(),
             "a.yaml:7:32: rate: expected a rate such as 100/s, 6000/m or 10/h, got \"100/d\"");
   EXPECT_EQ(r.errors[1].format(),
-            "a.yaml:8:15: key: jwt_claim:NAME needs the jwt filter, not built yet");
+            "a.yaml:8:15: key: expected source_ip, path, header:NAME, cookie:NAME or "
+            "jwt_claim:NAME, got \"jwt_claim:\"");
   EXPECT_NE(r.errors[2].message.find("header:NAME"), std::string::npos);
   EXPECT_NE(r.errors[3].message.find("enforce, dry_run"), std::string::npos);
   EXPECT_NE(r.errors[4].message.find("missing required key \"rate\""), std::string::npos);

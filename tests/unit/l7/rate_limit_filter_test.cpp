@@ -60,7 +60,52 @@ TEST(RateLimitKeyTest, HeaderCookiePathTuple) {
   EXPECT_FALSE(rateLimitKey(r, none, client).has_value());  // no header: the rule skips it
 }
 
+TEST(RateLimitKeyTest, JwtClaimOrClientAddress) {
+  const auto r = rule({{config::RateKeyKind::kJwtClaim, "sub"}});
+  const RequestView req;
+  const std::vector<std::pair<std::string_view, std::string>> alice = {{"sub", "alice"}};
+  const std::vector<std::pair<std::string_view, std::string>> bob = {{"email", "x"},
+                                                                     {"sub", "bob"}};
+  const auto c1 = at("192.0.2.1:1");
+  const auto c2 = at("192.0.2.2:1");
+  // The claim, wherever the client connects from.
+  EXPECT_EQ(rateLimitKey(r, req, c1, alice), rateLimitKey(r, req, c2, alice));
+  EXPECT_NE(rateLimitKey(r, req, c1, alice), rateLimitKey(r, req, c1, bob));
+  // No verified claim: the client's address, distinct from any claim's bucket.
+  ASSERT_TRUE(rateLimitKey(r, req, c1).has_value());
+  EXPECT_NE(rateLimitKey(r, req, c1), rateLimitKey(r, req, c2));
+  EXPECT_NE(rateLimitKey(r, req, c1), rateLimitKey(r, req, c1, alice));
+  const std::vector<std::pair<std::string_view, std::string>> other = {{"email", "x"}};
+  EXPECT_EQ(rateLimitKey(r, req, c1, other), rateLimitKey(r, req, c1));
+}
+
 uint64_t fixedNow() { return 1'000'000'000; }
+
+TEST(RateLimitFilterTest, ClaimRulesRunOnlyAfterJwt) {
+  config::Listener listener;
+  listener.name = "web";
+  auto by_claim = rule({{config::RateKeyKind::kJwtClaim, "sub"}});
+  by_claim.rate = 1;
+  by_claim.burst = 1;
+  listener.http.rate_limits.push_back(by_claim);
+  policy::GcraTable table(1024);
+  RateLimitFilter before(listener, table, &fixedNow);
+  RateLimitFilter after(listener, table, &fixedNow, RateLimitStage::kAfterJwt);
+  Exchange ex;
+  const RequestView req;
+  const auto client = at("198.18.0.1:1");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(before.onRequest(ex, req, client).proceed());  // not its stage
+  }
+  ex.jwt_claims.emplace_back("sub", "alice");
+  EXPECT_TRUE(after.onRequest(ex, req, client).proceed());
+  EXPECT_EQ(after.onRequest(ex, req, client).status, 429);  // alice's bucket is empty
+  ex.jwt_claims[0].second = "bob";
+  EXPECT_TRUE(after.onRequest(ex, req, client).proceed());  // bob has his own
+  ex.jwt_claims.clear();
+  EXPECT_TRUE(after.onRequest(ex, req, client).proceed());  // no claim: the address's bucket
+  EXPECT_EQ(after.onRequest(ex, req, client).status, 429);
+}
 
 TEST(RateLimitFilterTest, RefusesPastTheBurstWithFields) {
   config::Listener listener;
