@@ -102,8 +102,13 @@ nghttp2_nv makeNv(std::string_view name, std::string_view value) {
 class H2UpstreamConn final : public UpstreamUser {
  public:
   H2UpstreamConn(core::EventLoop& loop, H2Connections& owner, UpstreamPool& pool,
-                 uint32_t max_streams)
-      : loop_(loop), owner_(owner), pool_(pool), max_streams_(max_streams) {
+                 const config::Pool& config)
+      : loop_(loop),
+        owner_(owner),
+        pool_(pool),
+        max_streams_(config.max_streams_per_connection),
+        idle_ms_(static_cast<uint64_t>(config.keepalive.idle_timeout.count())) {
+    idle_timer_.bind(&H2UpstreamConn::onIdle, this);
     nghttp2_session_callbacks* cbs = nullptr;
     nghttp2_session_callbacks_new(&cbs);
     nghttp2_session_callbacks_set_on_header_callback(cbs, &H2UpstreamConn::onHeaderCb);
@@ -126,6 +131,7 @@ class H2UpstreamConn final : public UpstreamUser {
   H2UpstreamConn(const H2UpstreamConn&) = delete;
   H2UpstreamConn& operator=(const H2UpstreamConn&) = delete;
   ~H2UpstreamConn() {
+    core::TimerWheel::cancel(idle_timer_);
     close();
     nghttp2_session_del(session_);
     out_.clear(loop_.chunks(), [this](core::ChunkId id) { loop_.releaseChunk(id); });
@@ -155,6 +161,7 @@ class H2UpstreamConn final : public UpstreamUser {
   }
 
   void add(H2Upstream* s) {
+    core::TimerWheel::cancel(idle_timer_);
     streams_.push_back(s);
     if (ready_) {
       submit(s);
@@ -181,6 +188,10 @@ class H2UpstreamConn final : public UpstreamUser {
     }
     if (retired_ && streams_.empty()) {
       owner_.bury(this);
+    } else if (streams_.empty() && !dead_) {
+      // As an idle HTTP/1.1 connection: closed after the pool's keepalive.idle_timeout, before
+      // the backend's own idle timer would close it under a new stream.
+      loop_.timers().schedule(idle_timer_, idle_ms_);
     }
   }
 
@@ -369,6 +380,13 @@ class H2UpstreamConn final : public UpstreamUser {
     }
   }
 
+  static void onIdle(void* self) {
+    auto* c = static_cast<H2UpstreamConn*>(self);
+    if (c->streams_.empty() && !c->dead_) {
+      c->closeIfIdle();
+    }
+  }
+
   static H2Upstream* streamOf(nghttp2_session* session, int32_t id) {
     return static_cast<H2Upstream*>(nghttp2_session_get_stream_user_data(session, id));
   }
@@ -436,6 +454,8 @@ class H2UpstreamConn final : public UpstreamUser {
   H2Connections& owner_;
   UpstreamPool& pool_;
   uint32_t max_streams_;
+  uint64_t idle_ms_;
+  core::Timer idle_timer_;
   nghttp2_session* session_ = nullptr;
   UpstreamConn* conn_ = nullptr;
   const upstream::BackendState* backend_ = nullptr;
@@ -457,7 +477,7 @@ H2Connections::H2Connections(core::EventLoop& loop, UpstreamPool& pool) : loop_(
 H2Connections::~H2Connections() { core::TimerWheel::cancel(reap_); }
 
 H2UpstreamConn* H2Connections::acquire(const upstream::BackendStatePtr& backend,
-                                       const tls::ClientContext* tls, uint32_t max_streams,
+                                       const tls::ClientContext* tls, const config::Pool& config,
                                        bool may_open, bool* opened, bool* full) {
   auto& list = conns_[{backend.get(), tls}];
   for (auto& c : list) {
@@ -470,7 +490,7 @@ H2UpstreamConn* H2Connections::acquire(const upstream::BackendStatePtr& backend,
     *full = true;
     return nullptr;
   }
-  auto c = std::make_unique<H2UpstreamConn>(loop_, *this, pool_, max_streams);
+  auto c = std::make_unique<H2UpstreamConn>(loop_, *this, pool_, config);
   if (!c->open(backend, tls)) {
     return nullptr;
   }
@@ -687,8 +707,7 @@ bool H2Upstream::attach(bool* full) {
           : (*env_.upstream_tls)[static_cast<size_t>(ex_->pool_index)].get();
   bool opened = false;
   const bool may_open = pool.connectionRoom(ex_->tried[ex_->tries - 1]);
-  conn_ = pool_.h2Connections().acquire(ex_->backend, tls,
-                                        pool.runtime().config->max_streams_per_connection, may_open,
+  conn_ = pool_.h2Connections().acquire(ex_->backend, tls, *pool.runtime().config, may_open,
                                         &opened, full);
   if (conn_ == nullptr) {
     return false;

@@ -41,10 +41,11 @@ class H2Connections {
 
   // A connection to `backend` with room for one more stream (opening one if needed); nullptr
   // (errno set) when no socket could be made.
+  // `config` gives max_streams_per_connection and the idle timeout of a new connection.
   // `may_open`: a new connection fits the backend's and the pool's max_connections; when false
   // and no open connection has room, nullptr with *full set.
   H2UpstreamConn* acquire(const upstream::BackendStatePtr& backend, const tls::ClientContext* tls,
-                          uint32_t max_streams, bool may_open, bool* opened, bool* full);
+                          const config::Pool& config, bool may_open, bool* opened, bool* full);
   // `c` takes no new streams (GOAWAY, lost): later acquires open another.
   void retire(H2UpstreamConn* c);
   // `c` has no stream left and is retired: destroyed on the next loop turn.

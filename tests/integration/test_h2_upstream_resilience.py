@@ -35,6 +35,8 @@ class H2cBackend:
     def __init__(self, name, mode):
         self.name, self.mode = name, mode
         self.requests = 0
+        self.connections = 0  # accepted
+        self.closed_connections = 0  # ended by the peer (Ballast)
         self.lock = threading.Lock()
         self.released = threading.Event()
         self.sock = socket.socket()
@@ -50,6 +52,8 @@ class H2cBackend:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
+            with self.lock:
+                self.connections += 1
             threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
 
     def answer(self, h2c, stream_id, status, body):
@@ -75,6 +79,8 @@ class H2cBackend:
                 except socket.timeout:
                     continue
                 if not data:
+                    with self.lock:
+                        self.closed_connections += 1
                     return
                 for ev in h2c.receive_data(data):
                     if isinstance(ev, h2.events.DataReceived):
@@ -235,6 +241,21 @@ class H2UpstreamResilienceTest(BallastTest):
                     for _ in range(4):
                         self.assertEqual(get(port)[1], "good ok")
                     self.assertEqual(bad.requests, seen)
+
+    def test_an_idle_h2_connection_is_closed_after_idle_timeout(self):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                good = self.h2c("good", "ok")
+                port = free_port()
+                cfg = config(port, [(good, "")], pool_extra="keepalive: {idle_timeout: 300ms}")
+                with Ballast(cfg, io=io):
+                    for _ in range(3):  # one connection carries them while it is in use
+                        self.assertEqual(get(port)[:2], (200, "good ok"))
+                    self.assertEqual(good.connections, 1)
+                    wait_until(lambda: good.closed_connections == 1, timeout=5,
+                               what="the idle connection closed")
+                    self.assertEqual(get(port)[:2], (200, "good ok"))
+                    self.assertEqual(good.connections, 2)
 
     def test_max_connections_bounds_an_h2_backend(self):
         # One connection of one stream: a second request while the first is held is refused.
