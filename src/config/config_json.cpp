@@ -38,6 +38,70 @@ json cidrs(const std::vector<net::Cidr>& list) {
   return out;
 }
 
+json aclJson(const AclRules& acl) {
+  return {{"allow", cidrs(acl.allow)}, {"deny", cidrs(acl.deny)}, {"files", acl.files}};
+}
+
+std::string rateKeyText(const RateKeyPart& part) {
+  switch (part.kind) {
+    case RateKeyKind::kSourceIp:
+      return "source_ip";
+    case RateKeyKind::kHeader:
+      return "header:" + part.name;
+    case RateKeyKind::kCookie:
+      return "cookie:" + part.name;
+    case RateKeyKind::kPath:
+      return "path";
+    case RateKeyKind::kJwtClaim:
+      return "jwt_claim:" + part.name;
+  }
+  return "";
+}
+
+json rateLimitsJson(const std::vector<RateLimitRule>& rules) {
+  json out = json::array();
+  for (const auto& r : rules) {
+    json key = json::array();
+    for (const auto& part : r.key) {
+      key.push_back(rateKeyText(part));
+    }
+    out.push_back({{"name", r.name},
+                   {"key", key},
+                   {"rate", r.rate},
+                   {"period_s", r.period_s},
+                   {"burst", r.burst},
+                   {"dry_run", r.dry_run}});
+  }
+  return out;
+}
+
+json jwtJson(const JwtAuth& jwt) {
+  if (!jwt.enabled) {
+    return {{"enabled", false}};
+  }
+  json claims = json::object();
+  for (const auto& [claim, header] : jwt.forward_claims) {
+    claims[claim] = header;
+  }
+  return {{"enabled", true},
+          {"issuer", jwt.issuer},
+          {"audiences", jwt.audiences},
+          {"jwks_file", jwt.jwks_file},  // the path: keys stay out of the API
+          {"optional", jwt.optional},
+          {"clock_skew_s", seconds(jwt.clock_skew)},
+          {"forward_claims", claims}};
+}
+
+json basicAuthJson(const BasicAuth& auth) {
+  if (!auth.enabled) {
+    return {{"enabled", false}};
+  }
+  return {{"enabled", true},
+          {"realm", auth.realm},
+          {"users_file", auth.users_file},  // the path: hashes stay out of the API
+          {"forward_credentials", auth.forward_credentials}};
+}
+
 json listenerJson(const Listener& l) {
   json j = {{"name", l.name},
             {"bind", l.bind.toString()},
@@ -59,11 +123,27 @@ json listenerJson(const Listener& l) {
   if (isHttp(l.protocol)) {
     json routes = json::array();
     for (const auto& r : l.http.routes) {
-      routes.push_back({{"name", r.name},
-                        {"pool", r.pool},
-                        {"host", r.match.host},
-                        {"path", r.match.path},
-                        {"methods", r.match.methods}});
+      json route = {{"name", r.name},
+                    {"pool", r.pool},
+                    {"host", r.match.host},
+                    {"path", r.match.path},
+                    {"methods", r.match.methods}};
+      if (!r.acl.allow.empty() || !r.acl.deny.empty() || !r.acl.files.empty()) {
+        route["acl"] = aclJson(r.acl);
+      }
+      if (r.deny_status != 0) {
+        route["deny"] = r.deny_status;
+      }
+      if (!r.rate_limits.empty()) {
+        route["rate_limits"] = rateLimitsJson(r.rate_limits);
+      }
+      if (r.jwt) {
+        route["jwt"] = jwtJson(*r.jwt);
+      }
+      if (r.basic_auth) {
+        route["basic_auth"] = basicAuthJson(*r.basic_auth);
+      }
+      routes.push_back(std::move(route));
     }
     j["http"] = {{"routes", routes},
                  {"trusted_proxies", cidrs(l.http.trusted_proxies)},
@@ -79,7 +159,13 @@ json listenerJson(const Listener& l) {
                   {{"max_request_line", l.http.limits.max_request_line},
                    {"max_header_bytes", l.http.limits.max_header_bytes},
                    {"max_headers", l.http.limits.max_headers},
-                   {"max_body", l.http.limits.max_body}}}};
+                   {"max_body", l.http.limits.max_body}}},
+                 {"rate_limits", rateLimitsJson(l.http.rate_limits)},
+                 {"jwt", jwtJson(l.http.jwt)},
+                 {"basic_auth", basicAuthJson(l.http.basic_auth)}};
+  }
+  if (!l.acl.allow.empty() || !l.acl.deny.empty() || !l.acl.files.empty()) {
+    j["acl"] = aclJson(l.acl);
   }
   if (l.protocol == Protocol::kHttps) {
     json certs = json::array();
