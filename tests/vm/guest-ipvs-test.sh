@@ -55,10 +55,14 @@ within() {
   [ $((n - want)) -le 2 ] && [ $((want - n)) -le 2 ]
 }
 # traffic VIP PORT N name=want...: N connections, each backend's share as expected, no errors.
+# Each run takes the next N client source ports (see http_count.py): no connection ever meets an
+# IPVS entry an earlier run left behind.
+NEXT_SOURCE_PORT=20000
 traffic() {
   local vip="$1" port="$2" n="$3" got kv
   shift 3
-  got="$(ip netns exec client $COUNT "$vip" "$port" "$n")"
+  got="$(ip netns exec client $COUNT "$vip" "$port" "$n" "$NEXT_SOURCE_PORT")"
+  NEXT_SOURCE_PORT=$((NEXT_SOURCE_PORT + n))
   echo "got: $got"
   if echo "$got" | grep -q error; then return 1; fi
   for kv in "$@"; do
