@@ -102,6 +102,66 @@ json basicAuthJson(const BasicAuth& auth) {
           {"forward_credentials", auth.forward_credentials}};
 }
 
+json corsJson(const CorsPolicy& cors) {
+  if (!cors.enabled) {
+    return {{"enabled", false}};
+  }
+  std::vector<std::string> origins = cors.origins;
+  if (cors.any_origin) {
+    origins.insert(origins.begin(), "*");
+  }
+  return {{"enabled", true},
+          {"origins", origins},
+          {"origin_regex", cors.origin_regexes},
+          {"methods", cors.methods},
+          {"headers", cors.headers},
+          {"expose_headers", cors.expose_headers},
+          {"credentials", cors.credentials},
+          {"max_age_s", cors.max_age_s}};
+}
+
+json errorPagesJson(const ErrorPages& pages) {
+  json files = json::object();
+  for (const auto& [status, page] : pages.pages) {
+    files[std::to_string(status)] = page.file;  // paths: the pages themselves stay out
+  }
+  return {{"pages", files},
+          {"content_type", pages.content_type},
+          {"backend_errors", pages.backend_errors}};
+}
+
+// A route's redirect:, rewrite: and respond: (bodies stay out; files are named).
+void contentRulesJson(const Route& r, json& route) {
+  if (r.redirect_to) {
+    route["redirect"] = {{"status", r.redirect_to->status},
+                         {"to", r.redirect_to->to},
+                         {"regex", r.redirect_to->regex}};
+  }
+  if (r.rewrite) {
+    route["rewrite"] = {{"prefix", r.rewrite->prefix},
+                        {"regex", r.rewrite->regex},
+                        {"replace", r.rewrite->replace},
+                        {"host", r.rewrite->host}};
+  }
+  if (r.respond) {
+    json headers = json::object();
+    for (const auto& [name, value] : r.respond->headers) {
+      headers[name] = value;
+    }
+    route["respond"] = {{"status", r.respond->status},
+                        {"file", r.respond->file},
+                        {"body_bytes", r.respond->body.size()},
+                        {"content_type", r.respond->content_type},
+                        {"headers", headers}};
+  }
+  if (r.cors) {
+    route["cors"] = corsJson(*r.cors);
+  }
+  if (r.error_pages) {
+    route["error_pages"] = errorPagesJson(*r.error_pages);
+  }
+}
+
 json listenerJson(const Listener& l) {
   json j = {{"name", l.name},
             {"bind", l.bind.toString()},
@@ -143,6 +203,7 @@ json listenerJson(const Listener& l) {
       if (r.basic_auth) {
         route["basic_auth"] = basicAuthJson(*r.basic_auth);
       }
+      contentRulesJson(r, route);
       routes.push_back(std::move(route));
     }
     j["http"] = {{"routes", routes},
@@ -162,7 +223,9 @@ json listenerJson(const Listener& l) {
                    {"max_body", l.http.limits.max_body}}},
                  {"rate_limits", rateLimitsJson(l.http.rate_limits)},
                  {"jwt", jwtJson(l.http.jwt)},
-                 {"basic_auth", basicAuthJson(l.http.basic_auth)}};
+                 {"basic_auth", basicAuthJson(l.http.basic_auth)},
+                 {"cors", corsJson(l.http.cors)},
+                 {"error_pages", errorPagesJson(l.http.error_pages)}};
   }
   if (!l.acl.allow.empty() || !l.acl.deny.empty() || !l.acl.files.empty()) {
     j["acl"] = aclJson(l.acl);

@@ -12,6 +12,7 @@
 
 #include "balance/algorithm.h"
 #include "config/circuit_types.h"
+#include "config/content_types.h"
 #include "config/control_types.h"
 #include "config/kernel_types.h"
 #include "config/outlier_types.h"
@@ -254,6 +255,12 @@ struct Route {
   std::vector<RateLimitRule> rate_limits;  // after the listener's
   std::optional<JwtAuth> jwt;              // unset: the listener's
   std::optional<BasicAuth> basic_auth;     // unset: the listener's
+  // Content rules (config/content_types.h): answered at the edge, or edits of what goes upstream.
+  std::optional<RouteRedirect> redirect_to;  // `redirect:`
+  std::optional<PathRewrite> rewrite;
+  std::optional<DirectResponse> respond;
+  std::optional<CorsPolicy> cors;         // unset: the listener's
+  std::optional<ErrorPages> error_pages;  // unset: the listener's
   // The effective https redirect (the route's, else the listener's); resolved at load.
   HttpsRedirect redirect;
 };
@@ -291,6 +298,8 @@ struct HttpSettings {
   std::vector<RateLimitRule> rate_limits;  // every request, before its route's
   JwtAuth jwt;
   BasicAuth basic_auth;
+  CorsPolicy cors;
+  ErrorPages error_pages;
   // Resolved at load from `edge`: what requests no route matched get.
   HttpsRedirect redirect;
   HeaderOps response_headers;

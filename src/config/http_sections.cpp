@@ -12,6 +12,7 @@
 
 #include "config/acl_sections.h"
 #include "config/basic_auth_sections.h"
+#include "config/content_sections.h"
 #include "config/edge_sections.h"
 #include "config/host_names.h"
 #include "config/http_fields.h"
@@ -37,7 +38,12 @@ constexpr std::array kRouteKeys = {"name"sv,
                                    "deny"sv,
                                    "rate_limit"sv,
                                    "jwt"sv,
-                                   "basic_auth"sv};
+                                   "basic_auth"sv,
+                                   "redirect"sv,
+                                   "rewrite"sv,
+                                   "respond"sv,
+                                   "cors"sv,
+                                   "error_pages"sv};
 constexpr std::array kHttp2LimitKeys = {"max_concurrent_streams"sv,
                                         "stream_buffer"sv,
                                         "max_frame_size"sv,
@@ -500,6 +506,12 @@ void readHttpSettings(FileReader& file, const MapReader& map, HttpSettings& http
   if (const Field* f = map.find("basic_auth")) {
     readBasicAuth(file, *f, http.basic_auth);
   }
+  if (const Field* f = map.find("cors")) {
+    readCors(file, *f, http.cors);
+  }
+  if (const Field* f = map.find("error_pages")) {
+    readErrorPages(file, *f, http.error_pages);
+  }
 }
 
 void readHttpTimeouts(FileReader& file, const MapReader& map, HttpTimeouts& timeouts) {
@@ -595,9 +607,32 @@ size_t readRoutes(FileReader& file, const Field& field, const std::string& liste
       route.basic_auth.emplace();
       readBasicAuth(file, *f, *route.basic_auth);
     }
-    // A route that only redirects to https, or only denies, forwards nothing: no pool needed.
-    const bool redirects = route.edge.redirect_https && route.edge.redirect_https->enabled;
-    const bool answers = redirects || route.deny_status != 0;
+    if (const Field* f = map.find("redirect")) {
+      route.redirect_to.emplace();
+      readRouteRedirect(file, *f, *route.redirect_to);
+    }
+    if (const Field* f = map.find("rewrite")) {
+      route.rewrite.emplace();
+      readPathRewrite(file, *f, *route.rewrite);
+    }
+    if (const Field* f = map.find("respond")) {
+      route.respond.emplace();
+      readDirectResponse(file, *f, *route.respond);
+    }
+    if (const Field* f = map.find("cors")) {
+      route.cors.emplace();
+      readCors(file, *f, *route.cors);
+    }
+    if (const Field* f = map.find("error_pages")) {
+      route.error_pages.emplace();
+      readErrorPages(file, *f, *route.error_pages);
+    }
+    // A route that only redirects, only answers by itself, or only denies, forwards nothing: no
+    // pool needed. (A redirect with a regex sends the paths it does not match to the pool, or
+    // answers 404 without one.)
+    const bool redirects = (route.edge.redirect_https && route.edge.redirect_https->enabled) ||
+                           route.redirect_to.has_value();
+    const bool answers = redirects || route.deny_status != 0 || route.respond.has_value();
     if (const Field* f = answers ? map.find("pool") : map.require(file, "pool")) {
       assign(route.pool, readName(file, *f));
       source.pool = file.at(f->valueMark());

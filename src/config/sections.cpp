@@ -52,6 +52,8 @@ constexpr std::array kListenerKeys = {"name"sv,
                                       "redirect_https"sv,
                                       "hsts"sv,
                                       "security_headers"sv,
+                                      "cors"sv,
+                                      "error_pages"sv,
                                       "tls"sv,
                                       "sni"sv};
 constexpr std::array kTimeoutKeys = {"connect"sv, "idle"sv};

@@ -77,6 +77,18 @@ struct Exchange {
   // Claims of the verified token that rate limits key on (jwt_claim:NAME), for the filters after
   // the jwt filter; empty when no token was verified.
   std::vector<std::pair<std::string_view, std::string>> jwt_claims;
+  // The body of an answer given here (respond:, an error page, a CORS preflight's empty one):
+  // set, the codecs send it instead of their own short text. Points into the configuration.
+  bool has_answer_body = false;
+  std::string_view answer_body;
+  std::string_view answer_type;  // Content-Type; empty with a body: text/plain
+  // rewrite: the request target and Host sent upstream; empty: the client's.
+  std::string upstream_target;
+  std::string upstream_host;
+  // Edits of the backend's response head (CORS): fields whose names start with this prefix are
+  // dropped, then response_add's are added. Static text and configuration.
+  std::string_view response_drop_prefix;
+  std::vector<std::pair<std::string_view, std::string_view>> response_add;
 
   // Back to a fresh request's state; the strings keep their capacity for the next one.
   void resetCore();

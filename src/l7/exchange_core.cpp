@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/splitmix.h"
+#include "l7/content_rules.h"
 #include "l7/request_key.h"
 #include "l7/sticky.h"
 #include "proto/http1/syntax.h"
@@ -151,6 +152,21 @@ void httpsLocation(const RequestView& request, uint16_t port, std::string& out) 
   out.append(target);
 }
 
+Verdict runFilters(const ExchangeEnv& env, Exchange& ex, const RequestView& request,
+                   const net::SocketAddress& client) {
+  if (env.filters != nullptr) {
+    for (const auto& filter : *env.filters) {
+      const Verdict v = filter->onRequest(ex, request, client);
+      if (!v.proceed()) {
+        return v;
+      }
+    }
+  }
+  return {};
+}
+
+bool isTls(const ExchangeEnv& env) { return env.listener->protocol == config::Protocol::kHttps; }
+
 }  // namespace
 
 void Exchange::resetCore() {
@@ -175,6 +191,13 @@ void Exchange::resetCore() {
   drop_fields.clear();
   add_fields.clear();
   jwt_claims.clear();
+  has_answer_body = false;
+  answer_body = {};
+  answer_type = {};
+  upstream_target.clear();
+  upstream_host.clear();
+  response_drop_prefix = {};
+  response_add.clear();
 }
 
 Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& request,
@@ -206,8 +229,26 @@ Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& re
     httpsLocation(request, redirect.port, ex.location);
     return {redirect.status, "redirect to https", ex.location};
   }
+  if (const config::CorsPolicy* cors = corsPolicyFor(*env.listener, ex)) {
+    // Before the filters: a preflight carries no credentials, so auth would refuse it.
+    const Verdict v = applyCors(*cors, ex, request);
+    if (!v.proceed()) {
+      assignRequestId(env, ex, request);
+      return v;
+    }
+  }
+  const bool answers_itself =
+      ex.route_config != nullptr && (ex.route_config->respond || ex.route_config->redirect_to);
   if (match.pool < 0) {
-    return {kNotFound, "no route"};
+    if (!answers_itself) {
+      return {kNotFound, "no route"};
+    }
+    assignRequestId(env, ex, request);
+    if (const Verdict v = runFilters(env, ex, request, client); !v.proceed()) {
+      return v;
+    }
+    const Verdict answer = routeAnswer(*ex.route_config, isTls(env), ex, request);
+    return answer.proceed() ? Verdict{kNotFound, "no route"} : answer;
   }
   ex.pool_index = match.pool;
   auto& pool = *(*env.pools)[static_cast<size_t>(match.pool)];
@@ -230,12 +271,18 @@ Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& re
     }
   }
   assignRequestId(env, ex, request);
-  if (env.filters != nullptr) {
-    for (const auto& filter : *env.filters) {
-      const Verdict v = filter->onRequest(ex, request, client);
-      if (!v.proceed()) {
+  if (const Verdict v = runFilters(env, ex, request, client); !v.proceed()) {
+    return v;
+  }
+  if (ex.route_config != nullptr) {
+    // After the filters: a rate limit or a password protects what the edge answers, too.
+    if (answers_itself) {
+      if (const Verdict v = routeAnswer(*ex.route_config, isTls(env), ex, request); !v.proceed()) {
         return v;
       }
+    }
+    if (ex.route_config->rewrite) {
+      applyRewrite(*ex.route_config->rewrite, ex, request);
     }
   }
   return {};

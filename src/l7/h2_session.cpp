@@ -17,6 +17,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "l7/content_rules.h"
 #include "l7/forwarding_headers.h"
 #include "l7/h2_limits.h"
 #include "l7/http_upstream.h"
@@ -30,8 +31,9 @@ namespace {
 namespace h1 = proto::http1;
 
 constexpr size_t kMaxLoggedPathBytes = 1024;
-// Fields a filter may add to an answer of ours (a 429's Retry-After, RateLimit-Policy, RateLimit).
-constexpr size_t kMaxAnswerFields = 4;
+// Fields a filter or a content rule may add to an answer of ours (a 429's Retry-After and
+// RateLimit, a CORS preflight's Access-Control-*, respond:'s headers, at most 8).
+constexpr size_t kMaxAnswerFields = 16;
 constexpr uint16_t kBadRequest = 400;
 constexpr uint16_t kNotImplemented = 501;
 constexpr uint16_t kGatewayTimeout = 504;
@@ -160,7 +162,7 @@ struct H2Stream final : UpstreamSink {
     view.headers = headers;
     const Verdict verdict = beginRequest(env, ex, view, conn.env().peer);
     if (!verdict.proceed()) {
-      respond(verdict.status, verdict.reason);
+      respond(verdict.status, verdict.reason, verdict.location);
       return;
     }
     auto& scratch = *env.scratch;
@@ -183,7 +185,7 @@ struct H2Stream final : UpstreamSink {
                        scratch.forwarding, scratch.headers);
     h1::RequestHead out;
     out.method = method;
-    out.target = path;
+    out.target = ex.upstream_target.empty() ? path : std::string_view(ex.upstream_target);
     out.host = view.host;
     out.headers = scratch.headers;
     const bool chunked = !end_stream && !has_content_length;
@@ -195,7 +197,7 @@ struct H2Stream final : UpstreamSink {
     }
     std::array<h1::Header, 1> add{};
     size_t n_add = 0;
-    if (host.empty()) {
+    if (host.empty() && ex.upstream_host.empty()) {
       add[n_add++] = {"Host", authority};
     }
     scratch.head.clear();
@@ -226,8 +228,9 @@ struct H2Stream final : UpstreamSink {
     nghttp2_submit_rst_stream(conn.session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_PROTOCOL_ERROR);
   }
 
-  // An answer of ours (404, 502, 503, 504…): a small text body.
-  void respond(uint16_t status, std::string_view why) {
+  // An answer of ours (404, 502, 503, 504…): the configured body (respond:, an error page), else
+  // a small text body; a redirect's Location and a filter's fields with it.
+  void respond(uint16_t status, std::string_view why, std::string_view location = {}) {
     up.release(false);
     core::TimerWheel::cancel(timer);
     if (answered) {
@@ -241,21 +244,48 @@ struct H2Stream final : UpstreamSink {
         .unum("status", status)
         .str("reason", why);
     std::array<char, 64> text{};
-    const int n = snprintf(text.data(), text.size(), "%u\n", status);
+    std::string_view payload;
+    std::string_view type = "text/plain";
+    if (useErrorPage(listener(), ex, status)) {
+      payload = ex.answer_body;
+      if (!ex.answer_type.empty()) {
+        type = ex.answer_type;
+      }
+    } else {
+      const int n = snprintf(text.data(), text.size(), "%u\n", status);
+      payload = std::string_view(text.data(), static_cast<size_t>(n));
+    }
+    const bool no_content = status == 204 || status == 304;  // RFC 9110 §6.4.1
     body.clear(loop().chunks(), [this](core::ChunkId c) { loop().releaseChunk(c); });
-    body.append(loop().chunks(), text.data(), static_cast<size_t>(n));
+    if (!no_content && ex.method != "HEAD" && !payload.empty() &&
+        !body.append(loop().chunks(), payload.data(), payload.size())) {
+      nghttp2_submit_rst_stream(conn.session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
     body_end = true;
     std::array<char, 8> code{};  // a status is 3 digits (100..599)
     snprintf(code.data(), code.size(), "%u", status);
-    std::array<nghttp2_nv, 2 + kMaxAnswerFields> nva = {{
-        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":status")),
-         reinterpret_cast<uint8_t*>(code.data()), 7, 3, NGHTTP2_NV_FLAG_NONE},
-        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("content-type")),
-         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("text/plain")), 12, 10,
-         NGHTTP2_NV_FLAG_NONE},
-    }};
-    const size_t n_fields = answerFields(std::span(nva).subspan(2));
-    submitWithBody(nva.data(), 2 + n_fields);
+    std::array<char, 24> length{};
+    const int length_len = snprintf(length.data(), length.size(), "%zu", payload.size());
+    std::array<nghttp2_nv, 5 + kMaxAnswerFields> nva{};
+    size_t n = 0;
+    nva[n++] = literalField(":status", std::string_view(code.data(), 3));
+    if (!no_content) {
+      nva[n++] = literalField("content-type", type);
+      nva[n++] = literalField("content-length",
+                              std::string_view(length.data(), static_cast<size_t>(length_len)));
+    }
+    if (!location.empty()) {
+      nva[n++] = literalField("location", location);
+    }
+    n += answerFields(std::span(nva).subspan(n));
+    submitWithBody(nva.data(), n);
+  }
+
+  static nghttp2_nv literalField(std::string_view name, std::string_view value) {
+    return {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(name.data())),
+            const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(value.data())), name.size(),
+            value.size(), NGHTTP2_NV_FLAG_NONE};
   }
 
   // A filter's answer fields ("Name: value\r\n" lines in ex.answer_fields) as HTTP/2 fields,
@@ -338,11 +368,17 @@ struct H2Stream final : UpstreamSink {
       return true;  // interim responses are not relayed
     }
     core::TimerWheel::cancel(timer);
+    if (replacesBackendError(listener(), ex, head.status)) {
+      respond(head.status, "backend error replaced by an error page");
+      return false;
+    }
     ex.status = head.status;
     auto& fields = conn.env().exchange->scratch->headers;
     buildResponseFields(head.headers,
-                        ex.route_config != nullptr ? &ex.route_config->response_headers : nullptr,
+                        ex.route_config != nullptr ? &ex.route_config->response_headers
+                                                   : &listener().http.response_headers,
                         fields);
+    applyResponseEdits(ex, fields);
     // Names go lowercased to HTTP/2 (RFC 9113 §8.2.1); nghttp2 copies what it is given.
     std::string& names = conn.env().exchange->scratch->head;
     names.clear();

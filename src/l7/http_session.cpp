@@ -484,12 +484,15 @@ bool HttpSession::onRequestHead() {
   // We speak HTTP/1.1 upstream, where Host is required: an HTTP/1.0 request without one gets
   // the address the client connected to, as NGINX does with $host.
   std::string fallback_host;
-  if (head.host.empty()) {
+  if (head.host.empty() && ex_->upstream_host.empty()) {
     fallback_host = core::localAddress(client_.fd()).toString();
     add[n_add++] = {"Host", fallback_host};
   }
   h1::RequestHead out = head;
   out.headers = scratch.headers;
+  if (!ex_->upstream_target.empty()) {
+    out.target = ex_->upstream_target;  // rewrite:
+  }
   scratch.head.clear();
   if (!h1::writeRequestHead(out, std::span<const h1::Header>(add.data(), n_add), scratch.head)) {
     respondError(h1::equalsIgnoreCase(head.method, "CONNECT") ? kBadGateway : 400,

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/socket.h"
 #include "l4/stream_listener.h"
+#include "l7/content_rules.h"
 #include "l7/http_session.h"
 #include "l7/http_session_internal.h"
 #include "l7/sticky.h"
@@ -26,21 +27,45 @@ void HttpSession::respondError(uint16_t status, std::string_view why, std::strin
   }
   up_.release(false);
   ex_->status = status;
-  std::array<char, 256> body{};
-  const int body_len =
-      snprintf(body.data(), body.size(), "%u %.*s\n", status,
-               static_cast<int>(statusText(status).size()), statusText(status).data());
-  // A redirect's Location is bounded by the request head limits, a filter's fields by the
-  // filter; the rest fits 512 bytes.
-  const std::string& fields = ex_->answer_fields;
-  std::string head(512 + location.size() + fields.size(), '\0');
-  const int head_len = snprintf(
-      head.data(), head.size(),
-      "HTTP/1.1 %u %.*s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
-      "%s%.*s%s%.*sConnection: close\r\n\r\n",
-      status, static_cast<int>(statusText(status).size()), statusText(status).data(), body_len,
-      location.empty() ? "" : "Location: ", static_cast<int>(location.size()), location.data(),
-      location.empty() ? "" : "\r\n", static_cast<int>(fields.size()), fields.data());
+  // The configured body (respond:, an error page), else a line of text naming the status.
+  std::array<char, 256> text{};
+  std::string_view body;
+  std::string_view type = "text/plain";
+  if (useErrorPage(*env_.listener, *ex_, status)) {
+    body = ex_->answer_body;
+    if (!ex_->answer_type.empty()) {
+      type = ex_->answer_type;
+    }
+  } else {
+    const int n = snprintf(text.data(), text.size(), "%u %.*s\n", status,
+                           static_cast<int>(statusText(status).size()), statusText(status).data());
+    body = std::string_view(text.data(), static_cast<size_t>(n));
+  }
+  // RFC 9110 §6.4.1: 204 and 304 have no body and 204 no Content-Length; HEAD gets the length of
+  // the body it would have had.
+  const bool no_content = status == kNoContent || status == kNotModified;
+  const bool send_body = !no_content && ex_->method != "HEAD";
+  std::string& head = env_.scratch->head;
+  head.clear();
+  head.append("HTTP/1.1 ");
+  head.append(std::to_string(status));
+  head.push_back(' ');
+  head.append(statusText(status));
+  head.append("\r\n");
+  if (!no_content) {
+    head.append("Content-Type: ");
+    head.append(type);
+    head.append("\r\nContent-Length: ");
+    head.append(std::to_string(body.size()));
+    head.append("\r\n");
+  }
+  if (!location.empty()) {
+    head.append("Location: ");
+    head.append(location);
+    head.append("\r\n");
+  }
+  head.append(ex_->answer_fields);
+  head.append("Connection: close\r\n\r\n");
   core::LogLine(core::LogLevel::kDebug, "l7.error_response")
       .str("listener", env_.listener->name)
       .unum("status", status)
@@ -52,8 +77,11 @@ void HttpSession::respondError(uint16_t status, std::string_view why, std::strin
   close_after_flush_ = true;
   ex_->response_started = true;
   ex_->request_done = false;  // do not read another request on this connection
-  if (!appendClient(head.data(), static_cast<size_t>(head_len)) ||
-      !appendClient(body.data(), static_cast<size_t>(body_len))) {
+  if (send_body) {
+    ex_->bytes_out = body.size();
+  }
+  if (!appendClient(head.data(), head.size()) ||
+      (send_body && !body.empty() && !appendClient(body.data(), body.size()))) {
     return;
   }
   finishExchange();

@@ -20,6 +20,8 @@ constexpr uint64_t kLingerMs = 2000;
 // idle-close-on-response).
 constexpr uint64_t kDrainIdleGraceMs = 1000;
 
+constexpr uint16_t kNoContent = 204;
+constexpr uint16_t kNotModified = 304;
 constexpr uint16_t kNotFound = 404;
 constexpr uint16_t kRequestTimeout = 408;
 constexpr uint16_t kBadGateway = 502;
@@ -32,6 +34,22 @@ constexpr uint16_t kFirstFinal = 200;
 // produce, ours for the ones only the proxy decides.
 inline std::string_view statusText(uint16_t status) {
   switch (status) {
+    case kFirstFinal:
+      return "OK";
+    case kNoContent:
+      return "No Content";
+    case 303:
+      return "See Other";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 405:
+      return "Method Not Allowed";
+    case 410:
+      return "Gone";
+    case 500:
+      return "Internal Server Error";
     case kNotFound:
       return "Not Found";
     case kRequestTimeout:

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/socket.h"
 #include "l4/stream_listener.h"
+#include "l7/content_rules.h"
 #include "l7/http_session.h"
 #include "l7/http_session_internal.h"
 #include "l7/sticky.h"
@@ -104,11 +105,17 @@ bool HttpSession::onResponseHead(const h1::ResponseHead& head) {
   if (interim && ex_->client_minor == 0) {
     return true;  // HTTP/1.0 clients do not understand 1xx
   }
+  if (!interim && replacesBackendError(*env_.listener, *ex_, head.status)) {
+    // error_pages with backend_errors: the backend's own page never reaches the client.
+    respondError(head.status, "backend error replaced by an error page");
+    return false;
+  }
   auto& scratch_fields = env_.scratch->headers;
   buildResponseFields(head.headers,
                       ex_->route_config != nullptr ? &ex_->route_config->response_headers
                                                    : &env_.listener->http.response_headers,
                       scratch_fields);
+  applyResponseEdits(*ex_, scratch_fields);
   h1::ResponseHead out = head;
   out.headers = scratch_fields;
   bool close = !ex_->client_keep_alive || close_after_flush_ || client_eof_;

@@ -78,6 +78,22 @@ std::set<std::string> tlsFilesOf(const config::Config& cfg) {
       }
     }
   }
+  // Pages and bodies of content rules: edited in place by whoever runs the maintenance window.
+  for (const auto& l : cfg.listeners) {
+    for (const auto& [status, page] : l.http.error_pages.pages) {
+      add(page.file);
+    }
+    for (const auto& r : l.http.routes) {
+      if (r.error_pages) {
+        for (const auto& [status, page] : r.error_pages->pages) {
+          add(page.file);
+        }
+      }
+      if (r.respond) {
+        add(r.respond->file);
+      }
+    }
+  }
   for (const auto& p : cfg.pools) {
     if (p.tls.enabled) {
       add(p.tls.ca);
