@@ -130,6 +130,23 @@ json errorPagesJson(const ErrorPages& pages) {
           {"backend_errors", pages.backend_errors}};
 }
 
+json compressJson(const CompressPolicy& c) {
+  if (!c.enabled) {
+    return {{"enabled", false}};
+  }
+  json algorithms = json::array();
+  json levels = json::object();
+  for (const auto e : c.algorithms) {
+    algorithms.push_back(compress::encodingName(e));
+    levels[std::string(compress::encodingName(e))] = c.level[static_cast<size_t>(e)];
+  }
+  return {{"enabled", true},
+          {"algorithms", algorithms},
+          {"types", c.types},
+          {"min_size", c.min_size},
+          {"level", levels}};
+}
+
 // A route's redirect:, rewrite: and respond: (bodies stay out; files are named).
 void contentRulesJson(const Route& r, json& route) {
   if (r.redirect_to) {
@@ -159,6 +176,9 @@ void contentRulesJson(const Route& r, json& route) {
   }
   if (r.error_pages) {
     route["error_pages"] = errorPagesJson(*r.error_pages);
+  }
+  if (r.compress) {
+    route["compress"] = compressJson(*r.compress);
   }
 }
 
@@ -225,7 +245,8 @@ json listenerJson(const Listener& l) {
                  {"jwt", jwtJson(l.http.jwt)},
                  {"basic_auth", basicAuthJson(l.http.basic_auth)},
                  {"cors", corsJson(l.http.cors)},
-                 {"error_pages", errorPagesJson(l.http.error_pages)}};
+                 {"error_pages", errorPagesJson(l.http.error_pages)},
+                 {"compress", compressJson(l.http.compress)}};
   }
   if (!l.acl.allow.empty() || !l.acl.deny.empty() || !l.acl.files.empty()) {
     j["acl"] = aclJson(l.acl);

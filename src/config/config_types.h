@@ -259,8 +259,9 @@ struct Route {
   std::optional<RouteRedirect> redirect_to;  // `redirect:`
   std::optional<PathRewrite> rewrite;
   std::optional<DirectResponse> respond;
-  std::optional<CorsPolicy> cors;         // unset: the listener's
-  std::optional<ErrorPages> error_pages;  // unset: the listener's
+  std::optional<CorsPolicy> cors;          // unset: the listener's
+  std::optional<ErrorPages> error_pages;   // unset: the listener's
+  std::optional<CompressPolicy> compress;  // unset: the listener's
   // The effective https redirect (the route's, else the listener's); resolved at load.
   HttpsRedirect redirect;
 };
@@ -300,6 +301,7 @@ struct HttpSettings {
   BasicAuth basic_auth;
   CorsPolicy cors;
   ErrorPages error_pages;
+  CompressPolicy compress;
   // Resolved at load from `edge`: what requests no route matched get.
   HttpsRedirect redirect;
   HeaderOps response_headers;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 #include "config/file_text.h"
 #include "config/http_fields.h"
@@ -22,6 +23,9 @@ constexpr std::array kRespondKeys = {"status"sv, "body"sv, "file"sv, "content_ty
 constexpr std::array kErrorPageKeys = {"pages"sv, "content_type"sv, "backend_errors"sv};
 constexpr std::array kCorsKeys = {"origins"sv,        "origin_regex"sv, "methods"sv, "headers"sv,
                                   "expose_headers"sv, "credentials"sv,  "max_age"sv};
+constexpr std::array kCompressKeys = {"algorithms"sv, "types"sv, "min_size"sv, "level"sv};
+constexpr std::string_view kMediaRangeExpected = "a media type such as text/html or text/*";
+constexpr uint64_t kMaxMinSize = uint64_t{1} << 30;
 constexpr std::array<uint16_t, 5> kRedirectStatuses = {301, 302, 303, 307, 308};
 constexpr uint64_t kMinStatus = 200;
 constexpr uint64_t kMaxStatus = 599;
@@ -132,7 +136,106 @@ bool isOrigin(std::string_view text) {
   });
 }
 
+// "type/subtype" or "type/*", tokens on both sides, stored lower-case.
+std::optional<std::string> readMediaRange(FileReader& file, const Field& field) {
+  auto text = readScalar(file, field, kMediaRangeExpected);
+  if (!text) {
+    return std::nullopt;
+  }
+  const size_t slash = text->find('/');
+  if (slash == std::string::npos || !isToken(text->substr(0, slash)) ||
+      (text->substr(slash + 1) != "*" && !isToken(text->substr(slash + 1)))) {
+    reportExpected(file, field, kMediaRangeExpected, quote(*text));
+    return std::nullopt;
+  }
+  for (char& c : *text) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return text;
+}
+
+std::optional<int> readLevel(FileReader& file, const Field& field, compress::Encoding e) {
+  const compress::LevelRange range = compress::levelRange(e);
+  const auto level =
+      readUnsigned(file, field, static_cast<uint64_t>(range.min), static_cast<uint64_t>(range.max));
+  return level ? std::optional<int>(static_cast<int>(*level)) : std::nullopt;
+}
+
 }  // namespace
+
+void readCompress(FileReader& file, const Field& field, CompressPolicy& compress) {
+  if (field.value.IsScalar()) {
+    const std::string& word = field.value.Scalar();
+    if (word == "on" || word == "off") {
+      compress.enabled = word == "on";  // YAML 1.2 reads these as strings; users write them
+    } else if (const auto on = readBool(file, field)) {
+      compress.enabled = *on;
+    }
+    return;
+  }
+  const MapReader map(file, field, "compress", kCompressKeys);
+  if (!map.ok()) {
+    return;
+  }
+  compress.enabled = true;
+  if (const Field* f = map.find("algorithms")) {
+    compress.algorithms.clear();
+    for (const auto& item : listItems(file, *f, "algorithm")) {
+      const auto text = readScalar(file, item, "zstd, br or gzip");
+      if (!text) {
+        continue;
+      }
+      const auto e = compress::encodingNamed(*text);
+      if (!e) {
+        reportExpected(file, item, "zstd, br or gzip", quote(*text));
+      } else if (std::find(compress.algorithms.begin(), compress.algorithms.end(), *e) !=
+                 compress.algorithms.end()) {
+        file.error(item.valueMark(), "algorithms: " + quote(*text) + " is listed twice");
+      } else {
+        compress.algorithms.push_back(*e);
+      }
+    }
+    if (compress.algorithms.empty() && f->value.IsSequence() && f->value.size() == 0) {
+      file.error(f->valueMark(), "algorithms: expected at least one of zstd, br, gzip");
+    }
+  }
+  if (const Field* f = map.find("types")) {
+    compress.types.clear();
+    for (const auto& item : listItems(file, *f, "type")) {
+      if (auto type = readMediaRange(file, item)) {
+        compress.types.push_back(std::move(*type));
+      }
+    }
+  }
+  if (const Field* f = map.find("min_size")) {
+    assign(compress.min_size, readSize(file, *f, 0, kMaxMinSize));
+  }
+  if (const Field* f = map.find("level")) {
+    if (f->value.IsMap()) {
+      for (const auto& kv : f->value) {
+        const std::string name = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+        const auto e = compress::encodingNamed(name);
+        const Field level_field{name, kv.second, kv.first.Mark()};
+        if (!e) {
+          file.error(kv.first.Mark(), "level: expected zstd, br or gzip, got " + quote(name));
+          continue;
+        }
+        if (const auto level = readLevel(file, level_field, *e)) {
+          compress.level[static_cast<size_t>(*e)] = *level;
+        }
+      }
+    } else {
+      // One number for every coding: 1–9 means the same thing to all three.
+      const auto level = readUnsigned(file, *f, 1, 9);
+      if (level) {
+        for (const auto e :
+             {compress::Encoding::kGzip, compress::Encoding::kZstd, compress::Encoding::kBrotli}) {
+          compress.level[static_cast<size_t>(e)] = static_cast<int>(*level);
+        }
+      }
+    }
+  }
+}
 
 void readRouteRedirect(FileReader& file, const Field& field, RouteRedirect& redirect) {
   const MapReader map(file, field, "redirect", kRedirectKeys);

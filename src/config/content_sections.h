@@ -14,5 +14,7 @@ void readDirectResponse(FileReader& file, const Field& field, DirectResponse& re
 void readErrorPages(FileReader& file, const Field& field, ErrorPages& pages);
 // `cors: off` on a route turns the listener's off there.
 void readCors(FileReader& file, const Field& field, CorsPolicy& cors);
+// `compress: on` takes the defaults; `compress: off` on a route turns the listener's off there.
+void readCompress(FileReader& file, const Field& field, CompressPolicy& compress);
 
 }  // namespace ballast::config

@@ -3,6 +3,7 @@
 // Regexes are compiled once at load and shared read-only by every worker.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -10,6 +11,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "compress/compressor.h"
 
 namespace re2 {
 class RE2;
@@ -82,6 +85,20 @@ struct CorsPolicy {
   std::string methods_joined;
   std::string headers_joined;
   std::string expose_joined;
+};
+
+// compress: response bodies compressed on the way to the client, in the coding the client's
+// Accept-Encoding ranks highest among `algorithms` (ties: this order).
+struct CompressPolicy {
+  bool enabled = false;
+  std::vector<compress::Encoding> algorithms = {
+      compress::Encoding::kZstd, compress::Encoding::kBrotli, compress::Encoding::kGzip};
+  // Media types, "text/*" for a whole top-level type; compared without parameters and case.
+  std::vector<std::string> types = {"text/*",          "application/json", "application/javascript",
+                                    "application/xml", "application/wasm", "image/svg+xml"};
+  uint64_t min_size = 1024;  // a body known to be smaller goes as it is
+  // Per coding (indexed by compress::Encoding); the library's default unless `level:` says.
+  std::array<int, 4> level = {0, 6, 3, 4};
 };
 
 }  // namespace ballast::config

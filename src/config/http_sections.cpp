@@ -43,7 +43,8 @@ constexpr std::array kRouteKeys = {"name"sv,
                                    "rewrite"sv,
                                    "respond"sv,
                                    "cors"sv,
-                                   "error_pages"sv};
+                                   "error_pages"sv,
+                                   "compress"sv};
 constexpr std::array kHttp2LimitKeys = {"max_concurrent_streams"sv,
                                         "stream_buffer"sv,
                                         "max_frame_size"sv,
@@ -512,6 +513,9 @@ void readHttpSettings(FileReader& file, const MapReader& map, HttpSettings& http
   if (const Field* f = map.find("error_pages")) {
     readErrorPages(file, *f, http.error_pages);
   }
+  if (const Field* f = map.find("compress")) {
+    readCompress(file, *f, http.compress);
+  }
 }
 
 void readHttpTimeouts(FileReader& file, const MapReader& map, HttpTimeouts& timeouts) {
@@ -626,6 +630,10 @@ size_t readRoutes(FileReader& file, const Field& field, const std::string& liste
     if (const Field* f = map.find("error_pages")) {
       route.error_pages.emplace();
       readErrorPages(file, *f, *route.error_pages);
+    }
+    if (const Field* f = map.find("compress")) {
+      route.compress.emplace();
+      readCompress(file, *f, *route.compress);
     }
     // A route that only redirects, only answers by itself, or only denies, forwards nothing: no
     // pool needed. (A redirect with a regex sends the paths it does not match to the pool, or

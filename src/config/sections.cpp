@@ -54,6 +54,7 @@ constexpr std::array kListenerKeys = {"name"sv,
                                       "security_headers"sv,
                                       "cors"sv,
                                       "error_pages"sv,
+                                      "compress"sv,
                                       "tls"sv,
                                       "sni"sv};
 constexpr std::array kTimeoutKeys = {"connect"sv, "idle"sv};

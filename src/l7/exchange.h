@@ -5,12 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "compress/compressor.h"
 #include "config/config_types.h"
 #include "metrics/proxy_metrics.h"
 #include "proto/http1/message.h"
@@ -89,6 +91,11 @@ struct Exchange {
   // dropped, then response_add's are added. Static text and configuration.
   std::string_view response_drop_prefix;
   std::vector<std::pair<std::string_view, std::string_view>> response_add;
+  // compress: the coding the client's Accept-Encoding chose (kNone: none, or compression off),
+  // and, once the response head said yes, the stream compressor (allocated only then).
+  compress::Encoding accept_encoding = compress::Encoding::kNone;
+  std::unique_ptr<compress::Compressor> compressor;
+  std::string weak_etag;  // the backend's strong ETag made weak, for the compressed answer
 
   // Back to a fresh request's state; the strings keep their capacity for the next one.
   void resetCore();

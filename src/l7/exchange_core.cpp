@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/splitmix.h"
+#include "l7/compression.h"
 #include "l7/content_rules.h"
 #include "l7/request_key.h"
 #include "l7/sticky.h"
@@ -198,6 +199,9 @@ void Exchange::resetCore() {
   upstream_host.clear();
   response_drop_prefix = {};
   response_add.clear();
+  accept_encoding = compress::Encoding::kNone;
+  compressor.reset();
+  weak_etag.clear();
 }
 
 Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& request,
@@ -285,6 +289,7 @@ Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& re
       applyRewrite(*ex.route_config->rewrite, ex, request);
     }
   }
+  noteAcceptEncoding(*env.listener, ex, request);
   return {};
 }
 

@@ -17,6 +17,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "l7/compression.h"
 #include "l7/content_rules.h"
 #include "l7/forwarding_headers.h"
 #include "l7/h2_limits.h"
@@ -379,6 +380,7 @@ struct H2Stream final : UpstreamSink {
                                                    : &listener().http.response_headers,
                         fields);
     applyResponseEdits(ex, fields);
+    startCompression(listener(), ex, head.status, head, fields);
     // Names go lowercased to HTTP/2 (RFC 9113 §8.2.1); nghttp2 copies what it is given.
     std::string& names = conn.env().exchange->scratch->head;
     names.clear();
@@ -434,12 +436,30 @@ struct H2Stream final : UpstreamSink {
 
   bool onResponseBody(std::span<const uint8_t> bytes) override {
     progress_ms = loop().nowMs();
-    if (!body.append(loop().chunks(), bytes.data(), bytes.size())) {
+    if (ex.compressor) {
+      if (!ex.compressor->write(bytes, false, [this](std::span<const uint8_t> out) {
+            return body.append(loop().chunks(), out.data(), out.size());
+          })) {
+        cutStream("compression failed or out of buffers");
+        return false;
+      }
+    } else if (!body.append(loop().chunks(), bytes.data(), bytes.size())) {
       respond(kGatewayTimeout, "out of buffers");
       return false;
     }
     nghttp2_session_resume_data(conn.session(), id);
     return true;
+  }
+
+  // The head is out, so no answer of ours can follow: the stream is reset, and the client sees
+  // a cut response rather than a corrupt one.
+  void cutStream(const char* why) {
+    up.release(false);
+    core::LogLine(core::LogLevel::kWarn, "l7.response_cut", core::LogRepeat::kLimited)
+        .str("listener", listener().name)
+        .str("reason", why);
+    nghttp2_submit_rst_stream(conn.session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
+    conn.pump();
   }
 
   // Trailers are copied (lowercased, connection-level ones dropped) and sent after the body.
@@ -473,6 +493,12 @@ struct H2Stream final : UpstreamSink {
   }
 
   void onResponseEnd(std::span<const h1::Header> trailers, bool reusable) override {
+    if (ex.compressor && !ex.compressor->write({}, true, [this](std::span<const uint8_t> out) {
+          return body.append(loop().chunks(), out.data(), out.size());
+        })) {
+      cutStream("compression failed or out of buffers");
+      return;
+    }
     keepTrailers(trailers);
     // The body_idle timer keeps running: a client that never opens its window must not keep
     // the stream (and its buffered body) forever.

@@ -128,6 +128,7 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink, publi
   static void onTimer(void* self);
   bool appendClient(const void* data, size_t len);
   bool appendLastChunk(std::span<const proto::http1::Header> trailers);
+  bool appendBody(std::span<const uint8_t> body);
   // TLS (https listeners): ciphertext in, plaintext to `into`; false when the session ended.
   // `bytes` lie in chunk `id`, which this releases.
   bool decryptClient(core::ChunkId id, std::span<const uint8_t> bytes, core::ChunkQueue& into);

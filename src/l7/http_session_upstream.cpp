@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/socket.h"
 #include "l4/stream_listener.h"
+#include "l7/compression.h"
 #include "l7/content_rules.h"
 #include "l7/http_session.h"
 #include "l7/http_session_internal.h"
@@ -80,6 +81,24 @@ void HttpSession::onTunnelData(core::ChunkId id, uint32_t len) {
 
 bool HttpSession::onResponseBody(std::span<const uint8_t> body) {
   last_activity_ms_ = loop().nowMs();
+  if (ex_->compressor) {
+    bool sink_refused = false;
+    if (ex_->compressor->write(body, false, [this, &sink_refused](std::span<const uint8_t> out) {
+          sink_refused = !appendBody(out);
+          return !sink_refused;
+        })) {
+      return true;
+    }
+    if (!sink_refused) {
+      closeClient(true);  // the library failed: a cut stream, never a corrupt one
+    }
+    return false;
+  }
+  return appendBody(body);
+}
+
+// Body bytes to the client, in a chunk of their own when the response is chunked.
+bool HttpSession::appendBody(std::span<const uint8_t> body) {
   if (ex_->response_chunked) {
     std::array<uint8_t, h1::kMaxChunkHeaderBytes> size_line{};
     const size_t n = h1::writeChunkHeader(body.size(), size_line);
@@ -116,12 +135,18 @@ bool HttpSession::onResponseHead(const h1::ResponseHead& head) {
                                                    : &env_.listener->http.response_headers,
                       scratch_fields);
   applyResponseEdits(*ex_, scratch_fields);
+  const bool compressing =
+      !interim && startCompression(*env_.listener, *ex_, head.status, head, scratch_fields);
   h1::ResponseHead out = head;
   out.headers = scratch_fields;
   bool close = !ex_->client_keep_alive || close_after_flush_ || client_eof_;
+  if (compressing) {
+    out.has_content_length = false;  // a HEAD answer's advisory length was the original's
+  }
   if (!interim) {
     ex_->status = head.status;
-    if (head.body == h1::BodyKind::kChunked || head.body == h1::BodyKind::kUntilClose) {
+    if (head.body == h1::BodyKind::kChunked || head.body == h1::BodyKind::kUntilClose ||
+        (compressing && head.body == h1::BodyKind::kLength)) {
       if (ex_->client_minor >= 1) {
         out.body = h1::BodyKind::kChunked;
         ex_->response_chunked = true;
@@ -176,6 +201,18 @@ bool HttpSession::onResponseHead(const h1::ResponseHead& head) {
 }
 
 void HttpSession::onResponseEnd(std::span<const h1::Header> trailers, bool reusable) {
+  if (ex_->compressor) {
+    bool sink_refused = false;
+    if (!ex_->compressor->write({}, true, [this, &sink_refused](std::span<const uint8_t> out) {
+          sink_refused = !appendBody(out);
+          return !sink_refused;
+        })) {
+      if (!sink_refused) {
+        closeClient(true);  // the stream cannot be ended: the client must not take it as whole
+      }
+      return;
+    }
+  }
   if (ex_->response_chunked && !appendLastChunk(trailers)) {
     return;
   }

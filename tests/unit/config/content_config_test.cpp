@@ -208,5 +208,60 @@ TEST(ContentConfig, CorsMistakes) {
                 "c.yaml:10:69: max_age: at most 24h (browsers cap it lower still)"});
 }
 
+TEST(ContentConfig, CompressDefaultsAndSettings) {
+  const LoadResult r = load(R"(listeners:
+  - name: web
+    bind: "127.0.0.1:8080"
+    protocol: http
+    pool: app
+    compress: on
+    routes:
+      - {match: {path: /a}, compress: off, pool: app}
+      - match: {path: /b}
+        compress: {algorithms: [gzip, br], types: [Text/*, application/json], min_size: 4KiB, level: 9}
+        pool: app
+      - {match: {path: /c}, compress: {level: {zstd: 19, br: 0}}, pool: app}
+)");
+  ASSERT_TRUE(r.errors.empty()) << allErrors(r);
+  const Listener& l = r.config->listeners[0];
+  using compress::Encoding;
+  EXPECT_TRUE(l.http.compress.enabled);
+  EXPECT_EQ(l.http.compress.algorithms,
+            (std::vector<Encoding>{Encoding::kZstd, Encoding::kBrotli, Encoding::kGzip}));
+  EXPECT_EQ(l.http.compress.min_size, 1024U);
+  EXPECT_FALSE(l.http.routes[0].compress->enabled);
+  const CompressPolicy& b = *l.http.routes[1].compress;
+  EXPECT_EQ(b.algorithms, (std::vector<Encoding>{Encoding::kGzip, Encoding::kBrotli}));
+  EXPECT_EQ(b.types, (std::vector<std::string>{"text/*", "application/json"}));
+  EXPECT_EQ(b.min_size, 4096U);
+  EXPECT_EQ(b.level[static_cast<size_t>(Encoding::kGzip)], 9);
+  EXPECT_EQ(b.level[static_cast<size_t>(Encoding::kBrotli)], 9);
+  const CompressPolicy& c = *l.http.routes[2].compress;
+  EXPECT_EQ(c.level[static_cast<size_t>(Encoding::kZstd)], 19);
+  EXPECT_EQ(c.level[static_cast<size_t>(Encoding::kBrotli)], 0);
+  EXPECT_EQ(c.level[static_cast<size_t>(Encoding::kGzip)], 6);
+}
+
+TEST(ContentConfig, CompressMistakes) {
+  expectErrors(R"(listeners:
+  - name: web
+    bind: "127.0.0.1:8080"
+    protocol: http
+    pool: app
+    routes:
+      - {match: {path: /a}, compress: {algorithms: [deflate, gzip, gzip]}, pool: app}
+      - {match: {path: /b}, compress: {types: [text]}, pool: app}
+      - {match: {path: /c}, compress: {level: 12}, pool: app}
+      - {match: {path: /d}, compress: {level: {gzip: 10, lz4: 1}}, pool: app}
+)",
+               {"c.yaml:7:53: algorithm: expected zstd, br or gzip, got \"deflate\"",
+                "c.yaml:7:68: algorithms: \"gzip\" is listed twice",
+                "c.yaml:8:48: type: expected a media type such as text/html or text/*, got "
+                "\"text\"",
+                "c.yaml:9:47: level: expected an integer from 1 to 9, got \"12\"",
+                "c.yaml:10:54: gzip: expected an integer from 1 to 9, got \"10\"",
+                "c.yaml:10:58: level: expected zstd, br or gzip, got \"lz4\""});
+}
+
 }  // namespace
 }  // namespace ballast::config
