@@ -281,7 +281,19 @@ bool replacesBackendError(const config::Listener& listener, const Exchange& ex, 
   return pages->backend_errors && status >= 500 && pages->pages.contains(status);
 }
 
-void applyResponseEdits(const Exchange& ex, std::vector<proto::http1::Header>& fields) {
+void applyResponseEdits(Exchange& ex, std::vector<proto::http1::Header>& fields) {
+  if (!ex.rate_limit.rule.empty()) {
+    // draft-ietf-httpapi-ratelimit-headers-10, as on a 429, with the room that is left.
+    const auto& room = ex.rate_limit;
+    ex.rate_limit_policy.assign("\"").append(room.rule).append("\";q=");
+    ex.rate_limit_policy.append(std::to_string(room.quota)).append(";w=");
+    ex.rate_limit_policy.append(std::to_string(room.window_s));
+    ex.rate_limit_state.assign("\"").append(room.rule).append("\";r=");
+    ex.rate_limit_state.append(std::to_string(room.remaining)).append(";t=");
+    ex.rate_limit_state.append(std::to_string(room.reset_s));
+    fields.push_back({"RateLimit-Policy", ex.rate_limit_policy});
+    fields.push_back({"RateLimit", ex.rate_limit_state});
+  }
   if (!ex.response_drop_prefix.empty()) {
     std::erase_if(fields, [&ex](const h1::Header& h) {
       return h.name.size() >= ex.response_drop_prefix.size() &&

@@ -38,7 +38,8 @@ bool useErrorPage(const config::Listener& listener, Exchange& ex, uint16_t statu
 // Whether a backend's answer with `status` is to be replaced by an error page.
 bool replacesBackendError(const config::Listener& listener, const Exchange& ex, uint16_t status);
 
-// Applies ex's response edits (CORS) to the fields about to be sent to the client.
-void applyResponseEdits(const Exchange& ex, std::vector<proto::http1::Header>& fields);
+// Applies ex's response edits (CORS; a rate limit's RateLimit fields, formatted into ex) to the
+// fields about to be sent to the client.
+void applyResponseEdits(Exchange& ex, std::vector<proto::http1::Header>& fields);
 
 }  // namespace ballast::l7

@@ -91,6 +91,17 @@ struct Exchange {
   // dropped, then response_add's are added. Static text and configuration.
   std::string_view response_drop_prefix;
   std::vector<std::pair<std::string_view, std::string_view>> response_add;
+  // The rate limit that let this request through with the least room left (rule empty: none),
+  // for the RateLimit-Policy and RateLimit fields of the response; formatted at its head.
+  struct RateLimitRoom {
+    std::string_view rule;  // the configuration's name
+    uint64_t quota = 0;
+    uint64_t window_s = 0;
+    uint64_t remaining = 0;
+    uint64_t reset_s = 0;
+  } rate_limit;
+  std::string rate_limit_policy;
+  std::string rate_limit_state;
   // compress: the coding the client's Accept-Encoding chose (kNone: none, or compression off),
   // and, once the response head said yes, the stream compressor (allocated only then).
   compress::Encoding accept_encoding = compress::Encoding::kNone;

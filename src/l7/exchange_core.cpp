@@ -199,6 +199,7 @@ void Exchange::resetCore() {
   upstream_host.clear();
   response_drop_prefix = {};
   response_add.clear();
+  rate_limit = {};
   accept_encoding = compress::Encoding::kNone;
   compressor.reset();
   weak_etag.clear();

@@ -120,6 +120,9 @@ Verdict RateLimitFilter::apply(const config::RateLimitRule& rule, Exchange& ex,
   const auto limit = policy::GcraLimit::of(rule.rate, rule.period_s * kUsPerSecond, rule.burst);
   const policy::GcraDecision d = table_.take(*key, limit, now_us);
   if (d.allowed) {
+    if (!rule.dry_run && (ex.rate_limit.rule.empty() || d.remaining < ex.rate_limit.remaining)) {
+      ex.rate_limit = {rule.name, rule.rate, rule.period_s, d.remaining, secondsUp(d.reset_us)};
+    }
     return {};
   }
   (rule.dry_run ? rule.stats->dry_run_total : rule.stats->limited_total)

@@ -137,8 +137,12 @@ class RateLimitTest(BallastTest):
             1, "[{name: by-key, key: [header:X-Api-Key], rate: 1/m, burst: 2}]")
         with b:
             wait_until(lambda: port_accepts(web), what="listener up")
-            for _ in range(2):
-                self.assertIn(" 200 ", raw_get(web, "X-Api-Key: a\r\n").split("\r\n")[0] + " ")
+            # Allowed answers say how much room is left, counting down to the refusal.
+            for left in (1, 0):
+                allowed = raw_get(web, "X-Api-Key: a\r\n")
+                self.assertIn(" 200 ", allowed.split("\r\n")[0] + " ")
+                self.assertIn('\r\nRateLimit-Policy: "by-key";q=1;w=60\r\n', allowed)
+                self.assertRegex(allowed, rf'\r\nRateLimit: "by-key";r={left};t=\d+\r\n')
             refused = raw_get(web, "X-Api-Key: a\r\n")
             self.assertTrue(refused.startswith("HTTP/1.1 429 Too Many Requests"), refused)
             retry = int(re.search(r"\r\nRetry-After: (\d+)\r\n", refused).group(1))
@@ -158,7 +162,11 @@ class RateLimitTest(BallastTest):
         b, web, _ = self.start(1, "{name: h2, key: source_ip, rate: 1/m, burst: 1}")
         with b:
             wait_until(lambda: port_accepts(web), what="listener up")
-            raw_get(web)  # takes the one token
+            out = subprocess.run(["curl", "-sS", "-i", "--http2-prior-knowledge",
+                                  f"http://127.0.0.1:{web}/"], capture_output=True, text=True,
+                                 timeout=30).stdout  # takes the one token
+            self.assertTrue(out.startswith("HTTP/2 200"), out)
+            self.assertRegex(out, r'\nratelimit: "h2";r=0;t=\d+\r?\n')
             out = subprocess.run(["curl", "-sS", "-i", "--http2-prior-knowledge",
                                   f"http://127.0.0.1:{web}/"], capture_output=True, text=True,
                                  timeout=30).stdout
@@ -172,7 +180,9 @@ class RateLimitTest(BallastTest):
         with b:
             wait_until(lambda: port_accepts(web), what="listener up")
             for _ in range(5):
-                self.assertTrue(raw_get(web).startswith("HTTP/1.1 200"))
+                answer = raw_get(web)
+                self.assertTrue(answer.startswith("HTTP/1.1 200"))
+                self.assertNotIn("RateLimit", answer)  # a shadow rule tells the client nothing
             self.assertEqual(metric(metrics, "ballast_rate_limit_dry_run_total", "shadow"), 4)
             self.assertEqual(metric(metrics, "ballast_rate_limit_limited_total", "shadow"), 0)
 
