@@ -36,6 +36,7 @@ COMMANDS
              services|uplinks
   backend    backend add|remove|weight|drain|enable|disable POOL ADDRESS [WEIGHT]
   pool       pool failback POOL: back to the best failover group (failback: manual)
+  cache      cache [purge KEY | purge --prefix PREFIX]: the HTTP cache
   reload     Reload the running daemon's configuration
   drain      Close every listener of the running daemon before maintenance
   shell      Interactive shell with completion and context help

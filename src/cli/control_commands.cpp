@@ -33,6 +33,8 @@ SYNOPSIS
   ballast backend weight POOL ADDRESS WEIGHT
   ballast backend drain|enable|disable POOL ADDRESS
   ballast pool failback POOL
+  ballast cache [--json]
+  ballast cache purge KEY | --prefix PREFIX [--listener NAME]
   ballast reload
   ballast drain
   ballast shell
@@ -48,6 +50,9 @@ DESCRIPTION
   backend's health) until changed again.
   pool failback sends a pool with failover groups back to its best eligible group (for
   failback: manual, which otherwise stays on the group it failed over to).
+  cache shows each listener's HTTP cache; cache purge removes one key (as cache.key makes
+  them, by default $scheme://$host$request_uri: http://example.com/a?b) or every key that
+  starts with PREFIX, from every listener's cache or just NAME's. Purges are audited.
   reload re-reads the config file like SIGHUP; an invalid file is refused with its errors and
   the running configuration stays.
   drain closes every listener (open connections finish) before maintenance; reload resumes.
@@ -88,6 +93,9 @@ std::optional<std::string> parse(int argc, char** argv, ControlArgs& out) {
       (a == "--socket" ? out.socket : out.config) = argv[++i];
     } else if (a.starts_with("--socket=")) {
       out.socket = std::string(a.substr(a.find('=') + 1));
+    } else if ((a == "--prefix" || a == "--listener") && !out.words.empty() &&
+               out.words[0] == "cache") {
+      out.words.emplace_back(a);  // cache purge's own options, read with its words
     } else if (a.starts_with("-") && a.size() > 1) {
       return "unknown option " + std::string(a);
     } else {
@@ -387,11 +395,49 @@ int backend(const std::vector<std::string>& w, const std::string& socket, bool a
   return usage("backend verbs: add, remove, weight, drain, enable, disable");
 }
 
+// cache | cache purge KEY | cache purge --prefix PREFIX, either with [--listener NAME].
+int cache(const std::vector<std::string>& w, const std::string& socket, bool as_json) {
+  if (w.size() == 1) {
+    return call(socket, "GET", "/api/v1/cache", "", as_json, [](const json& j) {
+      std::printf("%-20s %12s %12s %9s %10s %10s %9s %10s\n", "LISTENER", "BYTES", "MAX", "ENTRIES",
+                  "HITS", "MISSES", "STALE", "EVICTIONS");
+      for (const auto& c : j["caches"]) {
+        std::printf("%-20s %12s %12s %9s %10s %10s %9s %10s\n", str(c["listener"]).c_str(),
+                    str(c["bytes"]).c_str(), str(c["max_bytes"]).c_str(), str(c["entries"]).c_str(),
+                    str(c["hits"]).c_str(), str(c["misses"]).c_str(), str(c["stale"]).c_str(),
+                    str(c["evictions"]).c_str());
+      }
+    });
+  }
+  constexpr std::string_view kUsage =
+      "cache purge KEY | cache purge --prefix PREFIX [--listener NAME]";
+  if (w[1] != "purge") {
+    return usage(std::string(kUsage));
+  }
+  json body = json::object();
+  for (size_t i = 2; i < w.size(); ++i) {
+    if ((w[i] == "--prefix" || w[i] == "--listener") && i + 1 < w.size()) {
+      body[w[i].substr(2)] = w[i + 1];
+      ++i;
+    } else if (!w[i].starts_with("--") && !body.contains("key")) {
+      body["key"] = w[i];
+    } else {
+      return usage(std::string(kUsage));
+    }
+  }
+  if (body.contains("key") == body.contains("prefix")) {
+    return usage(std::string(kUsage));
+  }
+  return call(socket, "POST", "/api/v1/cache/purge", body.dump(), as_json,
+              [](const json& j) { std::printf("purged: %s\n", str(j["purged"]).c_str()); });
+}
+
 }  // namespace
 
 bool isControlCommand(const std::string& name) {
   return name == "status" || name == "show" || name == "backend" || name == "pool" ||
-         name == "reload" || name == "drain" || name == "doctor" || name == "shell";
+         name == "cache" || name == "reload" || name == "drain" || name == "doctor" ||
+         name == "shell";
 }
 
 int runControlWords(const std::vector<std::string>& w, const std::string& socket, bool as_json) {
@@ -417,6 +463,9 @@ int runControlWords(const std::vector<std::string>& w, const std::string& socket
                   std::printf("%s: active group %s (was %s)\n", str(j["pool"]).c_str(),
                               str(j["active_group"]).c_str(), str(j["from"]).c_str());
                 });
+  }
+  if (cmd == "cache") {
+    return cache(w, socket, as_json);
   }
   if (cmd == "reload") {
     return call(socket, "POST", "/api/v1/reload", "", as_json, [](const json& j) {

@@ -147,6 +147,19 @@ json compressJson(const CompressPolicy& c) {
           {"level", levels}};
 }
 
+json cacheJson(const CachePolicy& c) {
+  if (!c.enabled) {
+    return {{"enabled", false}};
+  }
+  return {{"enabled", true},
+          {"max_size", c.max_size},
+          {"max_object_size", c.max_object_size},
+          {"key", c.key},
+          {"coalesce", c.coalesce},
+          {"coalesce_timeout_ms", c.coalesce_timeout.count()},
+          {"heuristic_freshness", c.heuristic_freshness}};
+}
+
 // A route's redirect:, rewrite: and respond: (bodies stay out; files are named).
 void contentRulesJson(const Route& r, json& route) {
   if (r.redirect_to) {
@@ -179,6 +192,9 @@ void contentRulesJson(const Route& r, json& route) {
   }
   if (r.compress) {
     route["compress"] = compressJson(*r.compress);
+  }
+  if (r.cache) {
+    route["cache"] = cacheJson(*r.cache);
   }
 }
 
@@ -246,7 +262,8 @@ json listenerJson(const Listener& l) {
                  {"basic_auth", basicAuthJson(l.http.basic_auth)},
                  {"cors", corsJson(l.http.cors)},
                  {"error_pages", errorPagesJson(l.http.error_pages)},
-                 {"compress", compressJson(l.http.compress)}};
+                 {"compress", compressJson(l.http.compress)},
+                 {"cache", cacheJson(l.http.cache)}};
   }
   if (!l.acl.allow.empty() || !l.acl.deny.empty() || !l.acl.files.empty()) {
     j["acl"] = aclJson(l.acl);

@@ -262,6 +262,7 @@ struct Route {
   std::optional<CorsPolicy> cors;          // unset: the listener's
   std::optional<ErrorPages> error_pages;   // unset: the listener's
   std::optional<CompressPolicy> compress;  // unset: the listener's
+  std::optional<CachePolicy> cache;        // unset: the listener's
   // The effective https redirect (the route's, else the listener's); resolved at load.
   HttpsRedirect redirect;
 };
@@ -302,6 +303,7 @@ struct HttpSettings {
   CorsPolicy cors;
   ErrorPages error_pages;
   CompressPolicy compress;
+  CachePolicy cache;
   // Resolved at load from `edge`: what requests no route matched get.
   HttpsRedirect redirect;
   HeaderOps response_headers;

@@ -25,6 +25,10 @@ constexpr std::array kCorsKeys = {"origins"sv,        "origin_regex"sv, "methods
                                   "expose_headers"sv, "credentials"sv,  "max_age"sv};
 constexpr std::array kCompressKeys = {"algorithms"sv, "types"sv, "min_size"sv, "level"sv};
 constexpr std::string_view kMediaRangeExpected = "a media type such as text/html or text/*";
+constexpr std::array kCacheKeys = {"max_size"sv, "max_object_size"sv,  "key"sv,
+                                   "coalesce"sv, "coalesce_timeout"sv, "heuristic_freshness"sv};
+constexpr uint64_t kMinCacheSize = uint64_t{1} << 16;
+constexpr uint64_t kMaxCacheSize = uint64_t{1} << 40;
 constexpr uint64_t kMaxMinSize = uint64_t{1} << 30;
 constexpr std::array<uint16_t, 5> kRedirectStatuses = {301, 302, 303, 307, 308};
 constexpr uint64_t kMinStatus = 200;
@@ -234,6 +238,47 @@ void readCompress(FileReader& file, const Field& field, CompressPolicy& compress
         }
       }
     }
+  }
+}
+
+void readCache(FileReader& file, const Field& field, CachePolicy& cache) {
+  if (field.value.IsScalar()) {
+    const std::string& word = field.value.Scalar();
+    if (word == "on" || word == "off") {
+      cache.enabled = word == "on";
+    } else if (const auto on = readBool(file, field)) {
+      cache.enabled = *on;
+    }
+    return;
+  }
+  const MapReader map(file, field, "cache", kCacheKeys);
+  if (!map.ok()) {
+    return;
+  }
+  cache.enabled = true;
+  if (const Field* f = map.find("max_size")) {
+    assign(cache.max_size, readSize(file, *f, kMinCacheSize, kMaxCacheSize));
+  }
+  if (const Field* f = map.find("max_object_size")) {
+    assign(cache.max_object_size, readSize(file, *f, 1, kMaxCacheSize));
+  }
+  if (cache.max_object_size > cache.max_size) {
+    const Field* f = map.find("max_object_size");
+    file.error(
+        f != nullptr ? f->valueMark() : field.valueMark(),
+        "max_object_size: larger than max_size (" + std::to_string(cache.max_size) + " bytes)");
+  }
+  if (const Field* f = map.find("key")) {
+    assign(cache.key, readTemplate(file, *f, 0));
+  }
+  if (const Field* f = map.find("coalesce")) {
+    assign(cache.coalesce, readBool(file, *f));
+  }
+  if (const Field* f = map.find("coalesce_timeout")) {
+    assign(cache.coalesce_timeout, readDuration(file, *f, /*positive=*/true));
+  }
+  if (const Field* f = map.find("heuristic_freshness")) {
+    assign(cache.heuristic_freshness, readBool(file, *f));
   }
 }
 

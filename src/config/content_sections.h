@@ -16,5 +16,7 @@ void readErrorPages(FileReader& file, const Field& field, ErrorPages& pages);
 void readCors(FileReader& file, const Field& field, CorsPolicy& cors);
 // `compress: on` takes the defaults; `compress: off` on a route turns the listener's off there.
 void readCompress(FileReader& file, const Field& field, CompressPolicy& compress);
+// `cache: on` takes the defaults; `cache: off` on a route turns the listener's off there.
+void readCache(FileReader& file, const Field& field, CachePolicy& cache);
 
 }  // namespace ballast::config

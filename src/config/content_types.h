@@ -101,4 +101,17 @@ struct CompressPolicy {
   std::array<int, 4> level = {0, 6, 3, 4};
 };
 
+// cache: responses to GET and HEAD kept in memory (RFC 9111), shared by every worker; concurrent
+// misses for one key wait for one backend response (coalescing). The store is the listener's;
+// a route's `cache:` changes the rules for its requests (or turns caching off there).
+struct CachePolicy {
+  bool enabled = false;
+  uint64_t max_size = uint64_t{64} << 20;           // the listener's store
+  uint64_t max_object_size = uint64_t{8} << 20;     // bigger bodies stream through, not stored
+  std::string key = "$scheme://$host$request_uri";  // a url template (policy/url_template.h)
+  bool coalesce = true;
+  std::chrono::milliseconds coalesce_timeout{5000};  // a waiter then goes upstream itself
+  bool heuristic_freshness = false;                  // 10% of Last-Modified's age, at most a day
+};
+
 }  // namespace ballast::config

@@ -44,7 +44,8 @@ constexpr std::array kRouteKeys = {"name"sv,
                                    "respond"sv,
                                    "cors"sv,
                                    "error_pages"sv,
-                                   "compress"sv};
+                                   "compress"sv,
+                                   "cache"sv};
 constexpr std::array kHttp2LimitKeys = {"max_concurrent_streams"sv,
                                         "stream_buffer"sv,
                                         "max_frame_size"sv,
@@ -516,6 +517,9 @@ void readHttpSettings(FileReader& file, const MapReader& map, HttpSettings& http
   if (const Field* f = map.find("compress")) {
     readCompress(file, *f, http.compress);
   }
+  if (const Field* f = map.find("cache")) {
+    readCache(file, *f, http.cache);
+  }
 }
 
 void readHttpTimeouts(FileReader& file, const MapReader& map, HttpTimeouts& timeouts) {
@@ -634,6 +638,10 @@ size_t readRoutes(FileReader& file, const Field& field, const std::string& liste
     if (const Field* f = map.find("compress")) {
       route.compress.emplace();
       readCompress(file, *f, *route.compress);
+    }
+    if (const Field* f = map.find("cache")) {
+      route.cache.emplace();
+      readCache(file, *f, *route.cache);
     }
     // A route that only redirects, only answers by itself, or only denies, forwards nothing: no
     // pool needed. (A redirect with a regex sends the paths it does not match to the pool, or

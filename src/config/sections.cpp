@@ -55,6 +55,7 @@ constexpr std::array kListenerKeys = {"name"sv,
                                       "cors"sv,
                                       "error_pages"sv,
                                       "compress"sv,
+                                      "cache"sv,
                                       "tls"sv,
                                       "sni"sv};
 constexpr std::array kTimeoutKeys = {"connect"sv, "idle"sv};

@@ -88,6 +88,8 @@ std::vector<std::string> AdminApi::routes() {
       "GET /api/v1/services",
       "GET /api/v1/uplinks",
       "POST /api/v1/upgrade",
+      "GET /api/v1/cache",
+      "POST /api/v1/cache/purge",
   };
 }
 
@@ -157,6 +159,9 @@ AdminResponse AdminApi::route(AdminRequest& request) {
     return notFound();
   }
   const std::string& what = parts[2];
+  if (what == "cache") {
+    return cacheRoute(request, parts);
+  }
   if (parts.size() == 3) {
     if (what == "status" || what == "listeners" || what == "pools" || what == "config" ||
         what == "events" || what == "services" || what == "uplinks" || what == "certificates") {
@@ -237,6 +242,42 @@ AdminResponse AdminApi::route(AdminRequest& request) {
     return notFound();
   }
   return backendRoute(request, parts);
+}
+
+// GET /api/v1/cache: each listener's store; POST /api/v1/cache/purge {key | prefix, listener?}:
+// removes what matches from every store (or the one listener's), audited.
+AdminResponse AdminApi::cacheRoute(AdminRequest& request, const std::vector<std::string>& parts) {
+  const std::string& m = request.method;
+  if (parts.size() == 3) {
+    if (m != "GET" && m != "HEAD") {
+      return methodNotAllowed("GET");
+    }
+    return AdminResponse::json(200, {{"caches", ops_.caches()}});
+  }
+  if (parts.size() != 4 || parts[3] != "purge") {
+    return notFound();
+  }
+  if (m != "POST") {
+    return methodNotAllowed("POST");
+  }
+  AdminResponse error;
+  auto body = bodyObject(request, &error);
+  if (!body) {
+    return error;
+  }
+  const auto text = [&body](const char* name) {
+    const auto it = body->find(name);
+    return it != body->end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  CachePurge purge;
+  purge.key = text("key");
+  purge.prefix = text("prefix");
+  purge.listener = text("listener");
+  purge.actor = request.actor;
+  if (purge.key.empty() == purge.prefix.empty()) {
+    return AdminResponse::error(400, "bad_request", "give one of key or prefix");
+  }
+  return ops_.purgeCache(purge);
 }
 
 AdminResponse AdminApi::backendRoute(AdminRequest& request, const std::vector<std::string>& parts) {

@@ -31,6 +31,15 @@ struct ReloadOutcome {
   std::vector<std::string> errors;  // "file:line:column: message"
 };
 
+// POST /api/v1/cache/purge: one key or every key with a prefix, from one listener's cache ("":
+// every listener's).
+struct CachePurge {
+  std::string listener;
+  std::string key;
+  std::string prefix;
+  std::string actor;
+};
+
 class ControlOps {
  public:
   virtual ~ControlOps() = default;
@@ -53,6 +62,9 @@ class ControlOps {
   virtual nlohmann::json certificates() const = 0;
   // Binary upgrade: hand every listening socket to the process on this connection.
   virtual AdminResponse upgrade(const AdminRequest& request) = 0;
+  // The HTTP caches (one per listener that caches) and their purge.
+  virtual nlohmann::json caches() const = 0;
+  virtual AdminResponse purgeCache(const CachePurge& purge) = 0;
 };
 
 class AdminApi {
@@ -68,6 +80,7 @@ class AdminApi {
  private:
   AdminResponse route(AdminRequest& request);
   AdminResponse backendRoute(AdminRequest& request, const std::vector<std::string>& parts);
+  AdminResponse cacheRoute(AdminRequest& request, const std::vector<std::string>& parts);
   AdminResponse events(const AdminRequest& request) const;
 
   ControlOps& ops_;

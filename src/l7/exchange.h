@@ -14,6 +14,7 @@
 
 #include "compress/compressor.h"
 #include "config/config_types.h"
+#include "l7/cache_state.h"
 #include "metrics/proxy_metrics.h"
 #include "proto/http1/message.h"
 #include "upstream/pool_runtime.h"
@@ -107,6 +108,7 @@ struct Exchange {
   compress::Encoding accept_encoding = compress::Encoding::kNone;
   std::unique_ptr<compress::Compressor> compressor;
   std::string weak_etag;  // the backend's strong ETag made weak, for the compressed answer
+  CacheState cache;
 
   // Back to a fresh request's state; the strings keep their capacity for the next one.
   void resetCore();

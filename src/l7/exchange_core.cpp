@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/splitmix.h"
+#include "l7/cache_lookup.h"
 #include "l7/compression.h"
 #include "l7/content_rules.h"
 #include "l7/request_key.h"
@@ -126,6 +127,9 @@ void fillAccessLog(const ExchangeEnv& env, const Exchange& ex, const net::Socket
       .str("listener", env.listener->name)
       .str("request_id", ex.request_id)
       .unum("worker", env.worker);
+  if (ex.cache.mode != CacheState::Mode::kOff) {
+    line.str("cache", cacheLabel(ex.cache.mode));
+  }
 }
 
 // The same URL over https: the request's host without its port, then ours when not 443, then
@@ -203,6 +207,7 @@ void Exchange::resetCore() {
   accept_encoding = compress::Encoding::kNone;
   compressor.reset();
   weak_etag.clear();
+  cache.reset();
 }
 
 Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& request,
@@ -291,6 +296,9 @@ Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& re
     }
   }
   noteAcceptEncoding(*env.listener, ex, request);
+  if (env.cache_store != nullptr) {
+    lookupCache(*env.listener, env.cache_store, ex, request, isTls(env), core::unixMs());
+  }
   return {};
 }
 

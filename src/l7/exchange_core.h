@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/store.h"
 #include "config/config_types.h"
 #include "core/line_writer.h"
 #include "l7/exchange.h"
@@ -55,6 +56,7 @@ struct ExchangeEnv {
   metrics::ListenerCounters* counters = nullptr;  // this worker's; never null in a session
   // This worker's counters per route of the listener, in config order (owned by the epoch).
   const std::vector<metrics::RouteCounters*>* route_counters = nullptr;
+  cache::Store* cache_store = nullptr;  // the listener's (process-wide); null: it caches nothing
 };
 
 // Routes a request whose head just arrived and runs the filter chain. Fills ex's route, pool,

@@ -4,17 +4,22 @@
 // would H1Upstream; each exchange picks its connector in begin(). Before its first connect an
 // exchange passes its pool's admission (`circuit_breaker:` max_requests and the queue), which
 // may answer 503 through the sink with a `Ballast-Refused` field.
+//
+// Both connectors hand their responses to a cache tap (cache_tap.h), which passes them on to the
+// session and, on routes with `cache:`, stores them, or answers from the store instead of any
+// connector (a hit takes no admission slot and no backend).
 #pragma once
 
 #include <memory>
 
 #include "l7/admission.h"
+#include "l7/cache_tap.h"
 #include "l7/h1_upstream.h"
 #include "l7/h2_upstream.h"
 
 namespace ballast::l7 {
 
-class HttpUpstream final : public AdmissionUser {
+class HttpUpstream final : public AdmissionUser, public CacheTapOwner {
  public:
   HttpUpstream(core::EventLoop& loop, UpstreamPool& pool, const ExchangeEnv& env,
                const proto::http1::Limits& response_limits, UpstreamSink& sink)
@@ -22,7 +27,8 @@ class HttpUpstream final : public AdmissionUser {
         pool_(pool),
         env_(env),
         sink_(sink),
-        h1_(loop, pool, env, response_limits, sink),
+        tap_(loop, sink, *this),
+        h1_(loop, pool, env, response_limits, tap_),
         admission_(loop, *this) {}
   HttpUpstream(const HttpUpstream&) = delete;
   HttpUpstream& operator=(const HttpUpstream&) = delete;
@@ -32,6 +38,62 @@ class HttpUpstream final : public AdmissionUser {
              bool replayable, bool upgrade = false) {
     admission_.release();
     ex_ = &ex;
+    tap_.begin(ex);
+    stored_ = false;
+    using Mode = CacheState::Mode;
+    CacheState& c = ex.cache;
+    if (!replayable && c.mode != Mode::kOff && c.mode != Mode::kBypass) {
+      if (c.filler) {
+        c.filler = false;
+        c.store->releaseFill(c.key);
+      }
+      c.mode = Mode::kBypass;  // a request with a body is never answered from the store
+      c.entry.reset();
+    }
+    if (c.mode == Mode::kHit || c.mode == Mode::kStale) {
+      stored_ = true;
+      return true;
+    }
+    if (c.mode == Mode::kWait) {
+      waited_ = {std::string(method), std::string(head), chunked, replayable, upgrade, false};
+      return true;
+    }
+    return beginConnector(ex, method, head, chunked, replayable, upgrade);
+  }
+  // The first call of an exchange passes admission; false: refused, onUpstreamError answered.
+  bool connect() {
+    if (stored_) {
+      tap_.serveStored();
+      return true;
+    }
+    if (tap_.waiting() || (ex_ != nullptr && ex_->cache.mode == CacheState::Mode::kWait)) {
+      if (!tap_.waiting()) {
+        tap_.wait();
+      }
+      return true;
+    }
+    return admitAndConnect();
+  }
+  bool sendBody(std::span<const uint8_t> body) {
+    if (stored_ || tap_.waiting()) {
+      return true;  // bodiless requests only
+    }
+    return h2_now_ ? h2_->sendBody(body) : h1_.sendBody(body);
+  }
+  bool sendEnd() {
+    if (stored_) {
+      return true;
+    }
+    if (tap_.waiting()) {
+      waited_.ended = true;
+      return true;
+    }
+    return h2_now_ ? h2_->sendEnd() : h1_.sendEnd();
+  }
+
+ private:
+  bool beginConnector(Exchange& ex, std::string_view method, std::string_view head, bool chunked,
+                      bool replayable, bool upgrade) {
     h2_now_ =
         (*env_.pools)[static_cast<size_t>(ex.pool_index)]->runtime().config->upstream_protocol !=
         config::UpstreamProtocol::kHttp1;
@@ -39,12 +101,11 @@ class HttpUpstream final : public AdmissionUser {
       return h1_.begin(ex, method, head, chunked, replayable, upgrade);
     }
     if (!h2_) {
-      h2_ = std::make_unique<H2Upstream>(loop_, pool_, env_, sink_);
+      h2_ = std::make_unique<H2Upstream>(loop_, pool_, env_, tap_);
     }
     return h2_->begin(ex, head);
   }
-  // The first call of an exchange passes admission; false: refused, onUpstreamError answered.
-  bool connect() {
+  bool admitAndConnect() {
     if (!admission_.decided() && !admission_.waiting()) {
       upstream::CircuitRefusal why{};
       auto& pool = *(*env_.pools)[static_cast<size_t>(ex_->pool_index)];
@@ -60,10 +121,8 @@ class HttpUpstream final : public AdmissionUser {
     }
     return connectNow();
   }
-  bool sendBody(std::span<const uint8_t> body) {
-    return h2_now_ ? h2_->sendBody(body) : h1_.sendBody(body);
-  }
-  bool sendEnd() { return h2_now_ ? h2_->sendEnd() : h1_.sendEnd(); }
+
+ public:
   // Tunnels (Upgrade, CONNECT) only go to HTTP/1.1 pools (begin refuses them for h2 ones).
   bool sendRaw(const void* data, size_t len) { return h1_.sendRaw(data, len); }
   void flush() {
@@ -72,6 +131,12 @@ class HttpUpstream final : public AdmissionUser {
     }
   }
   void fail(int err, const char* stage) {
+    if (stored_) {
+      tap_.abandon();
+      stored_ = false;
+      sink_.onUpstreamError(kGatewayTimeout, "cache answer stalled");
+      return;
+    }
     if (admission_.waiting()) {
       // The session's clock ran out while the request waited for a slot.
       admission_.release();
@@ -85,31 +150,73 @@ class HttpUpstream final : public AdmissionUser {
     }
   }
   // The pool's `retries:` (per-try timeout, retry on timeout) drive either connector.
-  bool retryAfterTimeout() { return h2_now_ ? h2_->retryAfterTimeout() : h1_.retryAfterTimeout(); }
+  bool retryAfterTimeout() {
+    if (stored_) {
+      return false;
+    }
+    return h2_now_ ? h2_->retryAfterTimeout() : h1_.retryAfterTimeout();
+  }
   uint64_t responseWaitMs(uint64_t response_header_ms) const {
     return h2_now_ ? h2_->responseWaitMs(response_header_ms)
                    : h1_.responseWaitMs(response_header_ms);
   }
   void release(bool reusable) {
+    tap_.abandon();
+    stored_ = false;
     admission_.release();
     h1_.release(reusable);
     if (h2_) {
       h2_->release(reusable);
     }
   }
-  void pauseReading() { h2_now_ ? h2_->pauseReading() : h1_.pauseReading(); }
-  void resumeReading() { h2_now_ ? h2_->resumeReading() : h1_.resumeReading(); }
+  void pauseReading() {
+    if (!stored_) {
+      h2_now_ ? h2_->pauseReading() : h1_.pauseReading();
+    }
+  }
+  void resumeReading() {
+    if (tap_.replaying()) {
+      tap_.resume();
+    } else if (!stored_) {
+      h2_now_ ? h2_->resumeReading() : h1_.resumeReading();
+    }
+  }
   void shutdownWhenFlushed() { h1_.shutdownWhenFlushed(); }
-  bool attached() const { return h2_now_ ? h2_->attached() : h1_.attached(); }
+  bool attached() const { return !stored_ && (h2_now_ ? h2_->attached() : h1_.attached()); }
   const tls::ClientContext* upstreamTls() const { return h1_.upstreamTls(); }
-  bool connected() const { return h2_now_ ? h2_->connected() : h1_.connected(); }
-  uint32_t backlog() const { return h2_now_ ? h2_->backlog() : h1_.backlog(); }
+  // An answer from the store counts as connected: the session's body timer watches it.
+  bool connected() const { return stored_ || (h2_now_ ? h2_->connected() : h1_.connected()); }
+  uint32_t backlog() const {
+    if (stored_) {
+      return 0;
+    }
+    return h2_now_ ? h2_->backlog() : h1_.backlog();
+  }
   bool tunnel() const { return !h2_now_ && h1_.tunnel(); }
   core::ChunkQueue& out() { return h1_.out(); }
 
   // AdmissionUser: a wait for a request slot ended.
   void onAdmitted() override { connectNow(); }
   void onAdmissionRefused(upstream::CircuitRefusal why) override { refuse(why); }
+
+  // CacheTapOwner: the tap answers instead of the backend, or a coalesced wait ended.
+  void releaseConnector(bool reusable) override {
+    admission_.release();
+    h1_.release(reusable);
+    if (h2_) {
+      h2_->release(reusable);
+    }
+  }
+  void goUpstream() override {
+    const Waited w = std::move(waited_);
+    if (!beginConnector(*ex_, w.method, w.head, w.chunked, w.replayable, w.upgrade)) {
+      sink_.onUpstreamError(kBadGateway, "out of buffers");
+      return;
+    }
+    if (admitAndConnect() && w.ended) {
+      sendEnd();
+    }
+  }
 
  private:
   bool connectNow() { return h2_now_ ? h2_->connect() : h1_.connect(); }
@@ -124,16 +231,30 @@ class HttpUpstream final : public AdmissionUser {
   }
 
   static constexpr uint16_t kServiceUnavailable = 503;
+  static constexpr uint16_t kBadGateway = 502;
+  static constexpr uint16_t kGatewayTimeout = 504;
+  // A request waiting for another's fill (coalescing), as begin() had it.
+  struct Waited {
+    std::string method;
+    std::string head;
+    bool chunked = false;
+    bool replayable = false;
+    bool upgrade = false;
+    bool ended = false;  // sendEnd came while waiting
+  };
 
   core::EventLoop& loop_;
   UpstreamPool& pool_;
   const ExchangeEnv& env_;
   UpstreamSink& sink_;
+  CacheTap tap_;
   H1Upstream h1_;
   std::unique_ptr<H2Upstream> h2_;
   Admission admission_;
   Exchange* ex_ = nullptr;
   bool h2_now_ = false;
+  bool stored_ = false;  // ex is answered from the cache: no connector is involved
+  Waited waited_;
 };
 
 }  // namespace ballast::l7

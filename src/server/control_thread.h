@@ -54,6 +54,8 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   control::AdminResponse poolFailback(const std::string& pool,
                                       const std::string& actor) override;  // control_failover.cpp
   std::string metricsText() const override;
+  nlohmann::json caches() const override;  // control_cache.cpp
+  control::AdminResponse purgeCache(const control::CachePurge& purge) override;  // same
   std::optional<nlohmann::json> planeStatus(std::string_view plane) const override;
   control::AdminResponse upgrade(const control::AdminRequest& request) override;
   nlohmann::json certificates() const override;  // control_certificates.cpp

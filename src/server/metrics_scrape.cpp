@@ -7,6 +7,7 @@
 #include <array>
 #include <fstream>
 
+#include "cache/store.h"
 #include "config/config_json.h"
 #include "core/clock.h"
 #include "l7/basic_auth_filter.h"
@@ -45,6 +46,60 @@ uint64_t openFds() {
     closedir(dir);
   }
   return n > 2 ? n - 2 : 0;  // "." and ".."
+}
+
+// Per listener with a cache store (cache/store.h): what it answered and what it holds.
+void writeCacheMetrics(metrics::PrometheusWriter& out) {
+  const auto stores = cache::allStores();
+  if (stores.empty()) {
+    return;
+  }
+  struct Counter {
+    std::string_view name;
+    std::string_view help;
+    std::atomic<uint64_t> cache::StoreCounters::*field;
+  };
+  const std::array<Counter, 10> counters = {{
+      {"ballast_cache_hits_total", "Requests answered from the cache while fresh.",
+       &cache::StoreCounters::hits},
+      {"ballast_cache_misses_total", "Cacheable requests forwarded to a backend.",
+       &cache::StoreCounters::misses},
+      {"ballast_cache_stale_total",
+       "Requests answered with a stale entry (stale-while-revalidate, stale-if-error).",
+       &cache::StoreCounters::stale},
+      {"ballast_cache_revalidated_total", "Stale entries a backend's 304 made fresh again.",
+       &cache::StoreCounters::revalidated},
+      {"ballast_cache_bypass_total", "Requests the cache does not answer (method, Range, body).",
+       &cache::StoreCounters::bypass},
+      {"ballast_cache_coalesced_total",
+       "Misses that waited for another request's response and were answered from it.",
+       &cache::StoreCounters::coalesced},
+      {"ballast_cache_stores_total", "Responses stored.", &cache::StoreCounters::stores},
+      {"ballast_cache_evictions_total", "Entries evicted to stay within max_size.",
+       &cache::StoreCounters::evictions},
+      {"ballast_cache_purged_total", "Entries removed by purge.", &cache::StoreCounters::purged},
+      {"ballast_cache_hit_bytes_total", "Body bytes answered from the cache.",
+       &cache::StoreCounters::hit_bytes},
+  }};
+  for (const auto& c : counters) {
+    out.family(c.name, "counter", c.help);
+    for (const auto& [listener, store] : stores) {
+      out.sampleInt(c.name, {{"listener", listener}},
+                    (store->counters().*c.field).load(std::memory_order_relaxed));
+    }
+  }
+  out.family("ballast_cache_bytes", "gauge", "Bytes the cache holds (bodies, fields, overhead).");
+  for (const auto& [listener, store] : stores) {
+    out.sampleInt("ballast_cache_bytes", {{"listener", listener}}, store->bytes());
+  }
+  out.family("ballast_cache_entries", "gauge", "Responses the cache holds (each variant counts).");
+  for (const auto& [listener, store] : stores) {
+    out.sampleInt("ballast_cache_entries", {{"listener", listener}}, store->entries());
+  }
+  out.family("ballast_cache_max_bytes", "gauge", "The cache's max_size.");
+  for (const auto& [listener, store] : stores) {
+    out.sampleInt("ballast_cache_max_bytes", {{"listener", listener}}, store->maxBytes());
+  }
 }
 
 // Per rate_limit rule (listener's and routes'), from the rule's shared counters; and the shared
@@ -228,6 +283,7 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   out.sampleInt("ballast_per_ip_table_full_total", {},
                 policy::ConnCountTable::process().tableFull());
   writeRateLimitMetrics(cfg, out);
+  writeCacheMetrics(out);
   static_assert(policy::kJwtResultCount == metrics::kJwtResultKinds);
   out.family("ballast_jwt_requests_total", "counter",
              "HTTP requests a jwt check saw, by outcome (missing: no token).");

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cache/store.h"
 #include "core/clock.h"
 #include "core/log.h"
 
@@ -307,6 +308,17 @@ l7::HttpEnv Worker::httpEnv(Epoch& e, const config::Listener& lc, size_t listene
     routes.push_back(&metrics_.route(lc.name, r.name));
   }
   env.route_counters = &routes;
+  // The listener's cache store, shared with the other workers (cache/store.h), when it or one
+  // of its routes caches: the listener's max_size sizes it, else the largest of its routes'.
+  uint64_t cache_bytes = lc.http.cache.enabled ? lc.http.cache.max_size : 0;
+  for (const auto& r : lc.http.routes) {
+    if (!lc.http.cache.enabled && r.cache && r.cache->enabled) {
+      cache_bytes = std::max(cache_bytes, r.cache->max_size);
+    }
+  }
+  if (cache_bytes > 0) {
+    env.cache_store = cache::storeFor(lc.name, cache_bytes).get();
+  }
   e.filters[listener_index] = l7::buildFilterChain(lc, *env.counters);
   env.filters = &e.filters[listener_index];
   if (!lc.http.access_log.empty()) {

@@ -305,7 +305,7 @@ TEST(HttpListenerTest, UnknownListenerKeyListsRoutes) {
       "protocol, pool, timeouts, limits, proxy_protocol, acl, rate_limit, jwt, basic_auth, routes, "
       "trusted_proxies, "
       "forwarded, access_log, http2, http2_limits, redirect_https, hsts, security_headers, cors, "
-      "error_pages, compress, tls, sni");
+      "error_pages, compress, cache, tls, sni");
 }
 
 TEST(HttpListenerTest, Http2IsOffAndCanBeTurnedOn) {
@@ -468,7 +468,7 @@ TEST(HttpListenerTest, RouteKeysAndRequiredPool) {
                {"h.yaml:8:9: unknown key \"matches\" in route; allowed keys: name, match, pool, "
                 "request_headers, response_headers, redirect_https, hsts, security_headers, acl, "
                 "deny, rate_limit, jwt, basic_auth, redirect, rewrite, respond, cors, error_pages, "
-                "compress",
+                "compress, cache",
                 "h.yaml:10:9: route is missing required key \"pool\"",
                 "h.yaml:10:26: unknown key \"verb\" in match; allowed keys: host, path, "
                 "methods, headers, query"});

@@ -55,6 +55,15 @@ class FakeOps final : public ControlOps {
     ++calls["effectiveConfig"];
     return {{"pools", json::array()}};
   }
+  nlohmann::json caches() const override {
+    ++calls["caches"];
+    return nlohmann::json::array();
+  }
+  AdminResponse purgeCache(const CachePurge& purge) override {
+    ++calls["purgeCache"];
+    last_actor = purge.actor;
+    return AdminResponse::json(200, {{"purged", 0}});
+  }
   AdminResponse poolFailback(const std::string& pool, const std::string& actor) override {
     ++calls["poolFailback"];
     last_actor = actor;
@@ -369,6 +378,8 @@ TEST_F(AdminApiTest, EveryListedRouteReachesTheFake) {
     std::string req_body;
     if (path.ends_with("/weight")) {
       req_body = R"({"weight": 3})";
+    } else if (path.ends_with("/cache/purge")) {
+      req_body = R"({"prefix": "http://example.com/"})";
     } else if (method == "POST" && path.ends_with("/backends")) {
       req_body = R"({"address": "10.0.0.2:80"})";
     }
@@ -382,7 +393,7 @@ TEST_F(AdminApiTest, EveryListedRouteReachesTheFake) {
   // Each endpoint family was seen.
   for (const char* op : {"ready", "status", "listeners", "pools", "pool", "backendAction", "reload",
                          "effectiveConfig", "drainNode", "metricsText", "planeStatus",
-                         "certificates", "poolFailback"}) {
+                         "certificates", "poolFailback", "caches", "purgeCache"}) {
     EXPECT_GT(ops_.calls[op], 0) << op;
   }
   EXPECT_EQ(ops_.actions.size(), 6U);  // add, remove, weight, drain, enable, disable
