@@ -213,9 +213,11 @@ class HttpBench(l4.Bench):
         self.backend = None
         self.wrk_outputs = {}  # proxy key -> raw wrk output of each run with errors
 
+    backend_args = ()  # extra http_backend arguments (the cache bench adds Cache-Control)
+
     def start_backends(self):
-        p = self.procs.start([self.backend_bin, "--port", 0, "--port", 0], LOAD_CPU,
-                             stdout=subprocess.PIPE)
+        p = self.procs.start([self.backend_bin, "--port", 0, "--port", 0, *self.backend_args],
+                             LOAD_CPU, stdout=subprocess.PIPE)
         line = l4.read_line(p, l4.READY_TIMEOUT_S)
         if not line or not line.startswith("ready "):
             raise RuntimeError(f"http_backend did not get ready: {line!r}")
@@ -292,6 +294,7 @@ class HttpBench(l4.Bench):
             "non2xx": sum(r["non2xx"] for r in runs),
             "sock_errors": sum(sum(r["errors"].values()) for r in runs),
             "upstream_conns_per_1k": 1000 * sum(accepted) / max(sum(answered), 1),
+            "backend_reqs_per_1k": 1000 * sum(answered) / reqs,
             "backend_share_pct": 100 * min(answered) / max(sum(answered), 1),
         }
 

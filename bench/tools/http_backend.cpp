@@ -3,10 +3,11 @@
 // the proxy it measures. One thread on level-triggered epoll: it shares CPU 0 with wrk, so each
 // request must cost it as little as possible.
 //
-//   http_backend --port P [--port P2 ...] [--bind 127.0.0.1]
+//   http_backend --port P [--port P2 ...] [--bind 127.0.0.1] [--cache-control VALUE]
 //
 // Every request, whatever its method and target, gets `200 OK` with a fixed 64-byte body and
-// Content-Length (HEAD: the head only). Connections stay open unless the request says otherwise
+// Content-Length (HEAD: the head only), and `Cache-Control: VALUE` when asked (the cache bench).
+// Connections stay open unless the request says otherwise
 // (`Connection: close`, or HTTP/1.0 without `Connection: keep-alive`). Request bodies with
 // Content-Length are read and discarded; chunked request bodies get 501 and a close (the bench
 // never sends one). Pipelined requests are answered in order.
@@ -55,6 +56,9 @@ static_assert(kBody.size() == 64);
 constexpr std::string_view kHead200 =
     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 64\r\n";
 
+// "Cache-Control: VALUE\r\n" when --cache-control is given; set once in main.
+std::string g_cache_control;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+
 [[noreturn]] void die(const char* what) {
   std::fprintf(stderr, "http_backend: %s: %s\n", what, std::strerror(errno));  // NOLINT
   std::exit(1);  // NOLINT(concurrency-mt-unsafe)
@@ -62,7 +66,9 @@ constexpr std::string_view kHead200 =
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
-               "http_backend: %s\nusage: http_backend --port P [--port P2 ...] [--bind IP]\n", why);
+               "http_backend: %s\nusage: http_backend --port P [--port P2 ...] [--bind IP] "
+               "[--cache-control V]\n",
+               why);
   std::exit(kExitUsage);  // NOLINT(concurrency-mt-unsafe)
 }
 
@@ -339,6 +345,7 @@ class Server {
       }
       ++requests_[c.port];
       c.out += kHead200;
+      c.out += g_cache_control;
       if (!h.keep_alive) {
         c.out += "Connection: close\r\n";
         c.close_after = true;
@@ -423,6 +430,8 @@ int main(int argc, char** argv) {
       ports.emplace_back(argv[i + 1]);
     } else if (a == "--bind") {
       bind_ip = argv[i + 1];
+    } else if (a == "--cache-control") {
+      g_cache_control = "Cache-Control: " + std::string(argv[i + 1]) + "\r\n";
     } else {
       usage(("unknown argument " + std::string(a)).c_str());
     }

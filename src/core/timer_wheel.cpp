@@ -16,9 +16,14 @@ TimerWheel::TimerWheel(uint64_t now_ms) : slots_(kTimerSlots), now_ms_(now_ms), 
   for (auto& s : slots_) {
     s.next_ = s.prev_ = &s;
   }
+  soon_.next_ = soon_.prev_ = &soon_;
 }
 
 TimerWheel::~TimerWheel() {
+  while (soon_.next_ != &soon_) {
+    soon_.next_->unlink();
+  }
+  soon_.next_ = soon_.prev_ = nullptr;
   for (auto& s : slots_) {
     while (s.next_ != &s) {
       s.next_->unlink();
@@ -44,8 +49,31 @@ void TimerWheel::scheduleAt(Timer& t, uint64_t deadline_ms) {
   head.prev_ = &t;
 }
 
+void TimerWheel::scheduleSoon(Timer& t) {
+  t.unlink();
+  t.deadline_ms_ = now_ms_;
+  t.prev_ = soon_.prev_;
+  t.next_ = &soon_;
+  soon_.prev_->next_ = &t;
+  soon_.prev_ = &t;
+}
+
 void TimerWheel::advance(uint64_t now_ms) {
   now_ms_ = std::max(now_ms_, now_ms);
+  if (soon_.next_ != &soon_) {
+    // Those asked for until now; any a callback asks for run at the next turn.
+    Timer due;
+    due.next_ = soon_.next_;
+    due.prev_ = soon_.prev_;
+    due.next_->prev_ = &due;
+    due.prev_->next_ = &due;
+    soon_.next_ = soon_.prev_ = &soon_;
+    while (due.next_ != &due) {
+      Timer* t = due.next_;
+      t->unlink();
+      t->cb_(t->ctx_);
+    }
+  }
   if (cursor_ms_ > now_ms_) {
     return;
   }
@@ -81,6 +109,9 @@ void TimerWheel::advance(uint64_t now_ms) {
 }
 
 int TimerWheel::nextTimeoutMs(uint64_t now_ms) const {
+  if (soon_.next_ != &soon_) {
+    return 0;
+  }
   for (uint64_t i = 0; i < kMaxScanTicks; ++i) {
     const uint64_t tick_ms = cursor_ms_ + i * kTimerTickMs;
     const Timer& head = slots_[(tick_ms / kTimerTickMs) % kTimerSlots];
@@ -96,6 +127,9 @@ int TimerWheel::nextTimeoutMs(uint64_t now_ms) const {
 
 size_t TimerWheel::armedCount() const {
   size_t n = 0;
+  for (const Timer* t = soon_.next_; t != &soon_; t = t->next_) {
+    ++n;
+  }
   for (const auto& s : slots_) {
     for (const Timer* t = s.next_; t != &s; t = t->next_) {
       ++n;

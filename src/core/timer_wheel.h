@@ -53,6 +53,9 @@ class TimerWheel {
   // (Re)arms `t` to fire at now + delay. Owning thread only.
   void schedule(Timer& t, uint64_t delay_ms);
   void scheduleAt(Timer& t, uint64_t deadline_ms);
+  // Fires `t` at the loop's next turn, before it waits for I/O (a wheel deadline is at least a
+  // tick away): work a callback must not do inside the call that asks for it.
+  void scheduleSoon(Timer& t);
   static void cancel(Timer& t) { t.unlink(); }
   // Fires every timer whose deadline is <= now_ms. Callbacks may arm and cancel timers.
   void advance(uint64_t now_ms);
@@ -65,6 +68,7 @@ class TimerWheel {
   Timer& slotFor(uint64_t deadline_ms);
 
   std::vector<Timer> slots_;  // sentinels of circular lists
+  Timer soon_;                // sentinel of the scheduleSoon list
   uint64_t now_ms_;
   uint64_t cursor_ms_;  // the next tick not yet processed
 };

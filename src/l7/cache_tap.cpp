@@ -91,7 +91,7 @@ void CacheTap::serveStored() {
   serve_label_ = cacheLabel(ex_->cache.mode);
   // At the next loop turn, never from inside the session's request parsing: the answer may end
   // the exchange, and the session then reads the next request.
-  loop_.timers().schedule(timer_, 0);
+  loop_.timers().scheduleSoon(timer_);
 }
 
 void CacheTap::wait() {
@@ -103,7 +103,7 @@ void CacheTap::wait() {
 
 void CacheTap::resume() {
   if (replay_) {
-    loop_.timers().schedule(timer_, 0);
+    loop_.timers().scheduleSoon(timer_);
   }
 }
 

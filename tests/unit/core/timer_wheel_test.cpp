@@ -37,6 +37,45 @@ TEST(TimerWheel, FiresAtDeadlineNotBefore) {
   EXPECT_FALSE(a.timer.armed());
 }
 
+struct SoonRearming {
+  TimerWheel* wheel;
+  int runs = 0;
+  Timer timer;
+};
+
+TEST(TimerWheel, SoonFiresAtTheNextAdvanceWithoutWaiting) {
+  TimerWheel wheel(1000);
+  wheel.advance(1000);  // the cursor is past 1000 now: a wheel deadline is at least 1001
+  Recorder rec;
+  Tagged a{&rec, 1, {}};
+  Tagged b{&rec, 2, {}};
+  a.timer.bind(record, &a);
+  b.timer.bind(record, &b);
+  wheel.scheduleSoon(a.timer);
+  wheel.scheduleSoon(b.timer);
+  EXPECT_EQ(wheel.nextTimeoutMs(1000), 0);
+  EXPECT_EQ(wheel.armedCount(), 2U);
+  TimerWheel::cancel(b.timer);
+  wheel.advance(1000);  // same millisecond
+  EXPECT_EQ(rec.fired, std::vector<int>{1});
+  EXPECT_NE(wheel.nextTimeoutMs(1000), 0);
+  // One that re-arms itself from its callback runs once per advance, never in a loop.
+  SoonRearming r{&wheel, 0, {}};
+  r.timer.bind(
+      [](void* ctx) {
+        auto* self = static_cast<SoonRearming*>(ctx);
+        ++self->runs;
+        self->wheel->scheduleSoon(self->timer);
+      },
+      &r);
+  wheel.scheduleSoon(r.timer);
+  wheel.advance(1000);
+  EXPECT_EQ(r.runs, 1);
+  wheel.advance(1000);
+  EXPECT_EQ(r.runs, 2);
+  TimerWheel::cancel(r.timer);
+}
+
 TEST(TimerWheel, LongTimersSurviveWheelTurns) {
   TimerWheel wheel(0);
   Recorder rec;
