@@ -101,7 +101,7 @@ void HttpSession::H1Exchange::reset() {
   resetCore();
   request_chunked = request_done = response_started = response_chunked = false;
   client_keep_alive = true;
-  upgrade_requested = false;
+  upgrade_requested = bodiless = false;
   client_minor = 1;
 }
 
@@ -390,6 +390,9 @@ void HttpSession::processClientInput() {
         onRequestBody(p.body);
         break;
       case h1::Event::kMessageEnd:
+        if (std::exchange(skip_message_end_, false)) {
+          break;  // the request was answered at its head (respondError)
+        }
         onRequestEnd();
         break;
       case h1::Event::kTunnel:
@@ -436,6 +439,7 @@ bool HttpSession::onRequestHead() {
   ex_->client_minor = head.version_minor;
   ex_->request_chunked = head.body == h1::BodyKind::kChunked;
   ex_->upgrade_requested = head.upgrade || head.form == h1::TargetForm::kAuthority;
+  ex_->bodiless = head.body == h1::BodyKind::kNone && !ex_->upgrade_requested;
   state_ = State::kExchange;
   core::TimerWheel::cancel(timer_);
 

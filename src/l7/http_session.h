@@ -105,6 +105,7 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink, publi
     bool response_chunked = false;  // we reframe the body as chunked for the client
     bool client_keep_alive = true;
     bool upgrade_requested = false;  // Upgrade or CONNECT: the parser waits for 101 or resume()
+    bool bodiless = false;           // the request has no body (and is no upgrade)
     uint8_t client_minor = 1;
     void reset();
   };
@@ -170,7 +171,10 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink, publi
   net::SocketAddress peer_;            // the client (as a trusted PROXY header names it)
   bool peer_trusted_ = false;          // the TCP peer is in trusted_proxies
   bool awaiting_proxy_header_ = false;
-  bool h2_checked_ = false;           // the first bytes were looked at for HTTP/2
+  bool h2_checked_ = false;  // the first bytes were looked at for HTTP/2
+  // An answer of ours went out at a bodiless request's head and the connection stays open: the
+  // parser's end-of-message event for that request is still to come, and is dropped.
+  bool skip_message_end_ = false;
   std::unique_ptr<H2Connection> h2_;  // HTTP/2 connections only
 };
 

@@ -65,7 +65,17 @@ void HttpSession::respondError(uint16_t status, std::string_view why, std::strin
     head.append("\r\n");
   }
   head.append(ex_->answer_fields);
-  head.append("Connection: close\r\n\r\n");
+  // The connection stays open after an answer to a whole request, or at the head of one
+  // without a body (its end-of-message event is then skipped), as NGINX after `return`:
+  // not after a parse error or a timeout (state kHead), an upgrade, or a body left unread.
+  const bool keep_alive = state_ == State::kExchange && ex_->client_keep_alive &&
+                          !close_after_flush_ && !client_eof_ && !draining_ &&
+                          (ex_->request_done || ex_->bodiless);
+  if (keep_alive) {
+    head.append(ex_->client_minor == 0 ? "Connection: keep-alive\r\n\r\n" : "\r\n");
+  } else {
+    head.append("Connection: close\r\n\r\n");
+  }
   core::LogLine(core::LogLevel::kDebug, "l7.error_response")
       .str("listener", env_.listener->name)
       .unum("status", status)
@@ -74,9 +84,16 @@ void HttpSession::respondError(uint16_t status, std::string_view why, std::strin
     closeClient(true);
     return;
   }
-  close_after_flush_ = true;
   ex_->response_started = true;
-  ex_->request_done = false;  // do not read another request on this connection
+  if (keep_alive) {
+    if (!ex_->request_done) {
+      skip_message_end_ = true;
+      ex_->request_done = true;
+    }
+  } else {
+    close_after_flush_ = true;
+    ex_->request_done = false;  // do not read another request on this connection
+  }
   if (send_body) {
     ex_->bytes_out = body.size();
   }

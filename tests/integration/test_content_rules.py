@@ -145,14 +145,27 @@ pools:
                                      {str(len(b"<h1>back soon</h1>\n"))})
                     self.assertEqual(self.served(), before)
             # On HTTP/1.1 a body after a HEAD answer would be read as the next response: the
-            # connection must carry the head and nothing else before it closes.
+            # connection must carry the head and nothing else before it closes (asked to: the
+            # connection otherwise stays open after an answer of ours).
             with socket.create_connection(("127.0.0.1", web), timeout=10) as sock:
-                sock.sendall(b"HEAD /shop HTTP/1.1\r\nHost: x\r\n\r\n")
+                sock.sendall(b"HEAD /shop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 raw = b""
                 while chunk := sock.recv(65536):
                     raw += chunk
             self.assertTrue(raw.startswith(b"HTTP/1.1 503 "), raw)
             self.assertTrue(raw.endswith(b"\r\n\r\n"), raw)
+            # Direct answers keep an HTTP/1.1 connection open, as NGINX after `return`: one
+            # connection carries them all, and a proxied request after them.
+            with socket.create_connection(("127.0.0.1", web), timeout=10) as sock:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                             b"GET /shop/cart HTTP/1.1\r\nHost: x\r\n\r\n"
+                             b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                raw = b""
+                while chunk := sock.recv(65536):
+                    raw += chunk
+            self.assertEqual(raw.count(b"HTTP/1.1 200 "), 2, raw)
+            self.assertEqual(raw.count(b"HTTP/1.1 503 "), 1, raw)
+            self.assertEqual(raw.count(b"Connection: close"), 1, raw)
 
     def test_redirect_fills_captures_host_and_query_and_lets_other_paths_through(self):
         web = free_port()

@@ -327,7 +327,8 @@ class HttpProxyTest(BallastTest):
                     self.assertEqual(resp.body.decode().split()[0], pool,
                                      f"{method} {host}{target}")
             self.each_io(cfg, body)
-            # No default pool: a request no route matches is 404, and the connection closes.
+            # No default pool: a request no route matches is 404, and the connection stays open
+            # for the next request (as NGINX after `return 404`).
             cfg = lambda p: http_config(p, pools, default_pool=None, routes=routes[:1])
             def body(port, b):
                 self.assertEqual(get(port, "/", host="api.example.com").status, 200)
@@ -336,8 +337,9 @@ class HttpProxyTest(BallastTest):
                     reader = ResponseReader(s)
                     resp = reader.read()
                     self.assertEqual(resp.status, 404)
-                    self.assertEqual(resp.header("Connection"), "close")
-                    self.assertTrue(reader.at_eof())
+                    self.assertIsNone(resp.header("Connection"))
+                    s.sendall(b"GET / HTTP/1.1\r\nHost: api.example.com\r\n\r\n")
+                    self.assertEqual(reader.read().status, 200)
             self.each_io(cfg, body)
         finally:
             for b in backends.values():
@@ -371,18 +373,33 @@ class HttpProxyTest(BallastTest):
                 self.assertTrue(reader.at_eof(), f"{status}: connection left open")
                 return resp
 
+        def keeps(port, data, status):
+            """Sends raw bytes; asserts the status, and that the connection (no close asked or
+            announced) carries the next request: an answer of ours to a whole request keeps it."""
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(data)
+                reader = ResponseReader(s)
+                resp = reader.read()
+                self.assertEqual(resp.status, status, resp)
+                self.assertIsNone(resp.header("Connection"), resp)
+                s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+                self.assertEqual(reader.read().status, 200)
+                return resp
+
         try:
             def body(port, b):
-                closes(port, b"GET /down HTTP/1.1\r\nHost: a\r\n\r\n", 502)
-                closes(port, b"GET /zero HTTP/1.1\r\nHost: a\r\n\r\n", 503)
+                keeps(port, b"GET /down HTTP/1.1\r\nHost: a\r\n\r\n", 502)
+                keeps(port, b"GET /zero HTTP/1.1\r\nHost: a\r\n\r\n", 503)
                 started = time.monotonic()
-                closes(port, b"GET /silent HTTP/1.1\r\nHost: a\r\n\r\n", 504)
+                keeps(port, b"GET /silent HTTP/1.1\r\nHost: a\r\n\r\n", 504)
+                # Asked to close, it closes.
+                closes(port, b"GET /down HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 502)
                 self.assertLess(time.monotonic() - started, 2.0)
                 closes(port, b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: a\r\n\r\n", 414)
                 closes(port, b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"b" * 5000 + b"\r\n\r\n", 431)
                 closes(port, b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % (2 * MIB),
                        413)
-                closes(port, b"GET /bad HTTP/1.1\r\nHost: a\r\n\r\n", 502)
+                keeps(port, b"GET /bad HTTP/1.1\r\nHost: a\r\n\r\n", 502)
                 bad_events = wait_until(lambda: log_events(b, "l7.bad_response"),
                                         what="l7.bad_response")
                 self.assertEqual(bad_events[-1]["backend"], bad.address)
