@@ -136,4 +136,13 @@ bool startCompression(const config::Listener& listener, Exchange& ex, uint16_t s
   return true;
 }
 
+bool compressBody(Exchange& ex, std::span<const uint8_t> in, bool finish,
+                  const compress::Compressor::Sink& sink) {
+  ex.compress_in += in.size();
+  return ex.compressor->write(in, finish, [&ex, &sink](std::span<const uint8_t> out) {
+    ex.compress_out += out.size();
+    return sink(out);
+  });
+}
+
 }  // namespace ballast::l7

@@ -4,6 +4,7 @@
 // The codec then sends the body through ex.compressor.
 #pragma once
 
+#include <span>
 #include <vector>
 
 #include "config/config_types.h"
@@ -23,5 +24,10 @@ void noteAcceptEncoding(const config::Listener& listener, Exchange& ex, const Re
 bool startCompression(const config::Listener& listener, Exchange& ex, uint16_t status,
                       const proto::http1::ResponseHead& head,
                       std::vector<proto::http1::Header>& fields);
+
+// Feeds `in` (the end, with `finish`) to ex.compressor, handing what comes out to `sink`, and
+// counts the bytes both ways for the metrics. false: the library failed or the sink refused.
+bool compressBody(Exchange& ex, std::span<const uint8_t> in, bool finish,
+                  const compress::Compressor::Sink& sink);
 
 }  // namespace ballast::l7

@@ -107,7 +107,9 @@ struct Exchange {
   // and, once the response head said yes, the stream compressor (allocated only then).
   compress::Encoding accept_encoding = compress::Encoding::kNone;
   std::unique_ptr<compress::Compressor> compressor;
-  std::string weak_etag;  // the backend's strong ETag made weak, for the compressed answer
+  std::string weak_etag;      // the backend's strong ETag made weak, for the compressed answer
+  uint64_t compress_in = 0;   // body bytes given to the compressor
+  uint64_t compress_out = 0;  // and what came out
   CacheState cache;
 
   // Back to a fresh request's state; the strings keep their capacity for the next one.

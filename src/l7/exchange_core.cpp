@@ -207,6 +207,7 @@ void Exchange::resetCore() {
   accept_encoding = compress::Encoding::kNone;
   compressor.reset();
   weak_etag.clear();
+  compress_in = compress_out = 0;
   cache.reset();
 }
 
@@ -360,6 +361,11 @@ bool refusedByBreaker(const ExchangeEnv& env, Exchange& ex) {
 void endExchange(const ExchangeEnv& env, const Exchange& ex, const net::SocketAddress& client,
                  uint64_t now_ms) {
   countExchange(env, ex, now_ms);
+  if (ex.compressor) {
+    env.counters->compressed_total[static_cast<size_t>(ex.accept_encoding)].add();
+    env.counters->compress_in_bytes_total.add(ex.compress_in);
+    env.counters->compress_out_bytes_total.add(ex.compress_out);
+  }
   if (env.access_log == nullptr && !core::logEnabled(core::LogLevel::kInfo)) {
     return;  // nothing would be written: skip building the fields
   }

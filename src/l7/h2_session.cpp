@@ -437,7 +437,7 @@ struct H2Stream final : UpstreamSink {
   bool onResponseBody(std::span<const uint8_t> bytes) override {
     progress_ms = loop().nowMs();
     if (ex.compressor) {
-      if (!ex.compressor->write(bytes, false, [this](std::span<const uint8_t> out) {
+      if (!compressBody(ex, bytes, false, [this](std::span<const uint8_t> out) {
             return body.append(loop().chunks(), out.data(), out.size());
           })) {
         cutStream("compression failed or out of buffers");
@@ -493,7 +493,7 @@ struct H2Stream final : UpstreamSink {
   }
 
   void onResponseEnd(std::span<const h1::Header> trailers, bool reusable) override {
-    if (ex.compressor && !ex.compressor->write({}, true, [this](std::span<const uint8_t> out) {
+    if (ex.compressor && !compressBody(ex, {}, true, [this](std::span<const uint8_t> out) {
           return body.append(loop().chunks(), out.data(), out.size());
         })) {
       cutStream("compression failed or out of buffers");

@@ -83,7 +83,7 @@ bool HttpSession::onResponseBody(std::span<const uint8_t> body) {
   last_activity_ms_ = loop().nowMs();
   if (ex_->compressor) {
     bool sink_refused = false;
-    if (ex_->compressor->write(body, false, [this, &sink_refused](std::span<const uint8_t> out) {
+    if (compressBody(*ex_, body, false, [this, &sink_refused](std::span<const uint8_t> out) {
           sink_refused = !appendBody(out);
           return !sink_refused;
         })) {
@@ -203,7 +203,7 @@ bool HttpSession::onResponseHead(const h1::ResponseHead& head) {
 void HttpSession::onResponseEnd(std::span<const h1::Header> trailers, bool reusable) {
   if (ex_->compressor) {
     bool sink_refused = false;
-    if (!ex_->compressor->write({}, true, [this, &sink_refused](std::span<const uint8_t> out) {
+    if (!compressBody(*ex_, {}, true, [this, &sink_refused](std::span<const uint8_t> out) {
           sink_refused = !appendBody(out);
           return !sink_refused;
         })) {

@@ -93,6 +93,11 @@ std::map<std::string, ProxyMetrics::ListenerTotals> ProxyMetrics::listenerTotals
       for (size_t k = 0; k < kTlsFailureKinds; ++k) {
         t.tls_failures_total[k] += c->tls_failures_total[k].value();
       }
+      for (size_t k = 0; k < kCompressCodings; ++k) {
+        t.compressed_total[k] += c->compressed_total[k].value();
+      }
+      t.compress_in_bytes_total += c->compress_in_bytes_total.value();
+      t.compress_out_bytes_total += c->compress_out_bytes_total.value();
       for (size_t k = 0; k < kJwtResultKinds; ++k) {
         t.jwt_requests_total[k] += c->jwt_requests_total[k].value();
       }

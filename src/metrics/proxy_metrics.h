@@ -20,6 +20,7 @@ namespace ballast::metrics {
 
 inline constexpr size_t kStatusClasses = 5;         // 1xx … 5xx
 inline constexpr size_t kTlsFailureKinds = 9;       // tls::Failure (the tls layer checks the size)
+inline constexpr size_t kCompressCodings = 4;       // compress::Encoding (kNone unused)
 inline constexpr size_t kJwtResultKinds = 9;        // policy::JwtResult (l7 checks the size)
 inline constexpr size_t kBasicAuthResultKinds = 5;  // l7::BasicAuthResult (l7 checks the size)
 inline constexpr size_t kRetryReasonKinds = 6;      // config::RetryReason (l7 checks the size)
@@ -45,6 +46,10 @@ struct ListenerCounters {
   Counter per_ip_max_refused_total;
   Counter per_ip_rate_refused_total;
   std::array<Counter, kJwtResultKinds> jwt_requests_total;  // jwt checks, by policy::JwtResult
+  // compress: responses compressed, by compress::Encoding, and their body bytes before and after.
+  std::array<Counter, kCompressCodings> compressed_total;
+  Counter compress_in_bytes_total;
+  Counter compress_out_bytes_total;
   std::array<Counter, kBasicAuthResultKinds> basic_auth_requests_total;  // by BasicAuthResult
   Histogram request_duration;  // HTTP: first request byte to last response byte
 
@@ -128,6 +133,9 @@ class ProxyMetrics {
     uint64_t per_ip_max_refused_total = 0;
     uint64_t per_ip_rate_refused_total = 0;
     std::array<uint64_t, kJwtResultKinds> jwt_requests_total{};
+    std::array<uint64_t, kCompressCodings> compressed_total{};
+    uint64_t compress_in_bytes_total = 0;
+    uint64_t compress_out_bytes_total = 0;
     std::array<uint64_t, kBasicAuthResultKinds> basic_auth_requests_total{};
     std::array<uint64_t, kLatencyBucketsUs.size() + 1> duration_buckets{};
     uint64_t duration_sum_us = 0;

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "cache/store.h"
+#include "compress/compressor.h"
 #include "config/config_json.h"
 #include "core/clock.h"
 #include "l7/basic_auth_filter.h"
@@ -284,6 +285,25 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
                 policy::ConnCountTable::process().tableFull());
   writeRateLimitMetrics(cfg, out);
   writeCacheMetrics(out);
+  out.family("ballast_compressed_responses_total", "counter",
+             "HTTP responses compressed on the way out (compress:), by coding.");
+  for (const auto& l : cfg.listeners) {
+    if (!config::isHttp(l.protocol)) {
+      continue;
+    }
+    const auto& totals = totalsOf(l);
+    for (const auto e :
+         {compress::Encoding::kGzip, compress::Encoding::kZstd, compress::Encoding::kBrotli}) {
+      out.sampleInt("ballast_compressed_responses_total",
+                    {{"listener", l.name}, {"encoding", compress::encodingName(e)}},
+                    totals.compressed_total[static_cast<size_t>(e)]);
+    }
+  }
+  listenerCounter("ballast_compress_in_bytes_total", "Response body bytes given to the compressor.",
+                  true, [](const auto& t) { return t.compress_in_bytes_total; });
+  listenerCounter("ballast_compress_out_bytes_total",
+                  "Compressed response body bytes sent (compare with _in_ for the ratio).", true,
+                  [](const auto& t) { return t.compress_out_bytes_total; });
   static_assert(policy::kJwtResultCount == metrics::kJwtResultKinds);
   out.family("ballast_jwt_requests_total", "counter",
              "HTTP requests a jwt check saw, by outcome (missing: no token).");

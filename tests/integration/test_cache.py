@@ -355,7 +355,7 @@ pools:
             self.assertEqual(request(port, "/max-age?i=59")[1]["x-cache"], "HIT")
 
     def test_http2_hits_and_gzip_on_a_hit(self):
-        lb, port, _ = self.start()
+        lb, port, mport = self.start()
         with lb:
             for expect in ("MISS", "HIT"):
                 out = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-D", "-", "-o",
@@ -368,6 +368,13 @@ pools:
             self.assertEqual((status, fields["x-cache"], fields.get("content-encoding")),
                              (200, "HIT", "gzip"))
             self.assertEqual(gzip.decompress(body), b"compress me " * 500)
+            # Compression is counted, with its bytes both ways.
+            self.assertEqual(metric(mport, "ballast_compressed_responses_total", 'listener="web"',
+                                    'encoding="gzip"'), 1)
+            self.assertEqual(metric(mport, "ballast_compress_in_bytes_total", 'listener="web"'),
+                             len(b"compress me " * 500))
+            self.assertEqual(metric(mport, "ballast_compress_out_bytes_total", 'listener="web"'),
+                             len(body))
 
     def test_hit_ratio_does_not_fall_as_workers_are_added(self):
         # The same stream each time: 20 keys, 10 rounds, over 8 connections (spread over the
