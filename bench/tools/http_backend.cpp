@@ -4,6 +4,7 @@
 // request must cost it as little as possible.
 //
 //   http_backend --port P [--port P2 ...] [--bind 127.0.0.1] [--cache-control VALUE]
+//                [--body-bytes N]
 //
 // Every request, whatever its method and target, gets `200 OK` with a fixed 64-byte body and
 // Content-Length (HEAD: the head only), and `Cache-Control: VALUE` when asked (the cache bench).
@@ -58,6 +59,10 @@ constexpr std::string_view kHead200 =
 
 // "Cache-Control: VALUE\r\n" when --cache-control is given; set once in main.
 std::string g_cache_control;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+// --body-bytes N: the head and body of a larger answer (text lines, compressible like HTML or
+// JSON, for the compression bench); empty: the 64-byte one. Set once in main.
+std::string g_head;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+std::string g_body;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
 
 [[noreturn]] void die(const char* what) {
   std::fprintf(stderr, "http_backend: %s: %s\n", what, std::strerror(errno));  // NOLINT
@@ -344,7 +349,7 @@ class Server {
         break;
       }
       ++requests_[c.port];
-      c.out += kHead200;
+      c.out += g_body.empty() ? kHead200 : std::string_view(g_head);
       c.out += g_cache_control;
       if (!h.keep_alive) {
         c.out += "Connection: close\r\n";
@@ -352,7 +357,7 @@ class Server {
       }
       c.out += "\r\n";
       if (!h.head_method) {
-        c.out += kBody;
+        c.out += g_body.empty() ? kBody : std::string_view(g_body);
       }
       c.body_left = h.content_length;
     }
@@ -430,6 +435,18 @@ int main(int argc, char** argv) {
       ports.emplace_back(argv[i + 1]);
     } else if (a == "--bind") {
       bind_ip = argv[i + 1];
+    } else if (a == "--body-bytes") {
+      const size_t n =
+          std::strtoull(argv[i + 1], nullptr, 10);  // NOLINT(readability-magic-numbers)
+      for (size_t line = 0; g_body.size() < n; ++line) {
+        g_body += "line " + std::to_string(line) +
+                  ": the quick brown fox jumps over the lazy dog " +
+                  std::to_string(line * 7919 % 10007) + "\n";
+      }
+      g_body.resize(n);
+      g_head =
+          "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(n) +
+          "\r\n";
     } else if (a == "--cache-control") {
       g_cache_control = "Cache-Control: " + std::string(argv[i + 1]) + "\r\n";
     } else {

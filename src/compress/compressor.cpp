@@ -9,6 +9,7 @@
 #include <zstd.h>
 
 #include <array>
+#include <vector>
 
 namespace ballast::compress {
 namespace {
@@ -18,6 +19,45 @@ constexpr int kGzipWindowBits = 15 + 16;  // 32 KiB window, gzip wrapper (RFC 19
 constexpr int kZlibMemLevel = 8;
 constexpr int kZstdWindowLog = 17;      // 128 KiB
 constexpr uint32_t kBrotliWindow = 18;  // 256 KiB
+
+// A few zstd contexts kept per thread (each worker compresses on its own thread) for the next
+// response: a new context allocates and clears its tables on first use (~0.7 MiB at level 3),
+// which costs more than compressing a 64 KiB body. Reset, a kept one starts clean.
+constexpr size_t kKeptContexts = 4;
+struct KeptZstdContexts {
+  std::vector<ZSTD_CCtx*> free;
+  KeptZstdContexts() = default;
+  KeptZstdContexts(const KeptZstdContexts&) = delete;
+  KeptZstdContexts& operator=(const KeptZstdContexts&) = delete;
+  ~KeptZstdContexts() {
+    for (ZSTD_CCtx* c : free) {
+      ZSTD_freeCCtx(c);
+    }
+  }
+};
+thread_local KeptZstdContexts
+    kept_zstd;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+
+ZSTD_CCtx* takeZstdContext() {
+  if (kept_zstd.free.empty()) {
+    return ZSTD_createCCtx();
+  }
+  ZSTD_CCtx* c = kept_zstd.free.back();
+  kept_zstd.free.pop_back();
+  ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
+  return c;
+}
+
+void giveBackZstdContext(ZSTD_CCtx* c, bool clean) {
+  if (c == nullptr) {
+    return;
+  }
+  if (clean && kept_zstd.free.size() < kKeptContexts) {
+    kept_zstd.free.push_back(c);
+  } else {
+    ZSTD_freeCCtx(c);
+  }
+}
 
 class GzipCompressor final : public Compressor {
  public:
@@ -64,13 +104,13 @@ class GzipCompressor final : public Compressor {
 
 class ZstdCompressor final : public Compressor {
  public:
-  explicit ZstdCompressor(int level) : cctx_(ZSTD_createCCtx()) {
+  explicit ZstdCompressor(int level) : cctx_(takeZstdContext()) {
     ok_ = cctx_ != nullptr &&
           !ZSTD_isError(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level)) &&
           !ZSTD_isError(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_windowLog, kZstdWindowLog)) &&
           !ZSTD_isError(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 1));
   }
-  ~ZstdCompressor() override { ZSTD_freeCCtx(cctx_); }
+  ~ZstdCompressor() override { giveBackZstdContext(cctx_, ok_); }
   ZstdCompressor(const ZstdCompressor&) = delete;
   ZstdCompressor& operator=(const ZstdCompressor&) = delete;
   bool ok() const { return ok_; }

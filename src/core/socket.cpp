@@ -20,6 +20,11 @@ Result<int> openListener(const net::SocketAddress& bind, bool stream) {
   const int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (stream) {
+    // Accepted sockets inherit it: an answer written in pieces (a compressed body, then its
+    // last chunk) must not wait for the client's delayed ACK (40 ms), as NGINX's tcp_nodelay.
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
   if (bind.isV6()) {
     // "[::]:80" should mean IPv6 only; a separate "0.0.0.0:80" listener takes IPv4.
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
