@@ -76,6 +76,10 @@ class FakeOps final : public control::ControlOps {
     return {actor.size() % 2 == 0, 1, {"fuzz.yaml:1:1: " + actor}};
   }
   json effectiveConfig() const override { return {{"listeners", json::array()}}; }
+  nlohmann::json caches() const override { return nlohmann::json::array(); }
+  control::AdminResponse purgeCache(const control::CachePurge& purge) override {
+    return control::AdminResponse::json(kAccepted, {{"purged", 0}, {"actor", purge.actor}});
+  }
   control::AdminResponse poolFailback(const std::string& pool, const std::string& actor) override {
     return control::AdminResponse::json(kAccepted, {{"pool", pool}, {"actor", actor}});
   }
