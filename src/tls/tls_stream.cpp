@@ -69,7 +69,9 @@ TlsStream::Status TlsStream::receive(std::span<const uint8_t> ciphertext, core::
     reason_ = "BIO_write failed";
     return Status::kFailed;
   }
-  std::array<uint8_t, kRecordBytes> buf{};
+  // Not zeroed: SSL_read fills what it returns, and clearing 16 KiB per call showed up in the
+  // handshake profile (two to nine calls per connection).
+  std::array<uint8_t, kRecordBytes> buf;  // NOLINT(cppcoreguidelines-pro-type-member-init)
   for (;;) {
     const int n = SSL_read(ssl_, buf.data(), static_cast<int>(buf.size()));
     if (n > 0) {
@@ -112,7 +114,7 @@ void TlsStream::shutdown() {
 }
 
 bool TlsStream::drainWire(core::ChunkPool& pool, core::ChunkQueue& wire) {
-  std::array<uint8_t, kRecordBytes> buf{};
+  std::array<uint8_t, kRecordBytes> buf;  // NOLINT(cppcoreguidelines-pro-type-member-init)
   for (;;) {
     const int n = BIO_read(wbio_, buf.data(), static_cast<int>(buf.size()));
     if (n <= 0) {
