@@ -77,13 +77,33 @@ uint32_t StoredResponse::staleS(uint64_t now_ms) const {
   return age > lifetime_s ? age - lifetime_s : (age == lifetime_s ? 1 : 0);
 }
 
+EncodedBodies::EncodedBodies(const EncodedBodies& other) {
+  const std::lock_guard lock(other.mu_);
+  bodies_ = other.bodies_;
+}
+
+EncodedBodies::Body EncodedBodies::get(compress::Encoding coding) const {
+  const std::lock_guard lock(mu_);
+  return bodies_[static_cast<size_t>(coding)];
+}
+
+size_t EncodedBodies::bytes() const {
+  const std::lock_guard lock(mu_);
+  size_t total = 0;
+  for (const auto& b : bodies_) {
+    total += b ? b->size() : 0;
+  }
+  return total;
+}
+
 size_t StoredResponse::charge() const {
   size_t vary_bytes = 0;
   for (const auto& [n, v] : vary) {
     vary_bytes += n.size() + v.size();
   }
   return kEntryOverhead + field_text.size() + fields.size() * sizeof(h1::Header) +
-         (body ? body->size() : 0) + vary_bytes + etag.size() + last_modified.size();
+         (body ? body->size() : 0) + vary_bytes + etag.size() + last_modified.size() +
+         encoded.bytes();
 }
 
 bool varyMatches(const StoredResponse& r, RequestFields request) {
@@ -211,6 +231,40 @@ void Store::insert(std::string_view key, StoredPtr r) {
   s.lru.splice(s.lru.begin(), s.lru, at->second);
   counters_.stores.fetch_add(1, std::memory_order_relaxed);
   evict(s, &slot);
+}
+
+EncodedBodies::Body Store::attachEncoded(std::string_view key, const StoredResponse& r,
+                                         compress::Encoding coding, EncodedBodies::Body body) {
+  const auto index = static_cast<size_t>(coding);
+  if (index >= EncodedBodies::kCodings || !body) {
+    return body;
+  }
+  Shard& s = shardFor(key);
+  // The shard's lock first, then the entry's: a replacement computes the old entry's charge()
+  // under the shard's lock, so it always sees exactly the copies that were counted.
+  const std::lock_guard lock(s.mu);
+  Slot* slot = nullptr;
+  if (const auto at = s.index.find(key); at != s.index.end()) {
+    const auto& variants = at->second->variants;
+    if (std::any_of(variants.begin(), variants.end(),
+                    [&r](const StoredPtr& v) { return v.get() == &r; })) {
+      slot = &*at->second;
+    }
+  }
+  {
+    const std::lock_guard entry_lock(r.encoded.mu_);
+    EncodedBodies::Body& kept = r.encoded.bodies_[index];
+    if (kept) {
+      return kept;
+    }
+    kept = body;
+  }
+  if (slot != nullptr) {
+    slot->bytes += body->size();
+    s.bytes += body->size();
+    evict(s, slot);
+  }
+  return body;
 }
 
 void Store::erase(Shard& s, std::list<Slot>::iterator it) {

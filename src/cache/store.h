@@ -23,9 +23,33 @@
 #include <utility>
 #include <vector>
 
+#include "compress/compressor.h"
 #include "proto/http1/message.h"
 
 namespace ballast::cache {
+
+// Our compressed copies of a stored body (`compress:`), at most one per coding, made at the first
+// hit that asks for that coding (l7/cache_tap.cpp) and then served as they are, so a hit costs no
+// compression. The one part of a stored response that changes after it is stored: it has its own
+// lock, and copies are added only through Store::attachEncoded, which counts their bytes.
+class EncodedBodies {
+ public:
+  using Body = std::shared_ptr<const std::string>;
+  EncodedBodies() = default;
+  // A revalidated copy of a response keeps them: a 304 means the body is the same.
+  EncodedBodies(const EncodedBodies& other);
+  EncodedBodies& operator=(const EncodedBodies&) = delete;
+  ~EncodedBodies() = default;
+
+  Body get(compress::Encoding coding) const;
+  size_t bytes() const;
+
+ private:
+  friend class Store;
+  static constexpr size_t kCodings = static_cast<size_t>(compress::Encoding::kBrotli) + 1;
+  mutable std::mutex mu_;
+  mutable std::array<Body, kCodings> bodies_;
+};
 
 // One stored response: status, fields (as the backend sent them, hop-by-hop ones gone), body, and
 // what decides its freshness. Immutable once stored.
@@ -45,6 +69,7 @@ struct StoredResponse {
   bool no_cache = false;
   std::string etag;
   std::string last_modified;
+  EncodedBodies encoded;
 
   // Copies `fields` into field_text and points `fields` at the copy.
   void setFields(std::span<const proto::http1::Header> from);
@@ -52,7 +77,7 @@ struct StoredResponse {
   bool fresh(uint64_t now_ms) const { return !no_cache && ageS(now_ms) < lifetime_s; }
   // Seconds past its freshness (0 while fresh).
   uint32_t staleS(uint64_t now_ms) const;
-  size_t charge() const;  // bytes it costs the store
+  size_t charge() const;  // bytes it costs the store, its encoded copies included
 };
 using StoredPtr = std::shared_ptr<const StoredResponse>;
 
@@ -95,6 +120,12 @@ class Store {
   // Stores `r` under `key` (replacing the variant with the same Vary values), evicting the least
   // recently used entries of the shard beyond its share of max_size; also ends a fill.
   void insert(std::string_view key, StoredPtr r);
+
+  // Keeps `body`, r's body compressed with `coding`, with r, counted in the store's bytes while r
+  // is stored under `key` (an entry already replaced or evicted keeps it uncounted until it is
+  // freed). Returns the copy to serve: an earlier one when another worker attached it first.
+  EncodedBodies::Body attachEncoded(std::string_view key, const StoredResponse& r,
+                                    compress::Encoding coding, EncodedBodies::Body body);
 
   size_t purgeKey(std::string_view key);
   size_t purgePrefix(std::string_view prefix);

@@ -6,6 +6,9 @@
 //     respect the session's backpressure;
 //   - storing what the backend sends, when it may be stored and fits max_object_size (else the
 //     copy is dropped and the response streams on untouched);
+//   - compressed answers from the store: when the client's coding applies (`compress:`), the
+//     body is compressed once, at the first such hit, and the copy kept with the entry
+//     (cache::EncodedBodies); later hits send the copy as it is;
 //   - revalidation and errors: a backend's 304 refreshes the stored entry, which is then
 //     replayed; a failure or a 5xx within stale-if-error is answered with the stale entry.
 // A request waiting for another's fill (coalescing) re-checks the store every few
@@ -21,6 +24,7 @@
 
 #include "core/event_loop.h"
 #include "core/timer_wheel.h"
+#include "l7/exchange_core.h"
 #include "l7/h1_upstream.h"
 
 namespace ballast::l7 {
@@ -39,7 +43,7 @@ class CacheTapOwner {
 
 class CacheTap final : public UpstreamSink {
  public:
-  CacheTap(core::EventLoop& loop, UpstreamSink& sink, CacheTapOwner& owner);
+  CacheTap(core::EventLoop& loop, const ExchangeEnv& env, UpstreamSink& sink, CacheTapOwner& owner);
   ~CacheTap();
   CacheTap(const CacheTap&) = delete;
   CacheTap& operator=(const CacheTap&) = delete;
@@ -73,17 +77,23 @@ class CacheTap final : public UpstreamSink {
  private:
   struct Replay {
     cache::StoredPtr entry;
+    std::shared_ptr<const std::string> bytes;  // the stored body or our compressed copy of it
     std::string_view label;
     uint64_t offset = 0;
     bool body = true;
   };
   void startReplay(cache::StoredPtr entry, std::string_view label);
+  // The body a replay of `entry` sends: our compressed copy when the client's coding applies to
+  // it (fields_ then edited as for a compressed answer), made now if no hit made it before; else
+  // the stored body, fields_ untouched.
+  std::shared_ptr<const std::string> replayBody(const cache::StoredPtr& entry, uint16_t status);
   void pump();
   bool staleOnError(uint16_t status) const;
   static void onTimer(void* self);
   void stopStoring();
 
   core::EventLoop& loop_;
+  const ExchangeEnv& env_;
   UpstreamSink& sink_;
   CacheTapOwner& owner_;
   Exchange* ex_ = nullptr;

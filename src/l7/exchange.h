@@ -110,6 +110,9 @@ struct Exchange {
   std::string weak_etag;      // the backend's strong ETag made weak, for the compressed answer
   uint64_t compress_in = 0;   // body bytes given to the compressor
   uint64_t compress_out = 0;  // and what came out
+  // The answer is the cache's compressed copy of a stored body (sent as it is, counted as a
+  // compressed response without compressor work).
+  bool encoded_copy = false;
   CacheState cache;
 
   // Back to a fresh request's state; the strings keep their capacity for the next one.

@@ -208,6 +208,7 @@ void Exchange::resetCore() {
   compressor.reset();
   weak_etag.clear();
   compress_in = compress_out = 0;
+  encoded_copy = false;
   cache.reset();
 }
 
@@ -361,7 +362,7 @@ bool refusedByBreaker(const ExchangeEnv& env, Exchange& ex) {
 void endExchange(const ExchangeEnv& env, const Exchange& ex, const net::SocketAddress& client,
                  uint64_t now_ms) {
   countExchange(env, ex, now_ms);
-  if (ex.compressor) {
+  if (ex.compressor || ex.encoded_copy) {
     env.counters->compressed_total[static_cast<size_t>(ex.accept_encoding)].add();
     env.counters->compress_in_bytes_total.add(ex.compress_in);
     env.counters->compress_out_bytes_total.add(ex.compress_out);

@@ -27,7 +27,7 @@ class HttpUpstream final : public AdmissionUser, public CacheTapOwner {
         pool_(pool),
         env_(env),
         sink_(sink),
-        tap_(loop, sink, *this),
+        tap_(loop, env, sink, *this),
         h1_(loop, pool, env, response_limits, tap_),
         admission_(loop, *this) {}
   HttpUpstream(const HttpUpstream&) = delete;

@@ -6,7 +6,7 @@ gone; stale-while-revalidate; purge by key (admin API) and by prefix (CLI), audi
 coalescing (100 concurrent identical requests reach the backend once); bodies over
 max_object_size streamed and not stored; HEAD from a stored GET; POST bypassed; eviction under
 max_size; HTTP/2 hits; gzip on a hit; metrics; and the hit ratio at 1, 2 and 4 workers on the same
-request stream. Entries are made stale at once with the backend's Age field, not by sleeping.
+request stream; compressed copies kept per coding. Entries are made stale at once with the backend's Age field, not by sleeping.
 Traffic stays on 127.0.0.1."""
 import collections
 import gzip
@@ -375,6 +375,55 @@ pools:
                              len(b"compress me " * 500))
             self.assertEqual(metric(mport, "ballast_compress_out_bytes_total", 'listener="web"'),
                              len(body))
+
+    def test_compressed_copies_are_kept_per_coding(self):
+        # The first hit that asks for a coding compresses the stored body and keeps the copy with
+        # the entry; later hits send the copy as it is, so the compressor's input stops growing.
+        lb, port, mport = self.start()
+        text = b"compress me " * 500
+        with lb:
+            self.assertEqual(request(port, "/text")[1]["x-cache"], "MISS")
+            plain_bytes = metric(mport, "ballast_cache_bytes", 'listener="web"')
+            decoders = {"gzip": gzip.decompress,
+                        "br": lambda b: subprocess.run(["brotli", "-d", "-c"], input=b,
+                                                       capture_output=True, check=True).stdout,
+                        "zstd": lambda b: subprocess.run(["zstd", "-d", "-c"], input=b,
+                                                         capture_output=True, check=True).stdout}
+            copies = 0
+            for coding, decode in decoders.items():
+                bodies = []
+                for _ in range(3):
+                    status, fields, body = request(port, "/text", {"Accept-Encoding": coding})
+                    self.assertEqual((status, fields["x-cache"], fields.get("content-encoding")),
+                                     (200, "HIT", coding))
+                    self.assertEqual(fields["content-length"], str(len(body)))
+                    self.assertIn("Accept-Encoding", fields.get("vary", ""))
+                    self.assertEqual(decode(body), text)
+                    bodies.append(body)
+                self.assertEqual(len(set(bodies)), 1, "every hit sends the same copy")
+                copies += len(bodies[0])
+                self.assertEqual(metric(mport, "ballast_compressed_responses_total",
+                                        'listener="web"', f'encoding="{coding}"'), 3)
+            # Each coding was compressed once: three inputs of the body, not nine.
+            self.assertEqual(metric(mport, "ballast_compress_in_bytes_total", 'listener="web"'),
+                             3 * len(text))
+            self.assertEqual(metric(mport, "ballast_compress_out_bytes_total", 'listener="web"'),
+                             copies)
+            # The copies count against max_size.
+            self.assertEqual(metric(mport, "ballast_cache_bytes", 'listener="web"'),
+                             plain_bytes + copies)
+            # A client without a coding still gets the stored body; HTTP/2 gets the copy.
+            status, fields, body = request(port, "/text")
+            self.assertEqual((fields.get("content-encoding"), body), (None, text))
+            out = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-H",
+                                  "Accept-Encoding: gzip", "-D", "-", "-o", "-",
+                                  f"http://127.0.0.1:{port}/text"],
+                                 capture_output=True, timeout=20).stdout
+            head, _, h2_body = out.partition(b"\r\n\r\n")
+            self.assertIn(b"content-encoding: gzip", head.lower())
+            self.assertEqual(gzip.decompress(h2_body), text)
+            self.assertEqual(metric(mport, "ballast_compress_in_bytes_total", 'listener="web"'),
+                             3 * len(text))
 
     def test_hit_ratio_does_not_fall_as_workers_are_added(self):
         # The same stream each time: 20 keys, 10 rounds, over 8 connections (spread over the

@@ -127,6 +127,33 @@ TEST(Store, ManyThreadsAtOnce) {
   EXPECT_GT(store.entries(), 0U);
 }
 
+TEST(Store, EncodedCopiesAreCountedOnceAndLeaveWithTheirEntry) {
+  Store store(1 << 20);
+  store.insert("k", response("hello hello hello"));
+  const uint64_t plain = store.bytes();
+  const StoredPtr entry = store.find("k", {}, 0).entry;
+  const auto gz = std::make_shared<const std::string>("GZ");
+  EXPECT_EQ(store.attachEncoded("k", *entry, compress::Encoding::kGzip, gz), gz);
+  EXPECT_EQ(store.bytes(), plain + 2);
+  // A second worker that compressed the same body gets the first copy; nothing is counted twice.
+  const auto late = std::make_shared<const std::string>("GZ-late");
+  EXPECT_EQ(store.attachEncoded("k", *entry, compress::Encoding::kGzip, late), gz);
+  EXPECT_EQ(store.bytes(), plain + 2);
+  EXPECT_EQ(entry->encoded.get(compress::Encoding::kGzip), gz);
+  EXPECT_FALSE(entry->encoded.get(compress::Encoding::kZstd));
+  // A revalidated copy of the entry keeps its copies (a 304: the same body).
+  EXPECT_EQ(StoredResponse(*entry).encoded.get(compress::Encoding::kGzip), gz);
+  // Replaced, the entry's bytes leave with its copies; one attached after that is not counted.
+  store.insert("k", response("new"));
+  const uint64_t replaced = store.bytes();
+  EXPECT_EQ(replaced, store.find("k", {}, 0).entry->charge());
+  store.attachEncoded("k", *entry, compress::Encoding::kZstd,
+                      std::make_shared<const std::string>("ZSTD"));
+  EXPECT_EQ(store.bytes(), replaced);
+  EXPECT_EQ(store.purgeKey("k"), 1U);
+  EXPECT_EQ(store.bytes(), 0U);
+}
+
 TEST(Store, RegistryKeepsOneStorePerListenerAcrossResizes) {
   const auto a = storeFor("store-test-listener", 1 << 20);
   const auto b = storeFor("store-test-listener", 2 << 20);
