@@ -448,6 +448,9 @@ struct Backend {
   uint32_t max_connections = 0;  // upstream connections to this backend, all workers; 0: none
   // Serves only while no primary (non-backup) backend of the pool is up, as HAProxy's backup.
   bool backup = false;
+  // A backend found by SRV (`discovery: {dns_srv}`): its record's priority, which makes it a
+  // member of that priority's failover group (discovery/srv_groups.h); -1 for any other backend.
+  int32_t srv_priority = -1;
 };
 
 // A backend given by name (`address: "app.internal:8080"`): resolved for A and AAAA on the

@@ -138,18 +138,9 @@ void DnsDiscovery::resolve(Entry& e) {
       finish(*entry, srv.ok, {}, 0, srv.ok ? "" : srv.error);
       return;
     }
-    // The best priority only: lower ones are the service's fallbacks (failover groups, when
-    // pools have them, will take the rest).
-    uint16_t best = UINT16_MAX;
-    for (const auto& r : srv.records) {
-      best = std::min(best, r.priority);
-    }
-    auto records = std::make_shared<std::vector<SrvRecord>>();
-    for (const auto& r : srv.records) {
-      if (r.priority == best) {
-        records->push_back(r);
-      }
-    }
+    // Every priority: each becomes a failover group of the pool (srv_groups.h), so a worse one
+    // serves when the better ones are down, as RFC 2782 asks of clients.
+    auto records = std::make_shared<std::vector<SrvRecord>>(srv.records);
     // Each target's addresses, gathered before one finish().
     struct Gather {
       std::vector<config::Backend> found;
@@ -163,25 +154,28 @@ void DnsDiscovery::resolve(Entry& e) {
     for (const auto& r : *records) {
       const uint32_t weight =
           std::max<uint32_t>(1, std::min<uint32_t>(r.weight, config::kMaxWeight));
-      resolver_->lookup(
-          r.target, r.port, [this, entry, generation, gather, weight](AddressAnswer a) {
-            if (entry->generation != generation) {
-              return;
-            }
-            if (a.ok) {
-              for (const auto& addr : a.addresses) {
-                gather->found.push_back({addr, weight, entry->health_check, entry->host});
-              }
-              gather->ttl_s = std::min(gather->ttl_s, a.ttl_s);
-            } else {
-              gather->ok = false;
-              gather->error = a.error;
-            }
-            if (--gather->left == 0) {
-              finish(*entry, gather->ok, std::move(gather->found),
-                     gather->ttl_s == UINT32_MAX ? 0 : gather->ttl_s, gather->error);
-            }
-          });
+      const int32_t priority = r.priority;
+      resolver_->lookup(r.target, r.port,
+                        [this, entry, generation, gather, weight, priority](AddressAnswer a) {
+                          if (entry->generation != generation) {
+                            return;
+                          }
+                          if (a.ok) {
+                            for (const auto& addr : a.addresses) {
+                              config::Backend b{addr, weight, entry->health_check, entry->host};
+                              b.srv_priority = priority;
+                              gather->found.push_back(std::move(b));
+                            }
+                            gather->ttl_s = std::min(gather->ttl_s, a.ttl_s);
+                          } else {
+                            gather->ok = false;
+                            gather->error = a.error;
+                          }
+                          if (--gather->left == 0) {
+                            finish(*entry, gather->ok, std::move(gather->found),
+                                   gather->ttl_s == UINT32_MAX ? 0 : gather->ttl_s, gather->error);
+                          }
+                        });
     }
   });
 }
@@ -202,9 +196,11 @@ void DnsDiscovery::finish(Entry& e, bool ok, std::vector<config::Backend> found,
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
     return a.address.toString() < b.address.toString();
   });
-  const bool changed = !std::equal(
-      found.begin(), found.end(), e.backends.begin(), e.backends.end(),
-      [](const auto& a, const auto& b) { return a.address == b.address && a.weight == b.weight; });
+  const bool changed = !std::equal(found.begin(), found.end(), e.backends.begin(), e.backends.end(),
+                                   [](const auto& a, const auto& b) {
+                                     return a.address == b.address && a.weight == b.weight &&
+                                            a.srv_priority == b.srv_priority;
+                                   });
   e.backends = std::move(found);
   auto& counters = counters_[e.pool];
   counters.last_answer_unix_ms = core::unixMs();

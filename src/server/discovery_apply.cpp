@@ -10,6 +10,7 @@
 #include "config/discovery_file.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "discovery/srv_groups.h"
 #include "metrics/prometheus_writer.h"
 #include "server/control_thread.h"
 
@@ -22,7 +23,7 @@ using nlohmann::json;
 // re-sorted answer from counting as a change.
 bool sameBackends(const std::vector<config::Backend>& a, const std::vector<config::Backend>& b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
-    return x.address == y.address && x.weight == y.weight &&
+    return x.address == y.address && x.weight == y.weight && x.srv_priority == y.srv_priority &&
            (x.health_check == nullptr) == (y.health_check == nullptr);
   });
 }
@@ -58,6 +59,7 @@ config::ConfigPtr ControlThread::withResolvedBackends(const config::ConfigPtr& c
         pool.backends.push_back(std::move(b));
       }
     }
+    discovery::groupBySrvPriority(pool);
   }
   return next;
 }

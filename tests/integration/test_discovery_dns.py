@@ -8,7 +8,9 @@ What it holds Ballast to:
   audited with actor discovery:dns, no reload;
 - the resolver going away is survived: lookups fail and are counted, the last good set serves;
 - a reload keeps the resolved backends (the file lists only the name);
-- SRV: the best priority's targets, with their ports and weights; a worse priority is unused.
+- SRV: every target with its port and weight, one failover group per priority
+  (srv-priority-N): the best priority serves and a worse one is unused until the better one has
+  no member up (here: drained through the admin API), then traffic returns by itself.
 Health-state and connection keeping on change are the file source's tests (same apply path).
 Discovery runs on the control thread's loop (epoll whatever `io` says), so the case runs once.
 fd budget: a handful of sockets, far under the 20,000 hard limit."""
@@ -57,6 +59,24 @@ def api(lb, path):
     body = conn.getresponse().read()
     conn.close()
     return json.loads(body)
+
+
+def post(lb, path):
+    conn = UnixHTTPConnection(os.path.join(lb.dir, "admin.sock"))
+    conn.request("POST", path)
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+def group_metric(port, pool):
+    """The pool's serving group, from ballast_pool_active_group."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    for m in re.finditer(rf'^ballast_pool_active_group\{{pool="{pool}",group="([^"]+)"\}} 1$',
+                         text, re.M):
+        return m.group(1)
+    return None
 
 
 def backends(lb, pool):
@@ -174,10 +194,22 @@ pools:
                 self.assertIsNone(status["last_error"])
                 self.assertGreater(status["lookups"], 0)
                 self.assertGreater(status["last_answer_unix_ms"], 0)
-                # SRV: the priority-0 target with its weight; the priority-10 one is unused.
-                wait_until(lambda: set(backends(lb, "bysrv")) == {three}, what="srv")
+                # SRV: both targets with their weights, one group per priority; the priority-0
+                # one serves and the priority-10 one is unused while it is up.
+                wait_until(lambda: set(backends(lb, "bysrv")) == {two, three}, what="srv")
                 self.assertEqual(backends(lb, "bysrv")[three]["weight"], 7)
-                self.assertEqual(ask(srv_listen), "three")
+                self.assertEqual(backends(lb, "bysrv")[two]["weight"], 1)
+                self.assertEqual(group_metric(metrics_port, "bysrv"), "srv-priority-0")
+                self.assertEqual({ask(srv_listen) for _ in range(6)}, {"three"})
+                # The priority-0 target out of service: the next priority takes over...
+                self.assertEqual(post(lb, f"/api/v1/pools/bysrv/backends/{three}/drain"), 200)
+                self.assertEqual(group_metric(metrics_port, "bysrv"), "srv-priority-10")
+                self.assertEqual({ask(srv_listen) for _ in range(6)}, {"two"})
+                self.assertTrue(lb.events("pool.failover"))
+                # ...and gives the traffic back once it returns (failback auto).
+                self.assertEqual(post(lb, f"/api/v1/pools/bysrv/backends/{three}/enable"), 200)
+                self.assertEqual(group_metric(metrics_port, "bysrv"), "srv-priority-0")
+                self.assertEqual({ask(srv_listen) for _ in range(6)}, {"three"})
 
                 # A second address for the name: dnsmasq re-reads its hosts file on SIGHUP,
                 # and the next lookup (TTL 1 s) applies it in place.
