@@ -16,11 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// tests/unit/control/ → src/control/dashboard/
-fs::path sourceDir() {
-  return fs::path(__FILE__).parent_path().parent_path().parent_path().parent_path() / "src" /
-         "control" / "dashboard";
-}
+fs::path sourceDir() { return fs::path(BALLAST_SOURCE_DIR) / "src" / "control" / "dashboard"; }
 
 std::string readFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

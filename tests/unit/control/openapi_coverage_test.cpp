@@ -13,10 +13,7 @@
 namespace ballast::control {
 namespace {
 
-std::string specPath() {
-  std::string here = __FILE__;  // …/tests/unit/control/openapi_coverage_test.cpp
-  return here.substr(0, here.rfind("/tests/")) + "/docs/api.yaml";
-}
+std::string specPath() { return std::string(BALLAST_SOURCE_DIR) + "/docs/api.yaml"; }
 
 std::set<std::string> documented() {
   std::set<std::string> out;
