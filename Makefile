@@ -7,7 +7,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
 CMAKE_FLAGS ?= -G Ninja
 
-.PHONY: all deps build test test-ipvs unit integration asan fuzz fuzz-build fuzz-smoke demo bench stress soak format format-check clean
+.PHONY: all deps build test test-ipvs unit integration asan fuzz fuzz-build fuzz-smoke demo bench bench-quick stress soak format format-check clean
 
 all: build
 
@@ -61,6 +61,11 @@ demo: build
 # Micro-benchmarks of every picker, then Ballast vs HAProxy vs NGINX on the L4 and HTTP paths;
 # each table
 # is printed and appended to docs/benchmarks.md (BENCH_RECORD=0 to only print).
+# Under 2 minutes: Ballast ÷ HAProxy on connections, bulk, HTTP/1.1 and idle memory, one row
+# added to the history table in docs/benchmarks.md (BENCH_RECORD=0 to only print).
+bench-quick: build
+	BALLAST_BIN=$(BUILD)/ballast python3 bench/quick.py
+
 bench: build
 	cmake --build $(BUILD) -j $(JOBS) --target ballast_micro_bench
 	$(BUILD)/ballast_micro_bench --benchmark_min_time=0.2
