@@ -87,6 +87,7 @@ json jwtJson(const JwtAuth& jwt) {
           {"issuer", jwt.issuer},
           {"audiences", jwt.audiences},
           {"jwks_file", jwt.jwks_file},  // the path: keys stay out of the API
+          {"jwks_url", jwt.jwks_url},
           {"optional", jwt.optional},
           {"clock_skew_s", seconds(jwt.clock_skew)},
           {"forward_claims", claims}};

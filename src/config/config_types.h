@@ -24,6 +24,7 @@
 
 namespace ballast::policy {
 struct Jwks;
+class JwksSource;
 struct HtpasswdUsers;
 }  // namespace ballast::policy
 
@@ -200,9 +201,15 @@ struct JwtAuth {
   Duration clock_skew{std::chrono::seconds(60)};
   std::string jwks_file;                     // watched: a change reloads the config
   std::shared_ptr<const policy::Jwks> jwks;  // read at load; immutable
-  JwtSource from = JwtSource::kBearer;       // `header` = Authorization: Bearer
-  std::string from_name;                     // the header (lower case), cookie or query name
-  bool optional = false;                     // no token: forwarded without claims
+  // jwks_url instead of jwks_file: fetched (server/jwks_fetcher) every jwks_refresh, trusting
+  // jwks_ca (a PEM file) or the system's CAs; the keys live in the shared source.
+  std::string jwks_url;
+  std::string jwks_ca;
+  Duration jwks_refresh{std::chrono::minutes(10)};
+  std::shared_ptr<policy::JwksSource> jwks_source;
+  JwtSource from = JwtSource::kBearer;  // `header` = Authorization: Bearer
+  std::string from_name;                // the header (lower case), cookie or query name
+  bool optional = false;                // no token: forwarded without claims
   std::string realm = "ballast";
   // claim → header sent upstream; a client's own copies of these headers are always removed.
   std::vector<std::pair<std::string, std::string>> forward_claims;

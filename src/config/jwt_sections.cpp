@@ -1,12 +1,14 @@
 // src/config/jwt_sections.cpp — reading `jwt:` and its JWKS file.
 #include "config/jwt_sections.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 
 #include "config/file_text.h"
 #include "config/http_fields.h"
 #include "policy/jwks.h"
+#include "policy/jwks_source.h"
 #include "policy/jwt.h"
 
 namespace ballast::config {
@@ -14,9 +16,12 @@ namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array kJwtKeys = {"issuer"sv,     "audiences"sv,     "jwks_file"sv,  "jwks_url"sv,
-                                 "algorithms"sv, "from"sv,          "clock_skew"sv, "optional"sv,
-                                 "realm"sv,      "forward_claims"sv};
+constexpr std::array kJwtKeys = {
+    "issuer"sv,     "audiences"sv, "jwks_file"sv,  "jwks_url"sv, "jwks_ca"sv, "jwks_refresh"sv,
+    "algorithms"sv, "from"sv,      "clock_skew"sv, "optional"sv, "realm"sv,   "forward_claims"sv};
+constexpr size_t kMaxUrlBytes = 2048;
+constexpr Duration kMinJwksRefresh = std::chrono::seconds(1);
+constexpr Duration kMaxJwksRefresh = std::chrono::hours(24);
 constexpr Duration kMaxClockSkew = std::chrono::hours(1);
 constexpr size_t kMaxRealmBytes = 128;
 
@@ -119,6 +124,55 @@ bool keyFitsAny(const policy::Jwks& set, uint8_t algorithms) {
   return false;
 }
 
+// https://HOST[:PORT]/PATH: keys that decide who gets in are never fetched in the clear.
+bool validJwksUrl(std::string_view url) {
+  constexpr std::string_view kScheme = "https://";
+  if (!url.starts_with(kScheme) || url.size() > kMaxUrlBytes) {
+    return false;
+  }
+  const std::string_view rest = url.substr(kScheme.size());
+  const size_t host_end = rest.find_first_of("/?#");
+  if (rest.substr(0, host_end).empty() || rest.front() == ':') {
+    return false;
+  }
+  return std::none_of(url.begin(), url.end(), [](char c) {
+    return static_cast<unsigned char>(c) <= ' ' || static_cast<unsigned char>(c) >= 0x7f;
+  });
+}
+
+void readJwksUrl(FileReader& file, const MapReader& map, const Field& field, JwtAuth& jwt) {
+  const auto url = readScalar(file, field, "an https:// URL");
+  if (!url) {
+    return;
+  }
+  if (!validJwksUrl(*url)) {
+    file.error(field.valueMark(),
+               "jwks_url: expected https://HOST[:PORT]/PATH (keys are not fetched in the clear)");
+    return;
+  }
+  jwt.jwks_url = *url;
+  if (const Field* f = map.find("jwks_ca")) {
+    if (auto ca = readFilePath(file, *f, false)) {
+      std::string text;
+      if (const auto why = readWholeFile(*ca, text)) {
+        file.error(f->valueMark(), "jwks_ca: cannot read " + *ca + ": " + *why);
+      }
+      jwt.jwks_ca = *ca;
+    }
+  }
+  if (const Field* f = map.find("jwks_refresh")) {
+    const auto d = readDuration(file, *f, /*positive=*/true);
+    if (d && (*d < kMinJwksRefresh || *d > kMaxJwksRefresh)) {
+      file.error(f->valueMark(), "jwks_refresh: from 1s to 24h");
+    } else {
+      assign(jwt.jwks_refresh, d);
+    }
+  }
+  jwt.jwks_source = policy::jwksSourceFor(jwt.jwks_url, jwt.jwks_ca);
+  jwt.jwks_source->setRefresh(
+      std::chrono::duration_cast<std::chrono::milliseconds>(jwt.jwks_refresh));
+}
+
 void readJwks(FileReader& file, const Field& field, JwtAuth& jwt) {
   const auto path = readFilePath(file, field, false);
   if (!path) {
@@ -168,10 +222,20 @@ void readJwt(FileReader& file, const Field& field, JwtAuth& jwt) {
   if (const Field* f = map.require(file, "algorithms")) {
     readAlgorithms(file, *f, jwt);
   }
-  if (const Field* f = map.find("jwks_url")) {
-    file.error(f->key_mark, "jwks_url: not supported yet; use jwks_file (kept fresh by a fetcher)");
+  const Field* url = map.find("jwks_url");
+  if (url != nullptr) {
+    if (const Field* f = map.find("jwks_file")) {
+      file.error(f->key_mark, "jwks_file and jwks_url: give one of them");
+    }
+    readJwksUrl(file, map, *url, jwt);
+  } else {
+    for (const std::string_view key : {"jwks_ca"sv, "jwks_refresh"sv}) {
+      if (const Field* f = map.find(key)) {
+        file.error(f->key_mark, std::string(key) + ": only with jwks_url");
+      }
+    }
   }
-  if (const Field* f = map.require(file, "jwks_file")) {
+  if (const Field* f = url != nullptr ? nullptr : map.require(file, "jwks_file")) {
     readJwks(file, *f, jwt);
     if (jwt.jwks && jwt.algorithms != 0 && !keyFitsAny(*jwt.jwks, jwt.algorithms)) {
       file.error(f->valueMark(),

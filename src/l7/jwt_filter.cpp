@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "l7/request_key.h"
+#include "policy/jwks_source.h"
 #include "proto/http1/syntax.h"
 
 namespace ballast::l7 {
@@ -96,7 +97,7 @@ JwtFilter::JwtFilter(const config::Listener& listener, metrics::ListenerCounters
 
 JwtFilter::Scope JwtFilter::scopeOf(const config::JwtAuth& auth) const {
   Scope s;
-  if (!auth.enabled || !auth.jwks) {
+  if (!auth.enabled || (!auth.jwks && !auth.jwks_source)) {
     return s;
   }
   s.auth = &auth;
@@ -131,7 +132,22 @@ Verdict JwtFilter::onRequest(Exchange& ex, const RequestView& request,
     }
     return refuse(ex, *scope, policy::JwtResult::kMissing, {}, client);
   }
-  policy::JwtCheck check = policy::verifyJwt(token, scope->policy, *auth.jwks, clock_());
+  // jwks_url: the set fetched last, held for this check while a refresh may replace it.
+  std::shared_ptr<const policy::Jwks> fetched;
+  const policy::Jwks* keys = auth.jwks.get();
+  if (keys == nullptr) {
+    fetched = auth.jwks_source->current();
+    keys = fetched.get();
+  }
+  if (keys == nullptr) {
+    // Not fetched yet (or never reachable): nothing can verify the token, so it is refused.
+    core::LogLine(core::LogLevel::kWarn, "l7.jwt_no_keys", core::LogRepeat::kLimited)
+        .str("listener", listener_.name)
+        .str("jwks_url", auth.jwks_url);
+    return refuse(ex, *scope, policy::JwtResult::kInvalidSignature, "signing keys not available",
+                  client);
+  }
+  policy::JwtCheck check = policy::verifyJwt(token, scope->policy, *keys, clock_());
   if (check.result != policy::JwtResult::kOk) {
     return refuse(ex, *scope, check.result, check.description, client);
   }

@@ -188,6 +188,8 @@ int ControlThread::run() {
   if (!blockSignals()) {
     return 1;
   }
+  // After blockSignals: threads inherit the mask, and SIGTERM must reach the signalfd only.
+  jwks_fetcher_ = std::make_unique<JwksFetcher>();
   for (uint32_t i = 0; i < workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, workers, io_));
     io_name_ = workers_.back()->start(snapshot_).get();
@@ -509,6 +511,9 @@ bool ControlThread::install(const config::ConfigPtr& loaded, std::string* error)
   checkFileLimit(*cfg, builder_->workers());
   snapshot_ = next;
   config_ = cfg;
+  if (jwks_fetcher_) {
+    jwks_fetcher_->poke();  // a jwks_url new in this config is fetched now
+  }
   evaluateFailover("system");  // before the workers see the snapshot: a group serves at once
   for (auto& w : workers_) {
     w->publish(snapshot_);

@@ -22,6 +22,7 @@
 #include "core/fd.h"
 #include "discovery/dns_discovery.h"
 #include "server/file_watch.h"
+#include "server/jwks_fetcher.h"
 #include "server/server.h"
 #include "server/snapshot.h"
 #include "server/upgrade.h"
@@ -159,7 +160,8 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   std::unique_ptr<control::Plane> kernel_plane_;
   std::unique_ptr<control::Plane> uplink_plane_;
   std::unique_ptr<acme::AcmeManager> acme_;
-  core::Fd acme_event_fd_;  // the ACME thread says "a certificate landed" here
+  std::unique_ptr<JwksFetcher> jwks_fetcher_;  // jwt: {jwks_url}
+  core::Fd acme_event_fd_;                     // the ACME thread says "a certificate landed" here
   core::Watcher acme_watcher_;
   uint64_t tls_refreshes_total_ = 0;
   uint64_t tls_refresh_failures_total_ = 0;

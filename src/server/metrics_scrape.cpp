@@ -17,6 +17,7 @@
 #include "policy/gcra_table.h"
 #include "policy/jwt.h"
 #include "server/control_thread.h"
+#include "server/jwks_fetcher.h"
 #include "tls/handshake_failure.h"
 #include "upstream/outlier.h"
 #include "upstream/slow_start.h"
@@ -285,6 +286,7 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
                 policy::ConnCountTable::process().tableFull());
   writeRateLimitMetrics(cfg, out);
   writeCacheMetrics(out);
+  writeJwksMetrics(out);
   out.family("ballast_compressed_responses_total", "counter",
              "HTTP responses compressed on the way out (compress:), by coding.");
   for (const auto& l : cfg.listeners) {
