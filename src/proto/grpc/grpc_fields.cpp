@@ -71,24 +71,23 @@ std::optional<uint64_t> parseTimeoutMs(std::string_view value) {
 }
 
 std::string_view statusName(uint32_t code) {
-  constexpr std::array<std::string_view, kStatusCodes> kNames = {
-      "OK",
-      "CANCELLED",
-      "UNKNOWN",
-      "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED",
-      "NOT_FOUND",
-      "ALREADY_EXISTS",
-      "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION",
-      "ABORTED",
-      "OUT_OF_RANGE",
-      "UNIMPLEMENTED",
-      "INTERNAL",
-      "UNAVAILABLE",
-      "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  constexpr std::array<std::string_view, kStatusCodes> kNames = {"OK",
+                                                                 "CANCELLED",
+                                                                 "UNKNOWN",
+                                                                 "INVALID_ARGUMENT",
+                                                                 "DEADLINE_EXCEEDED",
+                                                                 "NOT_FOUND",
+                                                                 "ALREADY_EXISTS",
+                                                                 "PERMISSION_DENIED",
+                                                                 "RESOURCE_EXHAUSTED",
+                                                                 "FAILED_PRECONDITION",
+                                                                 "ABORTED",
+                                                                 "OUT_OF_RANGE",
+                                                                 "UNIMPLEMENTED",
+                                                                 "INTERNAL",
+                                                                 "UNAVAILABLE",
+                                                                 "DATA_LOSS",
+                                                                 "UNAUTHENTICATED"};
   return code < kNames.size() ? kNames[code] : std::string_view("OTHER");
 }
 
