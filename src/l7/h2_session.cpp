@@ -495,7 +495,11 @@ struct H2Stream final : UpstreamSink {
                      NGHTTP2_NV_FLAG_NONE});
     }
     answered = true;
-    if (head.body == h1::BodyKind::kNone) {
+    // An empty body ends the stream with the HEADERS frame: gRPC's trailers-only answer (an
+    // error status, no message) must come so, or clients miss its grpc-status.
+    const bool empty = head.body == h1::BodyKind::kNone ||
+                       (head.body == h1::BodyKind::kLength && head.content_length == 0);
+    if (empty && !ex.compressor) {
       body_end = true;
       nghttp2_submit_response(conn.session(), id, nva.data(), nva.size(), nullptr);
     } else {
@@ -724,7 +728,9 @@ int onFrameRecv(nghttp2_session* session, const nghttp2_frame* frame, void* /*us
 int onDataChunk(nghttp2_session* session, uint8_t /*flags*/, int32_t id, const uint8_t* data,
                 size_t len, void* /*user*/) {
   H2Stream* s = streamOf(session, id);
-  if (s == nullptr || s->answered || s->upstream_failed) {
+  // After an answer of ours the body has nowhere to go; after the backend's head it still does
+  // (gRPC's bidirectional streams: the client keeps sending while the responses flow).
+  if (s == nullptr || (s->answered && !s->up.attached()) || s->upstream_failed) {
     nghttp2_session_consume(session, id, len);  // dropped: give the window back now
     return 0;
   }
