@@ -14,7 +14,7 @@ packages=(
   libnghttp2-dev libc-ares-dev libcrypt-dev zlib1g-dev libzstd-dev libbrotli-dev
   # tests and benchmarks: real peers
   python3 curl iproute2 procps psmisc haproxy nginx libnginx-mod-stream wrk
-  nghttp2-client python3-h2 apache2-utils brotli zstd
+  nghttp2-client python3-h2 python3-grpcio apache2-utils brotli zstd
   nftables ipvsadm keepalived prometheus tmux openssl chromium pebble testssl.sh
   # the protocol health checks' real servers (tests/integration/test_health_checks.py)
   postgresql mariadb-server redis-server redis-tools dnsmasq

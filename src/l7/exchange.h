@@ -114,6 +114,12 @@ struct Exchange {
   // compressed response without compressor work).
   bool encoded_copy = false;
   CacheState cache;
+  // gRPC (a request with content-type application/grpc): its grpc-timeout as an absolute
+  // deadline on the loop's clock (0: none), and the response's grpc-status, from a
+  // trailers-only head or the trailers (-1: none seen). Logged and counted when set.
+  bool grpc = false;
+  uint64_t grpc_deadline_ms = 0;
+  int32_t grpc_status = -1;
 
   // Back to a fresh request's state; the strings keep their capacity for the next one.
   void resetCore();

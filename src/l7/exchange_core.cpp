@@ -70,6 +70,9 @@ void countExchange(const ExchangeEnv& env, const Exchange& ex, uint64_t now_ms) 
   lc.bytes_in_total.add(ex.bytes_in);  // HTTP: body bytes
   lc.bytes_out_total.add(ex.bytes_out);
   lc.request_duration.observeUs((now_ms - ex.start_ms) * kUsPerMs);
+  if (ex.grpc_status >= 0) {
+    lc.countGrpcStatus(static_cast<uint32_t>(ex.grpc_status));
+  }
   if (ex.route_config != nullptr && env.route_counters != nullptr) {
     const auto index = static_cast<size_t>(ex.route_config - env.listener->http.routes.data());
     if (index < env.route_counters->size()) {
@@ -129,6 +132,9 @@ void fillAccessLog(const ExchangeEnv& env, const Exchange& ex, const net::Socket
       .unum("worker", env.worker);
   if (ex.cache.mode != CacheState::Mode::kOff) {
     line.str("cache", cacheLabel(ex.cache.mode));
+  }
+  if (ex.grpc_status >= 0) {
+    line.unum("grpc_status", static_cast<uint64_t>(ex.grpc_status));
   }
 }
 
@@ -205,6 +211,9 @@ void Exchange::resetCore() {
   response_add.clear();
   rate_limit = {};
   accept_encoding = compress::Encoding::kNone;
+  grpc = false;
+  grpc_deadline_ms = 0;
+  grpc_status = -1;
   compressor.reset();
   weak_etag.clear();
   compress_in = compress_out = 0;

@@ -23,6 +23,7 @@
 #include "l7/h2_limits.h"
 #include "l7/http_upstream.h"
 #include "l7/sticky.h"
+#include "proto/grpc/grpc_fields.h"
 #include "proto/http1/syntax.h"
 #include "proto/http1/writer.h"
 
@@ -146,6 +147,7 @@ struct H2Stream final : UpstreamSink {
     ex.host.assign(authority.empty() ? host : authority);
     ex.path.assign(path.substr(0, kMaxLoggedPathBytes));
     started = true;
+    noteGrpc();
     // RFC 9113 §8.3.1: Host and :authority must agree when both are sent, or an HTTP/1 backend
     // and we would route by different names.
     if (!authority.empty() && !host.empty() && authority != host) {
@@ -216,6 +218,77 @@ struct H2Stream final : UpstreamSink {
     if (end_stream) {
       up.sendEnd();
     }
+  }
+
+  // A gRPC request (content-type application/grpc): its grpc-timeout becomes the exchange's
+  // deadline; a malformed one is ignored and counted.
+  void noteGrpc() {
+    std::string_view timeout;
+    for (const auto& h : headers) {
+      if (h.name == "content-type") {
+        ex.grpc = proto::grpc::isGrpcContentType(h.value);
+      } else if (h.name == "grpc-timeout") {
+        timeout = h.value;
+      }
+    }
+    if (!ex.grpc || timeout.empty()) {
+      return;
+    }
+    if (const auto ms = proto::grpc::parseTimeoutMs(timeout)) {
+      ex.grpc_deadline_ms = ex.start_ms + *ms;
+    } else {
+      conn.env().exchange->counters->grpc_timeout_invalid_total.add();
+      core::LogLine(core::LogLevel::kInfo, "l7.grpc_timeout_invalid", core::LogRepeat::kLimited)
+          .str("listener", listener().name);
+    }
+  }
+
+  // The grpc-status of a gRPC response, from a trailers-only head or the trailers.
+  void noteGrpcStatus(std::span<const h1::Header> fields) {
+    if (!ex.grpc) {
+      return;
+    }
+    for (const auto& f : fields) {
+      if (h1::equalsIgnoreCase(f.name, "grpc-status")) {
+        if (const auto code = proto::grpc::parseStatus(f.value)) {
+          ex.grpc_status = static_cast<int32_t>(*code);
+        }
+        return;
+      }
+    }
+  }
+
+  // Arms the stream's timer for `ms`, but never past a gRPC request's deadline while the
+  // backend still owes part of the response (once it is all here, the client may take it).
+  void schedule(uint64_t ms) {
+    if (ex.grpc_deadline_ms != 0 && !body_end) {
+      const uint64_t now = loop().nowMs();
+      ms = std::min(ms, ex.grpc_deadline_ms > now ? ex.grpc_deadline_ms - now : 0);
+    }
+    loop().timers().schedule(timer, ms);
+  }
+
+  // The gRPC deadline passed: the backend's stream is cancelled, and the client gets a
+  // trailers-only DEADLINE_EXCEEDED (HTTP 200), or, when the response had started, a reset
+  // (CANCEL) since the trailers cannot follow a cut message.
+  void deadlineExceeded() {
+    up.release(false);
+    core::TimerWheel::cancel(timer);
+    ex.grpc_status = static_cast<int32_t>(proto::grpc::kDeadlineExceeded);
+    core::LogLine(core::LogLevel::kInfo, "l7.grpc_deadline_exceeded", core::LogRepeat::kLimited)
+        .str("listener", listener().name)
+        .str("backend", ex.backend ? ex.backend->name : "");
+    if (answered) {
+      nghttp2_submit_rst_stream(conn.session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+      return;
+    }
+    ex.status = kFirstFinal;
+    answered = true;
+    body_end = true;
+    const std::array<nghttp2_nv, 4> nva = {
+        literalField(":status", "200"), literalField("content-type", "application/grpc"),
+        literalField("grpc-status", "4"), literalField("grpc-message", "Deadline Exceeded")};
+    nghttp2_submit_response(conn.session(), id, nva.data(), nva.size(), nullptr);
   }
 
   // A request that must not reach a backend: RST_STREAM(PROTOCOL_ERROR), as RFC 9113 §8.1.1
@@ -355,12 +428,11 @@ struct H2Stream final : UpstreamSink {
 
   // ---- UpstreamSink -----------------------------------------------------------------------
   void onUpstreamConnecting() override {
-    loop().timers().schedule(timer, static_cast<uint64_t>(listener().timeouts.connect.count()));
+    schedule(static_cast<uint64_t>(listener().timeouts.connect.count()));
   }
   void onUpstreamConnected() override {
     // The pool's per_try_timeout, when shorter, bounds each try's wait (retries: on timeout).
-    loop().timers().schedule(
-        timer,
+    schedule(
         up.responseWaitMs(static_cast<uint64_t>(listener().http.timeouts.response_header.count())));
   }
 
@@ -374,6 +446,7 @@ struct H2Stream final : UpstreamSink {
       return false;
     }
     ex.status = head.status;
+    noteGrpcStatus(head.headers);  // a trailers-only response
     auto& fields = conn.env().exchange->scratch->headers;
     buildResponseFields(head.headers,
                         ex.route_config != nullptr ? &ex.route_config->response_headers
@@ -422,15 +495,18 @@ struct H2Stream final : UpstreamSink {
                      NGHTTP2_NV_FLAG_NONE});
     }
     answered = true;
-    if (head.body == h1::BodyKind::kNone) {
+    // An empty body ends the stream with the HEADERS frame: gRPC's trailers-only answer (an
+    // error status, no message) must come so, or clients miss its grpc-status.
+    const bool empty = head.body == h1::BodyKind::kNone ||
+                       (head.body == h1::BodyKind::kLength && head.content_length == 0);
+    if (empty && !ex.compressor) {
       body_end = true;
       nghttp2_submit_response(conn.session(), id, nva.data(), nva.size(), nullptr);
     } else {
       submitWithBody(nva.data(), nva.size());
     }
     progress_ms = loop().nowMs();
-    loop().timers().schedule(timer,
-                             static_cast<uint64_t>(listener().http.timeouts.body_idle.count()));
+    schedule(static_cast<uint64_t>(listener().http.timeouts.body_idle.count()));
     return true;
   }
 
@@ -500,6 +576,7 @@ struct H2Stream final : UpstreamSink {
       return;
     }
     keepTrailers(trailers);
+    noteGrpcStatus(trailers);
     // The body_idle timer keeps running: a client that never opens its window must not keep
     // the stream (and its buffered body) forever.
     up.release(reusable && request_done);
@@ -539,7 +616,10 @@ struct H2Stream final : UpstreamSink {
 
   static void onTimer(void* self) {
     auto* s = static_cast<H2Stream*>(self);
-    if (s->up.attached() && !s->up.connected()) {
+    if (s->ex.grpc_deadline_ms != 0 && !s->body_end &&
+        s->loop().nowMs() >= s->ex.grpc_deadline_ms) {
+      s->deadlineExceeded();
+    } else if (s->up.attached() && !s->up.connected()) {
       s->up.fail(ETIMEDOUT, "connect");
     } else if (!s->answered) {
       if (s->up.retryAfterTimeout()) {
@@ -558,7 +638,7 @@ struct H2Stream final : UpstreamSink {
       // that stops sending, is cut after body_idle without progress.
       const auto idle = static_cast<uint64_t>(s->listener().http.timeouts.body_idle.count());
       if (s->loop().nowMs() - s->progress_ms < idle) {
-        s->loop().timers().scheduleAt(s->timer, s->progress_ms + idle);
+        s->schedule(s->progress_ms + idle - s->loop().nowMs());
         return;
       }
       core::LogLine(core::LogLevel::kWarn, "l7.body_timeout")
@@ -648,7 +728,9 @@ int onFrameRecv(nghttp2_session* session, const nghttp2_frame* frame, void* /*us
 int onDataChunk(nghttp2_session* session, uint8_t /*flags*/, int32_t id, const uint8_t* data,
                 size_t len, void* /*user*/) {
   H2Stream* s = streamOf(session, id);
-  if (s == nullptr || s->answered || s->upstream_failed) {
+  // After an answer of ours the body has nowhere to go; after the backend's head it still does
+  // (gRPC's bidirectional streams: the client keeps sending while the responses flow).
+  if (s == nullptr || (s->answered && !s->up.attached()) || s->upstream_failed) {
     nghttp2_session_consume(session, id, len);  // dropped: give the window back now
     return 0;
   }

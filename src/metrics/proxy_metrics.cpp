@@ -104,6 +104,10 @@ std::map<std::string, ProxyMetrics::ListenerTotals> ProxyMetrics::listenerTotals
       for (size_t k = 0; k < kBasicAuthResultKinds; ++k) {
         t.basic_auth_requests_total[k] += c->basic_auth_requests_total[k].value();
       }
+      for (size_t k = 0; k < kGrpcStatusKinds; ++k) {
+        t.grpc_responses_total[k] += c->grpc_responses_total[k].value();
+      }
+      t.grpc_timeout_invalid_total += c->grpc_timeout_invalid_total.value();
       t.h2_errors_total += c->h2_errors_total.value();
       t.no_backend_total += c->no_backend_total.value();
       t.tls_malformed_total += c->tls_malformed_total.value();

@@ -4,6 +4,7 @@
 // to zero across reloads and a pointer held by a draining connection stays valid.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -24,6 +25,8 @@ inline constexpr size_t kCompressCodings = 4;       // compress::Encoding (kNone
 inline constexpr size_t kJwtResultKinds = 9;        // policy::JwtResult (l7 checks the size)
 inline constexpr size_t kBasicAuthResultKinds = 5;  // l7::BasicAuthResult (l7 checks the size)
 inline constexpr size_t kRetryReasonKinds = 6;      // config::RetryReason (l7 checks the size)
+// grpc-status codes 0 … 16, then one bucket for any other (proto::grpc::kStatusCodes).
+inline constexpr size_t kGrpcStatusKinds = 18;
 
 struct ListenerCounters {
   Counter connections_total;
@@ -52,11 +55,16 @@ struct ListenerCounters {
   Counter compress_out_bytes_total;
   std::array<Counter, kBasicAuthResultKinds> basic_auth_requests_total;  // by BasicAuthResult
   Histogram request_duration;  // HTTP: first request byte to last response byte
+  std::array<Counter, kGrpcStatusKinds> grpc_responses_total;  // gRPC answers by grpc-status
+  Counter grpc_timeout_invalid_total;  // gRPC requests whose grpc-timeout was ignored
 
   void countStatus(uint16_t status) {
     if (status >= 100 && status < 600) {
       responses_total[status / 100 - 1].add();
     }
+  }
+  void countGrpcStatus(uint32_t code) {
+    grpc_responses_total[std::min<size_t>(code, kGrpcStatusKinds - 1)].add();
   }
 };
 
@@ -139,6 +147,8 @@ class ProxyMetrics {
     std::array<uint64_t, kBasicAuthResultKinds> basic_auth_requests_total{};
     std::array<uint64_t, kLatencyBucketsUs.size() + 1> duration_buckets{};
     uint64_t duration_sum_us = 0;
+    std::array<uint64_t, kGrpcStatusKinds> grpc_responses_total{};
+    uint64_t grpc_timeout_invalid_total = 0;
   };
   struct BackendTotals {
     uint64_t connections_total = 0;

@@ -16,6 +16,7 @@
 #include "policy/conn_count_table.h"
 #include "policy/gcra_table.h"
 #include "policy/jwt.h"
+#include "proto/grpc/grpc_fields.h"
 #include "server/control_thread.h"
 #include "server/jwks_fetcher.h"
 #include "tls/handshake_failure.h"
@@ -346,6 +347,27 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   listenerCounter("ballast_listener_h2_errors_total",
                   "HTTP/2: malformed requests (reset) and connection protocol errors (GOAWAY).",
                   true, [](const auto& t) { return t.h2_errors_total; });
+  static_assert(proto::grpc::kStatusCodes + 1 == metrics::kGrpcStatusKinds);
+  out.family("ballast_listener_grpc_responses_total", "counter",
+             "gRPC responses (content-type application/grpc) by grpc-status, from the trailers "
+             "or a trailers-only head; codes seen so far.");
+  for (const auto& l : cfg.listeners) {
+    if (!config::isHttp(l.protocol)) {
+      continue;
+    }
+    const auto& totals = totalsOf(l);
+    for (size_t k = 0; k < metrics::kGrpcStatusKinds; ++k) {
+      if (totals.grpc_responses_total[k] != 0) {
+        out.sampleInt(
+            "ballast_listener_grpc_responses_total",
+            {{"listener", l.name}, {"code", proto::grpc::statusName(static_cast<uint32_t>(k))}},
+            totals.grpc_responses_total[k]);
+      }
+    }
+  }
+  listenerCounter("ballast_listener_grpc_timeout_invalid_total",
+                  "gRPC requests whose malformed grpc-timeout was ignored.", true,
+                  [](const auto& t) { return t.grpc_timeout_invalid_total; });
   listenerCounter("ballast_listener_no_backend_total",
                   "Client connections (TCP) or requests (HTTP) that no backend could take.", false,
                   [](const auto& t) { return t.no_backend_total; });

@@ -1,0 +1,345 @@
+"""tests/integration/test_grpc.py — gRPC through Ballast: a python3-grpcio client and server
+(generic handlers over raw bytes, no generated code) on either side of an h2c listener and an
+h2c pool. All four RPC kinds pass; a status with its message reaches the client, whether in
+trailers after messages or in a trailers-only answer; grpc-status is in the access log and the
+metrics; grpc-timeout is a deadline (a trailers-only DEADLINE_EXCEEDED, the backend's stream
+cancelled); and `health_check: {type: grpc}` marks a backend down and up with
+grpc.health.v1.Health/Check. Each case on both I/O backends.
+"""
+import socket
+import sys
+import threading
+import unittest
+import urllib.request
+from concurrent import futures
+
+try:
+    import grpc
+    import h2.config
+    import h2.connection
+    import h2.events
+except ImportError:
+    sys.path.append("/usr/lib/python3/dist-packages")  # Debian's python3-grpcio, python3-h2
+    import grpc
+    import h2.config
+    import h2.connection
+    import h2.events
+
+from harness import IO_BACKENDS, Ballast, BallastTest, free_port, main, wait_until
+from http_backends import log_events
+
+SERVICE = "test.Echo"
+CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0)]
+SERVING, NOT_SERVING = 1, 2
+
+
+def health_response(status):
+    """HealthCheckResponse{status}: field 1, varint."""
+    return bytes([0x08, status])
+
+
+def health_service_of(request):
+    """HealthCheckRequest{service}: field 1, length-delimited (short names only)."""
+    if len(request) >= 2 and request[0] == 0x0A:
+        return request[2:2 + request[1]].decode()
+    return ""
+
+
+class GrpcBackend:
+    """A grpcio server on loopback: echo RPCs of each kind, a failing one, a slow one that
+    notes its cancellation, and grpc.health.v1.Health whose answers the test sets."""
+
+    def __init__(self):
+        self.cancelled = threading.Event()
+        self.health = {"": SERVING, "echo": SERVING}
+        self.health_checks = 0
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+        handlers = {
+            "Unary": grpc.unary_unary_rpc_method_handler(self.unary),
+            "ServerStream": grpc.unary_stream_rpc_method_handler(self.server_stream),
+            "ClientStream": grpc.stream_unary_rpc_method_handler(self.client_stream),
+            "Bidi": grpc.stream_stream_rpc_method_handler(self.bidi),
+            "Fail": grpc.unary_unary_rpc_method_handler(self.fail),
+            "FailAfterMessages": grpc.unary_stream_rpc_method_handler(self.fail_after_messages),
+            "Slow": grpc.unary_unary_rpc_method_handler(self.slow),
+        }
+        health = {"Check": grpc.unary_unary_rpc_method_handler(self.check)}
+        self.server.add_generic_rpc_handlers((
+            grpc.method_handlers_generic_handler(SERVICE, handlers),
+            grpc.method_handlers_generic_handler("grpc.health.v1.Health", health)))
+        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.server.start()
+
+    def unary(self, request, context):
+        return b"echo:" + request
+
+    def server_stream(self, request, context):
+        for i in range(int(request)):
+            yield b"part-%d" % i
+
+    def client_stream(self, requests, context):
+        return b"+".join(requests)
+
+    def bidi(self, requests, context):
+        for r in requests:
+            yield r.upper()
+
+    def fail(self, request, context):
+        context.abort(grpc.StatusCode.PERMISSION_DENIED, "denied by test")
+
+    def fail_after_messages(self, request, context):
+        yield b"first"
+        yield b"second"
+        context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "quota gone")
+
+    def slow(self, request, context):
+        done = threading.Event()
+        context.add_callback(done.set)
+        if not done.wait(30):
+            return b"too late"
+        self.cancelled.set()
+        return b""
+
+    def check(self, request, context):
+        self.health_checks += 1
+        service = health_service_of(request)
+        if service not in self.health:
+            context.abort(grpc.StatusCode.NOT_FOUND, "unknown service")
+        return health_response(self.health[service])
+
+    def close(self):
+        self.server.stop(0)
+
+
+class SilentH2cBackend:
+    """An h2c server (python3-h2) that takes requests and never answers; it notes the streams
+    the proxy cancels (RST_STREAM)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.requests = 0
+        self.resets = []
+        self.closed = False
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while not self.closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
+
+    def handle(self, conn):
+        h2c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        h2c.initiate_connection()
+        conn.sendall(h2c.data_to_send())
+        try:
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                for ev in h2c.receive_data(data):
+                    if isinstance(ev, h2.events.RequestReceived):
+                        self.requests += 1
+                    elif isinstance(ev, h2.events.StreamReset):
+                        self.resets.append(ev.error_code)
+                conn.sendall(h2c.data_to_send())
+        except OSError:
+            return
+        finally:
+            conn.close()
+
+    def close(self):
+        self.closed = True
+        self.sock.close()
+
+
+def raw_grpc_call(port, path, timeout_field, body=b"\x00\x00\x00\x00\x00"):
+    """One gRPC request over a raw h2c connection (python3-h2), so the test sees exactly what
+    the proxy answers: a list of (headers, end_stream) blocks and the DATA bytes."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    conn.initiate_connection()
+    headers = [(":method", "POST"), (":scheme", "http"), (":authority", f"127.0.0.1:{port}"),
+               (":path", path), ("content-type", "application/grpc"), ("te", "trailers")]
+    if timeout_field:
+        headers.append(("grpc-timeout", timeout_field))
+    conn.send_headers(1, headers)
+    conn.send_data(1, body, end_stream=True)
+    sock.sendall(conn.data_to_send())
+    blocks, data, done = [], b"", False
+    try:
+        while not done:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            for ev in conn.receive_data(chunk):
+                if isinstance(ev, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
+                    fields = {k.decode(): v.decode() for k, v in ev.headers}
+                    blocks.append((fields, ev.stream_ended is not None))
+                elif isinstance(ev, h2.events.DataReceived):
+                    data += ev.data
+                    conn.acknowledge_received_data(ev.flow_controlled_length, 1)
+                if isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset)):
+                    done = True
+            sock.sendall(conn.data_to_send())
+    finally:
+        sock.close()
+    return blocks, data
+
+
+def scrape(port):
+    return urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+
+
+def metric(text, name, **labels):
+    """The value of one sample, 0 when absent."""
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{{want}}} "):
+            return float(line.split()[-1])
+    return 0
+
+
+def config(port, metrics_port, pool_port, upstream_protocol="h2c", health=""):
+    return f"""
+workers: 1
+logging: {{level: info}}
+metrics: {{bind: "127.0.0.1:{metrics_port}"}}
+listeners:
+  - {{name: grpc, bind: "127.0.0.1:{port}", protocol: http, http2: true, pool: app}}
+pools:
+  - name: app
+    upstream_protocol: {upstream_protocol}
+{health}    backends: [{{address: "127.0.0.1:{pool_port}"}}]
+"""
+
+
+class GrpcTest(BallastTest):
+    @classmethod
+    def setUpClass(cls):
+        cls.backend = GrpcBackend()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.backend.close()
+
+    def each_io(self, body, backend_port=None, **kw):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                port, metrics_port = free_port(), free_port()
+                cfg = config(port, metrics_port, backend_port or self.backend.port, **kw)
+                with Ballast(cfg, io=io) as b:
+                    with grpc.insecure_channel(f"127.0.0.1:{port}",
+                                               options=CHANNEL_OPTIONS) as channel:
+                        body(b, channel, port, metrics_port)
+
+    def test_all_four_rpc_kinds(self):
+        def body(b, channel, port, metrics_port):
+            unary = channel.unary_unary(f"/{SERVICE}/Unary")
+            self.assertEqual(unary(b"hello", timeout=10), b"echo:hello")
+            server_stream = channel.unary_stream(f"/{SERVICE}/ServerStream")
+            self.assertEqual(list(server_stream(b"50", timeout=10)),
+                             [b"part-%d" % i for i in range(50)])
+            client_stream = channel.stream_unary(f"/{SERVICE}/ClientStream")
+            self.assertEqual(client_stream(iter([b"a", b"b", b"c"]), timeout=10), b"a+b+c")
+            bidi = channel.stream_stream(f"/{SERVICE}/Bidi")
+            self.assertEqual(list(bidi(iter([b"x", b"yz"]), timeout=10)), [b"X", b"YZ"])
+            wait_until(lambda: metric(scrape(metrics_port), "ballast_listener_grpc_responses_total",
+                                      listener="grpc", code="OK") == 4,
+                       what="four OK answers counted")
+            lines = wait_until(lambda: [e for e in log_events(b, "http.access")
+                                        if e.get("path") == f"/{SERVICE}/Unary"],
+                               what="the access log line")
+            self.assertEqual((lines[0]["status"], lines[0]["grpc_status"]), (200, 0))
+        self.each_io(body)
+
+    def test_status_and_message_reach_the_client(self):
+        def body(b, channel, port, metrics_port):
+            # Trailers-only: the status is in the one HEADERS frame.
+            with self.assertRaises(grpc.RpcError) as caught:
+                channel.unary_unary(f"/{SERVICE}/Fail")(b"", timeout=10)
+            self.assertEqual(caught.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
+            self.assertEqual(caught.exception.details(), "denied by test")
+            # Messages, then the status in trailers.
+            got = []
+            with self.assertRaises(grpc.RpcError) as caught:
+                for m in channel.unary_stream(f"/{SERVICE}/FailAfterMessages")(b"", timeout=10):
+                    got.append(m)
+            self.assertEqual(got, [b"first", b"second"])
+            self.assertEqual(caught.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
+            self.assertEqual(caught.exception.details(), "quota gone")
+            # As a raw h2 client sees it: trailers-only is one HEADERS block ending the stream.
+            blocks, _ = raw_grpc_call(port, f"/{SERVICE}/Fail", None)
+            self.assertEqual(len(blocks), 1, blocks)
+            fields, ended = blocks[0]
+            self.assertTrue(ended)
+            self.assertEqual((fields[":status"], fields["grpc-status"]), ("200", "7"), fields)
+            text = wait_until(lambda: (lambda t: t if metric(
+                t, "ballast_listener_grpc_responses_total", listener="grpc",
+                code="PERMISSION_DENIED") == 2 else None)(scrape(metrics_port)),
+                what="PERMISSION_DENIED counted")
+            self.assertEqual(metric(text, "ballast_listener_grpc_responses_total",
+                                    listener="grpc", code="RESOURCE_EXHAUSTED"), 1)
+            statuses = sorted(e.get("grpc_status") for e in log_events(b, "http.access"))
+            self.assertEqual(statuses, [7, 7, 8], statuses)
+        self.each_io(body)
+
+    def test_deadline_exceeded_is_a_trailers_only_answer(self):
+        silent = SilentH2cBackend()
+        try:
+            def body(b, channel, port, metrics_port):
+                blocks, data = raw_grpc_call(port, f"/{SERVICE}/Slow", "300m")
+                self.assertEqual(data, b"")
+                self.assertEqual(len(blocks), 1, blocks)
+                fields, ended = blocks[0]
+                self.assertTrue(ended)
+                self.assertEqual((fields[":status"], fields["content-type"],
+                                  fields["grpc-status"]), ("200", "application/grpc", "4"))
+                # The backend's stream is cancelled.
+                wait_until(lambda: silent.resets, what="RST_STREAM at the backend")
+                self.assertEqual(silent.resets[-1], 8)  # CANCEL
+                # A grpcio client sees DEADLINE_EXCEEDED (its own timer or ours, whichever
+                # comes first).
+                with self.assertRaises(grpc.RpcError) as caught:
+                    channel.unary_unary(f"/{SERVICE}/Slow")(b"", timeout=0.3)
+                self.assertEqual(caught.exception.code(), grpc.StatusCode.DEADLINE_EXCEEDED)
+                self.assertTrue(log_events(b, "l7.grpc_deadline_exceeded"))
+                wait_until(lambda: metric(scrape(metrics_port),
+                                          "ballast_listener_grpc_responses_total",
+                                          listener="grpc", code="DEADLINE_EXCEEDED") >= 1,
+                           what="DEADLINE_EXCEEDED counted")
+                line = wait_until(lambda: [e for e in log_events(b, "http.access")
+                                           if e.get("grpc_status") == 4], what="access log")
+                self.assertEqual(line[0]["status"], 200)
+            self.each_io(body, backend_port=silent.port)
+        finally:
+            silent.close()
+
+    def test_deadline_cancels_a_grpc_backend(self):
+        def body(b, channel, port, metrics_port):
+            self.backend.cancelled.clear()
+            with self.assertRaises(grpc.RpcError) as caught:
+                channel.unary_unary(f"/{SERVICE}/Slow")(b"", timeout=0.3)
+            self.assertEqual(caught.exception.code(), grpc.StatusCode.DEADLINE_EXCEEDED)
+            wait_until(self.backend.cancelled.is_set, what="the backend's call cancelled")
+        self.each_io(body)
+
+    def test_malformed_timeout_is_ignored_and_counted(self):
+        def body(b, channel, port, metrics_port):
+            blocks, data = raw_grpc_call(port, f"/{SERVICE}/Unary", "soon",
+                                         body=b"\x00\x00\x00\x00\x02hi")
+            self.assertEqual(blocks[-1][0].get("grpc-status"), "0", blocks)
+            self.assertEqual(data, b"\x00\x00\x00\x00\x07echo:hi")
+            wait_until(lambda: metric(scrape(metrics_port),
+                                      "ballast_listener_grpc_timeout_invalid_total",
+                                      listener="grpc") == 1, what="the bad timeout counted")
+        self.each_io(body)
+
+
+if __name__ == "__main__":
+    main()
