@@ -340,6 +340,41 @@ class GrpcTest(BallastTest):
                                       listener="grpc") == 1, what="the bad timeout counted")
         self.each_io(body)
 
+    def test_health_check_marks_a_backend_down_and_up(self):
+        health = ("    health_check: {type: grpc, service: echo, interval: 200ms, timeout: 150ms,"
+                  " rise: 1, fall: 1}\n")
+        def down_events(b):
+            return [e for e in log_events(b, "health.down") if e.get("type") == "grpc"]
+        def body(b, channel, port, metrics_port):
+            unary = channel.unary_unary(f"/{SERVICE}/Unary")
+            before = self.backend.health_checks
+            wait_until(lambda: self.backend.health_checks > before, what="a gRPC health check")
+            self.assertEqual(unary(b"up", timeout=10), b"echo:up")
+            self.backend.health["echo"] = NOT_SERVING
+            try:
+                wait_until(lambda: down_events(b), what="health.down")
+                self.assertEqual(down_events(b)[0]["reason"], "NOT_SERVING")
+                # No backend left: the client sees UNAVAILABLE (Ballast's 503).
+                with self.assertRaises(grpc.RpcError) as caught:
+                    unary(b"down", timeout=10)
+                self.assertEqual(caught.exception.code(), grpc.StatusCode.UNAVAILABLE)
+            finally:
+                self.backend.health["echo"] = SERVING
+            wait_until(lambda: [e for e in log_events(b, "health.up")
+                                if e.get("reason") == "SERVING"], what="health.up")
+            self.assertEqual(unary(b"again", timeout=10), b"echo:again")
+            # A service the backend does not know is its NOT_FOUND status.
+            del self.backend.health["echo"]
+            try:
+                wait_until(lambda: len(down_events(b)) == 2, what="the second health.down")
+                self.assertEqual(down_events(b)[1]["reason"],
+                                 "grpc-status NOT_FOUND: unknown service")
+            finally:
+                self.backend.health["echo"] = SERVING
+            self.assertGreater(metric(scrape(metrics_port), "ballast_health_checks_by_type_total",
+                                      type="grpc"), 0)
+        self.each_io(body, health=health)
+
 
 if __name__ == "__main__":
     main()
