@@ -26,7 +26,7 @@ except ImportError:
     import h2.events
 
 from harness import IO_BACKENDS, Ballast, BallastTest, free_port, main, wait_until
-from http_backends import log_events
+from http_backends import HttpBackend, log_events
 
 SERVICE = "test.Echo"
 CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0)]
@@ -158,14 +158,15 @@ class SilentH2cBackend:
         self.sock.close()
 
 
-def raw_grpc_call(port, path, timeout_field, body=b"\x00\x00\x00\x00\x00"):
+def raw_grpc_call(port, path, timeout_field, body=b"\x00\x00\x00\x00\x00",
+                  content_type="application/grpc"):
     """One gRPC request over a raw h2c connection (python3-h2), so the test sees exactly what
     the proxy answers: a list of (headers, end_stream) blocks and the DATA bytes."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
     conn.initiate_connection()
     headers = [(":method", "POST"), (":scheme", "http"), (":authority", f"127.0.0.1:{port}"),
-               (":path", path), ("content-type", "application/grpc"), ("te", "trailers")]
+               (":path", path), ("content-type", content_type), ("te", "trailers")]
     if timeout_field:
         headers.append(("grpc-timeout", timeout_field))
     conn.send_headers(1, headers)
@@ -339,6 +340,24 @@ class GrpcTest(BallastTest):
                                       "ballast_listener_grpc_timeout_invalid_total",
                                       listener="grpc") == 1, what="the bad timeout counted")
         self.each_io(body)
+
+    def test_an_http1_pool_is_refused_with_internal(self):
+        h1 = HttpBackend("h1")
+        try:
+            def body(b, channel, port, metrics_port):
+                with self.assertRaises(grpc.RpcError) as caught:
+                    channel.unary_unary(f"/{SERVICE}/Unary")(b"x", timeout=10)
+                self.assertEqual(caught.exception.code(), grpc.StatusCode.INTERNAL)
+                self.assertIn("h2c", caught.exception.details())
+                self.assertTrue(log_events(b, "l7.grpc_to_http1"))
+                # Not gRPC, the same pool still serves.
+                blocks, _ = raw_grpc_call(port, "/whoami", None, content_type="text/plain")
+                self.assertEqual(blocks[0][0][":status"], "200")
+                self.assertNotIn("grpc-status", blocks[0][0])
+            self.each_io(body, backend_port=int(h1.address.rsplit(":", 1)[1]),
+                         upstream_protocol="http1")
+        finally:
+            h1.close()
 
     def test_health_check_marks_a_backend_down_and_up(self):
         health = ("    health_check: {type: grpc, service: echo, interval: 200ms, timeout: 150ms,"
