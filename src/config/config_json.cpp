@@ -321,6 +321,9 @@ json poolJson(const Pool& p) {
     check["method"] = hc.method;
     check["expect_status"] = {hc.expect_status_min, hc.expect_status_max};
   }
+  if (hc.type == HealthCheckType::kGrpc) {
+    check["service"] = hc.service;
+  }
   if (hc.backoff_max.count() > 0) {
     check["backoff_max_s"] = seconds(hc.backoff_max);
   }
@@ -432,6 +435,8 @@ std::string_view healthCheckTypeName(HealthCheckType t) {
       return "dns";
     case HealthCheckType::kExec:
       return "exec";
+    case HealthCheckType::kGrpc:
+      return "grpc";
     default:
       return "none";
   }

@@ -56,6 +56,7 @@ enum class HealthCheckType : uint8_t {
   kSendExpect,
   kDns,
   kExec,
+  kGrpc,
 };
 enum class CheckTransport : uint8_t { kTcp, kUdp };
 
@@ -443,6 +444,9 @@ struct HealthCheck {
   uint16_t query_type = 1;
   // type: exec — argv; healthy on exit status 0 (needs allow_exec_checks: true).
   std::vector<std::string> command;
+  // type: grpc — grpc.health.v1.Health/Check for this service over h2c (empty: the server as a
+  // whole); healthy when it answers SERVING.
+  std::string service;
 };
 
 struct Backend {

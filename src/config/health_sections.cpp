@@ -22,7 +22,7 @@ constexpr std::array kHealthCheckKeys = {
     "address"sv,       "port"sv,        "backoff"sv,    "path"sv,      "method"sv, "host"sv,
     "expect_status"sv, "expect_body"sv, "sni"sv,        "verify"sv,    "ca"sv,     "user"sv,
     "database"sv,      "password"sv,    "role"sv,       "transport"sv, "send"sv,   "expect"sv,
-    "expect_regex"sv,  "query"sv,       "query_type"sv, "command"sv};
+    "expect_regex"sv,  "query"sv,       "query_type"sv, "command"sv,   "service"sv};
 constexpr std::array kBackoffKeys = {"max"sv};
 constexpr unsigned char kAsciiDelete = 0x7f;
 constexpr unsigned kMinStatus = 100;
@@ -31,7 +31,7 @@ constexpr int kHexBase = 16;
 constexpr uint16_t kDnsTypeA = 1;
 constexpr uint16_t kDnsTypeAaaa = 28;
 
-constexpr std::array<Choice<HealthCheckType>, 10> kHealthCheckTypes = {{
+constexpr std::array<Choice<HealthCheckType>, 11> kHealthCheckTypes = {{
     {"tcp", HealthCheckType::kTcp},
     {"http", HealthCheckType::kHttp},
     {"tls", HealthCheckType::kTls},
@@ -41,6 +41,7 @@ constexpr std::array<Choice<HealthCheckType>, 10> kHealthCheckTypes = {{
     {"send_expect", HealthCheckType::kSendExpect},
     {"dns", HealthCheckType::kDns},
     {"exec", HealthCheckType::kExec},
+    {"grpc", HealthCheckType::kGrpc},
     {"none", HealthCheckType::kNone},
 }};
 constexpr std::array<Choice<CheckTransport>, 2> kTransports = {{
@@ -79,6 +80,7 @@ constexpr std::array kTypedKeys = {
     TypedKey{"query", HealthCheckType::kDns},
     TypedKey{"query_type", HealthCheckType::kDns},
     TypedKey{"command", HealthCheckType::kExec},
+    TypedKey{"service", HealthCheckType::kGrpc},
 };
 
 std::string_view typeName(HealthCheckType t) {
@@ -294,6 +296,8 @@ void readTypedKey(FileReader& file, const Field& f, std::string_view key, Health
     assign(hc.query_type, readChoice<uint16_t>(file, f, kQueryTypes));
   } else if (key == "command") {
     readCommand(file, f, hc);
+  } else if (key == "service") {
+    assign(hc.service, readPlain(file, f, "a gRPC service name", /*allow_empty=*/true));
   }
 }
 

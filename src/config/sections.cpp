@@ -778,6 +778,12 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
     readUpstreamTls(file, *f, pool.tls);
     source.tls = file.at(f->key_mark);
     checkOverTls(pool);
+    // The gRPC check speaks h2c only (no TLS, no ALPN); over a TLS pool it would always fail.
+    const Field* check = map.find("health_check");
+    if (check != nullptr && pool.health_check.type == HealthCheckType::kGrpc) {
+      file.error(check->valueMark(), "health_check type grpc speaks h2c (cleartext); pool \"" +
+                                         pool.name + "\" has tls");
+    }
   }
   readUpstreamProtocol(file, map, pool);
   if (const Field* f = map.find("retries")) {

@@ -168,6 +168,17 @@ struct H2Stream final : UpstreamSink {
       respond(verdict.status, verdict.reason, verdict.location);
       return;
     }
+    if (ex.grpc && ex.pool_index >= 0 &&
+        (*env.pools)[static_cast<size_t>(ex.pool_index)]->runtime().config->upstream_protocol ==
+            config::UpstreamProtocol::kHttp1) {
+      // An HTTP/1.1 backend is not asked for trailers, so the client would get no grpc-status:
+      // a clear INTERNAL now rather than an unknown failure after the backend ran the call.
+      core::LogLine(core::LogLevel::kWarn, "l7.grpc_to_http1", core::LogRepeat::kLimited)
+          .str("listener", listener().name)
+          .str("pool", (*env.pools)[static_cast<size_t>(ex.pool_index)]->runtime().config->name);
+      answerGrpc(proto::grpc::kInternal, "gRPC needs an h2 or h2c pool (upstream_protocol)");
+      return;
+    }
     auto& scratch = *env.scratch;
     ForwardingContext ctx;
     const std::string client_ip = conn.env().peer.hostString();
@@ -282,12 +293,21 @@ struct H2Stream final : UpstreamSink {
       nghttp2_submit_rst_stream(conn.session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
       return;
     }
+    answerGrpc(proto::grpc::kDeadlineExceeded, "Deadline Exceeded");
+  }
+
+  // A gRPC answer of ours: trailers-only (HTTP 200, the status in the one HEADERS frame).
+  void answerGrpc(uint32_t code, std::string_view message) {
     ex.status = kFirstFinal;
+    ex.grpc_status = static_cast<int32_t>(code);
     answered = true;
     body_end = true;
+    std::array<char, 8> text{};  // a code is 1 or 2 digits
+    const int n = snprintf(text.data(), text.size(), "%u", code);
     const std::array<nghttp2_nv, 4> nva = {
         literalField(":status", "200"), literalField("content-type", "application/grpc"),
-        literalField("grpc-status", "4"), literalField("grpc-message", "Deadline Exceeded")};
+        literalField("grpc-status", std::string_view(text.data(), static_cast<size_t>(n))),
+        literalField("grpc-message", message)};
     nghttp2_submit_response(conn.session(), id, nva.data(), nva.size(), nullptr);
   }
 

@@ -385,6 +385,8 @@ void HealthChecker::onProbeResult(Probe& p, bool ok, const std::string& why) {
         return "dns";
       case config::HealthCheckType::kExec:
         return "exec";
+      case config::HealthCheckType::kGrpc:
+        return "grpc";
       default:
         return "none";
     }

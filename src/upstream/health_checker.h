@@ -39,7 +39,7 @@ struct HealthStatus {
   uint32_t fail_streak = 0;
 };
 
-constexpr size_t kHealthCheckTypes = static_cast<size_t>(config::HealthCheckType::kExec) + 1;
+constexpr size_t kHealthCheckTypes = static_cast<size_t>(config::HealthCheckType::kGrpc) + 1;
 
 class HealthChecker {
  public:

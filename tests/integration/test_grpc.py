@@ -26,7 +26,7 @@ except ImportError:
     import h2.events
 
 from harness import IO_BACKENDS, Ballast, BallastTest, free_port, main, wait_until
-from http_backends import log_events
+from http_backends import HttpBackend, log_events
 
 SERVICE = "test.Echo"
 CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0)]
@@ -158,14 +158,15 @@ class SilentH2cBackend:
         self.sock.close()
 
 
-def raw_grpc_call(port, path, timeout_field, body=b"\x00\x00\x00\x00\x00"):
+def raw_grpc_call(port, path, timeout_field, body=b"\x00\x00\x00\x00\x00",
+                  content_type="application/grpc"):
     """One gRPC request over a raw h2c connection (python3-h2), so the test sees exactly what
     the proxy answers: a list of (headers, end_stream) blocks and the DATA bytes."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
     conn.initiate_connection()
     headers = [(":method", "POST"), (":scheme", "http"), (":authority", f"127.0.0.1:{port}"),
-               (":path", path), ("content-type", "application/grpc"), ("te", "trailers")]
+               (":path", path), ("content-type", content_type), ("te", "trailers")]
     if timeout_field:
         headers.append(("grpc-timeout", timeout_field))
     conn.send_headers(1, headers)
@@ -339,6 +340,59 @@ class GrpcTest(BallastTest):
                                       "ballast_listener_grpc_timeout_invalid_total",
                                       listener="grpc") == 1, what="the bad timeout counted")
         self.each_io(body)
+
+    def test_an_http1_pool_is_refused_with_internal(self):
+        h1 = HttpBackend("h1")
+        try:
+            def body(b, channel, port, metrics_port):
+                with self.assertRaises(grpc.RpcError) as caught:
+                    channel.unary_unary(f"/{SERVICE}/Unary")(b"x", timeout=10)
+                self.assertEqual(caught.exception.code(), grpc.StatusCode.INTERNAL)
+                self.assertIn("h2c", caught.exception.details())
+                self.assertTrue(log_events(b, "l7.grpc_to_http1"))
+                # Not gRPC, the same pool still serves.
+                blocks, _ = raw_grpc_call(port, "/whoami", None, content_type="text/plain")
+                self.assertEqual(blocks[0][0][":status"], "200")
+                self.assertNotIn("grpc-status", blocks[0][0])
+            self.each_io(body, backend_port=int(h1.address.rsplit(":", 1)[1]),
+                         upstream_protocol="http1")
+        finally:
+            h1.close()
+
+    def test_health_check_marks_a_backend_down_and_up(self):
+        health = ("    health_check: {type: grpc, service: echo, interval: 200ms, timeout: 150ms,"
+                  " rise: 1, fall: 1}\n")
+        def down_events(b):
+            return [e for e in log_events(b, "health.down") if e.get("type") == "grpc"]
+        def body(b, channel, port, metrics_port):
+            unary = channel.unary_unary(f"/{SERVICE}/Unary")
+            before = self.backend.health_checks
+            wait_until(lambda: self.backend.health_checks > before, what="a gRPC health check")
+            self.assertEqual(unary(b"up", timeout=10), b"echo:up")
+            self.backend.health["echo"] = NOT_SERVING
+            try:
+                wait_until(lambda: down_events(b), what="health.down")
+                self.assertEqual(down_events(b)[0]["reason"], "NOT_SERVING")
+                # No backend left: the client sees UNAVAILABLE (Ballast's 503).
+                with self.assertRaises(grpc.RpcError) as caught:
+                    unary(b"down", timeout=10)
+                self.assertEqual(caught.exception.code(), grpc.StatusCode.UNAVAILABLE)
+            finally:
+                self.backend.health["echo"] = SERVING
+            wait_until(lambda: [e for e in log_events(b, "health.up")
+                                if e.get("reason") == "SERVING"], what="health.up")
+            self.assertEqual(unary(b"again", timeout=10), b"echo:again")
+            # A service the backend does not know is its NOT_FOUND status.
+            del self.backend.health["echo"]
+            try:
+                wait_until(lambda: len(down_events(b)) == 2, what="the second health.down")
+                self.assertEqual(down_events(b)[1]["reason"],
+                                 "grpc-status NOT_FOUND: unknown service")
+            finally:
+                self.backend.health["echo"] = SERVING
+            self.assertGreater(metric(scrape(metrics_port), "ballast_health_checks_by_type_total",
+                                      type="grpc"), 0)
+        self.each_io(body, health=health)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ inline constexpr size_t kMaxTimeoutDigits = 8;
 // grpc-status codes 0 (OK) … 16 (UNAUTHENTICATED); others are counted apart.
 inline constexpr uint32_t kStatusCodes = 17;
 inline constexpr uint32_t kDeadlineExceeded = 4;
+inline constexpr uint32_t kInternal = 13;
 inline constexpr uint32_t kUnavailable = 14;
 
 // A content-type of application/grpc, alone or with a suffix (+proto, +json) or parameters.

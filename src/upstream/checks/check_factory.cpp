@@ -2,6 +2,7 @@
 // TCP check lives here, being nothing but a completed connect.
 #include "upstream/checks/check_conversation.h"
 #include "upstream/checks/dns_check.h"
+#include "upstream/checks/grpc_check.h"
 #include "upstream/checks/http_check.h"
 #include "upstream/checks/mysql_check.h"
 #include "upstream/checks/postgres_check.h"
@@ -52,6 +53,8 @@ std::unique_ptr<CheckConversation> makeConversation(const config::HealthCheck& c
       return makeSendExpectConversation(check);
     case T::kDns:
       return makeDnsConversation(check, static_cast<uint16_t>(random));
+    case T::kGrpc:
+      return makeGrpcConversation(check, backend_name);
     default:
       return nullptr;
   }

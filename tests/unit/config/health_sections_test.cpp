@@ -47,6 +47,32 @@ TEST(HealthSectionsConfig, EachTypeReadsItsKeys) {
   EXPECT_EQ(r.config->pools[0].health_check.backoff_max, std::chrono::seconds(30));
 }
 
+TEST(HealthSectionsConfig, GrpcReadsItsService) {
+  auto r = load("{type: grpc, service: echo.Echo}");
+  ASSERT_TRUE(r.errors.empty()) << firstError(r);
+  EXPECT_EQ(r.config->pools[0].health_check.type, HealthCheckType::kGrpc);
+  EXPECT_EQ(r.config->pools[0].health_check.service, "echo.Echo");
+  r = load("{type: grpc}");
+  ASSERT_TRUE(r.errors.empty()) << firstError(r);
+  EXPECT_EQ(r.config->pools[0].health_check.service, "");  // the server as a whole
+  EXPECT_EQ(firstError(load("{type: http, service: echo}")),
+            "hc.yaml:3:32: service: only for health_check type grpc, not http");
+  EXPECT_EQ(firstError(load("{type: grpc, service: \"a\\tb\"}")),
+            "hc.yaml:3:41: service: expected a gRPC service name, got \"a?b\"");
+}
+
+TEST(HealthSectionsConfig, GrpcIsRefusedOnATlsPool) {
+  const auto r = loadConfigText(R"(pools:
+  - name: app
+    health_check: {type: grpc, service: echo}
+    tls: {verify: false}
+    backends: [{address: "127.0.0.1:9001"}]
+)",
+                                "hc.yaml");
+  EXPECT_EQ(firstError(r),
+            "hc.yaml:3:19: health_check type grpc speaks h2c (cleartext); pool \"app\" has tls");
+}
+
 TEST(HealthSectionsConfig, KeyOfAnotherTypeIsRefusedWhereItStands) {
   EXPECT_EQ(firstError(load("{type: redis, sni: a.test}")),
             "hc.yaml:3:33: sni: only for health_check type tls, not redis");

@@ -56,7 +56,7 @@ TEST(LoaderEnvTest, DoubleDollarEscapesExpansion) {
   ASSERT_EQ(r.errors.size(), 1U);
   EXPECT_EQ(r.errors[0].format(),
             "t.yaml:4:26: type: expected one of tcp, http, tls, postgres, mysql, redis, "
-            "send_expect, dns, exec, none, got \"${X}\"");
+            "send_expect, dns, exec, grpc, none, got \"${X}\"");
 }
 
 TEST(LoaderEnvTest, ExpandedValueIsTypedAfterExpansion) {
