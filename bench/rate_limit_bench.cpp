@@ -1,6 +1,8 @@
 // bench/rate_limit_bench.cpp — what a rate_limit rule adds per request: the key hash (source_ip
 // and a header), the GCRA take on the shared table, alone and from several threads on one key
-// (the worst case for the CAS). The aim is under 1 µs.
+// (the worst case for the CAS), and a `store:` rule's take on its local share (the refill asked
+// at low water is granted inline, standing in for the store thread: an upper bound). The issue's
+// aim is under 1 µs.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -8,6 +10,7 @@
 #include "config/config_types.h"
 #include "l7/rate_limit_filter.h"
 #include "policy/gcra_table.h"
+#include "policy/share_table.h"
 
 namespace ballast::l7 {
 namespace {
@@ -45,6 +48,20 @@ void BM_RateLimitTakeOneHotKey(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_RateLimitTakeOneHotKey)->Threads(1)->Threads(4);
+
+void BM_RateLimitSharedTakeOneHotKey(benchmark::State& state) {
+  static policy::ShareTable table;
+  const uint32_t lease = policy::leaseSize(kRate, kUsPerSecond, kRate);
+  for (auto _ : state) {
+    const uint64_t now = RateLimitFilter::monotonicUs();
+    const policy::ShareDecision d = table.take(42, lease, now, true);
+    if (d.refill) {
+      table.apply(d.slot, 42, lease, 0, now);
+    }
+    benchmark::DoNotOptimize(d);
+  }
+}
+BENCHMARK(BM_RateLimitSharedTakeOneHotKey)->Threads(1)->Threads(4);
 
 }  // namespace
 }  // namespace ballast::l7

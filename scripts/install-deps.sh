@@ -11,7 +11,7 @@ packages=(
   liburing-dev libyaml-cpp-dev nlohmann-json3-dev libxxhash-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libmnl-dev libnftables-dev libjwt-dev libsystemd-dev libedit-dev libssl-dev libcurl4-openssl-dev
-  libnghttp2-dev libc-ares-dev libcrypt-dev zlib1g-dev libzstd-dev libbrotli-dev
+  libnghttp2-dev libc-ares-dev libcrypt-dev zlib1g-dev libzstd-dev libbrotli-dev libhiredis-dev
   # tests and benchmarks: real peers
   python3 curl iproute2 procps psmisc haproxy nginx libnginx-mod-stream wrk
   nghttp2-client python3-h2 python3-grpcio apache2-utils brotli zstd

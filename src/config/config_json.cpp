@@ -1,6 +1,7 @@
 // src/config/config_json.cpp — Config → JSON, field names as in the YAML.
 #include "config/config_json.h"
 
+#include <array>
 #include <string_view>
 
 namespace ballast::config {
@@ -71,6 +72,11 @@ json rateLimitsJson(const std::vector<RateLimitRule>& rules) {
                    {"period_s", r.period_s},
                    {"burst", r.burst},
                    {"dry_run", r.dry_run}});
+    if (r.store.enabled()) {
+      constexpr std::array<const char*, 3> kFallbacks = {"allow", "deny", "local"};
+      out.back()["store"] = r.store.url();
+      out.back()["on_store_error"] = kFallbacks[static_cast<size_t>(r.on_store_error)];
+    }
   }
   return out;
 }

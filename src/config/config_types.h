@@ -168,6 +168,23 @@ struct RateKeyPart {
 struct RateLimitStats {
   std::atomic<uint64_t> limited_total{0};  // answered 429
   std::atomic<uint64_t> dry_run_total{0};  // would have been refused (mode: dry_run)
+  // `store:` rules: requests the store could not answer, decided by on_store_error; and when the
+  // last `l7.rate_limit_store_error` line was written (monotonic µs: one a second per rule).
+  std::atomic<uint64_t> store_errors_total{0};
+  std::atomic<uint64_t> store_error_logged_us{0};
+};
+// What a `store:` rule does with a request its local share cannot cover while the store is
+// unreachable.
+enum class StoreFallback : uint8_t { kAllow, kDeny, kLocal };
+// `store: redis://HOST:PORT` of a rule; empty host: no store (the process-wide table alone).
+struct StoreEndpoint {
+  std::string host;
+  uint16_t port = 0;
+  bool enabled() const { return !host.empty(); }
+  std::string url() const {
+    const bool v6 = host.find(':') != std::string::npos;
+    return "redis://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  }
 };
 struct RateLimitRule {
   std::string name;  // `name:`, else "<listener>[/<route>]#<n>"; metrics and headers
@@ -179,6 +196,8 @@ struct RateLimitRule {
   uint8_t ipv4_prefix = 32;  // source_ip groups clients by these prefixes
   uint8_t ipv6_prefix = 64;
   uint64_t id = 0;  // seeds the key hash: same rule (scope, name, limit) keeps its state on reload
+  StoreEndpoint store;  // shared across nodes through Redis when set
+  StoreFallback on_store_error = StoreFallback::kLocal;
   std::shared_ptr<RateLimitStats> stats = std::make_shared<RateLimitStats>();
 
   bool keyedOnClaim() const {

@@ -1,6 +1,8 @@
 // src/config/rate_limit_sections.cpp — reading `rate_limit:` rules.
 #include "config/rate_limit_sections.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <xxhash.h>
 
 #include <array>
@@ -13,8 +15,9 @@ namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array kRuleKeys = {"name"sv, "key"sv,         "rate"sv,       "burst"sv,
-                                  "mode"sv, "ipv4_prefix"sv, "ipv6_prefix"sv};
+constexpr std::array kRuleKeys = {"name"sv,        "key"sv,   "rate"sv,
+                                  "burst"sv,       "mode"sv,  "ipv4_prefix"sv,
+                                  "ipv6_prefix"sv, "store"sv, "on_store_error"sv};
 // Above a million per second the emission interval drops under the table's 1 µs resolution.
 constexpr uint64_t kMaxRatePerSecond = 1'000'000;
 constexpr uint64_t kMaxBurst = 1'000'000;
@@ -25,6 +28,25 @@ constexpr uint64_t kIpv6Bits = 128;
 constexpr uint64_t kMaxRefillSeconds = 7 * 24 * 3600;
 
 constexpr std::array<Choice<bool>, 2> kModeChoices = {{{"enforce", false}, {"dry_run", true}}};
+constexpr std::array<Choice<StoreFallback>, 3> kFallbackChoices = {
+    {{"allow", StoreFallback::kAllow},
+     {"deny", StoreFallback::kDeny},
+     {"local", StoreFallback::kLocal}}};
+constexpr std::string_view kRedisScheme = "redis://";
+constexpr size_t kMaxHostLength = 253;  // a DNS name
+constexpr uint32_t kMaxPort = 65535;
+
+void readStore(FileReader& file, const Field& field, RateLimitRule& rule) {
+  const auto text = readScalar(file, field, "redis://HOST:PORT");
+  if (!text) {
+    return;
+  }
+  if (auto endpoint = parseRedisUrl(*text)) {
+    rule.store = std::move(*endpoint);
+    return;
+  }
+  reportExpected(file, field, "redis://HOST:PORT", quote(*text));
+}
 
 // "source_ip", "path", "header:NAME", "cookie:NAME" or "jwt_claim:NAME".
 std::optional<RateKeyPart> readKeyPart(FileReader& file, const Field& field) {
@@ -113,6 +135,16 @@ void readRule(FileReader& file, const Field& field, RateLimitRule& rule) {
   if (const Field* f = map.find("ipv6_prefix")) {
     assign(rule.ipv6_prefix, readUnsigned(file, *f, 1, kIpv6Bits));
   }
+  if (const Field* f = map.find("store")) {
+    readStore(file, *f, rule);
+  }
+  if (const Field* f = map.find("on_store_error")) {
+    if (map.find("store") != nullptr) {
+      assign(rule.on_store_error, readChoice<StoreFallback>(file, *f, kFallbackChoices));
+    } else {
+      file.error(f->key_mark, "on_store_error: only with store:");
+    }
+  }
   if (rule.burst == 0) {
     rule.burst = std::min(rule.rate, kMaxBurst);
   }
@@ -143,6 +175,47 @@ void finishRules(std::vector<RateLimitRule>& rules, const std::string& scope) {
 }
 
 }  // namespace
+
+std::optional<StoreEndpoint> parseRedisUrl(std::string_view url) {
+  if (!url.starts_with(kRedisScheme)) {
+    return std::nullopt;
+  }
+  url.remove_prefix(kRedisScheme.size());
+  std::string_view host;
+  std::string_view port;
+  if (url.starts_with('[')) {
+    const auto close = url.find(']');
+    if (close == std::string_view::npos || close + 1 >= url.size() || url[close + 1] != ':') {
+      return std::nullopt;
+    }
+    host = url.substr(1, close - 1);
+    port = url.substr(close + 2);
+    in6_addr scratch{};
+    if (host.empty() || host.size() >= INET6_ADDRSTRLEN ||
+        inet_pton(AF_INET6, std::string(host).c_str(), &scratch) != 1) {
+      return std::nullopt;
+    }
+  } else {
+    const auto colon = url.rfind(':');
+    if (colon == std::string_view::npos) {
+      return std::nullopt;
+    }
+    host = url.substr(0, colon);
+    port = url.substr(colon + 1);
+    if (host.empty() || host.size() > kMaxHostLength ||
+        host.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != host.npos) {
+      return std::nullopt;
+    }
+  }
+  uint32_t number = 0;
+  const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || number == 0 ||
+      number > kMaxPort) {
+    return std::nullopt;
+  }
+  return StoreEndpoint{std::string(host), static_cast<uint16_t>(number)};
+}
 
 // "100/s", "6000/m" or "10/h".
 std::optional<Rate> readRateValue(FileReader& file, const Field& field) {

@@ -19,6 +19,10 @@ struct Rate {
 };
 std::optional<Rate> readRateValue(FileReader& file, const Field& field);
 
+// "redis://HOST:PORT" (HOST a name, an IPv4 address or a bracketed IPv6 address; PORT
+// 1-65535; nothing else: no user, password, database or path); nullopt otherwise.
+std::optional<StoreEndpoint> parseRedisUrl(std::string_view url);
+
 // Reads one rule or a list of rules into `rules`; errors point at the offending value.
 void readRateLimits(FileReader& file, const Field& field, std::vector<RateLimitRule>& rules);
 

@@ -79,7 +79,80 @@ std::optional<uint64_t> rateLimitKey(const config::RateLimitRule& rule, const Re
 
 RateLimitFilter::RateLimitFilter(const config::Listener& listener, policy::GcraTable& table,
                                  Clock clock, RateLimitStage stage)
-    : listener_(listener), table_(table), clock_(clock), stage_(stage) {}
+    : listener_(listener), table_(table), clock_(clock), stage_(stage) {
+  const auto resolve = [this](const std::vector<config::RateLimitRule>& rules) {
+    for (const auto& rule : rules) {
+      if (rule.store.enabled()) {
+        stores_.emplace_back(&rule,
+                             &policy::RedisStore::forEndpoint(rule.store.host, rule.store.port));
+      }
+    }
+  };
+  resolve(listener_.http.rate_limits);
+  for (const auto& route : listener_.http.routes) {
+    resolve(route.rate_limits);
+  }
+}
+
+policy::RedisStore* RateLimitFilter::storeOf(const config::RateLimitRule& rule) const {
+  for (const auto& [r, store] : stores_) {
+    if (r == &rule) {
+      return store;
+    }
+  }
+  return nullptr;
+}
+
+policy::GcraDecision RateLimitFilter::takeShared(const config::RateLimitRule& rule,
+                                                 policy::RedisStore& store, uint64_t key,
+                                                 const policy::GcraLimit& limit, uint64_t now_us) {
+  const uint32_t lease = policy::leaseSize(rule.rate, rule.period_s * kUsPerSecond, rule.burst);
+  const policy::ShareDecision s = store.shares().take(key, lease, now_us, store.up());
+  if (s.refill) {
+    store.requestRefill({key, rule.id, limit.interval_us, limit.toleranceUs(), s.slot, lease});
+  }
+  policy::GcraDecision d;
+  switch (s.outcome) {
+    case policy::ShareDecision::kAllowed:
+      d.allowed = true;
+      d.remaining = static_cast<uint64_t>(s.remaining);
+      d.reset_us = (limit.burst - std::min(limit.burst, d.remaining)) * limit.interval_us;
+      return d;
+    case policy::ShareDecision::kRefused:
+      d.retry_after_us = s.retry_after_us;
+      d.reset_us = limit.toleranceUs();
+      return d;
+    case policy::ShareDecision::kStoreDown:
+      break;
+  }
+  rule.stats->store_errors_total.fetch_add(1, std::memory_order_relaxed);
+  // One line per rule and outage, whatever the request rate: the stats field holds the number
+  // of the outage (RedisStore::outages) last logged for, not a time.
+  // TODO(config_types.h): rename store_error_logged_us to store_outage_logged.
+  const uint64_t outage = store.outages();
+  std::atomic<uint64_t>& logged = rule.stats->store_error_logged_us;
+  if (logged.load(std::memory_order_relaxed) != outage &&
+      logged.exchange(outage, std::memory_order_relaxed) != outage) {
+    constexpr std::array<const char*, 3> kFallbacks = {"allow", "deny", "local"};
+    core::LogLine(core::LogLevel::kWarn, "l7.rate_limit_store_fallback")
+        .str("listener", listener_.name)
+        .str("rule", rule.name)
+        .str("store", store.url())
+        .str("fallback", kFallbacks[static_cast<size_t>(rule.on_store_error)]);
+  }
+  switch (rule.on_store_error) {
+    case config::StoreFallback::kAllow:
+      d.allowed = true;
+      return d;
+    case config::StoreFallback::kDeny:
+      d.retry_after_us = kUsPerSecond;
+      d.reset_us = kUsPerSecond;
+      return d;
+    case config::StoreFallback::kLocal:
+      break;
+  }
+  return table_.take(key, limit, now_us);
+}
 
 uint64_t RateLimitFilter::monotonicUs() {
   timespec ts{};
@@ -118,7 +191,9 @@ Verdict RateLimitFilter::apply(const config::RateLimitRule& rule, Exchange& ex,
     return {};
   }
   const auto limit = policy::GcraLimit::of(rule.rate, rule.period_s * kUsPerSecond, rule.burst);
-  const policy::GcraDecision d = table_.take(*key, limit, now_us);
+  policy::RedisStore* store = rule.store.enabled() ? storeOf(rule) : nullptr;
+  const policy::GcraDecision d = store != nullptr ? takeShared(rule, *store, *key, limit, now_us)
+                                                  : table_.take(*key, limit, now_us);
   if (d.allowed) {
     if (!rule.dry_run && (ex.rate_limit.rule.empty() || d.remaining < ex.rate_limit.remaining)) {
       ex.rate_limit = {rule.name, rule.rate, rule.period_s, d.remaining, secondsUp(d.reset_us)};

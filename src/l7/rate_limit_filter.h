@@ -9,11 +9,13 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "config/config_types.h"
 #include "l7/filter.h"
 #include "net/address.h"
 #include "policy/gcra_table.h"
+#include "policy/redis_store.h"
 
 namespace ballast::l7 {
 
@@ -46,9 +48,16 @@ class RateLimitFilter final : public Filter {
   // One rule's decision; a refusal fills ex.answer_fields and returns 429.
   Verdict apply(const config::RateLimitRule& rule, Exchange& ex, const RequestView& request,
                 const net::SocketAddress& client, uint64_t now_us);
+  // A `store:` rule: the local share, a refill queued when it runs low, on_store_error when it
+  // is empty and the store is down.
+  policy::GcraDecision takeShared(const config::RateLimitRule& rule, policy::RedisStore& store,
+                                  uint64_t key, const policy::GcraLimit& limit, uint64_t now_us);
+  policy::RedisStore* storeOf(const config::RateLimitRule& rule) const;
 
   const config::Listener& listener_;
   policy::GcraTable& table_;
+  // The store of each `store:` rule, resolved at construction (the registry takes a mutex).
+  std::vector<std::pair<const config::RateLimitRule*, policy::RedisStore*>> stores_;
   Clock clock_;
   RateLimitStage stage_;
 };

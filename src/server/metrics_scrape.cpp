@@ -17,6 +17,7 @@
 #include "policy/gcra_table.h"
 #include "policy/jwt.h"
 #include "proto/grpc/grpc_fields.h"
+#include "policy/redis_store.h"
 #include "server/control_thread.h"
 #include "server/jwks_fetcher.h"
 #include "tls/handshake_failure.h"
@@ -112,7 +113,14 @@ void writeRateLimitMetrics(const config::Config& cfg, metrics::PrometheusWriter&
              "HTTP requests a rate_limit rule answered with 429.");
   out.family("ballast_rate_limit_dry_run_total", "counter",
              "HTTP requests a rate_limit rule in mode: dry_run would have refused.");
+  out.family("ballast_rate_limit_store_errors_total", "counter",
+             "Requests a store: rule decided by on_store_error (share empty, store unreachable).");
   const auto rule = [&](const config::Listener& l, const config::RateLimitRule& r) {
+    if (r.store.enabled()) {
+      out.sampleInt("ballast_rate_limit_store_errors_total",
+                    {{"listener", l.name}, {"rule", r.name}},
+                    r.stats->store_errors_total.load(std::memory_order_relaxed));
+    }
     out.sampleInt("ballast_rate_limit_limited_total", {{"listener", l.name}, {"rule", r.name}},
                   r.stats->limited_total.load(std::memory_order_relaxed));
     out.sampleInt("ballast_rate_limit_dry_run_total", {{"listener", l.name}, {"rule", r.name}},
@@ -132,6 +140,21 @@ void writeRateLimitMetrics(const config::Config& cfg, metrics::PrometheusWriter&
              "Rate-limit keys that took the table slot of another key still limited (table full).");
   out.sampleInt("ballast_rate_limit_evictions_total", std::initializer_list<Label>{},
                 policy::GcraTable::process().evictions());
+  out.family("ballast_rate_limit_store_requests_total", "counter",
+             "Refills of local shares sent to a rate-limit store (Redis round trips).");
+  out.family("ballast_rate_limit_store_failures_total", "counter",
+             "Refills of local shares that a rate-limit store did not answer.");
+  out.family("ballast_rate_limit_store_up", "gauge",
+             "1 while the rate-limit store answers, 0 while it is unreachable.");
+  out.family("ballast_rate_limit_store_share_evictions_total", "counter",
+             "Keys that took the local-share slot of another key still in use (table full).");
+  policy::RedisStore::forEach([&](const policy::RedisStore& s) {
+    out.sampleInt("ballast_rate_limit_store_requests_total", {{"store", s.url()}}, s.roundTrips());
+    out.sampleInt("ballast_rate_limit_store_failures_total", {{"store", s.url()}}, s.failures());
+    out.sampleInt("ballast_rate_limit_store_up", {{"store", s.url()}}, s.up() ? 1 : 0);
+    out.sampleInt("ballast_rate_limit_store_share_evictions_total", {{"store", s.url()}},
+                  s.shares().evictions());
+  });
 }
 
 // Pools with `circuit_breaker:` (or a backend's own max_connections): refusals by reason,

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config/loader.h"
+#include "config/rate_limit_sections.h"
 
 namespace ballast::config {
 namespace {
@@ -134,6 +135,73 @@ pools:
   ASSERT_EQ(r.config, nullptr);
   ASSERT_FALSE(r.errors.empty());
   EXPECT_NE(r.errors[0].message.find("rate_limit"), std::string::npos);
+}
+
+TEST(RateLimitConfigTest, RedisStoreAndFallback) {
+  const LoadResult r = loadConfigText(R"(listeners:
+  - name: web
+    bind: "127.0.0.1:8080"
+    protocol: http
+    pool: app
+    rate_limit:
+      - {key: source_ip, rate: 100/s, store: "redis://127.0.0.1:6379"}
+      - {key: path, rate: 1/s, store: "redis://[::1]:7000", on_store_error: deny}
+      - {key: path, rate: 2/s}
+pools:
+  - {name: app, backends: [{address: "127.0.0.1:9001"}]}
+)",
+                                      "a.yaml");
+  ASSERT_NE(r.config, nullptr) << (r.errors.empty() ? "" : r.errors[0].format());
+  const auto& rules = r.config->listeners[0].http.rate_limits;
+  ASSERT_EQ(rules.size(), 3U);
+  EXPECT_TRUE(rules[0].store.enabled());
+  EXPECT_EQ(rules[0].store.host, "127.0.0.1");
+  EXPECT_EQ(rules[0].store.port, 6379);
+  EXPECT_EQ(rules[0].store.url(), "redis://127.0.0.1:6379");
+  EXPECT_EQ(rules[0].on_store_error, StoreFallback::kLocal);  // the default
+  EXPECT_EQ(rules[1].store.host, "::1");
+  EXPECT_EQ(rules[1].store.url(), "redis://[::1]:7000");
+  EXPECT_EQ(rules[1].on_store_error, StoreFallback::kDeny);
+  EXPECT_FALSE(rules[2].store.enabled());
+}
+
+TEST(RateLimitConfigTest, RedisStoreErrorsNameTheirPosition) {
+  const LoadResult r = loadConfigText(R"(listeners:
+  - name: web
+    bind: "127.0.0.1:8080"
+    protocol: http
+    pool: app
+    rate_limit:
+      - {key: source_ip, rate: 1/s, store: "http://127.0.0.1:6379"}
+      - {key: source_ip, rate: 1/s, store: "redis://127.0.0.1:0"}
+      - {key: source_ip, rate: 1/s, on_store_error: allow}
+      - {key: source_ip, rate: 1/s, store: "redis://h:1", on_store_error: maybe}
+pools:
+  - {name: app, backends: [{address: "127.0.0.1:9001"}]}
+)",
+                                      "a.yaml");
+  ASSERT_EQ(r.config, nullptr);
+  ASSERT_EQ(r.errors.size(), 4U);
+  EXPECT_EQ(r.errors[0].format(),
+            "a.yaml:7:44: store: expected redis://HOST:PORT, got \"http://127.0.0.1:6379\"");
+  EXPECT_EQ(r.errors[1].format(),
+            "a.yaml:8:44: store: expected redis://HOST:PORT, got \"redis://127.0.0.1:0\"");
+  EXPECT_EQ(r.errors[2].format(), "a.yaml:9:37: on_store_error: only with store:");
+  EXPECT_NE(r.errors[3].message.find("allow, deny, local"), std::string::npos)
+      << r.errors[3].format();
+}
+
+TEST(RateLimitConfigTest, RedisUrlParser) {
+  EXPECT_TRUE(parseRedisUrl("redis://localhost:6379").has_value());
+  EXPECT_TRUE(parseRedisUrl("redis://10.0.0.1:1").has_value());
+  EXPECT_TRUE(parseRedisUrl("redis://[fe80::1]:65535").has_value());
+  for (const char* bad :
+       {"", "redis://", "redis://:6379", "redis://host", "redis://host:", "redis://host:65536",
+        "redis://host:12x", "redis://user@host:1", "redis://host:1/0", "redis://[::1:1",
+        "redis://[::1]", "redis://[]:1", "redis://[::1]x1", "redis://[::::]:1", "rediss://host:1",
+        "redis://ho st:1", "redis://host:-1", "redis://host:+1"}) {
+    EXPECT_FALSE(parseRedisUrl(bad).has_value()) << bad;
+  }
 }
 
 }  // namespace
