@@ -1,11 +1,13 @@
 """tests/integration/test_grpc.py — gRPC through Ballast: a python3-grpcio client and server
 (generic handlers over raw bytes, no generated code) on either side of an h2c listener and an
-h2c pool. All four RPC kinds pass; a status with its message reaches the client, whether in
-trailers after messages or in a trailers-only answer; grpc-status is in the access log and the
-metrics; grpc-timeout is a deadline (a trailers-only DEADLINE_EXCEEDED, the backend's stream
-cancelled); and `health_check: {type: grpc}` marks a backend down and up with
+h2c pool. All four RPC kinds pass, and 100 MiB streamed each way keeps its checksum; a status
+with its message reaches the client, whether in trailers after messages or in a trailers-only
+answer; grpc-status is in the access log and the metrics; grpc-timeout is a deadline (a
+trailers-only DEADLINE_EXCEEDED, the backend's stream cancelled); a pool with an HTTP/1.1
+backend answers INTERNAL; and `health_check: {type: grpc}` marks a backend down and up with
 grpc.health.v1.Health/Check. Each case on both I/O backends.
 """
+import hashlib
 import socket
 import sys
 import threading
@@ -31,6 +33,12 @@ from http_backends import HttpBackend, log_events
 SERVICE = "test.Echo"
 CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0)]
 SERVING, NOT_SERVING = 1, 2
+MIB = 1 << 20
+
+
+def chunk(i):
+    """The i-th MiB of a streamed transfer: distinct bytes per chunk."""
+    return hashlib.sha256(b"%d" % i).digest() * (MIB // 32)
 
 
 def health_response(status):
@@ -62,6 +70,8 @@ class GrpcBackend:
             "Fail": grpc.unary_unary_rpc_method_handler(self.fail),
             "FailAfterMessages": grpc.unary_stream_rpc_method_handler(self.fail_after_messages),
             "Slow": grpc.unary_unary_rpc_method_handler(self.slow),
+            "Download": grpc.unary_stream_rpc_method_handler(self.download),
+            "Upload": grpc.stream_unary_rpc_method_handler(self.upload),
         }
         health = {"Check": grpc.unary_unary_rpc_method_handler(self.check)}
         self.server.add_generic_rpc_handlers((
@@ -91,6 +101,16 @@ class GrpcBackend:
         yield b"first"
         yield b"second"
         context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "quota gone")
+
+    def download(self, request, context):
+        for i in range(int(request)):
+            yield chunk(i)
+
+    def upload(self, requests, context):
+        digest = hashlib.sha256()
+        for r in requests:
+            digest.update(r)
+        return digest.hexdigest().encode()
 
     def slow(self, request, context):
         done = threading.Event()
@@ -257,6 +277,23 @@ class GrpcTest(BallastTest):
                                         if e.get("path") == f"/{SERVICE}/Unary"],
                                what="the access log line")
             self.assertEqual((lines[0]["status"], lines[0]["grpc_status"]), (200, 0))
+        self.each_io(body)
+
+    def test_100_mib_streamed_both_ways_keep_their_checksums(self):
+        count = 100
+        want = hashlib.sha256()
+        for i in range(count):
+            want.update(chunk(i))
+        def body(b, channel, port, metrics_port):
+            got = hashlib.sha256()
+            n = 0
+            for m in channel.unary_stream(f"/{SERVICE}/Download")(b"%d" % count, timeout=120):
+                got.update(m)
+                n += len(m)
+            self.assertEqual((n, got.hexdigest()), (count * MIB, want.hexdigest()))
+            sent = channel.stream_unary(f"/{SERVICE}/Upload")(
+                (chunk(i) for i in range(count)), timeout=120)
+            self.assertEqual(sent.decode(), want.hexdigest())
         self.each_io(body)
 
     def test_status_and_message_reach_the_client(self):
