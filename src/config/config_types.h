@@ -168,10 +168,11 @@ struct RateKeyPart {
 struct RateLimitStats {
   std::atomic<uint64_t> limited_total{0};  // answered 429
   std::atomic<uint64_t> dry_run_total{0};  // would have been refused (mode: dry_run)
-  // `store:` rules: requests the store could not answer, decided by on_store_error; and when the
-  // last `l7.rate_limit_store_error` line was written (monotonic µs: one a second per rule).
+  // `store:` rules: requests the store could not answer, decided by on_store_error; and the
+  // store outage (RedisStore::outages) the `l7.rate_limit_store_fallback` line was last written
+  // for: one line per rule and outage.
   std::atomic<uint64_t> store_errors_total{0};
-  std::atomic<uint64_t> store_error_logged_us{0};
+  std::atomic<uint64_t> store_outage_logged{0};
 };
 // What a `store:` rule does with a request its local share cannot cover while the store is
 // unreachable.

@@ -126,11 +126,9 @@ policy::GcraDecision RateLimitFilter::takeShared(const config::RateLimitRule& ru
       break;
   }
   rule.stats->store_errors_total.fetch_add(1, std::memory_order_relaxed);
-  // One line per rule and outage, whatever the request rate: the stats field holds the number
-  // of the outage (RedisStore::outages) last logged for, not a time.
-  // TODO(config_types.h): rename store_error_logged_us to store_outage_logged.
+  // One line per rule and outage, whatever the request rate.
   const uint64_t outage = store.outages();
-  std::atomic<uint64_t>& logged = rule.stats->store_error_logged_us;
+  std::atomic<uint64_t>& logged = rule.stats->store_outage_logged;
   if (logged.load(std::memory_order_relaxed) != outage &&
       logged.exchange(outage, std::memory_order_relaxed) != outage) {
     constexpr std::array<const char*, 3> kFallbacks = {"allow", "deny", "local"};

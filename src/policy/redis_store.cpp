@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 
+#include <array>
 #include <cinttypes>
 #include <cstdio>
 #include <map>
@@ -42,6 +43,8 @@ return {n, 0}
 )lua";
 
 constexpr size_t kBatch = 256;
+// "ballast:rl:" and two 16-digit hex numbers, with room to spare.
+constexpr size_t kRedisKeyBytes = 64;
 constexpr uint64_t kUsPerMs = 1000;
 constexpr size_t kReplyFields = 2;
 
@@ -201,11 +204,11 @@ void RedisStore::disconnect(const char* why) {
 
 void RedisStore::serve(RefillRequest* batch, size_t n) {
   redisContext* c = context(ctx_);
-  char key[64];
+  std::array<char, kRedisKeyBytes> key{};
   for (size_t i = 0; i < n; ++i) {
     const RefillRequest& r = batch[i];
-    snprintf(key, sizeof(key), "ballast:rl:%016" PRIx64 ":%016" PRIx64, r.rule_id, r.key);
-    redisAppendCommand(c, "EVALSHA %s 1 %s %" PRIu64 " %" PRIu64 " %u", sha_.c_str(), key,
+    snprintf(key.data(), key.size(), "ballast:rl:%016" PRIx64 ":%016" PRIx64, r.rule_id, r.key);
+    redisAppendCommand(c, "EVALSHA %s 1 %s %" PRIu64 " %" PRIu64 " %u", sha_.c_str(), key.data(),
                        r.interval_us, r.tolerance_us, r.lease);
   }
   round_trips_.fetch_add(n, std::memory_order_relaxed);

@@ -33,6 +33,9 @@ struct RefillRequest {
   uint32_t lease = 0;
 };
 
+// Producers and the consumer write their indexes on cache lines of their own.
+inline constexpr size_t kCacheLineBytes = 64;
+
 // Vyukov's bounded multi-producer queue: one CAS per push, no lock; the store thread pops.
 class RefillQueue {
  public:
@@ -46,8 +49,8 @@ class RefillQueue {
     RefillRequest value;
   };
   std::array<Cell, kRefillQueueSize> cells_;
-  alignas(64) std::atomic<size_t> head_{0};
-  alignas(64) std::atomic<size_t> tail_{0};
+  alignas(kCacheLineBytes) std::atomic<size_t> head_{0};
+  alignas(kCacheLineBytes) std::atomic<size_t> tail_{0};
 };
 
 class RedisStore {

@@ -31,7 +31,7 @@ uint32_t leaseSize(uint64_t rate, uint64_t period_us, uint64_t burst) {
 }
 
 ShareTable::ShareTable(size_t slots)
-    : slots_(std::make_unique<ShareSlot[]>(std::bit_ceil(std::max<size_t>(slots, 2)))),
+    : slots_(std::bit_ceil(std::max<size_t>(slots, 2))),
       mask_(std::bit_ceil(std::max<size_t>(slots, 2)) - 1) {}
 
 uint32_t ShareTable::slotFor(uint64_t key, uint64_t now_us) {

@@ -6,7 +6,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
+#include <vector>
 
 namespace ballast::policy {
 
@@ -40,9 +40,12 @@ struct ShareDecision {
   uint64_t retry_after_us = 0;  // kRefused
 };
 
+// A slot's four words on one cache line, never split across two.
+inline constexpr size_t kShareSlotAlignBytes = 32;
+
 // One slot: the key's tag and its tokens share a word, so a refill for an evicted key can never
 // land on its successor.
-struct alignas(32) ShareSlot {
+struct alignas(kShareSlotAlignBytes) ShareSlot {
   std::atomic<uint64_t> word{0};           // tag << 32 | (tokens + kTokenBias); 0: empty
   std::atomic<uint64_t> wait_until_us{0};  // the store said no lease before this
   std::atomic<uint64_t> last_used_us{0};
@@ -71,7 +74,7 @@ class ShareTable {
  private:
   uint32_t slotFor(uint64_t key, uint64_t now_us);
 
-  std::unique_ptr<ShareSlot[]> slots_;
+  std::vector<ShareSlot> slots_;  // never resized: atomics do not move
   size_t mask_ = 0;
   std::atomic<uint64_t> evictions_{0};
 };

@@ -141,7 +141,7 @@ void writeRateLimitMetrics(const config::Config& cfg, metrics::PrometheusWriter&
   out.sampleInt("ballast_rate_limit_evictions_total", std::initializer_list<Label>{},
                 policy::GcraTable::process().evictions());
   out.family("ballast_rate_limit_store_requests_total", "counter",
-             "Refills of local shares sent to a rate-limit store (Redis round trips).");
+             "Leases of local shares asked of a rate-limit store (Redis commands, pipelined).");
   out.family("ballast_rate_limit_store_failures_total", "counter",
              "Refills of local shares that a rate-limit store did not answer.");
   out.family("ballast_rate_limit_store_up", "gauge",

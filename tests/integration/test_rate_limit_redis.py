@@ -2,7 +2,8 @@
 real Ballast processes and a real `redis-server` on loopback: together they stay within ±10% of
 one limit; Redis killed in the middle, each falls back to its own local limit (on_store_error:
 local), says so once in its log and in ballast_rate_limit_store_up; Redis started again on the
-same port, sharing resumes and the combined count is back within the limit.
+same port, sharing resumes and the combined count is back within the limit. A Redis that stops
+answering (SIGSTOP) is timed out by the store thread while requests keep being answered.
 
 Accuracy: wrk saturates both listeners for D seconds at once; a GCRA limit of R/s with burst B
 admits R*D + B in all (each node alone would admit that much again without the store). Leases
@@ -18,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 import urllib.request
 
@@ -197,6 +199,33 @@ class RateLimitRedisTest(BallastTest):
             accepted = sum(r[0] for r in res)
             self.assert_within(accepted, max(r[2] for r in res), "shared again, 2 nodes",
                                "\n".join(r[3] for r in res))
+
+    def test_redis_that_stops_answering_is_timed_out_off_the_request_path(self):
+        redis_port = free_port()
+        redis = RedisServer(redis_port).start()
+        self.addCleanup(redis.kill)
+        web, metrics = free_port(), free_port()
+        with Ballast(config(web, metrics, self.backend.server_address[1], redis_port)) as node:
+            wait_until(lambda: port_accepts(web), what="listener up")
+            wait_until(lambda: store_up(metrics, redis_port) == 1, what="store up")
+            self.assertEqual(get_status(web), 200)
+            redis.proc.send_signal(signal.SIGSTOP)  # accepts bytes, never answers
+            self.addCleanup(lambda: redis.proc.send_signal(signal.SIGCONT))
+            slowest = 0.0
+            def answered():
+                nonlocal slowest
+                start = time.monotonic()
+                status = get_status(web)
+                slowest = max(slowest, time.monotonic() - start)
+                return status in (200, 429) and store_up(metrics, redis_port) == 0
+            wait_until(answered, what="store down after the 200 ms command timeout")
+            print(f"slowest answer while Redis hung: {slowest * 1000:.1f} ms")
+            # A worker that waited on Redis would take the whole 200 ms command timeout.
+            self.assertLess(slowest, 0.2)
+            down = node.events("policy.rate_store_down")
+            self.assertEqual(len(down), 1)
+            redis.proc.send_signal(signal.SIGCONT)
+            wait_until(lambda: store_up(metrics, redis_port) == 1, what="store up after SIGCONT")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,15 @@
 // tests/unit/l7/rate_limit_filter_test.cpp — rate-limit keys (IPv6 grouped by prefix, IPv4-mapped
 // as IPv4, header, cookie, path and tuples, a missing part) and the filter's 429 answer with an
-// injected clock.
+// injected clock; a `store:` rule whose Redis cannot be reached falls back to on_store_error.
 #include "l7/rate_limit_filter.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <thread>
 #include <vector>
 
 namespace ballast::l7 {
@@ -123,6 +128,62 @@ TEST(RateLimitFilterTest, RefusesPastTheBurstWithFields) {
   EXPECT_EQ(ex.answer_fields,
             "Retry-After: 1\r\nRateLimit-Policy: \"r\";q=2;w=1\r\nRateLimit: \"r\";r=0;t=1\r\n");
   EXPECT_EQ(listener.http.rate_limits[0].stats->limited_total.load(), 1U);
+}
+
+// A loopback port nobody listens on: connecting is refused at once.
+uint16_t closedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(sa);
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&sa), len), 0);
+  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len), 0);
+  close(fd);
+  return ntohs(sa.sin_port);
+}
+
+TEST(RateLimitFilterTest, UnreachableStoreFallsBackToOnStoreError) {
+  const uint16_t port = closedPort();
+  const auto client = at("198.18.0.1:1");
+  const RequestView req;
+  const auto make = [&](config::StoreFallback fallback, uint64_t id) {
+    config::Listener listener;
+    listener.name = "web";
+    auto r = rule({{config::RateKeyKind::kSourceIp, {}}});
+    r.id = id;
+    r.store = {"127.0.0.1", port};
+    r.on_store_error = fallback;
+    listener.http.rate_limits.push_back(r);
+    return listener;
+  };
+  const config::Listener allow = make(config::StoreFallback::kAllow, 1);
+  const config::Listener deny = make(config::StoreFallback::kDeny, 2);
+  const config::Listener local = make(config::StoreFallback::kLocal, 3);
+  policy::GcraTable table(1024);
+  RateLimitFilter allow_filter(allow, table, &fixedNow);
+  RateLimitFilter deny_filter(deny, table, &fixedNow);
+  RateLimitFilter local_filter(local, table, &fixedNow);
+  // Readiness: the store thread's first connect is refused.
+  const policy::RedisStore& store = policy::RedisStore::forEndpoint("127.0.0.1", port);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (store.up() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_FALSE(store.up());
+  Exchange ex;
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(allow_filter.onRequest(ex, req, client).proceed()) << i;
+    EXPECT_EQ(deny_filter.onRequest(ex, req, client).status, 429) << i;
+  }
+  // local: this process's own bucket, burst 2.
+  EXPECT_TRUE(local_filter.onRequest(ex, req, client).proceed());
+  EXPECT_TRUE(local_filter.onRequest(ex, req, client).proceed());
+  EXPECT_EQ(local_filter.onRequest(ex, req, client).status, 429);
+  EXPECT_EQ(allow.http.rate_limits[0].stats->store_errors_total.load(), 5U);
+  EXPECT_EQ(deny.http.rate_limits[0].stats->store_errors_total.load(), 5U);
+  EXPECT_EQ(local.http.rate_limits[0].stats->store_errors_total.load(), 3U);
+  EXPECT_EQ(store.outages(), 1U);
 }
 
 }  // namespace
