@@ -48,25 +48,11 @@ def log(msg):
     print(f"[bench-quick] {msg}", file=sys.stderr, flush=True)
 
 
-def run_l4(ballast_bin):
-    proxies = [l4.Ballast(ballast_bin, "io_uring"), l4.HAProxy()]
+def run_pair(proxies, make_bench, prefix):
+    """Runs Ballast and HAProxy through one bench; their results, in that order."""
     results = {}
-    with tempfile.TemporaryDirectory(prefix="ballast-quick-l4-") as tmp:
-        bench = l4.Bench(l4.build_tcpload(), Path(tmp))
-        try:
-            bench.start_backends()
-            for p in proxies:
-                results[p.key], _ = bench.run(p)
-        finally:
-            bench.procs.stop_all()
-    return [results[p.key] for p in proxies]
-
-
-def run_http(ballast_bin, wrk):
-    proxies = [hb.Ballast(ballast_bin, "io_uring"), hb.HAProxy()]
-    results = {}
-    with tempfile.TemporaryDirectory(prefix="ballast-quick-http-") as tmp:
-        bench = hb.HttpBench(hb.build_backend(), wrk, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        bench = make_bench(Path(tmp))
         try:
             bench.start_backends()
             for p in proxies:
@@ -117,9 +103,13 @@ def main():
     ballast_bin = os.environ.get("BALLAST_BIN", str(REPO / "build" / "ballast"))
 
     log("L4: connections, bulk, idle")
-    l4_ours, l4_haproxy = run_l4(ballast_bin)
+    l4_ours, l4_haproxy = run_pair([l4.Ballast(ballast_bin, "io_uring"), l4.HAProxy()],
+                                   lambda tmp: l4.Bench(l4.build_tcpload(), tmp),
+                                   "ballast-quick-l4-")
     log("HTTP/1.1 keep-alive")
-    http_ours, http_haproxy = run_http(ballast_bin, wrk)
+    http_ours, http_haproxy = run_pair([hb.Ballast(ballast_bin, "io_uring"), hb.HAProxy()],
+                                       lambda tmp: hb.HttpBench(hb.build_backend(), wrk, tmp),
+                                       "ballast-quick-http-")
     got = {"l4": (l4_ours, l4_haproxy), "http": (http_ours, http_haproxy)}
     noise = max((r or {}).get("others_pct", 0) or 0
                 for r in (l4_ours, l4_haproxy, http_ours, http_haproxy))

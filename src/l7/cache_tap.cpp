@@ -239,13 +239,10 @@ std::shared_ptr<const std::string> CacheTap::replayBody(const cache::StoredPtr& 
     }
     copy = c.store->attachEncoded(c.key, *entry, ex_->accept_encoding,
                                   std::make_shared<const std::string>(std::move(out)));
-    ex_->compressor.reset();  // the copy goes out as it is; the work is counted (compress_in)
-    ex_->encoded_copy = true;
-  } else {
-    ex_->compressor.reset();
-    ex_->encoded_copy = true;
-    ex_->compress_in = ex_->compress_out = 0;
   }
+  // The copy goes out as it is; compressor work, if any was done now, is in compress_in/out.
+  ex_->compressor.reset();
+  ex_->encoded_copy = true;
   return copy;
 }
 
