@@ -2,9 +2,8 @@
 SHELL := /bin/bash
 JOBS ?= 2
 BUILD ?= build
-ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 10
 CMAKE_FLAGS ?= -G Ninja
 
 .PHONY: all deps build test test-ipvs unit integration asan fuzz fuzz-build fuzz-smoke demo bench bench-quick stress soak format format-check clean
@@ -35,12 +34,13 @@ integration: build
 	cd $(BUILD) && ctest --output-on-failure -L integration
 
 # The unit tests, then the integration suite against the sanitized binary (any ASan, LSan or
-# UBSan report in ballast's output fails the test that caused it).
-asan: deps
-	cmake -S . -B $(ASAN_BUILD) $(CMAKE_FLAGS) -DBALLAST_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-	cmake --build $(ASAN_BUILD) -j $(JOBS) --target ballast_unit_tests ballast
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 $(ASAN_BUILD)/ballast_unit_tests --gtest_brief=1
-	cd $(ASAN_BUILD) && BALLAST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 ctest --output-on-failure -L integration
+# UBSan report in ballast's output fails the test that caused it). The binary is the fuzz build's:
+# clang, RelWithDebInfo, ASan + UBSan on every target (CMakeLists.txt), so the tree is compiled
+# once for fuzzing and sanitized tests together.
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+asan: fuzz-build
+	$(SAN_ENV) $(FUZZ_BUILD)/ballast_unit_tests --gtest_brief=1
+	cd $(FUZZ_BUILD) && BALLAST_SANITIZED=1 $(SAN_ENV) ctest --output-on-failure -L integration
 
 $(FUZZ_BUILD)/build.ninja:
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) $(CMAKE_FLAGS) -DBALLAST_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
