@@ -95,10 +95,11 @@ http {{
 
 
 def check_compressed(coding):
-    def check(port, what):
+    def check(port, what, headers=None):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         try:
-            conn.request("GET", "/", headers={"Host": "bench.local", "Accept-Encoding": coding})
+            conn.request("GET", "/", headers={"Host": "bench.local", "Accept-Encoding": coding,
+                                                  **(headers or {})})
             resp = conn.getresponse()
             body = resp.read()
             if resp.status != 200 or resp.getheader("Content-Encoding") != coding:

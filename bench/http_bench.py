@@ -184,12 +184,12 @@ def parse_wrk(out):
 # ---- bench -----------------------------------------------------------------------------------
 
 
-def check_response(port, what):
+def check_response(port, what, headers=None):
     """Two GETs on one connection through the proxy: 200, 64-byte body, connection kept."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
         for i in range(2):
-            conn.request("GET", "/", headers={"Host": "bench.local"})
+            conn.request("GET", "/", headers={"Host": "bench.local", **(headers or {})})
             resp = conn.getresponse()
             body = resp.read()
             if resp.status != 200 or len(body) != BODY_BYTES:
@@ -214,6 +214,7 @@ class HttpBench(l4.Bench):
         self.wrk_outputs = {}  # proxy key -> raw wrk output of each run with errors
 
     backend_args = ()  # extra http_backend arguments (the cache bench adds Cache-Control)
+    request_headers = {}  # sent with every request (the filter bench adds a bearer token)
 
     def start_backends(self):
         p = self.procs.start([self.backend_bin, "--port", 0, "--port", 0, *self.backend_args],
@@ -236,8 +237,9 @@ class HttpBench(l4.Bench):
         return json.loads(line[len("stats "):])
 
     def wrk(self, port, seconds):
+        headers = [a for k, v in self.request_headers.items() for a in ("-H", f"{k}: {v}")]
         argv = ["taskset", "-c", str(LOAD_CPU), self.wrk_bin, "-t1", f"-c{CONNECTIONS}",
-                f"-d{seconds}s", "--latency", f"http://127.0.0.1:{port}/"]
+                f"-d{seconds}s", "--latency", *headers, f"http://127.0.0.1:{port}/"]
         out = subprocess.run(argv, capture_output=True, text=True,
                              timeout=seconds + WRK_TIMEOUT_S, preexec_fn=l4._die_with_parent)
         try:
@@ -251,7 +253,7 @@ class HttpBench(l4.Bench):
     def keepalive(self, proxy):
         p, port = self.start_proxy(proxy, "http", "http")
         try:
-            check_response(port, "pre-run")
+            check_response(port, "pre-run", self.request_headers)
             self.wrk(port, WARMUP_SECONDS)
             self.alive(p, proxy, "http")
             s0 = self.backend_stats()
@@ -272,7 +274,7 @@ class HttpBench(l4.Bench):
                     f"{w.load_busy_pct:.0f}%, others on proxy core "
                     f"{100 * w.others_ticks / w.core_ticks:.0f}%")
             s1 = self.backend_stats()
-            check_response(port, "post-run")
+            check_response(port, "post-run", self.request_headers)
             self.alive(p, proxy, "http")
         finally:
             self.procs.stop(p)
