@@ -540,11 +540,11 @@ void readBackend(FileReader& file, const Field& item, const std::string& pool_na
 
 }  // namespace
 
-// HTTP checks of a pool that speaks TLS to its backends speak it too, with the same settings:
-// a backend that only answers TLS would otherwise always look down.
+// HTTP and gRPC checks of a pool that speaks TLS to its backends speak it too, with the same
+// settings: a backend that only answers TLS would otherwise always look down.
 void checkOverTls(Pool& pool) {
   const auto wrap = [&pool](HealthCheck& c) {
-    if (c.type != HealthCheckType::kHttp) {
+    if (c.type != HealthCheckType::kHttp && c.type != HealthCheckType::kGrpc) {
       return;
     }
     c.over_tls = true;
@@ -778,12 +778,6 @@ void readPool(FileReader& file, const Field& item, Config& config, SourceMap& so
     readUpstreamTls(file, *f, pool.tls);
     source.tls = file.at(f->key_mark);
     checkOverTls(pool);
-    // The gRPC check speaks h2c only (no TLS, no ALPN); over a TLS pool it would always fail.
-    const Field* check = map.find("health_check");
-    if (check != nullptr && pool.health_check.type == HealthCheckType::kGrpc) {
-      file.error(check->valueMark(), "health_check type grpc speaks h2c (cleartext); pool \"" +
-                                         pool.name + "\" has tls");
-    }
   }
   readUpstreamProtocol(file, map, pool);
   if (const Field* f = map.find("retries")) {

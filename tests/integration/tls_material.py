@@ -37,10 +37,10 @@ def issue(directory, ca, name, subject, sans=(), client=False, days=30, chain=Tr
     leaf = cert + ".leaf"
     _run("openssl", "x509", "-req", "-in", csr, "-CA", ca[0], "-CAkey", ca[1],
          "-CAcreateserial", "-out", leaf, "-days", str(days), "-extfile", ext)
-    with open(cert, "w") as out:
-        out.write(open(leaf).read())
+    with open(cert, "w") as out, open(leaf) as leaf_pem, open(ca[0]) as ca_pem:
+        out.write(leaf_pem.read())
         if chain:
-            out.write(open(ca[0]).read())
+            out.write(ca_pem.read())
     return cert, key
 
 

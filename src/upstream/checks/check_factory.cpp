@@ -54,6 +54,9 @@ std::unique_ptr<CheckConversation> makeConversation(const config::HealthCheck& c
     case T::kDns:
       return makeDnsConversation(check, static_cast<uint16_t>(random));
     case T::kGrpc:
+      if (check.over_tls) {
+        return makeTlsWrapped(check, makeGrpcConversation(check, backend_name));
+      }
       return makeGrpcConversation(check, backend_name);
     default:
       return nullptr;

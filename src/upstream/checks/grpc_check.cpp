@@ -79,7 +79,9 @@ struct SessionDeleter {
 class GrpcConversation final : public CheckConversation {
  public:
   GrpcConversation(const config::HealthCheck& check, std::string authority)
-      : authority_(std::move(authority)), request_(grpcHealthRequest(check.service)) {}
+      : authority_(std::move(authority)),
+        scheme_(check.over_tls ? "https" : "http"),
+        request_(grpcHealthRequest(check.service)) {}
 
   Judgement start(std::string& out) override {
     nghttp2_session_callbacks* cbs = nullptr;
@@ -99,7 +101,7 @@ class GrpcConversation final : public CheckConversation {
     const nghttp2_settings_entry no_push{NGHTTP2_SETTINGS_ENABLE_PUSH, 0};
     nghttp2_submit_settings(session, NGHTTP2_FLAG_NONE, &no_push, 1);
     const std::array<nghttp2_nv, 6> nva = {field(":method", "POST"),
-                                           field(":scheme", "http"),
+                                           field(":scheme", scheme_),
                                            field(":path", kGrpcHealthPath),
                                            field(":authority", authority_),
                                            field("content-type", "application/grpc"),
@@ -228,6 +230,7 @@ class GrpcConversation final : public CheckConversation {
   }
 
   std::string authority_;
+  std::string_view scheme_;  // https when a TLS conversation carries this one
   std::string request_;
   size_t sent_ = 0;
   std::unique_ptr<nghttp2_session, SessionDeleter> session_;

@@ -100,6 +100,7 @@ class TlsConversation final : public CheckConversation {
         ca_(c.ca),
         cert_(c.client_cert),
         key_(c.client_key),
+        want_h2_(c.type == config::HealthCheckType::kGrpc),
         inner_(std::move(inner)) {}
 
   Judgement start(std::string& out) override {
@@ -120,6 +121,11 @@ class TlsConversation final : public CheckConversation {
     in_ = in;
     out_ = out_bio;
     SSL_set_connect_state(ssl_.get());
+    // gRPC servers refuse a TLS connection that did not agree on h2 (RFC 9113 §3.2).
+    static constexpr unsigned char kH2[] = {2, 'h', '2'};
+    if (want_h2_ && SSL_set_alpn_protos(ssl_.get(), kH2, sizeof(kH2)) != 0) {
+      return Judgement::unhealthy("out of memory");
+    }
     if (!sni_.empty()) {
       SSL_set_tlsext_host_name(ssl_.get(), sni_.c_str());
       if (verify_) {
@@ -178,6 +184,9 @@ class TlsConversation final : public CheckConversation {
     const int r = SSL_do_handshake(ssl_.get());
     drain(out);
     if (r == 1) {
+      if (want_h2_ && !agreedOnH2()) {
+        return Judgement::unhealthy("the backend did not agree on h2 (ALPN)");
+      }
       if (inner_) {
         established_ = true;
         std::string plain_out;
@@ -207,6 +216,13 @@ class TlsConversation final : public CheckConversation {
     return Judgement::unhealthy(lastError());
   }
 
+  bool agreedOnH2() const {
+    const unsigned char* proto = nullptr;
+    unsigned int len = 0;
+    SSL_get0_alpn_selected(ssl_.get(), &proto, &len);
+    return len == 2 && proto[0] == 'h' && proto[1] == '2';
+  }
+
   void drain(std::string& out) {
     std::array<char, kDrainChunk> buf{};
     int n = 0;
@@ -220,7 +236,8 @@ class TlsConversation final : public CheckConversation {
   std::string ca_;
   std::string cert_;
   std::string key_;
-  std::unique_ptr<CheckConversation> inner_;  // HTTP over TLS; null for a handshake-only check
+  bool want_h2_;                              // gRPC: offer h2 by ALPN and insist on it
+  std::unique_ptr<CheckConversation> inner_;  // HTTP or gRPC over TLS; null: handshake only
   bool established_ = false;
   std::unique_ptr<SSL, SslFree> ssl_;
   BIO* in_ = nullptr;   // owned by ssl_

@@ -61,16 +61,20 @@ TEST(HealthSectionsConfig, GrpcReadsItsService) {
             "hc.yaml:3:41: service: expected a gRPC service name, got \"a?b\"");
 }
 
-TEST(HealthSectionsConfig, GrpcIsRefusedOnATlsPool) {
+TEST(HealthSectionsConfig, GrpcOnATlsPoolSpeaksTlsWithThePoolsSettings) {
   const auto r = loadConfigText(R"(pools:
   - name: app
     health_check: {type: grpc, service: echo}
-    tls: {verify: false}
+    tls: {verify: true, ca: /etc/ssl/certs/ca-certificates.crt, sni: grpc.test}
     backends: [{address: "127.0.0.1:9001"}]
 )",
                                 "hc.yaml");
-  EXPECT_EQ(firstError(r),
-            "hc.yaml:3:19: health_check type grpc speaks h2c (cleartext); pool \"app\" has tls");
+  ASSERT_TRUE(r.errors.empty()) << firstError(r);
+  const auto& check = r.config->pools[0].health_check;
+  EXPECT_TRUE(check.over_tls);
+  EXPECT_TRUE(check.verify);
+  EXPECT_EQ(check.sni, "grpc.test");
+  EXPECT_EQ(check.ca, "/etc/ssl/certs/ca-certificates.crt");
 }
 
 TEST(HealthSectionsConfig, KeyOfAnotherTypeIsRefusedWhereItStands) {
