@@ -15,6 +15,7 @@
 # Environment: BALLAST_BIN, BALLAST_IO, HTTP_BACKEND_BIN, BENCH_QUICK=1, BENCH_PROXIES,
 # BENCH_RECORD=0, as bench/http_bench.py; H2LOAD_BIN (default: h2load on PATH).
 
+import json
 import os
 import re
 import shutil
@@ -77,6 +78,8 @@ class ForKind:
 
 class Ballast(ForKind, l4.Ballast):
     def argv(self, tmp, listen_port, backends):
+        # max_idle as large as the streams in flight (default 64 per backend): otherwise most
+        # h1 backend connections are closed when their stream ends and reopened for the next.
         protocol = "http1" if self.kind == "h1" else "h2c"
         addresses = ", ".join(f'{{address: "127.0.0.1:{b}"}}' for b in backends)
         cfg = tmp / f"{self.key}-{self.kind}.yaml"
@@ -93,6 +96,7 @@ listeners:
 pools:
   - name: backends
     upstream_protocol: {protocol}
+    keepalive: {{max_idle: {CONNECTIONS * STREAMS}}}
     backends: [{addresses}]
 """)
         return [self.binary, "run", "-c", cfg]
@@ -229,8 +233,9 @@ class H2Bench(l4.Bench):
         self.frame = grpc_frame(tmp)
 
     def start_backends(self):
-        self.backends["h1"] = self.start_ready("http_backend", [self.backend_bin])
-        self.backends["grpc"] = self.start_ready("grpc_backend", [sys.executable, GRPC_BACKEND])
+        self.h1_backend, self.backends["h1"] = self.start_ready("http_backend",
+                                                                [self.backend_bin])
+        _, self.backends["grpc"] = self.start_ready("grpc_backend", [sys.executable, GRPC_BACKEND])
         ports = [l4.free_port(), l4.free_port()]
         p = self.procs.start(["nginx", "-c", h2c_backend_conf(self.tmp, ports), "-p",
                               f"{self.tmp}/", "-e", "stderr"], l4.LOAD_CPU)
@@ -246,7 +251,18 @@ class H2Bench(l4.Bench):
         line = l4.read_line(p, l4.READY_TIMEOUT_S)
         if not line or not line.startswith("ready "):
             raise RuntimeError(f"{name} did not get ready: {line!r}")
-        return [int(x) for x in line.split()[1:]]
+        return p, [int(x) for x in line.split()[1:]]
+
+    def accepted(self, kind):
+        """Connections the h1 backend has accepted so far (its SIGUSR1 stats line); None for
+        the other kinds."""
+        if kind != "h1":
+            return None
+        self.h1_backend.send_signal(signal.SIGUSR1)
+        line = l4.read_line(self.h1_backend, l4.READY_TIMEOUT_S)
+        if not line or not line.startswith("stats "):
+            raise RuntimeError(f"http_backend stats: {line!r}")
+        return sum(json.loads(line[len("stats "):])["accepted"])
 
     def request_args(self, kind):
         if kind != "grpc":
@@ -294,6 +310,7 @@ class H2Bench(l4.Bench):
         try:
             self.check(port, kind, "pre-run")
             self.h2load(port, kind, WARMUP_SECONDS)
+            accepted = self.accepted(kind)
             runs = []
             for i in range(RUNS):
                 runs.append(self.measured_run(p, port, kind))
@@ -303,10 +320,12 @@ class H2Bench(l4.Bench):
                     f"{r['cpu_us']:.2f} µs/req, p99 {r['p99_ms']:.2f} ms, proxy CPU "
                     f"{r['cpu_pct']:.0f}%, load core {r['load_pct']:.0f}%, failed {r['failed']}, "
                     f"non-2xx {r['non2xx']}, others on proxy core {r['others_pct']:.0f}%")
+            if accepted is not None:
+                accepted = self.accepted(kind) - accepted
             self.check(port, kind, "post-run")
         finally:
             self.procs.stop(p)
-        return summarize(runs)
+        return summarize(runs, accepted)
 
     def run(self, proxy):
         """{kind: figures}, {kind: why it has none}."""
@@ -319,7 +338,8 @@ class H2Bench(l4.Bench):
             self.windows = []
             try:
                 results[kind] = self.phase(proxy.for_kind(kind), kind)
-            except (l4.PhaseFailed, subprocess.TimeoutExpired, OSError, RuntimeError) as e:
+            except (l4.PhaseFailed, subprocess.TimeoutExpired, OSError, RuntimeError,
+                    json.JSONDecodeError, KeyError) as e:
                 log(f"{proxy.key} {kind}: failed: {e}")
                 notes[kind] = f"failed: {e}"
         return results, notes
@@ -330,12 +350,14 @@ def spread_pct(values):
     return 100 * (max(values) - min(values)) / 2 / mid if mid else 0.0
 
 
-def summarize(runs):
+def summarize(runs, accepted):
+    """Median, spread and totals of the runs; accepted: new h1 backend connections, or None."""
     reqs = sum(r["requests"] for r in runs)
     if not reqs:
         raise l4.PhaseFailed("h2load completed no request")
     mid = sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
-    return {
+    out = {} if accepted is None else {"conns_per_1k": 1000 * accepted / reqs}
+    return out | {
         "rps": statistics.median(r["rps"] for r in runs),
         "rps_spread": spread_pct([r["rps"] for r in runs]),
         "cpu_us": 1e6 * sum(r["cpu_s"] for r in runs) / reqs,
@@ -357,16 +379,21 @@ ROWS = [
     ("cpu_us", "proxy CPU µs per request (lower better)", "{:.2f}", True, True),
     ("p99_ms", "p99 latency, ms, median run (lower better)", "{:.2f}", True, True),
     ("errors", "failed or non-2xx requests, all runs", "{:,.0f}", False, False),
+    ("conns_per_1k", "new backend connections per 1,000 requests", "{:.2f}", False, False),
     ("cpu_pct", "proxy CPU, % of its core", "{:.0f}", False, False),
     ("load_pct", "load core (h2load + backends) busy, %", "{:.0f}", False, False),
     ("others_pct", "noise: other processes' CPU on the proxy core, %", "{:.0f}", False, False),
 ]
+
+H1_ONLY = {"conns_per_1k"}  # counted by http_backend; the other backends do not say
 
 
 def cell(results, proxy, kind, key, fmt, with_spread):
     figures = results[proxy.key].get(kind)
     if figures is None:
         return "—" if proxy.unsupported(kind) else "failed"
+    if key not in figures:
+        return "—"
     text = fmt.format(figures[key])
     return f"{text} ±{figures[key + '_spread']:.0f}%" if with_spread else text
 
@@ -384,6 +411,8 @@ def table(proxies, results):
     rows = [head, ["---"] + ["---:"] * (len(head) - 1)]
     for kind in KINDS:
         for key, label, fmt, with_ratio, with_spread in ROWS:
+            if key in H1_ONLY and kind != "h1":
+                continue
             row = [f"{KIND_LABEL[kind]}: {label}"]
             row += [cell(results, p, kind, key, fmt, with_spread) for p in proxies]
             row += [ratio(results, p, haproxy, kind, key) if with_ratio else "—"
