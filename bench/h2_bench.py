@@ -226,6 +226,8 @@ def p99_ms(log_file):
 
 
 class H2Bench(l4.Bench):
+    """l4.Bench's proxy start-up, readiness wait and liveness check; the three backend kinds
+    and the h2load phases."""
     def __init__(self, h2load, backend_bin, tmp):
         super().__init__(None, tmp)
         self.h2load_bin = h2load
@@ -299,7 +301,7 @@ class H2Bench(l4.Bench):
     def measured_run(self, p, port, kind):
         w = l4.Window(p.pid)
         r = self.h2load(port, kind, RUN_SECONDS)
-        self.windows.append(w.close())
+        w.close()
         r.update(cpu_s=w.proxy_cpu_s, cpu_pct=w.proxy_cpu_pct, load_pct=w.load_busy_pct,
                  others_pct=100 * w.others_ticks / w.core_ticks)
         r["cpu_us"] = 1e6 * r["cpu_s"] / max(r["requests"], 1)
@@ -315,11 +317,7 @@ class H2Bench(l4.Bench):
             for i in range(RUNS):
                 runs.append(self.measured_run(p, port, kind))
                 self.alive(p, proxy, kind)
-                r = runs[-1]
-                log(f"{proxy.key} {kind} run {i + 1}: {r['rps']:,.0f} req/s, "
-                    f"{r['cpu_us']:.2f} µs/req, p99 {r['p99_ms']:.2f} ms, proxy CPU "
-                    f"{r['cpu_pct']:.0f}%, load core {r['load_pct']:.0f}%, failed {r['failed']}, "
-                    f"non-2xx {r['non2xx']}, others on proxy core {r['others_pct']:.0f}%")
+                log_run(f"{proxy.key} {kind} run {i + 1}", runs[-1])
             if accepted is not None:
                 accepted = self.accepted(kind) - accepted
             self.check(port, kind, "post-run")
@@ -335,7 +333,6 @@ class H2Bench(l4.Bench):
             if why:
                 notes[kind] = why
                 continue
-            self.windows = []
             try:
                 results[kind] = self.phase(proxy.for_kind(kind), kind)
             except (l4.PhaseFailed, subprocess.TimeoutExpired, OSError, RuntimeError,
@@ -345,7 +342,14 @@ class H2Bench(l4.Bench):
         return results, notes
 
 
+def log_run(what, r):
+    log(f"{what}: {r['rps']:,.0f} req/s, {r['cpu_us']:.2f} µs/req, p99 {r['p99_ms']:.2f} ms, "
+        f"proxy CPU {r['cpu_pct']:.0f}%, load core {r['load_pct']:.0f}%, failed {r['failed']}, "
+        f"non-2xx {r['non2xx']}, others on proxy core {r['others_pct']:.0f}%")
+
+
 def spread_pct(values):
+    """Half the min-max range, in % of the median."""
     mid = statistics.median(values)
     return 100 * (max(values) - min(values)) / 2 / mid if mid else 0.0
 
