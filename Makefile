@@ -75,6 +75,7 @@ bench: build
 	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring} python3 bench/compress_bench.py
 	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring} python3 bench/tls_bench.py
 	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring} python3 bench/filter_bench.py
+	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring} python3 bench/h2_bench.py
 	BALLAST_BIN=$(BUILD)/ballast python3 bench/kernel_reconcile_bench.py
 	BALLAST_BIN=$(BUILD)/ballast python3 bench/health_bench.py
 
