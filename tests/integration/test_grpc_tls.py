@@ -125,8 +125,8 @@ class GrpcTlsHealthTest(BallastTest):
                                               type="grpc"), 0)
 
     def test_a_certificate_from_another_ca_keeps_the_backend_down(self):
-        # A backend starts down and comes up on its first good check, so a backend that never
-        # passes logs no health.down: its failed checks (debug) say why.
+        # Every failed check says why in a health.check_failed line (debug); the first one also
+        # takes the backend down (backends start up, as in HAProxy).
         for io in IO_BACKENDS:
             with self.subTest(io=io):
                 port, metrics_port = free_port(), free_port()
