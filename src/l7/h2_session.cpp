@@ -49,6 +49,13 @@ h1::Limits responseLimits(const config::HttpLimits& l) {
   return out;
 }
 
+// What our HTTP/1 codec takes as a request target (RFC 9112 §3.2: VCHAR, and no fragment): an
+// h2 :path becomes one upstream, and nghttp2 lets '#' through.
+bool forwardableTarget(std::string_view path) {
+  return std::all_of(path.begin(), path.end(),
+                     [](char c) { return c != '#' && h1::isVchar(static_cast<uint8_t>(c)); });
+}
+
 // HTTP/1 fields that must not appear in HTTP/2 (RFC 9113 §8.2.2); nghttp2 refuses them in
 // requests, and a backend's are dropped from responses.
 bool connectionSpecific(std::string_view name) {
@@ -152,6 +159,18 @@ struct H2Stream final : UpstreamSink {
     // and we would route by different names.
     if (!authority.empty() && !host.empty() && authority != host) {
       reject(kBadRequest, ":authority and host disagree");
+      return;
+    }
+    // The name becomes the HTTP/1.1 Host upstream: it must be one our HTTP/1 codec would take
+    // from a client (RFC 9112 §3.2), as nghttp2 lets through bytes such as '%' that no
+    // authority may hold. Found by tests/fuzz/h2_frames_fuzz.
+    const std::string_view name = authority.empty() ? host : authority;
+    if (!name.empty() && !h1::isValidAuthority(name, false)) {
+      reject(kBadRequest, "invalid :authority or host");
+      return;
+    }
+    if (!forwardableTarget(path)) {
+      reject(kBadRequest, "invalid :path");
       return;
     }
     if (method == "CONNECT") {

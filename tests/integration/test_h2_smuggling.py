@@ -68,6 +68,10 @@ VECTORS = [
     ("space in :method", [(":method", "GET /smuggled HTTP/1.1\r\n\r\nGET")] + BASE[1:], None,
      False),
     (":authority and host differ", with_field("host", "b.test"), None, False),
+    # Found by tests/fuzz/h2_frames_fuzz: bytes nghttp2 takes that our HTTP/1 codec would not.
+    ("percent in :authority", BASE[:3] + [(":authority", "a%test")], None, False),
+    ("fragment in :path", [BASE[0], (":path", "/v#/smuggled"), BASE[2], BASE[3]], None,
+     False),
     ("CRLF in host", with_field("host", "a.test\r\nx: y"), None, False),
     ("two content-lengths", POST + [("content-length", "4"), ("content-length", "40")],
      b"abcd" + SMUGGLED, False),
