@@ -32,6 +32,7 @@ constexpr std::array<Choice<RetryReason>, kRetryReasons> kReasons = {{
     {"502", RetryReason::k502},
     {"503", RetryReason::k503},
     {"504", RetryReason::k504},
+    {"grpc_unavailable", RetryReason::kGrpcUnavailable},
 }};
 
 void readReasons(FileReader& file, const Field& field, RetryPolicy& policy) {

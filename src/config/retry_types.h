@@ -15,8 +15,11 @@ enum class RetryReason : uint8_t {
   k502,
   k503,
   k504,
+  // a gRPC request's trailers-only answer with grpc-status 14 (UNAVAILABLE): the server did not
+  // process the call. Opt-in only, not in the default `on`.
+  kGrpcUnavailable,
 };
-inline constexpr size_t kRetryReasons = 6;
+inline constexpr size_t kRetryReasons = 7;
 inline constexpr uint32_t retryBit(RetryReason r) { return 1U << static_cast<uint32_t>(r); }
 
 // Defaults of a `retries:` mapping (a pool without one retries connect failures only, within

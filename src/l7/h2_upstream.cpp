@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "core/log.h"
@@ -627,8 +628,10 @@ bool H2Upstream::begin(Exchange& ex, std::string_view head) {
   auto& pool = *(*env_.pools)[static_cast<size_t>(ex.pool_index)];
   policy_ = &pool.runtime().config->retries;
   may_retry_ = policy_->enabled && (policy_->non_idempotent || idempotent_);
-  keep_bytes_ =
-      may_retry_ ? std::max<size_t>(kReplayBodyBytes, policy_->buffer_bytes) : kReplayBodyBytes;
+  grpc_retry_ = ex.grpc && policy_->retriesOn(config::RetryReason::kGrpcUnavailable);
+  keep_bytes_ = may_retry_ || grpc_retry_
+                    ? std::max<size_t>(kReplayBodyBytes, policy_->buffer_bytes)
+                    : kReplayBodyBytes;
   counted_ = &pool;
   ++pool.retryBudget().requests;
   std::string_view authority;
@@ -802,7 +805,13 @@ int H2Upstream::onHeadersDone(bool end_stream) {
     }
     if (status_ >= kFirstFinal) {
       recordBackendOutcome(env_, *ex_, upstream::outcomeForStatus(status_), loop_.nowMs());
-      const auto reason = retryReasonForStatus(status_);
+      // gRPC's UNAVAILABLE (trailers-only, in this head) before the HTTP status: a gateway status
+      // with it is retried as grpc_unavailable when that is on.
+      std::optional<config::RetryReason> reason =
+          grpc_retry_ ? retryReasonForGrpcHead(resp_headers_) : std::nullopt;
+      if (!reason) {
+        reason = retryReasonForStatus(status_);
+      }
       ex_->status = status_;  // for mayRetry; the sink sets it again when it forwards the head
       if (reason && mayRetry(*reason)) {
         // The answer is dropped with its stream (reset by release).
@@ -995,12 +1004,13 @@ void H2Upstream::fail(int err, const char* stage) {
 }
 
 bool H2Upstream::mayRetry(config::RetryReason reason) {
-  if (ex_ == nullptr || !may_retry_ || !policy_->retriesOn(reason) || body_trimmed_ ||
-      ex_->tries >= policy_->attempts || counted_ == nullptr) {
+  const bool grpc = reason == config::RetryReason::kGrpcUnavailable;
+  if (ex_ == nullptr || !(may_retry_ || (grpc && grpc_retry_)) || !policy_->retriesOn(reason) ||
+      body_trimmed_ || ex_->tries >= policy_->attempts || counted_ == nullptr) {
     return false;
   }
-  // A status retry waits for the whole request: the backend may answer early, mid-body.
-  if (retryReasonForStatus(ex_->status) && !request_end_) {
+  // A retry on an answer waits for the whole request: the backend may answer early, mid-body.
+  if ((grpc || retryReasonForStatus(ex_->status)) && !request_end_) {
     return false;
   }
   if (!counted_->hasUntried(std::span<const uint32_t>(ex_->tried, ex_->tries))) {

@@ -1,9 +1,11 @@
-// src/l7/retry_policy.cpp — idempotent methods, retried statuses and the backoff schedule.
+// src/l7/retry_policy.cpp — idempotent methods, retried statuses and gRPC answers, and the
+// backoff schedule.
 #include "l7/retry_policy.h"
 
 #include <algorithm>
 #include <array>
 
+#include "proto/grpc/grpc_fields.h"
 #include "proto/http1/syntax.h"
 
 namespace ballast::l7 {
@@ -17,7 +19,7 @@ constexpr uint32_t kMaxDoublings = 20;  // beyond this the cap has long been rea
 constexpr std::array<std::string_view, 6> kIdempotent = {"GET",   "HEAD", "OPTIONS",
                                                          "TRACE", "PUT",  "DELETE"};
 constexpr std::array<std::string_view, config::kRetryReasons> kReasonNames = {
-    "connect_failure", "reset", "timeout", "502", "503", "504"};
+    "connect_failure", "reset", "timeout", "502", "503", "504", "grpc_unavailable"};
 
 }  // namespace
 
@@ -37,6 +39,20 @@ std::optional<config::RetryReason> retryReasonForStatus(uint16_t status) {
     default:
       return std::nullopt;
   }
+}
+
+std::optional<config::RetryReason> retryReasonForGrpcHead(
+    std::span<const proto::http1::Header> fields) {
+  for (const auto& f : fields) {
+    if (proto::http1::equalsIgnoreCase(f.name, "grpc-status")) {
+      const auto code = proto::grpc::parseStatus(f.value);
+      if (code && *code == proto::grpc::kUnavailable) {
+        return config::RetryReason::kGrpcUnavailable;
+      }
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
 }
 
 std::string_view retryReasonName(config::RetryReason reason) {

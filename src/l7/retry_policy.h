@@ -1,13 +1,16 @@
 // src/l7/retry_policy.h — the pieces of a pool's `retries:` policy that do not depend on a
-// connection: which methods are safe to send twice, which statuses are retried, how long to wait
-// before the next try. The upstream connector (h1_upstream) applies them.
+// connection: which methods are safe to send twice, which statuses and gRPC answers are retried,
+// how long to wait before the next try. The upstream connectors (h1_upstream, h2_upstream) apply
+// them.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "config/retry_types.h"
+#include "proto/http1/message.h"
 
 namespace ballast::l7 {
 
@@ -16,6 +19,13 @@ bool idempotentMethod(std::string_view method);
 
 // The retry reason a final status stands for (502, 503, 504), else nullopt.
 std::optional<config::RetryReason> retryReasonForStatus(uint16_t status);
+
+// The retry reason a gRPC call's final response head stands for: a trailers-only answer
+// (grpc-status among the head's fields) with grpc-status 14, UNAVAILABLE, which gRPC defines as
+// "not processed, safe to retry" (kGrpcUnavailable); else nullopt. The caller checks that the
+// request was a gRPC one (content-type application/grpc…).
+std::optional<config::RetryReason> retryReasonForGrpcHead(
+    std::span<const proto::http1::Header> fields);
 
 // The reason's name in logs and metrics labels ("connect_failure", "503").
 std::string_view retryReasonName(config::RetryReason reason);

@@ -24,7 +24,7 @@ inline constexpr size_t kTlsFailureKinds = 9;       // tls::Failure (the tls lay
 inline constexpr size_t kCompressCodings = 4;       // compress::Encoding (kNone unused)
 inline constexpr size_t kJwtResultKinds = 9;        // policy::JwtResult (l7 checks the size)
 inline constexpr size_t kBasicAuthResultKinds = 5;  // l7::BasicAuthResult (l7 checks the size)
-inline constexpr size_t kRetryReasonKinds = 6;      // config::RetryReason (l7 checks the size)
+inline constexpr size_t kRetryReasonKinds = 7;      // config::RetryReason (l7 checks the size)
 // grpc-status codes 0 … 16, then one bucket for any other (proto::grpc::kStatusCodes).
 inline constexpr size_t kGrpcStatusKinds = 18;
 

@@ -497,7 +497,7 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
                 [](const auto& t) { return t.retries_total; });
   // Pools with `retries:` only; reasons in config::RetryReason order.
   constexpr std::array<const char*, metrics::kRetryReasonKinds> kRetryReasonNames = {
-      "connect_failure", "reset", "timeout", "502", "503", "504"};
+      "connect_failure", "reset", "timeout", "502", "503", "504", "grpc_unavailable"};
   out.family("ballast_backend_http_retries_total", "counter",
              "HTTP tries of this backend that failed and were retried elsewhere, by reason.");
   for (const auto& r : rows) {

@@ -4,8 +4,10 @@ h2c pool. All four RPC kinds pass, and 100 MiB streamed each way keeps its check
 with its message reaches the client, whether in trailers after messages or in a trailers-only
 answer; grpc-status is in the access log and the metrics; grpc-timeout is a deadline (a
 trailers-only DEADLINE_EXCEEDED, the backend's stream cancelled); a pool with an HTTP/1.1
-backend answers INTERNAL; and `health_check: {type: grpc}` marks a backend down and up with
-grpc.health.v1.Health/Check. Each case on both I/O backends.
+backend answers INTERNAL; `health_check: {type: grpc}` marks a backend down and up with
+grpc.health.v1.Health/Check; and with `retries: {on: [grpc_unavailable]}` a backend's
+trailers-only UNAVAILABLE goes to the other backend (without it, the client sees it). Each case
+on both I/O backends.
 """
 import hashlib
 import socket
@@ -131,6 +133,29 @@ class GrpcBackend:
         self.server.stop(0)
 
 
+class UnavailableBackend:
+    """A grpcio server on loopback whose Unary answers UNAVAILABLE before anything else (a
+    trailers-only answer, as a server shutting down gives); it counts the calls it refused."""
+
+    def __init__(self):
+        self.calls = 0
+        self.lock = threading.Lock()
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        handlers = {"Unary": grpc.unary_unary_rpc_method_handler(self.unary)}
+        self.server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(SERVICE, handlers),))
+        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.server.start()
+
+    def unary(self, request, context):
+        with self.lock:
+            self.calls += 1
+        context.abort(grpc.StatusCode.UNAVAILABLE, "shutting down")
+
+    def close(self):
+        self.server.stop(0)
+
+
 class SilentH2cBackend:
     """An h2c server (python3-h2) that takes requests and never answers; it notes the streams
     the proxy cancels (RST_STREAM)."""
@@ -226,7 +251,19 @@ def metric(text, name, **labels):
     return 0
 
 
-def config(port, metrics_port, pool_port, upstream_protocol="h2c", health=""):
+def metric_sum(text, name, **labels):
+    """The sum of the samples of `name` that carry these labels (among others)."""
+    want = [f'{k}="{v}"' for k, v in labels.items()]
+    total = 0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(w in line.split("}")[0] for w in want):
+            total += float(line.split()[-1])
+    return total
+
+
+def config(port, metrics_port, pool_port, upstream_protocol="h2c", health="", retries=""):
+    ports = pool_port if isinstance(pool_port, (list, tuple)) else [pool_port]
+    backends = ", ".join(f'{{address: "127.0.0.1:{p}"}}' for p in ports)
     return f"""
 workers: 1
 logging: {{level: info}}
@@ -236,7 +273,7 @@ listeners:
 pools:
   - name: app
     upstream_protocol: {upstream_protocol}
-{health}    backends: [{{address: "127.0.0.1:{pool_port}"}}]
+{health}{retries}    backends: [{backends}]
 """
 
 
@@ -395,6 +432,57 @@ class GrpcTest(BallastTest):
                          upstream_protocol="http1")
         finally:
             h1.close()
+
+    def unavailable_calls(self, retries):
+        """Eight unary calls to a pool of the echo backend and one answering UNAVAILABLE (round
+        robin), with this `retries:`; the outcomes, the calls the bad backend saw, and the
+        grpc_unavailable retries counted."""
+        bad = UnavailableBackend()
+        results = []
+        try:
+            def body(b, channel, port, metrics_port):
+                before = bad.calls
+                unary = channel.unary_unary(f"/{SERVICE}/Unary")
+                outcomes = []
+                for i in range(8):
+                    try:
+                        outcomes.append(unary(b"%d" % i, timeout=10))
+                    except grpc.RpcError as e:
+                        outcomes.append((e.code(), e.details()))
+                retried = metric_sum(scrape(metrics_port), "ballast_backend_http_retries_total",
+                                     pool="app", reason="grpc_unavailable")
+                results.append((b, outcomes, bad.calls - before, retried))
+            self.each_io(body, backend_port=[self.backend.port, bad.port],
+                         retries=f"    retries: {retries}\n")
+        finally:
+            bad.close()
+        return results
+
+    def test_unavailable_is_retried_on_another_backend_with_grpc_unavailable(self):
+        # POST, and no retry_non_idempotent: naming grpc_unavailable is enough (gRPC's own
+        # retry rule: UNAVAILABLE was not processed).
+        for b, outcomes, bad_calls, retried in self.unavailable_calls(
+                "{on: [grpc_unavailable], backoff: {base: 0}}"):
+            self.assertEqual(outcomes, [b"echo:%d" % i for i in range(8)])
+            self.assertGreaterEqual(bad_calls, 3, "round robin sent the bad backend calls")
+            self.assertEqual(retried, bad_calls)
+            # l7.retry is repeat-limited (5 a kind per window): at least one, none other.
+            reasons = {e.get("reason") for e in log_events(b, "l7.retry")}
+            self.assertEqual(reasons, {"grpc_unavailable"})
+            twice = wait_until(lambda: (lambda t: t if len(t) == bad_calls else None)(
+                [e for e in log_events(b, "http.access") if e.get("attempts") == 2]),
+                what="an access line per retried call")
+            self.assertTrue(all(e.get("grpc_status") == 0 for e in twice), twice)
+
+    def test_unavailable_reaches_the_client_without_grpc_unavailable(self):
+        # The default six reasons do not include it: the answer is forwarded as it came.
+        for b, outcomes, bad_calls, retried in self.unavailable_calls("{backoff: {base: 0}}"):
+            failed = [o for o in outcomes if isinstance(o, tuple)]
+            self.assertEqual(len(failed), bad_calls, outcomes)
+            self.assertGreaterEqual(bad_calls, 3)
+            self.assertEqual(set(failed), {(grpc.StatusCode.UNAVAILABLE, "shutting down")})
+            self.assertEqual(retried, 0)
+            self.assertFalse(log_events(b, "l7.retry"))
 
     def test_health_check_marks_a_backend_down_and_up(self):
         health = ("    health_check: {type: grpc, service: echo, interval: 200ms, timeout: 150ms,"

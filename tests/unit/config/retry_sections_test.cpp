@@ -30,6 +30,7 @@ TEST(RetrySectionsConfig, AnEmptyMappingTurnsRetriesOnWithDefaults) {
   EXPECT_EQ(p.attempts, 2U);
   EXPECT_TRUE(p.retriesOn(RetryReason::k503));
   EXPECT_TRUE(p.retriesOn(RetryReason::kConnectFailure));
+  EXPECT_FALSE(p.retriesOn(RetryReason::kGrpcUnavailable));  // opt-in: not in the default six
   EXPECT_EQ(p.budget_percent, 20U);
   EXPECT_EQ(p.buffer_bytes, 64U * 1024);
   EXPECT_FALSE(p.non_idempotent);
@@ -53,6 +54,24 @@ TEST(RetrySectionsConfig, EveryKeyIsRead) {
   EXPECT_EQ(p.min_concurrency, 1U);
   EXPECT_TRUE(p.non_idempotent);
   EXPECT_EQ(p.buffer_bytes, 1024U);
+}
+
+TEST(RetrySectionsConfig, GrpcUnavailableIsNamedAlone) {
+  const auto r = load("{on: [grpc_unavailable], backoff: {base: 0}}");
+  ASSERT_TRUE(r.errors.empty()) << firstError(r);
+  const RetryPolicy& p = r.config->pools[0].retries;
+  EXPECT_TRUE(p.retriesOn(RetryReason::kGrpcUnavailable));
+  EXPECT_FALSE(p.retriesOn(RetryReason::k503));
+  EXPECT_FALSE(p.retriesOn(RetryReason::kReset));
+  EXPECT_FALSE(p.non_idempotent);  // gRPC POSTs are retried on it without retry_non_idempotent
+  EXPECT_EQ(p.backoff_base.count(), 0);
+}
+
+TEST(RetrySectionsConfig, GrpcUnavailableJoinsTheOthers) {
+  const auto r = load("{on: [connect_failure, reset, timeout, 502, 503, 504, grpc_unavailable]}");
+  ASSERT_TRUE(r.errors.empty()) << firstError(r);
+  const RetryPolicy& p = r.config->pools[0].retries;
+  EXPECT_EQ(p.on, (1U << kRetryReasons) - 1);
 }
 
 TEST(RetrySectionsConfig, APoolWithoutRetriesKeepsThemOff) {
@@ -82,7 +101,11 @@ TEST(RetrySectionsConfig, BadValuesAreRefusedWhereTheyStand) {
   EXPECT_EQ(
       firstError(load("{on: [500]}")),
       "r.yaml:3:20: retry reason: expected one of connect_failure, reset, timeout, 502, 503, 504, "
-      "got \"500\"");
+      "grpc_unavailable, got \"500\"");
+  // gRPC's name for it (Envoy's retry_on: unavailable) is not ours; the mark is the item's.
+  EXPECT_EQ(firstError(load("{on: [reset, unavailable]}")),
+            "r.yaml:3:27: retry reason: expected one of connect_failure, reset, timeout, 502, 503, "
+            "504, grpc_unavailable, got \"unavailable\"");
   EXPECT_NE(firstError(load("{attempts: 9}")).find("r.yaml:3:25:"), std::string::npos);
   EXPECT_EQ(firstError(load("{backoff: {base: 100ms, max: 10ms}}")),
             "r.yaml:3:43: max: backoff limit 10ms is shorter than base 100ms");

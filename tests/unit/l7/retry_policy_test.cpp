@@ -1,8 +1,11 @@
-// tests/unit/l7/retry_policy_test.cpp — idempotent methods, retried statuses, the backoff
-// schedule and the retry budget.
+// tests/unit/l7/retry_policy_test.cpp — idempotent methods, retried statuses and gRPC answers,
+// the backoff schedule and the retry budget.
 #include "l7/retry_policy.h"
 
 #include <gtest/gtest.h>
+
+#include <array>
+#include <string_view>
 
 #include "upstream/retry_budget.h"
 
@@ -24,6 +27,25 @@ TEST(RetryPolicy, GatewayStatusesMapToTheirReasons) {
   EXPECT_FALSE(retryReasonForStatus(500).has_value());
   EXPECT_FALSE(retryReasonForStatus(200).has_value());
   EXPECT_EQ(retryReasonName(config::RetryReason::kConnectFailure), "connect_failure");
+  EXPECT_EQ(retryReasonName(config::RetryReason::kGrpcUnavailable), "grpc_unavailable");
+}
+
+TEST(RetryPolicy, OnlyATrailersOnlyUnavailableIsAGrpcRetry) {
+  using proto::http1::Header;
+  const std::array<Header, 2> unavailable = {Header{"content-type", "application/grpc"},
+                                             Header{"grpc-status", "14"}};
+  EXPECT_EQ(retryReasonForGrpcHead(unavailable), config::RetryReason::kGrpcUnavailable);
+  const std::array<Header, 1> upper = {Header{"Grpc-Status", "14"}};
+  EXPECT_EQ(retryReasonForGrpcHead(upper), config::RetryReason::kGrpcUnavailable);
+  // Other codes were (or may have been) processed: never retried.
+  for (const std::string_view code : {"0", "2", "4", "8", "13", "140", "x", ""}) {
+    const std::array<Header, 1> other = {Header{"grpc-status", code}};
+    EXPECT_FALSE(retryReasonForGrpcHead(other).has_value()) << code;
+  }
+  // A head without grpc-status is not trailers-only: the status comes later, in the trailers.
+  const std::array<Header, 1> plain = {Header{"content-type", "application/grpc"}};
+  EXPECT_FALSE(retryReasonForGrpcHead(plain).has_value());
+  EXPECT_FALSE(retryReasonForGrpcHead({}).has_value());
 }
 
 TEST(RetryPolicy, BackoffDoublesWithinJitterAndStopsAtMax) {
