@@ -352,6 +352,30 @@ def http_config(port, pools, default_pool="app", routes=(), timeouts=None, limit
     return "\n".join(lines) + "\n"
 
 
+def h2_front_config(tls_port, clear_port, cert, key, backend_address):
+    """One worker, two listeners in front of one HTTP/1.1 backend: `tls` (https, ALPN h2 then
+    http/1.1) and `clear` (http with h2c by prior knowledge)."""
+    return f"""
+workers: 1
+logging: {{level: info}}
+listeners:
+  - name: tls
+    bind: "127.0.0.1:{tls_port}"
+    protocol: https
+    pool: app
+    tls:
+      certificates: [{{cert: "{cert}", key: "{key}"}}]
+      alpn: [h2, http/1.1]
+  - name: clear
+    bind: "127.0.0.1:{clear_port}"
+    protocol: http
+    http2: true
+    pool: app
+pools:
+  - {{name: app, backends: [{{address: "{backend_address}"}}]}}
+"""
+
+
 def log_events(ballast, name):
     """ballast.events(name), tolerant of bytes that are not UTF-8 in the log."""
     with open(ballast.log_path, "rb") as f:

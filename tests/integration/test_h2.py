@@ -27,7 +27,7 @@ except ImportError:  # an interpreter other than Debian's: use its python3-h2 (p
     import h2.events
 
 from harness import IO_BACKENDS, Ballast, BallastTest, free_port, main, wait_until
-from http_backends import HttpBackend, log_events, payload, payload_sha256
+from http_backends import HttpBackend, h2_front_config, log_events, payload, payload_sha256
 
 MIB = 1 << 20
 
@@ -61,25 +61,7 @@ class H2Test(BallastTest):
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def config(self, tls_port, clear_port):
-        return f"""
-workers: 1
-logging: {{level: info}}
-listeners:
-  - name: tls
-    bind: "127.0.0.1:{tls_port}"
-    protocol: https
-    pool: app
-    tls:
-      certificates: [{{cert: "{self.cert}", key: "{self.key}"}}]
-      alpn: [h2, http/1.1]
-  - name: clear
-    bind: "127.0.0.1:{clear_port}"
-    protocol: http
-    http2: true
-    pool: app
-pools:
-  - {{name: app, backends: [{{address: "{self.backend.address}"}}]}}
-"""
+        return h2_front_config(tls_port, clear_port, self.cert, self.key, self.backend.address)
 
     def each_io(self, body):
         for io in IO_BACKENDS:

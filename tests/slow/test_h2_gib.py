@@ -21,40 +21,36 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 from harness import IO_BACKENDS, Ballast, BallastTest, free_port, main  # noqa: E402
-from http_backends import BLOCK, HttpBackend, payload_sha256  # noqa: E402
+from http_backends import BLOCK, HttpBackend, h2_front_config, payload_sha256  # noqa: E402
 
 GIB = 1 << 30
 READ_BYTES = 1 << 20
 CURL_TIMEOUT_S = 300
 
 
+def hash_exactly(rfile, n_bytes, digest):
+    """Feeds the next n_bytes of rfile to digest, a MiB at a time."""
+    while n_bytes:
+        piece = rfile.read(min(n_bytes, READ_BYTES))
+        if not piece:
+            raise ValueError("body ended early")
+        digest.update(piece)
+        n_bytes -= len(piece)
+
+
 def read_body_hashed(handler):
     """(sha256 hex, length) of the request body, read in pieces: chunked or Content-Length."""
     digest, total = hashlib.sha256(), 0
     if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
-        while True:
-            size = int(handler.rfile.readline(1024).split(b";")[0], 16)
-            if size == 0:
-                while handler.rfile.readline(1024) not in (b"\r\n", b""):
-                    pass  # trailers
-                break
-            while size:
-                piece = handler.rfile.read(min(size, READ_BYTES))
-                if not piece:
-                    raise ValueError("body ended inside a chunk")
-                digest.update(piece)
-                total += len(piece)
-                size -= len(piece)
+        while size := int(handler.rfile.readline(1024).split(b";")[0], 16):
+            hash_exactly(handler.rfile, size, digest)
+            total += size
             handler.rfile.read(2)
+        while handler.rfile.readline(1024) not in (b"\r\n", b""):
+            pass  # trailers
     else:
-        left = int(handler.headers.get("Content-Length", "0"))
-        while left:
-            piece = handler.rfile.read(min(left, READ_BYTES))
-            if not piece:
-                raise ValueError("body ended early")
-            digest.update(piece)
-            total += len(piece)
-            left -= len(piece)
+        total = int(handler.headers.get("Content-Length", "0"))
+        hash_exactly(handler.rfile, total, digest)
     return digest.hexdigest(), total
 
 
@@ -117,25 +113,7 @@ class H2GibTest(BallastTest):
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def config(self, tls_port, clear_port):
-        return f"""
-workers: 1
-logging: {{level: info}}
-listeners:
-  - name: tls
-    bind: "127.0.0.1:{tls_port}"
-    protocol: https
-    pool: app
-    tls:
-      certificates: [{{cert: "{self.cert}", key: "{self.key}"}}]
-      alpn: [h2, http/1.1]
-  - name: clear
-    bind: "127.0.0.1:{clear_port}"
-    protocol: http
-    http2: true
-    pool: app
-pools:
-  - {{name: app, backends: [{{address: "{self.backend.address}"}}]}}
-"""
+        return h2_front_config(tls_port, clear_port, self.cert, self.key, self.backend.address)
 
     def download_sha256(self, flags, url):
         """SHA-256 and length of the body curl writes, hashed as it arrives on its stdout."""
