@@ -3,7 +3,6 @@
 #include "l7/exchange_core.h"
 
 #include <array>
-#include <cstdio>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -39,6 +38,17 @@ bool wellFormedRequestId(std::string_view id) {
   return true;
 }
 
+// `digits` lowercase hex digits of value, zero-padded: what "%0*llx" writes.
+void writeHex(char* out, uint64_t value, size_t digits) {
+  static constexpr std::string_view kDigits = "0123456789abcdef";
+  constexpr unsigned kNibbleBits = 4;
+  constexpr uint64_t kNibble = 0xF;
+  for (size_t i = digits; i-- > 0;) {
+    out[i] = kDigits[value & kNibble];
+    value >>= kNibbleBits;
+  }
+}
+
 // The client's id if well formed, else ours (worker, counter, and a mix so ids from restarts do
 // not repeat in sequence).
 void assignRequestId(const ExchangeEnv& env, Exchange& ex, const RequestView& request) {
@@ -52,14 +62,16 @@ void assignRequestId(const ExchangeEnv& env, Exchange& ex, const RequestView& re
     ex.request_id.assign(incoming_id);
     return;
   }
-  std::array<char, 40> id{};
+  // 16 + 8 hex digits, written by hand: once per request, where snprintf showed in profiles.
+  constexpr size_t kMixDigits = 16;
+  constexpr size_t kCounterDigits = 8;
+  std::array<char, kMixDigits + kCounterDigits> id{};
   const uint64_t n = ++env.scratch->request_counter;
-  const int len =
-      snprintf(id.data(), id.size(), "%016llx%08x",
-               static_cast<unsigned long long>(
-                   core::splitMixFinalize(n * core::kSplitMixGamma ^ ex.start_ms)),
-               static_cast<unsigned>(env.worker << kHexBase) ^ static_cast<unsigned>(n));
-  ex.request_id.assign(id.data(), static_cast<size_t>(len));
+  writeHex(id.data(), core::splitMixFinalize(n * core::kSplitMixGamma ^ ex.start_ms), kMixDigits);
+  writeHex(id.data() + kMixDigits,
+           static_cast<uint32_t>(env.worker << kHexBase) ^ static_cast<uint32_t>(n),
+           kCounterDigits);
+  ex.request_id.assign(id.data(), id.size());
 }
 
 void countExchange(const ExchangeEnv& env, const Exchange& ex, uint64_t now_ms) {

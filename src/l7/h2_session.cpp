@@ -9,6 +9,7 @@
 #include <array>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <climits>
 #include <cstring>
@@ -502,7 +503,7 @@ struct H2Stream final : UpstreamSink {
     }
     names.reserve(name_bytes);
     std::array<char, 8> code{};  // a status is 3 digits (100..599)
-    snprintf(code.data(), code.size(), "%u", head.status);
+    std::to_chars(code.data(), code.data() + code.size(), head.status);
     std::vector<nghttp2_nv> nva;
     nva.reserve(fields.size() + 1);
     nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":status")),

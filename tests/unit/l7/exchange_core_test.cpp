@@ -93,6 +93,10 @@ TEST_F(ExchangeCoreTest, RoutesAndNamesTheRequest) {
   EXPECT_EQ(ex_.pool, "api");
   EXPECT_EQ(ex_.pool_index, 1);
   EXPECT_EQ(ex_.request_id.size(), 24U);  // 16 + 8 hex digits
+  EXPECT_EQ(ex_.request_id.find_first_not_of("0123456789abcdef"), std::string::npos)
+      << ex_.request_id;
+  // The last 8 digits are the worker (3, shifted 16 bits) xor the worker's request counter.
+  EXPECT_EQ(ex_.request_id.substr(16), "00030001");
 
   ASSERT_TRUE(begin("/other").proceed());
   EXPECT_EQ(ex_.route, "");  // the listener's default pool
