@@ -9,7 +9,8 @@
 #include <array>
 #include <charconv>
 #include <chrono>
-#include <cstdio>
+
+#include "core/hex.h"
 
 namespace ballast::l7 {
 namespace {
@@ -25,8 +26,8 @@ constexpr std::string_view kHexDigits = "0123456789abcdef";
 std::string backendId(const std::string& pool, const upstream::BackendState& backend) {
   const uint64_t seed = XXH64(pool.data(), pool.size(), 0);
   const uint64_t h = XXH64(backend.name.data(), backend.name.size(), seed);
-  std::array<char, kIdChars + 1> out{};
-  snprintf(out.data(), out.size(), "%016llx", static_cast<unsigned long long>(h));
+  std::array<char, kIdChars> out{};
+  core::writeHex(out.data(), h, kIdChars);
   return std::string(out.data(), kIdChars);
 }
 
