@@ -15,8 +15,9 @@ enum class RetryReason : uint8_t {
   k502,
   k503,
   k504,
-  // a gRPC request's trailers-only answer with grpc-status 14 (UNAVAILABLE): the server did not
-  // process the call. Opt-in only, not in the default `on`.
+  // a gRPC request's trailers-only answer with grpc-status 14 (UNAVAILABLE). Opt-in only, not in
+  // the default `on`: listing it is the operator's word that the services answer it only before
+  // acting (gRPC does not promise that for non-idempotent calls).
   kGrpcUnavailable,
 };
 inline constexpr size_t kRetryReasons = 7;

@@ -140,7 +140,8 @@ class H2Upstream {
   core::Timer backoff_timer_;
   bool may_retry_ = false;
   // A gRPC request on a pool whose `on` names grpc_unavailable: an UNAVAILABLE answer is retried
-  // whatever the method (gRPC: not processed), even when may_retry_ is false.
+  // whatever the method (the operator's choice, docs/resilience.md), even when may_retry_ is
+  // false.
   bool grpc_retry_ = false;
   bool retry_counted_ = false;
   bool backoff_pending_ = false;

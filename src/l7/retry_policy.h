@@ -21,8 +21,8 @@ bool idempotentMethod(std::string_view method);
 std::optional<config::RetryReason> retryReasonForStatus(uint16_t status);
 
 // The retry reason a gRPC call's final response head stands for: a trailers-only answer
-// (grpc-status among the head's fields) with grpc-status 14, UNAVAILABLE, which gRPC defines as
-// "not processed, safe to retry" (kGrpcUnavailable); else nullopt. The caller checks that the
+// (grpc-status among the head's fields) with grpc-status 14, UNAVAILABLE (kGrpcUnavailable);
+// else nullopt. The caller checks that the
 // request was a gRPC one (content-type application/grpc…).
 std::optional<config::RetryReason> retryReasonForGrpcHead(
     std::span<const proto::http1::Header> fields);

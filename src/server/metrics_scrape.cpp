@@ -12,6 +12,7 @@
 #include "config/config_json.h"
 #include "core/clock.h"
 #include "l7/basic_auth_filter.h"
+#include "l7/retry_policy.h"
 #include "metrics/proxy_metrics.h"
 #include "policy/conn_count_table.h"
 #include "policy/gcra_table.h"
@@ -495,9 +496,8 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   counterFamily("ballast_backend_retries_total",
                 "Connections retried on another backend after this one failed.",
                 [](const auto& t) { return t.retries_total; });
-  // Pools with `retries:` only; reasons in config::RetryReason order.
-  constexpr std::array<const char*, metrics::kRetryReasonKinds> kRetryReasonNames = {
-      "connect_failure", "reset", "timeout", "502", "503", "504", "grpc_unavailable"};
+  // Pools with `retries:` only; reasons in config::RetryReason order, named as the l7.retry log
+  // line names them.
   out.family("ballast_backend_http_retries_total", "counter",
              "HTTP tries of this backend that failed and were retried elsewhere, by reason.");
   for (const auto& r : rows) {
@@ -505,11 +505,11 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
     if (pc == nullptr || !pc->retries.enabled) {
       continue;
     }
-    for (size_t k = 0; k < kRetryReasonNames.size(); ++k) {
-      out.sampleInt(
-          "ballast_backend_http_retries_total",
-          {{"pool", *r.pool}, {"backend", r.state->name}, {"reason", kRetryReasonNames[k]}},
-          r.totals.http_retries_total[k]);
+    for (size_t k = 0; k < metrics::kRetryReasonKinds; ++k) {
+      const std::string_view reason = l7::retryReasonName(static_cast<config::RetryReason>(k));
+      out.sampleInt("ballast_backend_http_retries_total",
+                    {{"pool", *r.pool}, {"backend", r.state->name}, {"reason", reason}},
+                    r.totals.http_retries_total[k]);
     }
   }
   counterFamily("ballast_backend_retry_budget_refused_total",
