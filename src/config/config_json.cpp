@@ -109,6 +109,19 @@ json basicAuthJson(const BasicAuth& auth) {
           {"forward_credentials", auth.forward_credentials}};
 }
 
+json forwardAuthJson(const ForwardAuth& auth) {
+  if (!auth.enabled) {
+    return {{"enabled", false}};
+  }
+  return {{"enabled", true},
+          {"pool", auth.pool},
+          {"path", auth.path},
+          {"copy_request_headers", auth.copy_request_headers},
+          {"copy_response_headers", auth.copy_response_headers},
+          {"cache_ttl_s", seconds(auth.cache_ttl)},
+          {"timeout_s", seconds(auth.timeout)}};
+}
+
 json corsJson(const CorsPolicy& cors) {
   if (!cors.enabled) {
     return {{"enabled", false}};
@@ -246,6 +259,9 @@ json listenerJson(const Listener& l) {
       if (r.basic_auth) {
         route["basic_auth"] = basicAuthJson(*r.basic_auth);
       }
+      if (r.forward_auth) {
+        route["forward_auth"] = forwardAuthJson(*r.forward_auth);
+      }
       contentRulesJson(r, route);
       routes.push_back(std::move(route));
     }
@@ -267,6 +283,7 @@ json listenerJson(const Listener& l) {
                  {"rate_limits", rateLimitsJson(l.http.rate_limits)},
                  {"jwt", jwtJson(l.http.jwt)},
                  {"basic_auth", basicAuthJson(l.http.basic_auth)},
+                 {"forward_auth", forwardAuthJson(l.http.forward_auth)},
                  {"cors", corsJson(l.http.cors)},
                  {"error_pages", errorPagesJson(l.http.error_pages)},
                  {"compress", compressJson(l.http.compress)},

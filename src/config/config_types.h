@@ -246,6 +246,24 @@ struct BasicAuth {
   bool forward_credentials = false;                    // false: Authorization is not sent upstream
 };
 
+// forward_auth: a subrequest to an auth service decides about each request, as NGINX's
+// auth_request and Traefik's ForwardAuth do: a 2xx lets it through (with fields copied from the
+// answer), any other answer goes back to the client as it is. Per listener; a route's own
+// `forward_auth:` replaces the listener's (`forward_auth: off` turns it off there).
+struct ForwardAuth {
+  bool enabled = false;
+  // The auth service: a pool (health checks, keep-alive and TLS as for any pool), or one
+  // `address` the loader turns into a pool of its own named `forward_auth.<listener>[.<route>]`.
+  std::string pool;
+  net::SocketAddress address;                      // unset (AF_UNSPEC): `pool` is given
+  int pool_index = -1;                             // into Config::pools, resolved at load
+  std::string path = "/";                          // the subrequest's target (GET, no body)
+  std::vector<std::string> copy_request_headers;   // lower case: request → auth service
+  std::vector<std::string> copy_response_headers;  // lower case: its 2xx → the backend
+  Duration cache_ttl{0};                           // 0: every request asks
+  Duration timeout{std::chrono::seconds(5)};       // no complete answer by then: 503
+};
+
 // redirect_https: answer every request with a redirect to the same URL over https, as NGINX's
 // `return 308 https://$host$request_uri` does. Per listener or per route.
 struct HttpsRedirect {
@@ -280,9 +298,10 @@ struct Route {
   EdgePolicy edge;             // unset fields follow the listener's
   AclRules acl;                // a client it does not admit gets 403
   uint16_t deny_status = 0;    // `deny:` — answer every matching request with this status
-  std::vector<RateLimitRule> rate_limits;  // after the listener's
-  std::optional<JwtAuth> jwt;              // unset: the listener's
-  std::optional<BasicAuth> basic_auth;     // unset: the listener's
+  std::vector<RateLimitRule> rate_limits;   // after the listener's
+  std::optional<JwtAuth> jwt;               // unset: the listener's
+  std::optional<BasicAuth> basic_auth;      // unset: the listener's
+  std::optional<ForwardAuth> forward_auth;  // unset: the listener's
   // Content rules (config/content_types.h): answered at the edge, or edits of what goes upstream.
   std::optional<RouteRedirect> redirect_to;  // `redirect:`
   std::optional<PathRewrite> rewrite;
@@ -328,6 +347,7 @@ struct HttpSettings {
   std::vector<RateLimitRule> rate_limits;  // every request, before its route's
   JwtAuth jwt;
   BasicAuth basic_auth;
+  ForwardAuth forward_auth;
   CorsPolicy cors;
   ErrorPages error_pages;
   CompressPolicy compress;

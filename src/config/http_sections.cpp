@@ -14,6 +14,7 @@
 #include "config/basic_auth_sections.h"
 #include "config/content_sections.h"
 #include "config/edge_sections.h"
+#include "config/forward_auth_sections.h"
 #include "config/host_names.h"
 #include "config/http_fields.h"
 #include "config/jwt_sections.h"
@@ -39,6 +40,7 @@ constexpr std::array kRouteKeys = {"name"sv,
                                    "rate_limit"sv,
                                    "jwt"sv,
                                    "basic_auth"sv,
+                                   "forward_auth"sv,
                                    "redirect"sv,
                                    "rewrite"sv,
                                    "respond"sv,
@@ -614,6 +616,10 @@ size_t readRoutes(FileReader& file, const Field& field, const std::string& liste
     if (const Field* f = map.find("basic_auth")) {
       route.basic_auth.emplace();
       readBasicAuth(file, *f, *route.basic_auth);
+    }
+    if (const Field* f = map.find("forward_auth")) {
+      route.forward_auth.emplace();
+      source.forward_auth = readForwardAuth(file, *f, *route.forward_auth);
     }
     if (const Field* f = map.find("redirect")) {
       route.redirect_to.emplace();

@@ -22,10 +22,10 @@ inline constexpr std::array<std::string_view, 4> kHttpOnlyTimeoutKeys = {
 inline constexpr std::array<std::string_view, 4> kHttpOnlyLimitKeys = {
     "max_request_line", "max_header_bytes", "max_headers", "max_body"};
 // Listener keys only an http listener accepts (besides `routes`).
-inline constexpr std::array<std::string_view, 13> kHttpOnlyListenerKeys = {
+inline constexpr std::array<std::string_view, 14> kHttpOnlyListenerKeys = {
     "trusted_proxies",  "forwarded",  "access_log", "http2",      "redirect_https", "hsts",
-    "security_headers", "rate_limit", "jwt",        "basic_auth", "cors",           "error_pages",
-    "compress"};
+    "security_headers", "rate_limit", "jwt",        "basic_auth", "forward_auth",   "cors",
+    "error_pages",      "compress"};
 
 // The kHttpOnlyListenerKeys of an http listener's own mapping.
 void readHttpSettings(FileReader& file, const MapReader& map, HttpSettings& http);

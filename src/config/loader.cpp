@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "config/file_text.h"
+#include "config/forward_auth_sections.h"
 #include "config/limits.h"
 #include "config/plane_sections.h"
 #include "config/sections.h"
@@ -154,6 +155,7 @@ class Loader {
     config.logging.repeat_burst = scalars_.log_repeat_burst.value_or(config.logging.repeat_burst);
     config.logging.repeat_interval =
         scalars_.log_repeat_interval.value_or(config.logging.repeat_interval);
+    resolveForwardAuthPools(config, sources_);
     validateConfig(config, sources_, complete_, diagnostics_);
     LoadResult result;
     if (diagnostics_.empty()) {

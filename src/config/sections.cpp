@@ -15,6 +15,7 @@
 #include "config/discovery_file.h"
 #include "config/edge_sections.h"
 #include "config/file_text.h"
+#include "config/forward_auth_sections.h"
 #include "config/host_names.h"
 #include "config/http_fields.h"
 #include "config/http_sections.h"
@@ -43,6 +44,7 @@ constexpr std::array kListenerKeys = {"name"sv,
                                       "rate_limit"sv,
                                       "jwt"sv,
                                       "basic_auth"sv,
+                                      "forward_auth"sv,
                                       "routes"sv,
                                       "trusted_proxies"sv,
                                       "forwarded"sv,
@@ -395,6 +397,9 @@ void readListener(FileReader& file, const Field& item, Config& config, SourceMap
     reportHttpOnlyKeys(file, map, kHttpOnlyListenerKeys, listener.protocol);
   } else {
     readHttpSettings(file, map, listener.http);
+    if (const Field* f = map.find("forward_auth")) {
+      source.forward_auth = readForwardAuth(file, *f, listener.http.forward_auth);
+    }
     checkEdgePolicy(file, map, listener);
     resolveEdgePolicy(listener);
     finishRateLimits(listener);

@@ -114,6 +114,26 @@ void checkPoolReferences(const Config& config, const SourceMap& sources, Diagnos
                             "\" names unknown pool \"" + routes[r].pool + "\"; " + known);
       }
     }
+    // forward_auth's subrequests go out over HTTP/1.1 (h1_upstream), cleartext or TLS.
+    const auto check_auth = [&](const ForwardAuth& auth, const Location& at) {
+      if (!auth.enabled || auth.pool.empty()) {
+        return;
+      }
+      const Pool* pool = config.findPool(auth.pool);
+      if (pool == nullptr) {
+        diagnostics.add(at, "forward_auth: listener \"" + l.name + "\" names unknown pool \"" +
+                                auth.pool + "\"; " + known);
+      } else if (pool->upstream_protocol != UpstreamProtocol::kHttp1) {
+        diagnostics.add(at, "forward_auth: pool \"" + auth.pool +
+                                "\" must speak HTTP/1.1 (upstream_protocol: http1)");
+      }
+    };
+    check_auth(l.http.forward_auth, sources.listeners[i].forward_auth);
+    for (size_t r = 0; r < routes.size() && r < sources.listeners[i].routes.size(); ++r) {
+      if (routes[r].forward_auth) {
+        check_auth(*routes[r].forward_auth, sources.listeners[i].routes[r].forward_auth);
+      }
+    }
   }
 }
 

@@ -14,12 +14,14 @@ namespace ballast::config {
 // Config::pools; a zero line means the field was absent or invalid.
 struct RouteSource {
   Location pool;
+  Location forward_auth;  // where its forward_auth names the auth service
 };
 
 struct ListenerSource {
   Location name;
   Location bind;
   Location pool;
+  Location forward_auth;            // where its forward_auth names the auth service
   std::vector<RouteSource> routes;  // parallel to Listener::http.routes
   std::vector<Location> sni_pools;  // parallel to Listener::sni: each entry's `pool:` value
   // False when `protocol:` could not be read: the listener's protocol is then a guess, and

@@ -21,6 +21,8 @@
 
 namespace ballast::l7 {
 
+class ForwardAuthCache;
+
 // Backends one request may try (the first pick and its connect retries), at most.
 inline constexpr uint32_t kMaxTries = 4;
 
@@ -85,6 +87,16 @@ struct Exchange {
   bool has_answer_body = false;
   std::string_view answer_body;
   std::string_view answer_type;  // Content-Type; empty with a body: text/plain
+  // An answer given here whose body is not configuration (the auth service's refusal):
+  // answer_body and answer_type point into these.
+  std::string answer_storage;
+  std::string answer_type_storage;
+  // forward_auth: set by its filter when the auth service must be asked (no cached answer);
+  // the upstream side sends forward_auth_request (a whole HTTP/1.1 head) before any backend is
+  // picked (http_upstream.h). The cache is the filter's, null when cache_ttl is 0.
+  const config::ForwardAuth* forward_auth = nullptr;
+  ForwardAuthCache* forward_auth_cache = nullptr;
+  std::string forward_auth_request;
   // rewrite: the request target and Host sent upstream; empty: the client's.
   std::string upstream_target;
   std::string upstream_host;

@@ -208,6 +208,11 @@ void Exchange::resetCore() {
   has_answer_body = false;
   answer_body = {};
   answer_type = {};
+  answer_storage.clear();
+  answer_type_storage.clear();
+  forward_auth = nullptr;
+  forward_auth_cache = nullptr;
+  forward_auth_request.clear();
   upstream_target.clear();
   upstream_host.clear();
   response_drop_prefix = {};

@@ -1,11 +1,14 @@
 // src/l7/filter_chain.cpp — which filters a listener runs, in their order: rate limits first
 // (cheapest refusal), then jwt (signature checks cost more per request), then the rate limits
 // keyed on a jwt claim, then basic_auth
-// (crypt(3) costs the most, so a flood is refused by a rate limit before it is hashed).
+// (crypt(3) costs the most, so a flood is refused by a rate limit before it is hashed), then
+// forward_auth (a subrequest: the costliest, and the auth service should see only requests the
+// edge's own checks let through).
 #include <memory>
 
 #include "l7/basic_auth_filter.h"
 #include "l7/filter.h"
+#include "l7/forward_auth_filter.h"
 #include "l7/jwt_filter.h"
 #include "l7/rate_limit_filter.h"
 #include "policy/gcra_table.h"
@@ -49,6 +52,13 @@ FilterChain buildFilterChain(const config::Listener& listener,
   }
   if (basic) {
     chain.push_back(std::make_unique<BasicAuthFilter>(listener, counters));
+  }
+  bool forward = listener.http.forward_auth.enabled;
+  for (const auto& r : listener.http.routes) {
+    forward = forward || (r.forward_auth && r.forward_auth->enabled);
+  }
+  if (forward) {
+    chain.push_back(std::make_unique<ForwardAuthFilter>(listener, counters));
   }
   return chain;
 }

@@ -5,6 +5,11 @@
 // exchange passes its pool's admission (`circuit_breaker:` max_requests and the queue), which
 // may answer 503 through the sink with a `Ballast-Refused` field.
 //
+// With forward_auth (forward_auth_filter.h) an exchange first asks the auth service: its head and
+// body wait here (the body counts as backlog, so the session stops reading at its buffer's
+// size) until the answer lets it go on, with the auth service's fields added to its head, or
+// answers the client instead.
+//
 // Both connectors hand their responses to a cache tap (cache_tap.h), which passes them on to the
 // session and, on routes with `cache:`, stores them, or answers from the store instead of any
 // connector (a hit takes no admission slot and no backend).
@@ -14,18 +19,21 @@
 
 #include "l7/admission.h"
 #include "l7/cache_tap.h"
+#include "l7/forward_auth_call.h"
+#include "l7/forward_auth_filter.h"
 #include "l7/h1_upstream.h"
 #include "l7/h2_upstream.h"
 
 namespace ballast::l7 {
 
-class HttpUpstream final : public AdmissionUser, public CacheTapOwner {
+class HttpUpstream final : public AdmissionUser, public CacheTapOwner, public ForwardAuthUser {
  public:
   HttpUpstream(core::EventLoop& loop, UpstreamPool& pool, const ExchangeEnv& env,
                const proto::http1::Limits& response_limits, UpstreamSink& sink)
       : loop_(loop),
         pool_(pool),
         env_(env),
+        response_limits_(response_limits),
         sink_(sink),
         tap_(loop, env, sink, *this),
         h1_(loop, pool, env, response_limits, tap_),
@@ -40,6 +48,19 @@ class HttpUpstream final : public AdmissionUser, public CacheTapOwner {
     ex_ = &ex;
     tap_.begin(ex);
     stored_ = false;
+    cancelAuth();
+    if (ex.forward_auth != nullptr) {
+      auth_pending_ = true;  // begun for real once the auth service lets it through
+      waited_ = {std::string(method), std::string(head), chunked, replayable, upgrade, false};
+      return true;
+    }
+    return beginChecked(ex, method, head, chunked, replayable, upgrade);
+  }
+
+ private:
+  // begin() once forward_auth (if any) let the exchange through: the cache, then a connector.
+  bool beginChecked(Exchange& ex, std::string_view method, std::string_view head, bool chunked,
+                    bool replayable, bool upgrade) {
     using Mode = CacheState::Mode;
     CacheState& c = ex.cache;
     if (!replayable && c.mode != Mode::kOff && c.mode != Mode::kBypass) {
@@ -60,8 +81,14 @@ class HttpUpstream final : public AdmissionUser, public CacheTapOwner {
     }
     return beginConnector(ex, method, head, chunked, replayable, upgrade);
   }
+
+ public:
   // The first call of an exchange passes admission; false: refused, onUpstreamError answered.
   bool connect() {
+    if (auth_pending_) {
+      startAuth();
+      return true;
+    }
     if (stored_) {
       tap_.serveStored();
       return true;
@@ -75,12 +102,20 @@ class HttpUpstream final : public AdmissionUser, public CacheTapOwner {
     return admitAndConnect();
   }
   bool sendBody(std::span<const uint8_t> body) {
+    if (auth_pending_) {
+      held_body_.append(reinterpret_cast<const char*>(body.data()), body.size());
+      return true;
+    }
     if (stored_ || tap_.waiting()) {
       return true;  // bodiless requests only
     }
     return h2_now_ ? h2_->sendBody(body) : h1_.sendBody(body);
   }
   bool sendEnd() {
+    if (auth_pending_) {
+      waited_.ended = true;
+      return true;
+    }
     if (stored_) {
       return true;
     }
@@ -131,6 +166,12 @@ class HttpUpstream final : public AdmissionUser, public CacheTapOwner {
     }
   }
   void fail(int err, const char* stage) {
+    if (auth_pending_) {
+      // The session's clock ran out while the auth service had not answered.
+      cancelAuth();
+      sink_.onUpstreamError(kGatewayTimeout, "forward_auth did not answer in time");
+      return;
+    }
     if (stored_) {
       tap_.abandon();
       stored_ = false;
@@ -151,7 +192,7 @@ class HttpUpstream final : public AdmissionUser, public CacheTapOwner {
   }
   // The pool's `retries:` (per-try timeout, retry on timeout) drive either connector.
   bool retryAfterTimeout() {
-    if (stored_) {
+    if (stored_ || auth_pending_) {
       return false;
     }
     return h2_now_ ? h2_->retryAfterTimeout() : h1_.retryAfterTimeout();
@@ -161,6 +202,7 @@ class HttpUpstream final : public AdmissionUser, public CacheTapOwner {
                    : h1_.responseWaitMs(response_header_ms);
   }
   void release(bool reusable) {
+    cancelAuth();
     tap_.abandon();
     stored_ = false;
     admission_.release();
@@ -170,29 +212,36 @@ class HttpUpstream final : public AdmissionUser, public CacheTapOwner {
     }
   }
   void pauseReading() {
-    if (!stored_) {
+    if (!stored_ && !auth_pending_) {
       h2_now_ ? h2_->pauseReading() : h1_.pauseReading();
     }
   }
   void resumeReading() {
     if (tap_.replaying()) {
       tap_.resume();
-    } else if (!stored_) {
+    } else if (!stored_ && !auth_pending_) {
       h2_now_ ? h2_->resumeReading() : h1_.resumeReading();
     }
   }
   void shutdownWhenFlushed() { h1_.shutdownWhenFlushed(); }
-  bool attached() const { return !stored_ && (h2_now_ ? h2_->attached() : h1_.attached()); }
+  bool attached() const {
+    return !stored_ && !auth_pending_ && (h2_now_ ? h2_->attached() : h1_.attached());
+  }
   const tls::ClientContext* upstreamTls() const { return h1_.upstreamTls(); }
   // An answer from the store counts as connected: the session's body timer watches it.
-  bool connected() const { return stored_ || (h2_now_ ? h2_->connected() : h1_.connected()); }
+  bool connected() const {
+    return stored_ || (!auth_pending_ && (h2_now_ ? h2_->connected() : h1_.connected()));
+  }
   uint32_t backlog() const {
     if (stored_) {
       return 0;
     }
+    if (auth_pending_) {
+      return static_cast<uint32_t>(held_body_.size());
+    }
     return h2_now_ ? h2_->backlog() : h1_.backlog();
   }
-  bool tunnel() const { return !h2_now_ && h1_.tunnel(); }
+  bool tunnel() const { return !auth_pending_ && !h2_now_ && h1_.tunnel(); }
   core::ChunkQueue& out() { return h1_.out(); }
 
   // AdmissionUser: a wait for a request slot ended.
@@ -207,6 +256,9 @@ class HttpUpstream final : public AdmissionUser, public CacheTapOwner {
       h2_->release(reusable);
     }
   }
+  // ForwardAuthUser: the auth service answered (or could not).
+  void onForwardAuthDone(const ForwardAuthAnswer* answer, const char* why) override;
+
   void goUpstream() override {
     const Waited w = std::move(waited_);
     if (!beginConnector(*ex_, w.method, w.head, w.chunked, w.replayable, w.upgrade)) {
@@ -219,6 +271,14 @@ class HttpUpstream final : public AdmissionUser, public CacheTapOwner {
   }
 
  private:
+  void startAuth();
+  void cancelAuth() {
+    if (auth_) {
+      auth_->cancel();
+    }
+    auth_pending_ = false;
+    held_body_.clear();
+  }
   bool connectNow() { return h2_now_ ? h2_->connect() : h1_.connect(); }
   // Answers 503 with `Ballast-Refused: <why>`, counted.
   void refuse(upstream::CircuitRefusal why) {
@@ -246,6 +306,7 @@ class HttpUpstream final : public AdmissionUser, public CacheTapOwner {
   core::EventLoop& loop_;
   UpstreamPool& pool_;
   const ExchangeEnv& env_;
+  const proto::http1::Limits response_limits_;  // a copy: the caller passes a temporary
   UpstreamSink& sink_;
   CacheTap tap_;
   H1Upstream h1_;
@@ -255,6 +316,11 @@ class HttpUpstream final : public AdmissionUser, public CacheTapOwner {
   bool h2_now_ = false;
   bool stored_ = false;  // ex is answered from the cache: no connector is involved
   Waited waited_;
+  // forward_auth: the subrequest (made on first use), and whether the exchange waits for it;
+  // meanwhile its head is in waited_ and its body here.
+  std::unique_ptr<ForwardAuthCall> auth_;
+  bool auth_pending_ = false;
+  std::string held_body_;
 };
 
 }  // namespace ballast::l7

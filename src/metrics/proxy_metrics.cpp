@@ -104,6 +104,9 @@ std::map<std::string, ProxyMetrics::ListenerTotals> ProxyMetrics::listenerTotals
       for (size_t k = 0; k < kBasicAuthResultKinds; ++k) {
         t.basic_auth_requests_total[k] += c->basic_auth_requests_total[k].value();
       }
+      for (size_t k = 0; k < kForwardAuthResultKinds; ++k) {
+        t.forward_auth_requests_total[k] += c->forward_auth_requests_total[k].value();
+      }
       for (size_t k = 0; k < kGrpcStatusKinds; ++k) {
         t.grpc_responses_total[k] += c->grpc_responses_total[k].value();
       }

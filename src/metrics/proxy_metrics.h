@@ -24,7 +24,8 @@ inline constexpr size_t kTlsFailureKinds = 9;       // tls::Failure (the tls lay
 inline constexpr size_t kCompressCodings = 4;       // compress::Encoding (kNone unused)
 inline constexpr size_t kJwtResultKinds = 9;        // policy::JwtResult (l7 checks the size)
 inline constexpr size_t kBasicAuthResultKinds = 5;  // l7::BasicAuthResult (l7 checks the size)
-inline constexpr size_t kRetryReasonKinds = 7;      // config::RetryReason (l7 checks the size)
+inline constexpr size_t kForwardAuthResultKinds = 5;  // l7::ForwardAuthResult (l7 checks it)
+inline constexpr size_t kRetryReasonKinds = 7;        // config::RetryReason (l7 checks the size)
 // grpc-status codes 0 … 16, then one bucket for any other (proto::grpc::kStatusCodes).
 inline constexpr size_t kGrpcStatusKinds = 18;
 
@@ -53,7 +54,8 @@ struct ListenerCounters {
   std::array<Counter, kCompressCodings> compressed_total;
   Counter compress_in_bytes_total;
   Counter compress_out_bytes_total;
-  std::array<Counter, kBasicAuthResultKinds> basic_auth_requests_total;  // by BasicAuthResult
+  std::array<Counter, kBasicAuthResultKinds> basic_auth_requests_total;      // by BasicAuthResult
+  std::array<Counter, kForwardAuthResultKinds> forward_auth_requests_total;  // by its result
   Histogram request_duration;  // HTTP: first request byte to last response byte
   std::array<Counter, kGrpcStatusKinds> grpc_responses_total;  // gRPC answers by grpc-status
   Counter grpc_timeout_invalid_total;  // gRPC requests whose grpc-timeout was ignored
@@ -145,6 +147,7 @@ class ProxyMetrics {
     uint64_t compress_in_bytes_total = 0;
     uint64_t compress_out_bytes_total = 0;
     std::array<uint64_t, kBasicAuthResultKinds> basic_auth_requests_total{};
+    std::array<uint64_t, kForwardAuthResultKinds> forward_auth_requests_total{};
     std::array<uint64_t, kLatencyBucketsUs.size() + 1> duration_buckets{};
     uint64_t duration_sum_us = 0;
     std::array<uint64_t, kGrpcStatusKinds> grpc_responses_total{};

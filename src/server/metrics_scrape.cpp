@@ -12,6 +12,7 @@
 #include "config/config_json.h"
 #include "core/clock.h"
 #include "l7/basic_auth_filter.h"
+#include "l7/forward_auth_filter.h"
 #include "l7/retry_policy.h"
 #include "metrics/proxy_metrics.h"
 #include "policy/conn_count_table.h"
@@ -366,6 +367,25 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
                     {{"listener", l.name},
                      {"result", l7::basicAuthResultName(static_cast<l7::BasicAuthResult>(k))}},
                     totals.basic_auth_requests_total[k]);
+    }
+  }
+  out.family("ballast_forward_auth_requests_total", "counter",
+             "HTTP requests forward_auth decided, by outcome (error: the auth service gave no "
+             "usable answer and the client got 503; cached_*: answered from the cache).");
+  for (const auto& l : cfg.listeners) {
+    bool forward = l.http.forward_auth.enabled;
+    for (const auto& r : l.http.routes) {
+      forward = forward || (r.forward_auth && r.forward_auth->enabled);
+    }
+    if (!config::isHttp(l.protocol) || !forward) {
+      continue;
+    }
+    const auto& totals = totalsOf(l);
+    for (size_t k = 0; k < metrics::kForwardAuthResultKinds; ++k) {
+      out.sampleInt("ballast_forward_auth_requests_total",
+                    {{"listener", l.name},
+                     {"result", l7::forwardAuthResultName(static_cast<l7::ForwardAuthResult>(k))}},
+                    totals.forward_auth_requests_total[k]);
     }
   }
   listenerCounter("ballast_listener_h2_errors_total",

@@ -302,7 +302,8 @@ TEST(HttpListenerTest, UnknownListenerKeyListsRoutes) {
     route: []
 )",
       "h.yaml:6:5: unknown key \"route\" in listener; allowed keys: name, bind, "
-      "protocol, pool, timeouts, limits, proxy_protocol, acl, rate_limit, jwt, basic_auth, routes, "
+      "protocol, pool, timeouts, limits, proxy_protocol, acl, rate_limit, jwt, basic_auth, "
+      "forward_auth, routes, "
       "trusted_proxies, "
       "forwarded, access_log, http2, http2_limits, redirect_https, hsts, security_headers, cors, "
       "error_pages, compress, cache, tls, sni");
@@ -460,18 +461,20 @@ std::string withRoutes(std::string_view routes) {
 }
 
 TEST(HttpListenerTest, RouteKeysAndRequiredPool) {
-  expectErrors(withRoutes(R"(      - name: a
+  expectErrors(
+      withRoutes(R"(      - name: a
         matches: {path: /}
         pool: app
       - match: {path: /, verb: GET}
 )"),
-               {"h.yaml:8:9: unknown key \"matches\" in route; allowed keys: name, match, pool, "
-                "request_headers, response_headers, redirect_https, hsts, security_headers, acl, "
-                "deny, rate_limit, jwt, basic_auth, redirect, rewrite, respond, cors, error_pages, "
-                "compress, cache",
-                "h.yaml:10:9: route is missing required key \"pool\"",
-                "h.yaml:10:26: unknown key \"verb\" in match; allowed keys: host, path, "
-                "methods, headers, query"});
+      {"h.yaml:8:9: unknown key \"matches\" in route; allowed keys: name, match, pool, "
+       "request_headers, response_headers, redirect_https, hsts, security_headers, acl, "
+       "deny, rate_limit, jwt, basic_auth, forward_auth, redirect, rewrite, respond, cors, "
+       "error_pages, "
+       "compress, cache",
+       "h.yaml:10:9: route is missing required key \"pool\"",
+       "h.yaml:10:26: unknown key \"verb\" in match; allowed keys: host, path, "
+       "methods, headers, query"});
   expectOnlyError(withRoutes("      - /v1/\n"),
                   "h.yaml:7:9: route: expected a mapping, got \"/v1/\"");
   expectOnlyError(R"(listeners:
