@@ -10,20 +10,23 @@ service (an HTTP/1.1 server on loopback that decides by the request's Authorizat
 - the same over HTTP/2 prior knowledge;
 - cache_ttl: a repeated request is answered from the cache until the TTL passes;
 - an auth service that is down or slower than `timeout` gets the client a 503, counted;
+- a WebSocket upgrade waits for the answer too, then tunnels (io_uring and epoll);
 - `forward_auth: off` on a route, `address:` as the auth service, and the config errors.
 Traffic stays on 127.0.0.1."""
 import hashlib
 import json
 import os
 import re
+import socket
 import subprocess
 import tempfile
 import threading
 import time
 import urllib.request
 
-from harness import BALLAST_BIN, Ballast, BallastTest, free_port, main, wait_until
+from harness import BALLAST_BIN, Backend, Ballast, BallastTest, free_port, main, wait_until
 from http_backends import HttpBackend, payload
+from test_http_proxy import behaviour_websocket, read_head
 
 SLOW_SECONDS = 3
 
@@ -81,7 +84,7 @@ class ForwardAuthTest(BallastTest):
         cls.backend.close()
         cls.auth.close()
 
-    def config(self, web, metrics, auth_address=None, cache_ttl="0s", timeout="2s"):
+    def config(self, web, metrics, auth_address=None, cache_ttl="0s", timeout="2s", ws=None):
         auth = auth_address or self.auth.address
         return f"""workers: 2
 metrics: {{bind: "127.0.0.1:{metrics}"}}
@@ -103,8 +106,11 @@ listeners:
       - {{name: direct, match: {{path: /direct}}, pool: app,
           forward_auth: {{address: "{auth}", path: /check,
                           copy_request_headers: [authorization]}}}}
+      - {{name: ws, match: {{path: /chat}}, pool: ws}}
       - {{name: all, match: {{path: /}}, pool: app}}
 pools:
+  - name: ws
+    backends: [{{address: "{ws or self.backend.address}"}}]
   - name: app
     backends: [{{address: "{self.backend.address}"}}]
   - name: auth
@@ -251,6 +257,39 @@ pools:
             # is decided normally.
             status, _, _ = curl(web, "/x", "-H", "Authorization: Bearer good")
             self.assertEqual(status, 200)
+
+    def test_upgrade_waits_for_the_answer(self):
+        ws = Backend("ws", behaviour=behaviour_websocket)
+        ws.heads = []
+        upgrade = (b"GET /chat HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\n"
+                   b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                   b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
+        try:
+            for io in ("io_uring", "epoll"):
+                with self.subTest(io=io):
+                    web, metrics = free_port(), free_port()
+                    with Ballast(self.config(web, metrics, ws=ws.address), io=io):
+                        with socket.create_connection(("127.0.0.1", web), timeout=10) as s:
+                            s.sendall(upgrade + b"Authorization: Bearer good\r\n\r\n")
+                            head, rest = read_head(s)
+                            self.assertTrue(head.startswith("HTTP/1.1 101 "), head)
+                            self.assertEqual(rest, b"")
+                            s.sendall(b"\x81\x05hello")
+                            echoed = b""
+                            while len(echoed) < 7:
+                                data = s.recv(65536)
+                                self.assertTrue(data, "tunnel closed early")
+                                echoed += data
+                            self.assertEqual(echoed, b"\x81\x05hello")
+                        self.assertIn("x-auth-user: alice", ws.heads[-1].lower())
+                        heads = len(ws.heads)
+                        with socket.create_connection(("127.0.0.1", web), timeout=10) as s:
+                            s.sendall(upgrade + b"\r\n")
+                            head, _ = read_head(s)
+                            self.assertTrue(head.startswith("HTTP/1.1 401 "), head)
+                        self.assertEqual(len(ws.heads), heads)  # the backend never saw it
+        finally:
+            ws.close()
 
     def test_address_gets_a_pool_of_its_own(self):
         web, metrics = free_port(), free_port()
