@@ -41,6 +41,8 @@ constexpr uint16_t kBadRequest = 400;
 constexpr uint16_t kNotImplemented = 501;
 constexpr uint16_t kGatewayTimeout = 504;
 constexpr uint16_t kFirstFinal = 200;
+// Closed streams a connection with no stream open keeps for its next requests (see spare_).
+constexpr size_t kIdleSpareStreams = 4;
 
 // As for HTTP/1 responses: no body limit (it protects backends from clients).
 h1::Limits responseLimits(const config::HttpLimits& l) {
@@ -77,6 +79,25 @@ struct H2Stream final : UpstreamSink {
     timer.bind(&H2Stream::onTimer, this);
   }
   ~H2Stream() { core::TimerWheel::cancel(timer); }
+
+  // A closed stream (closeStream released its upstream, timer and body) serves stream `id`:
+  // back to a new stream's state, buffers and strings keeping their capacity.
+  void reuse(int32_t stream_id) {
+    id = stream_id;
+    ex.resetCore();
+    arena.clear();
+    spans.clear();
+    headers.clear();
+    method = path = scheme = authority = host = {};
+    has_content_length = false;
+    content_length = 0;
+    header_bytes = 0;
+    started = request_done = answered = body_end = upstream_failed = false;
+    unconsumed = 0;
+    progress_ms = 0;
+    trailer_arena.clear();
+    trailer_spans.clear();
+  }
 
   H2Connection& conn;
   int32_t id;
@@ -504,8 +525,10 @@ struct H2Stream final : UpstreamSink {
     names.reserve(name_bytes);
     std::array<char, 8> code{};  // a status is 3 digits (100..599)
     std::to_chars(code.data(), code.data() + code.size(), head.status);
-    std::vector<nghttp2_nv> nva;
-    nva.reserve(fields.size() + 1);
+    // One per worker thread, reused: nghttp2 copies the fields at submit.
+    thread_local std::vector<nghttp2_nv> nva;
+    nva.clear();
+    nva.reserve(fields.size() + 2);
     nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":status")),
                    reinterpret_cast<uint8_t*>(code.data()), 7, 3, NGHTTP2_NV_FLAG_NONE});
     for (const auto& f : fields) {
@@ -952,7 +975,7 @@ void H2Connection::drain() {
 
 void H2Connection::abort() {
   closing_ = true;
-  for (auto& [id, s] : streams_) {
+  for (auto& s : streams_) {
     s->up.release(false);
     core::TimerWheel::cancel(s->timer);
     if (s->started) {
@@ -965,9 +988,16 @@ void H2Connection::abort() {
 }
 
 H2Stream* H2Connection::openStream(int32_t id) {
-  auto s = std::make_unique<H2Stream>(*this, id);
+  std::unique_ptr<H2Stream> s;
+  if (spare_.empty()) {
+    s = std::make_unique<H2Stream>(*this, id);
+  } else {
+    s = std::move(spare_.back());
+    spare_.pop_back();
+    s->reuse(id);
+  }
   H2Stream* raw = s.get();
-  streams_[id] = std::move(s);
+  streams_.push_back(std::move(s));
   if (id == INT32_MAX && !close_when_idle_) {
     // The client used the last stream id: nothing can follow, so say so and end the
     // connection once this stream is done (stream-id exhaustion).
@@ -986,13 +1016,29 @@ void H2Connection::closeStream(H2Stream& s) {
     endExchange(*env_.exchange, s.ex, env_.peer, env_.loop->nowMs());
   }
   s.body.clear(env_.loop->chunks(), [this](core::ChunkId c) { env_.loop->releaseChunk(c); });
-  auto it = streams_.find(s.id);
-  if (it != streams_.end()) {
-    closed_.push_back(std::move(it->second));
-    streams_.erase(it);
+  for (auto& open : streams_) {
+    if (open.get() == &s) {
+      closed_.push_back(std::move(open));
+      open = std::move(streams_.back());
+      streams_.pop_back();
+      break;
+    }
   }
 }
 
-void H2Connection::freeClosed() { closed_.clear(); }
+void H2Connection::freeClosed() {
+  const size_t keep = streams_.empty()
+                          ? kIdleSpareStreams
+                          : env_.exchange->listener->http.http2_limits.max_concurrent_streams;
+  for (auto& s : closed_) {
+    if (spare_.size() < keep) {
+      spare_.push_back(std::move(s));
+    }
+  }
+  closed_.clear();
+  if (spare_.size() > keep) {
+    spare_.resize(keep);
+  }
+}
 
 }  // namespace ballast::l7

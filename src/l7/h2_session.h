@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <unordered_map>
 #include <vector>
 
 #include "core/event_loop.h"
@@ -88,9 +87,15 @@ class H2Connection {
   H2Env env_;
   H2Transport& transport_;
   nghttp2_session* session_ = nullptr;
-  std::unordered_map<int32_t, std::unique_ptr<H2Stream>> streams_;
-  // Closed streams, freed when no callback of theirs can be on the stack (see freeClosed).
+  // Open streams, in no order (at most max_concurrent_streams: a scan is cheaper than a map's
+  // node per stream). nghttp2's stream user data finds a stream by id.
+  std::vector<std::unique_ptr<H2Stream>> streams_;
+  // Closed streams, recycled once no callback of theirs can be on the stack (see freeClosed).
   std::vector<std::unique_ptr<H2Stream>> closed_;
+  // Closed streams kept for the next ones, their buffers and strings already grown: a busy
+  // connection opens a stream per request, and a fresh one costs a dozen allocations. At most
+  // as many as the connection may have open; a connection with none open keeps a few.
+  std::vector<std::unique_ptr<H2Stream>> spare_;
   bool pumping_ = false;
   bool closing_ = false;
   // A GOAWAY went out (drain, or the client used the last stream id): end the session once the

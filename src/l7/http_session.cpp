@@ -569,7 +569,11 @@ void HttpSession::flushClient() {
     return;
   }
   auto& chunks = loop().chunks();
-  if (tls_) {
+  // TLS: encrypt what is queued only when the socket can take it. While a send is in flight the
+  // plaintext of many small writes (an HTTP/2 connection's frames for many streams, answered
+  // one by one) gathers, and goes out as one TLS record instead of one record, one cipher call
+  // and one OpenSSL allocation round each.
+  if (tls_ && !client_.sending()) {
     // Encrypt everything queued: TLS takes plaintext whole, and what goes to the socket is
     // client_wire_ from here on.
     while (!client_out_.empty()) {
