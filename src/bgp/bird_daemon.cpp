@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -13,7 +12,9 @@
 
 #include <array>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/fd.h"
@@ -72,15 +73,14 @@ BirdDaemon::~BirdDaemon() {
 bool BirdDaemon::start(const std::string& binary, const BirdPaths& paths, std::string* error) {
   socket_ = paths.socket;
   // Everything the child needs, built before fork: only async-signal-safe calls after it.
-  std::array<std::string, 7> args = {binary, "-f", "-c", paths.config, "-s", paths.socket, "-P"};
-  const std::string pid_path = paths.pid;
-  std::array<char*, 9> argv{};
-  for (size_t i = 0; i < args.size(); ++i) {
-    argv[i] = args[i].data();
+  std::vector<std::string> args = {binary, "-f",         "-c", paths.config,
+                                   "-s",   paths.socket, "-P", paths.pid};
+  std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
+  for (auto& a : args) {
+    argv.push_back(a.data());
   }
-  std::string pid_copy = pid_path;
-  argv[args.size()] = pid_copy.data();
-  argv[args.size() + 1] = nullptr;
+  argv.push_back(nullptr);
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
@@ -96,7 +96,7 @@ bool BirdDaemon::start(const std::string& binary, const BirdPaths& paths, std::s
     }
     sigset_t none;
     sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::pthread_sigmask(SIG_SETMASK, &none, nullptr);  // the child has one thread
     ::setpgid(0, 0);  // a terminal's ^C goes to Ballast, which stops BIRD in order
     const int devnull = ::open("/dev/null", O_RDWR);
     if (devnull >= 0) {

@@ -267,8 +267,9 @@ int ControlThread::run() {
   }
   sd_notify(0, "STOPPING=1");
   // Withdraw the VIPs before anything else: routers move new flows to the other nodes while
-  // this one still serves what it has.
-  if (bgp_plane_) {
+  // this one still serves what it has. After a handover the new process has its own BIRD on
+  // the same state_dir: leave the files alone (stopPlanes then just kills our child).
+  if (bgp_plane_ && !handed_over_) {
     bgp_plane_->stop();
   }
   const uint64_t deadline =

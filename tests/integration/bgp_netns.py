@@ -174,6 +174,7 @@ logging: {{level: debug}}
 shutdown_timeout: 2s
 admin:
   socket: {d}/admin.sock
+  audit_log: {d}/audit.log
 listeners:
   - name: vip
     bind: "{VIP}:{VIP_PORT}"

@@ -6,6 +6,7 @@ multipath route and a client namespace opens many flows to it (see bgp_netns.py)
 waits on the router's route or the flows, never on a fixed sleep. Needs root, `ip netns` and
 bird2; skipped otherwise.
 """
+import json
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ SKIP = missing()
 FLOWS = 60
 # The issue's bound for a drained, stopped or killed node's route to leave the router.
 WITHDRAW_BOUND = 3.0
+HOLD_TIME = 3.0  # bgp.hold_time in bgp_netns.Lab.node_config
 # Sessions come up after BIRD's 1 s connect delay, a TCP handshake and an OPEN exchange.
 ANNOUNCE_BOUND = 15.0
 
@@ -57,6 +59,19 @@ class Node:
         return subprocess.run([BALLAST_BIN, *args, "--socket",
                                os.path.join(self.dir, "admin.sock")],
                               capture_output=True, text=True)
+
+    def metric(self, name):
+        """The value of an unlabelled or VIP-labelled sample from the admin socket's /metrics."""
+        out = subprocess.run(["curl", "-sf", "--unix-socket", os.path.join(self.dir, "admin.sock"),
+                              "http://node/metrics"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    def audit(self):
+        with open(os.path.join(self.dir, "audit.log")) as f:
+            return [json.loads(l) for l in f if l.strip()]
 
     def log(self):
         with open(self.log_path) as f:
@@ -110,6 +125,8 @@ class BgpEcmpTest(unittest.TestCase):
         spread = self.flows()
         self.assertGreaterEqual(len(spread), 2, f"flows spread over the nodes: {spread}")
         self.assertEqual(sum(spread.values()), FLOWS)
+        self.assertEqual(nodes[1].metric("ballast_bgp_vip_announced"), 1)
+        self.assertEqual(nodes[1].metric("ballast_bgp_daemon_up"), 1)
 
         # Drain: ballast withdraws the VIP itself; the session stays up.
         t0 = time.monotonic()
@@ -120,6 +137,10 @@ class BgpEcmpTest(unittest.TestCase):
         self.assertLess(took, WITHDRAW_BOUND)
         after = self.flows()
         self.assertNotIn("node1", after, f"no new flow reaches the drained node: {after}")
+        self.assertEqual(nodes[1].metric("ballast_bgp_vip_announced"), 0)
+        withdrawals = [(r["kind"], r["actor"]) for r in nodes[1].audit()
+                       if r["kind"].startswith("bgp.")]
+        self.assertEqual(withdrawals, [("bgp.announce", "start"), ("bgp.withdraw", "drain")])
         # A reload ends the drain: node1 is re-added.
         r = nodes[1].ctl("reload")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -164,6 +185,14 @@ class BgpEcmpTest(unittest.TestCase):
         log = nodes[3].log()
         self.assertIn('"bgp.withdraw"', log)
         self.assertIn('"bgp.stopped"', log)
+
+        # A node gone silent (here: its BIRD frozen) is dropped by the router's hold timer.
+        bird = nodes[2].bird_pid()
+        os.kill(bird, signal.SIGSTOP)
+        self.addCleanup(lambda: alive(bird) and os.kill(bird, signal.SIGCONT))
+        took = self.wait_hops(set(), HOLD_TIME + 1.5, "node2 dropped by the hold timer")
+        print(f"withdrawal of a silent node (hold time {HOLD_TIME:.0f}s): {took:.3f}s",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":
