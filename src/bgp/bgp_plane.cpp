@@ -97,15 +97,19 @@ class BirdBgpPlane final : public BgpPlane {
     bgp_ = next;
     paths_ = birdPaths(bgp_.state_dir);
     announced_ = announced;
-    if (!makeDirs(bgp_.state_dir, error) ||
-        !writeFile(paths_.vips, renderVipsFile(bgp_, announced_), error) ||
+    // A VIP removed from the config while announced must be withdrawn now, not at the next
+    // change of the gate.
+    const std::string vips_text = renderVipsFile(bgp_, announced_);
+    const bool vips_changed = vips_text != vips_text_;
+    if (!makeDirs(bgp_.state_dir, error) || !writeFile(paths_.vips, vips_text, error) ||
         !writeFile(paths_.config, renderBirdConfig(bgp_, paths_), error)) {
       return false;
     }
+    vips_text_ = vips_text;
     if (daemon_.pid() <= 0) {
       return true;  // setWanted starts it, once vips.conf says what the gate wants
     }
-    if (sessions_changed || pending_) {
+    if (sessions_changed || vips_changed || pending_) {
       pending_ = !configure("reload", error);
       return !pending_;
     }
@@ -128,11 +132,15 @@ class BirdBgpPlane final : public BgpPlane {
       if (changed) {
         announced_ = wanted;
       }
-      if (!writeFile(paths_.vips, renderVipsFile(bgp_, announced_), &error)) {
+      const std::string vips_text = renderVipsFile(bgp_, announced_);
+      if (!writeFile(paths_.vips, vips_text, &error)) {
         noteFailure("write", error);
         pending_ = true;
       } else if (daemon_.pid() > 0) {
+        vips_text_ = vips_text;
         pending_ = !configure(why, &error);
+      } else {
+        vips_text_ = vips_text;
       }
       if (changed) {
         audit(before, why);
@@ -274,6 +282,7 @@ class BirdBgpPlane final : public BgpPlane {
   BirdPaths paths_;
   BirdDaemon daemon_;
   std::vector<bool> announced_;  // what vips.conf says, bgp_.vips order
+  std::string vips_text_;        // vips.conf as last written
   bool pending_ = false;         // vips.conf is ahead of what BIRD was told
   bool stopped_ = false;
   uint64_t last_start_ms_ = 0;

@@ -175,6 +175,28 @@ class BgpEcmpTest(unittest.TestCase):
         back = self.flows()
         self.assertIn("node2", back, f"flows reach the returned node: {back}")
 
+        # A reload that takes the VIP out of bgp.vips withdraws it; putting it back re-adds.
+        other = nodes[2].config.replace("vips: [198.18.100.1]", "vips: [198.18.100.9]")
+        self.assertNotEqual(other, nodes[2].config)
+        with open(nodes[2].config_path, "w") as f:
+            f.write(other)
+        self.assertEqual(nodes[2].ctl("reload").returncode, 0)
+        self.wait_hops({3}, WITHDRAW_BOUND, "node2 withdrawn when its VIP left the config")
+        with open(nodes[2].config_path, "w") as f:
+            f.write(nodes[2].config)
+        self.assertEqual(nodes[2].ctl("reload").returncode, 0)
+        self.wait_hops({2, 3}, ANNOUNCE_BOUND, "node2 re-added when its VIP came back")
+
+        # BIRD dies under a running ballast: its sessions close, ballast restarts it (at most
+        # once a second), counts and audits the exit, and the node is re-added.
+        bird = nodes[3].bird_pid()
+        os.kill(bird, signal.SIGKILL)
+        self.wait_hops({2}, WITHDRAW_BOUND, "node3 withdrawn when its BIRD died")
+        self.wait_hops({2, 3}, ANNOUNCE_BOUND, "node3 re-added by a restarted BIRD")
+        self.assertNotEqual(nodes[3].bird_pid(), bird)
+        self.assertEqual(nodes[3].metric("ballast_bgp_daemon_exits_total"), 1)
+        self.assertIn("bgp.daemon_exited", [r["kind"] for r in nodes[3].audit()])
+
         # SIGTERM: ballast withdraws first, then stops its BIRD; exits 0.
         t0 = time.monotonic()
         nodes[3].proc.send_signal(signal.SIGTERM)
