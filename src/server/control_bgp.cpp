@@ -3,6 +3,7 @@
 // route goes within a tick of its health checks' verdict.
 #include <string_view>
 
+#include "bgp/gate.h"
 #include "server/control_thread.h"
 
 namespace ballast::server {
@@ -10,11 +11,6 @@ namespace {
 
 // Health checks move backends at their own interval; this only bounds the extra delay.
 constexpr uint64_t kBgpTickMs = 200;
-
-bool wildcard(const net::SocketAddress& a) {
-  const auto h = a.hostString();
-  return h == "0.0.0.0" || h == "::";
-}
 
 bool poolServes(const Snapshot& snap, const std::string& name) {
   const int i = snap.poolIndex(name);
@@ -50,25 +46,14 @@ bool listenerServes(const Snapshot& snap, const config::Listener& l) {
 }  // namespace
 
 std::vector<bool> ControlThread::bgpWanted() const {
-  const auto& bgp = config_->bgp;
-  std::vector<bool> wanted(bgp.vips.size(), false);
-  // Drained or stopping: the listeners are closed (or about to be); announce nothing.
-  if (!ready()) {
-    return wanted;
-  }
-  const Snapshot& snap = *snapshot_;
-  for (size_t i = 0; i < bgp.vips.size(); ++i) {
-    for (const auto& l : snap.config->listeners) {
-      if (!wildcard(l.bind) && !bgp.vips[i].contains(l.bind)) {
-        continue;
-      }
-      if (bgp.announce_when == config::BgpAnnounceWhen::kAlways || listenerServes(snap, l)) {
-        wanted[i] = true;
-        break;
-      }
+  // Drained or stopping: the listeners are closed (or about to be); the gate says no.
+  std::vector<bgp::ListenerView> views;
+  if (ready()) {
+    for (const auto& l : snapshot_->config->listeners) {
+      views.push_back({l.bind, listenerServes(*snapshot_, l)});
     }
   }
-  return wanted;
+  return bgp::announceGate(config_->bgp, ready(), views);
 }
 
 void ControlThread::updateBgp(std::string_view why) {
