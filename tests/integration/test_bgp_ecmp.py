@@ -127,6 +127,10 @@ class BgpEcmpTest(unittest.TestCase):
         self.assertEqual(sum(spread.values()), FLOWS)
         self.assertEqual(nodes[1].metric("ballast_bgp_vip_announced"), 1)
         self.assertEqual(nodes[1].metric("ballast_bgp_daemon_up"), 1)
+        shown = nodes[1].ctl("show", "bgp", "--json")
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        self.assertEqual(json.loads(shown.stdout)["vips"],
+                         [{"vip": "198.18.100.1/32", "announced": True}])
 
         # Drain: ballast withdraws the VIP itself; the session stays up.
         t0 = time.monotonic()
