@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -57,6 +58,30 @@ bool makeDirs(const std::string& dir, std::string* error) {
   return true;
 }
 
+// True when `program` can be executed as execvp would find it.
+bool findProgram(const std::string& program) {
+  if (program.find('/') != std::string::npos) {
+    return ::access(program.c_str(), X_OK) == 0;
+  }
+  const char* path = std::getenv("PATH");  // NOLINT(concurrency-mt-unsafe): read-only here
+  std::string dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) {
+      end = dirs.size();
+    }
+    std::string candidate = end > start ? dirs.substr(start, end - start) : ".";
+    candidate += '/';
+    candidate += program;
+    if (::access(candidate.c_str(), X_OK) == 0) {
+      return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
 bool sameSessions(const config::BgpSettings& a, const config::BgpSettings& b) {
   if (a.asn != b.asn || !(a.router_id == b.router_id) || a.hold_time != b.hold_time ||
       a.peers.size() != b.peers.size()) {
@@ -82,6 +107,11 @@ class BirdBgpPlane final : public BgpPlane {
     if (daemon_.pid() > 0 &&
         (next.state_dir != bgp_.state_dir || next.daemon_binary != bgp_.daemon_binary)) {
       *error = "bgp.state_dir and bgp.daemon_binary take effect at the next start";
+      return false;
+    }
+    if (daemon_.pid() <= 0 && !findProgram(next.daemon_binary)) {
+      *error = "bgp: " + next.daemon_binary +
+               " not found (BIRD 2: Debian package bird2; or set bgp.daemon_binary)";
       return false;
     }
     const bool sessions_changed = !sameSessions(next, bgp_);
@@ -120,7 +150,7 @@ class BirdBgpPlane final : public BgpPlane {
     std::string how;
     if (daemon_.pid() > 0 && !daemon_.alive(&how)) {
       ++daemon_exits_;
-      core::LogLine(core::LogLevel::kError, "bgp.daemon_exited")
+      core::LogLine(core::LogLevel::kError, "bgp.daemon_exited", core::LogRepeat::kLimited)
           .str("how", how)
           .str("log", paths_.log);
       ctx_.audit.record("bgp.daemon_exited", "system", nullptr, {{"how", how}});

@@ -11,11 +11,13 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bgp_netns import Lab, missing, wait_for  # noqa: E402
+from harness import free_port  # noqa: E402
 
 BALLAST_BIN = os.path.abspath(os.environ.get(
     "BALLAST_BIN", os.path.join(os.path.dirname(__file__), "../../build/ballast")))
@@ -220,6 +222,34 @@ class BgpEcmpTest(unittest.TestCase):
         took = self.wait_hops(set(), HOLD_TIME + 1.5, "node2 dropped by the hold timer")
         print(f"withdrawal of a silent node (hold time {HOLD_TIME:.0f}s): {took:.3f}s",
               file=sys.stderr)
+
+
+class BgpStartTest(unittest.TestCase):
+    """Start-up checks that need no namespace and no root."""
+
+    def test_missing_daemon_stops_the_start_with_a_clear_error(self):
+        with tempfile.TemporaryDirectory(prefix="ballast-bgp-") as d:
+            config = os.path.join(d, "ballast.yaml")
+            with open(config, "w") as f:
+                f.write(f"""workers: 1
+admin: {{socket: ""}}
+listeners:
+  - {{name: vip, bind: "127.0.0.1:{free_port()}", pool: app}}
+pools:
+  - {{name: app, backends: [{{address: "127.0.0.1:9"}}]}}
+bgp:
+  asn: 65001
+  router_id: 198.18.21.2
+  peers: [{{address: 198.18.21.1, asn: 65000}}]
+  vips: [198.18.100.1]
+  state_dir: {d}/bgp
+  daemon_binary: {d}/no-such-bird
+""")
+            r = subprocess.run([BALLAST_BIN, "run", "-c", config], capture_output=True,
+                               text=True, timeout=20)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("no-such-bird not found", r.stderr)
+            self.assertIn("bird2", r.stderr)
 
 
 if __name__ == "__main__":
