@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -27,6 +28,9 @@ constexpr int kStopGraceMs = 2000;
 constexpr uint64_t kRestartIntervalMs = 1000;
 constexpr mode_t kStateDirMode = 0700;
 constexpr uint64_t kStartupGraceMs = 5000;
+// Back-off of configure retries after a failure (doubling).
+constexpr uint64_t kRetryMinMs = 200;
+constexpr uint64_t kRetryMaxMs = 10000;
 
 bool writeFile(const std::string& path, const std::string& text, std::string* error) {
   const std::string tmp = path + ".tmp";
@@ -156,7 +160,10 @@ class BirdBgpPlane final : public BgpPlane {
       ctx_.audit.record("bgp.daemon_exited", "system", nullptr, {{"how", how}});
     }
     const bool changed = wanted.size() == announced_.size() && wanted != announced_;
-    if (changed || pending_) {
+    // A retry waits out a back-off: each attempt may block the control loop for up to
+    // kCommandTimeoutMs when BIRD hangs. A new decision is tried at once.
+    const bool retry_due = pending_ && core::monotonicMs() >= retry_at_ms_;
+    if (changed || retry_due) {
       std::string error;
       const auto before = announced_;
       if (changed) {
@@ -261,6 +268,17 @@ class BirdBgpPlane final : public BgpPlane {
   }
 
   bool configure(std::string_view why, std::string* error) {
+    const bool ok = tryConfigure(why, error);
+    if (ok) {
+      retry_backoff_ms_ = 0;
+    } else {
+      retry_backoff_ms_ = std::clamp<uint64_t>(retry_backoff_ms_ * 2, kRetryMinMs, kRetryMaxMs);
+      retry_at_ms_ = core::monotonicMs() + retry_backoff_ms_;
+    }
+    return ok;
+  }
+
+  bool tryConfigure(std::string_view why, std::string* error) {
     // A BIRD just started opens its socket once it has read the files; until then a failure
     // is expected, not worth a count, and retried at the next tick.
     if (core::monotonicMs() - last_start_ms_ < kStartupGraceMs &&
@@ -274,6 +292,10 @@ class BirdBgpPlane final : public BgpPlane {
       return false;
     }
     core::LogLine(core::LogLevel::kDebug, "bgp.configured").str("why", why);
+    if (failing_) {
+      failing_ = false;
+      ctx_.audit.record("bgp.daemon_recovered", "system", nullptr, {{"why", why}});
+    }
     return true;
   }
 
@@ -288,6 +310,12 @@ class BirdBgpPlane final : public BgpPlane {
     core::LogLine(core::LogLevel::kWarn, "bgp.daemon_failed", core::LogRepeat::kLimited)
         .str("kind", kind)
         .str("reason", error);
+    // Audited once per failing spell (retries run every tick), like a health transition.
+    if (!failing_) {
+      failing_ = true;
+      ctx_.audit.record("bgp.daemon_failed", "system", nullptr,
+                        {{"kind", kind}, {"reason", error}});
+    }
   }
 
   void audit(const std::vector<bool>& before, std::string_view why) {
@@ -315,6 +343,9 @@ class BirdBgpPlane final : public BgpPlane {
   std::string vips_text_;        // vips.conf as last written
   bool pending_ = false;         // vips.conf is ahead of what BIRD was told
   bool stopped_ = false;
+  bool failing_ = false;  // the last start, write or command failed
+  uint64_t retry_at_ms_ = 0;
+  uint64_t retry_backoff_ms_ = 0;
   uint64_t last_start_ms_ = 0;
   uint64_t commands_ = 0;
   uint64_t start_failures_ = 0;

@@ -63,7 +63,8 @@ class Node:
                               capture_output=True, text=True)
 
     def metric(self, name):
-        """The value of an unlabelled or VIP-labelled sample from the admin socket's /metrics."""
+        """The value of the first sample called `name` (labels included, if given) from the
+        admin socket's /metrics."""
         out = subprocess.run(["curl", "-sf", "--unix-socket", os.path.join(self.dir, "admin.sock"),
                               "http://node/metrics"], capture_output=True, text=True).stdout
         for line in out.splitlines():
@@ -222,6 +223,17 @@ class BgpEcmpTest(unittest.TestCase):
         took = self.wait_hops(set(), HOLD_TIME + 1.5, "node2 dropped by the hold timer")
         print(f"withdrawal of a silent node (hold time {HOLD_TIME:.0f}s): {took:.3f}s",
               file=sys.stderr)
+
+        # A drain while BIRD hangs: the command times out, is counted and audited once, and
+        # is retried until BIRD answers again.
+        self.assertEqual(nodes[2].ctl("drain").returncode, 0)
+        self.assertGreaterEqual(
+            nodes[2].metric('ballast_bgp_daemon_failures_total{kind="command"}'), 1)
+        self.assertEqual([r["kind"] for r in nodes[2].audit()].count("bgp.daemon_failed"), 1)
+        os.kill(bird, signal.SIGCONT)
+        wait_for(lambda: "bgp.daemon_recovered" in [r["kind"] for r in nodes[2].audit()], 15,
+                 "the withdrawal to reach BIRD once it answers")
+        self.assertEqual(nodes[2].metric("ballast_bgp_vip_announced"), 0)
 
 
 class BgpStartTest(unittest.TestCase):
