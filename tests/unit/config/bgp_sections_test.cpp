@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "config/config_json.h"
 #include "config/loader.h"
 
 namespace ballast::config {
@@ -76,6 +77,20 @@ TEST(BgpSectionsTest, AbsentSectionIsNotPresent) {
   const auto r = load("workers: 1\n");
   ASSERT_TRUE(r.errors.empty()) << firstError(r);
   EXPECT_FALSE(r.config->bgp.present);
+  EXPECT_TRUE(toJson(*r.config)["bgp"].is_null());
+}
+
+TEST(BgpSectionsTest, EffectiveConfigShowsTheSection) {
+  const auto r = load(bgpWith("  hold_time: 6s\n"));
+  ASSERT_TRUE(r.errors.empty()) << firstError(r);
+  const auto j = toJson(*r.config)["bgp"];
+  EXPECT_EQ(j["daemon"], "bird");
+  EXPECT_EQ(j["asn"], 65001);
+  EXPECT_EQ(j["router_id"], "198.18.1.2");
+  EXPECT_EQ(j["peers"], nlohmann::json::parse(R"([{"address": "198.18.1.1", "asn": 65000}])"));
+  EXPECT_EQ(j["vips"], nlohmann::json::array({"198.18.100.1/32"}));
+  EXPECT_EQ(j["announce_when"], "healthy");
+  EXPECT_EQ(j["hold_time_s"], 6);
 }
 
 TEST(BgpSectionsTest, RefusesWithLineAndColumn) {
