@@ -105,6 +105,7 @@ class BirdBgpPlane final : public BgpPlane {
   ~BirdBgpPlane() override = default;
 
   std::string_view name() const override { return "bgp"; }
+  const config::BgpSettings& settings() const override { return bgp_; }
 
   bool apply(const config::ConfigPtr& config, std::string* error) override {
     const auto& next = config->bgp;

@@ -20,6 +20,9 @@ class BgpPlane : public control::Plane {
   // thread only; cheap when nothing changed, one control-socket round trip (bounded) when
   // something did. Also restarts a BIRD child that died.
   virtual void setWanted(const std::vector<bool>& wanted, std::string_view why) = 0;
+  // The settings last applied: after a refused reload they are the old ones, and the gate must
+  // be computed over their VIPs, not the new file's.
+  virtual const config::BgpSettings& settings() const = 0;
 };
 
 std::unique_ptr<BgpPlane> makeBgpPlane(const control::PlaneContext& ctx);

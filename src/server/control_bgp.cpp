@@ -53,7 +53,7 @@ std::vector<bool> ControlThread::bgpWanted() const {
       views.push_back({l.bind, listenerServes(*snapshot_, l)});
     }
   }
-  return bgp::announceGate(config_->bgp, ready(), views);
+  return bgp::announceGate(bgp_plane_ ? bgp_plane_->settings() : config_->bgp, ready(), views);
 }
 
 void ControlThread::updateBgp(std::string_view why) {
