@@ -16,6 +16,8 @@ packages=(
   python3 curl iproute2 procps psmisc haproxy nginx libnginx-mod-stream wrk
   nghttp2-client python3-h2 python3-grpcio apache2-utils brotli zstd
   nftables ipvsadm keepalived prometheus tmux openssl chromium pebble testssl.sh
+  # BGP announcement (tests/integration/test_bgp_ecmp.py): ballast runs BIRD 2 per node
+  bird2
   # the protocol health checks' real servers (tests/integration/test_health_checks.py)
   postgresql mariadb-server redis-server redis-tools dnsmasq
   # make test-ipvs: Debian's kernel (with ip_vs) under qemu, a busybox initramfs

@@ -27,7 +27,7 @@ constexpr std::string_view kControlHelp =
 SYNOPSIS
   ballast status [--json]
   ballast show status|config|listeners|certificates|pools|backends [POOL]|events|services|
-               uplinks [--json]
+               uplinks|bgp [--json]
   ballast backend add POOL ADDRESS [WEIGHT]
   ballast backend remove POOL ADDRESS
   ballast backend weight POOL ADDRESS WEIGHT
@@ -313,7 +313,7 @@ int show(const std::vector<std::string>& w, const std::string& socket, bool as_j
   if (what == "events") {
     return call(socket, "GET", "/api/v1/events", "", as_json, printEvents);
   }
-  if (what == "services" || what == "uplinks") {
+  if (what == "services" || what == "uplinks" || what == "bgp") {
     return call(socket, "GET", "/api/v1/" + what, "", true, nullptr);
   }
   if (what == "backends") {
@@ -335,7 +335,7 @@ int show(const std::vector<std::string>& w, const std::string& socket, bool as_j
   }
   return usage(
       "show what? status, config, listeners, certificates, pools, backends, events, services, "
-      "uplinks");
+      "uplinks, bgp");
 }
 
 void printBackendResult(const json& j) {

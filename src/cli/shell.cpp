@@ -264,7 +264,8 @@ std::vector<ShellCandidate> shellCandidates(const std::vector<std::string>& w, c
               {"backends", "every backend, or one pool's: show backends POOL"},
               {"events", "the audit trail"},
               {"services", "kernel plane virtual services"},
-              {"uplinks", "uplink plane state"}};
+              {"uplinks", "uplink plane state"},
+              {"bgp", "VIPs announced over BGP"}};
     }
     if (w.size() == 2 && w[1] == "backends") {
       return poolNames;

@@ -502,6 +502,22 @@ json toJson(const Config& config) {
   for (const auto& v : config.virtual_services) {
     services.push_back({{"name", v.name}});
   }
+  json bgp = nullptr;
+  if (config.bgp.present) {
+    json peers = json::array();
+    for (const auto& p : config.bgp.peers) {
+      peers.push_back({{"address", p.address.hostString()}, {"asn", p.asn}});
+    }
+    bgp = {{"daemon", config.bgp.daemon == BgpDaemon::kBird ? "bird" : "frr"},
+           {"asn", config.bgp.asn},
+           {"router_id", config.bgp.router_id.hostString()},
+           {"peers", peers},
+           {"vips", cidrs(config.bgp.vips)},
+           {"announce_when",
+            config.bgp.announce_when == BgpAnnounceWhen::kHealthy ? "healthy" : "always"},
+           {"hold_time_s", config.bgp.hold_time.count()},
+           {"state_dir", config.bgp.state_dir}};
+  }
   return {{"workers", config.workers},
           {"shutdown_timeout_s", seconds(config.shutdown_timeout)},
           {"listeners", listeners},
@@ -511,7 +527,8 @@ json toJson(const Config& config) {
           {"reload", {{"watch", config.reload.watch}}},
           {"virtual_services", services},
           {"uplinks", uplinks},
-          {"lan_interfaces", config.lan_interfaces}};
+          {"lan_interfaces", config.lan_interfaces},
+          {"bgp", bgp}};
 }
 
 std::string_view protocolName(Protocol p) {

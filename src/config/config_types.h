@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "balance/algorithm.h"
+#include "config/bgp_types.h"
 #include "config/circuit_types.h"
 #include "config/content_types.h"
 #include "config/control_types.h"
@@ -639,6 +640,8 @@ struct Config {
   std::vector<Uplink> uplinks;
   UplinkPolicy uplink_policy;
   std::vector<std::string> lan_interfaces;
+  // Announcement of VIPs over BGP.
+  BgpSettings bgp;
 
   const Pool* findPool(const std::string& name) const {
     for (const auto& p : pools) {

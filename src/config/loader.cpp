@@ -44,7 +44,8 @@ constexpr auto joinKeys(const std::array<std::string_view, N>&... lists) {
    ...);
   return out;
 }
-constexpr auto kTopKeys = joinKeys(kProxyTopKeys, kControlTopKeys, kKernelTopKeys, kUplinkTopKeys);
+constexpr auto kTopKeys =
+    joinKeys(kProxyTopKeys, kControlTopKeys, kKernelTopKeys, kUplinkTopKeys, kBgpTopKeys);
 constexpr std::array kLoggingKeys = {"level"sv, "format"sv,       "file"sv,
                                      "gelf"sv,  "repeat_burst"sv, "repeat_interval"sv};
 // Settings of the process as a whole: only the top file may set them.
@@ -257,6 +258,7 @@ class Loader {
     readControlSections(file, top, config_);
     readKernelSections(file, top, config_);
     readUplinkSections(file, top, config_);
+    readBgpSections(file, top, config_);
     // Last, so this file's listeners and pools come before those it includes.
     if (const Field* f = top.find("include")) {
       readIncludes(file, *f, dir, depth);

@@ -16,9 +16,11 @@ inline constexpr std::array<std::string_view, 3> kControlTopKeys = {"admin", "me
 inline constexpr std::array<std::string_view, 2> kKernelTopKeys = {"kernel", "virtual_services"};
 inline constexpr std::array<std::string_view, 3> kUplinkTopKeys = {"uplinks", "uplink_policy",
                                                                    "lan_interfaces"};
+inline constexpr std::array<std::string_view, 1> kBgpTopKeys = {"bgp"};
 
 void readControlSections(FileReader& file, const MapReader& top, Config& config);
 void readKernelSections(FileReader& file, const MapReader& top, Config& config);
 void readUplinkSections(FileReader& file, const MapReader& top, Config& config);
+void readBgpSections(FileReader& file, const MapReader& top, Config& config);
 
 }  // namespace ballast::config

@@ -87,6 +87,7 @@ std::vector<std::string> AdminApi::routes() {
       "GET /api/v1/events",
       "GET /api/v1/services",
       "GET /api/v1/uplinks",
+      "GET /api/v1/bgp",
       "POST /api/v1/upgrade",
       "GET /api/v1/cache",
       "POST /api/v1/cache/purge",
@@ -164,7 +165,8 @@ AdminResponse AdminApi::route(AdminRequest& request) {
   }
   if (parts.size() == 3) {
     if (what == "status" || what == "listeners" || what == "pools" || what == "config" ||
-        what == "events" || what == "services" || what == "uplinks" || what == "certificates") {
+        what == "events" || what == "services" || what == "uplinks" || what == "bgp" ||
+        what == "certificates") {
       if (!get) {
         return methodNotAllowed("GET");
       }
@@ -190,6 +192,7 @@ AdminResponse AdminApi::route(AdminRequest& request) {
       if (!plane) {
         return AdminResponse::error(404, "not_running",
                                     what == "services" ? "the kernel plane is not configured"
+                                    : what == "bgp"    ? "bgp: is not configured"
                                                        : "the uplink plane is not configured");
       }
       return AdminResponse::json(200, *plane);

@@ -47,6 +47,9 @@ json ControlThread::status() const {
   if (uplink_plane_) {
     planes.push_back("uplink");
   }
+  if (bgp_plane_) {
+    planes.push_back("bgp");
+  }
   json s = {{"version", BALLAST_VERSION},
             {"pid", getpid()},
             {"uptime_seconds", (core::monotonicMs() - started_ms_) / 1000},  // NOLINT
@@ -325,6 +328,7 @@ control::AdminResponse ControlThread::drainNode(const std::string& actor) {
     w->publish(snapshot_);
   }
   draining_ = true;
+  updateBgp("drain");
   audit_.record("admin.node_drain", actor, {{"draining", false}}, {{"draining", true}});
   core::LogLine(core::LogLevel::kWarn, "server.draining").str("actor", actor);
   return control::AdminResponse::json(
@@ -339,6 +343,9 @@ std::optional<json> ControlThread::planeStatus(std::string_view plane) const {
   }
   if (plane == "uplinks" && uplink_plane_) {
     return uplink_plane_->status();
+  }
+  if (plane == "bgp" && bgp_plane_) {
+    return bgp_plane_->status();
   }
   return std::nullopt;
 }

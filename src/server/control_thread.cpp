@@ -140,6 +140,7 @@ ControlThread::~ControlThread() {
   core::TimerWheel::cancel(watch_debounce_);
   core::TimerWheel::cancel(log_flush_);
   core::TimerWheel::cancel(outlier_sweep_);
+  core::TimerWheel::cancel(bgp_tick_);
   if (audit_subscription_ != 0) {
     audit_.unsubscribe(audit_subscription_);
   }
@@ -228,6 +229,7 @@ int ControlThread::run() {
   startAdmin(cfg);
   loop_->timers().schedule(log_flush_, core::logRepeatIntervalMs());
   startOutlierSweep();
+  startBgpTick();
   if (inherited_) {
     // Our workers accept on the inherited sockets now; let the old process go.
     if (!confirmHandover(*inherited_, &error)) {
@@ -264,6 +266,12 @@ int ControlThread::run() {
     loop_->runOnce(-1);
   }
   sd_notify(0, "STOPPING=1");
+  // Withdraw the VIPs before anything else: routers move new flows to the other nodes while
+  // this one still serves what it has. After a handover the new process has its own BIRD on
+  // the same state_dir: leave the files alone (stopPlanes then just kills our child).
+  if (bgp_plane_ && !handed_over_) {
+    bgp_plane_->stop();
+  }
   const uint64_t deadline =
       core::monotonicMs() + static_cast<uint64_t>(snapshot_->config->shutdown_timeout.count());
   core::LogLine(core::LogLevel::kInfo, "server.stopping")
@@ -555,8 +563,15 @@ bool ControlThread::syncPlanes(const config::ConfigPtr& cfg, bool starting) {
   if (!uplink_plane_ && !cfg->uplinks.empty()) {
     uplink_plane_ = uplink::makeUplinkPlane(ctx);
   }
+  if (!bgp_plane_ && cfg->bgp.present) {
+    bgp_plane_ = bgp::makeBgpPlane(ctx);
+  } else if (bgp_plane_ && !cfg->bgp.present) {
+    bgp_plane_->stop();  // the section was removed: withdraw and end the sessions
+    bgp_plane_.reset();
+  }
   bool ok = true;
-  for (control::Plane* plane : {kernel_plane_.get(), uplink_plane_.get()}) {
+  for (control::Plane* plane :
+       {kernel_plane_.get(), uplink_plane_.get(), static_cast<control::Plane*>(bgp_plane_.get())}) {
     if (plane == nullptr) {
       continue;
     }
@@ -569,11 +584,13 @@ bool ControlThread::syncPlanes(const config::ConfigPtr& cfg, bool starting) {
       ok = false;
     }
   }
+  updateBgp(starting ? "start" : "reload");
   return ok || !starting;
 }
 
 void ControlThread::stopPlanes() {
-  for (control::Plane* plane : {kernel_plane_.get(), uplink_plane_.get()}) {
+  for (control::Plane* plane :
+       {kernel_plane_.get(), uplink_plane_.get(), static_cast<control::Plane*>(bgp_plane_.get())}) {
     // After a handover the new process owns what the planes programmed: leave it in place.
     if (plane != nullptr && !handed_over_) {
       plane->stop();
@@ -581,6 +598,7 @@ void ControlThread::stopPlanes() {
   }
   kernel_plane_.reset();
   uplink_plane_.reset();
+  bgp_plane_.reset();
 }
 
 void ControlThread::stopWorkers(uint64_t deadline) {

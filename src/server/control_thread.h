@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "acme/acme_manager.h"
+#include "bgp/bgp_plane.h"
 #include "control/admin_api.h"
 #include "control/admin_server.h"
 #include "control/audit_log.h"
@@ -109,6 +110,12 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   // move breakers on the request path, where the audit log is not theirs to write.
   void auditBreakerChanges();
   static void onWatchDebounce(void* self);
+  // The BGP plane's gate (control_bgp.cpp): what to announce, per bgp.vips entry, and the
+  // periodic re-evaluation.
+  std::vector<bool> bgpWanted() const;
+  void updateBgp(std::string_view why);
+  void startBgpTick();
+  static void onBgpTick(void* self);
 
   RunOptions options_;
   core::IoKind io_ = core::IoKind::kAuto;
@@ -159,6 +166,8 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   std::unique_ptr<control::AdminServer> metrics_server_;
   std::unique_ptr<control::Plane> kernel_plane_;
   std::unique_ptr<control::Plane> uplink_plane_;
+  std::unique_ptr<bgp::BgpPlane> bgp_plane_;
+  core::Timer bgp_tick_;
   std::unique_ptr<acme::AcmeManager> acme_;
   std::unique_ptr<JwksFetcher> jwks_fetcher_;  // jwt: {jwks_url}
   core::Fd acme_event_fd_;                     // the ACME thread says "a certificate landed" here

@@ -775,7 +775,8 @@ std::string ControlThread::metricsText() const {
   if (acme_) {
     acme_->writeMetrics(out);
   }
-  for (const control::Plane* plane : {kernel_plane_.get(), uplink_plane_.get()}) {
+  for (const control::Plane* plane :
+       {kernel_plane_.get(), uplink_plane_.get(), static_cast<control::Plane*>(bgp_plane_.get())}) {
     if (plane != nullptr) {
       plane->writeMetrics(out);
     }

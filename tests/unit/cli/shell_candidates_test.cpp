@@ -53,7 +53,7 @@ TEST(ShellCandidatesTest, TopLevelCommands) {
 TEST(ShellCandidatesTest, ShowTopics) {
   EXPECT_EQ(words(shellCandidates({"show"}, kPools)),
             (std::vector<std::string>{"status", "config", "listeners", "certificates", "pools",
-                                      "backends", "events", "services", "uplinks"}));
+                                      "backends", "events", "services", "uplinks", "bgp"}));
   const auto pools = shellCandidates({"show", "backends"}, kPools);
   EXPECT_EQ(words(pools), (std::vector<std::string>{"app", "api"}));
   EXPECT_EQ(pools[0].help, "2 backends");

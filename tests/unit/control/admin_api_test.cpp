@@ -317,6 +317,7 @@ TEST_F(AdminApiTest, PlanesNotRunningAre404) {
   ops_.planes_running = false;
   EXPECT_EQ(call("GET", "/api/v1/services").status, 404);
   EXPECT_EQ(call("GET", "/api/v1/uplinks").status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/bgp").status, 404);
 }
 
 TEST_F(AdminApiTest, EventsAsJsonAndAsServerSentEvents) {
