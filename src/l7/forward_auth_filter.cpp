@@ -6,22 +6,18 @@
 #include "proto/http1/syntax.h"
 
 namespace ballast::l7 {
-namespace {
-
 static_assert(kForwardAuthResultCount == metrics::kForwardAuthResultKinds);
 
-void count(metrics::ListenerCounters& counters, ForwardAuthResult r) {
+void countForwardAuth(metrics::ListenerCounters& counters, ForwardAuthResult r) {
   counters.forward_auth_requests_total[static_cast<size_t>(r)].add();
 }
 
-void appendField(std::string& out, std::string_view name, std::string_view value) {
+void appendForwardAuthField(std::string& out, std::string_view name, std::string_view value) {
   out.append(name);
   out.append(": ");
   out.append(value);
   out.append("\r\n");
 }
-
-}  // namespace
 
 std::string_view forwardAuthResultName(ForwardAuthResult r) {
   switch (r) {
@@ -54,7 +50,7 @@ void applyForwardAuthAllowed(Exchange& ex, const config::ForwardAuth& auth,
 Verdict applyForwardAuthDenied(Exchange& ex, const ForwardAuthAnswer& answer) {
   ex.answer_fields.clear();
   for (const auto& [name, value] : answer.fields) {
-    appendField(ex.answer_fields, name, value);
+    appendForwardAuthField(ex.answer_fields, name, value);
   }
   ex.answer_storage = answer.body;
   ex.answer_type_storage = answer.content_type;
@@ -91,19 +87,20 @@ Verdict ForwardAuthFilter::onRequest(Exchange& ex, const RequestView& request,
   head.append("GET ");
   head.append(auth->path);
   head.append(" HTTP/1.1\r\n");
-  appendField(head, "Host", request.host.empty() ? std::string_view("localhost") : request.host);
-  appendField(head, "X-Forwarded-Method", request.method);
-  appendField(head, "X-Forwarded-Proto",
-              listener_.protocol == config::Protocol::kHttps ? "https" : "http");
+  appendForwardAuthField(head, "Host",
+                         request.host.empty() ? std::string_view("localhost") : request.host);
+  appendForwardAuthField(head, "X-Forwarded-Method", request.method);
+  appendForwardAuthField(head, "X-Forwarded-Proto",
+                         listener_.protocol == config::Protocol::kHttps ? "https" : "http");
   if (!request.host.empty()) {
-    appendField(head, "X-Forwarded-Host", request.host);
+    appendForwardAuthField(head, "X-Forwarded-Host", request.host);
   }
-  appendField(head, "X-Forwarded-Uri", request.target);
-  appendField(head, "X-Forwarded-For", client.hostString());
+  appendForwardAuthField(head, "X-Forwarded-Uri", request.target);
+  appendForwardAuthField(head, "X-Forwarded-For", client.hostString());
   for (const auto& h : request.headers) {
     for (const std::string& wanted : auth->copy_request_headers) {
       if (proto::http1::equalsIgnoreCase(h.name, wanted)) {
-        appendField(head, h.name, h.value);
+        appendForwardAuthField(head, h.name, h.value);
         break;
       }
     }
@@ -112,11 +109,11 @@ Verdict ForwardAuthFilter::onRequest(Exchange& ex, const RequestView& request,
   if (auth->cache_ttl.count() > 0) {
     if (const ForwardAuthAnswer* cached = cache_.find(head, ex.start_ms)) {
       if (cached->allowed()) {
-        count(counters_, ForwardAuthResult::kCachedAllowed);
+        countForwardAuth(counters_, ForwardAuthResult::kCachedAllowed);
         applyForwardAuthAllowed(ex, *auth, *cached);
         return {};
       }
-      count(counters_, ForwardAuthResult::kCachedDenied);
+      countForwardAuth(counters_, ForwardAuthResult::kCachedDenied);
       return applyForwardAuthDenied(ex, *cached);
     }
     ex.forward_auth_cache = &cache_;

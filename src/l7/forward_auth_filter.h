@@ -33,6 +33,11 @@ inline constexpr size_t kMaxForwardAuthBody = 64 * 1024;
 // What an answer does to the exchange. Allowed: the copied fields go to the backend (names
 // from `auth`, which outlives the exchange). Refused: the exchange is answered with the auth
 // service's status, fields and body; returns that verdict.
+// Counts one outcome in the listener's ballast_forward_auth_requests_total.
+void countForwardAuth(metrics::ListenerCounters& counters, ForwardAuthResult r);
+// Appends "name: value\r\n" (the subrequest's fields, the fields an answer adds to a head).
+void appendForwardAuthField(std::string& out, std::string_view name, std::string_view value);
+
 void applyForwardAuthAllowed(Exchange& ex, const config::ForwardAuth& auth,
                              const ForwardAuthAnswer& answer);
 Verdict applyForwardAuthDenied(Exchange& ex, const ForwardAuthAnswer& answer);

@@ -9,10 +9,6 @@ namespace {
 
 constexpr uint16_t kFirstServerError = 500;
 
-void count(metrics::ListenerCounters& counters, ForwardAuthResult r) {
-  counters.forward_auth_requests_total[static_cast<size_t>(r)].add();
-}
-
 }  // namespace
 
 void HttpUpstream::startAuth() {
@@ -31,7 +27,7 @@ void HttpUpstream::onForwardAuthDone(const ForwardAuthAnswer* answer, const char
   auto& counters = *env_.counters;
   auth_pending_ = false;
   if (answer == nullptr) {
-    count(counters, ForwardAuthResult::kError);
+    countForwardAuth(counters, ForwardAuthResult::kError);
     core::LogLine(core::LogLevel::kWarn, "l7.forward_auth_failed", core::LogRepeat::kLimited)
         .str("listener", env_.listener->name)
         .str("route", ex.route)
@@ -48,23 +44,20 @@ void HttpUpstream::onForwardAuthDone(const ForwardAuthAnswer* answer, const char
                                now + static_cast<uint64_t>(auth.cache_ttl.count()), now);
   }
   if (!answer->allowed()) {
-    count(counters, ForwardAuthResult::kDenied);
+    countForwardAuth(counters, ForwardAuthResult::kDenied);
     held_body_.clear();
     const Verdict v = applyForwardAuthDenied(ex, *answer);
     sink_.onUpstreamError(v.status, "refused by forward_auth");
     return;
   }
-  count(counters, ForwardAuthResult::kAllowed);
+  countForwardAuth(counters, ForwardAuthResult::kAllowed);
   Waited w = std::move(waited_);
   waited_ = {};
   // The vouched-for fields join the head before its blank line (the filter already removed a
   // client's own copies of them).
   std::string fields;
   for (const auto& [name, value] : answer->fields) {
-    fields.append(name);
-    fields.append(": ");
-    fields.append(value);
-    fields.append("\r\n");
+    appendForwardAuthField(fields, name, value);
   }
   if (w.head.size() >= 2) {
     w.head.insert(w.head.size() - 2, fields);
