@@ -417,6 +417,9 @@ json poolJson(const Pool& p) {
     if (!p.sticky_key_file.empty()) {
       j["sticky"]["key_file"] = p.sticky_key_file;  // the path only: the key stays out of the API
     }
+    if (p.sticky_store.enabled()) {
+      j["sticky"]["store"] = p.sticky_store.url();
+    }
   }
   if (p.discovery.hasFile()) {
     j["discovery"] = {{"file", p.discovery.file}};  // backends: the file's set in force

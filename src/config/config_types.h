@@ -582,6 +582,9 @@ struct Pool {
   // any node holding the key trusts it, and a client cannot forge one (l7/sticky.h).
   std::string sticky_key_file;
   std::string sticky_key;
+  // sticky.store: the session table lives in Redis (policy/sticky_store.h) and the cookie is an
+  // opaque random session id; nodes sharing the store follow each other's pins and re-pins.
+  StoreEndpoint sticky_store;
   UpstreamKeepalive keepalive;
   UpstreamTls tls;
   UpstreamProtocol upstream_protocol = UpstreamProtocol::kHttp1;

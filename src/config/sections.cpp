@@ -108,7 +108,7 @@ constexpr std::array kPoolKeys = {"name"sv,
                                   "failback"sv};
 constexpr std::array kDiscoveryKeys = {"file"sv, "dns_srv"sv};
 constexpr std::array kKeepaliveKeys = {"max_idle"sv, "idle_timeout"sv, "max_requests"sv};
-constexpr std::array kStickyKeys = {"cookie"sv, "ttl"sv, "key_file"sv};
+constexpr std::array kStickyKeys = {"cookie"sv, "ttl"sv, "key_file"sv, "store"sv};
 // A signing key shorter than this is refused: 32 characters (`openssl rand -hex 16`, 128 bits)
 // are the least that keeps a forged cookie out of reach.
 constexpr size_t kMinStickyKeyBytes = 32;
@@ -689,6 +689,25 @@ void readSticky(FileReader& file, const Field& field, Pool& pool) {
                                      "Max-Age counts in");
     } else {
       assign(pool.sticky_ttl, ttl);
+    }
+  }
+  if (const Field* f = map.find("store")) {
+    const auto text = readScalar(file, *f, "redis://HOST:PORT");
+    if (!text) {
+      return;
+    }
+    auto endpoint = parseRedisUrl(*text);
+    if (!endpoint) {
+      reportExpected(file, *f, "redis://HOST:PORT", quote(*text));
+    } else if (map.find("key_file") != nullptr) {
+      // A stored session id names nothing by itself: there is nothing for a key to sign.
+      file.error(f->key_mark,
+                 "store: the session id it issues is random and looked up in the "
+                 "store, so key_file (signed cookies without a store) cannot be "
+                 "given beside it");
+      return;  // the key file is not read: it is not used
+    } else {
+      pool.sticky_store = std::move(*endpoint);
     }
   }
   if (const Field* f = map.find("key_file")) {

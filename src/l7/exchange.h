@@ -68,6 +68,10 @@ struct Exchange {
   const config::Route* route_config = nullptr;  // null: the listener's default pool
   uint64_t hash_key = 0;
   int sticky = -1;  // backend index the client's sticky cookie names, when up
+  // Stored sticky pools: the session id the cookie carried (well-formed), and whether the store
+  // had a live pin for it (l7/sticky.h).
+  std::string sticky_session;
+  bool sticky_known = false;
   uint8_t tries = 0;
   uint32_t tried[kMaxTries] = {};
   std::string location;  // a redirect answered by the edge (Verdict::location points here)

@@ -196,6 +196,8 @@ void Exchange::resetCore() {
   pool_index = -1;
   hash_key = 0;
   sticky = -1;
+  sticky_session.clear();
+  sticky_known = false;
   start_ms = connect_ms = response_ms = 0;
   bytes_in = bytes_out = 0;
   status = 0;
@@ -292,6 +294,8 @@ Verdict beginRequest(const ExchangeEnv& env, Exchange& ex, const RequestView& re
         stickyBackend(pool, findCookie(request.headers, pool_config.sticky_cookie),
                       core::unixMs() / core::kMsPerSecond);
     ex.sticky = stuck.backend ? static_cast<int>(*stuck.backend) : -1;
+    ex.sticky_session.assign(stuck.session);
+    ex.sticky_known = stuck.known;
     if (stuck.rejected) {
       env.counters->sticky_rejected_total.add();
       core::LogLine(core::LogLevel::kWarn, "l7.sticky_rejected", core::LogRepeat::kLimited)

@@ -551,11 +551,14 @@ struct H2Stream final : UpstreamSink {
     const uint32_t chosen = ex.tries > 0 ? ex.tried[ex.tries - 1] : 0;
     if (!pool_config.sticky_cookie.empty() && ex.backend && ex.sticky != static_cast<int>(chosen)) {
       auto& cookie = env.scratch->set_cookie;
-      cookie = stickySetCookie(pool_config, *ex.backend, core::unixMs() / core::kMsPerSecond);
+      cookie = stickySetCookie(pool_config, *ex.backend, core::unixMs() / core::kMsPerSecond,
+                               ex.sticky_session, ex.sticky_known);
       constexpr std::string_view kSetCookie = "set-cookie";
-      nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(kSetCookie.data())),
-                     reinterpret_cast<uint8_t*>(cookie.data()), kSetCookie.size(), cookie.size(),
-                     NGHTTP2_NV_FLAG_NONE});
+      if (!cookie.empty()) {
+        nva.push_back({const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(kSetCookie.data())),
+                       reinterpret_cast<uint8_t*>(cookie.data()), kSetCookie.size(), cookie.size(),
+                       NGHTTP2_NV_FLAG_NONE});
+      }
     }
     answered = true;
     // An empty body ends the stream with the HEADERS frame: gRPC's trailers-only answer (an

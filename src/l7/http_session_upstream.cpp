@@ -168,8 +168,11 @@ bool HttpSession::onResponseHead(const h1::ResponseHead& head) {
       ex_->sticky != static_cast<int>(chosen)) {
     // First visit, or the old backend went down: pin the client to the one that answered.
     auto& cookie = env_.scratch->set_cookie;
-    cookie = stickySetCookie(pool_config, *ex_->backend, core::unixMs() / core::kMsPerSecond);
-    add[n_add++] = {"Set-Cookie", cookie};
+    cookie = stickySetCookie(pool_config, *ex_->backend, core::unixMs() / core::kMsPerSecond,
+                             ex_->sticky_session, ex_->sticky_known);
+    if (!cookie.empty()) {
+      add[n_add++] = {"Set-Cookie", cookie};
+    }
   }
   if (head.status == kSwitching) {
     add[n_add++] = {"Connection", "upgrade"};

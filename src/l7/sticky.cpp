@@ -4,13 +4,16 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
 
 #include "core/hex.h"
+#include "policy/sticky_store.h"
 
 namespace ballast::l7 {
 namespace {
@@ -50,6 +53,78 @@ std::string mac(const config::Pool& pool, std::string_view signed_part) {
   return hex;
 }
 
+constexpr size_t kSessionBytes = 16;  // 128 random bits: not guessable, not colliding
+constexpr size_t kSessionChars = kSessionBytes * 2;
+constexpr size_t kStoreCacheSlots = 8;
+
+bool isSessionId(std::string_view v) {
+  return v.size() == kSessionChars && std::all_of(v.begin(), v.end(), [](char c) {
+           return kHexDigits.find(c) != std::string_view::npos;
+         });
+}
+
+std::string newSessionId() {
+  std::array<unsigned char, kSessionBytes> raw{};
+  if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) {
+    return {};  // the caller falls back to an unstored cookie-less answer
+  }
+  std::string id;
+  id.reserve(kSessionChars);
+  for (const unsigned char b : raw) {
+    id.push_back(kHexDigits[b >> 4U]);
+    id.push_back(kHexDigits[b & 0xfU]);
+  }
+  return id;
+}
+
+// The pool's store, remembered per worker so the registry's mutex is taken once per pool and
+// endpoint, not per request. The endpoint is compared too: a new config may reuse a freed
+// Pool's address.
+policy::StickyStore& storeOf(const config::Pool& pool) {
+  struct Slot {
+    const config::Pool* pool = nullptr;
+    config::StoreEndpoint endpoint;
+    policy::StickyStore* store = nullptr;
+  };
+  thread_local std::array<Slot, kStoreCacheSlots> slots{};
+  thread_local size_t next = 0;
+  for (auto& s : slots) {
+    if (s.pool == &pool && s.endpoint.port == pool.sticky_store.port &&
+        s.endpoint.host == pool.sticky_store.host) {
+      return *s.store;
+    }
+  }
+  Slot& s = slots[next++ % slots.size()];
+  s = {&pool, pool.sticky_store,
+       &policy::StickyStore::forEndpoint(pool.sticky_store.host, pool.sticky_store.port)};
+  return *s.store;
+}
+
+StickyLookup storedBackend(upstream::WorkerPool& pool, std::string_view value,
+                           uint64_t now_unix_s) {
+  StickyLookup out;
+  if (!isSessionId(value)) {
+    return out;  // none, or not one of ours: a new session
+  }
+  out.session = value;
+  const auto& rt = pool.runtime();
+  const auto backend =
+      storeOf(*rt.config).find(policy::StickyStore::keyOf(rt.config->name, value), now_unix_s);
+  if (!backend) {
+    return out;
+  }
+  out.known = true;
+  for (uint32_t i = 0; i < rt.backends.size(); ++i) {
+    if (rt.backends[i]->name == *backend) {
+      if (pool.isUp(i)) {
+        out.backend = i;
+      }
+      break;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string stickyValue(const config::Pool& pool, const upstream::BackendState& backend,
@@ -68,9 +143,25 @@ std::string stickyValue(const config::Pool& pool, const upstream::BackendState& 
 }
 
 std::string stickySetCookie(const config::Pool& pool, const upstream::BackendState& backend,
-                            uint64_t now_unix_s) {
-  return pool.sticky_cookie + "=" + stickyValue(pool, backend, now_unix_s) + "; Path=/; Max-Age=" +
-         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(pool.sticky_ttl).count()) +
+                            uint64_t now_unix_s, std::string& session, bool known) {
+  const auto ttl = std::chrono::duration_cast<std::chrono::seconds>(pool.sticky_ttl).count();
+  std::string value;
+  if (pool.sticky_store.enabled()) {
+    if (session.empty()) {
+      session = newSessionId();
+      known = false;
+    }
+    if (session.empty()) {
+      return {};
+    }
+    storeOf(pool).pin(policy::StickyStore::keyOf(pool.name, session), backend.name,
+                      now_unix_s + static_cast<uint64_t>(ttl),
+                      known ? policy::PinKind::kMove : policy::PinKind::kClaim);
+    value = session;
+  } else {
+    value = stickyValue(pool, backend, now_unix_s);
+  }
+  return pool.sticky_cookie + "=" + value + "; Path=/; Max-Age=" + std::to_string(ttl) +
          "; HttpOnly";
 }
 
@@ -82,6 +173,9 @@ StickyLookup stickyBackend(upstream::WorkerPool& pool, std::string_view value,
   }
   const auto& rt = pool.runtime();
   const config::Pool& cfg = *rt.config;
+  if (cfg.sticky_store.enabled()) {
+    return storedBackend(pool, value, now_unix_s);
+  }
   std::string_view id = value;
   if (!cfg.sticky_key.empty()) {
     // <id>.<expiry>.<mac>

@@ -19,6 +19,7 @@
 #include "policy/gcra_table.h"
 #include "policy/jwt.h"
 #include "policy/redis_store.h"
+#include "policy/sticky_store.h"
 #include "proto/grpc/grpc_fields.h"
 #include "server/control_thread.h"
 #include "server/jwks_fetcher.h"
@@ -110,6 +111,42 @@ void writeCacheMetrics(metrics::PrometheusWriter& out) {
 
 // Per rate_limit rule (listener's and routes'), from the rule's shared counters; and the shared
 // table's evictions.
+
+// Pools with `sticky: {store}`: this node's copy of the sessions and how the store fares.
+void writeStickyStoreMetrics(metrics::PrometheusWriter& out) {
+  out.family("ballast_sticky_store_up", "gauge",
+             "1 while the sticky-session store answers, 0 while it is unreachable.");
+  out.family("ballast_sticky_store_sessions", "gauge",
+             "Sticky sessions this node holds (its own and those the store told it of).");
+  out.family("ballast_sticky_store_writes_total", "counter",
+             "Pins written to the sticky-session store.");
+  out.family("ballast_sticky_store_received_total", "counter",
+             "Pins of other nodes received from the sticky-session store.");
+  out.family(
+      "ballast_sticky_store_fallbacks_total", "counter",
+      "Pins made while the store was unreachable: kept on this node, written on its return.");
+  out.family("ballast_sticky_store_failures_total", "counter",
+             "Connections to the sticky-session store lost or refused.");
+  out.family("ballast_sticky_store_resyncs_total", "counter",
+             "Times this node pushed its unwritten pins and read the store back (each connect).");
+  out.family("ballast_sticky_store_claims_lost_total", "counter",
+             "New pins refused because another node had pinned the session first (its pin won).");
+  out.family("ballast_sticky_store_evictions_total", "counter",
+             "Live sessions dropped from this node's table because it was full.");
+  policy::StickyStore::forEach([&](const policy::StickyStore& s) {
+    const std::initializer_list<Label> l = {{"store", s.url()}};
+    out.sampleInt("ballast_sticky_store_up", l, s.up() ? 1 : 0);
+    out.sampleInt("ballast_sticky_store_sessions", l, s.sessions());
+    out.sampleInt("ballast_sticky_store_writes_total", l, s.writes());
+    out.sampleInt("ballast_sticky_store_received_total", l, s.received());
+    out.sampleInt("ballast_sticky_store_fallbacks_total", l, s.fallbacks());
+    out.sampleInt("ballast_sticky_store_failures_total", l, s.failures());
+    out.sampleInt("ballast_sticky_store_resyncs_total", l, s.resyncs());
+    out.sampleInt("ballast_sticky_store_claims_lost_total", l, s.claimsLost());
+    out.sampleInt("ballast_sticky_store_evictions_total", l, s.evictions());
+  });
+}
+
 void writeRateLimitMetrics(const config::Config& cfg, metrics::PrometheusWriter& out) {
   out.family("ballast_rate_limit_limited_total", "counter",
              "HTTP requests a rate_limit rule answered with 429.");
@@ -157,6 +194,7 @@ void writeRateLimitMetrics(const config::Config& cfg, metrics::PrometheusWriter&
     out.sampleInt("ballast_rate_limit_store_share_evictions_total", {{"store", s.url()}},
                   s.shares().evictions());
   });
+  writeStickyStoreMetrics(out);
 }
 
 // Pools with `circuit_breaker:` (or a backend's own max_connections): refusals by reason,

@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/socket.h"
+#include "policy/sticky_store.h"
 
 namespace ballast::server {
 namespace {
@@ -156,6 +157,10 @@ SnapshotPtr SnapshotBuilder::build(config::ConfigPtr config, const Snapshot* pre
       }
     }
     snap->upstream_tls.push_back(std::move(upstream_tls));
+    if (p.sticky_store.enabled()) {
+      // Connected now, not at the first request: it has read the other nodes' pins by then.
+      policy::StickyStore::forEndpoint(p.sticky_store.host, p.sticky_store.port);
+    }
     auto rt = std::make_unique<upstream::PoolRuntime>();
     rt->config = &p;
     auto& gen = pool_generations_[p.name];

@@ -749,8 +749,21 @@ TEST(HttpRoutesExtTest, StickyErrors) {
         "r.yaml:3:30: ttl: 1s500ms is not a whole number of seconds, which the cookie's Max-Age "
         "counts in");
   error("sticky: {cookie: s, path: /}",
-        "r.yaml:3:25: unknown key \"path\" in sticky; allowed keys: cookie, ttl, key_file");
+        "r.yaml:3:25: unknown key \"path\" in sticky; allowed keys: cookie, ttl, key_file, store");
   error("sticky: BALLAST_ID", "r.yaml:3:13: sticky: expected a mapping, got \"BALLAST_ID\"");
+  error("sticky: {cookie: s, store: \"http://127.0.0.1:6379\"}",
+        "r.yaml:3:33: store: expected redis://HOST:PORT, got \"http://127.0.0.1:6379\"");
+  error("sticky: {cookie: s, key_file: /dev/null, store: \"redis://127.0.0.1:6379\"}",
+        "r.yaml:3:46: store: the session id it issues is random and looked up in the store, so "
+        "key_file (signed cookies without a store) cannot be given beside it");
+}
+
+TEST(HttpRoutesExtTest, StickyStore) {
+  const Pool p = loadPool("sticky: {cookie: SID, store: \"redis://[::1]:6380\"}");
+  EXPECT_EQ(p.sticky_store.host, "::1");
+  EXPECT_EQ(p.sticky_store.port, 6380);
+  EXPECT_EQ(p.sticky_store.url(), "redis://[::1]:6380");
+  EXPECT_FALSE(loadPool("sticky: {cookie: SID}").sticky_store.enabled());
 }
 
 }  // namespace
