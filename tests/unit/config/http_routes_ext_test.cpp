@@ -752,7 +752,7 @@ TEST(HttpRoutesExtTest, StickyErrors) {
         "r.yaml:3:25: unknown key \"path\" in sticky; allowed keys: cookie, ttl, key_file, store");
   error("sticky: BALLAST_ID", "r.yaml:3:13: sticky: expected a mapping, got \"BALLAST_ID\"");
   error("sticky: {cookie: s, store: \"http://127.0.0.1:6379\"}",
-        "r.yaml:3:33: store: expected redis://HOST:PORT, got \"http://127.0.0.1:6379\"");
+        "r.yaml:3:32: store: expected redis://HOST:PORT, got \"http://127.0.0.1:6379\"");
   error("sticky: {cookie: s, key_file: /dev/null, store: \"redis://127.0.0.1:6379\"}",
         "r.yaml:3:46: store: the session id it issues is random and looked up in the store, so "
         "key_file (signed cookies without a store) cannot be given beside it");
