@@ -10,6 +10,8 @@
 #                          DR backends d1..d3 198.18.0.11-13 holding VIP .20 on lo
 #   bridge swb (back L2):  lb 198.18.1.1, NAT backends n1..n3 198.18.1.11-13:8080 (gateway lb)
 # Each backend's busybox httpd answers with its own name; http_count.py counts who answered.
+# Part 3 adds lb1 198.18.0.5 and lb2 .6 on sw (mh VIP .30 on lo), d1..d3 holding .30 on lo with a
+# line server on 7000, and client source addresses .101-.108.
 set -uo pipefail
 
 BALLAST="$1"
@@ -403,6 +405,10 @@ mh_tests() {
   # The negatives: the same move must break when lb2 cannot or does not choose alike.
   ip netns exec lb2 sysctl -qw net.ipv4.vs.sloppy_tcp=0
   check "mh: without sloppy_tcp on lb2 every moved flow is reset" flows_reset
+  check "doctor warns about sloppy_tcp=0 with mh" sh -c "ip netns exec lb2 $BALLAST doctor \
+    -c $WORK/mh.yaml | tee /dev/stderr | grep -E 'warn.*net\.ipv4\.vs\.sloppy_tcp = 0'"
+  check "doctor is content with sloppy_tcp=1" sh -c "ip netns exec lb1 $BALLAST doctor \
+    -c $WORK/mh.yaml | tee /dev/stderr | grep -E 'ok.*net\.ipv4\.vs\.sloppy_tcp = 1'"
   ip netns exec lb2 sysctl -qw net.ipv4.vs.sloppy_tcp=1
   write_mh_config rr 1
   check "rr: ballast apply on lb2 (lb1 stays mh)" \
