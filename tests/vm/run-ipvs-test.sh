@@ -7,8 +7,8 @@
 #
 # Environment: BALLAST_VM_KERNEL (a /boot/vmlinuz-*; default: the newest one with ip_vs modules),
 # BALLAST_VM_ACCEL (kvm|tcg; default kvm when /dev/kvm is usable), BALLAST_VM_TIMEOUT (seconds,
-# default 300), BALLAST_VM_WORKDIR (initramfs, staged binaries, console log; default a new
-# /var/tmp/ballast-vm.* removed afterwards),
+# default 600: TCG on a busy host takes about 6 minutes), BALLAST_VM_WORKDIR (initramfs, staged
+# binaries, console log; default a new /var/tmp/ballast-vm.* removed afterwards),
 # BALLAST_VM_TEST (the guest script; default tests/vm/guest-ipvs-test.sh).
 # Needs: qemu-system-x86, linux-image-amd64, busybox-static, cpio, kmod (Debian packages).
 set -euo pipefail
@@ -25,7 +25,7 @@ if [ $# -ge 2 ]; then
   [ -x "$ipvs_tool" ] || die "not executable: $ipvs_tool"
 fi
 guest_test="$(realpath "${BALLAST_VM_TEST:-$here/guest-ipvs-test.sh}")"
-timeout_s="${BALLAST_VM_TIMEOUT:-300}"
+timeout_s="${BALLAST_VM_TIMEOUT:-600}"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: apt-get install qemu-system-x86"
 busybox="$(command -v busybox || true)"
 [ -n "$busybox" ] && file -L "$busybox" 2>/dev/null | grep -q 'statically linked' \
