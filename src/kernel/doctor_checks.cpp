@@ -66,11 +66,13 @@ std::vector<DoctorFinding> kernelDoctorChecks(const config::Config& config) {
   bool v4 = false;
   bool v6 = false;
   bool dr = false;
+  bool mh = false;
   uint64_t backends = 0;
   for (const auto& vs : config.virtual_services) {
     v4 |= !vs.vip.isV6();
     v6 |= vs.vip.isV6();
     dr |= vs.forwarding == config::KernelForwarding::kDr;
+    mh |= vs.scheduler == config::KernelScheduler::kMh;
     backends += vs.backends.size();
   }
   // NAT (nftables DNAT, IPVS nat) forwards every packet to a backend through this host.
@@ -91,6 +93,13 @@ std::vector<DoctorFinding> kernelDoctorChecks(const config::Config& config) {
     out.push_back(sysctlFinding("net.ipv4.conf.all.arp_announce", kArpAnnounceWanted, false,
                                 Severity::kWarn,
                                 "DR backends must not announce the VIP as a source address"));
+  }
+  if (mh && config.kernel.driver == config::KernelDriver::kIpvs) {
+    // mh is chosen so that every node picks the same backend for a flow that ECMP moves to it
+    // (docs/scale-out.md); without sloppy_tcp IPVS schedules only a SYN and the moved flow is
+    // reset. The sysctl appears once ip_vs is loaded.
+    out.push_back(sysctlFinding("net.ipv4.vs.sloppy_tcp", 1, false, Severity::kWarn,
+                                "a flow that ECMP moves to this node from another is reset"));
   }
   if (config.kernel.driver == config::KernelDriver::kNftables) {
     DoctorFinding f{.check = "nf_conntrack_max"};

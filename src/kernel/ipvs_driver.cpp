@@ -32,6 +32,12 @@ const char* ipvsScheduler(config::KernelScheduler s) {
   return "wrr";
 }
 
+// Ballast takes a backend out by weight 0 (health, drain). mh alone needs a flag for that to
+// mean "others take its clients" rather than "its clients are dropped".
+uint32_t schedulerFlags(config::KernelScheduler s) {
+  return s == config::KernelScheduler::kMh ? kIpvsMhFallback : 0;
+}
+
 std::optional<config::KernelScheduler> fromIpvsScheduler(const std::string& name) {
   using S = config::KernelScheduler;
   static const std::map<std::string, S, std::less<>> kByName = {{"rr", S::kRr},   {"wrr", S::kWrr},
@@ -110,9 +116,9 @@ std::optional<ServiceState> IpvsDriver::toState(const IpvsService& s,
   } else {
     st.intact = false;
   }
-  if ((s.flags & ~static_cast<uint32_t>(IP_VS_SVC_F_PERSISTENT)) != 0 ||
+  if ((s.flags & ~static_cast<uint32_t>(IP_VS_SVC_F_PERSISTENT)) != schedulerFlags(st.scheduler) ||
       (s.persistent() && s.netmask != hostNetmask(s.af))) {
-    st.intact = false;  // one-packet, scheduler flags or a netmask set by hand
+    st.intact = false;  // one-packet, scheduler flags or a netmask set by hand, or mh's missing
   }
   st.persistence_s = s.persistent() ? s.timeout_s : 0;
   st.forwarding = config::KernelForwarding::kNat;
@@ -138,7 +144,7 @@ IpvsService IpvsDriver::toService(const ServiceState& s) {
   svc.address = s.vip;
   svc.address.setPort(s.ports.empty() ? 0 : s.ports.front());
   svc.scheduler = ipvsScheduler(s.scheduler);
-  svc.flags = s.persistence_s > 0 ? IP_VS_SVC_F_PERSISTENT : 0;
+  svc.flags = (s.persistence_s > 0 ? IP_VS_SVC_F_PERSISTENT : 0) | schedulerFlags(s.scheduler);
   svc.timeout_s = s.persistence_s;
   svc.netmask = hostNetmask(svc.af);
   return svc;

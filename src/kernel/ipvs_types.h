@@ -17,6 +17,12 @@ namespace ballast::kernel {
 // only these are ours to set and compare.
 constexpr uint32_t kIpvsUserFlags = IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_ONEPACKET |
                                     IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2 | IP_VS_SVC_F_SCHED3;
+// The mh scheduler's flags, defined only inside the kernel's ip_vs_mh.c. Fallback: a client
+// whose table slot holds a weight-0 destination is re-hashed to a live one instead of dropped
+// ("no destination available"); mh keeps weight-0 destinations in its table so that the other
+// clients do not move.
+constexpr uint32_t kIpvsMhFallback = IP_VS_SVC_F_SCHED1;
+constexpr uint32_t kIpvsMhPort = IP_VS_SVC_F_SCHED2;
 // Persistence netmask meaning "per client address": all ones for IPv4, a prefix length for IPv6.
 constexpr uint32_t kIpvsNetmaskV4Host = 0xffffffffU;
 constexpr uint32_t kIpvsNetmaskV6Host = 128;

@@ -10,6 +10,8 @@
 #                          DR backends d1..d3 198.18.0.11-13 holding VIP .20 on lo
 #   bridge swb (back L2):  lb 198.18.1.1, NAT backends n1..n3 198.18.1.11-13:8080 (gateway lb)
 # Each backend's busybox httpd answers with its own name; http_count.py counts who answered.
+# Part 3 adds lb1 198.18.0.5 and lb2 .6 on sw (mh VIP .30 on lo), d1..d3 holding .30 on lo with a
+# line server on 7000, and client source addresses .101-.108.
 set -uo pipefail
 
 BALLAST="$1"
@@ -288,6 +290,139 @@ apply_tests() {
   check "the foreign service survived" ipvs_has "^TCP  198\.18\.0\.50:80 rr"
 }
 
+# Part 3: ECMP moves a flow to another node. Two load balancers lb1 and lb2 (198.18.0.5, .6,
+# on the front bridge) get the SAME file by `ballast apply`: one DR service with scheduler mh
+# over d1..d3, which hold the VIP on lo. The client opens one connection per source address
+# through lb1, then its route to the VIP is switched to lb2 and each same connection carries on:
+# lb2 has no entry for it and must pick the same backend, or that backend's RST ends it.
+# mh hashes the source address only (the mh-port flag is not set), so the flows differ by
+# source address, not by port.
+MH_VIP=198.18.0.30
+MH_PORT=7000
+LB1=198.18.0.5
+LB2=198.18.0.6
+MH_SOURCES="198.18.0.101 198.18.0.102 198.18.0.103 198.18.0.104 198.18.0.105 198.18.0.106
+  198.18.0.107 198.18.0.108"
+
+mh_setup() {
+  ip -batch - <<<"netns add lb1
+link add lb1-e type veth peer name eth0 netns lb1
+link set lb1-e master sw up
+netns add lb2
+link add lb2-e type veth peer name eth0 netns lb2
+link set lb2-e master sw up" || return 1
+  local n i src addrs=""
+  for n in 1 2; do
+    # The VIP on lo, as on a routed ECMP node; it only reaches the node by the client's route.
+    ip -n "lb$n" -batch - <<<"link set lo up
+addr add $MH_VIP/32 dev lo
+link set eth0 up
+addr add 198.18.0.$((4 + n))/24 dev eth0" || return 1
+    # sloppy_tcp: IPVS schedules a mid-flow TCP packet it has no entry for (default: only a SYN).
+    ip netns exec "lb$n" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.arp_ignore=1 \
+      net.ipv4.conf.all.arp_announce=2 net.ipv4.vs.sloppy_tcp=1 || return 1
+  done
+  for src in $MH_SOURCES; do
+    addrs="$addrs
+addr add $src/32 dev eth0"
+  done
+  ip -n client -batch - <<<"${addrs#?}" || return 1
+  for i in 1 2 3; do
+    ip -n "d$i" addr add "$MH_VIP/32" dev lo || return 1
+    ip netns exec "d$i" python3 -B "$HERE/line_server.py" "d$i" "$MH_PORT" "$WORK/line-d$i.ready" &
+    echo $! >"$WORK/line-d$i.pid"
+  done
+  for i in $(seq 1 50); do
+    [ -e "$WORK/line-d1.ready" ] && [ -e "$WORK/line-d2.ready" ] && [ -e "$WORK/line-d3.ready" ] \
+      && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+write_mh_config() {  # write_mh_config SCHEDULER D3_WEIGHT
+  cat >"$WORK/mh.yaml" <<YAML
+kernel:
+  driver: ipvs
+virtual_services:
+  - name: lines
+    vip: $MH_VIP
+    port: $MH_PORT
+    scheduler: $1
+    forwarding: dr
+    backends:
+      - {address: "198.18.0.11:$MH_PORT", weight: 1}
+      - {address: "198.18.0.12:$MH_PORT", weight: 1}
+      - {address: "198.18.0.13:$MH_PORT", weight: $2}
+YAML
+}
+
+# moved_flows: one connection per source address, lb1 then lb2; "SRC FIRST SECOND" lines.
+moved_flows() {
+  ip netns exec client python3 -B "$HERE/moved_flows.py" "$MH_VIP" "$MH_PORT" "$LB1" "$LB2" \
+    $MH_SOURCES | tee "$WORK/moved.out"
+}
+# flows_kept [DRAINED]: every flow answered through lb1 (never by DRAINED), kept its backend
+# through lb2, over at least 2 backends.
+flows_kept() {
+  moved_flows || return 1
+  awk -v drained="${1:-none}" '$2 !~ /^d[123]$/ || $2 == drained || $3 != $2 { bad = 1 }
+    { seen[$2] = 1 } END { for (b in seen) n++; exit (bad || NR == 0 || n < 2) }' "$WORK/moved.out"
+}
+# Every flow answered through lb1; at least one did not get the same backend through lb2.
+flows_broken() {
+  moved_flows || return 1
+  awk '$2 !~ /^d[123]$/ { bad = 1 } $3 != $2 { moved++ }
+    END { print moved + 0, "of", NR, "flows broke"; exit (bad || NR == 0 || moved == 0) }' \
+    "$WORK/moved.out"
+}
+# Every flow answered through lb1 and was reset through lb2.
+flows_reset() {
+  moved_flows || return 1
+  awk '$2 !~ /^d[123]$/ || $3 != "reset" { bad = 1 } END { exit (bad || NR == 0) }' \
+    "$WORK/moved.out"
+}
+same_ipvs() {  # lb1 and lb2 hold the same services and destinations, in the same order
+  local a b
+  a="$(ip netns exec lb1 ipvsadm -Ln)" && b="$(ip netns exec lb2 ipvsadm -Ln)" || return 1
+  echo "$a"
+  [ "$a" = "$b" ]
+}
+
+apply_both() {  # apply_both: the same file on lb1 and lb2
+  ip netns exec lb1 "$BALLAST" apply -c "$WORK/mh.yaml" \
+    && ip netns exec lb2 "$BALLAST" apply -c "$WORK/mh.yaml"
+}
+
+mh_tests() {
+  write_mh_config mh 1
+  check "mh: ballast apply on lb1 and lb2, same file" apply_both
+  check "mh: ballast sets mh-fallback" \
+    sh -c "ip netns exec lb1 ipvsadm -Ln | grep -Eq '^TCP  $MH_VIP:$MH_PORT mh.*mh-fallback'"
+  check "mh: lb1 and lb2 hold the same services and destinations" same_ipvs
+  check "mh: flows moved from lb1 to lb2 keep their backend" flows_kept
+
+  # The negatives: the same move must break when lb2 cannot or does not choose alike.
+  ip netns exec lb2 sysctl -qw net.ipv4.vs.sloppy_tcp=0
+  check "mh: without sloppy_tcp on lb2 every moved flow is reset" flows_reset
+  check "doctor warns about sloppy_tcp=0 with mh" sh -c "ip netns exec lb2 $BALLAST doctor \
+    -c $WORK/mh.yaml | tee /dev/stderr | grep -E 'warn.*net\.ipv4\.vs\.sloppy_tcp = 0'"
+  check "doctor is content with sloppy_tcp=1" sh -c "ip netns exec lb1 $BALLAST doctor \
+    -c $WORK/mh.yaml | tee /dev/stderr | grep -E 'ok.*net\.ipv4\.vs\.sloppy_tcp = 1'"
+  ip netns exec lb2 sysctl -qw net.ipv4.vs.sloppy_tcp=1
+  write_mh_config rr 1
+  check "rr: ballast apply on lb2 (lb1 stays mh)" \
+    ip netns exec lb2 "$BALLAST" apply -c "$WORK/mh.yaml"
+  check "rr on lb2: some moved flows land on another backend" flows_broken
+
+  # Drain (or health down) on every node: weight 0 keeps d3 in mh's table, so the other flows do
+  # not move; mh-fallback sends d3's share on, the same way on both nodes.
+  write_mh_config mh 0
+  check "mh: d3 at weight 0 on lb1 and lb2" apply_both
+  check "mh, d3 drained: every flow answered, never by d3, kept across nodes" \
+    flows_kept d3
+}
+
 mkdir -p "$WORK"
 stamp "guest test start: kernel $(uname -r)"
 if ! setup >"$WORK/setup.log" 2>&1; then
@@ -302,6 +437,14 @@ else
   fi
   apply_tests
   stamp "apply tests done"
+  if ! mh_setup >"$WORK/mh-setup.log" 2>&1; then
+    cat "$WORK/mh-setup.log"
+    bad "mh setup (lb1, lb2, 3 line servers)"
+  else
+    ok "mh setup: lb1, lb2, 3 line servers"
+    mh_tests
+    stamp "mh tests done"
+  fi
 fi
 echo "ipvs guest: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

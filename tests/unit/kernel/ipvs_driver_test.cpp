@@ -108,6 +108,25 @@ TEST(IpvsDriverTest, WhatBallastCannotExpressIsNotIntact) {
   EXPECT_FALSE(IpvsDriver::toState(svc, {d})->intact);
 }
 
+TEST(IpvsDriverTest, MaglevGetsFallbackSoThatWeightZeroDoesNotDrop) {
+  ServiceState s = web();
+  s.scheduler = config::KernelScheduler::kMh;
+  s.backends = {{addr("198.18.1.11:80"), 1}};
+  IpvsService svc = IpvsDriver::toService(s);
+  EXPECT_EQ(svc.scheduler, "mh");
+  EXPECT_EQ(svc.flags, kIpvsMhFallback);
+  const std::vector<IpvsDest> dests = {IpvsDriver::toDest(s, s.backends[0])};
+  EXPECT_TRUE(IpvsDriver::toState(svc, dests)->intact);
+
+  svc.flags = 0;  // made before Ballast set the flag, or by hand: rewritten
+  EXPECT_FALSE(IpvsDriver::toState(svc, dests)->intact);
+  svc.flags = kIpvsMhFallback | kIpvsMhPort;
+  EXPECT_FALSE(IpvsDriver::toState(svc, dests)->intact);
+  svc.scheduler = "wrr";
+  svc.flags = kIpvsMhFallback;  // the same bit means nothing Ballast sets for wrr
+  EXPECT_FALSE(IpvsDriver::toState(svc, dests)->intact);
+}
+
 TEST(IpvsDriverTest, ServicesBallastNeverMakesAreNotRead) {
   IpvsService mark;
   mark.fwmark = 7;
