@@ -53,7 +53,7 @@ config_source:
 )",
                                       "b.yaml");
   const std::string errors = allErrors(r.errors);
-  EXPECT_NE(errors.find("b.yaml:3:23: "), std::string::npos) << errors;  // ftp://x
+  EXPECT_NE(errors.find("b.yaml:3:22: "), std::string::npos) << errors;  // ftp://x
   EXPECT_NE(errors.find("cert and key go together"), std::string::npos) << errors;
   EXPECT_EQ(r.errors.size(), 2U) << errors;  // admin: is the loader's to read
 }

@@ -78,7 +78,7 @@ TEST(EtcdWatch, ReadsCreatedEventsAndCompaction) {
   EXPECT_EQ(w->revision, 5);
   EXPECT_EQ(w->events, 2U);
   w = parseWatchLine(
-      R"({"result":{"header":{"revision":"9"},"canceled":true,"compact_revision":"8"}})", &error);
+      R"({"result":{"header":{"raft_term":"2"},"canceled":true,"compact_revision":"8"}})", &error);
   ASSERT_TRUE(w) << error;
   EXPECT_TRUE(w->canceled);
   EXPECT_EQ(w->compact_revision, 8);
