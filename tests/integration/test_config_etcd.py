@@ -257,8 +257,9 @@ class ConfigFromEtcd(BallastTest):
         self.assertIn("config.source_unreachable", str(caught.exception))
 
     def test_push_refuses_a_file_that_needs_includes(self):
-        self.write("part.yaml", pools_yaml(self.backends["one"]))
+        self.write("part.yaml", pools_yaml(self.backends["one"]).replace("workers: 1\n", ""))
         path = self.write("main.yaml", "include: part.yaml\n")
+        self.assertEqual(subprocess.run([BALLAST_BIN, "validate", "-c", path]).returncode, 0)
         r = push(self.etcd, path)
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("includes are disabled", r.stderr)
