@@ -21,7 +21,7 @@ packages=(
   # the protocol health checks' real servers (tests/integration/test_health_checks.py)
   postgresql mariadb-server redis-server redis-tools dnsmasq
   # configuration from etcd (tests/integration/test_config_etcd.py): the test runs its own etcd
-  etcd-server etcd-client
+  etcd-server
   # make test-ipvs: Debian's kernel (with ip_vs) under qemu, a busybox initramfs
   qemu-system-x86 linux-image-amd64 busybox-static cpio kmod xz-utils
 )
