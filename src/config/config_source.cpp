@@ -39,7 +39,7 @@ void readEtcd(FileReader& file, const Field& field, EtcdSourceSettings& out) {
         reportExpected(file, item, "an http:// or https:// URL", quote(*url));
       }
     }
-    if (out.endpoints.empty() && f->value.IsSequence() && f->value.size() == 0) {
+    if (f->value.IsNull() || (f->value.IsSequence() && f->value.size() == 0)) {
       file.error(f->valueMark(), "config_source.etcd.endpoints: needs at least one URL");
     }
   }

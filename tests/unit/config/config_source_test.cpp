@@ -58,6 +58,15 @@ config_source:
   EXPECT_EQ(r.errors.size(), 2U) << errors;  // admin: is the loader's to read
 }
 
+TEST(ConfigSource, NeedsAnEndpoint) {
+  for (const char* endpoints : {"endpoints:", "endpoints: []"}) {
+    const auto r = readConfigSourceText(
+        "config_source:\n  etcd:\n    prefix: /p/\n    " + std::string(endpoints) + "\n", "b.yaml");
+    ASSERT_EQ(r.errors.size(), 1U) << endpoints;
+    EXPECT_NE(r.errors[0].message.find("needs at least one URL"), std::string::npos);
+  }
+}
+
 TEST(ConfigDocuments, TheBootstrapIsTheFirstDocument) {
   auto r = loadConfigDocuments({{"b.yaml", "config_source: {etcd: {}}\nadmin: {socket: /a.sock}\n"},
                                 {"etcd:/p/a", std::string(kListeners) + std::string(kPools)}});
