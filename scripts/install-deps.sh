@@ -20,6 +20,8 @@ packages=(
   bird2
   # the protocol health checks' real servers (tests/integration/test_health_checks.py)
   postgresql mariadb-server redis-server redis-tools dnsmasq
+  # configuration from etcd (tests/integration/test_config_etcd.py): the test runs its own etcd
+  etcd-server
   # make test-ipvs: Debian's kernel (with ip_vs) under qemu, a busybox initramfs
   qemu-system-x86 linux-image-amd64 busybox-static cpio kmod xz-utils
 )
@@ -41,6 +43,11 @@ if ((${#missing[@]} > 0)); then
   # Debian's haproxy/nginx packages try to start their services; tests start their own.
   $SUDO apt-get update -q || true
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# Debian's etcd-server enables a system etcd on 127.0.0.1:2379; tests start their own on free
+# ports, and a node's config must never come from a stray local one.
+if command -v systemctl >/dev/null && systemctl is-enabled etcd >/dev/null 2>&1; then
+  $SUDO systemctl disable --now etcd >/dev/null 2>&1 || true
 fi
 
 # The dashboard's browser test drives Debian's Chromium with playwright-core (the version pinned

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/config_push.h"
 #include "cli/control_commands.h"
 #include "cli/demo.h"
 #include "cli/kernel_commands.h"
@@ -46,6 +47,7 @@ COMMANDS
   uplinks    Uplink plane: apply|status|remove
   demo       Three built-in HTTP backends behind 127.0.0.1:8080 (--tls: also HTTPS on :8443)
   validate   Check a configuration file and report every error with file:line:column
+  config     config push FILE: validate FILE and write it to an etcd prefix in one transaction
   version    Print the version
   help       Show help for a command: ballast help <command>
 
@@ -307,6 +309,10 @@ int main(int argc, char** argv) {
       printOut(kVersionHelp);
     } else if (printKernelHelp(topic)) {
       return kExitOk;
+    } else if (topic == "config") {
+      char help_flag[] = "--help";
+      char* help_argv[] = {argv[0], argv[2], help_flag, nullptr};
+      return configMain(3, help_argv);
     } else if (topic == "uplinks") {
       char help_flag[] = "--help";
       char* help_argv[] = {argv[0], argv[2], help_flag, nullptr};
@@ -338,6 +344,9 @@ int main(int argc, char** argv) {
   }
   if (cmd == "uplinks") {
     return uplinksMain(argc, argv);
+  }
+  if (cmd == "config") {
+    return configMain(argc, argv);
   }
   if (isControlCommand(std::string(cmd))) {
     return controlMain(argc, argv);

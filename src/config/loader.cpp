@@ -193,7 +193,9 @@ class Loader {
   void readTopLevel(FileReader& file, const YAML::Node& root, const std::string& dir,
                     size_t depth) {
     const Field root_field{"", root, root.Mark()};
-    const MapReader top(file, root_field, "top level", kTopKeys);
+    // config_source is read by config_source.cpp; the loader reads the bootstrap's other keys.
+    static constexpr std::array kUnlistedTopKeys = {"config_source"sv};
+    const MapReader top(file, root_field, "top level", kTopKeys, kUnlistedTopKeys);
     if (!top.ok()) {
       return;
     }
@@ -414,6 +416,22 @@ LoadResult loadConfigText(std::string_view yaml, const std::string& filename,
     return internalError(filename, e.what());
   } catch (...) {
     return internalError(filename, "unknown exception");
+  }
+}
+
+LoadResult loadConfigTexts(const std::vector<NamedDocument>& documents,
+                           const LoadOptions& options) {
+  const std::string first = documents.empty() ? "" : documents.front().name;
+  try {
+    Loader loader(options);
+    for (const auto& doc : documents) {
+      loader.loadTop(doc.text, doc.name, ".", "");
+    }
+    return loader.finish();
+  } catch (const std::exception& e) {
+    return internalError(first, e.what());
+  } catch (...) {
+    return internalError(first, "unknown exception");
   }
 }
 

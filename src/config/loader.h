@@ -34,4 +34,14 @@ LoadResult loadConfigFile(const std::string& path, const LoadOptions& options = 
 LoadResult loadConfigText(std::string_view yaml, const std::string& filename,
                           const std::string& base_dir = ".", const LoadOptions& options = {});
 
+// One document of a configuration spread over several (etcd keys): name is what errors show
+// ("etcd:/ballast/prod/main").
+struct NamedDocument {
+  std::string name;
+  std::string text;
+};
+// Each document read as a top file, in order, into one Config (config_source.h checks them
+// first; use loadConfigDocuments).
+LoadResult loadConfigTexts(const std::vector<NamedDocument>& documents, const LoadOptions& options);
+
 }  // namespace ballast::config

@@ -83,6 +83,7 @@ std::vector<std::string> AdminApi::routes() {
       "POST /api/v1/pools/{pool}/backends/{backend}/disable",
       "POST /api/v1/reload",
       "GET /api/v1/config",
+      "GET /api/v1/config/source",
       "POST /api/v1/drain",
       "GET /api/v1/events",
       "GET /api/v1/services",
@@ -162,6 +163,12 @@ AdminResponse AdminApi::route(AdminRequest& request) {
   const std::string& what = parts[2];
   if (what == "cache") {
     return cacheRoute(request, parts);
+  }
+  if (what == "config" && parts.size() == 4 && parts[3] == "source") {
+    if (!get) {
+      return methodNotAllowed("GET");
+    }
+    return AdminResponse::json(200, ops_.configSource());
   }
   if (parts.size() == 3) {
     if (what == "status" || what == "listeners" || what == "pools" || what == "config" ||

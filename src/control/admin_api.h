@@ -60,6 +60,9 @@ class ControlOps {
   virtual std::optional<nlohmann::json> planeStatus(std::string_view plane) const = 0;
   // Each https listener's certificates: names, not-after, source (file or acme), state.
   virtual nlohmann::json certificates() const = 0;
+  // GET /api/v1/config/source: where the configuration comes from and how its last
+  // revisions fared (etcd). A file source by default.
+  virtual nlohmann::json configSource() const { return {{"type", "file"}}; }
   // Binary upgrade: hand every listening socket to the process on this connection.
   virtual AdminResponse upgrade(const AdminRequest& request) = 0;
   // The HTTP caches (one per listener that caches) and their purge.

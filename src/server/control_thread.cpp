@@ -136,7 +136,8 @@ void ControlThread::applyServerPolicies(const config::Config& cfg) {
 }
 
 ControlThread::~ControlThread() {
-  acme_.reset();  // its thread writes to acme_event_fd_: stop it before the fd closes
+  etcd_watch_.reset();  // its thread writes to etcd_event_fd_
+  acme_.reset();        // its thread writes to acme_event_fd_: stop it before the fd closes
   core::TimerWheel::cancel(watch_debounce_);
   core::TimerWheel::cancel(log_flush_);
   core::TimerWheel::cancel(outlier_sweep_);
@@ -147,7 +148,10 @@ ControlThread::~ControlThread() {
 }
 
 int ControlThread::run() {
-  auto loaded = config::loadConfigFile(options_.config_path);
+  if (!readConfigSource()) {
+    return 1;
+  }
+  auto loaded = loadServedConfig();
   if (!loaded.errors.empty()) {
     logErrors(loaded.errors);
     return 1;
@@ -203,6 +207,10 @@ int ControlThread::run() {
   std::string unused;
   loop_ = core::EventLoop::create(core::IoKind::kEpoll, &unused);
   loop_->watch(signal_watcher_, signal_fd_.get(), this);
+  if (!startEtcdWatch()) {
+    stopWorkers(core::monotonicMs());
+    return 1;
+  }
   health_ = std::make_unique<upstream::HealthChecker>(*loop_, core::monotonicMs());
   health_->setOnChange([this](const upstream::HealthTarget& t, bool up, const std::string& why) {
     audit_.record(
@@ -391,6 +399,10 @@ void ControlThread::onReady(core::Watcher& w) {
     onAcmeCertificateEvent();
     return;
   }
+  if (&w == &etcd_watcher_) {
+    onEtcdEvent();
+    return;
+  }
   signalfd_siginfo info{};
   while (::read(signal_fd_.get(), &info, sizeof(info)) == sizeof(info)) {
     if (info.ssi_signo == SIGHUP) {
@@ -447,7 +459,7 @@ control::ReloadOutcome ControlThread::reload(const std::string& actor) {
   core::LogLine(core::LogLevel::kInfo, "config.reload_requested")
       .str("file", options_.config_path)
       .str("actor", actor);
-  auto loaded = config::loadConfigFile(options_.config_path);
+  auto loaded = loadServedConfig();
   std::string error;
   std::optional<control::AdminAuth> auth;
   logWarnings(loaded.warnings);

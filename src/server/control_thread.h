@@ -22,6 +22,7 @@
 #include "core/event_loop.h"
 #include "core/fd.h"
 #include "discovery/dns_discovery.h"
+#include "server/etcd_watch.h"
 #include "server/file_watch.h"
 #include "server/jwks_fetcher.h"
 #include "server/server.h"
@@ -61,6 +62,7 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   std::optional<nlohmann::json> planeStatus(std::string_view plane) const override;
   control::AdminResponse upgrade(const control::AdminRequest& request) override;
   nlohmann::json certificates() const override;  // control_certificates.cpp
+  nlohmann::json configSource() const override;  // control_etcd.cpp
 
   // Rebuilds every https listener's TLS contexts from the files on disk (ACME issued a
   // certificate; later, a watched certificate file changed) and publishes a new snapshot.
@@ -110,6 +112,15 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   // move breakers on the request path, where the audit log is not theirs to write.
   void auditBreakerChanges();
   static void onWatchDebounce(void* self);
+  // Where the served configuration comes from (control_etcd.cpp): the `-c` file, or the etcd
+  // prefix its config_source names. readConfigSource runs once at start; with etcd it reads
+  // the prefix (failing the start when no endpoint answers). loadServedConfig is what a start
+  // and every reload parse.
+  bool readConfigSource();
+  config::LoadResult loadServedConfig() const;
+  bool startEtcdWatch();
+  void onEtcdEvent();
+  void writeConfigSourceMetrics(metrics::PrometheusWriter& out) const;
   // The BGP plane's gate (control_bgp.cpp): what to announce, per bgp.vips entry, and the
   // periodic re-evaluation.
   std::vector<bool> bgpWanted() const;
@@ -176,6 +187,17 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   uint64_t tls_refresh_failures_total_ = 0;
   uint64_t reloads_total_ = 0;
   uint64_t reload_failures_total_ = 0;
+  // config_source: etcd (control_etcd.cpp). etcd_current_ is the newest revision read (the
+  // one a reload parses); served/refused say how the last ones fared.
+  std::optional<config::EtcdSourceSettings> etcd_source_;
+  EtcdRevision etcd_current_;
+  int64_t etcd_served_revision_ = 0;
+  int64_t etcd_refused_revision_ = 0;
+  std::vector<std::string> etcd_refused_errors_;
+  uint64_t etcd_refused_total_ = 0;
+  core::Fd etcd_event_fd_;  // the watch thread says "a revision waits" here
+  core::Watcher etcd_watcher_;
+  std::unique_ptr<EtcdWatch> etcd_watch_;  // after its fd: destroyed (joined) before it closes
   bool draining_ = false;
   bool handed_over_ = false;  // a newer process serves our sockets: stop without undoing
   std::optional<InheritedSockets> inherited_;

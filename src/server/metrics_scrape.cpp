@@ -810,6 +810,7 @@ std::string ControlThread::metricsText() const {
   out.sampleInt("ballast_tls_context_refreshes_total", {{"result", "failed"}},
                 tls_refresh_failures_total_);
   writeDiscoveryMetrics(out);
+  writeConfigSourceMetrics(out);
   if (acme_) {
     acme_->writeMetrics(out);
   }

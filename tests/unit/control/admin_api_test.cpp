@@ -55,6 +55,10 @@ class FakeOps final : public ControlOps {
     ++calls["effectiveConfig"];
     return {{"pools", json::array()}};
   }
+  json configSource() const override {
+    ++calls["configSource"];
+    return {{"type", "etcd"}};
+  }
   nlohmann::json caches() const override {
     ++calls["caches"];
     return nlohmann::json::array();
@@ -394,7 +398,7 @@ TEST_F(AdminApiTest, EveryListedRouteReachesTheFake) {
   // Each endpoint family was seen.
   for (const char* op : {"ready", "status", "listeners", "pools", "pool", "backendAction", "reload",
                          "effectiveConfig", "drainNode", "metricsText", "planeStatus",
-                         "certificates", "poolFailback", "caches", "purgeCache"}) {
+                         "certificates", "poolFailback", "caches", "purgeCache", "configSource"}) {
     EXPECT_GT(ops_.calls[op], 0) << op;
   }
   EXPECT_EQ(ops_.actions.size(), 6U);  // add, remove, weight, drain, enable, disable
