@@ -102,6 +102,15 @@ void ControlThread::onEtcdEvent() {
   }
   etcd_current_ = std::move(*rev);
   const int64_t revision = etcd_current_.revision;
+  if (draining_) {
+    // A reload would reopen the listeners of a node the operator drained for maintenance. The
+    // revision is kept: the operator's reload (which ends the drain) serves it.
+    core::LogLine(core::LogLevel::kWarn, "config.source_deferred")
+        .str("source", "etcd")
+        .num("revision", revision)
+        .str("reason", "node drained; the next reload serves it");
+    return;
+  }
   const auto outcome = reload("etcd:revision " + std::to_string(revision));
   if (outcome.ok) {
     etcd_served_revision_ = revision;

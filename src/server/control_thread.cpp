@@ -491,6 +491,9 @@ control::ReloadOutcome ControlThread::reload(const std::string& actor) {
   if (outcome.ok) {
     ++reloads_total_;
     draining_ = false;  // a reload after a node drain brings the listeners back
+    if (etcd_source_) {
+      etcd_served_revision_ = etcd_current_.revision;  // a revision deferred by a drain, too
+    }
     outcome.generation = snapshot_->generation;
     const auto& cfg = *snapshot_->config;
     audit_.record("config.reload", actor, {{"generation", before}},

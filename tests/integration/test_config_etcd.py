@@ -14,6 +14,7 @@ What it holds Ballast to:
   a later valid revision is taken;
 - etcd killed and restarted: the nodes keep serving, count the failure, and take a change made
   after etcd is back;
+- a drained node defers a new revision (logged) until the operator's reload ends the drain;
 - a node whose etcd does not answer at start fails to start, loudly.
 fd budget: a few sockets per process."""
 import base64
@@ -28,7 +29,7 @@ import urllib.error
 import urllib.request
 
 from harness import (BALLAST_BIN, Backend, Ballast, BallastTest, UnixHTTPConnection, ask_name,
-                     free_port, main, wait_until)
+                     free_port, main, port_accepts, wait_until)
 
 ETCD_BIN = shutil.which("etcd") or "/usr/bin/etcd"
 PREFIX = "/ballast/test/"
@@ -248,6 +249,29 @@ class ConfigFromEtcd(BallastTest):
             for n in nodes:
                 self.assertGreaterEqual(metric(n.lb, "ballast_config_source_errors_total",
                                                'source="etcd",kind="watch"'), 1)
+
+    def test_a_drained_node_defers_a_revision_until_the_operators_reload(self):
+        # A push while a node is drained for maintenance must not reopen its listeners: the
+        # node logs the revision as deferred and serves it at the reload that ends the drain.
+        first = self.push_ok("one")
+        node = Node(self.etcd.url)
+        with node.lb:
+            self.converge([node], "one", first)
+            wait_until(lambda: source(node.lb)["watching"], what="watch established")
+            conn = UnixHTTPConnection(os.path.join(node.lb.dir, "admin.sock"))
+            conn.request("POST", "/api/v1/drain")
+            self.assertEqual(conn.getresponse().status, 200)
+            conn.close()
+            wait_until(lambda: not port_accepts(node.port), what="listener closed by the drain")
+            second = self.push_ok("two")
+            wait_until(lambda: node.lb.events("config.source_deferred"),
+                       what="revision deferred")
+            self.assertEqual(node.lb.events("config.source_deferred")[0]["revision"], second)
+            self.assertEqual(source(node.lb)["revision"], first)
+            self.assertFalse(port_accepts(node.port))  # still drained: no listener reopened
+            node.lb.reload()
+            self.assertEqual(source(node.lb)["revision"], second)
+            self.assertEqual(node.name(), "two")
 
     def test_start_fails_loudly_without_etcd(self):
         node = Node(f"http://127.0.0.1:{free_port()}")
