@@ -48,10 +48,12 @@ class FakeKubeApi:
         self.port = 0
         self.httpd = None
         self.watch_sockets = set()
+        self.stopped = False  # a request still in flight when stop() ran gets no answer
 
     # --- the test's side -------------------------------------------------------------------
     def start(self):
         api = self
+        self.stopped = False
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -79,6 +81,7 @@ class FakeKubeApi:
         self.httpd.shutdown()
         self.httpd.server_close()
         with self.cond:
+            self.stopped = True
             self.generation += 1
             self.expire_with_event = False
             self.cond.notify_all()
@@ -161,6 +164,9 @@ class FakeKubeApi:
         h.wfile.write(data)
 
     def handle(self, h):
+        if self.stopped:
+            h.close_connection = True
+            return
         url = urllib.parse.urlsplit(h.path)
         query = urllib.parse.parse_qs(url.query)
         if h.headers.get("Authorization") != f"Bearer {self.token}":
@@ -183,6 +189,9 @@ class FakeKubeApi:
     def watch(self, h, since, bookmarks):
         with self.cond:
             generation = self.generation
+            if self.stopped:
+                h.close_connection = True
+                return
             if since < self.compacted:
                 expired = True
             else:
@@ -206,7 +215,7 @@ class FakeKubeApi:
                     if not pending and self.generation == generation:
                         self.cond.wait(BOOKMARK_EVERY_S)
                         pending = [(rv, e) for rv, e in self.history if rv > sent]
-                    ended = self.generation != generation
+                    ended = self.generation != generation or self.stopped
                     with_event = self.expire_with_event
                     rv_now = self.rv
                 if ended:
