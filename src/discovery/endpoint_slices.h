@@ -17,8 +17,8 @@ namespace ballast::discovery {
 
 struct SliceEndpoint {
   std::vector<std::string> addresses;
-  // conditions, as the API defines their absence: ready and serving nil = true ... except that
-  // serving nil follows ready; terminating nil = false.
+  // Conditions, absent ones read as the API says: ready nil = true, terminating nil = false;
+  // serving nil takes ready's value (older servers do not send it).
   bool ready = true;
   bool serving = true;
   bool terminating = false;
