@@ -222,6 +222,10 @@ pools:
             self.assertEqual(metric(metrics_port, "ballast_discovery_kubernetes_lists_total"), 1)
             self.assertEqual(metric(metrics_port, "ballast_discovery_kubernetes_errors_total"), 0)
             self.assertEqual(self.api.unauthorized, 0)
+            shown = subprocess.run([BALLAST_BIN, "show", "pools", "--socket",
+                                    os.path.join(lb.dir, "admin.sock")],
+                                   capture_output=True, text=True, timeout=30)
+            self.assertRegex(shown.stdout, r"(?m)^app\s.*kubernetes ok")
             for h in (held3, held4):
                 h[1].close()
                 h[0].close()
