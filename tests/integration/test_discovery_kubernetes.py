@@ -226,6 +226,12 @@ pools:
                                     os.path.join(lb.dir, "admin.sock")],
                                    capture_output=True, text=True, timeout=30)
             self.assertRegex(shown.stdout, r"(?m)^app\s.*kubernetes ok")
+            if shutil.which("promtool"):
+                with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                            timeout=5) as r:
+                    lint = subprocess.run(["promtool", "check", "metrics"], input=r.read(),
+                                          capture_output=True, timeout=30)
+                self.assertEqual(lint.returncode, 0, lint.stdout + lint.stderr)
             for h in (held3, held4):
                 h[1].close()
                 h[0].close()
