@@ -16,6 +16,8 @@ packages=(
   python3 curl iproute2 procps psmisc haproxy nginx libnginx-mod-stream wrk
   nghttp2-client python3-h2 python3-grpcio apache2-utils brotli zstd
   nftables ipvsadm keepalived prometheus tmux openssl chromium pebble testssl.sh
+  # the official client reads the fake API server's EndpointSlices (test_discovery_kubernetes.py)
+  python3-kubernetes
   # BGP announcement (tests/integration/test_bgp_ecmp.py): ballast runs BIRD 2 per node
   bird2
   # the protocol health checks' real servers (tests/integration/test_health_checks.py)

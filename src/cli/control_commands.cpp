@@ -209,13 +209,13 @@ Table backendTable() {
                 "ERRORS", "CHECK"});
 }
 
-// "file ok", "dns 2 failures: <why>", "file, dns ok"; "-" without discovery.
+// "file ok", "dns failing (2): <why>", "kubernetes ok"; "-" without discovery.
 std::string discoverySummary(const json& p) {
   if (!p.contains("discovery")) {
     return "-";
   }
   std::string out;
-  for (const char* source : {"file", "dns"}) {
+  for (const char* source : {"file", "dns", "kubernetes"}) {
     if (!p["discovery"].contains(source)) {
       continue;
     }
@@ -224,7 +224,7 @@ std::string discoverySummary(const json& p) {
       out += ", ";
     }
     out += source;
-    const uint64_t failed = d.value(std::string(source) == "file" ? "errors" : "failures", 0ULL);
+    const uint64_t failed = d.value(std::string(source) == "dns" ? "failures" : "errors", 0ULL);
     if (d["last_error"].is_string()) {
       out += " failing (" + std::to_string(failed) + "): " + d["last_error"].get<std::string>();
     } else {

@@ -424,6 +424,15 @@ json poolJson(const Pool& p) {
   if (p.discovery.hasFile()) {
     j["discovery"] = {{"file", p.discovery.file}};  // backends: the file's set in force
   }
+  if (p.discovery.hasKubernetes()) {
+    const auto& k = p.discovery.kubernetes;
+    j["discovery"] = {{"kubernetes",
+                       {{"namespace", k.namespace_name},
+                        {"service", k.service},
+                        {"port", k.port},
+                        {"kubeconfig", k.kubeconfig},
+                        {"in_cluster", k.in_cluster}}}};
+  }
   return j;
 }
 

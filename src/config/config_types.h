@@ -545,7 +545,16 @@ struct PoolDiscovery {
   // A DNS SRV name (`_http._tcp.app.internal`): its targets and ports become backends, SRV
   // weights their weights; only the best (lowest) priority is used.
   std::string dns_srv;
+  // `kubernetes:` a Service's EndpointSlices, listed then watched (discovery/kubernetes_*.h).
+  struct Kubernetes {
+    std::string namespace_name;
+    std::string service;
+    std::string port;         // the slice port's name or number; "": the slice's only port
+    std::string kubeconfig;   // a kubeconfig file, or:
+    bool in_cluster = false;  // the pod's service account and KUBERNETES_SERVICE_HOST/PORT
+  } kubernetes;
   bool hasFile() const { return !file.empty(); }
+  bool hasKubernetes() const { return !kubernetes.service.empty(); }
 };
 
 // How a pool's HTTP exchanges travel to its backends: HTTP/1.1 keep-alive connections, or

@@ -84,7 +84,7 @@ void readGroup(FileReader& file, const Field& item, Pool& pool, std::vector<int>
 
 void readGroups(FileReader& file, const Field& field, const Field* failback, Pool& pool) {
   if (!pool.dns_backends.empty() || !pool.discovery.file.empty() ||
-      !pool.discovery.dns_srv.empty()) {
+      !pool.discovery.dns_srv.empty() || pool.discovery.hasKubernetes()) {
     file.error(field.key_mark, "pool \"" + pool.name +
                                    "\": groups need backends listed by IP address (not names "
                                    "or discovery)");

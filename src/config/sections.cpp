@@ -13,6 +13,7 @@
 
 #include "config/acl_sections.h"
 #include "config/discovery_file.h"
+#include "config/discovery_kubernetes_section.h"
 #include "config/edge_sections.h"
 #include "config/file_text.h"
 #include "config/forward_auth_sections.h"
@@ -106,7 +107,7 @@ constexpr std::array kPoolKeys = {"name"sv,
                                   "allbackups"sv,
                                   "groups"sv,
                                   "failback"sv};
-constexpr std::array kDiscoveryKeys = {"file"sv, "dns_srv"sv};
+constexpr std::array kDiscoveryKeys = {"file"sv, "dns_srv"sv, "kubernetes"sv};
 constexpr std::array kKeepaliveKeys = {"max_idle"sv, "idle_timeout"sv, "max_requests"sv};
 constexpr std::array kStickyKeys = {"cookie"sv, "ttl"sv, "key_file"sv, "store"sv};
 // A signing key shorter than this is refused: 32 characters (`openssl rand -hex 16`, 128 bits)
@@ -593,6 +594,14 @@ void readDiscovery(FileReader& file, const Field& field, Pool& pool, bool allow_
   }
   const Field* srv = map.find("dns_srv");
   const Field* f = map.find("file");
+  if (const Field* k = map.find("kubernetes")) {
+    if (srv != nullptr || f != nullptr) {
+      file.error(k->key_mark, "discovery: kubernetes, file and dns_srv are exclusive");
+      return;
+    }
+    readKubernetesDiscovery(file, *k, pool);
+    return;
+  }
   if (srv != nullptr && f != nullptr) {
     file.error(srv->key_mark, "discovery: file and dns_srv are exclusive");
     return;
@@ -607,7 +616,7 @@ void readDiscovery(FileReader& file, const Field& field, Pool& pool, bool allow_
     return;
   }
   if (f == nullptr) {
-    file.error(map.mark(), "discovery needs file or dns_srv");
+    file.error(map.mark(), "discovery needs file, dns_srv or kubernetes");
     return;
   }
   auto path = readFilePath(file, *f, false);

@@ -138,6 +138,7 @@ void ControlThread::applyServerPolicies(const config::Config& cfg) {
 ControlThread::~ControlThread() {
   etcd_watch_.reset();  // its thread writes to etcd_event_fd_
   acme_.reset();        // its thread writes to acme_event_fd_: stop it before the fd closes
+  kubernetes_discovery_.reset();  // its threads write to kubernetes_event_fd_: the same
   core::TimerWheel::cancel(watch_debounce_);
   core::TimerWheel::cancel(log_flush_);
   core::TimerWheel::cancel(outlier_sweep_);
@@ -257,6 +258,11 @@ int ControlThread::run() {
   dns_discovery_ =
       std::make_unique<discovery::DnsDiscovery>(*loop_, [this] { onDiscoveryChange(); });
   dns_discovery_->update(cfg);
+  if (!startKubernetesDiscovery()) {
+    stopPlanes();
+    stopWorkers(core::monotonicMs());
+    return 1;
+  }
   audit_.record("config.load", "system", nullptr,
                 {{"file", options_.config_path},
                  {"generation", snapshot_->generation},
@@ -401,6 +407,13 @@ void ControlThread::onReady(core::Watcher& w) {
   }
   if (&w == &etcd_watcher_) {
     onEtcdEvent();
+    return;
+  }
+  if (&w == &kubernetes_watcher_) {
+    uint64_t count = 0;
+    if (::read(kubernetes_event_fd_.get(), &count, sizeof(count)) == sizeof(count)) {
+      onDiscoveryChange();
+    }
     return;
   }
   signalfd_siginfo info{};
@@ -552,6 +565,9 @@ bool ControlThread::install(const config::ConfigPtr& loaded, std::string* error)
   }
   if (dns_discovery_) {
     dns_discovery_->update(*cfg);
+  }
+  if (kubernetes_discovery_) {
+    kubernetes_discovery_->update(*cfg);
   }
   return true;
 }

@@ -22,6 +22,7 @@
 #include "core/event_loop.h"
 #include "core/fd.h"
 #include "discovery/dns_discovery.h"
+#include "discovery/kubernetes_discovery.h"
 #include "server/etcd_watch.h"
 #include "server/file_watch.h"
 #include "server/jwks_fetcher.h"
@@ -159,6 +160,11 @@ class ControlThread final : public core::WatchHandler, public control::ControlOp
   std::unique_ptr<FileWatch> tls_watch_;  // after loop_: it unwatches on destruction
   std::unique_ptr<FileWatch> discovery_watch_;
   std::unique_ptr<discovery::DnsDiscovery> dns_discovery_;
+  // `discovery: {kubernetes}` pools: its watch threads say "a set changed" on this eventfd.
+  core::Fd kubernetes_event_fd_;
+  core::Watcher kubernetes_watcher_;
+  std::unique_ptr<discovery::KubernetesDiscovery> kubernetes_discovery_;  // after its eventfd
+  bool startKubernetesDiscovery();                                        // discovery_apply.cpp
   struct DiscoveryCounters {
     uint64_t updates = 0;  // backend sets applied in place
     uint64_t errors = 0;   // files refused (unreadable, invalid): the last good set serves

@@ -73,7 +73,7 @@ TEST(DiscoveryConfigTest, SrvNeedsNoBackendsAndExcludesThemAndTheFile) {
     discovery: {}
 )");
   ASSERT_EQ(none.config, nullptr);
-  EXPECT_NE(allErrors(none).find("discovery needs file or dns_srv"), std::string::npos);
+  EXPECT_NE(allErrors(none).find("discovery needs file, dns_srv or kubernetes"), std::string::npos);
 }
 
 TEST(DiscoveryConfigTest, MaxTtlBelowMinTtlIsAnError) {
