@@ -7,14 +7,13 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "core/base64.h"
+
 namespace ballast::discovery {
 namespace {
 
 // A kubeconfig, a certificate, a token: all far below this.
 constexpr std::streamsize kMaxFileBytes = 1 << 20;
-constexpr unsigned kBase64Bits = 6;
-constexpr unsigned kByteBits = 8;
-constexpr unsigned kByteMask = 0xFF;
 
 std::optional<std::string> readSmallFile(const std::string& path, std::string* error) {
   std::ifstream in(path, std::ios::binary);
@@ -93,44 +92,15 @@ bool dataOrFile(const YAML::Node& map, const std::string& field, const std::stri
 }  // namespace
 
 std::optional<std::string> base64Decode(std::string_view text) {
-  std::string out;
-  uint32_t acc = 0;
-  unsigned bits = 0;
-  size_t padding = 0;
+  // kubeconfig files wrap long data lines: whitespace is not part of the encoding.
+  std::string compact;
+  compact.reserve(text.size());
   for (const char c : text) {
-    uint32_t v = 0;
-    if (c >= 'A' && c <= 'Z') {
-      v = static_cast<uint32_t>(c - 'A');
-    } else if (c >= 'a' && c <= 'z') {
-      v = static_cast<uint32_t>(c - 'a') + 26;  // NOLINT(readability-magic-numbers): alphabet
-    } else if (c >= '0' && c <= '9') {
-      v = static_cast<uint32_t>(c - '0') + 52;  // NOLINT(readability-magic-numbers): alphabet
-    } else if (c == '+') {
-      v = 62;  // NOLINT(readability-magic-numbers): alphabet
-    } else if (c == '/') {
-      v = 63;  // NOLINT(readability-magic-numbers): alphabet
-    } else if (c == '=') {
-      ++padding;
-      continue;
-    } else if (c == '\n' || c == '\r' || c == ' ') {
-      continue;
-    } else {
-      return std::nullopt;
-    }
-    if (padding > 0) {
-      return std::nullopt;  // data after padding
-    }
-    acc = (acc << kBase64Bits) | v;
-    bits += kBase64Bits;
-    if (bits >= kByteBits) {
-      bits -= kByteBits;
-      out.push_back(static_cast<char>((acc >> bits) & kByteMask));
+    if (c != '\n' && c != '\r' && c != ' ') {
+      compact.push_back(c);
     }
   }
-  if (padding > 2 || bits >= kBase64Bits) {
-    return std::nullopt;
-  }
-  return out;
+  return core::base64Decode(compact);
 }
 
 std::optional<KubeCredentials> parseKubeconfig(std::string_view text, const std::string& base_dir,

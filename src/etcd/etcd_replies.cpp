@@ -6,6 +6,8 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "core/base64.h"
+
 namespace ballast::etcd {
 namespace {
 
@@ -17,13 +19,7 @@ constexpr unsigned kSextetBits = 6;
 constexpr unsigned kByteBits = 8;
 constexpr unsigned kSextetMask = 0x3f;
 constexpr unsigned kByteMask = 0xff;
-constexpr int kNotBase64 = -1;
 constexpr size_t kGroup = 4;
-
-int sextet(char c) {
-  const size_t at = kAlphabet.find(c);
-  return at == std::string_view::npos ? kNotBase64 : static_cast<int>(at);
-}
 
 // An int64 the gateway sends as a string (or, leniently, as a number); absent is 0.
 std::optional<int64_t> readInt(const json& object, const char* name) {
@@ -120,31 +116,8 @@ std::string base64Encode(std::string_view bytes) {
 }
 
 std::optional<std::string> base64Decode(std::string_view text) {
-  if (text.size() % kGroup != 0) {
-    return std::nullopt;
-  }
-  size_t pad = 0;
-  while (pad < 2 && text.size() > pad && text[text.size() - 1 - pad] == '=') {
-    ++pad;
-  }
-  text.remove_suffix(pad);
-  std::string out;
-  out.reserve(text.size() * 3 / kGroup);
-  unsigned acc = 0;
-  unsigned bits = 0;
-  for (const char c : text) {
-    const int v = sextet(c);
-    if (v == kNotBase64) {
-      return std::nullopt;
-    }
-    acc = (acc << kSextetBits) | static_cast<unsigned>(v);
-    bits += kSextetBits;
-    if (bits >= kByteBits) {
-      bits -= kByteBits;
-      out += static_cast<char>((acc >> bits) & kByteMask);
-    }
-  }
-  return out;
+  // The gateway writes Go's padded standard encoding.
+  return core::base64Decode(text, core::Base64Alphabet::kStandard, /*padded=*/true);
 }
 
 std::string prefixEnd(std::string_view prefix) {

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/base64.h"
+#include "core/base64.h"
 #include "core/log.h"
 #include "proto/http1/syntax.h"
 
@@ -19,62 +21,7 @@ constexpr std::string_view kBasic = "basic ";
 constexpr std::string_view kAuthorization = "authorization";
 constexpr size_t kMaxAnswerBytes = 256;
 constexpr unsigned char kDel = 0x7f;
-constexpr int kBase64Invalid = -1;
-constexpr unsigned kSextetBits = 6;
-constexpr unsigned kByteBits = 8;
-constexpr unsigned kByteMask = 0xff;
-constexpr size_t kBase64Quantum = 4;
 static_assert(kBasicAuthResultCount == metrics::kBasicAuthResultKinds);
-
-int base64Value(char c) {
-  constexpr int kLetters = 26;
-  constexpr int kDigitsStart = 52;
-  constexpr int kPlus = 62;
-  constexpr int kSlash = 63;
-  if (c >= 'A' && c <= 'Z') {
-    return c - 'A';
-  }
-  if (c >= 'a' && c <= 'z') {
-    return c - 'a' + kLetters;
-  }
-  if (c >= '0' && c <= '9') {
-    return c - '0' + kDigitsStart;
-  }
-  if (c == '+') {
-    return kPlus;
-  }
-  if (c == '/') {
-    return kSlash;
-  }
-  return kBase64Invalid;
-}
-
-// Standard base64 (RFC 4648 §4) with optional padding; nullopt on any other byte.
-std::optional<std::string> base64Decode(std::string_view text) {
-  while (!text.empty() && text.back() == '=') {
-    text.remove_suffix(1);
-  }
-  if (text.size() % kBase64Quantum == 1) {
-    return std::nullopt;  // a lone sextet cannot end a byte
-  }
-  std::string out;
-  out.reserve(text.size() * 3 / kBase64Quantum);
-  unsigned acc = 0;
-  unsigned bits = 0;
-  for (const char c : text) {
-    const int v = base64Value(c);
-    if (v == kBase64Invalid) {
-      return std::nullopt;
-    }
-    acc = (acc << kSextetBits) | static_cast<unsigned>(v);
-    bits += kSextetBits;
-    if (bits >= kByteBits) {
-      bits -= kByteBits;
-      out.push_back(static_cast<char>((acc >> bits) & kByteMask));
-    }
-  }
-  return out;
-}
 
 bool hasControlBytes(std::string_view s) {
   for (const char c : s) {
@@ -114,7 +61,7 @@ std::optional<BasicCredentials> parseBasicCredentials(std::string_view value) {
   if (encoded.empty() || encoded.size() > kMaxBasicCredentialBytes) {
     return std::nullopt;
   }
-  auto decoded = base64Decode(encoded);
+  auto decoded = core::base64Decode(encoded);
   if (!decoded) {
     return std::nullopt;
   }

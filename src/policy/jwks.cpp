@@ -8,6 +8,8 @@
 #include <array>
 #include <nlohmann/json.hpp>
 
+#include "core/base64.h"
+
 namespace ballast::policy {
 namespace {
 
@@ -15,9 +17,6 @@ constexpr size_t kP256CoordinateBytes = 32;
 constexpr size_t kEd25519KeyBytes = 32;
 constexpr size_t kMinRsaModulusBytes = 2048 / 8;  // RFC 7518 §3.3: 2048 bits or more
 constexpr size_t kMinHmacSecretBytes = 32;        // RFC 7518 §3.2: at least the hash size
-constexpr unsigned kSextetBits = 6;
-constexpr unsigned kByteBits = 8;
-constexpr unsigned kByteMask = 0xff;
 constexpr uint8_t kUncompressedPoint = 0x04;
 
 struct BnFree {
@@ -187,40 +186,7 @@ std::optional<Jwk> readKey(const nlohmann::json& k, std::string& why) {
 }  // namespace
 
 std::optional<std::string> base64UrlDecode(std::string_view text) {
-  while (!text.empty() && text.back() == '=') {
-    text.remove_suffix(1);
-  }
-  std::string out;
-  out.reserve(text.size() * kSextetBits / kByteBits);
-  uint32_t acc = 0;
-  unsigned bits = 0;
-  for (const char c : text) {
-    uint32_t v = 0;
-    if (c >= 'A' && c <= 'Z') {
-      v = static_cast<uint32_t>(c - 'A');
-    } else if (c >= 'a' && c <= 'z') {
-      v = static_cast<uint32_t>(c - 'a') + 26;  // NOLINT(readability-magic-numbers): alphabet
-    } else if (c >= '0' && c <= '9') {
-      v = static_cast<uint32_t>(c - '0') + 52;  // NOLINT(readability-magic-numbers): alphabet
-    } else if (c == '-') {
-      v = 62;  // NOLINT(readability-magic-numbers): alphabet
-    } else if (c == '_') {
-      v = 63;  // NOLINT(readability-magic-numbers): alphabet
-    } else {
-      return std::nullopt;
-    }
-    acc = (acc << kSextetBits) | v;
-    bits += kSextetBits;
-    if (bits >= kByteBits) {
-      bits -= kByteBits;
-      out.push_back(static_cast<char>((acc >> bits) & kByteMask));
-    }
-  }
-  // One letter alone carries fewer than 8 bits: not an encoding of anything.
-  if (bits >= kSextetBits) {
-    return std::nullopt;
-  }
-  return out;
+  return core::base64Decode(text, core::Base64Alphabet::kUrl);
 }
 
 JwksParse parseJwks(std::string_view json) {
