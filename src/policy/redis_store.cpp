@@ -48,18 +48,6 @@ constexpr size_t kRedisKeyBytes = 64;
 constexpr uint64_t kUsPerMs = 1000;
 constexpr size_t kReplyFields = 2;
 
-redisContext* context(void* p) { return static_cast<redisContext*>(p); }
-
-struct ReplyFree {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using ReplyPtr = std::unique_ptr<redisReply, ReplyFree>;
-
-timeval timeoutOf(uint64_t ms) {
-  return timeval{static_cast<time_t>(ms / kUsPerMs),
-                 static_cast<suseconds_t>((ms % kUsPerMs) * kUsPerMs)};
-}
-
 struct Registry {
   std::mutex mu;
   std::map<std::pair<std::string, uint16_t>, std::unique_ptr<RedisStore>> stores;
@@ -113,8 +101,7 @@ bool RefillQueue::pop(RefillRequest& r) {
 RedisStore::RedisStore(std::string host, uint16_t port)
     : host_(std::move(host)),
       port_(port),
-      url_("redis://" + (host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_) + ":" +
-           std::to_string(port_)),
+      url_(redis::endpointUrl(host_, port_)),
       wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   thread_ = std::thread([this] { run(); });
 }
@@ -124,9 +111,6 @@ RedisStore::~RedisStore() {
   const uint64_t one = 1;
   [[maybe_unused]] const ssize_t n = write(wake_.get(), &one, sizeof(one));
   thread_.join();
-  if (ctx_ != nullptr) {
-    redisFree(context(ctx_));
-  }
 }
 
 RedisStore& RedisStore::forEndpoint(const std::string& host, uint16_t port) {
@@ -158,32 +142,27 @@ bool RedisStore::requestRefill(const RefillRequest& r) {
 }
 
 bool RedisStore::connect() {
-  const timeval tv = timeoutOf(kStoreTimeoutMs);
-  redisContext* c = redisConnectWithTimeout(host_.c_str(), port_, tv);
-  const auto fail = [&](const char* why) {
+  const auto fail = [&](std::string_view why) {
     if (up_.exchange(false, std::memory_order_acq_rel)) {
       outages_.fetch_add(1, std::memory_order_release);
       core::LogLine(core::LogLevel::kWarn, "policy.rate_store_down")
           .str("store", url_)
           .str("error", why);
     }
-    if (c != nullptr) {
-      redisFree(c);
-    }
+    ctx_.close();
     return false;
   };
-  if (c == nullptr || c->err != 0) {
-    return fail(c == nullptr ? "out of memory" : c->errstr);
+  std::string error;
+  if (!ctx_.open(host_, port_, kStoreTimeoutMs, &error)) {
+    return fail(error);
   }
-  if (redisSetTimeout(c, tv) != REDIS_OK) {
-    return fail("cannot set the command timeout");
-  }
-  const ReplyPtr reply(static_cast<redisReply*>(redisCommand(c, "SCRIPT LOAD %s", kTakeScript)));
+  const redis::ReplyPtr reply = ctx_.command({"SCRIPT", "LOAD", kTakeScript}, &error);
   if (!reply || reply->type != REDIS_REPLY_STRING) {
-    return fail(reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "SCRIPT LOAD failed");
+    return fail(!reply                        ? std::string_view(error)
+                : redis::isError(reply.get()) ? std::string_view(reply->str, reply->len)
+                                              : std::string_view("SCRIPT LOAD failed"));
   }
   sha_.assign(reply->str, reply->len);
-  ctx_ = c;
   backoff_ms_ = kStoreBackoffMinMs;
   if (!up_.exchange(true, std::memory_order_acq_rel)) {
     core::LogLine(core::LogLevel::kInfo, "policy.rate_store_up").str("store", url_);
@@ -198,12 +177,11 @@ void RedisStore::disconnect(const char* why) {
         .str("store", url_)
         .str("error", why);
   }
-  redisFree(context(ctx_));
-  ctx_ = nullptr;
+  ctx_.close();
 }
 
 void RedisStore::serve(RefillRequest* batch, size_t n) {
-  redisContext* c = context(ctx_);
+  redisContext* c = ctx_.raw();
   std::array<char, kRedisKeyBytes> key{};
   for (size_t i = 0; i < n; ++i) {
     const RefillRequest& r = batch[i];
@@ -220,7 +198,7 @@ void RedisStore::serve(RefillRequest* batch, size_t n) {
       error = c->errstr[0] != '\0' ? c->errstr : "connection lost";
       break;
     }
-    const ReplyPtr reply(static_cast<redisReply*>(raw));
+    const redis::ReplyPtr reply(static_cast<redisReply*>(raw));
     const RefillRequest& r = batch[done];
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != kReplyFields ||
         reply->element[0]->type != REDIS_REPLY_INTEGER ||
@@ -247,13 +225,13 @@ void RedisStore::run() {
   std::array<RefillRequest, kBatch> batch{};
   uint64_t next_connect_us = 0;
   while (!stop_.load(std::memory_order_acquire)) {
-    if (ctx_ == nullptr && core::monotonicUs() >= next_connect_us && !connect()) {
+    if (!ctx_.isOpen() && core::monotonicUs() >= next_connect_us && !connect()) {
       next_connect_us = core::monotonicUs() + backoff_ms_ * kUsPerMs;
       backoff_ms_ = std::min(backoff_ms_ * 2, kStoreBackoffMaxMs);
     }
     pollfd p{wake_.get(), POLLIN, 0};
     const int timeout =
-        ctx_ != nullptr ? -1 : static_cast<int>(backoff_ms_);  // -1: until a refill is queued
+        ctx_.isOpen() ? -1 : static_cast<int>(backoff_ms_);  // -1: until a refill is queued
     poll(&p, 1, timeout);
     uint64_t count = 0;
     [[maybe_unused]] const ssize_t got = read(wake_.get(), &count, sizeof(count));
@@ -265,7 +243,7 @@ void RedisStore::run() {
       if (n == 0) {
         break;
       }
-      if (ctx_ == nullptr) {
+      if (!ctx_.isOpen()) {
         for (size_t i = 0; i < n; ++i) {
           shares_.failed(batch[i].slot);
         }

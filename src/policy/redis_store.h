@@ -14,6 +14,7 @@
 
 #include "core/fd.h"
 #include "policy/share_table.h"
+#include "redis/redis_conn.h"
 
 namespace ballast::policy {
 
@@ -91,8 +92,8 @@ class RedisStore {
   ShareTable shares_;
   RefillQueue queue_;
   core::Fd wake_;
-  void* ctx_ = nullptr;  // redisContext*, store thread only
-  std::string sha_;      // the script's SHA1 once loaded on this connection
+  redis::Connection ctx_;  // store thread only
+  std::string sha_;        // the script's SHA1 once loaded on this connection
   uint64_t backoff_ms_ = kStoreBackoffMinMs;
   std::atomic<bool> up_{true};
   std::atomic<bool> stop_{false};

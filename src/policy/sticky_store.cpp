@@ -54,18 +54,6 @@ constexpr size_t kMessageFields = 3;
 // Commands pipelined before their replies are read: bounds the memory a re-sync takes.
 constexpr size_t kWriteBatch = 1024;
 
-redisContext* context(void* p) { return static_cast<redisContext*>(p); }
-
-struct ReplyFree {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using ReplyPtr = std::unique_ptr<redisReply, ReplyFree>;
-
-timeval timeoutOf(uint64_t ms) {
-  return timeval{static_cast<time_t>(ms / kUsPerMs),
-                 static_cast<suseconds_t>((ms % kUsPerMs) * kUsPerMs)};
-}
-
 uint64_t nowS() { return static_cast<uint64_t>(std::time(nullptr)); }
 
 struct Registry {
@@ -77,26 +65,12 @@ Registry& registry() {
   return r;
 }
 
-redisContext* open(const std::string& host, uint16_t port, std::string* error) {
-  const timeval tv = timeoutOf(kTimeoutMs);
-  redisContext* c = redisConnectWithTimeout(host.c_str(), port, tv);
-  if (c == nullptr || c->err != 0 || redisSetTimeout(c, tv) != REDIS_OK) {
-    *error = c == nullptr ? "out of memory" : c->errstr;
-    if (c != nullptr) {
-      redisFree(c);
-    }
-    return nullptr;
-  }
-  return c;
-}
-
 }  // namespace
 
 StickyStore::StickyStore(std::string host, uint16_t port)
     : host_(std::move(host)),
       port_(port),
-      url_("redis://" + (host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_) + ":" +
-           std::to_string(port_)),
+      url_(redis::endpointUrl(host_, port_)),
       wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       backoff_ms_(kBackoffMinMs) {
   // The thread may start before the process blocks its signals (the first snapshot is built
@@ -114,11 +88,6 @@ StickyStore::~StickyStore() {
   const uint64_t one = 1;
   [[maybe_unused]] const ssize_t n = ::write(wake_.get(), &one, sizeof(one));
   thread_.join();
-  for (void* c : {ctx_, sub_}) {
-    if (c != nullptr) {
-      redisFree(context(c));
-    }
-  }
 }
 
 std::string StickyStore::keyOf(std::string_view pool, std::string_view session) {
@@ -160,21 +129,21 @@ void StickyStore::pin(std::string_view key, std::string_view backend, uint64_t e
 
 bool StickyStore::connect() {
   std::string error;
-  redisContext* c = open(host_, port_, &error);
-  redisContext* s = c != nullptr ? open(host_, port_, &error) : nullptr;
-  if (s != nullptr) {
-    const ReplyPtr reply(static_cast<redisReply*>(
-        redisCommand(s, "SUBSCRIBE %b", kStickyChannel.data(), kStickyChannel.size())));
+  bool ok =
+      ctx_.open(host_, port_, kTimeoutMs, &error) && sub_.open(host_, port_, kTimeoutMs, &error);
+  if (ok) {
+    const redis::ReplyPtr reply = sub_.command({"SUBSCRIBE", kStickyChannel}, &error);
     if (!reply || reply->type != REDIS_REPLY_ARRAY) {
-      error = reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "SUBSCRIBE failed";
-      redisFree(s);
-      s = nullptr;
+      if (reply) {
+        error =
+            redis::isError(reply.get()) ? std::string(reply->str, reply->len) : "SUBSCRIBE failed";
+      }
+      ok = false;
     }
   }
-  if (s == nullptr) {
-    if (c != nullptr) {
-      redisFree(c);
-    }
+  if (!ok) {
+    ctx_.close();
+    sub_.close();
     if (up_.exchange(false, std::memory_order_acq_rel)) {
       core::LogLine(core::LogLevel::kWarn, "sticky.store_down")
           .str("store", url_)
@@ -183,8 +152,6 @@ bool StickyStore::connect() {
     }
     return false;
   }
-  ctx_ = c;
-  sub_ = s;
   backoff_ms_ = kBackoffMinMs;
   return true;
 }
@@ -197,12 +164,8 @@ void StickyStore::disconnect(const char* why) {
         .str("error", why)
         .str("fallback", "pins are kept on this node and written when the store returns");
   }
-  for (void** c : {&ctx_, &sub_}) {
-    if (*c != nullptr) {
-      redisFree(context(*c));
-      *c = nullptr;
-    }
-  }
+  ctx_.close();
+  sub_.close();
 }
 
 bool StickyStore::write(const std::vector<StickyTable::Pending>& pins) {
@@ -216,7 +179,7 @@ bool StickyStore::write(const std::vector<StickyTable::Pending>& pins) {
 }
 
 bool StickyStore::writeBatch(std::span<const StickyTable::Pending> pins) {
-  redisContext* c = context(ctx_);
+  redisContext* c = ctx_.raw();
   const uint64_t now = nowS();
   std::vector<const StickyTable::Pending*> sent;
   for (const auto& p : pins) {
@@ -237,7 +200,7 @@ bool StickyStore::writeBatch(std::span<const StickyTable::Pending> pins) {
       disconnect(c->errstr[0] != '\0' ? c->errstr : "connection lost");
       return false;
     }
-    const ReplyPtr reply(static_cast<redisReply*>(raw));
+    const redis::ReplyPtr reply(static_cast<redisReply*>(raw));
     if (reply->type == REDIS_REPLY_ERROR) {
       disconnect(reply->str);
       return false;
@@ -257,12 +220,12 @@ bool StickyStore::resync() {
   if (!write(table_.live(kStickyResyncLimit, nowS()))) {
     return false;
   }
-  redisContext* c = context(ctx_);
+  redisContext* c = ctx_.raw();
   const std::string pattern = std::string(kStickyKeyPrefix) + "*";
   std::string cursor = "0";
   size_t read = 0;
   do {
-    const ReplyPtr scan(static_cast<redisReply*>(
+    const redis::ReplyPtr scan(static_cast<redisReply*>(
         redisCommand(c, "SCAN %s MATCH %s COUNT %s", cursor.c_str(), pattern.c_str(), kScanCount)));
     if (!scan || scan->type != REDIS_REPLY_ARRAY || scan->elements != kScanReplyFields) {
       disconnect(scan ? "unexpected SCAN reply" : c->errstr);
@@ -284,8 +247,8 @@ bool StickyStore::resync() {
         disconnect(c->errstr[0] != '\0' ? c->errstr : "connection lost");
         return false;
       }
-      const ReplyPtr v(static_cast<redisReply*>(value));
-      const ReplyPtr t(static_cast<redisReply*>(ttl));
+      const redis::ReplyPtr v(static_cast<redisReply*>(value));
+      const redis::ReplyPtr t(static_cast<redisReply*>(ttl));
       if (v->type == REDIS_REPLY_STRING && t->type == REDIS_REPLY_INTEGER && t->integer > 0) {
         const redisReply* k = keys->element[i];
         table_.install(std::string_view(k->str, k->len), std::string_view(v->str, v->len),
@@ -302,7 +265,7 @@ bool StickyStore::resync() {
 }
 
 void StickyStore::readMessages(bool from_socket) {
-  redisContext* s = context(sub_);
+  redisContext* s = sub_.raw();
   if (from_socket && redisBufferRead(s) != REDIS_OK) {
     disconnect(s->errstr[0] != '\0' ? s->errstr : "subscription lost");
     return;
@@ -316,7 +279,7 @@ void StickyStore::readMessages(bool from_socket) {
     if (raw == nullptr) {
       return;
     }
-    const ReplyPtr m(static_cast<redisReply*>(raw));
+    const redis::ReplyPtr m(static_cast<redisReply*>(raw));
     if (m->type != REDIS_REPLY_ARRAY || m->elements != kMessageFields ||
         m->element[2]->type != REDIS_REPLY_STRING) {
       continue;
@@ -333,7 +296,7 @@ void StickyStore::readMessages(bool from_socket) {
 void StickyStore::run() {
   uint64_t next_connect_us = 0;
   while (!stop_.load(std::memory_order_acquire)) {
-    if (ctx_ == nullptr && core::monotonicUs() >= next_connect_us) {
+    if (!ctx_.isOpen() && core::monotonicUs() >= next_connect_us) {
       if (connect() && resync()) {
         readMessages(false);  // any that came with SUBSCRIBE's reply are in hiredis's buffer
       } else {
@@ -342,13 +305,13 @@ void StickyStore::run() {
       }
     }
     std::array<pollfd, 2> fds{{{wake_.get(), POLLIN, 0}, {-1, POLLIN, 0}}};
-    if (sub_ != nullptr) {
-      fds[1].fd = context(sub_)->fd;
+    if (sub_.isOpen()) {
+      fds[1].fd = sub_.raw()->fd;
     }
-    poll(fds.data(), fds.size(), ctx_ != nullptr ? kIdlePollMs : static_cast<int>(backoff_ms_));
+    poll(fds.data(), fds.size(), ctx_.isOpen() ? kIdlePollMs : static_cast<int>(backoff_ms_));
     uint64_t count = 0;
     [[maybe_unused]] const ssize_t got = read(wake_.get(), &count, sizeof(count));
-    if (sub_ != nullptr && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+    if (sub_.isOpen() && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
       readMessages(true);
     }
     // Taken even while down, so the queue stays bounded: the pins stay marked in the table and
@@ -357,7 +320,7 @@ void StickyStore::run() {
     if (table_.takeOverflow()) {
       pins = table_.pending(kStickyResyncLimit);
     }
-    if (ctx_ != nullptr && !pins.empty()) {
+    if (ctx_.isOpen() && !pins.empty()) {
       write(pins);
     }
   }

@@ -17,6 +17,7 @@
 
 #include "core/fd.h"
 #include "policy/sticky_table.h"
+#include "redis/redis_conn.h"
 
 namespace ballast::policy {
 
@@ -72,8 +73,8 @@ class StickyStore {
   std::string url_;
   StickyTable table_;
   core::Fd wake_;
-  void* ctx_ = nullptr;  // redisContext* for commands, store thread only
-  void* sub_ = nullptr;  // redisContext* subscribed to kStickyChannel, store thread only
+  redis::Connection ctx_;  // commands, store thread only
+  redis::Connection sub_;  // subscribed to kStickyChannel, store thread only
   uint64_t backoff_ms_ = 0;
   std::atomic<bool> up_{true};
   std::atomic<bool> stop_{false};

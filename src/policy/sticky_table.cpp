@@ -129,7 +129,8 @@ void StickyTable::install(std::string_view key, std::string_view backend, uint64
   it->second = Entry{std::string(backend), expiry_s, false, PinKind::kClaim};
 }
 
-std::vector<StickyTable::Pending> StickyTable::pending(size_t max) const {
+template <typename Pick>
+std::vector<StickyTable::Pending> StickyTable::collect(size_t max, Pick pick) const {
   std::vector<Pending> out;
   for (auto& s : shards_) {
     const std::lock_guard lock(s.mu);
@@ -137,28 +138,24 @@ std::vector<StickyTable::Pending> StickyTable::pending(size_t max) const {
       if (out.size() >= max) {
         return out;
       }
-      if (e.dirty) {
-        out.push_back({key, e.backend, e.expiry_s, e.kind});
+      if (auto kind = pick(e)) {
+        out.push_back({key, e.backend, e.expiry_s, *kind});
       }
     }
   }
   return out;
 }
 
+std::vector<StickyTable::Pending> StickyTable::pending(size_t max) const {
+  return collect(max,
+                 [](const Entry& e) { return e.dirty ? std::optional(e.kind) : std::nullopt; });
+}
+
 std::vector<StickyTable::Pending> StickyTable::live(size_t max, uint64_t now_s) const {
-  std::vector<Pending> out;
-  for (auto& s : shards_) {
-    const std::lock_guard lock(s.mu);
-    for (const auto& [key, e] : s.map) {
-      if (out.size() >= max) {
-        return out;
-      }
-      if (e.expiry_s >= now_s) {
-        out.push_back({key, e.backend, e.expiry_s, e.dirty ? e.kind : PinKind::kClaim});
-      }
-    }
-  }
-  return out;
+  // Written as claims unless this node moved them: a claim never overwrites a newer pin.
+  return collect(max, [now_s](const Entry& e) {
+    return e.expiry_s >= now_s ? std::optional(e.dirty ? e.kind : PinKind::kClaim) : std::nullopt;
+  });
 }
 
 void StickyTable::written(const Pending& p) {

@@ -88,6 +88,10 @@ class StickyTable {
   void makeRoom(Shard& s, uint64_t now_s);
 
   Pending pendingOf(const std::string& key) const;
+  // The entries `pick` gives a kind to write as (nullopt: skip), up to `max`, one shard lock at
+  // a time. Defined and used in the .cpp only.
+  template <typename Pick>
+  std::vector<Pending> collect(size_t max, Pick pick) const;
 
   size_t per_shard_;
   std::mutex queue_mu_;
