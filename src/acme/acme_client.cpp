@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "acme/acme_replies.h"
+#include "acme/challenge_message.h"
 #include "acme/challenge_table.h"
 #include "acme/jws.h"
 #include "acme/x509_build.h"
@@ -42,8 +43,12 @@ std::string sha256(const std::string& in) {
 }  // namespace
 
 AcmeClient::AcmeClient(const config::AcmeSettings& settings, EVP_PKEY* account_key,
-                       const std::atomic<bool>& stop)
-    : settings_(settings), account_key_(account_key), stop_(stop), http_(settings.ca, stop) {}
+                       const std::atomic<bool>& stop, ChallengeRelay relay)
+    : settings_(settings),
+      account_key_(account_key),
+      stop_(stop),
+      relay_(std::move(relay)),
+      http_(settings.ca, stop) {}
 
 bool AcmeClient::sleepFor(int ms) const {
   constexpr int kSliceMs = 50;
@@ -169,16 +174,27 @@ bool AcmeClient::authorize(const std::string& authz_url, std::string* error) {
     return false;
   }
   const std::string key_authorization = authz->token + "." + thumbprint(account_key_);
+  ChallengeMessage shared;
+  shared.name = settings_.challenge == config::AcmeChallenge::kHttp01 ? authz->token : domain;
   if (settings_.challenge == config::AcmeChallenge::kHttp01) {
     publishHttp01(authz->token, key_authorization);
+    shared.kind = ChallengeMessage::Kind::kHttp01;
+    shared.key_authorization = key_authorization;
   } else {
     auto key = newP256Key();
     const std::string cert =
         selfSignedPem(key.get(), {domain}, kTlsAlpnCertDays, sha256(key_authorization));
-    if (cert.empty() || !publishTlsAlpn01(domain, cert, privateKeyPem(key.get()))) {
+    shared.kind = ChallengeMessage::Kind::kTlsAlpn01;
+    shared.cert_pem = cert;
+    shared.key_pem = key ? privateKeyPem(key.get()) : std::string();
+    if (cert.empty() || !publishTlsAlpn01(domain, cert, shared.key_pem)) {
       *error = "cannot make the tls-alpn-01 certificate for " + domain;
       return false;
     }
+  }
+  // Published to the other nodes before the CA is told to look: it may ask any of them.
+  if (relay_) {
+    relay_(shared);
   }
   core::LogLine(core::LogLevel::kInfo, "acme.challenge_ready")
       .str("domain", domain)
@@ -188,8 +204,16 @@ bool AcmeClient::authorize(const std::string& authz_url, std::string* error) {
                   pollUntil(authz_url, "valid", &answered, error);
   if (settings_.challenge == config::AcmeChallenge::kHttp01) {
     withdrawHttp01(authz->token);
+    shared.kind = ChallengeMessage::Kind::kHttp01Done;
   } else {
     withdrawTlsAlpn01(domain);
+    shared.kind = ChallengeMessage::Kind::kTlsAlpn01Done;
+  }
+  if (relay_) {
+    shared.key_authorization.clear();
+    shared.cert_pem.clear();
+    shared.key_pem.clear();
+    relay_(shared);
   }
   if (!ok) {
     *error = "challenge " + std::string(wanted) + " for " + domain + ": " + *error;

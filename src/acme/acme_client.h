@@ -7,12 +7,17 @@
 #include <openssl/evp.h>
 
 #include <atomic>
+#include <functional>
 #include <string>
 
 #include "acme/http_client.h"
 #include "config/config_types.h"
 
 namespace ballast::acme {
+
+struct ChallengeMessage;
+// Hears each challenge answer this node publishes and withdraws, to share it with other nodes.
+using ChallengeRelay = std::function<void(const ChallengeMessage&)>;
 
 struct Issued {
   std::string chain_pem;  // leaf first, as the directory sent it
@@ -29,7 +34,7 @@ class AcmeClient {
  public:
   // `stop` is polled while waiting, so a shutdown does not wait for a slow directory.
   AcmeClient(const config::AcmeSettings& settings, EVP_PKEY* account_key,
-             const std::atomic<bool>& stop);
+             const std::atomic<bool>& stop, ChallengeRelay relay = nullptr);
   OrderResult order();
 
  private:
@@ -47,6 +52,7 @@ class AcmeClient {
   const config::AcmeSettings& settings_;
   EVP_PKEY* account_key_;
   const std::atomic<bool>& stop_;
+  ChallengeRelay relay_;
   HttpClient http_;
   std::string new_nonce_url_, new_account_url_, new_order_url_;
   std::string nonce_;

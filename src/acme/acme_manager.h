@@ -3,6 +3,12 @@
 // for validation) runs on one thread of its own, so neither the control loop nor a worker
 // ever blocks on a directory. When a certificate lands on disk the manager calls back
 // `on_certificate` (from its thread), and the control thread rebuilds the TLS contexts.
+//
+// With `tls.acme.store` the nodes sharing a certificate order it once between them (acme_store):
+// a node first takes a newer certificate from the store, orders only while it holds the lock,
+// and polls while another node holds it. A store that cannot be reached is no reason to serve
+// an expired certificate: the node then orders alone, logs and counts it, and writes its
+// certificate to the store once it is back.
 #pragma once
 
 #include <atomic>
@@ -10,11 +16,17 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 
+#include "acme/acme_client.h"
+#include "acme/acme_store.h"
+#include "acme/jws.h"
+#include "acme/x509_build.h"
 #include "config/config_types.h"
 #include "metrics/prometheus_writer.h"
 
@@ -57,17 +69,40 @@ class AcmeManager {
  private:
   struct Job {
     config::AcmeSettings settings;
-    std::string state;  // placeholder, valid, ordering, failed
+    std::string state;  // placeholder, ordering, waiting (another node orders), valid
     int64_t not_after = 0;
-    int64_t due = 0;  // Unix seconds of the next order
+    int64_t renew_at = 0;  // Unix seconds the certificate in use is due for renewal
+    int64_t due = 0;       // Unix seconds the ACME thread looks at this job next
     uint32_t failures = 0;
     std::string last_error;
     uint64_t orders_valid = 0;
     uint64_t orders_failed = 0;
+    uint64_t adopted = 0;       // certificates taken from the store, ordered by another node
+    uint64_t fallbacks = 0;     // orders made alone because the store could not be reached
+    bool push_pending = false;  // issued while the store was down: not in the store yet
+    bool waiting_logged = false;
   };
+  struct OrderOutcome {
+    OrderResult result;
+    std::optional<Validity> validity;  // of the stored chain, when it was stored
+  };
+  enum class Shared : uint8_t { kHandled, kStoreDown };
 
   void run();
-  void orderOne(const std::string& key);
+  void serveJob(const std::string& key);
+  void orderAlone(const std::string& key, const config::AcmeSettings& settings);
+  Shared serveShared(const std::string& key, const config::AcmeSettings& settings,
+                     AcmeStore& store);
+  // True when `remote` is newer than what this node serves and now serves instead.
+  bool adopt(const std::string& key, const config::AcmeSettings& settings,
+             const StoredCertificate& remote);
+  void waitForPeer(const std::string& key, const config::AcmeSettings& settings);
+  PkeyPtr sharedAccount(const config::AcmeSettings& settings, AcmeStore& store, std::string* error);
+  OrderOutcome orderAndStore(const config::AcmeSettings& settings, EVP_PKEY* account,
+                             ChallengeRelay relay);
+  // Records the outcome in the job; the wait before the next try after a failure (seconds).
+  int64_t finish(const std::string& key, const config::AcmeSettings& settings,
+                 const OrderOutcome& outcome);
   int64_t now() const;
   void loadStored(Job& job) const;
   static nlohmann::json jobJson(const Job& job);
@@ -77,6 +112,10 @@ class AcmeManager {
   mutable std::mutex mutex_;  // guards jobs_ (ACME thread, control thread, admin reads)
   std::condition_variable wake_;
   std::map<std::string, Job> jobs_;  // by storage path and domains
+  // By URL; made by apply() on first use, kept until the manager goes (their subscribers keep
+  // answering challenges for other nodes even while this node orders nothing).
+  std::map<std::string, std::unique_ptr<AcmeStore>> stores_;
+  const std::string node_token_;  // this process in the store's lock
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -109,16 +109,29 @@ std::string privateKeyPem(EVP_PKEY* key) {
   return {data, static_cast<size_t>(len)};
 }
 
-PkeyPtr loadP256Key(const std::string& path) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_file(path.c_str(), "r"));
-  if (!bio) {
+namespace {
+
+PkeyPtr p256KeyFrom(BIO* bio) {
+  if (bio == nullptr) {
     return nullptr;
   }
-  PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  PkeyPtr key(PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr));
   if (!key || !EVP_PKEY_is_a(key.get(), "EC") || EVP_PKEY_get_bits(key.get()) != kP256Bits) {
     return nullptr;
   }
   return key;
+}
+
+}  // namespace
+
+PkeyPtr loadP256Key(const std::string& path) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_file(path.c_str(), "r"));
+  return p256KeyFrom(bio.get());
+}
+
+PkeyPtr parseP256Key(const std::string& pem) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  return p256KeyFrom(bio.get());
 }
 
 std::string jwk(EVP_PKEY* key) {

@@ -24,6 +24,8 @@ PkeyPtr newP256Key();
 std::string privateKeyPem(EVP_PKEY* key);
 // Reads a PEM private key; nullptr when the file is missing or not a P-256 key.
 PkeyPtr loadP256Key(const std::string& path);
+// The same for PEM text (an account key taken from the shared store).
+PkeyPtr parseP256Key(const std::string& pem);
 
 // {"crv":"P-256","kty":"EC","x":…,"y":…}: members in lexical order, as RFC 7638 hashes them.
 std::string jwk(EVP_PKEY* key);

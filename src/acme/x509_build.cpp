@@ -187,12 +187,13 @@ bool chainMatchesKey(const std::string& chain_pem, const std::string& key_pem) {
   return ok;
 }
 
-std::optional<Validity> readLeafValidity(const std::string& pem_path) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_file(pem_path.c_str(), "r"));
-  if (!bio) {
+namespace {
+
+std::optional<Validity> leafValidityFrom(BIO* bio) {
+  if (bio == nullptr) {
     return std::nullopt;
   }
-  std::unique_ptr<X509, X509Free> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  std::unique_ptr<X509, X509Free> cert(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
   if (!cert) {
     return std::nullopt;
   }
@@ -217,6 +218,19 @@ std::optional<Validity> readLeafValidity(const std::string& pem_path) {
                     static_cast<int>(issuer.size()));
   v.issuer = issuer.data();
   return v;
+}
+
+}  // namespace
+
+std::optional<Validity> readLeafValidity(const std::string& pem_path) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_file(pem_path.c_str(), "r"));
+  return leafValidityFrom(bio.get());
+}
+
+std::optional<Validity> leafValidity(const std::string& chain_pem) {
+  std::unique_ptr<BIO, BioFree> bio(
+      BIO_new_mem_buf(chain_pem.data(), static_cast<int>(chain_pem.size())));
+  return leafValidityFrom(bio.get());
 }
 
 }  // namespace ballast::acme

@@ -33,5 +33,7 @@ struct Validity {
 };
 // The first certificate of a PEM file; nullopt when unreadable.
 std::optional<Validity> readLeafValidity(const std::string& pem_path);
+// The same for a PEM chain held in memory (one taken from the shared store).
+std::optional<Validity> leafValidity(const std::string& chain_pem);
 
 }  // namespace ballast::acme

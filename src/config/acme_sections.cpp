@@ -8,14 +8,15 @@
 #include <cstring>
 
 #include "config/host_names.h"
+#include "config/rate_limit_sections.h"
 
 namespace ballast::config {
 namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array kAcmeKeys = {"directory"sv, "email"sv, "domains"sv,      "challenge"sv,
-                                  "storage"sv,   "ca"sv,    "retry_backoff"sv};
+constexpr std::array kAcmeKeys = {"directory"sv, "email"sv, "domains"sv,       "challenge"sv,
+                                  "storage"sv,   "ca"sv,    "retry_backoff"sv, "store"sv};
 constexpr std::array<Choice<AcmeChallenge>, 2> kChallenges = {{
     {"http-01", AcmeChallenge::kHttp01},
     {"tls-alpn-01", AcmeChallenge::kTlsAlpn01},
@@ -119,6 +120,15 @@ void readAcme(FileReader& file, const Field& field, AcmeSettings& acme) {
   }
   if (const Field* f = map.find("retry_backoff")) {
     assign(acme.retry_backoff, readDuration(file, *f, /*positive=*/true));
+  }
+  if (const Field* f = map.find("store")) {
+    if (const auto text = readScalar(file, *f, "redis://HOST:PORT")) {
+      if (auto endpoint = parseRedisUrl(*text)) {
+        acme.store = std::move(*endpoint);
+      } else {
+        reportExpected(file, *f, "redis://HOST:PORT", quote(*text));
+      }
+    }
   }
 }
 

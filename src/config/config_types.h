@@ -183,6 +183,7 @@ struct StoreEndpoint {
   std::string host;
   uint16_t port = 0;
   bool enabled() const { return !host.empty(); }
+  bool operator==(const StoreEndpoint&) const = default;
   std::string url() const {
     const bool v6 = host.find(':') != std::string::npos;
     return "redis://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
@@ -389,6 +390,9 @@ struct AcmeSettings {
   std::string ca;       // PEM file trusted for the directory's HTTPS; empty: the system's
   // The first wait after a failed order; each further failure doubles it (up to a day).
   Duration retry_backoff{std::chrono::seconds(60)};
+  // `store: redis://HOST:PORT`: nodes with the same directory and domains share one account,
+  // one order at a time (a lock) and the issued certificate; empty host: this node alone.
+  StoreEndpoint store;
   bool operator==(const AcmeSettings&) const = default;
 };
 

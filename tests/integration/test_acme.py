@@ -115,18 +115,18 @@ class Pebble:
             assert r.status == 200
 
 
-def tls_socket(port, name="a.test"):
+def tls_socket(port, name="a.test", host="127.0.0.1"):
     """A TLS connection to Ballast that checks nothing (the caller closes it)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5),
+    return ctx.wrap_socket(socket.create_connection((host, port), timeout=5),
                            server_hostname=name)
 
 
-def served_cert(port, name="a.test"):
+def served_cert(port, name="a.test", host="127.0.0.1"):
     """(issuer CN, serial, SAN names) of the certificate Ballast presents for `name`."""
-    with tls_socket(port, name) as s:
+    with tls_socket(port, name, host) as s:
         pem = ssl.DER_cert_to_PEM_cert(s.getpeercert(binary_form=True))
     out = subprocess.run(["openssl", "x509", "-noout", "-issuer", "-serial", "-ext",
                           "subjectAltName"], input=pem, capture_output=True, text=True,
