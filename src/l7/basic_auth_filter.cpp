@@ -9,7 +9,6 @@
 #include <cstring>
 
 #include "core/base64.h"
-#include "core/base64.h"
 #include "core/log.h"
 #include "proto/http1/syntax.h"
 
