@@ -8,11 +8,15 @@ the hold timer and the drain sent meanwhile reaches it once it answers. Needs ro
 bird2 and frr; skipped otherwise.
 """
 import os
+import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_bgp_ecmp as base  # noqa: E402
+from bgp_netns import wait_for  # noqa: E402
+from harness import free_port  # noqa: E402
 
 BGPD = "/usr/lib/frr/bgpd"
 SKIP = base.SKIP or (None if os.access(BGPD, os.X_OK) else f"needs {BGPD} (Debian frr)")
@@ -21,6 +25,51 @@ SKIP = base.SKIP or (None if os.access(BGPD, os.X_OK) else f"needs {BGPD} (Debia
 @unittest.skipIf(SKIP, SKIP)
 class BgpEcmpFrrTest(base.BgpEcmpTest):
     DAEMON = "frr"
+
+    def test_session_change_restarts_bgpd_from_the_new_config(self):
+        """bgpd cannot take a new ASN, peer or hold time from the vty as BIRD's `configure`
+        takes them from its file: ballast restarts it, and the node is back in the route."""
+        node = self.nodes[1]
+        self.wait_hops({1, 2, 3}, base.ANNOUNCE_BOUND, "all three nodes in the router's route")
+        before = node.daemon_pid()
+        self.assertIsNotNone(before)
+        with open(node.config_path, "w") as f:
+            f.write(node.config.replace("hold_time: 3s", "hold_time: 6s"))
+        r = node.ctl("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_for(lambda: node.daemon_pid() not in (None, before), 5, "bgpd restarted")
+        self.wait_hops({1, 2, 3}, base.ANNOUNCE_BOUND, "node1 back after the restart")
+        with open(os.path.join(node.dir, "bgp", "bgpd.conf")) as f:
+            self.assertIn(" timers bgp 2 6\n", f.read())
+
+
+class BgpStartFrrTest(unittest.TestCase):
+    """Start-up checks that need no namespace and no root."""
+
+    def test_missing_bgpd_stops_the_start_naming_the_package(self):
+        with tempfile.TemporaryDirectory(prefix="ballast-bgp-") as d:
+            config = os.path.join(d, "ballast.yaml")
+            with open(config, "w") as f:
+                f.write(f"""workers: 1
+admin: {{socket: ""}}
+listeners:
+  - {{name: vip, bind: "127.0.0.1:{free_port()}", pool: app}}
+pools:
+  - {{name: app, backends: [{{address: "127.0.0.1:9"}}]}}
+bgp:
+  daemon: frr
+  asn: 65001
+  router_id: 198.18.21.2
+  peers: [{{address: 198.18.21.1, asn: 65000}}]
+  vips: [198.18.100.1]
+  state_dir: {d}/bgp
+  daemon_binary: {d}/no-such-bgpd
+""")
+            r = subprocess.run([base.BALLAST_BIN, "run", "-c", config], capture_output=True,
+                               text=True, timeout=20)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("no-such-bgpd not found", r.stderr)
+            self.assertIn("Debian package frr", r.stderr)
 
 
 if __name__ == "__main__":
