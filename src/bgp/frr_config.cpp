@@ -61,7 +61,8 @@ std::string renderFrrConfig(const config::BgpSettings& bgp, const std::vector<bo
   for (const auto& p : bgp.peers) {
     const std::string n = "  neighbor " + p.address.hostString();
     out += n + " activate\n";
-    out += n + " route-map " + map + " in\n";
+    out += n;
+    out += " route-map " + map + " in\n";
   }
   out += " exit-address-family\n";
   out += "exit\n";
