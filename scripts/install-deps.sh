@@ -20,6 +20,8 @@ packages=(
   python3-kubernetes
   # BGP announcement (tests/integration/test_bgp_ecmp.py): ballast runs BIRD 2 per node
   bird2
+  # ... or FRR's bgpd (test_bgp_ecmp_frr.py); its own service is disabled below
+  frr
   # the protocol health checks' real servers (tests/integration/test_health_checks.py)
   postgresql mariadb-server redis-server redis-tools dnsmasq
   # configuration from etcd (tests/integration/test_config_etcd.py): the test runs its own etcd
@@ -45,6 +47,10 @@ if ((${#missing[@]} > 0)); then
   # Debian's haproxy/nginx packages try to start their services; tests start their own.
   $SUDO apt-get update -q || true
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# Debian's frr enables a system FRR (zebra, bgpd...); ballast runs its own bgpd per node.
+if command -v systemctl >/dev/null && systemctl is-enabled frr >/dev/null 2>&1; then
+  $SUDO systemctl disable --now frr >/dev/null 2>&1 || true
 fi
 # Debian's etcd-server enables a system etcd on 127.0.0.1:2379; tests start their own on free
 # ports, and a node's config must never come from a stray local one.

@@ -1,17 +1,15 @@
-// src/bgp/bgp_plane.cpp — the BGP plane: managed BIRD files, the child, announce/withdraw.
+// src/bgp/bgp_plane.cpp — the BGP plane: the gate's decision, the daemon child, announce and
+// withdraw through a DaemonDriver (BIRD or FRR), back-off, metrics and audit.
 #include "bgp/bgp_plane.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 
-#include "bgp/bird_config.h"
-#include "bgp/bird_daemon.h"
+#include "bgp/daemon_driver.h"
+#include "bgp/daemon_process.h"
+#include "bgp/state_files.h"
 #include "core/clock.h"
 #include "core/log.h"
 
@@ -20,47 +18,17 @@ namespace {
 
 using json = nlohmann::json;
 
-// One control-socket round trip; BIRD answers a local `configure` in milliseconds.
+// One control-socket conversation; BIRD answers a local `configure`, bgpd a handful of vty
+// lines, in milliseconds.
 constexpr int kCommandTimeoutMs = 2000;
-// Stop: how long BIRD gets to send its Cease notifications before SIGKILL.
+// Stop: how long the daemon gets to send its Cease notifications before SIGKILL.
 constexpr int kStopGraceMs = 2000;
-// A BIRD that keeps dying is restarted at most this often.
+// A daemon that keeps dying is restarted at most this often.
 constexpr uint64_t kRestartIntervalMs = 1000;
-constexpr mode_t kStateDirMode = 0700;
 constexpr uint64_t kStartupGraceMs = 5000;
 // Back-off of configure retries after a failure (doubling).
 constexpr uint64_t kRetryMinMs = 200;
 constexpr uint64_t kRetryMaxMs = 10000;
-
-bool writeFile(const std::string& path, const std::string& text, std::string* error) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out.good()) {
-      *error = "cannot write " + tmp;
-      return false;
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    *error = "rename " + tmp + ": " + std::strerror(errno);  // NOLINT(concurrency-mt-unsafe)
-    return false;
-  }
-  return true;
-}
-
-bool makeDirs(const std::string& dir, std::string* error) {
-  for (size_t i = 1; i <= dir.size(); ++i) {
-    if (i == dir.size() || dir[i] == '/') {
-      const std::string part = dir.substr(0, i);
-      if (::mkdir(part.c_str(), kStateDirMode) != 0 && errno != EEXIST) {
-        *error = "mkdir " + part + ": " + std::strerror(errno);  // NOLINT(concurrency-mt-unsafe)
-        return false;
-      }
-    }
-  }
-  return true;
-}
 
 // True when `program` can be executed as execvp would find it.
 bool findProgram(const std::string& program) {
@@ -99,10 +67,29 @@ bool sameSessions(const config::BgpSettings& a, const config::BgpSettings& b) {
   return true;
 }
 
-class BirdBgpPlane final : public BgpPlane {
+std::unique_ptr<DaemonDriver> makeDriver(config::BgpDaemon daemon) {
+  return daemon == config::BgpDaemon::kFrr ? makeFrrDriver() : makeBirdDriver();
+}
+
+std::string_view daemonName(config::BgpDaemon daemon) {
+  return daemon == config::BgpDaemon::kFrr ? "frr" : "bird";
+}
+
+// The announced prefixes, to tell whether a reload changed what the daemon must announce.
+std::string announcedKey(const config::BgpSettings& bgp, const std::vector<bool>& announced) {
+  std::string out;
+  for (size_t i = 0; i < bgp.vips.size(); ++i) {
+    if (i < announced.size() && announced[i]) {
+      out += bgp.vips[i].toString() + " ";
+    }
+  }
+  return out;
+}
+
+class DaemonBgpPlane final : public BgpPlane {
  public:
-  explicit BirdBgpPlane(const control::PlaneContext& ctx) : ctx_(ctx) {}
-  ~BirdBgpPlane() override = default;
+  explicit DaemonBgpPlane(const control::PlaneContext& ctx) : ctx_(ctx) {}
+  ~DaemonBgpPlane() override = default;
 
   std::string_view name() const override { return "bgp"; }
   const config::BgpSettings& settings() const override { return bgp_; }
@@ -110,13 +97,17 @@ class BirdBgpPlane final : public BgpPlane {
   bool apply(const config::ConfigPtr& config, std::string* error) override {
     const auto& next = config->bgp;
     if (daemon_.pid() > 0 &&
-        (next.state_dir != bgp_.state_dir || next.daemon_binary != bgp_.daemon_binary)) {
-      *error = "bgp.state_dir and bgp.daemon_binary take effect at the next start";
+        (next.state_dir != bgp_.state_dir || next.daemon_binary != bgp_.daemon_binary ||
+         next.daemon != bgp_.daemon)) {
+      *error = "bgp.daemon, bgp.state_dir and bgp.daemon_binary take effect at the next start";
       return false;
     }
+    if (daemon_.pid() <= 0 && (!driver_ || driver_->name() != daemonName(next.daemon))) {
+      driver_ = makeDriver(next.daemon);
+    }
     if (daemon_.pid() <= 0 && !findProgram(next.daemon_binary)) {
-      *error = "bgp: " + next.daemon_binary +
-               " not found (BIRD 2: Debian package bird2; or set bgp.daemon_binary)";
+      *error = "bgp: " + next.daemon_binary + " not found (" + std::string(driver_->package()) +
+               "; or set bgp.daemon_binary)";
       return false;
     }
     const bool sessions_changed = !sameSessions(next, bgp_);
@@ -130,19 +121,25 @@ class BirdBgpPlane final : public BgpPlane {
       }
     }
     bgp_ = next;
-    paths_ = birdPaths(bgp_.state_dir);
+    driver_->setStateDir(bgp_.state_dir);
     announced_ = announced;
     // A VIP removed from the config while announced must be withdrawn now, not at the next
     // change of the gate.
-    const std::string vips_text = renderVipsFile(bgp_, announced_);
-    const bool vips_changed = vips_text != vips_text_;
-    if (!makeDirs(bgp_.state_dir, error) || !writeFile(paths_.vips, vips_text, error) ||
-        !writeFile(paths_.config, renderBirdConfig(bgp_, paths_), error)) {
+    const std::string key = announcedKey(bgp_, announced_);
+    const bool vips_changed = key != announced_key_;
+    if (!makeStateDirs(bgp_.state_dir, error) || !driver_->writeFiles(bgp_, announced_, error)) {
       return false;
     }
-    vips_text_ = vips_text;
+    announced_key_ = key;
     if (daemon_.pid() <= 0) {
-      return true;  // setWanted starts it, once vips.conf says what the gate wants
+      return true;  // setWanted starts it, once the files say what the gate wants
+    }
+    if (sessions_changed && !driver_->reloadsSessions()) {
+      // The restart reads the files as just written. The new settings stand even if it
+      // fails: the failure is counted and the restart retried by setWanted.
+      std::string start_error;
+      startDaemon(&start_error);
+      return true;
     }
     if (sessions_changed || vips_changed || pending_) {
       pending_ = !configure("reload", error);
@@ -152,17 +149,20 @@ class BirdBgpPlane final : public BgpPlane {
   }
 
   void setWanted(const std::vector<bool>& wanted, std::string_view why) override {
+    if (!driver_) {
+      return;  // no config applied yet
+    }
     std::string how;
     if (daemon_.pid() > 0 && !daemon_.alive(&how)) {
       ++daemon_exits_;
       core::LogLine(core::LogLevel::kError, "bgp.daemon_exited", core::LogRepeat::kLimited)
           .str("how", how)
-          .str("log", paths_.log);
+          .str("log", driver_->logFile());
       ctx_.audit.record("bgp.daemon_exited", "system", nullptr, {{"how", how}});
     }
     const bool changed = wanted.size() == announced_.size() && wanted != announced_;
     // A retry waits out a back-off: each attempt may block the control loop for up to
-    // kCommandTimeoutMs when BIRD hangs. A new decision is tried at once.
+    // kCommandTimeoutMs when the daemon hangs. A new decision is tried at once.
     const bool retry_due = pending_ && core::monotonicMs() >= retry_at_ms_;
     if (changed || retry_due) {
       std::string error;
@@ -170,15 +170,14 @@ class BirdBgpPlane final : public BgpPlane {
       if (changed) {
         announced_ = wanted;
       }
-      const std::string vips_text = renderVipsFile(bgp_, announced_);
-      if (!writeFile(paths_.vips, vips_text, &error)) {
+      if (!driver_->writeFiles(bgp_, announced_, &error)) {
         noteFailure("write", error);
         pending_ = true;
       } else if (daemon_.pid() > 0) {
-        vips_text_ = vips_text;
+        announced_key_ = announcedKey(bgp_, announced_);
         pending_ = !configure(why, &error);
       } else {
-        vips_text_ = vips_text;
+        announced_key_ = announcedKey(bgp_, announced_);
       }
       if (changed) {
         audit(before, why);
@@ -188,7 +187,7 @@ class BirdBgpPlane final : public BgpPlane {
       const uint64_t now = core::monotonicMs();
       if (now - last_start_ms_ >= kRestartIntervalMs) {
         std::string error;
-        startDaemon(&error);  // reads vips.conf as just written: no configure needed
+        startDaemon(&error);  // reads the files as just written: nothing to tell it
       }
     }
   }
@@ -199,7 +198,7 @@ class BirdBgpPlane final : public BgpPlane {
     }
     stopped_ = true;
     // Withdraw first, explicitly, then end the sessions: either alone would do, both make
-    // the withdrawal not depend on how BIRD's shutdown goes.
+    // the withdrawal not depend on how the daemon's shutdown goes.
     const std::vector<bool> none(bgp_.vips.size(), false);
     setWanted(none, "stop");
     daemon_.stop(kStopGraceMs);
@@ -239,7 +238,7 @@ class BirdBgpPlane final : public BgpPlane {
     for (const auto& p : bgp_.peers) {
       peers.push_back({{"address", p.address.hostString()}, {"asn", p.asn}});
     }
-    return {{"daemon", "bird"},
+    return {{"daemon", driver_ ? std::string(driver_->name()) : std::string()},
             {"daemon_pid", daemon_.pid()},
             {"asn", bgp_.asn},
             {"router_id", bgp_.router_id.hostString()},
@@ -255,16 +254,18 @@ class BirdBgpPlane final : public BgpPlane {
     if (daemon_.pid() > 0) {
       daemon_.stop(kStopGraceMs);
     }
-    // A socket left by a BIRD that died with a killed Ballast would pass for the new one's.
-    ::unlink(paths_.socket.c_str());
-    if (!daemon_.start(bgp_.daemon_binary, paths_, error)) {
+    // A socket left by a daemon that died with a killed Ballast would pass for the new one's.
+    ::unlink(driver_->controlSocket().c_str());
+    if (!daemon_.start(driver_->commandLine(bgp_.daemon_binary), error)) {
       noteFailure("start", *error);
       return false;
     }
-    pending_ = false;  // the child reads vips.conf as written
+    pending_ = false;  // the child reads the files as written
+    driver_->started(bgp_, announced_);
     core::LogLine(core::LogLevel::kInfo, "bgp.daemon_started")
+        .str("daemon", driver_->name())
         .unum("pid", static_cast<uint64_t>(daemon_.pid()))
-        .str("config", paths_.config);
+        .str("state_dir", bgp_.state_dir);
     return true;
   }
 
@@ -280,15 +281,15 @@ class BirdBgpPlane final : public BgpPlane {
   }
 
   bool tryConfigure(std::string_view why, std::string* error) {
-    // A BIRD just started opens its socket once it has read the files; until then a failure
+    // A daemon just started opens its socket once it has read the files; until then a failure
     // is expected, not worth a count, and retried at the next tick.
     if (core::monotonicMs() - last_start_ms_ < kStartupGraceMs &&
-        ::access(paths_.socket.c_str(), F_OK) != 0) {
-      *error = "BIRD's control socket is not open yet";
+        ::access(driver_->controlSocket().c_str(), F_OK) != 0) {
+      *error = "the daemon's control socket is not open yet";
       return false;
     }
     ++commands_;
-    if (!daemon_.command("configure", kCommandTimeoutMs, error)) {
+    if (!driver_->tell(bgp_, announced_, kCommandTimeoutMs, error)) {
       noteFailure("command", *error);
       return false;
     }
@@ -338,11 +339,11 @@ class BirdBgpPlane final : public BgpPlane {
 
   control::PlaneContext ctx_;
   config::BgpSettings bgp_;
-  BirdPaths paths_;
-  BirdDaemon daemon_;
-  std::vector<bool> announced_;  // what vips.conf says, bgp_.vips order
-  std::string vips_text_;        // vips.conf as last written
-  bool pending_ = false;         // vips.conf is ahead of what BIRD was told
+  std::unique_ptr<DaemonDriver> driver_;  // for bgp_.daemon; replaced only while none runs
+  DaemonProcess daemon_;
+  std::vector<bool> announced_;  // what the files say, bgp_.vips order
+  std::string announced_key_;    // announcedKey() as last written
+  bool pending_ = false;         // the files are ahead of what the daemon was told
   bool stopped_ = false;
   bool failing_ = false;  // the last start, write or command failed
   uint64_t retry_at_ms_ = 0;
@@ -358,7 +359,7 @@ class BirdBgpPlane final : public BgpPlane {
 }  // namespace
 
 std::unique_ptr<BgpPlane> makeBgpPlane(const control::PlaneContext& ctx) {
-  return std::make_unique<BirdBgpPlane>(ctx);
+  return std::make_unique<DaemonBgpPlane>(ctx);
 }
 
 }  // namespace ballast::bgp

@@ -24,6 +24,8 @@ constexpr uint64_t kMaxHoldSeconds = 65535;
 constexpr size_t kMaxPeers = 16;
 constexpr size_t kMaxVips = 256;
 constexpr uint32_t kV4Bits = 32;
+// Debian's frr package keeps bgpd off PATH.
+constexpr std::string_view kFrrBgpdBinary = "/usr/lib/frr/bgpd";
 
 constexpr std::array<Choice<BgpDaemon>, 2> kDaemons = {{
     {"bird", BgpDaemon::kBird},
@@ -115,8 +117,7 @@ void readBgp(FileReader& file, const Field& field, BgpSettings& bgp) {
   if (const Field* f = map.find("daemon")) {
     assign(bgp.daemon, readChoice<BgpDaemon>(file, *f, kDaemons));
     if (bgp.daemon == BgpDaemon::kFrr) {
-      file.error(f->valueMark(),
-                 "daemon: frr is not supported yet; use bird (BIRD 2, Debian package bird2)");
+      bgp.daemon_binary = kFrrBgpdBinary;  // `daemon_binary:`, read below, still overrides
     }
   }
   if (const Field* f = map.require(file, "asn")) {

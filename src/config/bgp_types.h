@@ -13,7 +13,7 @@
 
 namespace ballast::config {
 
-// Only BIRD 2 is driven for now; `frr` is read so that validation can refuse it by name.
+// BIRD 2 (Debian bird2) or FRR bgpd (Debian frr, default binary /usr/lib/frr/bgpd).
 enum class BgpDaemon : uint8_t { kBird, kFrr };
 // healthy: a VIP is announced while a listener on it has a pool with a healthy backend;
 // always: while Ballast runs and is not drained, whatever the backends say.
@@ -37,7 +37,7 @@ struct BgpSettings {
   std::chrono::seconds hold_time{3};  // NOLINT(readability-magic-numbers): BGP's minimum
   // Where the daemon's configuration, control socket, pid file and log live (created 0700).
   std::string state_dir = "/run/ballast/bgp";
-  std::string daemon_binary = "bird";  // looked up on PATH unless absolute
+  std::string daemon_binary = "bird";  // on PATH unless absolute; frr: /usr/lib/frr/bgpd
 };
 
 }  // namespace ballast::config

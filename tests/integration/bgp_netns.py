@@ -166,7 +166,7 @@ class Lab:
         wait_for(lambda: os.path.exists(self.router_socket), 5, "the router's BIRD socket")
         return self
 
-    def node_config(self, k, extra=""):
+    def node_config(self, k, extra="", daemon="bird"):
         d = os.path.join(self.dir, f"node{k}")
         os.makedirs(d, exist_ok=True)
         return f"""workers: 1
@@ -184,7 +184,7 @@ pools:
     health_check: {{type: tcp, interval: 200ms, timeout: 150ms, rise: 1, fall: 1}}
     backends: [{{address: "127.0.0.1:{BACKEND_PORT}"}}]
 bgp:
-  daemon: bird
+  daemon: {daemon}
   asn: {NODE_ASN}
   router_id: 198.18.2{k}.2
   peers:

@@ -30,11 +30,16 @@ HOLD_TIME = 3.0  # bgp.hold_time in bgp_netns.Lab.node_config
 ANNOUNCE_BOUND = 15.0
 
 
+# The pid file each daemon writes in bgp.state_dir.
+PID_FILES = {"bird": "bird.pid", "frr": "bgpd.pid"}
+
+
 class Node:
-    def __init__(self, lab, k):
+    def __init__(self, lab, k, daemon):
         self.lab, self.k = lab, k
         self.dir = os.path.join(lab.dir, f"node{k}")
-        self.config = lab.node_config(k)
+        self.pid_file = os.path.join(self.dir, "bgp", PID_FILES[daemon])
+        self.config = lab.node_config(k, daemon=daemon)
         self.config_path = os.path.join(self.dir, "ballast.yaml")
         with open(self.config_path, "w") as f:
             f.write(self.config)
@@ -50,9 +55,9 @@ class Node:
         self.lab.procs.append(self.proc)
         return self
 
-    def bird_pid(self):
+    def daemon_pid(self):
         try:
-            with open(os.path.join(self.dir, "bgp", "bird.pid")) as f:
+            with open(self.pid_file) as f:
                 return int(f.read().strip())
         except (OSError, ValueError):
             return None
@@ -93,11 +98,14 @@ def alive(pid):
 
 @unittest.skipIf(SKIP, SKIP)
 class BgpEcmpTest(unittest.TestCase):
+    """The node side runs BIRD; test_bgp_ecmp_frr.py runs the same scenario with FRR."""
+    DAEMON = "bird"
+
     def setUp(self):
         self.lab = Lab(nodes=3)
         self.addCleanup(self.lab.close)
         self.lab.build()
-        self.nodes = {k: Node(self.lab, k).start() for k in self.lab.nodes}
+        self.nodes = {k: Node(self.lab, k, self.DAEMON).start() for k in self.lab.nodes}
 
     def dump(self):
         for k, n in self.nodes.items():
@@ -163,17 +171,17 @@ class BgpEcmpTest(unittest.TestCase):
               file=sys.stderr)
         self.assertLess(took, WITHDRAW_BOUND)
 
-        # SIGKILL: BIRD dies with ballast (PR_SET_PDEATHSIG), its sessions close, and the
-        # router withdraws at once rather than after the hold time.
-        bird = nodes[2].bird_pid()
-        self.assertIsNotNone(bird)
+        # SIGKILL: the daemon dies with ballast (PR_SET_PDEATHSIG), its sessions close, and
+        # the router withdraws at once rather than after the hold time.
+        pid = nodes[2].daemon_pid()
+        self.assertIsNotNone(pid)
         t0 = time.monotonic()
         nodes[2].proc.kill()
         nodes[2].proc.wait()
         took = self.wait_hops({3}, WITHDRAW_BOUND, "node2 withdrawn after SIGKILL")
         print(f"withdrawal after SIGKILL: {took:.3f}s", file=sys.stderr)
         self.assertLess(took, WITHDRAW_BOUND)
-        wait_for(lambda: not alive(bird), 2, "node2's BIRD to die with its ballast")
+        wait_for(lambda: not alive(pid), 2, "node2's daemon to die with its ballast")
         only = self.flows()
         self.assertEqual(set(only), {"node3"}, f"new flows go to the rest: {only}")
 
@@ -195,17 +203,17 @@ class BgpEcmpTest(unittest.TestCase):
         self.assertEqual(nodes[2].ctl("reload").returncode, 0)
         self.wait_hops({2, 3}, ANNOUNCE_BOUND, "node2 re-added when its VIP came back")
 
-        # BIRD dies under a running ballast: its sessions close, ballast restarts it (at most
-        # once a second), counts and audits the exit, and the node is re-added.
-        bird = nodes[3].bird_pid()
-        os.kill(bird, signal.SIGKILL)
-        self.wait_hops({2}, WITHDRAW_BOUND, "node3 withdrawn when its BIRD died")
-        self.wait_hops({2, 3}, ANNOUNCE_BOUND, "node3 re-added by a restarted BIRD")
-        self.assertNotEqual(nodes[3].bird_pid(), bird)
+        # The daemon dies under a running ballast: its sessions close, ballast restarts it (at
+        # most once a second), counts and audits the exit, and the node is re-added.
+        pid = nodes[3].daemon_pid()
+        os.kill(pid, signal.SIGKILL)
+        self.wait_hops({2}, WITHDRAW_BOUND, "node3 withdrawn when its daemon died")
+        self.wait_hops({2, 3}, ANNOUNCE_BOUND, "node3 re-added by a restarted daemon")
+        self.assertNotEqual(nodes[3].daemon_pid(), pid)
         self.assertEqual(nodes[3].metric("ballast_bgp_daemon_exits_total"), 1)
         self.assertIn("bgp.daemon_exited", [r["kind"] for r in nodes[3].audit()])
 
-        # SIGTERM: ballast withdraws first, then stops its BIRD; exits 0.
+        # SIGTERM: ballast withdraws first, then stops its daemon; exits 0.
         t0 = time.monotonic()
         nodes[3].proc.send_signal(signal.SIGTERM)
         took = self.wait_hops({2}, WITHDRAW_BOUND, "node3 withdrawn after SIGTERM")
@@ -216,23 +224,23 @@ class BgpEcmpTest(unittest.TestCase):
         self.assertIn('"bgp.withdraw"', log)
         self.assertIn('"bgp.stopped"', log)
 
-        # A node gone silent (here: its BIRD frozen) is dropped by the router's hold timer.
-        bird = nodes[2].bird_pid()
-        os.kill(bird, signal.SIGSTOP)
-        self.addCleanup(lambda: alive(bird) and os.kill(bird, signal.SIGCONT))
+        # A node gone silent (here: its daemon frozen) is dropped by the router's hold timer.
+        pid = nodes[2].daemon_pid()
+        os.kill(pid, signal.SIGSTOP)
+        self.addCleanup(lambda: alive(pid) and os.kill(pid, signal.SIGCONT))
         took = self.wait_hops(set(), HOLD_TIME + 1.5, "node2 dropped by the hold timer")
         print(f"withdrawal of a silent node (hold time {HOLD_TIME:.0f}s): {took:.3f}s",
               file=sys.stderr)
 
-        # A drain while BIRD hangs: the command times out, is counted and audited once, and
+        # A drain while the daemon hangs: the command times out, is counted and audited once, and
         # is retried until BIRD answers again.
         self.assertEqual(nodes[2].ctl("drain").returncode, 0)
         self.assertGreaterEqual(
             nodes[2].metric('ballast_bgp_daemon_failures_total{kind="command"}'), 1)
         self.assertEqual([r["kind"] for r in nodes[2].audit()].count("bgp.daemon_failed"), 1)
-        os.kill(bird, signal.SIGCONT)
+        os.kill(pid, signal.SIGCONT)
         wait_for(lambda: "bgp.daemon_recovered" in [r["kind"] for r in nodes[2].audit()], 15,
-                 "the withdrawal to reach BIRD once it answers")
+                 "the withdrawal to reach the daemon once it answers")
         self.assertEqual(nodes[2].metric("ballast_bgp_vip_announced"), 0)
 
 

@@ -73,6 +73,21 @@ TEST(BgpSectionsTest, Defaults) {
   EXPECT_EQ(b.daemon_binary, "bird");
 }
 
+TEST(BgpSectionsTest, FrrRunsDebiansBgpdByDefault) {
+  const auto r = load(bgpWith("  daemon: frr\n"));
+  ASSERT_TRUE(r.errors.empty()) << firstError(r);
+  EXPECT_EQ(r.config->bgp.daemon, BgpDaemon::kFrr);
+  EXPECT_EQ(r.config->bgp.daemon_binary, "/usr/lib/frr/bgpd");
+  EXPECT_EQ(toJson(*r.config)["bgp"]["daemon"], "frr");
+}
+
+TEST(BgpSectionsTest, FrrTakesAnExplicitBinaryWhereverTheKeyIs) {
+  // daemon_binary before daemon: the per-daemon default must not overwrite it.
+  const auto r = load(bgpWith("  daemon_binary: /opt/frr/bgpd\n  daemon: frr\n"));
+  ASSERT_TRUE(r.errors.empty()) << firstError(r);
+  EXPECT_EQ(r.config->bgp.daemon_binary, "/opt/frr/bgpd");
+}
+
 TEST(BgpSectionsTest, AbsentSectionIsNotPresent) {
   const auto r = load("workers: 1\n");
   ASSERT_TRUE(r.errors.empty()) << firstError(r);
@@ -100,7 +115,6 @@ TEST(BgpSectionsTest, RefusesWithLineAndColumn) {
   };
   const Case cases[] = {
       {bgpWith("  colour: blue\n"), "7:3: "},
-      {bgpWith("  daemon: frr\n"), "7:11: daemon: frr is not supported yet"},
       {bgpWith("  daemon: quagga\n"), "7:11: "},
       {bgpWith("  announce_when: sometimes\n"), "7:18: "},
       {bgpWith("  hold_time: 2s\n"), "7:14: hold_time: expected whole seconds"},

@@ -1,0 +1,36 @@
+// src/bgp/daemon_process.h — the BGP daemon (BIRD or FRR's bgpd) run as Ballast's child:
+// started with its managed config, watched, stopped on shutdown. The child dies with Ballast
+// (PR_SET_PDEATHSIG), so a killed Ballast closes its BGP sessions and the routers withdraw its
+// routes at once instead of after the hold time.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace ballast::bgp {
+
+class DaemonProcess {
+ public:
+  DaemonProcess() = default;
+  ~DaemonProcess();  // kills a child still running
+  DaemonProcess(const DaemonProcess&) = delete;
+  DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+  // Execs `args` (args[0] looked up on PATH). Control thread only: the death signal is tied
+  // to the thread that forks. False and *error when fork fails; a failed exec shows as an
+  // exit with status 127.
+  bool start(const std::vector<std::string>& args, std::string* error);
+  // True while the child runs; reaps it (and says how it ended in *how) once it has exited.
+  bool alive(std::string* how);
+  // SIGTERM (the daemon closes its sessions with a Cease notification), then SIGKILL after
+  // grace_ms. Blocks for at most grace_ms plus a little.
+  void stop(int grace_ms);
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+}  // namespace ballast::bgp
