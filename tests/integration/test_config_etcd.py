@@ -42,11 +42,13 @@ def b64(text):
 class Etcd:
     """A one-member etcd on loopback, its data in a temp dir (kept across restarts)."""
 
-    def __init__(self):
+    def __init__(self, scheme="http", extra_args=(), ssl_context=None):
         self.dir = tempfile.mkdtemp(prefix="ballast-etcd-")
         self.client_port = free_port()
         self.peer_port = free_port()
-        self.url = f"http://127.0.0.1:{self.client_port}"
+        self.url = f"{scheme}://127.0.0.1:{self.client_port}"
+        self.extra_args = list(extra_args)
+        self.ssl_context = ssl_context
         self.proc = None
 
     def start(self):
@@ -56,7 +58,8 @@ class Etcd:
             [ETCD_BIN, "--name", "t", "--data-dir", os.path.join(self.dir, "data"),
              "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
              "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-             "--initial-cluster", f"t={peer}", "--log-level", "warn", "--logger", "zap"],
+             "--initial-cluster", f"t={peer}", "--log-level", "warn", "--logger", "zap",
+             *self.extra_args],
             stdout=self.log, stderr=self.log)
         wait_until(self.ready, timeout=30, what="etcd answers /v3/kv/range")
         return self
@@ -83,7 +86,7 @@ class Etcd:
     def call(self, path, body):
         req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=5) as r:
+        with urllib.request.urlopen(req, timeout=5, context=self.ssl_context) as r:
             return json.loads(r.read())
 
     def put(self, key, value):

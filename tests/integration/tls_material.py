@@ -21,17 +21,21 @@ def make_ca(directory, name):
     return cert, key
 
 
-def issue(directory, ca, name, subject, sans=(), client=False, days=30, chain=True):
+def issue(directory, ca, name, subject, sans=(), client=False, days=30, chain=True,
+          usage=None):
     """A certificate signed by `ca` (cert, key); with chain, its file also holds the CA after
-    the leaf. Returns (cert path, key path)."""
+    the leaf. `usage` overrides the extended key usage (e.g. "serverAuth,clientAuth" for a
+    server that also dials itself, as etcd's gateway does). Returns (cert path, key path)."""
     cert = os.path.join(directory, f"{name}.pem")
     key = os.path.join(directory, f"{name}.key")
     csr = os.path.join(directory, f"{name}.csr")
     ext = os.path.join(directory, f"{name}.ext")
     with open(ext, "w") as f:
         if sans:
-            f.write("subjectAltName=" + ",".join(f"DNS:{s}" for s in sans) + "\n")
-        f.write("extendedKeyUsage=" + ("clientAuth" if client else "serverAuth") + "\n")
+            # "IP:127.0.0.1" stays as it is; anything else is a DNS name.
+            f.write("subjectAltName=" + ",".join(s if s.startswith("IP:") else f"DNS:{s}"
+                                                 for s in sans) + "\n")
+        f.write("extendedKeyUsage=" + (usage or ("clientAuth" if client else "serverAuth")) + "\n")
     _run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
          "-keyout", key, "-out", csr, "-subj", subject)
     leaf = cert + ".leaf"
