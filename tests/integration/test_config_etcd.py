@@ -156,8 +156,9 @@ def push(etcd, path, *extra):
 @unittest.skipUnless(os.path.exists(ETCD_BIN), "etcd not installed (package etcd-server)")
 class ConfigFromEtcd(BallastTest):
     def setUp(self):
-        self.etcd = Etcd().start()
-        self.addCleanup(self.etcd.close)
+        self.etcd = Etcd()
+        self.addCleanup(self.etcd.close)  # before start: an etcd that never answers is killed too
+        self.etcd.start()
         self.backends = {n: Backend(n) for n in ("one", "two", "three", "four")}
         for b in self.backends.values():
             self.addCleanup(b.close)

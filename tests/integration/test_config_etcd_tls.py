@@ -45,8 +45,9 @@ class ConfigFromEtcdOverTls(BallastTest):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="ballast-etcd-tls-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.etcd = TlsEtcd(self.tmp).start()
-        self.addCleanup(self.etcd.close)
+        self.etcd = TlsEtcd(self.tmp)
+        self.addCleanup(self.etcd.close)  # before start: an etcd that never answers is killed too
+        self.etcd.start()
         self.dead = f"http://127.0.0.1:{free_port()}"  # nothing listens: refused at once
         self.backends = {n: Backend(n) for n in ("one", "two")}
         for b in self.backends.values():
