@@ -17,6 +17,13 @@ namespace {
 // stay on the copy path, where a pipe's two extra syscalls per hop would cost more than the
 // copy saves.
 constexpr uint32_t kDefaultThreshold = 64 * 1024;
+// Pipe size asked for. Measured (docs/benchmarks.md, #19): 64 KiB (the kernel's default) cut
+// Ballast's CPU per GB by a third, 256 KiB by half, 1 MiB (the default fs.pipe-max-size) by
+// four fifths: fewer, larger splices. It bounds what one direction holds in the kernel.
+constexpr uint32_t kDefaultPipeBytes = 1024 * 1024;
+// A pipe the kernel gave less than this (an unprivileged user past fs.pipe-user-pages-soft gets
+// two pages) would cost more syscalls than the copy it saves: the copy path is better.
+constexpr int kMinPipeBytes = 64 * 1024;
 // Pipe fds may take a quarter of the open-file limit: a pair's sockets need 2 fds, its pipes
 // up to 4 more, and sockets must never be refused for the sake of an optimisation.
 constexpr uint64_t kBudgetShare = 4;
@@ -36,7 +43,7 @@ uint32_t budget() {
 }
 
 uint32_t envNumber(const char* name, uint32_t fallback) {
-  const char* v = getenv(name);  // NOLINT(concurrency-mt-unsafe): read once, before workers run
+  const char* v = getenv(name);  // NOLINT(concurrency-mt-unsafe): no setenv after start-up
   if (v == nullptr || *v == '\0') {
     return fallback;
   }
@@ -73,9 +80,16 @@ std::unique_ptr<SplicePipe> SplicePipe::make(int* err) {
     g_open_fds.fetch_sub(2, std::memory_order_relaxed);
     return nullptr;
   }
-  static const uint32_t pipe_bytes = envNumber("BALLAST_SPLICE_PIPE_BYTES", 0);
-  if (pipe_bytes > 0) {
-    fcntl(fds[0], F_SETPIPE_SZ, static_cast<int>(pipe_bytes));  // best effort (measuring knob)
+  static const uint32_t pipe_bytes = envNumber("BALLAST_SPLICE_PIPE_BYTES", kDefaultPipeBytes);
+  // Best effort: above fs.pipe-max-size, or past the user's pipe pages, the kernel refuses and
+  // the pipe keeps the size it has.
+  fcntl(fds[0], F_SETPIPE_SZ, static_cast<int>(pipe_bytes));
+  if (fcntl(fds[0], F_GETPIPE_SZ) < kMinPipeBytes) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    g_open_fds.fetch_sub(2, std::memory_order_relaxed);
+    *err = ENOBUFS;
+    return nullptr;
   }
   // NOLINTNEXTLINE(cppcoreguidelines-owning-memory): the constructor is private
   return std::unique_ptr<SplicePipe>(new SplicePipe(fds[0], fds[1]));

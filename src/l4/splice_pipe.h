@@ -14,8 +14,10 @@ class SplicePipe {
   static bool enabled();
   // Bytes a direction must have moved before it gets a pipe (BALLAST_SPLICE_AFTER, read once).
   static uint32_t threshold();
-  // A new pipe, or nullptr with the errno in *err: EMFILE when the budget is spent (a quarter
-  // of RLIMIT_NOFILE, so sockets keep the rest) or when pipe2 itself failed so.
+  // A new pipe (1 MiB asked; BALLAST_SPLICE_PIPE_BYTES), or nullptr with the errno in *err:
+  // EMFILE when the budget is spent (a quarter of RLIMIT_NOFILE, so sockets keep the rest) or
+  // pipe2 failed so; ENOBUFS when the kernel gave a pipe under 64 KiB (the user's pipe pages,
+  // fs.pipe-user-pages-soft, are spent).
   static std::unique_ptr<SplicePipe> make(int* err);
   // Pipe fds open in this process now (tests and the budget).
   static uint32_t openFds();
