@@ -9,7 +9,8 @@
 #
 # Environment:
 #   BALLAST_BIN    Ballast binary (default: build/ballast)
-#   BALLAST_IO     io backend(s) for Ballast, comma-separated: io_uring (default), epoll, or both
+#   BALLAST_IO     io backend(s) for Ballast, comma-separated: io_uring (default), epoll, or both;
+#                  epoll-copy is epoll with splice off (BALLAST_SPLICE=off), to compare in one run
 #   TCPLOAD_BIN    prebuilt bench/tools/tcpload (default: compiled into build/bench-tools/)
 #   BENCH_QUICK=1  short smoke run; figures are noisy
 #   BENCH_PROXIES  subset to run, comma-separated (default: ballast,haproxy,nginx);
@@ -224,7 +225,8 @@ class Proxy:
 class Ballast(Proxy):
     def __init__(self, binary, io):
         self.binary = Path(binary)
-        self.io = io
+        self.copy_only = io == "epoll-copy"
+        self.io = "epoll" if self.copy_only else io
         self.key = f"ballast-{io}"
         self.label = f"Ballast ({io})"
 
@@ -247,7 +249,8 @@ pools:
     algorithm: round_robin
     backends: [{servers}]
 """)
-        return [self.binary, "run", "-c", cfg]
+        prefix = ["env", "BALLAST_SPLICE=off"] if self.copy_only else []  # env execs: same pid
+        return prefix + [self.binary, "run", "-c", cfg]
 
 
 class HAProxy(Proxy):
