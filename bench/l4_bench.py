@@ -10,7 +10,7 @@
 # Environment:
 #   BALLAST_BIN    Ballast binary (default: build/ballast)
 #   BALLAST_IO     io backend(s) for Ballast, comma-separated: io_uring (default), epoll, or both;
-#                  epoll-copy is epoll with splice off (BALLAST_SPLICE=off), to compare in one run
+#                  epoll-copy / io_uring-copy: splice off (BALLAST_SPLICE=off), to compare in one run
 #   TCPLOAD_BIN    prebuilt bench/tools/tcpload (default: compiled into build/bench-tools/)
 #   BENCH_QUICK=1  short smoke run; figures are noisy
 #   BENCH_PROXIES  subset to run, comma-separated (default: ballast,haproxy,nginx);
@@ -225,8 +225,8 @@ class Proxy:
 class Ballast(Proxy):
     def __init__(self, binary, io):
         self.binary = Path(binary)
-        self.copy_only = io == "epoll-copy"
-        self.io = "epoll" if self.copy_only else io
+        self.copy_only = io.endswith("-copy")
+        self.io = io.removesuffix("-copy")
         self.key = f"ballast-{io}"
         self.label = f"Ballast ({io})"
 

@@ -1,7 +1,6 @@
 """tests/integration/test_l4_splice.py — the TCP proxy's splice path: once a direction has moved
-64 KiB its bytes go socket → pipe → socket in the kernel. Checked on both I/O backends (splice
-is taken on epoll only; io_uring stays on the copy path and must give the same bytes): several
-MiB each way with their SHA-256, half-close both ways, a slow reader that must pause the sender
+64 KiB its bytes go socket → pipe → socket in the kernel. Checked on both I/O backends (epoll
+splices on readiness; io_uring polls, then splices itself): several MiB each way with their SHA-256, half-close both ways, a slow reader that must pause the sender
 without the proxy growing, a backend reset mid-stream, and pipe creation failing for want of
 fds (the copy path goes on, counted). The metrics prove which path was taken.
 
@@ -21,6 +20,12 @@ from harness import (IO_BACKENDS, Backend, Ballast, BallastTest, free_port, main
                      tcp_config, wait_until)
 
 MIB = 1 << 20
+# What the slow-reader test's backend offers, and the most it may get out before it stalls: the
+# kernel's buffers on the path (loopback autotunes a receive buffer up to tcp_rmem's 32 MiB
+# here, send buffers to tcp_wmem's 4 MiB) plus the 1 MiB pipe; anything past that would be
+# the proxy buffering without bound.
+FLOOD_BYTES = 96 * MIB
+STALL_BOUND = 48 * MIB
 
 
 def metric(port, name):
@@ -70,7 +75,7 @@ def behaviour_download(sock, server):
 
 def behaviour_flood(sock, server):
     """Sends pattern bytes as fast as the client takes them, counting what it wrote."""
-    payload = pattern(64 * MIB, b"flood")
+    payload = pattern(FLOOD_BYTES, b"flood")
     view = memoryview(payload)
     try:
         while server.sent < len(payload):
@@ -115,14 +120,9 @@ def config(port, mport, backend):
 
 class SpliceTest(BallastTest):
     def assert_path(self, io, mport, min_bytes):
-        """epoll splices (pipes made, bytes counted); io_uring stays on the copy path."""
-        pipes = metric(mport, "ballast_listener_splice_pipes_total")
-        spliced = metric(mport, "ballast_listener_splice_bytes_total")
-        if io == "epoll":
-            self.assertGreaterEqual(pipes, 1)
-            self.assertGreaterEqual(spliced, min_bytes)
-        else:
-            self.assertEqual((pipes, spliced), (0, 0))
+        """The splice path was taken: a pipe made, most bytes moved through it."""
+        self.assertGreaterEqual(metric(mport, "ballast_listener_splice_pipes_total"), 1)
+        self.assertGreaterEqual(metric(mport, "ballast_listener_splice_bytes_total"), min_bytes)
 
     def test_upload_keeps_every_byte_and_the_fin(self):
         backend = Backend("digest", behaviour=behaviour_digest)
@@ -181,14 +181,14 @@ class SpliceTest(BallastTest):
                         with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
                             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
                             first = recv_exact(s, 128 * 1024)  # enough to start splicing
-                            # Then stop reading: the backend must stall well short of 64 MiB.
+                            # Then stop reading: the backend must stall within the kernel's buffers.
                             wait_until(lambda: self._stable(backend), timeout=20,
                                        what="backend stalled")
-                            self.assertLess(backend.sent, 24 * MIB)
+                            self.assertLess(backend.sent, STALL_BOUND)
                             grown = rss_bytes(b.proc.pid) - rss_before
                             self.assertLess(grown, 8 * MIB)
                             digest, total = read_all(s)
-                        whole = pattern(64 * MIB, b"flood")
+                        whole = pattern(FLOOD_BYTES, b"flood")
                         self.assertEqual(first + b"", whole[: len(first)])
                         self.assertEqual(total + len(first), len(whole))
                         self.assertEqual(digest, hashlib.sha256(whole[len(first):]).digest())
@@ -227,8 +227,6 @@ class SpliceTest(BallastTest):
     def test_pipe_failure_falls_back_to_copy_and_is_counted(self):
         """RLIMIT_NOFILE 48 gives pipes a budget of 12 fds: six pipes. Eight concurrent uploads
         want eight; the last two go on copying, counted, with every byte intact."""
-        if "epoll" not in IO_BACKENDS:
-            self.skipTest("splice is taken on epoll only")
         backend = Backend("digest", behaviour=behaviour_digest)
 
         def low_fd_limit():
