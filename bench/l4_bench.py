@@ -9,10 +9,14 @@
 #
 # Environment:
 #   BALLAST_BIN    Ballast binary (default: build/ballast)
-#   BALLAST_IO     io backend(s) for Ballast, comma-separated: io_uring (default), epoll, or both
+#   BALLAST_IO     io backend(s) for Ballast, comma-separated: io_uring (default), epoll, or both;
+#                  epoll-copy / io_uring-copy: splice off (BALLAST_SPLICE=off), to compare in one run
 #   TCPLOAD_BIN    prebuilt bench/tools/tcpload (default: compiled into build/bench-tools/)
 #   BENCH_QUICK=1  short smoke run; figures are noisy
-#   BENCH_PROXIES  subset to run, comma-separated (default: ballast,haproxy,nginx)
+#   BENCH_PROXIES  subset to run, comma-separated (default: ballast,haproxy,nginx);
+#                  haproxy-splice adds HAProxy with `option splice-auto`
+#   BENCH_PHASES   subset of phases, comma-separated (default: connrate,bulk up,bulk down,idle)
+#   BALLAST_SPLICE=off  (passed through) keeps Ballast's epoll loop on the copy path
 #   BENCH_RECORD=0 print the table only; do not append to docs/benchmarks.md
 # Python standard library only.
 
@@ -221,7 +225,8 @@ class Proxy:
 class Ballast(Proxy):
     def __init__(self, binary, io):
         self.binary = Path(binary)
-        self.io = io
+        self.copy_only = io.endswith("-copy")
+        self.io = io.removesuffix("-copy")
         self.key = f"ballast-{io}"
         self.label = f"Ballast ({io})"
 
@@ -244,19 +249,26 @@ pools:
     algorithm: round_robin
     backends: [{servers}]
 """)
-        return [self.binary, "run", "-c", cfg]
+        prefix = ["env", "BALLAST_SPLICE=off"] if self.copy_only else []  # env execs: same pid
+        return prefix + [self.binary, "run", "-c", cfg]
 
 
 class HAProxy(Proxy):
     key = "haproxy"
     label = "HAProxy"
 
+    def __init__(self, splice=False):
+        self.splice = splice
+        if splice:
+            self.key = "haproxy-splice"
+            self.label = "HAProxy (splice-auto)"
+
     def available(self):
         return None if shutil.which("haproxy") else "haproxy not installed"
 
     def argv(self, tmp, listen_port, backends):
         servers = "\n".join(f"  server b{i} 127.0.0.1:{b}" for i, b in enumerate(backends))
-        cfg = tmp / "haproxy.cfg"
+        cfg = tmp / f"{self.key}.cfg"
         # Timeouts outlast every phase so none of them closes a connection mid-measurement.
         # maxconn counts client connections and HAProxy wants 2 fds each, 40,014 in all, which
         # the 20,000 hard limit refuses; "no strict-limits" makes that a warning. Only 9,000
@@ -268,6 +280,7 @@ class HAProxy(Proxy):
 
 defaults
   mode tcp
+{"  option splice-auto" if self.splice else ""}
   timeout connect 5s
   timeout client 10m
   timeout server 10m
@@ -496,6 +509,9 @@ class Bench:
                   ("bulk up", lambda: self.bulk(proxy, "up")),
                   ("bulk down", lambda: self.bulk(proxy, "down")),
                   ("idle", lambda: self.idle(proxy))]
+        only = os.environ.get("BENCH_PHASES")
+        if only:
+            phases = [p for p in phases if p[0] in only.split(",")]
         errors = []
         self.windows = []
         for name, fn in phases:
@@ -648,6 +664,8 @@ def main():
         proxies += [Ballast(ballast_bin, io) for io in ios]
     if "haproxy" in wanted:
         proxies.append(HAProxy())
+    if "haproxy-splice" in wanted:
+        proxies.append(HAProxy(splice=True))
     if "nginx" in wanted:
         proxies.append(Nginx())
 

@@ -2,6 +2,8 @@
 // after the kernel's batch has been dispatched, so no callback ever runs inside a loop call.
 #include "core/epoll_loop.h"
 
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -24,6 +26,7 @@ void EpollLoop::attach(Stream& s, int fd, StreamHandler* handler) {
   s.flags_ = 0;
   s.handler_ = handler;
   s.next_ = nullptr;
+  s.splice_in_ = s.splice_out_ = -1;
   epoll_event ev{};
   // Edge-triggered on both directions: one registration for the stream's life.
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
@@ -83,12 +86,38 @@ void EpollLoop::stopRecv(Stream& s) { s.flags_ &= ~Stream::kRecvOn; }
 void EpollLoop::send(Stream& s, const uint8_t* data, uint32_t len) {
   s.flags_ |= Stream::kSendBusy;
   s.send_ptr_ = data;
+  s.splice_out_ = -1;
   s.send_len_ = len;
   trySend(s);
 }
 
+void EpollLoop::sendFromPipe(Stream& s, int pipe_r, uint32_t len) {
+  s.flags_ |= Stream::kSendBusy;
+  s.send_ptr_ = nullptr;
+  s.splice_out_ = pipe_r;
+  s.send_len_ = len;
+  trySend(s);
+}
+
+void EpollLoop::spliceRecv(Stream& s, int pipe_w) {
+  s.splice_in_ = pipe_w;
+  if ((s.flags_ & (Stream::kRecvOn | Stream::kReadable)) == (Stream::kRecvOn | Stream::kReadable)) {
+    defer(s, Stream::kDeferRead);
+  }
+}
+
 void EpollLoop::trySend(Stream& s) {
-  const ssize_t n = ::send(s.fd_, s.send_ptr_, static_cast<size_t>(s.send_len_), MSG_NOSIGNAL);
+  ssize_t n = 0;
+  if (s.splice_out_ >= 0) {
+    // The socket is non-blocking and SIGPIPE ignored process-wide (splice has no
+    // MSG_NOSIGNAL); the pipe holds at least send_len_ bytes, so EAGAIN means a full socket.
+    do {
+      n = splice(s.splice_out_, nullptr, s.fd_, nullptr, static_cast<size_t>(s.send_len_),
+                 SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+    } while (n < 0 && errno == EINTR);
+  } else {
+    n = ::send(s.fd_, s.send_ptr_, static_cast<size_t>(s.send_len_), MSG_NOSIGNAL);
+  }
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
     s.flags_ &= ~Stream::kWritable;  // EPOLLOUT's next edge retries
     return;
@@ -118,11 +147,44 @@ void EpollLoop::releaseChunk(ChunkId id) {
   }
 }
 
+bool EpollLoop::spliceSome(Stream& s) {
+  ssize_t n = 0;
+  do {
+    n = splice(s.fd_, nullptr, s.splice_in_, nullptr, kSpliceBytes,
+               SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+  } while (n < 0 && errno == EINTR);
+  if (n > 0) {
+    // Short or not, keep reading: only EAGAIN proves the socket drained.
+    s.handler_->onSpliced(s, static_cast<uint32_t>(n));
+    return true;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    // Either the socket is empty or the pipe is full. A pipe still holding bytes is taken as
+    // full (its slots, not its bytes, may have run out): the edge stays, and the owner's
+    // startRecv after the pipe drained retries. An empty pipe proves the socket drained.
+    int queued = 0;
+    if (ioctl(s.splice_in_, FIONREAD, &queued) != 0 || queued == 0) {
+      s.flags_ &= ~Stream::kReadable;
+    }
+    return false;
+  }
+  const int err = n == 0 ? 0 : errno;
+  s.flags_ &= ~(Stream::kRecvOn | Stream::kReadable);
+  s.handler_->onRecvEnd(s, err);
+  return false;
+}
+
 void EpollLoop::readSome(Stream& s) {
   for (uint32_t i = 0; i < kMaxReadsPerTurn; ++i) {
     if ((s.flags_ & (Stream::kRecvOn | Stream::kClosed)) != Stream::kRecvOn ||
         (s.flags_ & Stream::kReadable) == 0) {
       return;
+    }
+    if (s.splice_in_ >= 0) {
+      if (!spliceSome(s)) {
+        return;
+      }
+      continue;
     }
     const ChunkId id = chunks_->take();
     if (id == kNoChunk) {
@@ -185,6 +247,7 @@ void EpollLoop::runDeferred() {
     s.flags_ &= ~Stream::kQueued;
     if ((s.flags_ & Stream::kDeferRelease) != 0) {
       s.flags_ = 0;
+      s.splice_in_ = s.splice_out_ = -1;
       ::close(s.fd_);  // also drops the epoll registration
       s.fd_ = -1;
       s.handler_->onReleased(s);  // may destroy s

@@ -23,6 +23,9 @@ class EpollLoop final : public EventLoop {
   void send(Stream& s, const uint8_t* data, uint32_t len) override;
   void close(Stream& s) override;
   void releaseChunk(ChunkId id) override;
+  bool canSplice() const override { return true; }
+  void spliceRecv(Stream& s, int pipe_w) override;
+  void sendFromPipe(Stream& s, int pipe_r, uint32_t len) override;
 
   void watch(Watcher& w, int fd, WatchHandler* handler) override;
   void listen(Watcher& w, int fd, WatchHandler* handler) override;
@@ -39,6 +42,8 @@ class EpollLoop final : public EventLoop {
   void defer(Stream& s, uint16_t what);
   void deferWatcherRelease(Watcher& w);
   void readSome(Stream& s);
+  // Splice mode's readSome; false when it has to stop (drained, pipe full, end of stream).
+  bool spliceSome(Stream& s);
   void trySend(Stream& s);
   void onStreamEvent(Stream& s, uint32_t events);
   void onWatcherEvent(Watcher& w);

@@ -33,6 +33,9 @@ class StreamHandler {
   virtual void onSent(Stream& s, int64_t result) = 0;
   // After close(): no further callback will come and the Stream may be destroyed.
   virtual void onReleased(Stream& s) = 0;
+  // Splice mode (EventLoop::spliceRecv): `len` bytes moved from the socket into the pipe. When
+  // the pipe fills, reading pauses silently until startRecv is called again.
+  virtual void onSpliced(Stream& /*s*/, uint32_t /*len*/) {}
 
  protected:
   ~StreamHandler() = default;
@@ -73,6 +76,8 @@ class Stream {
   uint16_t flags_ = 0;
   uint8_t inflight_ = 0;  // io_uring operations whose final completion has not come
   int connect_err_ = 0;
+  int splice_in_ = -1;   // splice mode: the pipe's write end reads go to
+  int splice_out_ = -1;  // sendFromPipe: the pipe's read end the send takes from
   StreamHandler* handler_ = nullptr;
   Stream* next_ = nullptr;       // deferred list link
   Stream* wait_next_ = nullptr;  // chunk-wait list link (a waiter may be deferred too)
@@ -144,6 +149,14 @@ class EventLoop {
   virtual void send(Stream& s, const uint8_t* data, uint32_t len) = 0;
   virtual void close(Stream& s) = 0;
   virtual void releaseChunk(ChunkId id) = 0;
+
+  // Zero-copy relay through a pipe: bytes go socket → pipe → socket inside the kernel and
+  // never touch a chunk. Only where canSplice() says so (the epoll backend).
+  virtual bool canSplice() const { return false; }
+  // From now on reads of `s` splice into `pipe_w` and report through onSpliced, not onRecv.
+  virtual void spliceRecv(Stream& /*s*/, int /*pipe_w*/) {}
+  // Like send(), but writes up to `len` bytes waiting in the pipe `pipe_r`; ends in onSent.
+  virtual void sendFromPipe(Stream& /*s*/, int /*pipe_r*/, uint32_t /*len*/) {}
 
   // Watchers. The fd stays the caller's.
   virtual void watch(Watcher& w, int fd, WatchHandler* handler) = 0;

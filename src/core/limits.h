@@ -16,6 +16,8 @@ constexpr uint32_t kChunksPerWorker = 2048;
 constexpr uint32_t kRingBuffers = 256;
 // Reads one stream may do in a row before others get a turn (epoll backend fairness).
 constexpr uint32_t kMaxReadsPerTurn = 16;
+// Most bytes one splice(2) asks for: the pipe's free room is the real bound.
+constexpr uint32_t kSpliceBytes = 1024 * 1024;
 // io_uring submission queue depth; completions are twice that (kernel default).
 constexpr uint32_t kRingEntries = 4096;
 // Timer wheel: 1 ms ticks over 4096 slots; longer timers wait for the wheel to come round.

@@ -4,7 +4,9 @@
 // names freed memory.
 #include "core/uring_loop.h"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 
@@ -89,6 +91,7 @@ void UringLoop::attach(Stream& s, int fd, StreamHandler* handler) {
   s.inflight_ = 0;
   s.handler_ = handler;
   s.next_ = nullptr;
+  s.splice_in_ = s.splice_out_ = -1;
 }
 
 void UringLoop::connect(Stream& s, const net::SocketAddress& to) {
@@ -100,6 +103,10 @@ void UringLoop::connect(Stream& s, const net::SocketAddress& to) {
 }
 
 void UringLoop::armRecv(Stream& s) {
+  if (s.splice_in_ >= 0) {
+    armSplicePoll(s);
+    return;
+  }
   io_uring_sqe* e = sqe();
   io_uring_prep_recv_multishot(e, s.fd_, nullptr, 0, 0);
   e->flags |= IOSQE_BUFFER_SELECT;
@@ -128,8 +135,98 @@ void UringLoop::stopRecv(Stream& s) {
   }
   s.flags_ &= ~Stream::kRecvOn;
   if ((s.flags_ & Stream::kRecvArmed) != 0) {
+    // Whichever is armed; cancelling the other matches nothing.
+    cancel(reinterpret_cast<uint64_t>(&s) | kOpRecv);
+    cancel(reinterpret_cast<uint64_t>(&s) | kOpSplicePoll);
+  }
+}
+
+void UringLoop::spliceRecv(Stream& s, int pipe_w) {
+  s.splice_in_ = pipe_w;
+  if ((s.flags_ & Stream::kRecvArmed) != 0) {
+    // The multishot recv ends first: its last chunks reach the owner before any spliced byte,
+    // and its final completion arms the poll (armRecv) while kRecvOn holds.
     cancel(reinterpret_cast<uint64_t>(&s) | kOpRecv);
   }
+}
+
+void UringLoop::armSplicePoll(Stream& s) {
+  io_uring_sqe* e = sqe();
+  io_uring_prep_poll_add(e, s.fd_, POLLIN | POLLRDHUP);
+  io_uring_sqe_set_data64(e, reinterpret_cast<uint64_t>(&s) | kOpSplicePoll);
+  s.flags_ |= Stream::kRecvArmed;
+  ++s.inflight_;
+}
+
+void UringLoop::onSplicePoll(Stream& s) {
+  for (uint32_t i = 0; i < kMaxReadsPerTurn; ++i) {
+    if ((s.flags_ & (Stream::kRecvOn | Stream::kClosed)) != Stream::kRecvOn) {
+      return;  // stopped or closed by the owner meanwhile; startRecv polls again
+    }
+    ssize_t n = 0;
+    do {
+      n = splice(s.fd_, nullptr, s.splice_in_, nullptr, kSpliceBytes,
+                 SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+      s.handler_->onSpliced(s, static_cast<uint32_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // A pipe still holding bytes is taken as full: the owner's startRecv once it drained
+      // polls again. An empty pipe proves the socket drained: wait for more.
+      int queued = 0;
+      if (ioctl(s.splice_in_, FIONREAD, &queued) != 0 || queued == 0) {
+        armSplicePoll(s);
+      }
+      return;
+    }
+    s.flags_ &= ~Stream::kRecvOn;
+    s.handler_->onRecvEnd(s, n == 0 ? 0 : errno);
+    return;
+  }
+  armSplicePoll(s);  // fairness: more may wait; the poll answers at once if so
+}
+
+void UringLoop::sendFromPipe(Stream& s, int pipe_r, uint32_t len) {
+  s.flags_ |= Stream::kSendBusy;
+  s.send_ptr_ = nullptr;
+  s.splice_out_ = pipe_r;
+  s.send_len_ = len;
+  if (spliceOut(s)) {
+    // Done at once, but the owner hears of it through a completion, never from inside this
+    // call: a nop carries it (the result waits in send_len_, kDeferSent marks it).
+    s.flags_ |= Stream::kDeferSent;
+    io_uring_sqe* e = sqe();
+    io_uring_prep_nop(e);
+    io_uring_sqe_set_data64(e, reinterpret_cast<uint64_t>(&s) | kOpPipeSend);
+    ++s.inflight_;
+  }
+}
+
+bool UringLoop::spliceOut(Stream& s) {
+  ssize_t n = 0;
+  do {
+    n = splice(s.splice_out_, nullptr, s.fd_, nullptr, static_cast<size_t>(s.send_len_),
+               SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    io_uring_sqe* e = sqe();
+    io_uring_prep_poll_add(e, s.fd_, POLLOUT);
+    io_uring_sqe_set_data64(e, reinterpret_cast<uint64_t>(&s) | kOpPipeSend);
+    ++s.inflight_;
+    return false;
+  }
+  s.send_len_ = n >= 0 ? n : -errno;
+  return true;
+}
+
+void UringLoop::onPipeSend(Stream& s) {
+  if ((s.flags_ & Stream::kDeferSent) == 0 && !spliceOut(s)) {
+    return;  // still full: polled again
+  }
+  s.flags_ &= ~(Stream::kDeferSent | Stream::kSendBusy);
+  s.handler_->onSent(s, s.send_len_);
 }
 
 void UringLoop::send(Stream& s, const uint8_t* data, uint32_t len) {
@@ -240,6 +337,21 @@ void UringLoop::onStreamCqe(Stream& s, Op op, const io_uring_cqe& cqe) {
       s.flags_ &= ~Stream::kSendBusy;
       if (!closed) {
         s.handler_->onSent(s, cqe.res);
+      }
+      break;
+    case kOpSplicePoll:
+      --s.inflight_;
+      s.flags_ &= ~Stream::kRecvArmed;
+      if (!closed) {
+        onSplicePoll(s);
+      }
+      break;
+    case kOpPipeSend:
+      --s.inflight_;
+      if (closed) {
+        s.flags_ &= ~(Stream::kDeferSent | Stream::kSendBusy);
+      } else {
+        onPipeSend(s);
       }
       break;
     case kOpConnect:

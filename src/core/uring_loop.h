@@ -24,6 +24,9 @@ class UringLoop final : public EventLoop {
   void send(Stream& s, const uint8_t* data, uint32_t len) override;
   void close(Stream& s) override;
   void releaseChunk(ChunkId id) override;
+  bool canSplice() const override { return true; }
+  void spliceRecv(Stream& s, int pipe_w) override;
+  void sendFromPipe(Stream& s, int pipe_r, uint32_t len) override;
 
   void watch(Watcher& w, int fd, WatchHandler* handler) override;
   void listen(Watcher& w, int fd, WatchHandler* handler) override;
@@ -40,13 +43,22 @@ class UringLoop final : public EventLoop {
     kOpSend = 2,
     kOpConnect = 3,
     kOpPoll = 4,
-    kOpAccept = 5
+    kOpAccept = 5,
+    kOpSplicePoll = 6,  // splice mode: the socket is readable, splice(2) into the pipe
+    kOpPipeSend = 7,    // sendFromPipe: the socket is writable (poll) or the splice is done (nop)
   };
   static constexpr uint64_t kOpMask = 7;
 
   explicit UringLoop(uint32_t chunk_count) : EventLoop(chunk_count) {}
   io_uring_sqe* sqe();
   void armRecv(Stream& s);
+  // Splice mode: IORING_OP_SPLICE always runs on an io-wq thread, so the loop polls and calls
+  // splice(2) itself, as the epoll loop does.
+  void armSplicePoll(Stream& s);
+  void onSplicePoll(Stream& s);
+  // The pipe send's splice(2); false when the socket is full (a POLLOUT is armed instead).
+  bool spliceOut(Stream& s);
+  void onPipeSend(Stream& s);
   void armWatcher(Watcher& w);
   void cancel(uint64_t user_data);
   void onStreamCqe(Stream& s, Op op, const io_uring_cqe& cqe);

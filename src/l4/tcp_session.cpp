@@ -241,6 +241,9 @@ void TcpSession::Side::onSent(core::Stream& /*s*/, int64_t result) {
     if (session_.proxy_header_sent_ == session_.proxy_header_len_) {
       session_.proxy_header_.reset();
     }
+  } else if (pipe_send) {
+    pipe_send = false;
+    pipe->bytes -= static_cast<uint32_t>(result);
   } else {
     out.consume(session_.loop().chunks(), static_cast<uint32_t>(result),
                 [this](core::ChunkId id) { session_.loop().releaseChunk(id); });
@@ -249,6 +252,10 @@ void TcpSession::Side::onSent(core::Stream& /*s*/, int64_t result) {
 }
 
 void TcpSession::Side::onReleased(core::Stream& /*s*/) { session_.onSideReleased(*this); }
+
+void TcpSession::Side::onSpliced(core::Stream& /*s*/, uint32_t len) {
+  session_.onSpliced(*this, len);
+}
 
 void TcpSession::onData(Side& from, core::ChunkId id, uint32_t len) {
   last_activity_ms_ = loop().nowMs();
@@ -266,15 +273,7 @@ void TcpSession::onData(Side& from, core::ChunkId id, uint32_t len) {
     return;
   }
   to.out.push(loop().chunks(), id, 0, len);
-  if (&from == &client_) {
-    env_.counters->bytes_in_total.add(len);
-    if (backend_counters_ != nullptr) {
-      backend_counters_->bytes_out_total.add(len);
-    }
-  } else {
-    env_.counters->bytes_out_total.add(len);
-    backend_counters_->bytes_in_total.add(len);
-  }
+  countBytes(from, len);
   if (state_ == State::kProxyHeader) {
     if (!parseProxyHeader()) {
       return;
@@ -287,6 +286,60 @@ void TcpSession::onData(Side& from, core::ChunkId id, uint32_t len) {
     from.reading = false;
     loop().stopRecv(from.stream);
   }
+  maybeSplice(from, len);
+}
+
+void TcpSession::countBytes(const Side& from, uint32_t len) {
+  if (&from == &client_) {
+    env_.counters->bytes_in_total.add(len);
+    if (backend_counters_ != nullptr) {
+      backend_counters_->bytes_out_total.add(len);
+    }
+  } else {
+    env_.counters->bytes_out_total.add(len);
+    backend_counters_->bytes_in_total.add(len);
+  }
+}
+
+// A direction that has moved SplicePipe::threshold() bytes is bulk: its further reads go into a
+// pipe and out of it to the peer inside the kernel. Not before streaming (a PROXY header or a
+// ClientHello is still being read), nor while our own PROXY header waits to be sent. Chunks
+// already queued go out first (flush sends the queue before the pipe), so order is kept.
+void TcpSession::maybeSplice(Side& from, uint32_t len) {
+  Side& to = peerOf(from);
+  if (state_ != State::kStreaming || to.pipe || to.copy_only || proxy_header_ ||
+      !loop().canSplice() || !SplicePipe::enabled()) {
+    return;
+  }
+  from.moved = len > UINT32_MAX - from.moved ? UINT32_MAX : from.moved + len;
+  if (from.moved < SplicePipe::threshold()) {
+    return;
+  }
+  int err = 0;
+  to.pipe = SplicePipe::make(&err);
+  if (!to.pipe) {
+    to.copy_only = true;
+    env_.counters->splice_fallbacks_total.add();
+    core::LogLine(core::LogLevel::kWarn, "l4.splice_unavailable", core::LogRepeat::kLimited)
+        .str("listener", env_.listener->name)
+        .str("reason", strerror(err));
+    return;
+  }
+  env_.counters->splice_pipes_total.add();
+  loop().spliceRecv(from.stream, to.pipe->writeEnd());
+}
+
+void TcpSession::onSpliced(Side& from, uint32_t len) {
+  last_activity_ms_ = loop().nowMs();
+  if (state_ == State::kClosing) {
+    return;  // the pipe and what it holds go with the session
+  }
+  Side& to = peerOf(from);
+  countBytes(from, len);
+  env_.counters->splice_bytes_total.add(len);
+  // No buffer_bytes check: the pipe's capacity bounds it, and a full pipe pauses the reads.
+  to.pipe->bytes += len;
+  flush(to);
 }
 
 bool TcpSession::parseProxyHeader() {
@@ -336,6 +389,10 @@ void TcpSession::flush(Side& to) {
     return;
   }
   if (to.out.empty()) {
+    if (to.pipe && to.pipe->bytes > 0) {
+      to.pipe_send = true;
+      loop().sendFromPipe(to.stream, to.pipe->readEnd(), to.pipe->bytes);
+    }
     return;
   }
   auto& chunks = loop().chunks();
@@ -347,7 +404,10 @@ void TcpSession::afterSent(Side& to) {
   flush(to);
   Side& reader = peerOf(to);
   maybeResume(reader);
-  if (!to.stream.sending() && to.out.empty() && reader.eof_in && !to.shut_out) {
+  if (to.pipe && reader.reading && state_ != State::kClosing) {
+    loop().startRecv(reader.stream);  // the pipe has room again: retry a read it paused
+  }
+  if (to.drained() && reader.eof_in && !to.shut_out) {
     to.shut_out = true;
     ::shutdown(to.stream.fd(), SHUT_WR);
     maybeFinish();
@@ -381,7 +441,7 @@ void TcpSession::onEof(Side& from) {
     }
     return;  // connecting: forwarded once the backend is up
   }
-  if (!to.stream.sending() && to.out.empty() && !to.shut_out) {
+  if (to.drained() && !to.shut_out) {
     to.shut_out = true;
     ::shutdown(to.stream.fd(), SHUT_WR);
   }

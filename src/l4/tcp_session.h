@@ -15,6 +15,7 @@
 #include "core/event_loop.h"
 #include "core/local_ref.h"
 #include "core/timer_wheel.h"
+#include "l4/splice_pipe.h"
 #include "upstream/worker_pool.h"
 
 namespace ballast::l4 {
@@ -59,13 +60,24 @@ class TcpSession {
     void onRecvEnd(core::Stream& s, int err) override;
     void onSent(core::Stream& s, int64_t result) override;
     void onReleased(core::Stream& s) override;
+    void onSpliced(core::Stream& s, uint32_t len) override;
+
+    // Nothing waits to be written to this side: no chunk, no pipe byte, no send under way.
+    bool drained() const {
+      return !stream.sending() && out.empty() && (pipe == nullptr || pipe->bytes == 0);
+    }
 
     core::Stream stream;
-    core::ChunkQueue out;   // bytes waiting to be written to this side
+    core::ChunkQueue out;  // bytes waiting to be written to this side, ahead of the pipe's
+    // Bulk bytes to this side, once the other side has moved SplicePipe::threshold() bytes.
+    std::unique_ptr<SplicePipe> pipe;
+    uint32_t moved = 0;     // bytes read from this side on the copy path (saturating)
     bool eof_in = false;    // this side sent FIN
     bool shut_out = false;  // we sent FIN to this side
     bool reading = false;   // recv requested and not paused
     bool released = true;
+    bool pipe_send = false;  // the send under way writes from `pipe`
+    bool copy_only = false;  // a pipe for this side's bytes could not be made: don't retry
 
    private:
     TcpSession& session_;
@@ -77,6 +89,9 @@ class TcpSession {
   void onBackendConnected();
   void onConnectFailed(int err);
   void onData(Side& from, core::ChunkId id, uint32_t len);
+  void countBytes(const Side& from, uint32_t len);
+  void maybeSplice(Side& from, uint32_t len);
+  void onSpliced(Side& from, uint32_t len);
   void onEof(Side& from);
   void onReset(Side& from, int err);
   void flush(Side& to);

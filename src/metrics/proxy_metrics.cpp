@@ -115,6 +115,9 @@ std::map<std::string, ProxyMetrics::ListenerTotals> ProxyMetrics::listenerTotals
       t.no_backend_total += c->no_backend_total.value();
       t.tls_malformed_total += c->tls_malformed_total.value();
       t.tls_no_route_total += c->tls_no_route_total.value();
+      t.splice_pipes_total += c->splice_pipes_total.value();
+      t.splice_bytes_total += c->splice_bytes_total.value();
+      t.splice_fallbacks_total += c->splice_fallbacks_total.value();
       addAll(t.duration_buckets, bucketValues(c->request_duration));
       t.duration_sum_us += c->request_duration.sumUs();
     }

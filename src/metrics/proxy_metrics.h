@@ -59,6 +59,11 @@ struct ListenerCounters {
   Histogram request_duration;  // HTTP: first request byte to last response byte
   std::array<Counter, kGrpcStatusKinds> grpc_responses_total;  // gRPC answers by grpc-status
   Counter grpc_timeout_invalid_total;  // gRPC requests whose grpc-timeout was ignored
+  // TCP: bulk directions moved to a kernel pipe (splice), the bytes moved so, and pipes that
+  // could not be made (fd budget, EMFILE), whose direction stayed on the copy path.
+  Counter splice_pipes_total;
+  Counter splice_bytes_total;
+  Counter splice_fallbacks_total;
 
   void countStatus(uint16_t status) {
     if (status >= 100 && status < 600) {
@@ -138,6 +143,9 @@ class ProxyMetrics {
     uint64_t no_backend_total = 0;
     uint64_t tls_malformed_total = 0;
     uint64_t tls_no_route_total = 0;
+    uint64_t splice_pipes_total = 0;
+    uint64_t splice_bytes_total = 0;
+    uint64_t splice_fallbacks_total = 0;
     uint64_t acl_denied_total = 0;
     uint64_t sticky_rejected_total = 0;
     uint64_t per_ip_max_refused_total = 0;

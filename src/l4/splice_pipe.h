@@ -1,0 +1,38 @@
+// src/l4/splice_pipe.h — the kernel pipe one direction of a TCP pair relays through once it
+// carries bulk data (splice: socket → pipe → socket, no copy to user space). Made lazily, so
+// an idle pair owns none; its two fds count against a process-wide budget.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+namespace ballast::l4 {
+
+class SplicePipe {
+ public:
+  // Whether splicing is on (BALLAST_SPLICE=off turns it off; read once).
+  static bool enabled();
+  // Bytes a direction must have moved before it gets a pipe (BALLAST_SPLICE_AFTER, read once).
+  static uint32_t threshold();
+  // A new pipe (1 MiB asked; BALLAST_SPLICE_PIPE_BYTES), or nullptr with the errno in *err:
+  // EMFILE when the budget is spent (a quarter of RLIMIT_NOFILE, so sockets keep the rest) or
+  // pipe2 failed so; ENOBUFS when the kernel gave a pipe under 64 KiB (the user's pipe pages,
+  // fs.pipe-user-pages-soft, are spent).
+  static std::unique_ptr<SplicePipe> make(int* err);
+  // Pipe fds open in this process now (tests and the budget).
+  static uint32_t openFds();
+
+  SplicePipe(const SplicePipe&) = delete;
+  SplicePipe& operator=(const SplicePipe&) = delete;
+  ~SplicePipe();
+
+  int readEnd() const { return fds_[0]; }
+  int writeEnd() const { return fds_[1]; }
+  uint32_t bytes = 0;  // spliced in, not yet written out
+
+ private:
+  SplicePipe(int r, int w) : fds_{r, w} {}
+  int fds_[2];
+};
+
+}  // namespace ballast::l4
