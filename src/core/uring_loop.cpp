@@ -321,9 +321,17 @@ void UringLoop::onStreamCqe(Stream& s, Op op, const io_uring_cqe& cqe) {
       if (cqe.res == 0) {
         s.flags_ &= ~Stream::kRecvOn;
         s.handler_->onRecvEnd(s, 0);
-      } else if (cqe.res == -ENOBUFS) {
+      } else if (cqe.res == -ENOBUFS && ring_count_ == 0) {
         // Every chunk is out: wait for one to come back instead of spinning.
         waitForChunk(s, chunk_waiters_);
+      } else if (cqe.res == -ENOBUFS) {
+        // The ring was empty when the kernel looked, but a completion earlier in this batch has
+        // refilled it, and that refill woke only the streams already waiting. Waiting now would
+        // wait for a chunk that may never come back: every chunk may be in the ring already
+        // (all sent), and the stream would stall with data in its socket.
+        if ((s.flags_ & Stream::kRecvOn) != 0) {
+          armRecv(s);
+        }
       } else if (cqe.res < 0 && cqe.res != -ECANCELED) {
         s.flags_ &= ~Stream::kRecvOn;
         s.handler_->onRecvEnd(s, -cqe.res);

@@ -303,6 +303,76 @@ TEST_P(ChunkExhaustionTest, ClosingAStreamThatWaitsForAChunkIsSafe) {
   ::close(b[1]);
 }
 
+// Its sends' completions give back a chunk another stream holds.
+struct ChunkReturner final : StreamHandler {
+  EventLoop* loop = nullptr;
+  Stream stream;
+  std::vector<ChunkId>* give_back = nullptr;
+  void onConnect(Stream& /*s*/, int /*err*/) override {}
+  void onRecv(Stream& /*s*/, ChunkId id, uint32_t /*len*/) override { loop->releaseChunk(id); }
+  void onRecvEnd(Stream& /*s*/, int /*err*/) override {}
+  void onSent(Stream& /*s*/, int64_t /*result*/) override {
+    for (ChunkId id : *give_back) {
+      loop->releaseChunk(id);
+    }
+    give_back->clear();
+  }
+  void onReleased(Stream& /*s*/) override {}
+};
+
+// The race behind a bulk upload that stalled on io_uring: a stream's receive finds the pool dry
+// (ENOBUFS), and in the same batch of completions, before that one, a send completion gives
+// the last chunk back. The refill woke only the streams already waiting, so the stream then
+// waited for a chunk that had already come back, with its data unread, for ever.
+TEST_P(ChunkExhaustionTest, AChunkReturnedInTheSameBatchAsADryReceiveIsNotMissed) {
+  constexpr uint32_t kOneChunk = 1;
+  std::string why;
+  auto loop = EventLoop::create(GetParam(), &why, kOneChunk);
+  if (!loop) {
+    GTEST_SKIP() << why;
+  }
+  int holder_fds[2];
+  int reader_fds[2];
+  int sender_fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, holder_fds), 0);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, reader_fds), 0);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sender_fds), 0);
+  Hoarder holder;
+  Peer reader;
+  ChunkReturner sender;
+  holder.loop = reader.loop = sender.loop = loop.get();
+  sender.give_back = &holder.held;
+  loop->attach(holder.stream, holder_fds[0], &holder);
+  loop->attach(reader.stream, reader_fds[0], &reader);
+  loop->attach(sender.stream, sender_fds[0], &sender);
+  // The holder takes the only chunk.
+  loop->startRecv(holder.stream);
+  (void)!::write(holder_fds[1], "h", 1);
+  const uint64_t deadline = monotonicMs() + kDeadlineMs;
+  while (holder.held.empty() && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  ASSERT_EQ(holder.held.size(), 1U);
+  // Data waits for the reader; the send (whose completion frees the chunk) goes first.
+  (void)!::write(reader_fds[1], "payload", 7);
+  static const char kByte = 's';
+  loop->send(sender.stream, reinterpret_cast<const uint8_t*>(&kByte), 1);
+  loop->startRecv(reader.stream);
+  while (reader.received.size() < 7 && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  EXPECT_EQ(reader.received, "payload");
+  for (Stream* st : {&holder.stream, &reader.stream, &sender.stream}) {
+    loop->close(*st);
+  }
+  while (!(holder.released && reader.released) && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  for (int fd : {holder_fds[1], reader_fds[1], sender_fds[1]}) {
+    ::close(fd);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ChunkExhaustionTest,
                          ::testing::Values(IoKind::kIoUring, IoKind::kEpoll), [](const auto& info) {
                            return info.param == IoKind::kIoUring ? std::string("io_uring")
