@@ -18,6 +18,9 @@
 #   BENCH_QUICK=1     1 s runs instead of 5 s; figures are noisy
 #   BENCH_PROXIES     subset to run, comma-separated (default: ballast,haproxy,nginx)
 #   BENCH_RECORD=0    print the table only; do not append to docs/benchmarks.md
+#   BENCH_BACKEND=nginx  the two backends are one NGINX (two ports, a static body) instead of
+#                     http_backend: HAProxy's and Ballast's costs differ between the two
+#   BENCH_BODY_BYTES  response body size (default 64; 16384 for the 16 KiB case)
 # Python standard library only.
 
 import http.client
@@ -30,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -47,7 +51,9 @@ RUNS = 3  # the table shows the median
 RUN_SECONDS = 1 if QUICK else 5
 WARMUP_SECONDS = 1  # wrk's -d takes whole seconds; fills the proxies' upstream pools
 CONNECTIONS = 64
-BODY_BYTES = 64  # what http_backend answers; checked through each proxy before and after
+# What the backends answer; checked through each proxy before and after.
+BODY_BYTES = int(os.environ.get("BENCH_BODY_BYTES", "64"))
+BACKEND_KIND = os.environ.get("BENCH_BACKEND", "http_backend")
 WRK_TIMEOUT_S = 60  # wall-clock cap on one wrk process beyond its -d
 
 
@@ -217,8 +223,12 @@ class HttpBench(l4.Bench):
     request_headers = {}  # sent with every request (the filter bench adds a bearer token)
 
     def start_backends(self):
-        p = self.procs.start([self.backend_bin, "--port", 0, "--port", 0, *self.backend_args],
-                             LOAD_CPU, stdout=subprocess.PIPE)
+        if BACKEND_KIND == "nginx":
+            self.start_nginx_backends()
+            return
+        size = ("--body-bytes", str(BODY_BYTES)) if BODY_BYTES != 64 else ()
+        p = self.procs.start([self.backend_bin, "--port", 0, "--port", 0, *size,
+                              *self.backend_args], LOAD_CPU, stdout=subprocess.PIPE)
         line = l4.read_line(p, l4.READY_TIMEOUT_S)
         if not line or not line.startswith("ready "):
             raise RuntimeError(f"http_backend did not get ready: {line!r}")
@@ -226,8 +236,55 @@ class HttpBench(l4.Bench):
         self.backends["http"] = [int(x) for x in line.split()[1:]]
         log(f"backends: {self.backends['http']}")
 
+    def start_nginx_backends(self):
+        """One NGINX worker on the load core serving a static body on two ports, and its
+        stub_status on a third, for the connection and request counts."""
+        root = self.tmp / "nginx-backend"
+        root.mkdir(exist_ok=True)
+        (root / "index.html").write_bytes(b"x" * BODY_BYTES)
+        ports = [l4.free_port(), l4.free_port()]
+        self.stats_port = l4.free_port()
+        listens = "\n".join(f"    listen 127.0.0.1:{p};" for p in ports)
+        cfg = root / "nginx.conf"
+        cfg.write_text(f"""daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile {l4.PROXY_MAX_CONNECTIONS};
+pid {root}/nginx.pid;
+error_log stderr warn;
+events {{ worker_connections {l4.PROXY_MAX_CONNECTIONS}; }}
+http {{
+  access_log off;
+  keepalive_requests 1000000;
+  server {{
+{listens}
+    root {root};
+    location = / {{ try_files /index.html =404; default_type text/plain; }}
+  }}
+  server {{
+    listen 127.0.0.1:{self.stats_port};
+    location / {{ stub_status; }}
+  }}
+}}
+""")
+        self.backend = self.procs.start(["nginx", "-c", cfg, "-p", f"{root}/", "-e", "stderr"],
+                                        LOAD_CPU)
+        for p in ports + [self.stats_port]:
+            l4.wait_accepting(p, self.backend)
+        self.backends["http"] = ports
+        log(f"nginx backends: {ports}")
+
+    def nginx_stats(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.stats_port}/", timeout=5) as r:
+            text = r.read().decode()
+        # "server accepts handled requests\n A H R": the numbers on the third line.
+        accepts, _, requests = (int(x) for x in text.splitlines()[2].split())
+        return {"accepted": [accepts], "requests": [requests]}
+
     def backend_stats(self):
         """Per-port accepted connections and answered requests since the backend started."""
+        if BACKEND_KIND == "nginx":
+            return self.nginx_stats()
         if self.backend.poll() is not None:
             raise RuntimeError(f"http_backend exited with {self.backend.returncode}")
         self.backend.send_signal(signal.SIGUSR1)
@@ -297,7 +354,9 @@ class HttpBench(l4.Bench):
             "sock_errors": sum(sum(r["errors"].values()) for r in runs),
             "upstream_conns_per_1k": 1000 * sum(accepted) / max(sum(answered), 1),
             "backend_reqs_per_1k": 1000 * sum(answered) / reqs,
-            "backend_share_pct": 100 * min(answered) / max(sum(answered), 1),
+            # One NGINX counts both ports together: no share to show.
+            "backend_share_pct": (100 * min(answered) / max(sum(answered), 1)
+                                  if len(answered) > 1 else None),
         }
 
     def run(self, proxy):
@@ -364,7 +423,8 @@ def table(proxies, results):
         row = [label]
         for p in proxies:
             v = results[p.key].get(key)
-            row.append("failed" if v is None else fmt.format(v))
+            # A run that worked but has no such figure (the NGINX backend's one share) says "—".
+            row.append(("—" if results[p.key] else "failed") if v is None else fmt.format(v))
         for p in ratio_cols:
             v, h = results[p.key].get(key), results[haproxy.key].get(key)
             row.append(f"{v / h:.2f}" if with_ratio and v is not None and h else "—")
@@ -453,7 +513,7 @@ def main():
         f"\n## HTTP/1.1 keep-alive proxy, {stamp}{' (BENCH_QUICK smoke run)' if QUICK else ''}\n\n"
         f"- `python3 bench/http_bench.py`: wrk -t1 -c{CONNECTIONS} -d{RUN_SECONDS}s --latency, "
         f"{RUNS} runs after a {WARMUP_SECONDS} s warm-up, GET / → 200 with a {BODY_BYTES}-byte "
-        f"body from two `http_backend` ports; keep-alive to the backends (Ballast's pool, HAProxy "
+        f"body from two `{BACKEND_KIND}` ports; keep-alive to the backends (Ballast's pool, HAProxy "
         f"`http-reuse always`, NGINX `keepalive {CONNECTIONS}`); no access logging anywhere\n"
         f"- kernel `{os.uname().release}`, CPU {l4.cpu_model()}, {os.cpu_count()} CPUs\n"
         f"- Ballast io: {', '.join(ios)} (`{shown_bin}`); {'; '.join(versions)}\n"
