@@ -296,53 +296,40 @@ AcmeManager::Shared AcmeManager::serveShared(const std::string& key,
                                              const config::AcmeSettings& settings,
                                              AcmeStore& store) {
   const std::string base = AcmeStore::baseKey(settings);
-  bool push = false;
-  {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    auto it = jobs_.find(key);
-    if (it == jobs_.end()) {
-      return Shared::kHandled;
-    }
-    push = it->second.push_pending;
-  }
-  if (push) {
-    const StoragePaths p = storagePaths(settings);
-    StoredCertificate mine;
-    std::string error;
-    if (!readWholeFile(p.cert, &mine.chain_pem, &error) ||
-        !readWholeFile(p.key, &mine.key_pem, &error)) {
-      core::LogLine(core::LogLevel::kError, "acme.certificate_unreadable").str("error", error);
-    } else if (!store.saveCertificate(base, mine)) {
-      return Shared::kStoreDown;
-    } else {
-      core::LogLine(core::LogLevel::kInfo, "acme.certificate_shared")
-          .str("domain", settings.domains.front())
-          .str("store", store.url());
-    }
-    const std::lock_guard<std::mutex> lock(mutex_);
-    if (auto it = jobs_.find(key); it != jobs_.end()) {
-      it->second.push_pending = false;
-    }
-  }
   StoredCertificate remote;
   const StoreOutcome found = store.loadCertificate(base, &remote);
   if (found == StoreOutcome::kDown) {
     return Shared::kStoreDown;
   }
-  if (found == StoreOutcome::kOk && adopt(key, settings, remote)) {
+  const Adoption adopted =
+      found == StoreOutcome::kOk ? adopt(key, settings, remote) : Adoption::kNothingUsable;
+  if (adopted == Adoption::kTaken) {
     return Shared::kHandled;
   }
+  bool current = false;
   {
     const std::lock_guard<std::mutex> lock(mutex_);
     auto it = jobs_.find(key);
     if (it == jobs_.end()) {
       return Shared::kHandled;
     }
-    if (it->second.state == "valid" && it->second.renew_at > now()) {
-      // Ours is current and not due: nothing to order, look at the store again later.
-      it->second.due = std::min(it->second.renew_at, now() + kStoreRecheckSeconds);
-      return Shared::kHandled;
+    current = it->second.state == "valid" && it->second.renew_at > now();
+  }
+  if (current && adopted != Adoption::kSame) {
+    // Ours is current and the store has nothing as good (none, older, unusable: one ordered
+    // alone during an outage, or a node restarted with an empty Redis): share ours.
+    if (!shareOurs(key, settings, store, base)) {
+      return Shared::kStoreDown;
     }
+  }
+  if (current) {
+    // Nothing to order: look at the store again later.
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (auto it = jobs_.find(key); it != jobs_.end()) {
+      it->second.push_pending = false;
+      it->second.due = std::min(it->second.renew_at, now() + kStoreRecheckSeconds);
+    }
+    return Shared::kHandled;
   }
   const StoreOutcome locked = store.lock(base, node_token_, kLockTtlMs);
   if (locked == StoreOutcome::kDown) {
@@ -367,8 +354,12 @@ AcmeManager::Shared AcmeManager::serveShared(const std::string& key,
   std::string error;
   OrderOutcome outcome;
   if (auto account = sharedAccount(settings, store, &error)) {
-    outcome = orderAndStore(settings, account.get(),
-                            [&store](const ChallengeMessage& m) { store.publish(m); });
+    // Each challenge answer also extends the lock: an order slower than the lock's TTL (many
+    // names, a slow CA) must not let a second node start the same order.
+    outcome = orderAndStore(settings, account.get(), [&](const ChallengeMessage& m) {
+      store.holdLock(base, node_token_, kLockTtlMs);
+      store.publish(m);
+    });
   } else {
     outcome.result.error = error;
   }
@@ -386,20 +377,47 @@ AcmeManager::Shared AcmeManager::serveShared(const std::string& key,
       it->second.due = std::min(it->second.due, now() + kStorePollSeconds);
     }
   } else {
-    // Keep the lock through our back-off: the other nodes would only fail the same way.
-    store.holdLock(base, node_token_, static_cast<uint64_t>(wait_s) * kMsPerSecond);
+    // Keep the lock through our back-off, up to its usual TTL: the other nodes would likely
+    // fail the same way, but a node that fails for its own reasons (or dies) must not hold
+    // the others back for the whole of a long back-off.
+    store.holdLock(base, node_token_,
+                   std::min(static_cast<uint64_t>(wait_s) * kMsPerSecond, kLockTtlMs));
   }
   return Shared::kHandled;
 }
 
-bool AcmeManager::adopt(const std::string& key, const config::AcmeSettings& settings,
-                        const StoredCertificate& remote) {
+bool AcmeManager::shareOurs(const std::string& key, const config::AcmeSettings& settings,
+                            AcmeStore& store, const std::string& base) {
+  const StoragePaths p = storagePaths(settings);
+  StoredCertificate mine;
+  std::string error;
+  if (!readWholeFile(p.cert, &mine.chain_pem, &error) ||
+      !readWholeFile(p.key, &mine.key_pem, &error)) {
+    core::LogLine(core::LogLevel::kError, "acme.certificate_unreadable").str("error", error);
+    return true;  // not a store problem; ordering anew will replace the files
+  }
+  if (!store.saveCertificate(base, mine)) {
+    return false;
+  }
+  core::LogLine(core::LogLevel::kInfo, "acme.certificate_shared")
+      .str("domain", settings.domains.front())
+      .str("store", store.url());
+  const std::lock_guard<std::mutex> lock(mutex_);
+  if (auto it = jobs_.find(key); it != jobs_.end()) {
+    it->second.push_pending = false;
+  }
+  return true;
+}
+
+AcmeManager::Adoption AcmeManager::adopt(const std::string& key,
+                                         const config::AcmeSettings& settings,
+                                         const StoredCertificate& remote) {
   int64_t ours = 0;
   {
     const std::lock_guard<std::mutex> lock(mutex_);
     auto it = jobs_.find(key);
     if (it == jobs_.end()) {
-      return false;
+      return Adoption::kSame;
     }
     ours = it->second.state == "valid" ? it->second.not_after : 0;
   }
@@ -408,33 +426,37 @@ bool AcmeManager::adopt(const std::string& key, const config::AcmeSettings& sett
   std::sort(wanted.begin(), wanted.end());
   auto have = v ? v->names : std::vector<std::string>();
   std::sort(have.begin(), have.end());
-  if (!v || have != wanted || !chainMatchesKey(remote.chain_pem, remote.key_pem)) {
+  const int64_t t = now();
+  // Only what could serve now: the names asked for, the key that goes with it, inside its
+  // validity (an expired one left in the store must not replace a placeholder).
+  if (!v || have != wanted || v->not_before > t || v->not_after <= t ||
+      !chainMatchesKey(remote.chain_pem, remote.key_pem)) {
     core::LogLine(core::LogLevel::kWarn, "acme.store_certificate_unusable")
         .str("domain", settings.domains.front())
         .str("store", settings.store.url());
-    return false;
+    return Adoption::kNothingUsable;
   }
   // The newest certificate wins on every node; between two as new, the store's, so that two
   // nodes that ordered alone during an outage end up serving the same one.
   if (v->not_after < ours) {
-    return false;
+    return Adoption::kOursNewer;
   }
   const StoragePaths p = storagePaths(settings);
   std::string error;
   std::string current;
   if (ours != 0 && readWholeFile(p.cert, &current, &error) && current == remote.chain_pem) {
-    return false;  // the one we serve
+    return Adoption::kSame;  // the one we serve
   }
   if (!writePrivateFile(p.key, remote.key_pem, &error) ||
       !writePrivateFile(p.cert, remote.chain_pem, &error)) {
     core::LogLine(core::LogLevel::kError, "acme.store_write_failed").str("error", error);
-    return false;
+    return Adoption::kSame;  // keep serving ours; the next look tries again
   }
   {
     const std::lock_guard<std::mutex> lock(mutex_);
     auto it = jobs_.find(key);
     if (it == jobs_.end()) {
-      return true;
+      return Adoption::kTaken;
     }
     Job& job = it->second;
     job.state = "valid";
@@ -454,7 +476,7 @@ bool AcmeManager::adopt(const std::string& key, const config::AcmeSettings& sett
   if (on_certificate_) {
     on_certificate_();
   }
-  return true;
+  return Adoption::kTaken;
 }
 
 void AcmeManager::waitForPeer(const std::string& key, const config::AcmeSettings& settings) {

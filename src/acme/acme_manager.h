@@ -87,15 +87,20 @@ class AcmeManager {
     std::optional<Validity> validity;  // of the stored chain, when it was stored
   };
   enum class Shared : uint8_t { kHandled, kStoreDown };
+  // What the store's certificate is to this node's.
+  enum class Adoption : uint8_t { kTaken, kSame, kOursNewer, kNothingUsable };
 
   void run();
   void serveJob(const std::string& key);
   void orderAlone(const std::string& key, const config::AcmeSettings& settings);
   Shared serveShared(const std::string& key, const config::AcmeSettings& settings,
                      AcmeStore& store);
-  // True when `remote` is newer than what this node serves and now serves instead.
-  bool adopt(const std::string& key, const config::AcmeSettings& settings,
-             const StoredCertificate& remote);
+  // kTaken when `remote` is as new as what this node serves (or newer) and now serves instead.
+  Adoption adopt(const std::string& key, const config::AcmeSettings& settings,
+                 const StoredCertificate& remote);
+  // Writes this node's certificate to the store; false when the store is down.
+  bool shareOurs(const std::string& key, const config::AcmeSettings& settings, AcmeStore& store,
+                 const std::string& base);
   void waitForPeer(const std::string& key, const config::AcmeSettings& settings);
   PkeyPtr sharedAccount(const config::AcmeSettings& settings, AcmeStore& store, std::string* error);
   OrderOutcome orderAndStore(const config::AcmeSettings& settings, EVP_PKEY* account,

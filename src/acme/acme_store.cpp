@@ -26,6 +26,14 @@ constexpr uint64_t kBackoffMaxMs = 2000;
 constexpr size_t kIdHexDigits = 16;
 constexpr size_t kMessageFields = 3;
 
+// Takes the lock when it is free or already ours (a reply lost to a timeout, or our own lock
+// still held through a back-off, must not make this node wait for itself).
+constexpr const char* kLockScript = R"lua(
+local v = redis.call('GET', KEYS[1])
+if v == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+return 0
+)lua";
 // Deletes or extends the lock only while it is still ours: an order that outlived the lock's
 // TTL must not release (or stretch) the lock of the node that took it over.
 constexpr const char* kUnlockScript = R"lua(
@@ -118,7 +126,13 @@ redis::ReplyPtr AcmeStore::run(const std::vector<std::string_view>& args) {
     return nullptr;
   }
   std::string error;
+  const bool was_open = commands_.isOpen();
   auto reply = commands_.command(args, &error);
+  if (!reply && was_open && connected()) {
+    // A connection that sat open may have died under us (Redis restarted, an idle timeout):
+    // one failure there is not an outage. Once more on a fresh connection.
+    reply = commands_.command(args, &error);
+  }
   if (!reply) {
     markDown(error);
     return nullptr;
@@ -161,11 +175,12 @@ bool AcmeStore::saveCertificate(const std::string& base, const StoredCertificate
 StoreOutcome AcmeStore::lock(const std::string& base, const std::string& token, uint64_t ttl_ms) {
   const std::string key = base + ":lock";
   const std::string ttl = std::to_string(ttl_ms);
-  auto r = run({"SET", key, token, "NX", "PX", ttl});
+  auto r = run({"EVAL", kLockScript, "1", key, token, ttl});
   if (!r) {
     return StoreOutcome::kDown;
   }
-  return redis::isNil(r.get()) ? StoreOutcome::kAbsent : StoreOutcome::kOk;
+  return r->type == REDIS_REPLY_INTEGER && r->integer == 1 ? StoreOutcome::kOk
+                                                           : StoreOutcome::kAbsent;
 }
 
 void AcmeStore::unlock(const std::string& base, const std::string& token) {

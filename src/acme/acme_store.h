@@ -1,7 +1,7 @@
 // src/acme/acme_store.h — ACME across nodes (`tls.acme.store: redis://HOST:PORT`). Every node
 // with the same directory and domains shares, in Redis:
 //   ballast:acme:account:<directory id>   the account key (PEM): the first node's, SET NX
-//   <base>:lock                           who is ordering: SET NX PX, a random node token
+//   <base>:lock                           who is ordering: a random node token, PX
 //   <base>:cert                           the issued chain and its key (a hash: chain, key)
 // where <base> is `ballast:acme:<first domain>:<id of directory and domains>`, and the channel
 // `ballast:acme:challenges` carries pending challenge answers to every node (challenge_message).
@@ -47,7 +47,8 @@ class AcmeStore {
   // ACME thread only.
   StoreOutcome loadCertificate(const std::string& base, StoredCertificate* out);
   bool saveCertificate(const std::string& base, const StoredCertificate& cert);
-  // kOk: this node holds the lock now; kAbsent: another node does.
+  // kOk: this node holds the lock now (taken, or already its own and extended); kAbsent:
+  // another node does.
   StoreOutcome lock(const std::string& base, const std::string& token, uint64_t ttl_ms);
   // Both only act while `token` still holds the lock.
   void unlock(const std::string& base, const std::string& token);

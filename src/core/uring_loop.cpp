@@ -143,6 +143,14 @@ void UringLoop::stopRecv(Stream& s) {
 
 void UringLoop::spliceRecv(Stream& s, int pipe_w) {
   s.splice_in_ = pipe_w;
+  if ((s.flags_ & Stream::kWantChunk) != 0) {
+    // Waiting for a chunk it no longer needs: the splice path reads into the pipe.
+    stopWaitingForChunk(s, chunk_waiters_);
+    if ((s.flags_ & (Stream::kRecvOn | Stream::kRecvArmed | Stream::kClosed)) == Stream::kRecvOn) {
+      armRecv(s);
+    }
+    return;
+  }
   if ((s.flags_ & Stream::kRecvArmed) != 0) {
     // The multishot recv ends first: its last chunks reach the owner before any spliced byte,
     // and its final completion arms the poll (armRecv) while kRecvOn holds.
@@ -321,14 +329,15 @@ void UringLoop::onStreamCqe(Stream& s, Op op, const io_uring_cqe& cqe) {
       if (cqe.res == 0) {
         s.flags_ &= ~Stream::kRecvOn;
         s.handler_->onRecvEnd(s, 0);
-      } else if (cqe.res == -ENOBUFS && ring_count_ == 0) {
+      } else if (cqe.res == -ENOBUFS && ring_count_ == 0 && s.splice_in_ < 0) {
         // Every chunk is out: wait for one to come back instead of spinning.
         waitForChunk(s, chunk_waiters_);
       } else if (cqe.res == -ENOBUFS) {
         // The ring was empty when the kernel looked, but a completion earlier in this batch has
         // refilled it, and that refill woke only the streams already waiting. Waiting now would
         // wait for a chunk that may never come back: every chunk may be in the ring already
-        // (all sent), and the stream would stall with data in its socket.
+        // (all sent), and the stream would stall with data in its socket. A stream moving to
+        // splice needs no chunk at all: armRecv arms its poll.
         if ((s.flags_ & Stream::kRecvOn) != 0) {
           armRecv(s);
         }
