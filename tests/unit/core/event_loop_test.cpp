@@ -3,6 +3,7 @@
 // release only after close.
 #include "core/event_loop.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -369,6 +370,69 @@ TEST_P(ChunkExhaustionTest, AChunkReturnedInTheSameBatchAsADryReceiveIsNotMissed
     loop->runOnce(kTurnMs);
   }
   for (int fd : {holder_fds[1], reader_fds[1], sender_fds[1]}) {
+    ::close(fd);
+  }
+}
+
+// A reader whose bytes go into a pipe (splice mode) once told to.
+struct PipeReader final : StreamHandler {
+  Stream stream;
+  uint32_t spliced = 0;
+  bool released = false;
+  void onConnect(Stream& /*s*/, int /*err*/) override {}
+  void onRecv(Stream& /*s*/, ChunkId /*id*/, uint32_t /*len*/) override {}
+  void onSpliced(Stream& /*s*/, uint32_t len) override { spliced += len; }
+  void onRecvEnd(Stream& /*s*/, int /*err*/) override {}
+  void onSent(Stream& /*s*/, int64_t /*result*/) override {}
+  void onReleased(Stream& /*s*/) override { released = true; }
+};
+
+// A stream that waits for a chunk when its owner moves it to splice needs no chunk any more: it
+// must read into the pipe at once, not when some other stream happens to give a chunk back.
+TEST_P(ChunkExhaustionTest, MovingToSpliceEndsAWaitForAChunk) {
+  constexpr uint32_t kOneChunk = 1;
+  std::string why;
+  auto loop = EventLoop::create(GetParam(), &why, kOneChunk);
+  if (!loop) {
+    GTEST_SKIP() << why;
+  }
+  int holder_fds[2];
+  int reader_fds[2];
+  int pipe_fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, holder_fds), 0);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, reader_fds), 0);
+  ASSERT_EQ(pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC), 0);
+  Hoarder holder;
+  PipeReader reader;
+  holder.loop = loop.get();
+  loop->attach(holder.stream, holder_fds[0], &holder);
+  loop->attach(reader.stream, reader_fds[0], &reader);
+  loop->startRecv(holder.stream);
+  (void)!::write(holder_fds[1], "h", 1);
+  const uint64_t deadline = monotonicMs() + kDeadlineMs;
+  while (holder.held.empty() && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  ASSERT_EQ(holder.held.size(), 1U);
+  (void)!::write(reader_fds[1], "payload", 7);
+  loop->startRecv(reader.stream);
+  for (int i = 0; i < 5; ++i) {
+    loop->runOnce(kTurnMs);  // the pool is dry: the reader waits for a chunk
+  }
+  loop->spliceRecv(reader.stream, pipe_fds[1]);
+  while (reader.spliced < 7 && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  EXPECT_EQ(reader.spliced, 7U);
+  for (ChunkId id : holder.held) {
+    loop->releaseChunk(id);
+  }
+  loop->close(holder.stream);
+  loop->close(reader.stream);
+  while (!(holder.released && reader.released) && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  for (int fd : {holder_fds[1], reader_fds[1], pipe_fds[0], pipe_fds[1]}) {
     ::close(fd);
   }
 }
