@@ -2,7 +2,6 @@
 // vips.conf, and `configure` over BIRD's control socket to make it re-read both.
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <array>
@@ -11,6 +10,7 @@
 
 #include "bgp/bird_config.h"
 #include "bgp/daemon_driver.h"
+#include "bgp/daemon_process.h"
 #include "bgp/state_files.h"
 #include "core/clock.h"
 #include "core/fd.h"
@@ -60,21 +60,8 @@ bool readReply(int fd, uint64_t deadline_ms, std::string& buffer, BirdReply& rep
 bool birdCommand(const std::string& socket, const std::string& command, int timeout_ms,
                  std::string* error) {
   const uint64_t deadline = core::monotonicMs() + static_cast<uint64_t>(timeout_ms);
-  core::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  const core::Fd fd = connectControlSocket(socket, "control socket", error);
   if (!fd.valid()) {
-    *error = "socket: " + errnoText(errno);
-    return false;
-  }
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (socket.size() >= sizeof(addr.sun_path)) {
-    *error = "control socket path too long: " + socket;
-    return false;
-  }
-  std::memcpy(addr.sun_path, socket.c_str(), socket.size() + 1);
-  // A local socket connects at once or not at all (EAGAIN: BIRD's backlog is full).
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
-    *error = "connect " + socket + ": " + errnoText(errno);
     return false;
   }
   std::string buffer;

@@ -3,7 +3,9 @@
 
 #include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +30,27 @@ DaemonProcess::~DaemonProcess() {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
+}
+
+core::Fd connectControlSocket(const std::string& path, std::string_view what, std::string* error) {
+  core::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd.valid()) {
+    *error = "socket: " + errnoText(errno);
+    return fd;
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) {
+    *error = std::string(what) + " path too long: " + path;
+    return core::Fd();
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  // EAGAIN here: the daemon's backlog is full.
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+    *error = "connect " + path + ": " + errnoText(errno);
+    return core::Fd();
+  }
+  return fd;
 }
 
 bool DaemonProcess::start(const std::vector<std::string>& args, std::string* error) {

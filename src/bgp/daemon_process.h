@@ -7,9 +7,17 @@
 #include <sys/types.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "core/fd.h"
+
 namespace ballast::bgp {
+
+// Connects to the daemon's control socket at `path` (a Unix stream socket, non-blocking: a
+// local socket connects at once or not at all). An invalid Fd and *error, naming `what`, when
+// it cannot.
+core::Fd connectControlSocket(const std::string& path, std::string_view what, std::string* error);
 
 class DaemonProcess {
  public:

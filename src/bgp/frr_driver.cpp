@@ -5,7 +5,6 @@
 // with our own deadline, and no second program whose exit we would have to interpret.
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 #include <set>
 
 #include "bgp/daemon_driver.h"
+#include "bgp/daemon_process.h"
 #include "bgp/frr_config.h"
 #include "bgp/state_files.h"
 #include "core/clock.h"
@@ -71,20 +71,8 @@ bool vtyRoundTrip(int fd, const std::string& command, uint64_t deadline_ms, VtyR
 bool vtyCommands(const std::string& socket, const std::vector<VtyCommand>& commands, int timeout_ms,
                  std::string* error) {
   const uint64_t deadline = core::monotonicMs() + static_cast<uint64_t>(timeout_ms);
-  core::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  const core::Fd fd = connectControlSocket(socket, "vty socket", error);
   if (!fd.valid()) {
-    *error = "socket: " + errnoText(errno);
-    return false;
-  }
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (socket.size() >= sizeof(addr.sun_path)) {
-    *error = "vty socket path too long: " + socket;
-    return false;
-  }
-  std::memcpy(addr.sun_path, socket.c_str(), socket.size() + 1);
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
-    *error = "connect " + socket + ": " + errnoText(errno);
     return false;
   }
   for (const auto& c : commands) {
