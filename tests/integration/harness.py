@@ -5,12 +5,14 @@ wait on readiness (log lines, accepting ports), simple backends that name themse
 helper that runs a test body once per I/O backend (io_uring and epoll).
 """
 import contextlib
+import hashlib
 import http.client
 import json
 import os
 import signal
 import socket
 import socketserver
+import struct
 import subprocess
 import sys
 import tempfile
@@ -185,6 +187,19 @@ def behaviour_name_then_echo(sock, server):
         if not data:
             break
         sock.sendall(data)
+
+
+def behaviour_digest(sock, server):
+    """Reads to EOF, then answers with the SHA-256 of everything read and the byte count."""
+    h = hashlib.sha256()
+    total = 0
+    while True:
+        data = sock.recv(1 << 20)
+        if not data:
+            break
+        h.update(data)
+        total += len(data)
+    sock.sendall(h.digest() + struct.pack("!Q", total))
 
 
 class Backend(socketserver.ThreadingTCPServer):

@@ -16,8 +16,8 @@ import threading
 import time
 import urllib.request
 
-from harness import (IO_BACKENDS, Backend, Ballast, BallastTest, free_port, main, rss_bytes,
-                     tcp_config, wait_until)
+from harness import (IO_BACKENDS, Backend, Ballast, BallastTest, behaviour_digest, free_port,
+                     main, rss_bytes, tcp_config, wait_until)
 
 MIB = 1 << 20
 # What the slow-reader test's backend offers, and the most it may get out before it stalls: the
@@ -42,19 +42,6 @@ def pattern(n, seed):
     while len(out) < n:
         out += block[: n - len(out)]
     return bytes(out)
-
-
-def behaviour_digest(sock, server):
-    """Reads to EOF, then answers with the SHA-256 of everything read and the byte count."""
-    h = hashlib.sha256()
-    total = 0
-    while True:
-        data = sock.recv(1 << 20)
-        if not data:
-            break
-        h.update(data)
-        total += len(data)
-    sock.sendall(h.digest() + struct.pack("!Q", total))
 
 
 def behaviour_download(sock, server):

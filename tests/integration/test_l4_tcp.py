@@ -6,21 +6,8 @@ import socket
 import struct
 import threading
 
-from harness import (IO_BACKENDS, Backend, Ballast, BallastTest, ask_name, free_port, main,
-                     tcp_config)
-
-
-def behaviour_digest(sock, server):
-    """Reads to EOF, then answers with the SHA-256 of everything read and the byte count."""
-    h = hashlib.sha256()
-    total = 0
-    while True:
-        data = sock.recv(1 << 20)
-        if not data:
-            break
-        h.update(data)
-        total += len(data)
-    sock.sendall(h.digest() + struct.pack("!Q", total))
+from harness import (IO_BACKENDS, Backend, Ballast, BallastTest, ask_name, behaviour_digest,
+                     free_port, main, tcp_config)
 
 
 def behaviour_reset(sock, server):
