@@ -1,10 +1,7 @@
 // src/bgp/bird_driver.cpp — BIRD 2 behind the DaemonDriver interface: bird.conf + the managed
 // vips.conf, and `configure` over BIRD's control socket to make it re-read both.
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -18,41 +15,26 @@
 namespace ballast::bgp {
 namespace {
 
-constexpr size_t kReadChunk = 4096;
-constexpr size_t kMaxReplyBytes = 65536;
-
 std::string errnoText(int e) { return std::strerror(e); }  // NOLINT(concurrency-mt-unsafe)
 
 // Reads until `buffer` holds a complete reply or the deadline passes.
 bool readReply(int fd, uint64_t deadline_ms, std::string& buffer, BirdReply& reply,
                std::string* error) {
-  std::array<char, kReadChunk> chunk{};
-  while (true) {
-    reply = parseBirdReply(buffer);
-    if (reply.complete) {
+  switch (readReplyUntil(
+      fd, deadline_ms, buffer,
+      [&reply](const std::string& b) { return (reply = parseBirdReply(b)).complete; }, error)) {
+    case ReplyRead::kComplete:
       return true;
-    }
-    const uint64_t now = core::monotonicMs();
-    if (now >= deadline_ms || buffer.size() > kMaxReplyBytes) {
+    case ReplyRead::kTimeout:
       *error = "no complete reply from BIRD in time";
       return false;
-    }
-    pollfd p{fd, POLLIN, 0};
-    const int r = ::poll(&p, 1, static_cast<int>(deadline_ms - now));
-    if (r < 0 && errno == EINTR) {
-      continue;
-    }
-    if (r <= 0) {
-      *error = r == 0 ? "no complete reply from BIRD in time" : "poll: " + errnoText(errno);
+    case ReplyRead::kClosed:
+      *error = "BIRD closed the control socket";
       return false;
-    }
-    const ssize_t n = ::read(fd, chunk.data(), chunk.size());
-    if (n <= 0) {
-      *error = n == 0 ? "BIRD closed the control socket" : "read: " + errnoText(errno);
+    case ReplyRead::kError:
       return false;
-    }
-    buffer.append(chunk.data(), static_cast<size_t>(n));
   }
+  return false;
 }
 
 // Sends `command` over BIRD's control socket and waits for the reply, at most timeout_ms in

@@ -2,6 +2,7 @@
 #include "bgp/daemon_process.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -9,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -51,6 +53,44 @@ core::Fd connectControlSocket(const std::string& path, std::string_view what, st
     return core::Fd();
   }
   return fd;
+}
+
+ReplyRead readReplyUntil(int fd, uint64_t deadline_ms, std::string& buffer,
+                         const std::function<bool(const std::string&)>& complete,
+                         std::string* error) {
+  constexpr size_t kReadChunk = 4096;
+  constexpr size_t kMaxReplyBytes = 65536;
+  std::array<char, kReadChunk> chunk{};
+  while (true) {
+    if (complete(buffer)) {
+      return ReplyRead::kComplete;
+    }
+    const uint64_t now = core::monotonicMs();
+    if (now >= deadline_ms || buffer.size() > kMaxReplyBytes) {
+      return ReplyRead::kTimeout;
+    }
+    pollfd p{fd, POLLIN, 0};
+    const int r = ::poll(&p, 1, static_cast<int>(deadline_ms - now));
+    if (r < 0 && errno == EINTR) {
+      continue;
+    }
+    if (r == 0) {
+      return ReplyRead::kTimeout;
+    }
+    if (r < 0) {
+      *error = "poll: " + errnoText(errno);
+      return ReplyRead::kError;
+    }
+    const ssize_t n = ::read(fd, chunk.data(), chunk.size());
+    if (n == 0) {
+      return ReplyRead::kClosed;
+    }
+    if (n < 0) {
+      *error = "read: " + errnoText(errno);
+      return ReplyRead::kError;
+    }
+    buffer.append(chunk.data(), static_cast<size_t>(n));
+  }
 }
 
 bool DaemonProcess::start(const std::vector<std::string>& args, std::string* error) {

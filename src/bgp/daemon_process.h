@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +20,19 @@ namespace ballast::bgp {
 // local socket connects at once or not at all). An invalid Fd and *error, naming `what`, when
 // it cannot.
 core::Fd connectControlSocket(const std::string& path, std::string_view what, std::string* error);
+
+// How reading a reply from a control socket ended.
+enum class ReplyRead : uint8_t {
+  kComplete,  // `complete(buffer)` holds
+  kTimeout,   // the deadline passed, or the reply grew past any sane size
+  kClosed,    // the daemon closed the socket
+  kError,     // poll or read failed: *error says which
+};
+// Reads from `fd` into `buffer` until `complete(buffer)` holds or `deadline_ms` (monotonic)
+// passes: the loop both daemons' command exchanges share; each words its own timeout.
+ReplyRead readReplyUntil(int fd, uint64_t deadline_ms, std::string& buffer,
+                         const std::function<bool(const std::string&)>& complete,
+                         std::string* error);
 
 class DaemonProcess {
  public:

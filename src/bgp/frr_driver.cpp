@@ -3,12 +3,9 @@
 // Ballast does, so it can use the state_dir). VIPs are announced and withdrawn by talking to
 // bgpd's vty socket directly, as vtysh does: one round trip per command on a socket we hold,
 // with our own deadline, and no second program whose exit we would have to interpret.
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -23,9 +20,6 @@
 namespace ballast::bgp {
 namespace {
 
-constexpr size_t kReadChunk = 4096;
-constexpr size_t kMaxReplyBytes = 65536;
-
 std::string errnoText(int e) { return std::strerror(e); }  // NOLINT(concurrency-mt-unsafe)
 
 // Sends one command (NUL-terminated, as vtysh sends it) and reads its reply.
@@ -37,34 +31,21 @@ bool vtyRoundTrip(int fd, const std::string& command, uint64_t deadline_ms, VtyR
     return false;
   }
   std::string buffer;
-  std::array<char, kReadChunk> chunk{};
-  while (true) {
-    reply = parseVtyReply(buffer);
-    if (reply.complete) {
+  switch (readReplyUntil(
+      fd, deadline_ms, buffer,
+      [&reply](const std::string& b) { return (reply = parseVtyReply(b)).complete; }, error)) {
+    case ReplyRead::kComplete:
       return true;
-    }
-    const uint64_t now = core::monotonicMs();
-    if (now >= deadline_ms || buffer.size() > kMaxReplyBytes) {
+    case ReplyRead::kTimeout:
       *error = "no complete reply from bgpd in time to '" + command + "'";
       return false;
-    }
-    pollfd p{fd, POLLIN, 0};
-    const int r = ::poll(&p, 1, static_cast<int>(deadline_ms - now));
-    if (r < 0 && errno == EINTR) {
-      continue;
-    }
-    if (r <= 0) {
-      *error = r == 0 ? "no complete reply from bgpd in time to '" + command + "'"
-                      : "poll: " + errnoText(errno);
+    case ReplyRead::kClosed:
+      *error = "bgpd closed the vty socket";
       return false;
-    }
-    const ssize_t n = ::read(fd, chunk.data(), chunk.size());
-    if (n <= 0) {
-      *error = n == 0 ? "bgpd closed the vty socket" : "read: " + errnoText(errno);
+    case ReplyRead::kError:
       return false;
-    }
-    buffer.append(chunk.data(), static_cast<size_t>(n));
   }
+  return false;
 }
 
 // Runs `commands` in order on one vty connection, stopping at the first refusal.
