@@ -240,8 +240,11 @@ int cmdApply(const Args& args) {
       printf("dry run: %zu change%s not applied\n", r.diff.changes.size(),
              r.diff.changes.size() == 1 ? "" : "s");
     } else {
-      printf("applied; kernel matches (%zu service%s, %s)\n", n, n == 1 ? "" : "s",
-             std::string(reconciler.driver().name()).c_str());
+      printf(
+          "applied; kernel matches (%zu service%s, %s; read %.1f ms, apply %.1f ms, verify %.1f "
+          "ms)\n",
+          n, n == 1 ? "" : "s", std::string(reconciler.driver().name()).c_str(), r.read_s * 1000,
+          r.apply_s * 1000, r.verify_s * 1000);
     }
   }
   return args.dry_run && !r.diff.empty() ? kExitFailed : kExitOk;

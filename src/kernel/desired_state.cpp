@@ -5,10 +5,14 @@
 
 namespace ballast::kernel {
 
-KernelState desiredState(const config::Config& config, const BackendUpFn& up) {
+KernelState desiredState(const config::Config& config, const BackendUpFn& up,
+                         const std::set<std::string>* only) {
   KernelState state;
-  state.services.reserve(config.virtual_services.size());
+  state.services.reserve(only != nullptr ? only->size() : config.virtual_services.size());
   for (const auto& vs : config.virtual_services) {
+    if (only != nullptr && !only->contains(vs.name)) {
+      continue;
+    }
     ServiceState s;
     s.name = vs.name;
     s.vip = vs.vip;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <set>
 #include <string>
 
 #include "config/config_types.h"
@@ -14,6 +15,8 @@ namespace ballast::kernel {
 using BackendUpFn = std::function<bool(const std::string& service, const net::SocketAddress&)>;
 
 // Canonical (sorted); not yet normalized for a driver. `up` may be empty: everything is up.
-KernelState desiredState(const config::Config& config, const BackendUpFn& up);
+// With `only`, just the virtual services it names (a pass for a few health changes).
+KernelState desiredState(const config::Config& config, const BackendUpFn& up,
+                         const std::set<std::string>* only = nullptr);
 
 }  // namespace ballast::kernel

@@ -42,6 +42,9 @@ class NftDriver final : public Driver {
   // Full reads done and skipped (ruleset generation unchanged), for tests and metrics.
   uint64_t fullReads() const { return full_reads_; }
   uint64_t skippedReads() const { return skipped_reads_; }
+  // Applies whose result was recorded from the batch itself, the generation showing that it
+  // was the only commit since the last read (see apply()).
+  uint64_t recordedApplies() const { return recorded_applies_; }
   // Parses `nft -j list table` output; exposed for unit tests.
   core::Result<KernelState> parse(const std::string& json, std::string* error);
 
@@ -53,14 +56,18 @@ class NftDriver final : public Driver {
     std::set<std::string> chains;
     std::map<std::string, std::string> maps;  // name → data type ("ipv4_addr . inet_service")
     std::map<std::string, std::vector<std::string>> dispatch;  // chain → "services4 { key }"
-    std::map<std::string, std::vector<std::string>> snat;      // service → "snat4 { key }"
+    std::map<std::string, std::set<std::string>> snat;  // service → "snat4 { key }", sorted
   };
 
   bool run(const std::string& commands, bool json_output, std::string* output, std::string* error);
+  void newContext();
   // The kernel's nftables ruleset generation (NFT_MSG_GETGEN): every committed transaction in
   // this network namespace bumps it. nullopt when it cannot be asked.
   std::optional<uint32_t> generation();
   core::Result<KernelState> readTable(std::string* error);
+  // Brings cached_ and seen_ to what the kernel holds after commands(diff) committed on top of
+  // them. False when the outcome cannot be known without a listing (then a full read runs).
+  bool recordApplied(const Diff& diff);
   // Rewrites (desired set) or deletes (desired null, `removed` names it) one service's objects.
   void serviceCommands(const ServiceState* desired, const std::string& removed,
                        std::set<std::string>& deleted, std::string& out) const;
@@ -77,6 +84,7 @@ class NftDriver final : public Driver {
   KernelState cached_;
   uint64_t full_reads_ = 0;
   uint64_t skipped_reads_ = 0;
+  uint64_t recorded_applies_ = 0;
 };
 
 }  // namespace ballast::kernel

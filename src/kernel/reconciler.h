@@ -18,6 +18,10 @@ struct ReconcileResult {
   KernelState observed;    // as read before applying
   std::string error;       // why not ok, in the kernel's words where it gave any
   std::string stage;       // "read", "apply", "verify"
+  // Wall time of each stage, so a slow pass says where its time went (0 when not reached).
+  double read_s = 0;
+  double apply_s = 0;
+  double verify_s = 0;
 };
 
 class Reconciler {
@@ -26,8 +30,9 @@ class Reconciler {
 
   Driver& driver() { return *driver_; }
   // `desired` as desiredState() built it; normalized here for the driver. A dry run stops
-  // after the diff (converged then says whether the kernel already matches).
-  ReconcileResult reconcile(KernelState desired, bool dry_run);
+  // after the diff (converged then says whether the kernel already matches). A partial pass
+  // holds only some services in `desired` and compares only those: nothing else is removed.
+  ReconcileResult reconcile(KernelState desired, bool dry_run, bool partial = false);
 
  private:
   DriverPtr driver_;
