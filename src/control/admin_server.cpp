@@ -89,7 +89,7 @@ struct AdminServer::Acceptor final : public core::WatchHandler {
   void onAcceptPaused(core::Watcher& /*w*/, int err, uint32_t pause_ms) override {
     core::LogLine(core::LogLevel::kWarn, "admin.accept_paused", core::LogRepeat::kLimited)
         .str("reason", core::acceptErrorName(err))
-        .str("error", std::strerror(err))
+        .str("error", core::acceptErrorText(err))
         .unum("pause_ms", pause_ms);
   }
   void onReleased(core::Watcher& /*w*/) override { released = true; }

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace ballast::core {
@@ -24,8 +25,8 @@ inline constexpr std::array<std::string_view, kAcceptErrorKinds> kAcceptErrorNam
 
 // The failure belonged to one connection (the client reset it while queued, a signal, or one of
 // the pending network errors accept(2) passes on, which its man page says to treat like EAGAIN):
-// the next one may be accepted at once. Anything else would
-// fail again on the very next try while the connection stays queued, so it calls for a pause.
+// the next one may be accepted at once. Anything else fails again on the very next try while
+// the connection stays queued, so it calls for a pause.
 inline bool acceptErrorIsTransient(int err) {
   switch (err) {
     case ECONNABORTED:
@@ -61,6 +62,12 @@ inline AcceptError classifyAcceptError(int err) {
 
 inline std::string_view acceptErrorName(int err) {
   return kAcceptErrorNames[static_cast<size_t>(classifyAcceptError(err))];
+}
+
+// The errno's description for a log line; unlike strerror, safe on any worker thread.
+inline std::string_view acceptErrorText(int err) {
+  const char* text = strerrordesc_np(err);
+  return text != nullptr ? text : "unknown error";
 }
 
 }  // namespace ballast::core

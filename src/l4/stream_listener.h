@@ -12,7 +12,6 @@
 #include <xxhash.h>
 
 #include <cstdint>
-#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -145,7 +144,7 @@ class StreamListener final : public core::WatchHandler {
     core::LogLine(core::LogLevel::kWarn, "l4.accept_paused", core::LogRepeat::kLimited)
         .str("listener", env_.listener->name)
         .str("reason", core::acceptErrorName(err))
-        .str("error", std::strerror(err))
+        .str("error", core::acceptErrorText(err))
         .unum("pause_ms", pause_ms)
         .unum("sessions", sessions_);
   }

@@ -188,7 +188,7 @@ TEST_P(AcceptBackoffTest, TheOwnersPauseOutlastsTheBackoff) {
   // The owner pauses too (max_connections reached); the back-off ends while it holds.
   loop_->pauseAccept(w);
   table.releaseAll();
-  const uint64_t past_backoff = monotonicMs() + 3 * kAcceptBackoffFirstMs;
+  const uint64_t past_backoff = monotonicMs() + uint64_t{3} * kAcceptBackoffFirstMs;
   ASSERT_TRUE(runUntil([&] { return monotonicMs() > past_backoff; }));
   EXPECT_TRUE(acceptor.accepted.empty());
   loop_->resumeAccept(w);
@@ -210,7 +210,7 @@ TEST_P(AcceptBackoffTest, UnwatchDuringTheBackoffReleasesAndNeverRearms) {
   ASSERT_TRUE(runUntil([&] { return acceptor.released; }));
   table.releaseAll();
   // Past the back-off: its timer was cancelled, so nothing accepts on the released watcher.
-  const uint64_t past_backoff = monotonicMs() + 2 * kAcceptBackoffFirstMs;
+  const uint64_t past_backoff = monotonicMs() + uint64_t{2} * kAcceptBackoffFirstMs;
   ASSERT_TRUE(runUntil([&] { return monotonicMs() > past_backoff; }));
   EXPECT_TRUE(acceptor.accepted.empty());
   EXPECT_EQ(acceptor.pauses.size(), 1U);
