@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/accept_error.h"
 #include "core/log.h"
 #include "core/socket.h"
 #include "core/timer_wheel.h"
@@ -83,6 +84,14 @@ struct AdminServer::Acceptor final : public core::WatchHandler {
   Acceptor(AdminServer& s, core::Fd f, bool u, tls::SharedSslCtx t)
       : server(s), fd(std::move(f)), unix_socket(u), tls(std::move(t)) {}
   void onAccept(core::Watcher& /*w*/, int client) override { server.onAccept(*this, client); }
+  // The loop backs off by itself (core::kAcceptBackoffFirstMs); the line says why the admin
+  // API stops answering for a while.
+  void onAcceptPaused(core::Watcher& /*w*/, int err, uint32_t pause_ms) override {
+    core::LogLine(core::LogLevel::kWarn, "admin.accept_paused", core::LogRepeat::kLimited)
+        .str("reason", core::acceptErrorName(err))
+        .str("error", core::acceptErrorText(err))
+        .unum("pause_ms", pause_ms);
+  }
   void onReleased(core::Watcher& /*w*/) override { released = true; }
   AdminServer& server;
   core::Fd fd;

@@ -280,10 +280,19 @@ void EpollLoop::watch(Watcher& w, int fd, WatchHandler* handler) {
   w.handler_ = handler;
   w.closed_ = false;
   w.paused_ = false;
+  w.backing_off_ = false;
+  w.backoff_ms_ = 0;
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = reinterpret_cast<uint64_t>(&w) | kWatcherTag;
   epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, fd, &ev);
+}
+
+void EpollLoop::setWatcherEvents(Watcher& w, uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = reinterpret_cast<uint64_t>(&w) | kWatcherTag;
+  epoll_ctl(epfd_.get(), EPOLL_CTL_MOD, w.fd_, &ev);
 }
 
 void EpollLoop::listen(Watcher& w, int fd, WatchHandler* handler) {
@@ -291,14 +300,15 @@ void EpollLoop::listen(Watcher& w, int fd, WatchHandler* handler) {
   watch(w, fd, handler);
 }
 
+// A listener is registered with no events while either pause holds, EPOLLIN otherwise.
 void EpollLoop::pauseAccept(Watcher& w) {
   if (w.paused_ || w.closed_) {
     return;
   }
   w.paused_ = true;
-  epoll_event ev{};
-  ev.data.u64 = reinterpret_cast<uint64_t>(&w) | kWatcherTag;
-  epoll_ctl(epfd_.get(), EPOLL_CTL_MOD, w.fd_, &ev);
+  if (!w.backing_off_) {
+    setWatcherEvents(w, 0);
+  }
 }
 
 void EpollLoop::resumeAccept(Watcher& w) {
@@ -306,10 +316,15 @@ void EpollLoop::resumeAccept(Watcher& w) {
     return;
   }
   w.paused_ = false;
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = reinterpret_cast<uint64_t>(&w) | kWatcherTag;
-  epoll_ctl(epfd_.get(), EPOLL_CTL_MOD, w.fd_, &ev);
+  if (!w.backing_off_) {
+    setWatcherEvents(w, EPOLLIN);
+  }
+}
+
+void EpollLoop::acceptBackoffEnded(Watcher& w) {
+  if (!w.paused_ && !w.closed_) {
+    setWatcherEvents(w, EPOLLIN);
+  }
 }
 
 void EpollLoop::unwatch(Watcher& w) {
@@ -317,6 +332,7 @@ void EpollLoop::unwatch(Watcher& w) {
     return;
   }
   w.closed_ = true;
+  cancelAcceptBackoff(w);
   epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, w.fd_, nullptr);
   w.next_ = released_watchers_;
   released_watchers_ = &w;
@@ -333,10 +349,21 @@ void EpollLoop::onWatcherEvent(Watcher& w) {
   // Level-triggered: whatever this turn leaves in the backlog raises the event again.
   for (uint32_t i = 0; i < kMaxReadsPerTurn && !w.closed_ && !w.paused_; ++i) {
     const int fd = accept4(w.fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      return;  // EAGAIN, or a transient error (EMFILE, ECONNABORTED) the next event retries
+    if (fd >= 0) {
+      acceptSucceeded(w);
+      w.handler_->onAccept(w, fd);
+      continue;
     }
-    w.handler_->onAccept(w, fd);
+    const int err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK || !backOffAccept(w, err)) {
+      return;  // drained, or one connection's failure: the next event retries at once
+    }
+    // The connection stays queued, so the level-triggered event would fire again at once.
+    if (!w.paused_) {
+      setWatcherEvents(w, 0);
+    }
+    w.handler_->onAcceptPaused(w, err, w.backoff_ms_);
+    return;
   }
 }
 

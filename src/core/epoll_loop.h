@@ -35,6 +35,9 @@ class EpollLoop final : public EventLoop {
 
   void runOnce(int max_wait_ms) override;
 
+ protected:
+  void acceptBackoffEnded(Watcher& w) override;
+
  private:
   static constexpr int kMaxEvents = 256;
   static constexpr uint64_t kWatcherTag = 1;  // low pointer bit tells watchers from streams
@@ -47,6 +50,7 @@ class EpollLoop final : public EventLoop {
   void trySend(Stream& s);
   void onStreamEvent(Stream& s, uint32_t events);
   void onWatcherEvent(Watcher& w);
+  void setWatcherEvents(Watcher& w, uint32_t events);
   void runDeferred();
   void finishConnect(Stream& s);
 

@@ -1,6 +1,10 @@
-// src/core/event_loop.cpp — picks the I/O backend for a worker.
+// src/core/event_loop.cpp — picks the I/O backend for a worker; what both backends share
+// (chunk waiters, the acceptors' back-off).
 #include "core/event_loop.h"
 
+#include <algorithm>
+
+#include "core/accept_error.h"
 #include "core/clock.h"
 #include "core/epoll_loop.h"
 #include "core/limits.h"
@@ -40,6 +44,30 @@ Stream* EventLoop::nextChunkWaiter(Stream*& list) {
     s->flags_ &= ~Stream::kWantChunk;
   }
   return s;
+}
+
+bool EventLoop::backOffAccept(Watcher& w, int err) {
+  if (acceptErrorIsTransient(err)) {
+    return false;
+  }
+  w.backoff_ms_ =
+      w.backoff_ms_ == 0 ? kAcceptBackoffFirstMs : std::min(w.backoff_ms_ * 2, kAcceptBackoffMaxMs);
+  w.backing_off_ = true;
+  w.loop_ = this;
+  w.backoff_timer_.bind(
+      [](void* ctx) {
+        auto& watcher = *static_cast<Watcher*>(ctx);
+        watcher.backing_off_ = false;
+        watcher.loop_->acceptBackoffEnded(watcher);
+      },
+      &w);
+  timers_.schedule(w.backoff_timer_, w.backoff_ms_);
+  return true;
+}
+
+void EventLoop::cancelAcceptBackoff(Watcher& w) {
+  TimerWheel::cancel(w.backoff_timer_);
+  w.backing_off_ = false;
 }
 
 std::unique_ptr<EventLoop> EventLoop::create(IoKind kind, std::string* fallback_reason,

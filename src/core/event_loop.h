@@ -15,6 +15,7 @@ namespace ballast::core {
 
 enum class IoKind : uint8_t { kAuto, kIoUring, kEpoll };
 
+class EventLoop;
 class Stream;
 class Watcher;
 
@@ -94,6 +95,10 @@ class WatchHandler {
   // or unwatch() reached the kernel, up to onReleased(): the kernel has completed their
   // handshake, so closing them would reset a client that did nothing wrong.
   virtual void onAccept(Watcher& /*w*/, int /*fd*/) {}
+  // Acceptors: accept(2) failed with `err` for want of resources (EMFILE, ENFILE, ENOBUFS,
+  // ENOMEM) or unexpectedly; the loop stops accepting on `w` for `pause_ms` and resumes by
+  // itself (see kAcceptBackoffFirstMs). For the owner's counter and (rate-limited) log line.
+  virtual void onAcceptPaused(Watcher& /*w*/, int /*err*/, uint32_t /*pause_ms*/) {}
   // After unwatch(): no further callback; the fd is the owner's to close.
   virtual void onReleased(Watcher& /*w*/) {}
 
@@ -111,17 +116,24 @@ class Watcher {
   bool active() const { return fd_ >= 0 && !closed_; }
 
  private:
+  friend class EventLoop;
   friend class EpollLoop;
   friend class UringLoop;
   int fd_ = -1;
   bool acceptor_ = false;
-  bool paused_ = false;
+  bool paused_ = false;  // the owner's pauseAccept
+  // The loop's own pause after a failed accept, kept apart from paused_ so that the owner's
+  // resumeAccept (a session ended) does not cut the back-off short, nor its end undo a pause.
+  bool backing_off_ = false;
   bool armed_ = false;  // io_uring: a multishot poll/accept is outstanding
   bool closed_ = false;
   bool queued_ = false;
   uint8_t inflight_ = 0;
   WatchHandler* handler_ = nullptr;
   Watcher* next_ = nullptr;
+  uint32_t backoff_ms_ = 0;  // the last back-off; 0 again after a successful accept
+  Timer backoff_timer_;
+  EventLoop* loop_ = nullptr;  // for backoff_timer_'s callback
 };
 
 class EventLoop {
@@ -178,6 +190,16 @@ class EventLoop {
   static void stopWaitingForChunk(Stream& s, Stream*& list);
   // Pops one waiter; nullptr when none.
   static Stream* nextChunkWaiter(Stream*& list);
+
+  // Acceptors. accept(2) failed with `err` (not EAGAIN): false when the next connection may be
+  // tried at once; true when the loop must stop accepting on `w` (the backend disarms it, then
+  // tells the handler) until the back-off timer calls acceptBackoffEnded.
+  bool backOffAccept(Watcher& w, int err);
+  static void acceptSucceeded(Watcher& w) { w.backoff_ms_ = 0; }
+  // unwatch(): a released watcher must not be re-armed by its timer.
+  static void cancelAcceptBackoff(Watcher& w);
+  // The back-off is over: accept again, unless the owner paused or unwatched meanwhile.
+  virtual void acceptBackoffEnded(Watcher& w) = 0;
 
   std::unique_ptr<ChunkPool> chunks_;
   TimerWheel timers_;

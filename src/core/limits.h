@@ -25,6 +25,14 @@ constexpr uint32_t kTimerTickMs = 1;
 constexpr uint32_t kTimerSlots = 4096;
 // The kernel's accept backlog for every listener.
 constexpr int kListenBacklog = 4096;
+// An acceptor whose accept(2) fails for want of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM)
+// stops accepting for this long: the connection stays queued, so retrying at once fails again
+// and spins a core (level-triggered epoll, or a re-armed io_uring accept) while nothing frees
+// a descriptor. NGINX waits 500 ms, HAProxy until a timer; we start shorter, since an fd often
+// frees within milliseconds, and double while it keeps failing, up to a second, the longest a
+// queued client should wait once room is back. A successful accept starts over.
+constexpr uint32_t kAcceptBackoffFirstMs = 100;
+constexpr uint32_t kAcceptBackoffMaxMs = 1000;
 // Log lines a peer can cause at will (refusals, failed connects): per event kind, this many
 // lines per interval, then one summary line with the count held back (logging.repeat_*).
 // Five lines show the pattern; ten seconds keeps a summary timely without becoming a flood.

@@ -402,6 +402,8 @@ void UringLoop::watch(Watcher& w, int fd, WatchHandler* handler) {
   w.handler_ = handler;
   w.closed_ = false;
   w.paused_ = false;
+  w.backing_off_ = false;
+  w.backoff_ms_ = 0;
   armWatcher(w);
 }
 
@@ -425,7 +427,13 @@ void UringLoop::resumeAccept(Watcher& w) {
     return;
   }
   w.paused_ = false;
-  if (!w.armed_) {
+  if (!w.armed_ && !w.backing_off_) {
+    armWatcher(w);
+  }
+}
+
+void UringLoop::acceptBackoffEnded(Watcher& w) {
+  if (!w.paused_ && !w.closed_ && !w.armed_) {
     armWatcher(w);
   }
 }
@@ -435,6 +443,7 @@ void UringLoop::unwatch(Watcher& w) {
     return;
   }
   w.closed_ = true;
+  cancelAcceptBackoff(w);
   if (w.armed_) {
     cancel(reinterpret_cast<uint64_t>(&w) | (w.acceptor_ ? kOpAccept : kOpPoll));
   }
@@ -456,6 +465,7 @@ void UringLoop::onWatcherCqe(Watcher& w, Op op, const io_uring_cqe& cqe) {
     // Even after a pause or unwatch: the accept completed in the kernel before the cancel
     // did, so the handler serves the connection (or refuses it in its own words). Closing it
     // here reset clients during a binary upgrade (#13).
+    acceptSucceeded(w);
     w.handler_->onAccept(w, cqe.res);
   } else if (op == kOpPoll && cqe.res >= 0 && !w.closed_) {
     w.handler_->onReady(w);
@@ -463,8 +473,17 @@ void UringLoop::onWatcherCqe(Watcher& w, Op op, const io_uring_cqe& cqe) {
   if (!more) {
     w.armed_ = false;
     --w.inflight_;
-    if (!w.closed_ && !w.paused_) {
-      armWatcher(w);  // EMFILE and friends also end a multishot; keep accepting
+    // Any error ends a multishot accept. One connection's (ECONNABORTED) re-arms at once; for
+    // want of resources (EMFILE) the connection stays queued and a re-armed accept would fail
+    // again at once, round and round through the ring, so that backs off first.
+    const int err = cqe.res < 0 ? -cqe.res : 0;
+    const bool back_off =
+        op == kOpAccept && err != 0 && err != ECANCELED && !w.closed_ && backOffAccept(w, err);
+    if (!w.closed_ && !w.paused_ && !w.backing_off_) {
+      armWatcher(w);
+    }
+    if (back_off) {
+      w.handler_->onAcceptPaused(w, err, w.backoff_ms_);
     }
   }
   watcherOpDone(w);

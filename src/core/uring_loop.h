@@ -36,6 +36,9 @@ class UringLoop final : public EventLoop {
 
   void runOnce(int max_wait_ms) override;
 
+ protected:
+  void acceptBackoffEnded(Watcher& w) override;
+
  private:
   enum Op : uint64_t {
     kOpIgnore = 0,

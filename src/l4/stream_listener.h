@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/accept_error.h"
 #include "core/clock.h"
 #include "core/event_loop.h"
 #include "core/log.h"
@@ -133,6 +134,19 @@ class StreamListener final : public core::WatchHandler {
         s->drain();
       }
     }
+  }
+
+  // Out of descriptors or memory: the loop stopped accepting for `pause_ms`, leaving the
+  // connections queued in the kernel, and resumes by itself. Closing a session frees room
+  // too, but the back-off is short enough not to need waking early.
+  void onAcceptPaused(core::Watcher& /*w*/, int err, uint32_t pause_ms) override {
+    env_.counters->accept_errors_total[static_cast<size_t>(core::classifyAcceptError(err))].add();
+    core::LogLine(core::LogLevel::kWarn, "l4.accept_paused", core::LogRepeat::kLimited)
+        .str("listener", env_.listener->name)
+        .str("reason", core::acceptErrorName(err))
+        .str("error", core::acceptErrorText(err))
+        .unum("pause_ms", pause_ms)
+        .unum("sessions", sessions_);
   }
 
   void onReleased(core::Watcher& /*w*/) override {

@@ -93,6 +93,9 @@ std::map<std::string, ProxyMetrics::ListenerTotals> ProxyMetrics::listenerTotals
       for (size_t k = 0; k < kTlsFailureKinds; ++k) {
         t.tls_failures_total[k] += c->tls_failures_total[k].value();
       }
+      for (size_t k = 0; k < kAcceptErrorKinds; ++k) {
+        t.accept_errors_total[k] += c->accept_errors_total[k].value();
+      }
       for (size_t k = 0; k < kCompressCodings; ++k) {
         t.compressed_total[k] += c->compressed_total[k].value();
       }

@@ -28,6 +28,7 @@ inline constexpr size_t kForwardAuthResultKinds = 5;  // l7::ForwardAuthResult (
 inline constexpr size_t kRetryReasonKinds = 7;        // config::RetryReason (l7 checks the size)
 // grpc-status codes 0 … 16, then one bucket for any other (proto::grpc::kStatusCodes).
 inline constexpr size_t kGrpcStatusKinds = 18;
+inline constexpr size_t kAcceptErrorKinds = 5;  // core::AcceptError (server checks the size)
 
 struct ListenerCounters {
   Counter connections_total;
@@ -64,6 +65,8 @@ struct ListenerCounters {
   Counter splice_pipes_total;
   Counter splice_bytes_total;
   Counter splice_fallbacks_total;
+  // accept(2) failures that paused this worker's acceptor (EMFILE …), by core::AcceptError.
+  std::array<Counter, kAcceptErrorKinds> accept_errors_total;
 
   void countStatus(uint16_t status) {
     if (status >= 100 && status < 600) {
@@ -160,6 +163,7 @@ class ProxyMetrics {
     uint64_t duration_sum_us = 0;
     std::array<uint64_t, kGrpcStatusKinds> grpc_responses_total{};
     uint64_t grpc_timeout_invalid_total = 0;
+    std::array<uint64_t, kAcceptErrorKinds> accept_errors_total{};
   };
   struct BackendTotals {
     uint64_t connections_total = 0;

@@ -10,6 +10,7 @@
 #include "cache/store.h"
 #include "compress/compressor.h"
 #include "config/config_json.h"
+#include "core/accept_error.h"
 #include "core/clock.h"
 #include "l7/basic_auth_filter.h"
 #include "l7/forward_auth_filter.h"
@@ -306,6 +307,21 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   listenerCounter("ballast_listener_rejected_total",
                   "Connections or datagrams refused by a limit (UDP flow table full).", false,
                   [](const auto& t) { return t.rejected_total; });
+  static_assert(core::kAcceptErrorKinds == metrics::kAcceptErrorKinds);
+  out.family("ballast_listener_accept_errors_total", "counter",
+             "Failed accepts that paused a worker's accepting for a back-off (EMFILE: out of file "
+             "descriptors), by reason.");
+  for (const auto& l : cfg.listeners) {
+    if (l.protocol == config::Protocol::kUdp) {
+      continue;  // no accept
+    }
+    const auto& totals = totalsOf(l);
+    for (size_t k = 0; k < core::kAcceptErrorKinds; ++k) {
+      out.sampleInt("ballast_listener_accept_errors_total",
+                    {{"listener", l.name}, {"reason", core::kAcceptErrorNames[k]}},
+                    totals.accept_errors_total[k]);
+    }
+  }
   listenerCounter("ballast_listener_tls_errors_total",
                   "HTTPS: failed TLS handshakes and bad TLS records from clients.", true,
                   [](const auto& t) { return t.tls_errors_total; });
