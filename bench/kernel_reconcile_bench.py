@@ -166,7 +166,7 @@ def main():
             log.close()
             last = f"s{SERVICES - 1}"
             wait_for(lambda: map_has(f"be_{last}", backend(SERVICES - 1, 0)), 120,
-                     "daemon convergence")
+                     "daemon convergence", poll_s=0.02)
             rows.append(("converge from empty (run)",
                          f"{(time.perf_counter() - start) * 1000:.0f} ms incl. start-up"))
             # 127.0.0.2 is down (nothing listens there): wait until the checker took it out.

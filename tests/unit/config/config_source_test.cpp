@@ -30,6 +30,15 @@ TEST(ConfigSource, AFileWithoutItIsTheConfiguration) {
   EXPECT_TRUE(r.errors.empty());
 }
 
+// The text is only parsed when it can name config_source; an escaped key still can.
+TEST(ConfigSource, AnEscapedKeyIsStillFound) {
+  const auto r = readConfigSourceText(
+      "\"config\\x5fsource\": {etcd: {endpoints: [http://127.0.0.1:2379], prefix: /b/}}\n",
+      "b.yaml");
+  ASSERT_TRUE(r.etcd) << allErrors(r.errors);
+  EXPECT_EQ(r.etcd->prefix, "/b/");
+}
+
 TEST(ConfigSource, ReadsEtcdSettings) {
   const auto r = readConfigSourceText(R"(config_source:
   etcd:
