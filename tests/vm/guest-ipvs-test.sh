@@ -423,6 +423,53 @@ mh_tests() {
     flows_kept d3
 }
 
+# Part 4: convergence at scale, the same size as bench/kernel_reconcile_bench.py uses for
+# nftables: 1,000 services x 10 backends (NAT, so no addresses are needed on the namespace).
+# The times are printed, not asserted (a VM on a shared host); the counts are asserted.
+write_scale_config() {  # write_scale_config BUMPED_WEIGHT
+  python3 - "$1" >"$WORK/scale.yaml" <<'PY'
+import sys
+bump = int(sys.argv[1])
+print("kernel: {driver: ipvs}\nvirtual_services:")
+for i in range(1000):
+    print(f"  - name: s{i}\n    vip: 198.18.{100 + i // 250}.{i % 250 + 1}\n    port: 80\n"
+          "    scheduler: wrr\n    forwarding: nat\n    backends:")
+    for j in range(10):
+        n = i * 10 + j
+        w = 1 + (i + j) % 3 + (bump if (i, j) == (500, 0) else 0)
+        print(f"      - {{address: \"198.19.{n // 250}.{n % 250 + 1}:8080\", weight: {w}}}")
+PY
+}
+# timed_apply LABEL: ballast apply on lb, its wall time and stage times printed.
+timed_apply() {
+  local start end
+  start=$(date +%s.%N)
+  ip netns exec lb "$BALLAST" apply -c "$WORK/scale.yaml" >"$WORK/scale.out" 2>&1 || return 1
+  end=$(date +%s.%N)
+  # Kept aside: check() hides the output of the command it runs unless it fails.
+  echo "scale: $1: $(echo "($end - $start) * 1000 / 1" | bc) ms wall; $(tail -1 "$WORK/scale.out")" \
+    >>"$WORK/scale.times"
+}
+scale_tests() {
+  rm -f "$WORK/scale.times"
+  write_scale_config 0
+  check "scale: 1,000 services x 10 backends applied" timed_apply "converge from empty"
+  check "scale: IPVS holds 1,000 services" sh -c \
+    "[ \"\$(ip netns exec lb ipvsadm -Ln | grep -Ec '^TCP  198\.18\.10[0-3]\.')\" -eq 1000 ]"
+  check "scale: and 10,000 destinations" sh -c \
+    "[ \"\$(ip netns exec lb ipvsadm -Ln | grep -Ec '198\.19\.[0-9.]+:8080 +Masq ')\" -eq 10000 ]"
+  check "scale: idle apply changes nothing" timed_apply "idle apply"
+  check "scale: ... and says so" grep -q "kernel already matches" "$WORK/scale.out"
+  write_scale_config 10
+  check "scale: one weight change applied" timed_apply "one weight change"
+  check "scale: the weight is in IPVS" sh -c \
+    "ip netns exec lb ipvsadm -Ln -t 198.18.102.1:80 | grep -Eq '198\.19\.20\.1:8080 +Masq +13 '"
+  check "scale: ballast disable removes them" \
+    ip netns exec lb "$BALLAST" disable -c "$WORK/scale.yaml"
+  check "scale: none left" sh -c "! ip netns exec lb ipvsadm -Ln | grep -q '^TCP  198\.18\.10[0-3]\.'"
+  sed 's/^/       /' "$WORK/scale.times"
+}
+
 mkdir -p "$WORK"
 stamp "guest test start: kernel $(uname -r)"
 if ! setup >"$WORK/setup.log" 2>&1; then
@@ -437,6 +484,8 @@ else
   fi
   apply_tests
   stamp "apply tests done"
+  scale_tests
+  stamp "scale tests done"
   if ! mh_setup >"$WORK/mh-setup.log" 2>&1; then
     cat "$WORK/mh-setup.log"
     bad "mh setup (lb1, lb2, 3 line servers)"
