@@ -677,6 +677,15 @@ void AcmeManager::writeMetrics(metrics::PrometheusWriter& out) const {
       out.sampleInt("ballast_acme_store_challenges_received_total", {{"store", url}},
                     store->received());
     }
+    out.family("ballast_acme_store_challenges_dropped_total", "counter",
+               "Other nodes' challenge answers withdrawn unfinished after 15 minutes (expired) "
+               "or refused with 256 installed (full).");
+    for (const auto& [url, store] : stores_) {
+      out.sampleInt("ballast_acme_store_challenges_dropped_total",
+                    {{"store", url}, {"reason", "expired"}}, store->expired());
+      out.sampleInt("ballast_acme_store_challenges_dropped_total",
+                    {{"store", url}, {"reason", "full"}}, store->refused());
+    }
   }
   out.family("ballast_acme_consecutive_failures", "gauge",
              "Orders failed in a row since the last success; retries back off exponentially.");

@@ -13,6 +13,7 @@
 
 #include "acme/challenge_message.h"
 #include "acme/challenge_table.h"
+#include "core/clock.h"
 #include "core/hex.h"
 #include "core/log.h"
 
@@ -213,10 +214,37 @@ StoreOutcome AcmeStore::sharedAccountKey(const std::string& name, const std::str
 
 bool AcmeStore::publish(const ChallengeMessage& m) {
   const std::string text = formatChallengeMessage(m);
+  {
+    // Before the PUBLISH: the subscriber may hear it back before the reply comes.
+    const std::lock_guard lock(answers_mu_);
+    answers_.published(text, core::monotonicMs());
+  }
   return run({"PUBLISH", kChallengeChannel, text}) != nullptr;
 }
 
 void AcmeStore::install(const ChallengeMessage& m) {
+  using Kind = SharedAnswers::Kind;
+  const bool answer =
+      m.kind == ChallengeMessage::Kind::kHttp01 || m.kind == ChallengeMessage::Kind::kTlsAlpn01;
+  const Kind kind =
+      m.kind == ChallengeMessage::Kind::kHttp01 || m.kind == ChallengeMessage::Kind::kHttp01Done
+          ? Kind::kHttp01
+          : Kind::kTlsAlpn01;
+  {
+    const std::lock_guard lock(answers_mu_);
+    if (!answer) {
+      answers_.done(kind, m.name);
+    } else if (!answers_.admit(kind, m.name, core::monotonicMs())) {
+      refused_.fetch_add(1, std::memory_order_relaxed);
+      core::LogLine(core::LogLevel::kWarn, "acme.shared_challenge_refused",
+                    core::LogRepeat::kLimited)
+          .str("store", url_)
+          .str("name", m.name)
+          .str("reason", "table full")
+          .unum("installed", kMaxSharedAnswers);
+      return;
+    }
+  }
   switch (m.kind) {
     case ChallengeMessage::Kind::kHttp01:
       publishHttp01(m.name, m.key_authorization);
@@ -226,6 +254,8 @@ void AcmeStore::install(const ChallengeMessage& m) {
       break;
     case ChallengeMessage::Kind::kTlsAlpn01:
       if (!publishTlsAlpn01(m.name, m.cert_pem, m.key_pem)) {
+        const std::lock_guard lock(answers_mu_);
+        answers_.done(kind, m.name);
         core::LogLine(core::LogLevel::kWarn, "acme.shared_challenge_refused")
             .str("store", url_)
             .str("domain", m.name);
@@ -262,12 +292,40 @@ void AcmeStore::subscribeLoop() {
       backoff_ms = kBackoffMinMs;
     }
     auto m = sub.next(kSubscriberWaitMs, &error);
+    expireAnswers();
     if (!m || m->type != REDIS_REPLY_ARRAY || m->elements != kMessageFields) {
       continue;  // nothing yet, a broken connection (reopened above), or not a message
     }
-    if (const auto parsed = parseChallengeMessage(redis::textOf(m->element[2]))) {
+    const auto text = redis::textOf(m->element[2]);
+    {
+      const std::lock_guard lock(answers_mu_);
+      if (answers_.ours(text, core::monotonicMs())) {
+        continue;  // this node's own, already in its table
+      }
+    }
+    if (const auto parsed = parseChallengeMessage(text)) {
       install(*parsed);
     }
+  }
+}
+
+void AcmeStore::expireAnswers() {
+  std::vector<SharedAnswers::Key> expired;
+  {
+    const std::lock_guard lock(answers_mu_);
+    expired = answers_.expire(core::monotonicMs());
+  }
+  for (const auto& [kind, name] : expired) {
+    if (kind == SharedAnswers::Kind::kHttp01) {
+      withdrawHttp01(name);
+    } else {
+      withdrawTlsAlpn01(name);
+    }
+    expired_.fetch_add(1, std::memory_order_relaxed);
+    core::LogLine(core::LogLevel::kInfo, "acme.shared_challenge_expired")
+        .str("store", url_)
+        .str("name", name)
+        .unum("after_ms", kSharedAnswerTtlMs);
   }
 }
 

@@ -14,9 +14,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <thread>
 
+#include "acme/shared_answers.h"
 #include "config/config_types.h"
 #include "redis/redis_conn.h"
 
@@ -63,6 +65,10 @@ class AcmeStore {
   bool up() const { return up_.load(std::memory_order_acquire); }
   uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
   uint64_t received() const { return received_.load(std::memory_order_relaxed); }
+  // Other nodes' answers withdrawn unfinished after kSharedAnswerTtlMs, and refused because
+  // kMaxSharedAnswers were installed already.
+  uint64_t expired() const { return expired_.load(std::memory_order_relaxed); }
+  uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
 
  private:
   bool connected();  // opens the command connection if needed
@@ -71,6 +77,7 @@ class AcmeStore {
   void markUp();
   void subscribeLoop();
   void install(const ChallengeMessage& m);
+  void expireAnswers();
 
   std::string host_;
   uint16_t port_;
@@ -79,6 +86,10 @@ class AcmeStore {
   std::atomic<bool> up_{true};
   std::atomic<uint64_t> failures_{0};
   std::atomic<uint64_t> received_{0};
+  std::atomic<uint64_t> expired_{0};
+  std::atomic<uint64_t> refused_{0};
+  std::mutex answers_mu_;  // publish() on the ACME thread, the rest on the subscriber's
+  SharedAnswers answers_;
   std::atomic<bool> stop_{false};
   std::thread subscriber_;
 };

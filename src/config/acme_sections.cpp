@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -59,7 +60,14 @@ void readDomains(FileReader& file, const Field& field, AcmeSettings& acme) {
       file.error(item.valueMark(), "tls.acme.domains: " + quote(*name) + " is not a DNS name");
       continue;
     }
-    acme.domains.push_back(lowerName(*name));
+    // A name twice would be asked for twice, and the issued certificate's SANs (each name
+    // once) would never match the list again: renewed on every start.
+    const std::string lower = lowerName(*name);
+    if (std::find(acme.domains.begin(), acme.domains.end(), lower) != acme.domains.end()) {
+      file.error(item.valueMark(), "tls.acme.domains: " + quote(*name) + " is listed twice");
+      continue;
+    }
+    acme.domains.push_back(lower);
   }
   if (acme.domains.empty() && listItems(file, field, "domain").empty()) {
     file.error(field.valueMark(), "tls.acme.domains: at least one name is needed");

@@ -141,6 +141,11 @@ class AcmeSharedTest(BallastTest):
                     self.assertGreaterEqual(other_node.metric(
                         "ballast_acme_store_challenges_received_total",
                         store=f"redis://127.0.0.1:{redis.port}"), 1)
+                    # Its own answers, heard back on the channel, are not "received".
+                    orderer_node = a if other_node is b else b
+                    self.assertEqual(orderer_node.metric(
+                        "ballast_acme_store_challenges_received_total",
+                        store=f"redis://127.0.0.1:{redis.port}"), 0)
                     self.assertEqual(a.serial(), b.serial())
                     for n in (a, b):
                         self.assertEqual(n.metric("ballast_acme_store_fallbacks_total",

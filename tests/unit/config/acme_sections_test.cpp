@@ -93,6 +93,13 @@ TEST_F(AcmeSectionsTest, EachRuleIsReportedAtItsValue) {
             "directory\n");
 }
 
+TEST_F(AcmeSectionsTest, ADomainListedTwiceIsAnError) {
+  const auto r = load("        domains: [a.test, www.a.test, A.test]\n");
+  EXPECT_NE(errors(r).find("a.yaml:8:39: tls.acme.domains: \"A.test\" is listed twice\n"),
+            std::string::npos)
+      << errors(r);
+}
+
 TEST_F(AcmeSectionsTest, RequiredKeysAndEmptyDomains) {
   const auto r = load("        domains: []\n");
   EXPECT_EQ(errors(r),
