@@ -27,6 +27,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "acme/x509_build.h"
@@ -383,36 +384,48 @@ std::vector<Case> allCases() {
   };
 }
 
-void runCase(const Case& c, const Options& o, const BenchIdentity& id, EVP_PKEY* key) {
+// A case under measurement: its server, its client (and so its tickets), its results.
+struct Running {
+  const Case* c = nullptr;
+  std::unique_ptr<ServerFactory> server;
+  std::unique_ptr<ClientSide> client;
+  std::vector<double> us;  // server CPU per handshake, one entry per block
+  HandshakeStats last;
+};
+
+Running start(const Case& c, const Options& o, const BenchIdentity& id, EVP_PKEY* key) {
+  Running r{&c, nullptr, std::make_unique<ClientSide>(), {}, {}};
   std::string error;
-  auto server = c.make(id, &error);
-  if (!server) {
+  r.server = c.make(id, &error);
+  if (!r.server) {
     die(c.name + ": " + error);
   }
-  ClientSide client;
   if (c.resumed) {
-    runOne(c, *server, client, key, false);  // the first ticket
+    runOne(c, *r.server, *r.client, key, false);  // the first ticket
   }
   for (int i = 0; i < o.warmup; ++i) {
-    runOne(c, *server, client, key, c.resumed);
+    runOne(c, *r.server, *r.client, key, c.resumed);
   }
+  return r;
+}
+
+// One block of handshakes; under callgrind, one dump named after the case.
+void measureBlock(Running& r, const Options& o, EVP_PKEY* key) {
   CALLGRIND_ZERO_STATS;
-  std::vector<double> us;
-  HandshakeStats last;
-  for (int r = 0; r < o.repeats; ++r) {
-    g_server_ns = 0;
-    for (int i = 0; i < o.handshakes; ++i) {
-      last = runOne(c, *server, client, key, c.resumed);
-    }
-    us.push_back(static_cast<double>(g_server_ns) / 1000.0 / o.handshakes);
+  g_server_ns = 0;
+  for (int i = 0; i < o.handshakes; ++i) {
+    r.last = runOne(*r.c, *r.server, *r.client, key, r.c->resumed);
   }
-  CALLGRIND_DUMP_STATS_AT(c.name.c_str());
-  std::vector<double> sorted = us;
+  CALLGRIND_DUMP_STATS_AT(r.c->name.c_str());
+  r.us.push_back(static_cast<double>(g_server_ns) / 1000.0 / o.handshakes);
+}
+
+void report(const Running& r, const Options& o) {
+  std::vector<double> sorted = r.us;
   std::sort(sorted.begin(), sorted.end());
-  std::printf("%-28s %9.1f %9.1f %9.1f %9zu %7d %7d\n", c.name.c_str(), sorted[sorted.size() / 2],
-              sorted.front(), sorted.back(), last.server_bytes, last.tickets,
-              o.handshakes * o.repeats);
-  std::fflush(stdout);
+  std::printf("%-34s %9.1f %9.1f %9.1f %9zu %7d %7d\n", r.c->name.c_str(),
+              sorted[sorted.size() / 2], sorted.front(), sorted.back(), r.last.server_bytes,
+              r.last.tickets, o.handshakes * o.repeats);
 }
 
 }  // namespace
@@ -435,12 +448,26 @@ int main(int argc, char** argv) {
       BIO_new_mem_buf(id.key_pem.data(), static_cast<int>(id.key_pem.size())), &BIO_free);
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
       PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
-  std::printf("%-28s %9s %9s %9s %8s %7s\n", "case (server side)", "median_us", "min_us", "max_us",
-              "srv_bytes", "n");
+  std::printf("%-34s %9s %9s %9s %9s %7s %7s\n", "case (server side)", "median_us", "min_us",
+              "max_us", "srv_bytes", "tickets", "n");
+  std::vector<Running> running;
   for (const auto& c : cases) {
     if (o.cases.empty() || std::find(o.cases.begin(), o.cases.end(), c.name) != o.cases.end()) {
-      runCase(c, o, id, key.get());
+      running.push_back(start(c, o, id, key.get()));
     }
   }
+  // Round-robin over the cases, so that a load change on the host (a build starting) shifts
+  // every case's blocks alike instead of one case's median.
+  for (int r = 0; r < o.repeats; ++r) {
+    for (auto& run : running) {
+      measureBlock(run, o, key.get());
+    }
+  }
+  for (const auto& run : running) {
+    report(run, o);
+  }
+  std::remove(id.cert_path.c_str());
+  std::remove(id.key_path.c_str());
+  std::remove(id.cert_path.substr(0, id.cert_path.rfind('/')).c_str());
   return 0;
 }
