@@ -3,7 +3,8 @@
 // server sees the same ClientHello) talks through memory buffers to an OpenSSL or wolfSSL
 // server. Only calls into the server are timed (CLOCK_THREAD_CPUTIME_ID) and, under
 // `valgrind --tool=callgrind --collect-atstart=no --toggle-collect=tls_cost_server_side`,
-// counted: each case's measured handshakes end in a dump of their own, named after the case.
+// counted: each block of handshakes ends in a dump named after its case
+// (bench/tools/tls_handshake_cost_callgrind.sh runs that and sums the dumps).
 //
 // Every handshake is checked from the client (TLS 1.3, TLS_AES_128_GCM_SHA256, the case's
 // group, ALPN http/1.1, the bench certificate, resumed or not, tickets received) and from the
