@@ -18,7 +18,7 @@ valgrind --tool=callgrind --collect-atstart=no --toggle-collect=tls_cost_server_
   --callgrind-out-file="$dir/cg.%p" "$tool" --handshakes "$handshakes" "$@" >"$dir/out" 2>&1 ||
   { cat "$dir/out"; exit 1; }
 # Every dump but the final one (which holds nothing measured) carries "Client Request: <case>".
-for f in "$dir"/cg.*.*; do
+for f in $(ls -v "$dir"/cg.*.*); do
   name=$(sed -n 's/^desc: Trigger: Client Request: //p' "$f")
   total=$(sed -n 's/^summary: //p' "$f")
   echo "$name $total"
