@@ -93,7 +93,9 @@ int TicketKeyRing::onTicket(SSL* ssl, unsigned char* key_name, unsigned char* iv
     }
     std::memcpy(key_name, now.name.data(), kNameBytes);
   } else if (std::memcmp(key_name, now.name.data(), kNameBytes) == 0) {
-    result = 1;
+    // TLS 1.3 clients use a ticket once (RFC 8446 8.1), and OpenSSL sends a new one after a
+    // resumption only when asked: without it every other connection was a full handshake.
+    result = SSL_version(ssl) >= TLS1_3_VERSION ? 2 : 1;
   } else if (before.name != std::array<unsigned char, kNameBytes>{} &&
              std::memcmp(key_name, before.name.data(), kNameBytes) == 0) {
     key = &before;

@@ -210,6 +210,30 @@ pools:
                 self.assertFalse(s.session_reused, "a ticket two periods old must not resume")
         self.each_io(body, tls_extra=tls_extra)
 
+    def test_a_tls13_resumption_gets_a_fresh_ticket(self):
+        # TLS 1.3 clients use a ticket once (RFC 8446 8.1): without a new ticket after each
+        # resumption, every other connection would be a full handshake. s_client writes
+        # -sess_out only when the server sent a ticket on that connection.
+        def s_client(port, *flags):
+            return subprocess.run(
+                ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "a.test",
+                 "-tls1_3", "-ign_eof", *flags],
+                input="GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n",
+                capture_output=True, text=True, timeout=20).stdout
+
+        def body(b, port, metrics_port):
+            sessions = [os.path.join(self.dir, f"sess-{port}-{i}") for i in range(4)]
+            for path in sessions:
+                if os.path.exists(path):
+                    os.unlink(path)
+            out = s_client(port, "-sess_out", sessions[0])
+            self.assertIn("New, TLSv1.3", out)
+            for i in range(1, 4):
+                out = s_client(port, "-sess_in", sessions[i - 1], "-sess_out", sessions[i])
+                self.assertIn("Reused, TLSv1.3", out, f"resumption {i}:\n{out[-1500:]}")
+                self.assertTrue(os.path.exists(sessions[i]), f"no new ticket on resumption {i}")
+        self.each_io(body)
+
     def test_session_ids_and_tickets_resume_across_workers_with_s_client(self):
         def body(b, port, metrics_port):
             for flags in (["-no_ticket"], []):  # resumption by session id, then by ticket
