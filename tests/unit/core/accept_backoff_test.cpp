@@ -19,6 +19,7 @@
 #include "core/event_loop.h"
 #include "core/limits.h"
 #include "core/socket.h"
+#include "loop_test_support.h"
 
 namespace ballast::core {
 namespace {
@@ -114,15 +115,7 @@ class AcceptBackoffTest : public ::testing::TestWithParam<IoKind> {
   // Runs turns until pred holds (true) or the deadline passes; counts the turns.
   template <typename Pred>
   bool runUntil(Pred pred, uint64_t within_ms = kDeadlineMs) {
-    const uint64_t deadline = monotonicMs() + within_ms;
-    while (!pred()) {
-      if (monotonicMs() > deadline) {
-        return false;
-      }
-      loop_->runOnce(kTurnMs);
-      ++turns_;
-    }
-    return true;
+    return runLoopUntil(*loop_, pred, within_ms, kTurnMs, &turns_);
   }
 
   void stop(Watcher& w, Acceptor& a) {
@@ -232,10 +225,7 @@ TEST(AcceptErrorTest, OneConnectionsFailuresRetryAndResourceShortagesBackOff) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AcceptBackoffTest,
-                         ::testing::Values(IoKind::kIoUring, IoKind::kEpoll), [](const auto& info) {
-                           return info.param == IoKind::kIoUring ? std::string("io_uring")
-                                                                 : std::string("epoll");
-                         });
+                         ::testing::Values(IoKind::kIoUring, IoKind::kEpoll), ioKindTestName);
 
 }  // namespace
 }  // namespace ballast::core

@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/limits.h"
 #include "core/socket.h"
+#include "loop_test_support.h"
 
 namespace ballast::core {
 namespace {
@@ -64,14 +65,7 @@ class EventLoopTest : public ::testing::TestWithParam<IoKind> {
 
   template <typename Pred>
   bool runUntil(Pred pred) {
-    const uint64_t deadline = monotonicMs() + kDeadlineMs;
-    while (!pred()) {
-      if (monotonicMs() > deadline) {
-        return false;
-      }
-      loop_->runOnce(kTurnMs);
-    }
-    return true;
+    return runLoopUntil(*loop_, pred, kDeadlineMs, kTurnMs);
   }
 
   std::unique_ptr<EventLoop> loop_;
@@ -174,10 +168,7 @@ TEST_P(EventLoopTest, StopRecvHoldsDataInTheKernelUntilStartRecv) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EventLoopTest,
-                         ::testing::Values(IoKind::kIoUring, IoKind::kEpoll), [](const auto& info) {
-                           return info.param == IoKind::kIoUring ? std::string("io_uring")
-                                                                 : std::string("epoll");
-                         });
+                         ::testing::Values(IoKind::kIoUring, IoKind::kEpoll), ioKindTestName);
 
 }  // namespace
 }  // namespace ballast::core
@@ -438,10 +429,7 @@ TEST_P(ChunkExhaustionTest, MovingToSpliceEndsAWaitForAChunk) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ChunkExhaustionTest,
-                         ::testing::Values(IoKind::kIoUring, IoKind::kEpoll), [](const auto& info) {
-                           return info.param == IoKind::kIoUring ? std::string("io_uring")
-                                                                 : std::string("epoll");
-                         });
+                         ::testing::Values(IoKind::kIoUring, IoKind::kEpoll), ioKindTestName);
 
 }  // namespace
 }  // namespace ballast::core
