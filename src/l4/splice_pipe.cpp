@@ -65,6 +65,12 @@ uint32_t SplicePipe::threshold() {
   return bytes;
 }
 
+uint32_t SplicePipe::thresholdAfter(uint32_t failures) {
+  const uint64_t bytes = static_cast<uint64_t>(threshold())
+                         << (failures < kMaxBackoffShift ? failures : kMaxBackoffShift);
+  return bytes > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(bytes);
+}
+
 uint32_t SplicePipe::openFds() { return g_open_fds.load(std::memory_order_relaxed); }
 
 std::unique_ptr<SplicePipe> SplicePipe::make(int* err) {

@@ -14,6 +14,11 @@ class SplicePipe {
   static bool enabled();
   // Bytes a direction must have moved before it gets a pipe (BALLAST_SPLICE_AFTER, read once).
   static uint32_t threshold();
+  // The bytes to move before the next try after `failures` pipes in a row could not be made:
+  // threshold() doubled per failure, at most kMaxBackoffShift times (64 MiB by default), so a
+  // lasting shortage costs a try per 64 MiB, not per 64 KiB.
+  static uint32_t thresholdAfter(uint32_t failures);
+  static constexpr uint32_t kMaxBackoffShift = 10;
   // A new pipe (1 MiB asked; BALLAST_SPLICE_PIPE_BYTES), or nullptr with the errno in *err:
   // EMFILE when the budget is spent (a quarter of RLIMIT_NOFILE, so sockets keep the rest) or
   // pipe2 failed so; ENOBUFS when the kernel gave a pipe under 64 KiB (the user's pipe pages,

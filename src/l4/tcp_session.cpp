@@ -307,24 +307,30 @@ void TcpSession::countBytes(const Side& from, uint32_t len) {
 // already queued go out first (flush sends the queue before the pipe), so order is kept.
 void TcpSession::maybeSplice(Side& from, uint32_t len) {
   Side& to = peerOf(from);
-  if (state_ != State::kStreaming || to.pipe || to.copy_only || proxy_header_ ||
-      !loop().canSplice() || !SplicePipe::enabled()) {
+  if (state_ != State::kStreaming || to.pipe || proxy_header_ || !loop().canSplice() ||
+      !SplicePipe::enabled()) {
     return;
   }
   from.moved = len > UINT32_MAX - from.moved ? UINT32_MAX : from.moved + len;
-  if (from.moved < SplicePipe::threshold()) {
+  if (from.moved < SplicePipe::thresholdAfter(to.splice_failures)) {
     return;
   }
   int err = 0;
   to.pipe = SplicePipe::make(&err);
   if (!to.pipe) {
-    to.copy_only = true;
+    // Often temporary (another session frees its pipe, fds come back): try again after more
+    // bytes, twice as many each time, so a lasting shortage costs few syscalls.
+    from.moved = 0;
+    if (to.splice_failures < UINT8_MAX) {
+      ++to.splice_failures;
+    }
     env_.counters->splice_fallbacks_total.add();
     core::LogLine(core::LogLevel::kWarn, "l4.splice_unavailable", core::LogRepeat::kLimited)
         .str("listener", env_.listener->name)
         .str("reason", strerror(err));
     return;
   }
+  to.splice_failures = 0;
   env_.counters->splice_pipes_total.add();
   loop().spliceRecv(from.stream, to.pipe->writeEnd());
 }

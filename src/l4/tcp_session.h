@@ -77,7 +77,9 @@ class TcpSession {
     bool reading = false;   // recv requested and not paused
     bool released = true;
     bool pipe_send = false;  // the send under way writes from `pipe`
-    bool copy_only = false;  // a pipe for this side's bytes could not be made: don't retry
+    // Pipes for this side's bytes that could not be made in a row (budget, EMFILE, ENOBUFS):
+    // each failure doubles the bytes moved before the next try (SplicePipe::thresholdAfter).
+    uint8_t splice_failures = 0;
 
    private:
     TcpSession& session_;
