@@ -27,6 +27,11 @@ constexpr int kMinPipeBytes = 64 * 1024;
 // Pipe fds may take a quarter of the open-file limit: a pair's sockets need 2 fds, its pipes
 // up to 4 more, and sockets must never be refused for the sake of an optimisation.
 constexpr uint64_t kBudgetShare = 4;
+// An empty pipe costs its two fds and its share of the user's pipe pages (counted by capacity,
+// not content) while it waits. A burst every few seconds keeps its pipe; a connection that
+// moved a file once and then idles for hours gives it back. Making one again is a handful of
+// syscalls after another threshold's worth of copying.
+constexpr uint32_t kDefaultIdleMs = 5000;
 
 std::atomic<uint32_t> g_open_fds{0};
 
@@ -63,6 +68,11 @@ bool SplicePipe::enabled() {
 uint32_t SplicePipe::threshold() {
   static const uint32_t bytes = envNumber("BALLAST_SPLICE_AFTER", kDefaultThreshold);
   return bytes;
+}
+
+uint32_t SplicePipe::idleMs() {
+  static const uint32_t ms = envNumber("BALLAST_SPLICE_IDLE_MS", kDefaultIdleMs);
+  return ms;
 }
 
 uint32_t SplicePipe::thresholdAfter(uint32_t failures) {

@@ -19,6 +19,9 @@ class SplicePipe {
   // lasting shortage costs a try per 64 MiB, not per 64 KiB.
   static uint32_t thresholdAfter(uint32_t failures);
   static constexpr uint32_t kMaxBackoffShift = 10;
+  // How long an empty pipe may sit unused before its session closes it
+  // (BALLAST_SPLICE_IDLE_MS, read once; 0 keeps pipes for the session's life).
+  static uint32_t idleMs();
   // A new pipe (1 MiB asked; BALLAST_SPLICE_PIPE_BYTES), or nullptr with the errno in *err:
   // EMFILE when the budget is spent (a quarter of RLIMIT_NOFILE, so sockets keep the rest) or
   // pipe2 failed so; ENOBUFS when the kernel gave a pipe under 64 KiB (the user's pipe pages,

@@ -165,7 +165,10 @@ class SpliceTest(BallastTest):
                 with self.subTest(io=io):
                     backend.sent = 0
                     port, mport = free_port(), free_port()
-                    with Ballast(config(port, mport, backend), io=io) as b:
+                    # A pipe idle for 100 ms is freed only when empty: this one holds bytes
+                    # the stalled reader has yet to take, longer than that.
+                    with env_set(BALLAST_SPLICE_IDLE_MS="100"), \
+                            Ballast(config(port, mport, backend), io=io) as b:
                         rss_before = rss_bytes(b.proc.pid)
                         with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
                             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
@@ -176,6 +179,8 @@ class SpliceTest(BallastTest):
                             self.assertLess(backend.sent, STALL_BOUND)
                             grown = rss_bytes(b.proc.pid) - rss_before
                             self.assertLess(grown, 8 * MIB)
+                            self.assertEqual(metric(
+                                mport, "ballast_listener_splice_pipes_idle_freed_total"), 0)
                             digest, total = read_all(s)
                         whole = pattern(FLOOD_BYTES, b"flood")
                         self.assertEqual(first + b"", whole[: len(first)])
@@ -210,6 +215,36 @@ class SpliceTest(BallastTest):
                             self.assertLess(got, 4 * MIB + 1)
                         wait_until(lambda: metric(mport, "ballast_listener_connections_active")
                                    in (0, None), what="session closed")
+        finally:
+            backend.close()
+
+    def test_an_idle_direction_gives_its_pipe_back_and_can_splice_again(self):
+        """A burst turns the upload bulk; once the pipe is empty and unused for
+        BALLAST_SPLICE_IDLE_MS the session closes it (the connection stays), the next burst
+        copies, turns bulk again and gets a new pipe, and the backend gets every byte."""
+        backend = Backend("digest", behaviour=behaviour_digest)
+        burst1, burst2 = pattern(2 * MIB, b"one"), pattern(3 * MIB, b"two")
+        try:
+            for io in IO_BACKENDS:
+                with self.subTest(io=io):
+                    port, mport = free_port(), free_port()
+                    with env_set(BALLAST_SPLICE_IDLE_MS="300"), \
+                            Ballast(config(port, mport, backend), io=io) as b:
+                        base = pipe_fds(b.proc.pid)
+                        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+                            s.sendall(burst1)
+                            wait_until(lambda: metric(
+                                mport, "ballast_listener_splice_pipes_idle_freed_total") == 1,
+                                what="idle pipe freed")
+                            self.assertEqual(pipe_fds(b.proc.pid), base)
+                            self.assertEqual(
+                                metric(mport, "ballast_listener_splice_pipes_total"), 1)
+                            s.sendall(burst2)
+                            s.shutdown(socket.SHUT_WR)
+                            reply = recv_exact(s, 40)
+                        self.assertEqual(reply[:32], hashlib.sha256(burst1 + burst2).digest())
+                        self.assertEqual(struct.unpack("!Q", reply[32:])[0], 5 * MIB)
+                        self.assertEqual(metric(mport, "ballast_listener_splice_pipes_total"), 2)
         finally:
             backend.close()
 
@@ -300,6 +335,22 @@ def pipe_fds(pid):
         except OSError:
             pass  # closed meanwhile
     return count
+
+
+@contextlib.contextmanager
+def env_set(**values):
+    """Environment variables for the processes started inside (ballast reads its BALLAST_SPLICE_*
+    knobs once at start)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def small_config(port, mport, backend):
