@@ -1,10 +1,11 @@
 """tests/integration/test_l4_splice.py — the TCP proxy's splice path: once a direction has moved
 64 KiB its bytes go socket → pipe → socket in the kernel. Checked on both I/O backends (epoll
 splices on readiness; io_uring polls, then splices itself): several MiB each way with their SHA-256, half-close both ways, a slow reader that must pause the sender
-without the proxy growing, a backend reset mid-stream, and pipe creation failing for want of
-fds (the copy path goes on, counted). The metrics prove which path was taken.
+without the proxy growing, a backend reset mid-stream, pipe creation failing for want of
+fds (the copy path goes on, counted, and tries again later), an idle pipe given back, and the
+pipe budget yielding to what the config's sockets need. The metrics prove which path was taken.
 
-fd budget: a handful of sockets per test; the fallback test runs ballast with 48 fds.
+fd budget: a handful of sockets per test; the budget tests run ballast with 48 fds.
 """
 import contextlib
 import hashlib
@@ -274,6 +275,33 @@ class SpliceTest(BallastTest):
                 self.assertEqual(metric(mport, "ballast_listener_splice_pipes_total"), 6)
                 self.assertGreaterEqual(metric(mport, "ballast_listener_splice_fallbacks_total"), 2)
                 self.assertTrue(b.events("l4.splice_unavailable"))
+        finally:
+            backend.close()
+
+    def test_sockets_come_first_in_the_fd_budget(self):
+        """With RLIMIT_NOFILE 48, a config whose sockets fit (10 pairs) leaves pipes their
+        quarter, 12 fds; the default limits (8192 pairs) could need every fd, so pipes get none:
+        the upload copies, counted, and the start-up warning says so."""
+        backend = Backend("digest", behaviour=behaviour_digest)
+        payload = pattern(MIB, b"budget")
+        try:
+            port, mport = free_port(), free_port()
+            with low_fd_ballast(small_config(port, mport, backend)) as b:
+                budget = b.events("server.fd_budget")
+                self.assertEqual([(e["sockets"], e["pipe_fds"]) for e in budget], [(21, 12)])
+                self.assertFalse(b.events("server.fd_limit"))
+            port, mport = free_port(), free_port()
+            with low_fd_ballast(config(port, mport, backend)) as b:
+                warning = b.events("server.fd_limit")
+                self.assertEqual(len(warning), 1)
+                self.assertEqual(warning[0]["pipe_fds"], 0)
+                with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+                    s.sendall(payload)
+                    s.shutdown(socket.SHUT_WR)
+                    reply = recv_exact(s, 40)
+                self.assertEqual(reply[:32], hashlib.sha256(payload).digest())
+                self.assertIn(metric(mport, "ballast_listener_splice_pipes_total"), (0, None))
+                self.assertGreaterEqual(metric(mport, "ballast_listener_splice_fallbacks_total"), 1)
         finally:
             backend.close()
 
