@@ -4,13 +4,16 @@
 #include <liburing.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli/admin_client.h"
 #include "cli/table.h"
+#include "config/fd_budget.h"
 #include "config/loader.h"
 #include "core/socket.h"
 #include "kernel/doctor_checks.h"
@@ -36,14 +39,16 @@ void fdLimit(const config::Config* cfg, std::vector<DoctorFinding>& out) {
   getrlimit(RLIMIT_NOFILE, &lim);
   uint64_t needed = 0;
   if (cfg != nullptr) {
-    for (const auto& l : cfg->listeners) {
-      needed += l.protocol == config::Protocol::kUdp ? l.limits.max_flows
-                                                     : 2ULL * l.limits.max_connections;
-    }
+    // The server's own formula (config/fd_budget.h), with the workers it would start.
+    const uint32_t workers =
+        cfg->workers != 0 ? cfg->workers : std::max(1U, std::thread::hardware_concurrency());
+    needed = config::socketFdsNeeded(*cfg, workers);
   }
+  const uint64_t pipe_fds = config::pipeFdBudget(lim.rlim_max, needed);
   const std::string detail = "soft " + std::to_string(lim.rlim_cur) + ", hard " +
                              std::to_string(lim.rlim_max) +
-                             (needed > 0 ? ", config may need " + std::to_string(needed) : "");
+                             (needed > 0 ? ", config may need " + std::to_string(needed) : "") +
+                             ", splice pipes get " + std::to_string(pipe_fds);
   // ballast raises the soft limit to the hard one at start, so the hard limit is what counts.
   if (needed > lim.rlim_max) {
     out.push_back({"fd_limit", Severity::kError, detail,

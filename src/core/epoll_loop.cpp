@@ -106,6 +106,10 @@ void EpollLoop::spliceRecv(Stream& s, int pipe_w) {
   }
 }
 
+// Nothing else to undo: splice mode is only which call readSome makes. A read already deferred
+// (an edge that came with the pipe empty) recv()s into a chunk instead.
+void EpollLoop::endSpliceRecv(Stream& s) { s.splice_in_ = -1; }
+
 void EpollLoop::trySend(Stream& s) {
   ssize_t n = 0;
   if (s.splice_out_ >= 0) {

@@ -167,6 +167,9 @@ class EventLoop {
   virtual bool canSplice() const { return false; }
   // From now on reads of `s` splice into `pipe_w` and report through onSpliced, not onRecv.
   virtual void spliceRecv(Stream& /*s*/, int /*pipe_w*/) {}
+  // Undoes spliceRecv: reads of `s` go to chunks (onRecv) again. Called with the pipe empty,
+  // just before the owner closes it; the loop forgets its fd at once.
+  virtual void endSpliceRecv(Stream& /*s*/) {}
   // Like send(), but writes up to `len` bytes waiting in the pipe `pipe_r`; ends in onSent.
   virtual void sendFromPipe(Stream& /*s*/, int /*pipe_r*/, uint32_t /*len*/) {}
 

@@ -158,6 +158,10 @@ void UringLoop::spliceRecv(Stream& s, int pipe_w) {
   }
 }
 
+// A splice poll may stay armed: it carries no pipe fd, and when it answers onSplicePoll, seeing
+// no pipe, arms the multishot recv instead (the bytes wait in the socket meanwhile).
+void UringLoop::endSpliceRecv(Stream& s) { s.splice_in_ = -1; }
+
 void UringLoop::armSplicePoll(Stream& s) {
   io_uring_sqe* e = sqe();
   io_uring_prep_poll_add(e, s.fd_, POLLIN | POLLRDHUP);
@@ -167,6 +171,13 @@ void UringLoop::armSplicePoll(Stream& s) {
 }
 
 void UringLoop::onSplicePoll(Stream& s) {
+  if (s.splice_in_ < 0) {
+    // The owner ended splice mode while this poll was armed (endSpliceRecv): recv again.
+    if ((s.flags_ & (Stream::kRecvOn | Stream::kRecvArmed | Stream::kClosed)) == Stream::kRecvOn) {
+      armRecv(s);
+    }
+    return;
+  }
   for (uint32_t i = 0; i < kMaxReadsPerTurn; ++i) {
     if ((s.flags_ & (Stream::kRecvOn | Stream::kClosed)) != Stream::kRecvOn) {
       return;  // stopped or closed by the owner meanwhile; startRecv polls again

@@ -26,6 +26,7 @@ class UringLoop final : public EventLoop {
   void releaseChunk(ChunkId id) override;
   bool canSplice() const override { return true; }
   void spliceRecv(Stream& s, int pipe_w) override;
+  void endSpliceRecv(Stream& s) override;
   void sendFromPipe(Stream& s, int pipe_r, uint32_t len) override;
 
   void watch(Watcher& w, int fd, WatchHandler* handler) override;

@@ -24,22 +24,21 @@ constexpr uint32_t kDefaultPipeBytes = 1024 * 1024;
 // A pipe the kernel gave less than this (an unprivileged user past fs.pipe-user-pages-soft gets
 // two pages) would cost more syscalls than the copy it saves: the copy path is better.
 constexpr int kMinPipeBytes = 64 * 1024;
-// Pipe fds may take a quarter of the open-file limit: a pair's sockets need 2 fds, its pipes
-// up to 4 more, and sockets must never be refused for the sake of an optimisation.
+// Without setBudget, pipe fds may take a quarter of the open-file limit: a pair's sockets need
+// 2 fds, its pipes up to 4 more, and sockets must never be refused for an optimisation.
 constexpr uint64_t kBudgetShare = 4;
+constexpr uint32_t kBudgetUnset = UINT32_MAX;
+// An empty pipe costs its two fds and its share of the user's pipe pages (counted by capacity,
+// not content) while it waits. A burst every few seconds keeps its pipe; a connection that
+// moved a file once and then idles for hours gives it back. Making one again is a handful of
+// syscalls after another threshold's worth of copying.
+constexpr uint32_t kDefaultIdleMs = 5000;
 
 std::atomic<uint32_t> g_open_fds{0};
+std::atomic<uint32_t> g_budget{kBudgetUnset};
 
-uint32_t budget() {
-  static const uint32_t limit = [] {
-    rlimit lim{};
-    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
-      return 0U;  // unknown: stay on the copy path
-    }
-    const uint64_t share = lim.rlim_cur / kBudgetShare;
-    return share > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(share);
-  }();
-  return limit;
+uint32_t clampBudget(uint64_t fds) {
+  return fds >= kBudgetUnset ? kBudgetUnset - 1 : static_cast<uint32_t>(fds);
 }
 
 uint32_t envNumber(const char* name, uint32_t fallback) {
@@ -52,6 +51,22 @@ uint32_t envNumber(const char* name, uint32_t fallback) {
 
 }  // namespace
 
+void SplicePipe::setBudget(uint64_t fds) {
+  g_budget.store(clampBudget(fds), std::memory_order_relaxed);
+}
+
+uint32_t SplicePipe::budget() {
+  const uint32_t set = g_budget.load(std::memory_order_relaxed);
+  if (set != kBudgetUnset) {
+    return set;
+  }
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+    return 0;  // unknown: stay on the copy path
+  }
+  return clampBudget(lim.rlim_cur / kBudgetShare);
+}
+
 bool SplicePipe::enabled() {
   static const bool on = [] {
     const char* v = getenv("BALLAST_SPLICE");  // NOLINT(concurrency-mt-unsafe)
@@ -63,6 +78,17 @@ bool SplicePipe::enabled() {
 uint32_t SplicePipe::threshold() {
   static const uint32_t bytes = envNumber("BALLAST_SPLICE_AFTER", kDefaultThreshold);
   return bytes;
+}
+
+uint32_t SplicePipe::idleMs() {
+  static const uint32_t ms = envNumber("BALLAST_SPLICE_IDLE_MS", kDefaultIdleMs);
+  return ms;
+}
+
+uint32_t SplicePipe::thresholdAfter(uint32_t failures) {
+  const uint64_t bytes = static_cast<uint64_t>(threshold())
+                         << (failures < kMaxBackoffShift ? failures : kMaxBackoffShift);
+  return bytes > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(bytes);
 }
 
 uint32_t SplicePipe::openFds() { return g_open_fds.load(std::memory_order_relaxed); }

@@ -9,6 +9,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -307,26 +308,72 @@ void TcpSession::countBytes(const Side& from, uint32_t len) {
 // already queued go out first (flush sends the queue before the pipe), so order is kept.
 void TcpSession::maybeSplice(Side& from, uint32_t len) {
   Side& to = peerOf(from);
-  if (state_ != State::kStreaming || to.pipe || to.copy_only || proxy_header_ ||
-      !loop().canSplice() || !SplicePipe::enabled()) {
+  if (state_ != State::kStreaming || to.pipe || proxy_header_ || !loop().canSplice() ||
+      !SplicePipe::enabled()) {
     return;
   }
   from.moved = len > UINT32_MAX - from.moved ? UINT32_MAX : from.moved + len;
-  if (from.moved < SplicePipe::threshold()) {
+  if (from.moved < SplicePipe::thresholdAfter(to.splice_failures)) {
     return;
   }
   int err = 0;
   to.pipe = SplicePipe::make(&err);
   if (!to.pipe) {
-    to.copy_only = true;
+    // Often temporary (another session frees its pipe, fds come back): try again after more
+    // bytes, twice as many each time, so a lasting shortage costs few syscalls.
+    from.moved = 0;
+    if (to.splice_failures < UINT8_MAX) {
+      ++to.splice_failures;
+    }
     env_.counters->splice_fallbacks_total.add();
     core::LogLine(core::LogLevel::kWarn, "l4.splice_unavailable", core::LogRepeat::kLimited)
         .str("listener", env_.listener->name)
         .str("reason", strerror(err));
     return;
   }
+  to.splice_failures = 0;
+  to.pipe_used_ms = loop().nowMs();
   env_.counters->splice_pipes_total.add();
   loop().spliceRecv(from.stream, to.pipe->writeEnd());
+  armPipeCheck();
+}
+
+// The session's one timer also watches its pipes while streaming: it must fire by the time a
+// pipe could be idle, never later than the idle timeout it already waits for.
+void TcpSession::armPipeCheck() {
+  if (SplicePipe::idleMs() == 0) {
+    return;
+  }
+  const uint64_t at = loop().nowMs() + SplicePipe::idleMs();
+  if (!timer_.armed() || timer_.deadlineMs() > at) {
+    loop().timers().scheduleAt(timer_, at);
+  }
+}
+
+// Closes each pipe that is empty (nothing in it, no send from it under way) and has taken no
+// byte for SplicePipe::idleMs(): its reader goes back to chunks and may turn bulk again after
+// another threshold's worth. Returns when the next pipe could turn idle (0: no pipe left).
+uint64_t TcpSession::freeIdlePipes(uint64_t now) {
+  const uint64_t idle = SplicePipe::idleMs();
+  uint64_t next = 0;
+  for (Side* to : {&client_, &backend_}) {
+    if (!to->pipe || idle == 0) {
+      continue;
+    }
+    if (to->drained() && now - to->pipe_used_ms >= idle) {
+      Side& from = peerOf(*to);
+      loop().endSpliceRecv(from.stream);  // before the close: the loop must not keep its fd
+      to->pipe.reset();
+      from.moved = 0;
+      env_.counters->splice_pipes_idle_freed_total.add();
+      continue;
+    }
+    // Used lately (look again when it could be idle), or holding bytes a slow reader has yet
+    // to take (look again in a while, not at every tick).
+    const uint64_t at = to->drained() ? to->pipe_used_ms + idle : now + idle;
+    next = next == 0 ? at : std::min(next, at);
+  }
+  return next;
 }
 
 void TcpSession::onSpliced(Side& from, uint32_t len) {
@@ -339,6 +386,7 @@ void TcpSession::onSpliced(Side& from, uint32_t len) {
   env_.counters->splice_bytes_total.add(len);
   // No buffer_bytes check: the pipe's capacity bounds it, and a full pipe pauses the reads.
   to.pipe->bytes += len;
+  to.pipe_used_ms = last_activity_ms_;
   flush(to);
 }
 
@@ -538,9 +586,14 @@ void TcpSession::onTimer(void* self) {
   }
   const auto idle = static_cast<uint64_t>(s->env_.listener->timeouts.idle.count());
   const uint64_t now = s->loop().nowMs();
+  const uint64_t pipe_check = s->freeIdlePipes(now);
   if (now - s->last_activity_ms_ < idle) {
     // Activity since the timer was armed: sleep for the rest instead of re-arming per byte.
-    s->loop().timers().scheduleAt(s->timer_, s->last_activity_ms_ + idle);
+    uint64_t at = s->last_activity_ms_ + idle;
+    if (pipe_check != 0 && pipe_check < at) {
+      at = pipe_check;
+    }
+    s->loop().timers().scheduleAt(s->timer_, at);
     return;
   }
   core::LogLine(core::LogLevel::kDebug, "l4.idle_timeout").str("listener", s->env_.listener->name);

@@ -71,13 +71,16 @@ class TcpSession {
     core::ChunkQueue out;  // bytes waiting to be written to this side, ahead of the pipe's
     // Bulk bytes to this side, once the other side has moved SplicePipe::threshold() bytes.
     std::unique_ptr<SplicePipe> pipe;
-    uint32_t moved = 0;     // bytes read from this side on the copy path (saturating)
-    bool eof_in = false;    // this side sent FIN
-    bool shut_out = false;  // we sent FIN to this side
-    bool reading = false;   // recv requested and not paused
+    uint64_t pipe_used_ms = 0;  // when bytes last entered `pipe` (or it was made)
+    uint32_t moved = 0;         // bytes read from this side on the copy path (saturating)
+    bool eof_in = false;        // this side sent FIN
+    bool shut_out = false;      // we sent FIN to this side
+    bool reading = false;       // recv requested and not paused
     bool released = true;
     bool pipe_send = false;  // the send under way writes from `pipe`
-    bool copy_only = false;  // a pipe for this side's bytes could not be made: don't retry
+    // Pipes for this side's bytes that could not be made in a row (budget, EMFILE, ENOBUFS):
+    // each failure doubles the bytes moved before the next try (SplicePipe::thresholdAfter).
+    uint8_t splice_failures = 0;
 
    private:
     TcpSession& session_;
@@ -92,6 +95,8 @@ class TcpSession {
   void countBytes(const Side& from, uint32_t len);
   void maybeSplice(Side& from, uint32_t len);
   void onSpliced(Side& from, uint32_t len);
+  uint64_t freeIdlePipes(uint64_t now);
+  void armPipeCheck();
   void onEof(Side& from);
   void onReset(Side& from, int err);
   void flush(Side& to);

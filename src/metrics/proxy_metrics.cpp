@@ -121,6 +121,7 @@ std::map<std::string, ProxyMetrics::ListenerTotals> ProxyMetrics::listenerTotals
       t.splice_pipes_total += c->splice_pipes_total.value();
       t.splice_bytes_total += c->splice_bytes_total.value();
       t.splice_fallbacks_total += c->splice_fallbacks_total.value();
+      t.splice_pipes_idle_freed_total += c->splice_pipes_idle_freed_total.value();
       addAll(t.duration_buckets, bucketValues(c->request_duration));
       t.duration_sum_us += c->request_duration.sumUs();
     }

@@ -65,6 +65,7 @@ struct ListenerCounters {
   Counter splice_pipes_total;
   Counter splice_bytes_total;
   Counter splice_fallbacks_total;
+  Counter splice_pipes_idle_freed_total;  // pipes closed while their session went on (idle)
   // accept(2) failures that paused this worker's acceptor (EMFILE …), by core::AcceptError.
   std::array<Counter, kAcceptErrorKinds> accept_errors_total;
 
@@ -149,6 +150,7 @@ class ProxyMetrics {
     uint64_t splice_pipes_total = 0;
     uint64_t splice_bytes_total = 0;
     uint64_t splice_fallbacks_total = 0;
+    uint64_t splice_pipes_idle_freed_total = 0;
     uint64_t acl_denied_total = 0;
     uint64_t sticky_rejected_total = 0;
     uint64_t per_ip_max_refused_total = 0;

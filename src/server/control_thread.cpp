@@ -11,12 +11,14 @@
 #include <thread>
 
 #include "acme/http_client.h"
+#include "config/fd_budget.h"
 #include "config/limits.h"
 #include "config/loader.h"
 #include "core/clock.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "kernel/kernel_plane.h"
+#include "l4/splice_pipe.h"
 #include "uplink/uplink_plane.h"
 
 namespace ballast::server {
@@ -48,8 +50,9 @@ std::vector<upstream::HealthTarget> healthTargets(const Snapshot& snap) {
   return targets;
 }
 
-// Raises the soft open-file limit to the hard one (as HAProxy does) and warns when the
-// configured connection limits could need more descriptors than that.
+// Raises the soft open-file limit to the hard one (as HAProxy does), warns when the configured
+// connection limits could need more descriptors than that, and gives splice pipes what
+// sockets leave over (at most a quarter): a pipe must never cost a client its socket.
 void checkFileLimit(const config::Config& cfg, uint32_t workers) {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
@@ -59,21 +62,23 @@ void checkFileLimit(const config::Config& cfg, uint32_t workers) {
     lim.rlim_cur = lim.rlim_max;
     setrlimit(RLIMIT_NOFILE, &lim);
   }
-  // Each TCP connection is a pair (client + backend); a UDP flow holds one socket.
-  uint64_t needed = 0;
-  for (const auto& l : cfg.listeners) {
-    const bool pairs =
-        l.protocol == config::Protocol::kTcp || l.protocol == config::Protocol::kTlsPassthrough;
-    needed += pairs ? 2ULL * l.limits.max_connections : l.limits.max_flows;
-    needed += workers;  // the listening sockets
-  }
+  const uint64_t needed = config::socketFdsNeeded(cfg, workers);
+  const uint64_t pipe_fds = config::pipeFdBudget(lim.rlim_cur, needed);
+  l4::SplicePipe::setBudget(pipe_fds);
   if (needed > lim.rlim_cur) {
     core::LogLine(core::LogLevel::kWarn, "server.fd_limit")
         .unum("needed", needed)
         .unum("limit", lim.rlim_cur)
+        .unum("pipe_fds", pipe_fds)
         .str("hint",
-             "lower limits.max_connections/max_flows or raise RLIMIT_NOFILE (LimitNOFILE=)");
+             "lower limits.max_connections/max_flows or raise RLIMIT_NOFILE (LimitNOFILE=); "
+             "splice pipes get no fds until sockets fit");
+    return;
   }
+  core::LogLine(core::LogLevel::kInfo, "server.fd_budget")
+      .unum("limit", lim.rlim_cur)
+      .unum("sockets", needed)
+      .unum("pipe_fds", pipe_fds);
 }
 
 void logErrors(const std::vector<config::ConfigError>& errors) {

@@ -478,6 +478,9 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   listenerCounter("ballast_listener_splice_fallbacks_total",
                   "Pipes that could not be made (fd budget, EMFILE): the copy path went on.", false,
                   [](const auto& t) { return t.splice_fallbacks_total; });
+  listenerCounter("ballast_listener_splice_pipes_idle_freed_total",
+                  "Splice pipes closed because their direction went idle (it copies again).", false,
+                  [](const auto& t) { return t.splice_pipes_idle_freed_total; });
   listenerCounter("ballast_http_requests_total", "HTTP requests answered, per listener.", true,
                   [](const auto& t) { return t.requests_total; });
   // tls_passthrough listeners only.

@@ -1,12 +1,15 @@
 """tests/integration/test_l4_splice.py — the TCP proxy's splice path: once a direction has moved
 64 KiB its bytes go socket → pipe → socket in the kernel. Checked on both I/O backends (epoll
 splices on readiness; io_uring polls, then splices itself): several MiB each way with their SHA-256, half-close both ways, a slow reader that must pause the sender
-without the proxy growing, a backend reset mid-stream, and pipe creation failing for want of
-fds (the copy path goes on, counted). The metrics prove which path was taken.
+without the proxy growing, a backend reset mid-stream, pipe creation failing for want of
+fds (the copy path goes on, counted, and tries again later), an idle pipe given back, and the
+pipe budget yielding to what the config's sockets need. The metrics prove which path was taken.
 
-fd budget: a handful of sockets per test; the fallback test runs ballast with 48 fds.
+fd budget: a handful of sockets per test; the budget tests run ballast with 48 fds.
 """
+import contextlib
 import hashlib
+import os
 import re
 import resource
 import socket
@@ -163,7 +166,10 @@ class SpliceTest(BallastTest):
                 with self.subTest(io=io):
                     backend.sent = 0
                     port, mport = free_port(), free_port()
-                    with Ballast(config(port, mport, backend), io=io) as b:
+                    # A pipe idle for 100 ms is freed only when empty: this one holds bytes
+                    # the stalled reader has yet to take, longer than that.
+                    with env_set(BALLAST_SPLICE_IDLE_MS="100"), \
+                            Ballast(config(port, mport, backend), io=io) as b:
                         rss_before = rss_bytes(b.proc.pid)
                         with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
                             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
@@ -174,6 +180,8 @@ class SpliceTest(BallastTest):
                             self.assertLess(backend.sent, STALL_BOUND)
                             grown = rss_bytes(b.proc.pid) - rss_before
                             self.assertLess(grown, 8 * MIB)
+                            self.assertEqual(metric(
+                                mport, "ballast_listener_splice_pipes_idle_freed_total"), 0)
                             digest, total = read_all(s)
                         whole = pattern(FLOOD_BYTES, b"flood")
                         self.assertEqual(first + b"", whole[: len(first)])
@@ -211,25 +219,44 @@ class SpliceTest(BallastTest):
         finally:
             backend.close()
 
+    def test_an_idle_direction_gives_its_pipe_back_and_can_splice_again(self):
+        """A burst turns the upload bulk; once the pipe is empty and unused for
+        BALLAST_SPLICE_IDLE_MS the session closes it (the connection stays), the next burst
+        copies, turns bulk again and gets a new pipe, and the backend gets every byte."""
+        backend = Backend("digest", behaviour=behaviour_digest)
+        burst1, burst2 = pattern(2 * MIB, b"one"), pattern(3 * MIB, b"two")
+        try:
+            for io in IO_BACKENDS:
+                with self.subTest(io=io):
+                    port, mport = free_port(), free_port()
+                    with env_set(BALLAST_SPLICE_IDLE_MS="300"), \
+                            Ballast(config(port, mport, backend), io=io) as b:
+                        base = pipe_fds(b.proc.pid)
+                        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+                            s.sendall(burst1)
+                            wait_until(lambda: metric(
+                                mport, "ballast_listener_splice_pipes_idle_freed_total") == 1,
+                                what="idle pipe freed")
+                            self.assertEqual(pipe_fds(b.proc.pid), base)
+                            self.assertEqual(
+                                metric(mport, "ballast_listener_splice_pipes_total"), 1)
+                            s.sendall(burst2)
+                            s.shutdown(socket.SHUT_WR)
+                            reply = recv_exact(s, 40)
+                        self.assertEqual(reply[:32], hashlib.sha256(burst1 + burst2).digest())
+                        self.assertEqual(struct.unpack("!Q", reply[32:])[0], 5 * MIB)
+                        self.assertEqual(metric(mport, "ballast_listener_splice_pipes_total"), 2)
+        finally:
+            backend.close()
+
     def test_pipe_failure_falls_back_to_copy_and_is_counted(self):
         """RLIMIT_NOFILE 48 gives pipes a budget of 12 fds: six pipes. Eight concurrent uploads
-        want eight; the last two go on copying, counted, with every byte intact."""
+        want eight; the last two go on copying, counted, with every byte intact. (They try again
+        after more bytes, so each refusal may be counted more than once.)"""
         backend = Backend("digest", behaviour=behaviour_digest)
-
-        def low_fd_limit():
-            resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
-
-        orig = subprocess.Popen
         try:
             port, mport = free_port(), free_port()
-            b = Ballast(config(port, mport, backend), io="epoll")
-
-            def popen(*a, **kw):
-                return orig(*a, preexec_fn=low_fd_limit, **kw)
-
-            subprocess.Popen = popen  # only ballast's own start sees the low limit
-            with b:
-                subprocess.Popen = orig
+            with low_fd_ballast(small_config(port, mport, backend)) as b:
                 payload = pattern(2 * MIB, b"few")
                 socks = [socket.create_connection(("127.0.0.1", port), timeout=30)
                          for _ in range(8)]
@@ -246,11 +273,139 @@ class SpliceTest(BallastTest):
                     for s in socks:
                         s.close()
                 self.assertEqual(metric(mport, "ballast_listener_splice_pipes_total"), 6)
-                self.assertEqual(metric(mport, "ballast_listener_splice_fallbacks_total"), 2)
+                self.assertGreaterEqual(metric(mport, "ballast_listener_splice_fallbacks_total"), 2)
                 self.assertTrue(b.events("l4.splice_unavailable"))
         finally:
-            subprocess.Popen = orig
             backend.close()
+
+    def test_sockets_come_first_in_the_fd_budget(self):
+        """With RLIMIT_NOFILE 48, a config whose sockets fit (10 pairs) leaves pipes their
+        quarter, 12 fds; the default limits (8192 pairs) could need every fd, so pipes get none:
+        the upload copies, counted, and the start-up warning says so."""
+        backend = Backend("digest", behaviour=behaviour_digest)
+        payload = pattern(MIB, b"budget")
+        try:
+            port, mport = free_port(), free_port()
+            with low_fd_ballast(small_config(port, mport, backend)) as b:
+                budget = b.events("server.fd_budget")
+                self.assertEqual([(e["sockets"], e["pipe_fds"]) for e in budget], [(21, 12)])
+                self.assertFalse(b.events("server.fd_limit"))
+            port, mport = free_port(), free_port()
+            with low_fd_ballast(config(port, mport, backend)) as b:
+                warning = b.events("server.fd_limit")
+                self.assertEqual(len(warning), 1)
+                self.assertEqual(warning[0]["pipe_fds"], 0)
+                with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+                    s.sendall(payload)
+                    s.shutdown(socket.SHUT_WR)
+                    reply = recv_exact(s, 40)
+                self.assertEqual(reply[:32], hashlib.sha256(payload).digest())
+                self.assertIn(metric(mport, "ballast_listener_splice_pipes_total"), (0, None))
+                self.assertGreaterEqual(metric(mport, "ballast_listener_splice_fallbacks_total"), 1)
+        finally:
+            backend.close()
+
+    def test_a_refused_direction_splices_once_pipes_are_freed(self):
+        """Six pipes fill the budget (RLIMIT_NOFILE 48). Two more uploads are refused and go
+        on copying; once the first six sessions have ended and their pipes are closed, the two
+        get a pipe on a later try (after twice the bytes per refusal), every byte intact."""
+        backend = Backend("digest", behaviour=behaviour_digest)
+        first, more = pattern(MIB, b"first"), pattern(8 * MIB, b"more")
+        try:
+            port, mport = free_port(), free_port()
+            with low_fd_ballast(small_config(port, mport, backend)) as b:
+                base = pipe_fds(b.proc.pid)
+                early = [socket.create_connection(("127.0.0.1", port), timeout=30)
+                         for _ in range(6)]
+                late = []
+                try:
+                    for s in early:
+                        s.sendall(first)
+                    wait_until(lambda: metric(mport, "ballast_listener_splice_pipes_total") == 6,
+                               what="six pipes")
+                    late = [socket.create_connection(("127.0.0.1", port), timeout=30)
+                            for _ in range(2)]
+                    for s in late:
+                        s.sendall(first)
+                    # Ballast has read every byte: both late directions passed the threshold
+                    # with the budget spent.
+                    wait_until(lambda: metric(mport, "ballast_listener_received_bytes_total")
+                               >= 8 * MIB, what="all first bytes read")
+                    self.assertEqual(metric(mport, "ballast_listener_splice_pipes_total"), 6)
+                    self.assertGreaterEqual(
+                        metric(mport, "ballast_listener_splice_fallbacks_total"), 2)
+                    for s in early:
+                        s.shutdown(socket.SHUT_WR)
+                        reply = recv_exact(s, 40)
+                        self.assertEqual(reply[:32], hashlib.sha256(first).digest())
+                        s.close()
+                    wait_until(lambda: pipe_fds(b.proc.pid) == base, what="pipes closed")
+                    for s in late:
+                        s.sendall(more)
+                        s.shutdown(socket.SHUT_WR)
+                        reply = recv_exact(s, 40)
+                        self.assertEqual(reply[:32], hashlib.sha256(first + more).digest())
+                finally:
+                    for s in early + late:
+                        s.close()
+                self.assertEqual(metric(mport, "ballast_listener_splice_pipes_total"), 8)
+        finally:
+            backend.close()
+
+
+def pipe_fds(pid):
+    """Pipes open in the process (what /proc/PID/fd links to pipe:[inode])."""
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("pipe:"):
+                count += 1
+        except OSError:
+            pass  # closed meanwhile
+    return count
+
+
+@contextlib.contextmanager
+def env_set(**values):
+    """Environment variables for the processes started inside (ballast reads its BALLAST_SPLICE_*
+    knobs once at start)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def small_config(port, mport, backend):
+    """A config whose sockets fit in 48 fds, so that the pipe budget is a quarter of them."""
+    return tcp_config(port, [backend.address], top=f'metrics: {{bind: "127.0.0.1:{mport}"}}',
+                      extra_listener="    limits: {max_connections: 10}")
+
+
+@contextlib.contextmanager
+def low_fd_ballast(config_yaml, limit=48, io="epoll"):
+    """A running Ballast started with RLIMIT_NOFILE `limit`; the test keeps its own."""
+    def low_fd_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+    orig = subprocess.Popen
+
+    def popen(*a, **kw):
+        return orig(*a, preexec_fn=low_fd_limit, **kw)
+
+    b = Ballast(config_yaml, io=io)
+    subprocess.Popen = popen  # only ballast's own start sees the low limit
+    try:
+        with b:
+            subprocess.Popen = orig
+            yield b
+    finally:
+        subprocess.Popen = orig
 
 
 if __name__ == "__main__":

@@ -365,13 +365,20 @@ TEST_P(ChunkExhaustionTest, AChunkReturnedInTheSameBatchAsADryReceiveIsNotMissed
   }
 }
 
-// A reader whose bytes go into a pipe (splice mode) once told to.
+// A reader whose bytes go into a pipe (splice mode) once told to, and into chunks otherwise.
 struct PipeReader final : StreamHandler {
+  EventLoop* loop = nullptr;  // set: chunks are kept in `received` and given back
   Stream stream;
   uint32_t spliced = 0;
+  std::string received;
   bool released = false;
   void onConnect(Stream& /*s*/, int /*err*/) override {}
-  void onRecv(Stream& /*s*/, ChunkId /*id*/, uint32_t /*len*/) override {}
+  void onRecv(Stream& /*s*/, ChunkId id, uint32_t len) override {
+    if (loop != nullptr) {
+      received.append(reinterpret_cast<const char*>(loop->chunks().data(id)), len);
+      loop->releaseChunk(id);
+    }
+  }
   void onSpliced(Stream& /*s*/, uint32_t len) override { spliced += len; }
   void onRecvEnd(Stream& /*s*/, int /*err*/) override {}
   void onSent(Stream& /*s*/, int64_t /*result*/) override {}
@@ -426,6 +433,59 @@ TEST_P(ChunkExhaustionTest, MovingToSpliceEndsAWaitForAChunk) {
   for (int fd : {holder_fds[1], reader_fds[1], pipe_fds[0], pipe_fds[1]}) {
     ::close(fd);
   }
+}
+
+// A session gives an idle pipe back: the stream's reads go to chunks again, and the pipe's fds,
+// closed at once, must never be used again (on io_uring a splice poll may still be armed).
+TEST_P(ChunkExhaustionTest, EndingSpliceModeReadsIntoChunksAgain) {
+  constexpr uint32_t kChunks = 8;
+  std::string why;
+  auto loop = EventLoop::create(GetParam(), &why, kChunks);
+  if (!loop) {
+    GTEST_SKIP() << why;
+  }
+  int reader_fds[2];
+  int pipe_fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, reader_fds), 0);
+  ASSERT_EQ(pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC), 0);
+  PipeReader reader;
+  reader.loop = loop.get();
+  loop->attach(reader.stream, reader_fds[0], &reader);
+  loop->startRecv(reader.stream);
+  // Copy first, then splice, as a session turns bulk from inside a receive.
+  (void)!::write(reader_fds[1], "x", 1);
+  const uint64_t deadline = monotonicMs() + kDeadlineMs;
+  while (reader.received.empty() && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  ASSERT_EQ(reader.received, "x");
+  loop->spliceRecv(reader.stream, pipe_fds[1]);
+  (void)!::write(reader_fds[1], "abc", 3);
+  while (reader.spliced < 3 && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  ASSERT_EQ(reader.spliced, 3U);
+  char buf[8];
+  ASSERT_EQ(::read(pipe_fds[0], buf, sizeof(buf)), 3);  // the peer's send drained the pipe
+  loop->startRecv(reader.stream);                       // as the session does after that send
+  for (int i = 0; i < 3; ++i) {
+    loop->runOnce(kTurnMs);  // io_uring: the splice poll is armed now
+  }
+  loop->endSpliceRecv(reader.stream);
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+  (void)!::write(reader_fds[1], "defg", 4);
+  while (reader.received.size() < 5 && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  EXPECT_EQ(reader.received, "xdefg");
+  EXPECT_EQ(reader.spliced, 3U);
+  loop->close(reader.stream);
+  while (!reader.released && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  EXPECT_TRUE(reader.released);
+  ::close(reader_fds[1]);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ChunkExhaustionTest,
