@@ -636,9 +636,8 @@ core::Result<KernelState> NftDriver::read(std::string* error) {
 core::Result<KernelState> NftDriver::readTable(std::string* error) {
   std::string output;
   const bool listed = run("list table inet " + table_, /*json_output=*/true, &output, error);
-  // libnftables keeps the listing's cache (every element) until its next command, which
-  // frees it first: 10-20 ms at 22,000 elements, that a health change's batch would pay.
-  // A new context frees it now, in the full read that is slow anyway.
+  // libnftables keeps the listing's cache (every element: megabytes at 22,000) until its next
+  // command, which with reads skipped may be long after. A new context frees it now.
   newContext();
   if (!listed) {
     // No table is the normal state before the first apply (and after `disable`).
