@@ -125,7 +125,8 @@ class GnutlsConnection final : public ServerConnection {
     self->in_pos_ += n;
     return static_cast<ssize_t>(n);
   }
-  // Without it GnuTLS would poll the transport pointer as a file descriptor.
+  // GnuTLS's manual asks for one with any custom pull function; under GNUTLS_NONBLOCK it is not
+  // called, but it must not fall back to select() on the transport pointer as a descriptor.
   static int onPullTimeout(gnutls_transport_ptr_t ptr, unsigned int /*ms*/) {
     const auto* self = static_cast<const GnutlsConnection*>(ptr);
     return self->in_.size() > self->in_pos_ ? 1 : 0;
