@@ -1,13 +1,15 @@
 // bench/tools/gnutls_server.cpp — a GnuTLS server with Ballast's listener settings, over memory
 // buffers (GnuTLS's push/pull transport callbacks, the equivalent of OpenSSL's memory BIOs).
-// GnuTLS's headers do not clash with OpenSSL's; it has a file of its own like wolfSSL's server
-// so that each library's server reads on its own.
+// GnuTLS exports no OpenSSL names (unlike wolfSSL); it has a file of its own like wolfSSL's
+// server all the same, so that each library's server reads on its own.
 //
 // Ballast's settings (src/tls/server_context.cpp) and what stands for each here:
 //   TLS 1.3 suites, AES-128-GCM first, server order  -> priority string (kPriority), TLS 1.3 only
 //   X25519 first                                     -> GROUP-X25519 first in kPriority
 //   one session ticket per handshake                 -> GNUTLS_NO_AUTO_SEND_TICKET, then
 //                                                       gnutls_session_ticket_send(1) per handshake
+//                                                       (resumed ones too; Ballast's OpenSSL sends
+//                                                       none there, see docs/benchmarks.md)
 //   ticket key callback (shared key ring)            -> gnutls_session_ticket_enable_server with
 //                                                       one master key made at start (GnuTLS
 //                                                       derives and rotates its keys from it)
