@@ -8,8 +8,8 @@
 //   X25519 first                                     -> GROUP-X25519 first in kPriority
 //   one session ticket per handshake                 -> GNUTLS_NO_AUTO_SEND_TICKET, then
 //                                                       gnutls_session_ticket_send(1) per handshake
-//                                                       (resumed ones too; Ballast's OpenSSL sends
-//                                                       none there, see docs/benchmarks.md)
+//                                                       (resumed ones too, as Ballast does since
+//                                                       5bfa7aa)
 //   ticket key callback (shared key ring)            -> gnutls_session_ticket_enable_server with
 //                                                       one master key made at start (GnuTLS
 //                                                       derives and rotates its keys from it)
