@@ -1,10 +1,11 @@
 // bench/tools/tls_handshake_cost.cpp — server-side CPU per TLS 1.3 handshake, by TLS library
 // (issue #14). One process, no sockets: an OpenSSL client (the same for every case, so the
-// server sees the same ClientHello) talks through memory buffers to an OpenSSL or wolfSSL
-// server. Only calls into the server are timed (CLOCK_THREAD_CPUTIME_ID) and, under
-// `valgrind --tool=callgrind --collect-atstart=no --toggle-collect=tls_cost_server_side`,
-// counted: each block of handshakes ends in a dump named after its case
-// (bench/tools/tls_handshake_cost_callgrind.sh runs that and sums the dumps).
+// server sees the same ClientHello) talks through memory buffers to an OpenSSL, wolfSSL or
+// GnuTLS server (wolfSSL and GnuTLS cases exist when the build found the library). Only calls into
+// the server are timed (CLOCK_THREAD_CPUTIME_ID) and, under `valgrind --tool=callgrind
+// --collect-atstart=no --toggle-collect=tls_cost_server_side`, counted: each block of handshakes
+// ends in a dump named after its case (bench/tools/tls_handshake_cost_callgrind.sh runs that and
+// sums the dumps).
 //
 // Every handshake is checked from the client (TLS 1.3, TLS_AES_128_GCM_SHA256, the case's
 // group, ALPN http/1.1, the bench certificate, resumed or not, tickets received) and from the
@@ -34,7 +35,12 @@
 #include "acme/x509_build.h"
 #include "openssl_server.h"
 #include "server_endpoint.h"
+#if BALLAST_BENCH_WOLFSSL
 #include "wolfssl_server.h"
+#endif
+#if BALLAST_BENCH_GNUTLS
+#include "gnutls_server.h"
+#endif
 
 // The only function whose cost callgrind collects: every server-side call goes through it.
 extern "C" __attribute__((noinline)) void tls_cost_server_side(void (*fn)(void*), void* arg) {
@@ -76,6 +82,7 @@ void onServer(F&& f) {
 // SSL_SESSION_set1_id_context). Whichever library comes first in the link order answers for
 // them, libssl's own internal calls included, so OpenSSL must come first.
 void checkSymbolOwners() {
+#if BALLAST_BENCH_WOLFSSL
   for (const char* name :
        {"ERR_load_SSL_strings", "SSL_COMP_get_compression_methods", "SSL_CTX_set_tmp_dh_callback",
         "SSL_SESSION_get0_id_context", "SSL_SESSION_set1_id", "SSL_SESSION_set1_id_context"}) {
@@ -88,6 +95,19 @@ void checkSymbolOwners() {
     }
   }
   std::printf("symbols both libraries export resolve to libssl (checked 6)\n");
+#endif
+}
+
+// "OpenSSL 3.0.19 ..., wolfSSL 5.5.4, GnuTLS 3.7.9": the libraries as loaded.
+std::string libraryVersions() {
+  std::string out = OpenSSL_version(OPENSSL_VERSION);
+#if BALLAST_BENCH_WOLFSSL
+  out += ", " + wolfVersion();
+#endif
+#if BALLAST_BENCH_GNUTLS
+  out += ", " + gnutlsVersion();
+#endif
+  return out;
 }
 
 BenchIdentity makeIdentity() {
@@ -363,13 +383,8 @@ std::vector<Case> allCases() {
       return makeOpensslServer(id, {.tickets = tickets, .own_libctx = own_libctx}, error);
     };
   };
-  const auto wolf = [](bool tickets) {
-    return [=](const BenchIdentity& id, std::string* error) {
-      return makeWolfServer(id, {.tickets = tickets}, error);
-    };
-  };
   const auto stateless = Tickets::kStateless;
-  return {
+  std::vector<Case> cases{
       {"openssl-ballast", openssl(stateless, false)},
       {"openssl-ballast-resumed", openssl(stateless, false), 1, false, true},
       {"openssl-ballast-stateful", openssl(Tickets::kStateful, false)},
@@ -378,11 +393,34 @@ std::vector<Case> allCases() {
       {"openssl-ballast-p256", openssl(stateless, false), 1, true},
       {"openssl-ownlibctx", openssl(stateless, true)},
       {"openssl-ownlibctx-resumed", openssl(stateless, true), 1, false, true},
-      {"wolfssl", wolf(true)},
-      {"wolfssl-resumed", wolf(true), 1, false, true},
-      {"wolfssl-noticket", wolf(false), 0},
-      {"wolfssl-p256", wolf(true), 1, true},
   };
+#if BALLAST_BENCH_WOLFSSL
+  const auto wolf = [](bool tickets) {
+    return [=](const BenchIdentity& id, std::string* error) {
+      return makeWolfServer(id, {.tickets = tickets}, error);
+    };
+  };
+  cases.insert(cases.end(), {
+                                {"wolfssl", wolf(true)},
+                                {"wolfssl-resumed", wolf(true), 1, false, true},
+                                {"wolfssl-noticket", wolf(false), 0},
+                                {"wolfssl-p256", wolf(true), 1, true},
+                            });
+#endif
+#if BALLAST_BENCH_GNUTLS
+  const auto gnutls = [](bool tickets, bool prefer_p256) {
+    return [=](const BenchIdentity& id, std::string* error) {
+      return makeGnutlsServer(id, {.tickets = tickets, .prefer_p256 = prefer_p256}, error);
+    };
+  };
+  cases.insert(cases.end(), {
+                                {"gnutls", gnutls(true, false)},
+                                {"gnutls-resumed", gnutls(true, false), 1, false, true},
+                                {"gnutls-noticket", gnutls(false, false), 0},
+                                {"gnutls-p256", gnutls(true, true), 1, true},
+                            });
+#endif
+  return cases;
 }
 
 // A case under measurement: its server, its client (and so its tickets), its results.
@@ -443,7 +481,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   checkSymbolOwners();
-  std::printf("%s, %s\n", OpenSSL_version(OPENSSL_VERSION), wolfVersion().c_str());
+  std::printf("%s\n", libraryVersions().c_str());
   const BenchIdentity id = makeIdentity();
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(
       BIO_new_mem_buf(id.key_pem.data(), static_cast<int>(id.key_pem.size())), &BIO_free);
