@@ -10,14 +10,17 @@
 // Only the server's calls are measured: thread CPU time around each of them (SSL_new to
 // SSL_free), and, under `valgrind --tool=callgrind --collect-atstart=no`, instructions
 // (collection is toggled on around the same calls, off for warm-up). Every handshake is checked
-// from both ends (TLS 1.3, TLS_AES_128_GCM_SHA256, X25519, ALPN http/1.1, resumed or not, a
-// GET-sized record each way); any mismatch ends the run with an error.
+// from both ends (TLS 1.3, TLS_AES_128_GCM_SHA256, X25519, ALPN http/1.1, the ECDSA
+// certificate, resumed or not, a GET-sized record each way); any mismatch ends the run with an
+// error.
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <valgrind/callgrind.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -198,6 +201,20 @@ void checkSide(SSL* ssl, const char* side, bool resumed) {
   }
 }
 
+// The client saw the bench's ECDSA certificate (from the handshake, or the resumed session).
+void checkServerKey(SSL* client) {
+  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(client);
+  // X509_get_pubkey, not get0: the Android BoringSSL has no X509_get0_pubkey.
+  EVP_PKEY* key = (chain != nullptr && sk_X509_num(chain) > 0)
+                      ? X509_get_pubkey(sk_X509_value(chain, 0))
+                      : nullptr;
+  const bool ecdsa = key != nullptr && EVP_PKEY_id(key) == EVP_PKEY_EC;
+  EVP_PKEY_free(key);
+  if (!ecdsa) {
+    fail("client: the server's certificate is not the ECDSA one");
+  }
+}
+
 // Reads exactly `want` bytes of application data, pumping the handshake of the other side.
 std::string readAll(SSL* ssl, size_t want, ServerMeter* meter) {
   std::string got(want, '\0');
@@ -285,6 +302,7 @@ void connection(SSL_CTX* server_ctx, SSL_CTX* client_ctx, bool resume, ServerMet
   }
   checkSide(server, "server", resume);
   checkSide(client, "client", resume);
+  checkServerKey(client);
   if (!resume && g_tickets_received == tickets_before) {
     fail("client received no ticket after a full handshake");
   }
