@@ -2,8 +2,6 @@
 // after the kernel's batch has been dispatched, so no callback ever runs inside a loop call.
 #include "core/epoll_loop.h"
 
-#include <fcntl.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -113,12 +111,7 @@ void EpollLoop::endSpliceRecv(Stream& s) { s.splice_in_ = -1; }
 void EpollLoop::trySend(Stream& s) {
   ssize_t n = 0;
   if (s.splice_out_ >= 0) {
-    // The socket is non-blocking and SIGPIPE ignored process-wide (splice has no
-    // MSG_NOSIGNAL); the pipe holds at least send_len_ bytes, so EAGAIN means a full socket.
-    do {
-      n = splice(s.splice_out_, nullptr, s.fd_, nullptr, static_cast<size_t>(s.send_len_),
-                 SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-    } while (n < 0 && errno == EINTR);
+    n = spliceFromPipe(s);  // the pipe holds send_len_ bytes: EAGAIN means a full socket
   } else {
     n = ::send(s.fd_, s.send_ptr_, static_cast<size_t>(s.send_len_), MSG_NOSIGNAL);
   }
@@ -152,22 +145,15 @@ void EpollLoop::releaseChunk(ChunkId id) {
 }
 
 bool EpollLoop::spliceSome(Stream& s) {
-  ssize_t n = 0;
-  do {
-    n = splice(s.fd_, nullptr, s.splice_in_, nullptr, kSpliceBytes,
-               SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-  } while (n < 0 && errno == EINTR);
+  const ssize_t n = spliceIntoPipe(s);
   if (n > 0) {
     // Short or not, keep reading: only EAGAIN proves the socket drained.
     s.handler_->onSpliced(s, static_cast<uint32_t>(n));
     return true;
   }
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-    // Either the socket is empty or the pipe is full. A pipe still holding bytes is taken as
-    // full (its slots, not its bytes, may have run out): the edge stays, and the owner's
-    // startRecv after the pipe drained retries. An empty pipe proves the socket drained.
-    int queued = 0;
-    if (ioctl(s.splice_in_, FIONREAD, &queued) != 0 || queued == 0) {
+    // A full pipe keeps the edge: the owner's startRecv after the pipe drained retries.
+    if (pipeDrained(s.splice_in_)) {
       s.flags_ &= ~Stream::kReadable;
     }
     return false;

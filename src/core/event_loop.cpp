@@ -2,7 +2,11 @@
 // (chunk waiters, the acceptors' back-off).
 #include "core/event_loop.h"
 
+#include <fcntl.h>
+#include <sys/ioctl.h>
+
 #include <algorithm>
+#include <cerrno>
 
 #include "core/accept_error.h"
 #include "core/clock.h"
@@ -44,6 +48,30 @@ Stream* EventLoop::nextChunkWaiter(Stream*& list) {
     s->flags_ &= ~Stream::kWantChunk;
   }
   return s;
+}
+
+ssize_t EventLoop::spliceIntoPipe(Stream& s) {
+  ssize_t n = 0;
+  do {
+    n = splice(s.fd_, nullptr, s.splice_in_, nullptr, kSpliceBytes,
+               SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
+ssize_t EventLoop::spliceFromPipe(Stream& s) {
+  // The socket is non-blocking and SIGPIPE ignored process-wide (splice has no MSG_NOSIGNAL).
+  ssize_t n = 0;
+  do {
+    n = splice(s.splice_out_, nullptr, s.fd_, nullptr, static_cast<size_t>(s.send_len_),
+               SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
+bool EventLoop::pipeDrained(int pipe_w) {
+  int queued = 0;
+  return ioctl(pipe_w, FIONREAD, &queued) != 0 || queued == 0;
 }
 
 bool EventLoop::backOffAccept(Watcher& w, int err) {

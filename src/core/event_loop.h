@@ -3,6 +3,8 @@
 // whichever backend runs underneath. A loop and everything attached to it belong to one thread.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -193,6 +195,16 @@ class EventLoop {
   static void stopWaitingForChunk(Stream& s, Stream*& list);
   // Pops one waiter; nullptr when none.
   static Stream* nextChunkWaiter(Stream*& list);
+
+  // Splice mode, the same syscalls on both backends: one non-blocking splice(2) from the
+  // socket into its pipe (up to kSpliceBytes), or from the pipe to the socket (up to
+  // send_len_), EINTR retried; the result as splice(2) gives it, errno set.
+  static ssize_t spliceIntoPipe(Stream& s);
+  static ssize_t spliceFromPipe(Stream& s);
+  // After EAGAIN from spliceIntoPipe: the socket or the pipe? A pipe still holding bytes is
+  // taken as full (its slots, not its bytes, may have run out); an empty one proves the
+  // socket drained.
+  static bool pipeDrained(int pipe_w);
 
   // Acceptors. accept(2) failed with `err` (not EAGAIN): false when the next connection may be
   // tried at once; true when the loop must stop accepting on `w` (the backend disarms it, then

@@ -4,9 +4,7 @@
 // names freed memory.
 #include "core/uring_loop.h"
 
-#include <fcntl.h>
 #include <poll.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 
@@ -182,20 +180,15 @@ void UringLoop::onSplicePoll(Stream& s) {
     if ((s.flags_ & (Stream::kRecvOn | Stream::kClosed)) != Stream::kRecvOn) {
       return;  // stopped or closed by the owner meanwhile; startRecv polls again
     }
-    ssize_t n = 0;
-    do {
-      n = splice(s.fd_, nullptr, s.splice_in_, nullptr, kSpliceBytes,
-                 SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-    } while (n < 0 && errno == EINTR);
+    const ssize_t n = spliceIntoPipe(s);
     if (n > 0) {
       s.handler_->onSpliced(s, static_cast<uint32_t>(n));
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      // A pipe still holding bytes is taken as full: the owner's startRecv once it drained
-      // polls again. An empty pipe proves the socket drained: wait for more.
-      int queued = 0;
-      if (ioctl(s.splice_in_, FIONREAD, &queued) != 0 || queued == 0) {
+      // A full pipe: the owner's startRecv once it drained polls again. A drained socket:
+      // wait for more.
+      if (pipeDrained(s.splice_in_)) {
         armSplicePoll(s);
       }
       return;
@@ -224,11 +217,7 @@ void UringLoop::sendFromPipe(Stream& s, int pipe_r, uint32_t len) {
 }
 
 bool UringLoop::spliceOut(Stream& s) {
-  ssize_t n = 0;
-  do {
-    n = splice(s.splice_out_, nullptr, s.fd_, nullptr, static_cast<size_t>(s.send_len_),
-               SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-  } while (n < 0 && errno == EINTR);
+  const ssize_t n = spliceFromPipe(s);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
     io_uring_sqe* e = sqe();
     io_uring_prep_poll_add(e, s.fd_, POLLOUT);

@@ -252,7 +252,8 @@ class SpliceTest(BallastTest):
     def test_pipe_failure_falls_back_to_copy_and_is_counted(self):
         """RLIMIT_NOFILE 48 gives pipes a budget of 12 fds: six pipes. Eight concurrent uploads
         want eight; the last two go on copying, counted, with every byte intact. (They try again
-        after more bytes, so each refusal may be counted more than once.)"""
+        after more bytes, so each refusal may be counted more than once, and one may get a pipe
+        that an early session's end freed.)"""
         backend = Backend("digest", behaviour=behaviour_digest)
         try:
             port, mport = free_port(), free_port()
@@ -272,7 +273,11 @@ class SpliceTest(BallastTest):
                 finally:
                     for s in socks:
                         s.close()
-                self.assertEqual(metric(mport, "ballast_listener_splice_pipes_total"), 6)
+                # Six at once; a refused direction that tries again after an early session
+                # ended (and freed its pipe) may get a seventh or eighth: that is the retry.
+                made = metric(mport, "ballast_listener_splice_pipes_total")
+                self.assertGreaterEqual(made, 6)
+                self.assertLessEqual(made, 8)
                 self.assertGreaterEqual(metric(mport, "ballast_listener_splice_fallbacks_total"), 2)
                 self.assertTrue(b.events("l4.splice_unavailable"))
         finally:
