@@ -773,7 +773,26 @@ std::string NftDriver::commands(const Diff& diff) const {
     out += "add rule " + t +
            "postrouting ct status dnat ip6 daddr . meta l4proto . th dport @snat6 masquerade\n";
   }
-  std::set<std::string> deleted;
+  // snat elements are one per (backend, protocol, port), so another service may need the one a
+  // service gives up (a service renamed, two services on one backend): those are never deleted,
+  // whatever order the changes come in; every other goes once per batch.
+  std::set<std::string> written;
+  for (const auto& c : diff.changes) {
+    written.insert(c.kind == ServiceChange::Kind::kRemove ? c.observed.name : c.desired.name);
+  }
+  std::set<std::string> deleted;  // or still needed: not to be deleted
+  for (const auto& [service, elems] : seen_.snat) {
+    if (!written.contains(service)) {
+      deleted.insert(elems.begin(), elems.end());
+    }
+  }
+  for (const auto& c : diff.changes) {
+    if (c.kind != ServiceChange::Kind::kRemove && c.desired.snat) {
+      for (const auto& k : snatKeys(c.desired)) {
+        deleted.insert(std::string(snatSet(c.desired.vip.isV6())) + " { " + k + " }");
+      }
+    }
+  }
   for (const auto& c : diff.changes) {
     if (c.kind == ServiceChange::Kind::kRemove) {
       serviceCommands(nullptr, c.observed.name, deleted, out);
@@ -812,29 +831,58 @@ bool NftDriver::recordApplied(const Diff& diff) {
   for (const auto& c : diff.changes) {
     written.insert(c.kind == ServiceChange::Kind::kRemove ? c.observed.name : c.desired.name);
   }
-  // A snat element is one per (backend, protocol, port), so two services can name the same
-  // one; deleting it for one takes it from the other, and read() counts it for both. Whether
-  // the kernel still has what each needs then takes a listing.
-  std::set<std::string> claimed;
-  for (const auto& [service, elems] : seen_.snat) {
-    if (!written.contains(service)) {
-      claimed.insert(elems.begin(), elems.end());
+  // A snat element is one per (backend, protocol, port), so two services can name the same one,
+  // and read() counts it for every service whose backends match it, snat or not. When a service
+  // this batch wrote shares an element with any other (one it gave up, one it took, one another
+  // service has or would match), what each holds takes a listing to know.
+  std::map<std::string, std::string> mine;   // element → the written service it is about
+  std::set<std::string, std::less<>> hosts;  // those services' backends' raw addresses
+  const auto claim = [&](const std::string& element, const std::string& service) {
+    return mine.emplace(element, service).first->second == service;
+  };
+  const auto elementOf = [](const ServiceState& s, const std::string& key) {
+    return std::string(snatSet(s.vip.isV6())) + " { " + key + " }";
+  };
+  for (const auto& c : diff.changes) {
+    const std::string& name =
+        c.kind == ServiceChange::Kind::kRemove ? c.observed.name : c.desired.name;
+    if (const auto it = seen_.snat.find(name); it != seen_.snat.end()) {
+      for (const auto& e : it->second) {
+        if (!claim(e, name)) {
+          return false;
+        }
+      }
+    }
+    for (const ServiceState* s : {&c.observed, &c.desired}) {
+      for (const auto& b : s->backends) {
+        hosts.emplace(b.address.addressBytes());
+      }
+    }
+    if (c.kind != ServiceChange::Kind::kRemove) {
+      for (const auto& k : snatKeys(c.desired)) {
+        if (!claim(elementOf(c.desired, k), name)) {
+          return false;
+        }
+      }
     }
   }
-  for (const auto& name : written) {
-    const auto it = seen_.snat.find(name);
-    if (it != seen_.snat.end() && std::any_of(it->second.begin(), it->second.end(),
-                                              [&](const auto& e) { return claimed.contains(e); })) {
+  for (const auto& [service, elems] : seen_.snat) {
+    if (!written.contains(service) &&
+        std::any_of(elems.begin(), elems.end(), [&](const auto& e) { return mine.contains(e); })) {
       return false;
     }
   }
-  for (const auto& c : diff.changes) {
-    if (c.kind == ServiceChange::Kind::kRemove) {
+  // Backends in common are rare: their keys are only spelled out when the address matches.
+  for (const auto& s : cached_.services) {
+    if (written.contains(s.name) ||
+        std::none_of(s.backends.begin(), s.backends.end(), [&](const Destination& b) {
+          return hosts.contains(b.address.addressBytes());
+        })) {
       continue;
     }
-    for (const auto& k : snatKeys(c.desired)) {
-      if (!claimed.insert(std::string(snatSet(c.desired.vip.isV6())) + " { " + k + " }").second) {
-        return false;  // shared with another service, written or not
+    for (const auto& k : snatKeys(s)) {
+      if (mine.contains(elementOf(s, k))) {
+        return false;
       }
     }
   }

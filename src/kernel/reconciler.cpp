@@ -4,6 +4,7 @@
 #include <chrono>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace ballast::kernel {
 namespace {
@@ -12,14 +13,22 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Keeps the observed services a partial pass is about (both states sorted by identity).
-void keepOnlyThose(KernelState& observed, const KernelState& desired) {
+// Splits the observed services into those a partial pass is about (kept in `observed`) and the
+// rest (returned).
+std::vector<ServiceState> takeOthers(KernelState& observed, const KernelState& desired) {
   std::set<std::string> wanted;
   for (const auto& s : desired.services) {
     wanted.insert(s.identity());
   }
-  std::erase_if(observed.services,
-                [&](const ServiceState& s) { return !wanted.contains(s.identity()); });
+  std::vector<ServiceState> others;
+  std::erase_if(observed.services, [&](ServiceState& s) {
+    if (wanted.contains(s.identity())) {
+      return false;
+    }
+    others.push_back(std::move(s));
+    return true;
+  });
+  return others;
 }
 
 }  // namespace
@@ -35,8 +44,16 @@ ReconcileResult Reconciler::reconcile(KernelState desired, bool dry_run, bool pa
     return r;
   }
   r.observed = std::move(*observed);
+  std::vector<ServiceState> others;  // partial: what the pass must leave as it found it
   if (partial) {
-    keepOnlyThose(r.observed, desired);
+    if (r.observed.empty_kernel || !r.observed.scaffold_intact) {
+      // The table itself is damaged: repairing it with a few services would leave the rest
+      // out until the next full pass. Not converged, so the caller runs a full one.
+      r.ok = true;
+      r.error = "the table is damaged: a full pass is needed";
+      return r;
+    }
+    others = takeOthers(r.observed, desired);
   }
   r.diff = diff(desired, r.observed);
   if (dry_run || r.diff.empty()) {
@@ -59,8 +76,12 @@ ReconcileResult Reconciler::reconcile(KernelState desired, bool dry_run, bool pa
   if (!after) {
     return r;
   }
-  if (partial) {
-    keepOnlyThose(*after, desired);
+  if (partial && takeOthers(*after, desired) != others) {
+    // Another service changed under the pass (a shared element, a hand edit): a full pass
+    // compares everything.
+    r.ok = true;
+    r.error = "services outside a partial pass changed: a full pass is needed";
+    return r;
   }
   const Diff left = diff(desired, *after);
   r.ok = true;

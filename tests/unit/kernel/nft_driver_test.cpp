@@ -277,6 +277,16 @@ TEST(NftDriverTest, RecordedApplyMatchesAFreshFullRead) {
     want.services.push_back(shared);
     want.canonicalize();
     r = r != 0 ? r : pass(want, false);  // a shared snat element: listed, not recorded
+    std::erase_if(want.services, [](const ServiceState& s) { return s.name == "shared"; });
+    r = r != 0 ? r : pass(want, false);  // its elements stay: rr still needs them
+    ServiceState renamed = svc("rr");    // rr renamed (new VIP): the same snat elements
+    renamed.name = "rr2";
+    renamed.vip = addr("198.18.0.13");
+    std::erase_if(want.services, [](const ServiceState& s) { return s.name == "rr"; });
+    want.services.push_back(renamed);
+    want.canonicalize();
+    // rr2 is added before rr is removed: rr's removal must not take the elements rr2 took.
+    r = r != 0 ? r : pass(want, false);
     // Someone else commits between the read and the apply: listed, not recorded.
     if (r == 0) {
       auto observed = d.read(&error);
@@ -292,6 +302,30 @@ TEST(NftDriverTest, RecordedApplyMatchesAFreshFullRead) {
       r = after && d.fullReads() == full + 1 && diff(normalized, *after).empty() ? 0 : 701;
     }
     return r;
+  });
+  if (rc == 77) {  // NOLINT(readability-magic-numbers)
+    GTEST_SKIP() << "unshare(CLONE_NEWNET) not permitted";
+  }
+  EXPECT_EQ(rc, 0);
+}
+
+// A partial pass on a damaged table writes nothing and asks for a full pass.
+TEST(NftDriverTest, PartialPassOnAMissingTableAsksForAFullPass) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "needs root for a network namespace";
+  }
+  const int rc = inNetns([] {
+    Reconciler reconciler(std::make_unique<NftDriver>());
+    KernelState one;
+    one.services = {sample().services[1]};
+    const ReconcileResult r = reconciler.reconcile(one, /*dry_run=*/false, /*partial=*/true);
+    if (r.converged || r.error.find("full pass") == std::string::npos) {
+      return 1;
+    }
+    NftDriver fresh;
+    std::string error;
+    auto listed = fresh.read(&error);
+    return listed && listed->empty_kernel ? 0 : 2;
   });
   if (rc == 77) {  // NOLINT(readability-magic-numbers)
     GTEST_SKIP() << "unshare(CLONE_NEWNET) not permitted";
