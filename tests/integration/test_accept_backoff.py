@@ -14,9 +14,10 @@ import resource
 import socket
 import subprocess
 import time
+import unittest
 import urllib.request
 
-from harness import IO_BACKENDS, Ballast, BallastTest, free_port, main, wait_until
+from harness import SANITIZED, IO_BACKENDS, Ballast, BallastTest, free_port, main, wait_until
 from http_backends import HttpBackend
 
 # Small enough that a few dozen idle clients exhaust it (ballast itself holds about twenty at
@@ -111,6 +112,9 @@ def accept_errors(metrics_port, reason):
     return int(float(m.group(1))) if m else None
 
 
+# UBSan checks an object's dynamic type the first time it meets a type pair, through a pipe it
+# opens: with ballast's fd table full that fails and is reported in correct code.
+@unittest.skipIf(SANITIZED, "fills ballast's fd table, which UBSan's type checks need")
 class AcceptBackoffTest(BallastTest):
     def test_out_of_fds_backs_off_then_serves_again(self):
         for io in IO_BACKENDS:

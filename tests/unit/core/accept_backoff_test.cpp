@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <utility>
@@ -83,6 +84,13 @@ class FdTableFiller {
 class AcceptBackoffTest : public ::testing::TestWithParam<IoKind> {
  protected:
   void SetUp() override {
+    // UBSan checks an object's dynamic type the first time it meets a (type, static type)
+    // pair, reading the vtable through a pipe it opens: with the fd table full, as here, that
+    // fails and is reported as an invalid vptr in correct code. The sanitized run (make asan,
+    // which sets UBSAN_OPTIONS) leaves these to the plain one.
+    if (std::getenv("UBSAN_OPTIONS") != nullptr) {
+      GTEST_SKIP() << "fills the fd table, which UBSan's type checks need";
+    }
     std::string why;
     loop_ = EventLoop::create(GetParam(), &why);
     if (!loop_) {
