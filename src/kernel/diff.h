@@ -23,6 +23,9 @@ struct ServiceChange {
   std::vector<Destination> added;       // kUpdate
   std::vector<Destination> removed;     // kUpdate
   std::vector<Destination> reweighted;  // kUpdate: with the desired weight
+
+  // The service as it will be (kAdd, kUpdate) or as it was (kRemove).
+  const ServiceState& service() const { return kind == Kind::kRemove ? observed : desired; }
 };
 
 struct Diff {

@@ -346,13 +346,8 @@ class KernelPlane final : public control::Plane {
   // A partial pass's services replace theirs in last_desired_ (both sorted by identity), so
   // that the next full pass tells drift from a change as before.
   void rememberDesired(KernelState partial) {
-    auto& services = last_desired_.services;
-    const auto byIdentity = [](const ServiceState& a, const ServiceState& b) {
-      return a.identity() < b.identity();
-    };
     for (auto& s : partial.services) {
-      const auto at = std::lower_bound(services.begin(), services.end(), s, byIdentity);
-      if (at != services.end() && at->identity() == s.identity()) {
+      if (const auto at = last_desired_.find(s); at != last_desired_.services.end()) {
         *at = std::move(s);
       }
     }

@@ -67,9 +67,16 @@ void KernelState::canonicalize() {
       return addressLess(a.address, b.address);
     });
   }
-  std::sort(services.begin(), services.end(), [](const ServiceState& a, const ServiceState& b) {
-    return a.identity() < b.identity();
-  });
+  std::sort(services.begin(), services.end(), identityLess);
+}
+
+std::vector<ServiceState>::iterator KernelState::find(const ServiceState& s) {
+  const auto at = std::lower_bound(services.begin(), services.end(), s, identityLess);
+  return at != services.end() && at->identity() == s.identity() ? at : services.end();
+}
+
+bool identityLess(const ServiceState& a, const ServiceState& b) {
+  return a.identity() < b.identity();
 }
 
 nlohmann::json toJson(const ServiceState& s) {

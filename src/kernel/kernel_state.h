@@ -50,8 +50,13 @@ struct KernelState {
 
   // Sorts services and their backends and ports, so that equal states compare equal.
   void canonicalize();
+  // The service with s's identity, in canonical (sorted) services; services.end() if none.
+  std::vector<ServiceState>::iterator find(const ServiceState& s);
   bool operator==(const KernelState&) const = default;
 };
+
+// The order of canonical services.
+bool identityLess(const ServiceState& a, const ServiceState& b);
 
 std::string_view protocolName(config::KernelProtocol p);
 std::string_view schedulerName(config::KernelScheduler s);

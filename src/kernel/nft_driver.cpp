@@ -110,6 +110,20 @@ std::vector<std::string> snatKeys(const ServiceState& s) {
   return keys;
 }
 
+// How an element of the snat set is named in seen_ and in delete commands.
+std::string snatElement(const ServiceState& s, const std::string& key) {
+  return std::string(snatSet(s.vip.isV6())) + " { " + key + " }";
+}
+
+// The services a diff writes (rewrites or deletes), by name.
+std::set<std::string> servicesWritten(const Diff& diff) {
+  std::set<std::string> out;
+  for (const auto& c : diff.changes) {
+    out.insert(c.service().name);
+  }
+  return out;
+}
+
 // JSON helpers that never throw: nft's output is trusted in shape but checked anyway, since a
 // hand-edited table can hold anything.
 const json* member(const json& j, const char* key) {
@@ -599,7 +613,7 @@ core::Result<KernelState> NftDriver::parse(const std::string& text, std::string*
     size_t present = 0;
     const auto keys = snatKeys(s);
     for (const auto& k : keys) {
-      const std::string elem = std::string(snatSet(s.vip.isV6())) + " { " + k + " }";
+      const std::string elem = snatElement(s, k);
       if (snat_elems.contains(elem)) {
         ++present;
         seen.snat[name].insert(elem);
@@ -776,10 +790,7 @@ std::string NftDriver::commands(const Diff& diff) const {
   // snat elements are one per (backend, protocol, port), so another service may need the one a
   // service gives up (a service renamed, two services on one backend): those are never deleted,
   // whatever order the changes come in; every other goes once per batch.
-  std::set<std::string> written;
-  for (const auto& c : diff.changes) {
-    written.insert(c.kind == ServiceChange::Kind::kRemove ? c.observed.name : c.desired.name);
-  }
+  const std::set<std::string> written = servicesWritten(diff);
   std::set<std::string> deleted;  // or still needed: not to be deleted
   for (const auto& [service, elems] : seen_.snat) {
     if (!written.contains(service)) {
@@ -789,7 +800,7 @@ std::string NftDriver::commands(const Diff& diff) const {
   for (const auto& c : diff.changes) {
     if (c.kind != ServiceChange::Kind::kRemove && c.desired.snat) {
       for (const auto& k : snatKeys(c.desired)) {
-        deleted.insert(std::string(snatSet(c.desired.vip.isV6())) + " { " + k + " }");
+        deleted.insert(snatElement(c.desired, k));
       }
     }
   }
@@ -827,10 +838,7 @@ core::Result<core::Ok> NftDriver::apply(const Diff& diff, std::string* error) {
 }
 
 bool NftDriver::recordApplied(const Diff& diff) {
-  std::set<std::string> written;
-  for (const auto& c : diff.changes) {
-    written.insert(c.kind == ServiceChange::Kind::kRemove ? c.observed.name : c.desired.name);
-  }
+  const std::set<std::string> written = servicesWritten(diff);
   // A snat element is one per (backend, protocol, port), so two services can name the same one,
   // and read() counts it for every service whose backends match it, snat or not. When a service
   // this batch wrote shares an element with any other (one it gave up, one it took, one another
@@ -840,12 +848,8 @@ bool NftDriver::recordApplied(const Diff& diff) {
   const auto claim = [&](const std::string& element, const std::string& service) {
     return mine.emplace(element, service).first->second == service;
   };
-  const auto elementOf = [](const ServiceState& s, const std::string& key) {
-    return std::string(snatSet(s.vip.isV6())) + " { " + key + " }";
-  };
   for (const auto& c : diff.changes) {
-    const std::string& name =
-        c.kind == ServiceChange::Kind::kRemove ? c.observed.name : c.desired.name;
+    const std::string& name = c.service().name;
     if (const auto it = seen_.snat.find(name); it != seen_.snat.end()) {
       for (const auto& e : it->second) {
         if (!claim(e, name)) {
@@ -860,7 +864,7 @@ bool NftDriver::recordApplied(const Diff& diff) {
     }
     if (c.kind != ServiceChange::Kind::kRemove) {
       for (const auto& k : snatKeys(c.desired)) {
-        if (!claim(elementOf(c.desired, k), name)) {
+        if (!claim(snatElement(c.desired, k), name)) {
           return false;
         }
       }
@@ -881,7 +885,7 @@ bool NftDriver::recordApplied(const Diff& diff) {
       continue;
     }
     for (const auto& k : snatKeys(s)) {
-      if (mine.contains(elementOf(s, k))) {
+      if (mine.contains(snatElement(s, k))) {
         return false;
       }
     }
@@ -898,14 +902,10 @@ bool NftDriver::recordApplied(const Diff& diff) {
     cached_.scaffold_intact = true;
     cached_.empty_kernel = false;
   }
-  const auto byIdentity = [](const ServiceState& a, const ServiceState& b) {
-    return a.identity() < b.identity();
-  };
   auto& services = cached_.services;
   for (const auto& c : diff.changes) {
-    const ServiceState& gone = c.kind == ServiceChange::Kind::kRemove ? c.observed : c.desired;
-    const auto at = std::lower_bound(services.begin(), services.end(), gone, byIdentity);
-    if (at != services.end() && at->identity() == gone.identity()) {
+    const ServiceState& gone = c.service();
+    if (const auto at = cached_.find(gone); at != services.end()) {
       services.erase(at);
     }
     const std::string chain = chainName(gone.name);
@@ -926,12 +926,12 @@ bool NftDriver::recordApplied(const Diff& diff) {
     }
     if (s.snat) {
       for (const auto& k : snatKeys(s)) {
-        seen_.snat[s.name].insert(std::string(snatSet(v6)) + " { " + k + " }");
+        seen_.snat[s.name].insert(snatElement(s, k));
       }
     }
     ServiceState recorded = s;
     recorded.intact = true;
-    services.insert(std::lower_bound(services.begin(), services.end(), recorded, byIdentity),
+    services.insert(std::lower_bound(services.begin(), services.end(), recorded, identityLess),
                     std::move(recorded));
   }
   return true;
