@@ -145,9 +145,14 @@ void EpollLoop::releaseChunk(ChunkId id) {
 }
 
 bool EpollLoop::spliceSome(Stream& s) {
-  const ssize_t n = spliceIntoPipe(s);
+  const uint64_t limit = s.handler_->spliceLimit(s);
+  if (limit == 0) {
+    return false;  // as a full pipe: the edge stays for whoever reads next
+  }
+  const ssize_t n = spliceIntoPipe(s, limit);
   if (n > 0) {
-    // Short or not, keep reading: only EAGAIN proves the socket drained.
+    // Short or not, keep reading: only EAGAIN proves the socket drained. If the handler ended
+    // splice mode meanwhile, readSome goes on into chunks.
     s.handler_->onSpliced(s, static_cast<uint32_t>(n));
     return true;
   }

@@ -50,11 +50,11 @@ Stream* EventLoop::nextChunkWaiter(Stream*& list) {
   return s;
 }
 
-ssize_t EventLoop::spliceIntoPipe(Stream& s) {
+ssize_t EventLoop::spliceIntoPipe(Stream& s, uint64_t limit) {
+  const auto most = static_cast<size_t>(std::min<uint64_t>(kSpliceBytes, limit));
   ssize_t n = 0;
   do {
-    n = splice(s.fd_, nullptr, s.splice_in_, nullptr, kSpliceBytes,
-               SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+    n = splice(s.fd_, nullptr, s.splice_in_, nullptr, most, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
   } while (n < 0 && errno == EINTR);
   return n;
 }

@@ -37,8 +37,13 @@ class StreamHandler {
   // After close(): no further callback will come and the Stream may be destroyed.
   virtual void onReleased(Stream& s) = 0;
   // Splice mode (EventLoop::spliceRecv): `len` bytes moved from the socket into the pipe. When
-  // the pipe fills, reading pauses silently until startRecv is called again.
+  // the pipe fills, reading pauses silently until startRecv is called again. The handler may end
+  // splice mode from here (endSpliceRecv): the loop then reads into chunks again.
   virtual void onSpliced(Stream& /*s*/, uint32_t /*len*/) {}
+  // Splice mode: how many more bytes may go from the socket into the pipe. A message of known
+  // length (an HTTP body) must not take the bytes after it; 0 pauses reading as a full pipe
+  // does. Asked before each splice.
+  virtual uint64_t spliceLimit(Stream& /*s*/) { return UINT64_MAX; }
 
  protected:
   ~StreamHandler() = default;
@@ -165,7 +170,7 @@ class EventLoop {
   virtual void releaseChunk(ChunkId id) = 0;
 
   // Zero-copy relay through a pipe: bytes go socket → pipe → socket inside the kernel and
-  // never touch a chunk. Only where canSplice() says so (the epoll backend).
+  // never touch a chunk. Only where canSplice() says so.
   virtual bool canSplice() const { return false; }
   // From now on reads of `s` splice into `pipe_w` and report through onSpliced, not onRecv.
   virtual void spliceRecv(Stream& /*s*/, int /*pipe_w*/) {}
@@ -197,9 +202,9 @@ class EventLoop {
   static Stream* nextChunkWaiter(Stream*& list);
 
   // Splice mode, the same syscalls on both backends: one non-blocking splice(2) from the
-  // socket into its pipe (up to kSpliceBytes), or from the pipe to the socket (up to
+  // socket into its pipe (up to kSpliceBytes, and `limit`), or from the pipe to the socket (up to
   // send_len_), EINTR retried; the result as splice(2) gives it, errno set.
-  static ssize_t spliceIntoPipe(Stream& s);
+  static ssize_t spliceIntoPipe(Stream& s, uint64_t limit);
   static ssize_t spliceFromPipe(Stream& s);
   // After EAGAIN from spliceIntoPipe: the socket or the pipe? A pipe still holding bytes is
   // taken as full (its slots, not its bytes, may have run out); an empty one proves the

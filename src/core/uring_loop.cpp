@@ -180,7 +180,19 @@ void UringLoop::onSplicePoll(Stream& s) {
     if ((s.flags_ & (Stream::kRecvOn | Stream::kClosed)) != Stream::kRecvOn) {
       return;  // stopped or closed by the owner meanwhile; startRecv polls again
     }
-    const ssize_t n = spliceIntoPipe(s);
+    if (s.splice_in_ < 0) {
+      // The owner ended splice mode in onSpliced (a body of known length is in): back to the
+      // multishot recv, unless its startRecv armed it already.
+      if ((s.flags_ & Stream::kRecvArmed) == 0) {
+        armRecv(s);
+      }
+      return;
+    }
+    const uint64_t limit = s.handler_->spliceLimit(s);
+    if (limit == 0) {
+      return;  // as a full pipe: nothing more may be read until the owner says
+    }
+    const ssize_t n = spliceIntoPipe(s, limit);
     if (n > 0) {
       s.handler_->onSpliced(s, static_cast<uint32_t>(n));
       continue;

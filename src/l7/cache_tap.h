@@ -73,6 +73,11 @@ class CacheTap final : public UpstreamSink {
   void onUpstreamError(uint16_t status, const char* why) override;
   void onRequestWritable() override { sink_.onRequestWritable(); }
   bool onResponseBatchDone() override { return sink_.onResponseBatchDone(); }
+  // A body being stored must pass through here: no pipe for it.
+  int responseBodyPipe(uint64_t length) override {
+    return pending_ || refreshed_ ? -1 : sink_.responseBodyPipe(length);
+  }
+  void onResponseSpliced(uint32_t len) override { sink_.onResponseSpliced(len); }
 
  private:
   struct Replay {

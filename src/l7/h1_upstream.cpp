@@ -426,12 +426,16 @@ void H1Upstream::onUpstreamData(core::ChunkId id, uint32_t len) {
       if (!sink_.onResponseHead(parser_.head())) {
         break;
       }
+      if (status >= kFirstFinal) {
+        maybeSpliceBody();
+      }
     } else if (p.event == h1::Event::kBody) {
       ex_->bytes_out += p.body.size();
       if (!sink_.onResponseBody(p.body)) {
         break;
       }
     } else if (p.event == h1::Event::kMessageEnd) {
+      endSplice();  // the rest of the body came in chunks already read
       sink_.onResponseEnd(parser_.trailers(), parser_.head().keep_alive && in.empty());
       break;  // the sink released us; a next exchange may already be using this connector
     } else if (p.event == h1::Event::kTunnel) {
@@ -464,6 +468,61 @@ void H1Upstream::onUpstreamData(core::ChunkId id, uint32_t len) {
   loop_.releaseChunk(id);
   if (!sink_.onResponseBatchDone() && conn_ != nullptr && conn_->open()) {
     pauseReading();
+  }
+}
+
+// Only where nothing between the two sockets needs the bytes: a cleartext backend, and a sink
+// that takes them as they are (its own checks: no TLS, compression or cache store on its side).
+// The switch happens at once; bytes already read into chunks still go through the parser first
+// (io_uring delivers them before the first splice), and upstreamSpliceLimit keeps the splice
+// from taking a byte past the body.
+void H1Upstream::maybeSpliceBody() {
+  if (conn_ == nullptr || splicing_ || tunnel_ || !conn_->canSplice() ||
+      parser_.bodyLengthLeft() < kBodySpliceMinBytes) {
+    return;
+  }
+  const int pipe_w = sink_.responseBodyPipe(parser_.bodyLengthLeft());
+  if (pipe_w < 0 || conn_ == nullptr) {
+    return;
+  }
+  splicing_ = true;
+  conn_->spliceInto(pipe_w);
+}
+
+void H1Upstream::endSplice() {
+  if (splicing_) {
+    splicing_ = false;
+    if (conn_ != nullptr) {
+      conn_->endSplice();
+    }
+  }
+}
+
+void H1Upstream::onUpstreamSpliced(uint32_t len) {
+  if (!splicing_ || ex_ == nullptr) {
+    return;
+  }
+  ex_->bytes_out += len;
+  parser_.skipBody(len);
+  const bool ended = parser_.bodyLengthLeft() == 0;
+  if (ended) {
+    endSplice();  // before the sink hears: the connection may go back to the pool from there
+  }
+  sink_.onResponseSpliced(len);
+  if (!ended || conn_ == nullptr) {
+    return;  // more to come, or the sink let go (the client failed)
+  }
+  const h1::Progress p = parser_.next({});
+  if (p.event == h1::Event::kMessageEnd) {
+    // Nothing past the body was read (the limit), so the connection is as clean as it gets.
+    sink_.onResponseEnd(parser_.trailers(), parser_.head().keep_alive);
+  }
+}
+
+void H1Upstream::pipeHasRoom() {
+  if (splicing_ && conn_ != nullptr && conn_->open()) {
+    reading_ = true;
+    conn_->startRecv();
   }
 }
 
@@ -514,6 +573,7 @@ void H1Upstream::release(bool reusable) {
   if (ex_ != nullptr && ex_->backend) {
     ex_->backend->active.fetch_sub(1, std::memory_order_relaxed);
   }
+  endSplice();  // the sink's pipe may go once this returns: the socket must not point at it
   UpstreamConn* c = std::exchange(conn_, nullptr);
   const bool was_connected = std::exchange(connected_, false);
   reading_ = false;

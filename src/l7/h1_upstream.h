@@ -51,6 +51,14 @@ class UpstreamSink {
   // What one read from the backend carried was handed over: a good moment to flush towards the
   // client. Returns whether the connector may read more now (the sink's backlog is bounded).
   virtual bool onResponseBatchDone() = 0;
+  // Bulk bodies. After a final head, a Content-Length body of `length` bytes (at least
+  // kBodySpliceMinBytes) is about to stream: the write end of a pipe the sink sends to its
+  // client from, to splice the body into without copying it, or -1 to take it as
+  // onResponseBody. Bytes read before the switch still come as onResponseBody, and come first.
+  virtual int responseBodyPipe(uint64_t /*length*/) { return -1; }
+  // `len` more body bytes are in that pipe (counted in ex.bytes_out). onResponseEnd follows
+  // the last of them.
+  virtual void onResponseSpliced(uint32_t /*len*/) {}
 
  protected:
   ~UpstreamSink() = default;
@@ -58,6 +66,10 @@ class UpstreamSink {
 
 class H1Upstream final : public UpstreamUser {
  public:
+  // Response bodies from this size on are offered to the sink's pipe (responseBodyPipe); below
+  // it a pipe's set-up costs more than the copies it saves.
+  static constexpr uint64_t kBodySpliceMinBytes = 256 * 1024;
+
   H1Upstream(core::EventLoop& loop, UpstreamPool& pool, const ExchangeEnv& env,
              const proto::http1::Limits& response_limits, UpstreamSink& sink);
   H1Upstream(const H1Upstream&) = delete;
@@ -93,6 +105,8 @@ class H1Upstream final : public UpstreamUser {
   // The response is over and a client may read: the parser stops reading the backend.
   void pauseReading();
   void resumeReading();
+  // The sink's pipe has room again: a splice that stopped on a full pipe reads on.
+  void pipeHasRoom();
   // After the client's end in a tunnel: our FIN to the backend once everything queued is out.
   void shutdownWhenFlushed();
 
@@ -112,9 +126,14 @@ class H1Upstream final : public UpstreamUser {
   void onUpstreamData(core::ChunkId id, uint32_t len) override;
   void onUpstreamEnd(int err) override;
   void onUpstreamSent(int64_t result) override;
+  void onUpstreamSpliced(uint32_t len) override;
+  uint64_t upstreamSpliceLimit() override { return splicing_ ? parser_.bodyLengthLeft() : 0; }
 
  private:
   void onConnected();
+  // After a final head: hands the rest of a large Content-Length body to the sink's pipe.
+  void maybeSpliceBody();
+  void endSplice();
   bool append(const void* data, size_t len);
   bool keep(const void* data, size_t len);  // also into replay_, while the body fits
   // Whether a failed try (for `reason`) may go to another backend now: the policy allows it and
@@ -150,6 +169,7 @@ class H1Upstream final : public UpstreamUser {
   bool chunked_ = false;
   bool tunnel_ = false;
   bool shut_after_flush_ = false;
+  bool splicing_ = false;  // the response body goes from the socket into the sink's pipe
 };
 
 }  // namespace ballast::l7

@@ -597,6 +597,12 @@ void HttpSession::flushClient() {
     return;
   }
   if (out.empty()) {
+    if (body_pipe_ && body_pipe_->bytes > 0) {
+      // What was queued went first (the head, body bytes read before the switch).
+      pipe_sending_ = true;
+      loop().sendFromPipe(client_, body_pipe_->readEnd(), body_pipe_->bytes);
+      return;
+    }
     if (state_ == State::kClosing && !shut_wr_) {
       // Lingering close, as NGINX: send our FIN, then read and drop what the client still
       // sends for a moment. Closing with unread bytes would send an RST that can destroy the
@@ -626,6 +632,10 @@ void HttpSession::onSent(core::Stream& /*s*/, int64_t result) {
     return;
   }
   last_activity_ms_ = loop().nowMs();
+  if (pipe_sending_) {
+    onPipeSent(static_cast<uint64_t>(result));
+    return;
+  }
   (tls_ ? client_wire_ : client_out_)
       .consume(loop().chunks(), static_cast<uint32_t>(result),
                [this](core::ChunkId id) { loop().releaseChunk(id); });
@@ -634,6 +644,25 @@ void HttpSession::onSent(core::Stream& /*s*/, int64_t result) {
   }
   if (state_ == State::kH2) {
     h2_->onTransportSent();
+  }
+  flushClient();
+}
+
+void HttpSession::onPipeSent(uint64_t sent) {
+  pipe_sending_ = false;
+  if (sent == 0) {
+    // The pipe held bytes, so the socket took none without saying why: do not spin on it.
+    up_.release(false);
+    closeClient(true);
+    return;
+  }
+  body_pipe_->bytes -= static_cast<uint32_t>(sent);
+  up_.pipeHasRoom();
+  if (finish_after_pipe_ && body_pipe_->bytes == 0) {
+    finish_after_pipe_ = false;
+    body_pipe_.reset();
+    finishExchange();
+    return;
   }
   flushClient();
 }

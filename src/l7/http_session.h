@@ -18,6 +18,7 @@
 #include "core/local_ref.h"
 #include "core/log.h"
 #include "core/timer_wheel.h"
+#include "l4/splice_pipe.h"
 #include "l7/exchange_core.h"
 #include "l7/forwarding_headers.h"
 #include "l7/h2_session.h"
@@ -80,6 +81,8 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink, publi
   void onUpstreamError(uint16_t status, const char* why) override;
   void onRequestWritable() override;
   bool onResponseBatchDone() override;
+  int responseBodyPipe(uint64_t length) override;
+  void onResponseSpliced(uint32_t len) override;
 
   // The HTTP/2 codec's transport, once the connection speaks h2.
   bool h2Write(const uint8_t* data, size_t len) override { return appendClient(data, len); }
@@ -122,6 +125,8 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink, publi
   // An answer of our own with a text body (ACME http-01), then close.
   void respondLocal(uint16_t status, std::string_view body);
   void flushClient();
+  // A send from body_pipe_ finished: `sent` bytes reached the client's socket.
+  void onPipeSent(uint64_t sent);
   void closeClient(bool reset);
   void armTimer(uint64_t ms);
   void armExchangeTimer();  // once upstream is connected: body idle while uploading, else response
@@ -155,13 +160,19 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink, publi
   // mTLS listeners: the client's verified identity (empty fields when it sent no certificate),
   // read once per connection; null on listeners without client_auth.
   const ClientIdentity* clientIdentity();
+  // A large Content-Length response body on its way from the backend's socket to the client's
+  // (responseBodyPipe); made per such response and closed at its end. Declared before up_ so
+  // that it outlives the upstream socket's splice mode.
+  std::unique_ptr<l4::SplicePipe> body_pipe_;
   HttpUpstream up_;  // the backend side of the exchange in flight
   bool client_reading_ = false;
   bool client_eof_ = false;
   bool close_after_flush_ = false;
   bool client_released_ = true;
-  bool draining_ = false;  // graceful stop: answer what comes with Connection: close
-  bool shut_wr_ = false;   // lingering close: our FIN is out, draining the client's bytes
+  bool draining_ = false;           // graceful stop: answer what comes with Connection: close
+  bool shut_wr_ = false;            // lingering close: our FIN is out, draining the client's bytes
+  bool pipe_sending_ = false;       // the client send in flight is from body_pipe_
+  bool finish_after_pipe_ = false;  // the backend's part is done; the pipe still drains
   State state_ = State::kIdle;
   core::Timer timer_;
   uint64_t last_activity_ms_ = 0;

@@ -190,7 +190,7 @@ void HttpSession::onTimer(void* self) {
       s->respondError(kRequestTimeout, "header timeout");
       return;
     case State::kExchange:
-      if (!s->up_.connected()) {
+      if (!s->up_.connected() && !s->finish_after_pipe_) {
         s->up_.fail(ETIMEDOUT, "connect");
       } else if (s->ex_ && (s->ex_->response_started || !s->ex_->request_done)) {
         // A body streaming either way: only a stall counts, not a long transfer.

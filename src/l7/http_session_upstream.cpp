@@ -108,6 +108,37 @@ bool HttpSession::appendBody(std::span<const uint8_t> body) {
   return appendClient(body.data(), body.size());
 }
 
+// A bulk body goes from the backend's socket into a pipe and on to the client's without passing
+// through a chunk: only when this session forwards it byte for byte (a cleartext client, no
+// compression, no reframing as chunked).
+int HttpSession::responseBodyPipe(uint64_t /*length*/) {
+  if (state_ != State::kExchange || !ex_ || tls_ || ex_->compressor || ex_->response_chunked ||
+      !client_.open() || !loop().canSplice() || !l4::SplicePipe::enabled()) {
+    return -1;
+  }
+  if (!body_pipe_) {
+    int err = 0;
+    body_pipe_ = l4::SplicePipe::make(&err);
+    if (!body_pipe_) {
+      // The fd budget or the user's pipe pages are spent: the body takes the copy path.
+      env_.counters->splice_fallbacks_total.add();
+      core::LogLine(core::LogLevel::kWarn, "l7.splice_unavailable", core::LogRepeat::kLimited)
+          .str("listener", env_.listener->name)
+          .str("reason", strerror(err));
+      return -1;
+    }
+    env_.counters->splice_pipes_total.add();
+  }
+  return body_pipe_->writeEnd();
+}
+
+void HttpSession::onResponseSpliced(uint32_t len) {
+  last_activity_ms_ = loop().nowMs();
+  env_.counters->splice_bytes_total.add(len);
+  body_pipe_->bytes += len;
+  flushClient();
+}
+
 bool HttpSession::onResponseBatchDone() {
   last_activity_ms_ = loop().nowMs();
   flushClient();
@@ -220,6 +251,11 @@ void HttpSession::onResponseEnd(std::span<const h1::Header> trailers, bool reusa
     return;
   }
   up_.release(reusable && ex_->request_done);
+  if (body_pipe_ && (body_pipe_->bytes > 0 || pipe_sending_)) {
+    finish_after_pipe_ = true;  // the exchange ends when the client has the body's last byte
+    return;
+  }
+  body_pipe_.reset();
   finishExchange();
 }
 

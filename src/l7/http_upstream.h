@@ -223,6 +223,8 @@ class HttpUpstream final : public AdmissionUser, public CacheTapOwner, public Fo
       h2_now_ ? h2_->resumeReading() : h1_.resumeReading();
     }
   }
+  // The sink's body pipe (UpstreamSink::responseBodyPipe) has room again.
+  void pipeHasRoom() { h1_.pipeHasRoom(); }
   void shutdownWhenFlushed() { h1_.shutdownWhenFlushed(); }
   bool attached() const {
     return !stored_ && !auth_pending_ && (h2_now_ ? h2_->attached() : h1_.attached());

@@ -71,6 +71,22 @@ void UpstreamConn::shutdownWrite() {
   flushWire();
 }
 
+bool UpstreamConn::canSplice() const { return !tls_ && stream_.open() && pool_.loop_.canSplice(); }
+
+void UpstreamConn::spliceInto(int pipe_w) { pool_.loop_.spliceRecv(stream_, pipe_w); }
+
+void UpstreamConn::endSplice() { pool_.loop_.endSpliceRecv(stream_); }
+
+void UpstreamConn::onSpliced(core::Stream& /*s*/, uint32_t len) {
+  if (user_ != nullptr) {
+    user_->onUpstreamSpliced(len);
+  }
+}
+
+uint64_t UpstreamConn::spliceLimit(core::Stream& /*s*/) {
+  return user_ != nullptr ? user_->upstreamSpliceLimit() : 0;
+}
+
 void UpstreamConn::socketRecv(bool on) {
   if (tls_->socket_reading == on || !stream_.open()) {
     return;

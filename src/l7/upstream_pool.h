@@ -31,6 +31,10 @@ class UpstreamUser {
   virtual void onUpstreamData(core::ChunkId id, uint32_t len) = 0;
   virtual void onUpstreamEnd(int err) = 0;
   virtual void onUpstreamSent(int64_t result) = 0;
+  // Splice mode (UpstreamConn::spliceInto): `len` bytes went from the socket into the pipe.
+  virtual void onUpstreamSpliced(uint32_t /*len*/) {}
+  // Splice mode: how many more bytes the pipe may take (what is left of the body).
+  virtual uint64_t upstreamSpliceLimit() { return 0; }
 
  protected:
   ~UpstreamUser() = default;
@@ -53,12 +57,20 @@ class UpstreamConn final : public core::StreamHandler, public tls::SessionSink {
   void stopRecv();
   // Our FIN once what is queued is out (after close_notify with TLS).
   void shutdownWrite();
+  // Cleartext connections: further reads go into the pipe `pipe_w` (onUpstreamSpliced, bounded
+  // by upstreamSpliceLimit) instead of chunks, until endSplice. Bytes read into chunks before
+  // still arrive first, as onUpstreamData.
+  bool canSplice() const;
+  void spliceInto(int pipe_w);
+  void endSplice();
 
   void onConnect(core::Stream& s, int err) override;
   void onRecv(core::Stream& s, core::ChunkId id, uint32_t len) override;
   void onRecvEnd(core::Stream& s, int err) override;
   void onSent(core::Stream& s, int64_t result) override;
   void onReleased(core::Stream& s) override;
+  void onSpliced(core::Stream& s, uint32_t len) override;
+  uint64_t spliceLimit(core::Stream& s) override;
   void onSession(SSL_SESSION* session) override;
 
  private:

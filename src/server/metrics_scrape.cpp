@@ -470,10 +470,10 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
                   "Client connections (TCP) or requests (HTTP) that no backend could take.", false,
                   [](const auto& t) { return t.no_backend_total; });
   listenerCounter("ballast_listener_splice_pipes_total",
-                  "TCP directions moved to a kernel pipe (splice) once they carried bulk data.",
+                  "TCP directions and large HTTP response bodies moved to a kernel pipe (splice).",
                   false, [](const auto& t) { return t.splice_pipes_total; });
   listenerCounter("ballast_listener_splice_bytes_total",
-                  "TCP bytes relayed through splice pipes, never copied to user space.", false,
+                  "Bytes relayed through splice pipes, never copied to user space.", false,
                   [](const auto& t) { return t.splice_bytes_total; });
   listenerCounter("ballast_listener_splice_fallbacks_total",
                   "Pipes that could not be made (fd budget, EMFILE): the copy path went on.", false,

@@ -3,6 +3,7 @@
 // closes. Body bytes are reported as ranges of the input, never copied.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -33,6 +34,11 @@ class BodyDecoder {
   Output next(std::span<const uint8_t> in);
   // EOF ends this body cleanly.
   bool endsAtClose() const { return mode_ == Mode::kUntilClose; }
+  // A fixed-length body's bytes still to come (0 for the other framings).
+  uint64_t lengthLeft() const { return mode_ == Mode::kLength ? remaining_ : 0; }
+  // `n` (at most lengthLeft()) of a fixed-length body's bytes went past the decoder (spliced
+  // from socket to socket): they count as read.
+  void skip(uint64_t n) { remaining_ -= std::min(n, lengthLeft()); }
   // kBadRequest or kContentTooLarge; the caller maps it for responses.
   const Failure& failure() const { return failure_; }
 

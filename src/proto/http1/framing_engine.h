@@ -49,6 +49,15 @@ class FramingEngine {
 
   std::span<const Header> trailers() const { return trailers_; }
   const Failure& failure() const { return failure_; }
+  // Inside a fixed-length body: the bytes still to come; 0 anywhere else.
+  uint64_t bodyLengthLeft() const { return state_ == State::kBody ? decoder_.lengthLeft() : 0; }
+  // `n` of those bytes were moved without passing through next(); the next call after the
+  // last of them ends the message.
+  void skipBody(uint64_t n) {
+    if (state_ == State::kBody) {
+      decoder_.skip(n);
+    }
+  }
 
  private:
   enum class State : uint8_t {

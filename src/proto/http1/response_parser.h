@@ -50,6 +50,11 @@ class ResponseParser {
   std::span<const Header> trailers() const { return engine_.trailers(); }
   Status errorStatus() const { return engine_.failure().status; }
   std::string_view errorReason() const { return engine_.failure().reason; }
+  // A Content-Length body being read: its bytes still to come (0 otherwise), and a way to
+  // account for bytes that went from socket to socket without being parsed (splice). A body's
+  // end after skipped bytes is kMessageEnd on the next call to next(), with no input needed.
+  uint64_t bodyLengthLeft() const { return engine_.bodyLengthLeft(); }
+  void skipBody(uint64_t n) { engine_.skipBody(n); }
 
  private:
   std::optional<Failure> parseHead(std::string_view section, BodyPlan* plan);

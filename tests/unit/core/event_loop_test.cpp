@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -372,6 +373,8 @@ struct PipeReader final : StreamHandler {
   uint32_t spliced = 0;
   std::string received;
   bool released = false;
+  uint64_t limit = UINT64_MAX;  // bytes the pipe may still take (a message of known length)
+  bool end_at_limit = false;    // end splice mode from onSpliced once the limit is reached
   void onConnect(Stream& /*s*/, int /*err*/) override {}
   void onRecv(Stream& /*s*/, ChunkId id, uint32_t len) override {
     if (loop != nullptr) {
@@ -379,7 +382,16 @@ struct PipeReader final : StreamHandler {
       loop->releaseChunk(id);
     }
   }
-  void onSpliced(Stream& /*s*/, uint32_t len) override { spliced += len; }
+  void onSpliced(Stream& s, uint32_t len) override {
+    spliced += len;
+    if (limit != UINT64_MAX) {
+      limit -= len;
+      if (limit == 0 && end_at_limit) {
+        loop->endSpliceRecv(s);
+      }
+    }
+  }
+  uint64_t spliceLimit(Stream& /*s*/) override { return limit; }
   void onRecvEnd(Stream& /*s*/, int /*err*/) override {}
   void onSent(Stream& /*s*/, int64_t /*result*/) override {}
   void onReleased(Stream& /*s*/) override { released = true; }
@@ -486,6 +498,105 @@ TEST_P(ChunkExhaustionTest, EndingSpliceModeReadsIntoChunksAgain) {
   }
   EXPECT_TRUE(reader.released);
   ::close(reader_fds[1]);
+}
+
+// An HTTP body of known length spliced: the pipe takes exactly the body, even when the next
+// message is already in the socket behind it, and the owner, ending splice mode from inside
+// onSpliced, gets the bytes after it in chunks.
+TEST_P(ChunkExhaustionTest, ASpliceLimitStopsAtTheMessageEnd) {
+  constexpr uint32_t kChunks = 8;
+  std::string why;
+  auto loop = EventLoop::create(GetParam(), &why, kChunks);
+  if (!loop) {
+    GTEST_SKIP() << why;
+  }
+  int reader_fds[2];
+  int pipe_fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, reader_fds), 0);
+  ASSERT_EQ(pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC), 0);
+  PipeReader reader;
+  reader.loop = loop.get();
+  loop->attach(reader.stream, reader_fds[0], &reader);
+  loop->startRecv(reader.stream);
+  (void)!::write(reader_fds[1], "x", 1);
+  const uint64_t deadline = monotonicMs() + kDeadlineMs;
+  while (reader.received.empty() && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  ASSERT_EQ(reader.received, "x");
+  reader.limit = 5;
+  reader.end_at_limit = true;
+  loop->spliceRecv(reader.stream, pipe_fds[1]);
+  (void)!::write(reader_fds[1], "abcdeFGH", 8);  // the body's 5 bytes and the next message
+  while (reader.received.size() < 4 && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  EXPECT_EQ(reader.spliced, 5U);
+  EXPECT_EQ(reader.received, "xFGH");
+  char buf[16];
+  ASSERT_EQ(::read(pipe_fds[0], buf, sizeof(buf)), 5);
+  EXPECT_EQ(std::string_view(buf, 5), "abcde");
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+  (void)!::write(reader_fds[1], "ij", 2);  // reads stay in chunks
+  while (reader.received.size() < 6 && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  EXPECT_EQ(reader.received, "xFGHij");
+  loop->close(reader.stream);
+  while (!reader.released && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  EXPECT_TRUE(reader.released);
+  ::close(reader_fds[1]);
+}
+
+// A limit of 0 pauses reading as a full pipe does: nothing is spliced or received until the
+// owner raises it and calls startRecv.
+TEST_P(ChunkExhaustionTest, AZeroSpliceLimitPausesReading) {
+  constexpr uint32_t kChunks = 8;
+  std::string why;
+  auto loop = EventLoop::create(GetParam(), &why, kChunks);
+  if (!loop) {
+    GTEST_SKIP() << why;
+  }
+  int reader_fds[2];
+  int pipe_fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, reader_fds), 0);
+  ASSERT_EQ(pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC), 0);
+  PipeReader reader;
+  reader.loop = loop.get();
+  loop->attach(reader.stream, reader_fds[0], &reader);
+  reader.limit = 3;
+  loop->spliceRecv(reader.stream, pipe_fds[1]);
+  loop->startRecv(reader.stream);
+  (void)!::write(reader_fds[1], "abcdef", 6);
+  const uint64_t deadline = monotonicMs() + kDeadlineMs;
+  while (reader.spliced < 3 && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  for (int i = 0; i < 5; ++i) {
+    loop->runOnce(kTurnMs);
+  }
+  EXPECT_EQ(reader.spliced, 3U);
+  EXPECT_EQ(reader.received, "");
+  reader.limit = 3;
+  loop->startRecv(reader.stream);
+  while (reader.spliced < 6 && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  EXPECT_EQ(reader.spliced, 6U);
+  char buf[16];
+  ASSERT_EQ(::read(pipe_fds[0], buf, sizeof(buf)), 6);
+  EXPECT_EQ(std::string_view(buf, 6), "abcdef");
+  loop->close(reader.stream);
+  while (!reader.released && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  EXPECT_TRUE(reader.released);
+  for (int fd : {reader_fds[1], pipe_fds[0], pipe_fds[1]}) {
+    ::close(fd);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ChunkExhaustionTest,

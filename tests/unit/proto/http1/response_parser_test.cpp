@@ -49,6 +49,51 @@ TEST(Http1ResponseParser, ParsesContentLengthResponse) {
   EXPECT_EQ(t.events[1], "BODY hi");
 }
 
+// The proxy splices the rest of a large body past the parser: the skipped bytes count as read,
+// the message ends on the next call with no input, and the next response parses as usual.
+TEST(Http1ResponseParser, SkippedBodyBytesEndTheMessage) {
+  ResponseParser parser;
+  const std::string wire = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc";
+  auto in = asBytes(wire);
+  Progress p = parser.next(in);
+  ASSERT_EQ(p.event, Event::kHead);
+  in = in.subspan(p.consumed);
+  EXPECT_EQ(parser.bodyLengthLeft(), 10U);
+  p = parser.next(in);
+  ASSERT_EQ(p.event, Event::kBody);
+  EXPECT_EQ(p.body.size(), 3U);
+  EXPECT_EQ(parser.bodyLengthLeft(), 7U);
+  p = parser.next({});
+  EXPECT_EQ(p.event, Event::kNeedMore);
+  parser.skipBody(4);
+  EXPECT_EQ(parser.bodyLengthLeft(), 3U);
+  EXPECT_EQ(parser.next({}).event, Event::kNeedMore);
+  parser.skipBody(3);
+  EXPECT_EQ(parser.bodyLengthLeft(), 0U);
+  EXPECT_EQ(parser.next({}).event, Event::kMessageEnd);
+  EXPECT_EQ(parser.bodyLengthLeft(), 0U);
+  const std::string next = "HTTP/1.1 204 No Content\r\n\r\n";
+  p = parser.next(asBytes(next));
+  ASSERT_EQ(p.event, Event::kHead);
+  EXPECT_EQ(parser.head().status, 204);
+  EXPECT_EQ(parser.bodyLengthLeft(), 0U);
+}
+
+// Only Content-Length bodies have a length to splice: chunked and close-delimited say 0.
+TEST(Http1ResponseParser, OnlyContentLengthBodiesHaveALengthLeft) {
+  for (const std::string wire :
+       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "HTTP/1.1 200 OK\r\n\r\n"}) {
+    ResponseParser parser;
+    ASSERT_EQ(parser.next(asBytes(wire)).event, Event::kHead);
+    EXPECT_EQ(parser.bodyLengthLeft(), 0U) << wire;
+  }
+  ResponseParser head_answer;
+  head_answer.setRequestMethod("HEAD");
+  ASSERT_EQ(head_answer.next(asBytes("HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n")).event,
+            Event::kHead);
+  EXPECT_EQ(head_answer.bodyLengthLeft(), 0U);
+}
+
 TEST(Http1ResponseParser, ChunkedResponseWithTrailers) {
   const auto t = parseResponses(
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwiki\r\n0\r\nX-Sum: 9\r\n\r\n");

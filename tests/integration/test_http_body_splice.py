@@ -1,0 +1,327 @@
+"""tests/integration/test_http_body_splice.py — large Content-Length response bodies go from the
+backend's socket through a kernel pipe to the client's (splice), on io_uring and epoll. Checked
+with SHA-256 and the splice counters: bodies of 256 KiB and up take the pipe and arrive whole,
+smaller ones and HEAD answers do not; the backend connection is reused after a spliced body; a
+request pipelined behind one is answered in order; bytes a backend sends past its Content-Length
+never reach the client (the splice stops at the body's end); a backend that cuts a body short,
+and a client that leaves mid-body, end only their own exchange; a client that stops reading
+stalls the backend instead of growing the proxy; a compressed answer is never spliced.
+
+fd budget: a handful of sockets and one pipe per test.
+"""
+import hashlib
+import re
+import socket
+import threading
+import time
+import urllib.request
+
+from harness import IO_BACKENDS, SANITIZED, Ballast, BallastTest, free_port, main, rss_bytes, \
+    wait_until
+
+KIB = 1 << 10
+MIB = 1 << 20
+SPLICE_MIN = 256 * KIB  # H1Upstream::kBodySpliceMinBytes
+# The slow-reader case: what the backend offers, and the most it may get out while the client
+# reads nothing (loopback's autotuned socket buffers on both legs plus the 1 MiB pipe; see
+# test_l4_splice.py). More would be the proxy buffering without bound.
+FLOOD_BYTES = 96 * MIB
+STALL_BOUND = 48 * MIB
+
+
+def pattern(n, seed=b"body"):
+    block = hashlib.sha256(seed).digest() * (MIB // 32)
+    out = bytearray()
+    while len(out) < n:
+        out += block[: n - len(out)]
+    return bytes(out)
+
+
+class RawBackend:
+    """An HTTP/1.1 server written on sockets, so that the test decides every byte:
+    GET /big/N      N pattern bytes with Content-Length (keep-alive)
+    GET /overrun/N  the same, then stray bytes in the same write (a broken backend)
+    GET /cut/N      Content-Length N, half the body, then a close
+    GET /flood/N    N bytes, sent 1 MiB at a time, counting what the socket took
+    GET /text/N     N bytes of compressible text/plain
+    HEAD /big/N     the head only"""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.flood_sent = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def close(self):
+        self.sock.close()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+            threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
+
+    def handle(self, conn):
+        f = conn.makefile("rb")
+        try:
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                while f.readline() not in (b"\r\n", b""):
+                    pass
+                method, target = line.split()[:2]
+                kind, n = target.decode().strip("/").split("/")
+                n = int(n)
+                ctype = "text/plain" if kind == "text" else "application/octet-stream"
+                head = (f"HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\n"
+                        f"Content-Length: {n}\r\n\r\n").encode()
+                body = (b"hello splice " * (n // 13 + 1))[:n] if kind == "text" else pattern(n)
+                if method == b"HEAD":
+                    conn.sendall(head)
+                elif kind == "overrun":
+                    conn.sendall(head + body + b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nEVIL!")
+                elif kind == "cut":
+                    conn.sendall(head + body[: n // 2])
+                    conn.shutdown(socket.SHUT_RDWR)
+                    return
+                elif kind == "flood":
+                    conn.sendall(head)
+                    for off in range(0, n, MIB):
+                        conn.sendall(body[off:off + MIB])
+                        with self.lock:
+                            self.flood_sent += MIB
+                else:
+                    conn.sendall(head + body)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+
+def read_response(sock, buf=b""):
+    """One response from a raw socket: (status, headers, body, leftover bytes)."""
+    while b"\r\n\r\n" not in buf:
+        data = sock.recv(65536)
+        if not data:
+            raise ConnectionError(f"closed before a head: {buf[:200]!r}")
+        buf += data
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode().split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    body = bytearray(buf[:length])
+    buf = buf[length:]
+    while len(body) < length:
+        data = sock.recv(min(4 * MIB, length - len(body)))
+        if not data:
+            raise ConnectionError(f"closed after {len(body)} of {length} body bytes")
+        body += data
+    return status, headers, bytes(body), buf
+
+
+def head_response(sock):
+    """A HEAD answer: the head only."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        data = sock.recv(65536)
+        if not data:
+            raise ConnectionError("closed before a head")
+        buf += data
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    return head.decode(), rest
+
+
+def get(path, method="GET"):
+    return f"{method} {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode()
+
+
+def metrics(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    out = {}
+    for name in ("pipes", "bytes", "fallbacks"):
+        m = re.search(rf'^ballast_listener_splice_{name}_total\{{listener="web"\}} (\S+)$', text,
+                      re.M)
+        out[name] = int(float(m.group(1))) if m else 0
+    return out
+
+
+def config(port, mport, backend_port, extra_listener=""):
+    return f"""workers: 1
+logging: {{level: info}}
+metrics: {{bind: "127.0.0.1:{mport}"}}
+listeners:
+  - name: web
+    bind: "127.0.0.1:{port}"
+    protocol: http
+    pool: app
+{extra_listener}
+pools:
+  - name: app
+    backends:
+      - {{address: "127.0.0.1:{backend_port}"}}
+"""
+
+
+class HttpBodySpliceTest(BallastTest):
+    def run_proxy(self, io, extra_listener=""):
+        backend = RawBackend()
+        self.addCleanup(backend.close)
+        port, mport = free_port(), free_port()
+        lb = Ballast(config(port, mport, backend.port, extra_listener), io=io)
+        return backend, port, mport, lb
+
+    def client(self, port):
+        s = socket.create_connection(("127.0.0.1", port), timeout=20)
+        self.addCleanup(s.close)
+        return s
+
+    def test_large_bodies_are_spliced_whole_and_the_backend_connection_reused(self):
+        sizes = [8 * MIB, SPLICE_MIN + 1, SPLICE_MIN - 1, 64 * KIB, 3 * MIB]
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                backend, port, mport, lb = self.run_proxy(io)
+                with lb:
+                    s = self.client(port)
+                    for n in sizes:
+                        s.sendall(get(f"/big/{n}"))
+                        status, _, body, rest = read_response(s)
+                        self.assertEqual((status, rest), (200, b""))
+                        self.assertEqual(hashlib.sha256(body).hexdigest(),
+                                         hashlib.sha256(pattern(n)).hexdigest(), f"{n} bytes")
+                    s.sendall(get(f"/big/{4 * MIB}", "HEAD"))
+                    head, rest = head_response(s)
+                    self.assertIn(f"Content-Length: {4 * MIB}", head)
+                    self.assertEqual(rest, b"")
+                    m = metrics(mport)
+                    # The 8 MiB, 256 KiB + 1 and 3 MiB bodies; not the small ones, not the HEAD.
+                    self.assertEqual(m["pipes"], 3, m)
+                    big = 8 * MIB + SPLICE_MIN + 1 + 3 * MIB
+                    # Bytes read with the head (or before the switch) are copied; the rest not.
+                    self.assertGreater(m["bytes"], big - 3 * 512 * KIB, m)
+                    self.assertLessEqual(m["bytes"], big, m)
+                    self.assertEqual(m["fallbacks"], 0, m)
+                    # One backend connection carried all six answers.
+                    self.assertEqual(backend.connections, 1)
+
+    def test_a_pipelined_request_behind_a_spliced_body_is_answered_in_order(self):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                _, port, mport, lb = self.run_proxy(io)
+                with lb:
+                    s = self.client(port)
+                    s.sendall(get(f"/big/{4 * MIB}") + get(f"/big/{2 * MIB}") + get("/big/100"))
+                    rest = b""
+                    for n in (4 * MIB, 2 * MIB, 100):
+                        status, _, body, rest = read_response(s, rest)
+                        self.assertEqual(status, 200)
+                        self.assertEqual(body, pattern(n), f"{n} bytes")
+                    self.assertEqual(rest, b"")
+                    self.assertEqual(metrics(mport)["pipes"], 2)
+
+    def test_bytes_past_the_content_length_never_reach_the_client(self):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                backend, port, _, lb = self.run_proxy(io)
+                with lb:
+                    s = self.client(port)
+                    s.sendall(get(f"/overrun/{2 * MIB}"))
+                    status, _, body, rest = read_response(s)
+                    self.assertEqual((status, rest), (200, b""))
+                    self.assertEqual(body, pattern(2 * MIB))
+                    # The next answer is the backend's real one, on a new connection: the stray
+                    # bytes retired the old one, and none of them was sent on.
+                    s.sendall(get("/big/10"))
+                    status, _, body, rest = read_response(s)
+                    self.assertEqual((status, body, rest), (200, pattern(10), b""))
+                    self.assertEqual(backend.connections, 2)
+
+    def test_a_body_cut_short_by_the_backend_ends_only_that_exchange(self):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                _, port, _, lb = self.run_proxy(io)
+                with lb:
+                    s = self.client(port)
+                    s.sendall(get(f"/cut/{4 * MIB}"))
+                    with self.assertRaises(ConnectionError):
+                        read_response(s)  # the client must not take a short body as whole
+                    s2 = self.client(port)
+                    s2.sendall(get(f"/big/{MIB}"))
+                    status, _, body, _ = read_response(s2)
+                    self.assertEqual((status, body), (200, pattern(MIB)))
+                    self.assertIsNone(lb.proc.poll())
+
+    def test_a_client_leaving_mid_body_does_not_disturb_the_next(self):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                _, port, mport, lb = self.run_proxy(io)
+                with lb:
+                    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+                    s.sendall(get(f"/big/{32 * MIB}"))
+                    got = 0
+                    while got < 2 * MIB:
+                        data = s.recv(MIB)
+                        self.assertTrue(data)
+                        got += len(data)
+                    s.close()
+                    s2 = self.client(port)
+                    s2.sendall(get(f"/big/{2 * MIB}"))
+                    status, _, body, _ = read_response(s2)
+                    self.assertEqual((status, body), (200, pattern(2 * MIB)))
+                    self.assertEqual(metrics(mport)["pipes"], 2)
+                    self.assertIsNone(lb.proc.poll())
+
+    def test_a_client_that_stops_reading_stalls_the_backend(self):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                backend, port, _, lb = self.run_proxy(io)
+                with lb:
+                    s = self.client(port)
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 256 * KIB)
+                    s.sendall(get(f"/flood/{FLOOD_BYTES}"))
+                    rss_before = rss_bytes(lb.proc.pid)
+
+                    def stalled():
+                        # The backend made no progress for half a second.
+                        before = backend.flood_sent
+                        time.sleep(0.5)
+                        return backend.flood_sent == before and before > 0
+
+                    wait_until(stalled, timeout=20, what="the backend stalls")
+                    self.assertLess(backend.flood_sent, STALL_BOUND)
+                    if not SANITIZED:
+                        self.assertLess(rss_bytes(lb.proc.pid) - rss_before, 8 * MIB)
+                    _, _, body, _ = read_response(s)
+                    self.assertEqual(len(body), FLOOD_BYTES)
+                    self.assertEqual(body, pattern(FLOOD_BYTES))
+
+    def test_a_compressed_answer_is_never_spliced(self):
+        compress = "    compress: {algorithms: [gzip], min_size: 1KiB}"
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                _, port, mport, lb = self.run_proxy(io, compress)
+                with lb:
+                    s = self.client(port)
+                    s.sendall(f"GET /text/{MIB} HTTP/1.1\r\nHost: t\r\n"
+                              "Accept-Encoding: gzip\r\n\r\n".encode())
+                    buf = b""
+                    while b"0\r\n\r\n" not in buf[-16:]:
+                        data = s.recv(65536)
+                        self.assertTrue(data, "closed before the last chunk")
+                        buf += data
+                    self.assertIn(b"Content-Encoding: gzip", buf.split(b"\r\n\r\n")[0])
+                    self.assertEqual(metrics(mport)["pipes"], 0)
+
+
+if __name__ == "__main__":
+    main()
