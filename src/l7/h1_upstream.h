@@ -107,6 +107,13 @@ class H1Upstream final : public UpstreamUser {
   void resumeReading();
   // The sink's pipe has room again: a splice that stopped on a full pipe reads on.
   void pipeHasRoom();
+  // Bulk request bodies (uploads). Whether the rest of the body may come through a pipe: a
+  // cleartext pool, a Content-Length body (no reframing), and nothing kept to replay.
+  bool canTakeBodyPipe() const;
+  // From now on the body's bytes are in `pipe_r` (after what sendBody queued): bodyPiped says
+  // how many more. They are counted in ex.bytes_in and sent once the queue is out.
+  void bodyFromPipe(int pipe_r);
+  void bodyPiped(uint32_t len);
   // After the client's end in a tunnel: our FIN to the backend once everything queued is out.
   void shutdownWhenFlushed();
 
@@ -169,7 +176,10 @@ class H1Upstream final : public UpstreamUser {
   bool chunked_ = false;
   bool tunnel_ = false;
   bool shut_after_flush_ = false;
-  bool splicing_ = false;  // the response body goes from the socket into the sink's pipe
+  bool splicing_ = false;      // the response body goes from the socket into the sink's pipe
+  bool pipe_sending_ = false;  // the send in flight is from the request body's pipe
+  int body_pipe_r_ = -1;       // the request body's pipe (bodyFromPipe), -1 when none
+  uint32_t pipe_bytes_ = 0;    // request body bytes in it, not yet sent
 };
 
 }  // namespace ballast::l7

@@ -414,6 +414,7 @@ void HttpSession::processClientInput() {
       return;
     }
   }
+  maybeSpliceUpload();
   // Hold pipelined bytes (and the kernel's) until this exchange's response is out.
   const bool want = state_ == State::kIdle || state_ == State::kHead ||
                     (state_ == State::kExchange && ex_ && !ex_->request_done &&
@@ -518,6 +519,60 @@ bool HttpSession::onRequestHead() {
     return false;
   }
   return up_.connect();
+}
+
+// The body's bytes still in the client's socket go socket → pipe → backend socket, never
+// through a chunk: only for a cleartext client and a Content-Length body (of at least
+// kBodySpliceMinBytes, as for responses) that the connector forwards as it is
+// (H1Upstream::canTakeBodyPipe), once everything already read was parsed (it goes first,
+// through the connector's queue). On io_uring chunks the multishot recv took before
+// the switch still come (onRecv) before any spliced byte, and are parsed as usual; the splice
+// limit is what the parser has left, so a pipelined request behind the body stays in the socket.
+void HttpSession::maybeSpliceUpload() {
+  if (upload_splicing_ || state_ != State::kExchange || !ex_ || ex_->request_done || tls_ ||
+      client_eof_ || !client_in_.empty() || request_parser_.bodyLengthLeft() == 0 ||
+      request_parser_.head().content_length < H1Upstream::kBodySpliceMinBytes ||
+      !loop().canSplice() || !l4::SplicePipe::enabled() || !up_.canTakeBodyPipe()) {
+    return;
+  }
+  if (!upload_pipe_) {
+    upload_pipe_ = makePipe();
+    if (!upload_pipe_) {
+      return;
+    }
+  }
+  upload_splicing_ = true;
+  up_.bodyFromPipe(upload_pipe_->readEnd());
+  loop().spliceRecv(client_, upload_pipe_->writeEnd());
+}
+
+void HttpSession::endUploadSplice() {
+  if (!upload_splicing_) {
+    return;
+  }
+  upload_splicing_ = false;
+  loop().endSpliceRecv(client_);
+  if (client_reading_) {
+    loop().startRecv(client_);  // a read paused on a full pipe would wait for ever
+  }
+}
+
+uint64_t HttpSession::spliceLimit(core::Stream& /*s*/) {
+  return upload_splicing_ ? request_parser_.bodyLengthLeft() : 0;
+}
+
+void HttpSession::onSpliced(core::Stream& /*s*/, uint32_t len) {
+  last_activity_ms_ = loop().nowMs();
+  if (!upload_splicing_ || state_ != State::kExchange || !ex_) {
+    return;  // the exchange is over: what is in the pipe goes with it
+  }
+  env_.counters->splice_bytes_total.add(len);
+  request_parser_.skipBody(len);
+  up_.bodyPiped(len);
+  if (request_parser_.bodyLengthLeft() == 0) {
+    endUploadSplice();
+    processClientInput();  // the parser ends the message: onRequestEnd
+  }
 }
 
 void HttpSession::onRequestBody(std::span<const uint8_t> body) {

@@ -68,6 +68,8 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink, publi
   void onRecvEnd(core::Stream& s, int err) override;
   void onSent(core::Stream& s, int64_t result) override;
   void onReleased(core::Stream& s) override;
+  void onSpliced(core::Stream& s, uint32_t len) override;  // a request body into upload_pipe_
+  uint64_t spliceLimit(core::Stream& s) override;
 
   // The H1 upstream connector's sink (http_session_upstream.cpp).
   void onUpstreamConnecting() override;
@@ -127,6 +129,13 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink, publi
   void flushClient();
   // A send from body_pipe_ finished: `sent` bytes reached the client's socket.
   void onPipeSent(uint64_t sent);
+  // With the request's buffered bytes parsed: the rest of a large body goes through
+  // upload_pipe_ to the backend, where the connector allows it.
+  void maybeSpliceUpload();
+  // The client's socket reads into chunks again (the body is in, or the exchange is over).
+  void endUploadSplice();
+  // A pipe could not be made (fd budget, pipe pages): counted and logged; the copy path serves.
+  std::unique_ptr<l4::SplicePipe> makePipe();
   void closeClient(bool reset);
   void armTimer(uint64_t ms);
   void armExchangeTimer();  // once upstream is connected: body idle while uploading, else response
@@ -164,6 +173,9 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink, publi
   // (responseBodyPipe); made per such response and closed at its end. Declared before up_ so
   // that it outlives the upstream socket's splice mode.
   std::unique_ptr<l4::SplicePipe> body_pipe_;
+  // The same for a large Content-Length request body, client socket to backend socket
+  // (maybeSpliceUpload); the connector sends from it.
+  std::unique_ptr<l4::SplicePipe> upload_pipe_;
   HttpUpstream up_;  // the backend side of the exchange in flight
   bool client_reading_ = false;
   bool client_eof_ = false;
@@ -173,6 +185,7 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink, publi
   bool shut_wr_ = false;            // lingering close: our FIN is out, draining the client's bytes
   bool pipe_sending_ = false;       // the client send in flight is from body_pipe_
   bool finish_after_pipe_ = false;  // the backend's part is done; the pipe still drains
+  bool upload_splicing_ = false;    // the client's socket splices into upload_pipe_
   State state_ = State::kIdle;
   core::Timer timer_;
   uint64_t last_activity_ms_ = 0;

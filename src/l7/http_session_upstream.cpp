@@ -67,6 +67,9 @@ void HttpSession::onRequestWritable() {
     }
     return;
   }
+  if (upload_splicing_ && client_reading_) {
+    loop().startRecv(client_);  // the pipe has room: a splice that stopped on a full one reads on
+  }
   processClientInput();  // more of the request body may now fit
 }
 
@@ -117,19 +120,27 @@ int HttpSession::responseBodyPipe(uint64_t /*length*/) {
     return -1;
   }
   if (!body_pipe_) {
-    int err = 0;
-    body_pipe_ = l4::SplicePipe::make(&err);
+    body_pipe_ = makePipe();
     if (!body_pipe_) {
-      // The fd budget or the user's pipe pages are spent: the body takes the copy path.
-      env_.counters->splice_fallbacks_total.add();
-      core::LogLine(core::LogLevel::kWarn, "l7.splice_unavailable", core::LogRepeat::kLimited)
-          .str("listener", env_.listener->name)
-          .str("reason", strerror(err));
       return -1;
     }
-    env_.counters->splice_pipes_total.add();
   }
   return body_pipe_->writeEnd();
+}
+
+std::unique_ptr<l4::SplicePipe> HttpSession::makePipe() {
+  int err = 0;
+  auto pipe = l4::SplicePipe::make(&err);
+  if (!pipe) {
+    // The fd budget or the user's pipe pages are spent: the body takes the copy path.
+    env_.counters->splice_fallbacks_total.add();
+    core::LogLine(core::LogLevel::kWarn, "l7.splice_unavailable", core::LogRepeat::kLimited)
+        .str("listener", env_.listener->name)
+        .str("reason", strerror(err));
+    return nullptr;
+  }
+  env_.counters->splice_pipes_total.add();
+  return pipe;
 }
 
 void HttpSession::onResponseSpliced(uint32_t len) {
@@ -284,6 +295,10 @@ bool HttpSession::appendLastChunk(std::span<const h1::Header> trailers) {
 }
 
 void HttpSession::finishExchange() {
+  // An answer before the whole upload (an early 413, an error of ours): the client's socket
+  // reads into chunks again for the lingering close; the connector let go of the pipe already.
+  endUploadSplice();
+  upload_pipe_.reset();
   accessLog();
   const bool request_done = ex_->request_done;
   const bool upgrade_requested = ex_->upgrade_requested;

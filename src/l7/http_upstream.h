@@ -225,6 +225,14 @@ class HttpUpstream final : public AdmissionUser, public CacheTapOwner, public Fo
   }
   // The sink's body pipe (UpstreamSink::responseBodyPipe) has room again.
   void pipeHasRoom() { h1_.pipeHasRoom(); }
+  // Request bodies through a pipe (H1Upstream::canTakeBodyPipe): only once the exchange went to
+  // an HTTP/1.1 connector, not while forward_auth, the cache or admission hold it.
+  bool canTakeBodyPipe() const {
+    return ex_ != nullptr && !auth_pending_ && !stored_ && !tap_.waiting() && !h2_now_ &&
+           h1_.canTakeBodyPipe();
+  }
+  void bodyFromPipe(int pipe_r) { h1_.bodyFromPipe(pipe_r); }
+  void bodyPiped(uint32_t len) { h1_.bodyPiped(len); }
   void shutdownWhenFlushed() { h1_.shutdownWhenFlushed(); }
   bool attached() const {
     return !stored_ && !auth_pending_ && (h2_now_ ? h2_->attached() : h1_.attached());

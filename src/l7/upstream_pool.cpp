@@ -77,6 +77,10 @@ void UpstreamConn::spliceInto(int pipe_w) { pool_.loop_.spliceRecv(stream_, pipe
 
 void UpstreamConn::endSplice() { pool_.loop_.endSpliceRecv(stream_); }
 
+void UpstreamConn::sendFromPipe(int pipe_r, uint32_t len) {
+  pool_.loop_.sendFromPipe(stream_, pipe_r, len);
+}
+
 void UpstreamConn::onSpliced(core::Stream& /*s*/, uint32_t len) {
   if (user_ != nullptr) {
     user_->onUpstreamSpliced(len);

@@ -63,6 +63,8 @@ class UpstreamConn final : public core::StreamHandler, public tls::SessionSink {
   bool canSplice() const;
   void spliceInto(int pipe_w);
   void endSplice();
+  // Cleartext connections: like send(), `len` bytes waiting in the pipe `pipe_r`.
+  void sendFromPipe(int pipe_r, uint32_t len);
 
   void onConnect(core::Stream& s, int err) override;
   void onRecv(core::Stream& s, core::ChunkId id, uint32_t len) override;

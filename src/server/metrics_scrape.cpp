@@ -470,8 +470,8 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
                   "Client connections (TCP) or requests (HTTP) that no backend could take.", false,
                   [](const auto& t) { return t.no_backend_total; });
   listenerCounter("ballast_listener_splice_pipes_total",
-                  "TCP directions and large HTTP response bodies moved to a kernel pipe (splice).",
-                  false, [](const auto& t) { return t.splice_pipes_total; });
+                  "TCP directions and large HTTP bodies moved to a kernel pipe (splice).", false,
+                  [](const auto& t) { return t.splice_pipes_total; });
   listenerCounter("ballast_listener_splice_bytes_total",
                   "Bytes relayed through splice pipes, never copied to user space.", false,
                   [](const auto& t) { return t.splice_bytes_total; });

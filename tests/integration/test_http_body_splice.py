@@ -1,13 +1,16 @@
-"""tests/integration/test_http_body_splice.py — large Content-Length response bodies go from the
-backend's socket through a kernel pipe to the client's (splice), on io_uring and epoll. Checked
-with SHA-256 and the splice counters: bodies of 256 KiB and up take the pipe and arrive whole,
-smaller ones and HEAD answers do not; the backend connection is reused after a spliced body; a
-request pipelined behind one is answered in order; bytes a backend sends past its Content-Length
-never reach the client (the splice stops at the body's end); a backend that cuts a body short,
-and a client that leaves mid-body, end only their own exchange; a client that stops reading
-stalls the backend instead of growing the proxy; a compressed answer is never spliced.
+"""tests/integration/test_http_body_splice.py — large Content-Length bodies go socket → kernel
+pipe → socket (splice), both ways, on io_uring and epoll. Checked with SHA-256 and the splice
+counters: response bodies of 256 KiB and up take the pipe and arrive whole, smaller ones and
+HEAD answers do not, and the backend connection is reused after one; a request pipelined behind
+a spliced body is answered in order; bytes a backend sends past its Content-Length never reach
+the client (the splice stops at the body's end); a backend that cuts a body short, and a client
+that leaves mid-body, end only their own exchange; a client that stops reading stalls the
+backend instead of growing the proxy; a compressed answer is never spliced. Uploads: spliced
+whole with the connection reused, a request pipelined right behind the body left for the parser,
+an early answer (413) ending the splice and the connection, a client leaving mid-upload never
+completing the request at the backend.
 
-fd budget: a handful of sockets and one pipe per test.
+fd budget: a handful of sockets and up to two pipes per test.
 """
 import hashlib
 import re
@@ -44,7 +47,9 @@ class RawBackend:
     GET /cut/N      Content-Length N, half the body, then a close
     GET /flood/N    N bytes, sent 1 MiB at a time, counting what the socket took
     GET /text/N     N bytes of compressible text/plain
-    HEAD /big/N     the head only"""
+    HEAD /big/N     the head only
+    PUT /sink/0     reads the Content-Length body, answers its SHA-256 and length
+    PUT /early/0    answers 413 after the head, reads nothing, closes"""
 
     def __init__(self):
         self.sock = socket.socket()
@@ -53,6 +58,7 @@ class RawBackend:
         self.port = self.sock.getsockname()[1]
         self.connections = 0
         self.flood_sent = 0
+        self.truncated_uploads = 0
         self.lock = threading.Lock()
         threading.Thread(target=self.serve, daemon=True).start()
 
@@ -76,11 +82,37 @@ class RawBackend:
                 line = f.readline()
                 if not line:
                     return
-                while f.readline() not in (b"\r\n", b""):
-                    pass
+                headers = {}
+                while True:
+                    h = f.readline()
+                    if h in (b"\r\n", b""):
+                        break
+                    k, v = h.decode().split(":", 1)
+                    headers[k.strip().lower()] = v.strip()
                 method, target = line.split()[:2]
                 kind, n = target.decode().strip("/").split("/")
                 n = int(n)
+                if kind == "early":
+                    conn.sendall(b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n"
+                                 b"Connection: close\r\n\r\n")
+                    return
+                if kind == "sink":
+                    left = int(headers["content-length"])
+                    digest = hashlib.sha256()
+                    total = 0
+                    while left:
+                        data = f.read(min(left, MIB))
+                        if not data:
+                            with self.lock:
+                                self.truncated_uploads += 1
+                            return
+                        digest.update(data)
+                        total += len(data)
+                        left -= len(data)
+                    answer = f"{digest.hexdigest()} {total}".encode()
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(answer)
+                                 + answer)
+                    continue
                 ctype = "text/plain" if kind == "text" else "application/octet-stream"
                 head = (f"HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\n"
                         f"Content-Length: {n}\r\n\r\n").encode()
@@ -143,6 +175,15 @@ def head_response(sock):
 
 def get(path, method="GET"):
     return f"{method} {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode()
+
+
+def put(path, n, seed=b"up"):
+    return (f"PUT {path} HTTP/1.1\r\nHost: t\r\nContent-Length: {n}\r\n\r\n".encode()
+            + pattern(n, seed))
+
+
+def upload_answer(n, seed=b"up"):
+    return f"{hashlib.sha256(pattern(n, seed)).hexdigest()} {n}".encode()
 
 
 def metrics(port):
@@ -304,6 +345,92 @@ class HttpBodySpliceTest(BallastTest):
                     _, _, body, _ = read_response(s)
                     self.assertEqual(len(body), FLOOD_BYTES)
                     self.assertEqual(body, pattern(FLOOD_BYTES))
+
+    def test_large_uploads_are_spliced_whole_and_the_backend_connection_reused(self):
+        sizes = [8 * MIB, SPLICE_MIN + 1, SPLICE_MIN - 1, 64 * KIB]
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                backend, port, mport, lb = self.run_proxy(io)
+                with lb:
+                    s = self.client(port)
+                    for n in sizes:
+                        s.sendall(put("/sink/0", n))
+                        status, _, body, rest = read_response(s)
+                        self.assertEqual((status, body, rest), (200, upload_answer(n), b""))
+                    m = metrics(mport)
+                    self.assertEqual(m["pipes"], 2, m)  # 8 MiB and 256 KiB + 1
+                    big = 8 * MIB + SPLICE_MIN + 1
+                    self.assertGreater(m["bytes"], big - 2 * 512 * KIB, m)
+                    self.assertLessEqual(m["bytes"], big, m)
+                    self.assertEqual(backend.connections, 1)
+
+    def test_a_request_pipelined_behind_a_spliced_upload_is_answered_in_order(self):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                _, port, mport, lb = self.run_proxy(io)
+                with lb:
+                    s = self.client(port)
+                    # The GET sits in the socket right behind the body: the splice must stop
+                    # at the body's last byte and leave it to the parser.
+                    s.sendall(put("/sink/0", 4 * MIB) + get("/big/100") + put("/sink/0", MIB, b"2"))
+                    status, _, body, rest = read_response(s)
+                    self.assertEqual((status, body), (200, upload_answer(4 * MIB)))
+                    status, _, body, rest = read_response(s, rest)
+                    self.assertEqual((status, body), (200, pattern(100)))
+                    status, _, body, rest = read_response(s, rest)
+                    self.assertEqual((status, body, rest), (200, upload_answer(MIB, b"2"), b""))
+                    self.assertEqual(metrics(mport)["pipes"], 2)
+
+    def test_an_early_answer_ends_a_spliced_upload(self):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                _, port, _, lb = self.run_proxy(io)
+                with lb:
+                    s = self.client(port)
+                    s.sendall(f"PUT /early/0 HTTP/1.1\r\nHost: t\r\n"
+                              f"Content-Length: {64 * MIB}\r\n\r\n".encode())
+                    sender = threading.Thread(target=self.send_quietly,
+                                              args=(s, pattern(64 * MIB)), daemon=True)
+                    sender.start()
+                    status, _, _, rest = read_response(s)
+                    self.assertEqual(status, 413)
+                    # The rest of the body is never read as a request: the connection closes.
+                    while True:
+                        data = s.recv(65536)
+                        if not data:
+                            break
+                        rest += data
+                    self.assertEqual(rest, b"")
+                    sender.join(timeout=20)
+                    self.assertFalse(sender.is_alive(), "the client's send never ended")
+                    s2 = self.client(port)
+                    s2.sendall(put("/sink/0", MIB))
+                    status, _, body, _ = read_response(s2)
+                    self.assertEqual((status, body), (200, upload_answer(MIB)))
+                    self.assertIsNone(lb.proc.poll())
+
+    @staticmethod
+    def send_quietly(sock, data):
+        try:
+            sock.sendall(data)
+        except OSError:
+            pass  # the proxy closed after answering: expected
+
+    def test_a_client_leaving_mid_upload_never_completes_the_request(self):
+        for io in IO_BACKENDS:
+            with self.subTest(io=io):
+                backend, port, _, lb = self.run_proxy(io)
+                with lb:
+                    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+                    data = put("/sink/0", 16 * MIB)
+                    s.sendall(data[: 4 * MIB])
+                    s.close()
+                    wait_until(lambda: backend.truncated_uploads == 1, timeout=10,
+                               what="the backend sees the upload cut")
+                    s2 = self.client(port)
+                    s2.sendall(put("/sink/0", 2 * MIB))
+                    status, _, body, _ = read_response(s2)
+                    self.assertEqual((status, body), (200, upload_answer(2 * MIB)))
 
     def test_a_compressed_answer_is_never_spliced(self):
         compress = "    compress: {algorithms: [gzip], min_size: 1KiB}"

@@ -76,6 +76,10 @@ class RequestParser {
   // After kError.
   Status errorStatus() const { return engine_.failure().status; }
   std::string_view errorReason() const { return engine_.failure().reason; }
+  // As ResponseParser's: a Content-Length body's bytes still to come, and bytes of it that went
+  // from socket to socket without being parsed (splice).
+  uint64_t bodyLengthLeft() const { return engine_.bodyLengthLeft(); }
+  void skipBody(uint64_t n) { engine_.skipBody(n); }
 
  private:
   // Fills head_ from a complete head section; the failure to answer otherwise.
