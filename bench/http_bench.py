@@ -21,6 +21,12 @@
 #   BENCH_BACKEND=nginx  the two backends are one NGINX (two ports, a static body) instead of
 #                     http_backend: HAProxy's and Ballast's costs differ between the two
 #   BENCH_BODY_BYTES  response body size (default 64; 16384 for the 16 KiB case)
+#   BENCH_UPLOAD_BYTES  request body size: wrk POSTs this many bytes with Content-Length
+#                     (default 0, GET). With either body at 1 MiB or more the table adds
+#                     Gbit/s and proxy CPU s per GB of body (the bulk HTTP case, #19)
+#   BENCH_CONNECTIONS wrk connections (default 64; fewer for bulk bodies)
+#   BALLAST_IO=…-copy  (io_uring-copy, epoll-copy) Ballast with BALLAST_SPLICE=off, beside it
+#   BENCH_PROXIES=…,haproxy-splice  adds HAProxy with `option splice-auto`
 # Python standard library only.
 
 import http.client
@@ -50,9 +56,12 @@ PROXY_CPU, LOAD_CPU = l4.PROXY_CPU, l4.LOAD_CPU
 RUNS = 3  # the table shows the median
 RUN_SECONDS = 1 if QUICK else 5
 WARMUP_SECONDS = 1  # wrk's -d takes whole seconds; fills the proxies' upstream pools
-CONNECTIONS = 64
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 # What the backends answer; checked through each proxy before and after.
 BODY_BYTES = int(os.environ.get("BENCH_BODY_BYTES", "64"))
+UPLOAD_BYTES = int(os.environ.get("BENCH_UPLOAD_BYTES", "0"))
+BULK_BYTES = BODY_BYTES + UPLOAD_BYTES  # body bytes through the proxy per request
+BULK = max(BODY_BYTES, UPLOAD_BYTES) >= 1 << 20
 BACKEND_KIND = os.environ.get("BENCH_BACKEND", "http_backend")
 WRK_TIMEOUT_S = 60  # wall-clock cap on one wrk process beyond its -d
 
@@ -79,7 +88,8 @@ pools:
   - name: backends
     backends: [{servers}]
 """)
-        return [self.binary, "run", "-c", cfg]
+        prefix = ["env", "BALLAST_SPLICE=off"] if self.copy_only else []  # env execs: same pid
+        return prefix + [self.binary, "run", "-c", cfg]
 
 
 class HAProxy(l4.HAProxy):
@@ -104,6 +114,7 @@ listen bench
   bind 127.0.0.1:{listen_port}
   balance roundrobin
   http-reuse always
+{"  option splice-auto" if self.splice else ""}
 {servers}
 """)
         return ["haproxy", "-f", cfg, "-db"]
@@ -295,8 +306,15 @@ http {{
 
     def wrk(self, port, seconds):
         headers = [a for k, v in self.request_headers.items() for a in ("-H", f"{k}: {v}")]
+        script = []
+        if UPLOAD_BYTES:
+            lua = self.tmp / "upload.lua"
+            if not lua.exists():
+                lua.write_text(f'wrk.method = "POST"\nwrk.body = string.rep("u", {UPLOAD_BYTES})\n'
+                               'wrk.headers["Content-Type"] = "application/octet-stream"\n')
+            script = ["-s", str(lua)]
         argv = ["taskset", "-c", str(LOAD_CPU), self.wrk_bin, "-t1", f"-c{CONNECTIONS}",
-                f"-d{seconds}s", "--latency", *headers, f"http://127.0.0.1:{port}/"]
+                f"-d{seconds}s", "--latency", *script, *headers, f"http://127.0.0.1:{port}/"]
         out = subprocess.run(argv, capture_output=True, text=True,
                              timeout=seconds + WRK_TIMEOUT_S, preexec_fn=l4._die_with_parent)
         try:
@@ -348,6 +366,8 @@ http {{
             "p50_ms": mid["p50_ms"],
             "p99_ms": mid["p99_ms"],
             "cpu_us": 1e6 * sum(r["cpu_s"] for r in runs) / reqs,
+            "gbps": statistics.median(r["rps"] for r in runs) * BULK_BYTES * 8 / 1e9,
+            "cpu_s_per_gb": sum(r["cpu_s"] for r in runs) / (reqs * BULK_BYTES / 1e9),
             "cpu_pct": statistics.median(r["cpu_pct"] for r in runs),
             "load_pct": statistics.median(r["load_pct"] for r in runs),
             "non2xx": sum(r["non2xx"] for r in runs),
@@ -402,6 +422,8 @@ http {{
 ROWS = [
     ("rps", f"requests/s, median of {RUNS} (higher better)", "{:,.0f}", True),
     ("cpu_us", "proxy CPU µs per request (lower better)", "{:.2f}", True),
+    ("gbps", "body Gbit/s through the proxy, median run (bulk bodies)", "{:.2f}", True),
+    ("cpu_s_per_gb", "proxy CPU s per GB of body (bulk bodies; lower better)", "{:.3f}", True),
     ("p50_ms", "p50 latency, ms, median run (lower better)", "{:.3f}", True),
     ("p99_ms", "p99 latency, ms, median run (lower better)", "{:.3f}", True),
     ("non2xx", "non-2xx/3xx responses, all runs", "{:,.0f}", False),
@@ -420,6 +442,8 @@ def table(proxies, results):
     head = ["metric"] + [p.label for p in proxies] + [f"{p.label} ÷ HAProxy" for p in ratio_cols]
     rows = [head, ["---"] + ["---:"] * (len(head) - 1)]
     for key, label, fmt, with_ratio in ROWS:
+        if key in ("gbps", "cpu_s_per_gb") and not BULK:
+            continue
         row = [label]
         for p in proxies:
             v = results[p.key].get(key)
@@ -481,6 +505,8 @@ def main():
             proxies.append(b)
     if "haproxy" in wanted:
         proxies.append(HAProxy())
+    if "haproxy-splice" in wanted:
+        proxies.append(HAProxy(splice=True))
     if "nginx" in wanted:
         proxies.append(Nginx())
 
@@ -512,8 +538,9 @@ def main():
     section = (
         f"\n## HTTP/1.1 keep-alive proxy, {stamp}{' (BENCH_QUICK smoke run)' if QUICK else ''}\n\n"
         f"- `python3 bench/http_bench.py`: wrk -t1 -c{CONNECTIONS} -d{RUN_SECONDS}s --latency, "
-        f"{RUNS} runs after a {WARMUP_SECONDS} s warm-up, GET / → 200 with a {BODY_BYTES}-byte "
-        f"body from two `{BACKEND_KIND}` ports; keep-alive to the backends (Ballast's pool, HAProxy "
+        f"{RUNS} runs after a {WARMUP_SECONDS} s warm-up, "
+        f"{f'POST / with a {UPLOAD_BYTES:,}-byte body' if UPLOAD_BYTES else 'GET /'} → 200 with a "
+        f"{BODY_BYTES:,}-byte body from two `{BACKEND_KIND}` ports; keep-alive to the backends (Ballast's pool, HAProxy "
         f"`http-reuse always`, NGINX `keepalive {CONNECTIONS}`); no access logging anywhere\n"
         f"- kernel `{os.uname().release}`, CPU {l4.cpu_model()}, {os.cpu_count()} CPUs\n"
         f"- Ballast io: {', '.join(ios)} (`{shown_bin}`); {'; '.join(versions)}\n"

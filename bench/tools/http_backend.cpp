@@ -10,8 +10,8 @@
 // Content-Length (HEAD: the head only), and `Cache-Control: VALUE` when asked (the cache bench).
 // Connections stay open unless the request says otherwise
 // (`Connection: close`, or HTTP/1.0 without `Connection: keep-alive`). Request bodies with
-// Content-Length are read and discarded; chunked request bodies get 501 and a close (the bench
-// never sends one). Pipelined requests are answered in order.
+// Content-Length are read and discarded, and answered once read whole; chunked request bodies get
+// 501 and a close (the bench never sends one). Pipelined requests are answered in order.
 //
 // Prints "ready PORT..." once listening (port 0 binds an ephemeral port). On SIGUSR1 it prints
 // `stats {"accepted":[A1,A2...],"requests":[R1,R2...]}`, per port and since start, so the harness
@@ -106,24 +106,25 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-struct Conn {
-  int fd = -1;
-  size_t port = 0;  // index into the listeners
-  std::string in;
-  size_t in_off = 0;
-  uint64_t body_left = 0;  // request body bytes still to discard
-  std::string out;
-  size_t out_off = 0;
-  bool close_after = false;  // close once out is flushed; further input is ignored
-  bool writing = false;      // waiting for EPOLLOUT (reading paused)
-};
-
 struct Head {
   bool ok = false;
   bool head_method = false;
   bool keep_alive = true;
   bool chunked = false;
   uint64_t content_length = 0;
+};
+
+struct Conn {
+  int fd = -1;
+  size_t port = 0;  // index into the listeners
+  std::string in;
+  size_t in_off = 0;
+  uint64_t body_left = 0;  // request body bytes still to discard
+  Head owed;               // the request whose body is being read: answered once it is in
+  std::string out;
+  size_t out_off = 0;
+  bool close_after = false;  // close once out is flushed; further input is ignored
+  bool writing = false;      // waiting for EPOLLOUT (reading paused)
 };
 
 Head parseHead(std::string_view head) {
@@ -328,6 +329,7 @@ class Server {
         if (c.body_left > 0) {
           break;
         }
+        answer(c, c.owed);  // as a server that reads the whole request before it answers
         continue;
       }
       const std::string_view rest = std::string_view(c.in).substr(c.in_off);
@@ -349,17 +351,12 @@ class Server {
         break;
       }
       ++requests_[c.port];
-      c.out += g_body.empty() ? kHead200 : std::string_view(g_head);
-      c.out += g_cache_control;
-      if (!h.keep_alive) {
-        c.out += "Connection: close\r\n";
-        c.close_after = true;
-      }
-      c.out += "\r\n";
-      if (!h.head_method) {
-        c.out += g_body.empty() ? kBody : std::string_view(g_body);
-      }
       c.body_left = h.content_length;
+      if (c.body_left > 0) {
+        c.owed = h;
+      } else {
+        answer(c, h);
+      }
     }
     if (c.in_off == c.in.size()) {
       c.in.clear();
@@ -367,6 +364,19 @@ class Server {
     } else if (c.in_off >= kCompactAfter) {
       c.in.erase(0, c.in_off);
       c.in_off = 0;
+    }
+  }
+
+  static void answer(Conn& c, const Head& h) {
+    c.out += g_body.empty() ? kHead200 : std::string_view(g_head);
+    c.out += g_cache_control;
+    if (!h.keep_alive) {
+      c.out += "Connection: close\r\n";
+      c.close_after = true;
+    }
+    c.out += "\r\n";
+    if (!h.head_method) {
+      c.out += g_body.empty() ? kBody : std::string_view(g_body);
     }
   }
 
