@@ -173,6 +173,9 @@ class EventLoop {
   // never touch a chunk. Only where canSplice() says so.
   virtual bool canSplice() const { return false; }
   // From now on reads of `s` splice into `pipe_w` and report through onSpliced, not onRecv.
+  // On io_uring the multishot recv is cancelled first, and bytes it takes before the cancel
+  // lands (even ones that arrive after this call) still come as onRecv, before any onSpliced:
+  // the owner must take chunks until then, in order.
   virtual void spliceRecv(Stream& /*s*/, int /*pipe_w*/) {}
   // Undoes spliceRecv: reads of `s` go to chunks (onRecv) again. Called with the pipe empty,
   // just before the owner closes it; the loop forgets its fd at once.

@@ -599,6 +599,52 @@ TEST_P(ChunkExhaustionTest, AZeroSpliceLimitPausesReading) {
   }
 }
 
+// Splice mode asked for right after startRecv, before the loop ran once. On io_uring the
+// multishot recv and its cancel go to the kernel together, and the recv may take bytes already
+// waiting before the cancel lands: those come as chunks, first, as the contract allows; what
+// comes after goes into the pipe.
+TEST_P(ChunkExhaustionTest, SpliceRightAfterStartRecvStillSplices) {
+  constexpr uint32_t kChunks = 8;
+  std::string why;
+  auto loop = EventLoop::create(GetParam(), &why, kChunks);
+  if (!loop) {
+    GTEST_SKIP() << why;
+  }
+  int reader_fds[2];
+  int pipe_fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, reader_fds), 0);
+  ASSERT_EQ(pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC), 0);
+  PipeReader reader;
+  reader.loop = loop.get();
+  loop->attach(reader.stream, reader_fds[0], &reader);
+  loop->startRecv(reader.stream);
+  loop->spliceRecv(reader.stream, pipe_fds[1]);
+  (void)!::write(reader_fds[1], "abc", 3);
+  const uint64_t deadline = monotonicMs() + kDeadlineMs;
+  while (reader.spliced + reader.received.size() < 3 && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  for (int i = 0; i < 3; ++i) {
+    loop->runOnce(kTurnMs);  // io_uring: the cancelled recv's last completion arms the poll
+  }
+  (void)!::write(reader_fds[1], "defg", 4);
+  while (reader.spliced + reader.received.size() < 7 && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  ASSERT_EQ(reader.spliced + reader.received.size(), 7U);
+  std::string piped(reader.spliced, '\0');
+  ASSERT_EQ(::read(pipe_fds[0], piped.data(), piped.size()), static_cast<ssize_t>(reader.spliced));
+  EXPECT_EQ(reader.received + piped, "abcdefg");  // chunks first, then the pipe
+  EXPECT_GE(reader.spliced, 4U);                  // from the switch on, nothing is copied
+  loop->close(reader.stream);
+  while (!reader.released && monotonicMs() < deadline) {
+    loop->runOnce(kTurnMs);
+  }
+  for (int fd : {reader_fds[1], pipe_fds[0], pipe_fds[1]}) {
+    ::close(fd);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ChunkExhaustionTest,
                          ::testing::Values(IoKind::kIoUring, IoKind::kEpoll), ioKindTestName);
 
