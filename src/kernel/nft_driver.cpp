@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <numeric>
 #include <optional>
@@ -29,7 +30,13 @@ std::string mapName(const std::string& service) { return std::string(kMapPrefix)
 
 const char* ipWord(bool v6) { return v6 ? "ip6" : "ip"; }
 const char* dispatchMap(bool v6) { return v6 ? "services6" : "services4"; }
-const char* snatSet(bool v6) { return v6 ? "snat6" : "snat4"; }
+// Masquerade is decided per (VIP, backend, protocol, backend port): keyed by the backend alone, a
+// service without snat that shares a backend with one that has it would lose its clients'
+// addresses too. (The VIP port cannot be in the key: nft 1.0.6 cannot concatenate
+// `ct original proto-dst`.)
+const char* snatSet(bool v6) { return v6 ? "snat_vip6" : "snat_vip4"; }
+// The sets of layouts before the VIP was in the key; a scaffold repair deletes them.
+constexpr std::array<const char*, 2> kLegacySnatSets = {"snat4", "snat6"};
 
 std::string addrText(const net::SocketAddress& a) { return a.hostString(); }
 
@@ -92,19 +99,19 @@ std::string dispatchKey(const ServiceState& s, uint16_t port) {
          std::to_string(port);
 }
 
-// The (address, port) pairs the snat set holds for a service: after DNAT, postrouting sees the
-// backend's address and the port the packet now goes to.
+// The elements the snat set holds for a service: after DNAT, postrouting sees the backend's
+// address and the port the packet now goes to, and conntrack still knows the VIP it was sent to.
 std::vector<std::string> snatKeys(const ServiceState& s) {
   std::vector<std::string> keys;
+  const std::string vip = addrText(s.vip) + " . ";
+  const std::string proto = " . " + std::string(protocolName(s.protocol)) + " . ";
   for (const auto& b : s.backends) {
     if (b.address.port() != 0) {
-      keys.push_back(addrText(b.address) + " . " + std::string(protocolName(s.protocol)) + " . " +
-                     std::to_string(b.address.port()));
+      keys.push_back(vip + addrText(b.address) + proto + std::to_string(b.address.port()));
       continue;
     }
     for (const uint16_t p : s.ports) {
-      keys.push_back(addrText(b.address) + " . " + std::string(protocolName(s.protocol)) + " . " +
-                     std::to_string(p));
+      keys.push_back(vip + addrText(b.address) + proto + std::to_string(p));
     }
   }
   return keys;
@@ -447,12 +454,18 @@ core::Result<KernelState> NftDriver::parse(const std::string& text, std::string*
     seen_ = std::move(seen);
     return state;
   }
+  for (const char* legacy : kLegacySnatSets) {
+    if (t.sets.contains(legacy)) {
+      seen.legacy_sets.insert(legacy);
+    }
+  }
   state.scaffold_intact =
-      t.maps.contains("services4") && t.maps.contains("services6") && t.sets.contains("snat4") &&
-      t.sets.contains("snat6") &&
+      t.maps.contains("services4") && t.maps.contains("services6") &&
+      t.sets.contains(snatSet(false)) && t.sets.contains(snatSet(true)) &&
+      seen.legacy_sets.empty() &&
       baseChainOk(t, "prerouting", "prerouting", {"\"@services4\"", "\"@services6\""}) &&
       baseChainOk(t, "output", "output", {"\"@services4\"", "\"@services6\""}) &&
-      baseChainOk(t, "postrouting", "postrouting", {"\"@snat4\"", "\"@snat6\""});
+      baseChainOk(t, "postrouting", "postrouting", {"\"@snat_vip4\"", "\"@snat_vip6\""});
 
   // Dispatch elements: VIP . protocol . port → jump svc_NAME.
   struct Entry {
@@ -493,21 +506,24 @@ core::Result<KernelState> NftDriver::parse(const std::string& text, std::string*
     }
   }
   std::set<std::string> snat_elems;
-  for (const char* set_name : {"snat4", "snat6"}) {
+  for (const bool v6 : {false, true}) {
+    const char* set_name = snatSet(v6);
     const auto s = t.sets.find(set_name);
     const json* elems = s != t.sets.end() ? member(s->second, "elem") : nullptr;
     if (elems == nullptr || !elems->is_array()) {
       continue;
     }
     for (const auto& e : *elems) {
+      // VIP . backend . protocol . port
       const json* concat = member(e, "concat");
-      if (concat == nullptr || !concat->is_array() || concat->size() != 3 ||
-          !protocolOf((*concat)[1]) || !portOf((*concat)[2])) {
+      if (concat == nullptr || !concat->is_array() || concat->size() != 4 ||
+          !protocolOf((*concat)[2]) || !portOf((*concat)[3])) {
         continue;
       }
       snat_elems.insert(std::string(set_name) + " { " + str(&(*concat)[0]) + " . " +
-                        std::string(protocolName(*protocolOf((*concat)[1]))) + " . " +
-                        std::to_string(*portOf((*concat)[2])) + " }");
+                        str(&(*concat)[1]) + " . " +
+                        std::string(protocolName(*protocolOf((*concat)[2]))) + " . " +
+                        std::to_string(*portOf((*concat)[3])) + " }");
     }
   }
 
@@ -764,8 +780,10 @@ std::string NftDriver::commands(const Diff& diff) const {
     out += "add table inet " + table_ + "\n";
     out += "add map " + t + "services4 { type ipv4_addr . inet_proto . inet_service : verdict; }\n";
     out += "add map " + t + "services6 { type ipv6_addr . inet_proto . inet_service : verdict; }\n";
-    out += "add set " + t + "snat4 { type ipv4_addr . inet_proto . inet_service; }\n";
-    out += "add set " + t + "snat6 { type ipv6_addr . inet_proto . inet_service; }\n";
+    out += "add set " + t + snatSet(false) +
+           " { type ipv4_addr . ipv4_addr . inet_proto . inet_service; }\n";
+    out += "add set " + t + snatSet(true) +
+           " { type ipv6_addr . ipv6_addr . inet_proto . inet_service; }\n";
     struct Base {
       const char* chain;
       const char* spec;
@@ -783,9 +801,15 @@ std::string NftDriver::commands(const Diff& diff) const {
            "postrouting { type nat hook postrouting priority srcnat; policy accept; }\n";
     out += "flush chain " + t + "postrouting\n";
     out += "add rule " + t +
-           "postrouting ct status dnat ip daddr . meta l4proto . th dport @snat4 masquerade\n";
+           "postrouting ct status dnat ct original ip daddr . ip daddr . meta l4proto . th dport "
+           "@snat_vip4 masquerade\n";
     out += "add rule " + t +
-           "postrouting ct status dnat ip6 daddr . meta l4proto . th dport @snat6 masquerade\n";
+           "postrouting ct status dnat ct original ip6 daddr . ip6 daddr . meta l4proto . th "
+           "dport @snat_vip6 masquerade\n";
+    // An older layout's sets, keyed by backend alone: unreferenced once postrouting is rewritten.
+    for (const auto& legacy : seen_.legacy_sets) {
+      out += "delete set " + t + legacy + "\n";
+    }
   }
   // snat elements are one per (backend, protocol, port), so another service may need the one a
   // service gives up (a service renamed, two services on one backend): those are never deleted,
@@ -894,6 +918,7 @@ bool NftDriver::recordApplied(const Diff& diff) {
   // Known now: record in place (the state holds 10,000 backends at the benched size).
   if (diff.repair_scaffold || (!seen_.table && !diff.changes.empty())) {
     seen_.table = true;
+    seen_.legacy_sets.clear();
     for (const char* chain : {"prerouting", "output", "postrouting"}) {
       seen_.chains.insert(chain);
     }

@@ -90,8 +90,8 @@ TEST(NftDriverTest, CommandsForAnEmptyKernelBuildEverythingInOneBatch) {
                        ". 5353 : jump svc_dns }"),
             std::string::npos)
       << batch;
-  EXPECT_NE(batch.find("add element inet ballast_test snat4 { 198.18.2.1 . tcp . 80, "
-                       "198.18.2.2 . tcp . 80 }"),
+  EXPECT_NE(batch.find("add element inet ballast_test snat_vip4 { 198.18.0.10 . 198.18.2.1 . "
+                       "tcp . 80, 198.18.0.10 . 198.18.2.2 . tcp . 80 }"),
             std::string::npos)
       << batch;
 }
@@ -269,9 +269,10 @@ TEST(NftDriverTest, RecordedApplyMatchesAFreshFullRead) {
     r = r != 0 ? r : pass(want, true);
     std::erase_if(want.services, [](const ServiceState& s) { return s.name == "dns"; });
     r = r != 0 ? r : pass(want, true);  // a service removed
-    ServiceState shared = svc("rr");    // a second snat service on rr's backends
+    // A second snat service on rr's VIP and backends (another VIP port): the same elements.
+    ServiceState shared = svc("rr");
     shared.name = "shared";
-    shared.vip = addr("198.18.0.12");
+    shared.ports = {8081};
     shared.snat = true;
     svc("rr").snat = true;
     want.services.push_back(shared);
@@ -279,9 +280,9 @@ TEST(NftDriverTest, RecordedApplyMatchesAFreshFullRead) {
     r = r != 0 ? r : pass(want, false);  // a shared snat element: listed, not recorded
     std::erase_if(want.services, [](const ServiceState& s) { return s.name == "shared"; });
     r = r != 0 ? r : pass(want, false);  // its elements stay: rr still needs them
-    ServiceState renamed = svc("rr");    // rr renamed (new VIP): the same snat elements
+    ServiceState renamed = svc("rr");    // rr renamed (another port): the same snat elements
     renamed.name = "rr2";
-    renamed.vip = addr("198.18.0.13");
+    renamed.ports = {8082};
     std::erase_if(want.services, [](const ServiceState& s) { return s.name == "rr"; });
     want.services.push_back(renamed);
     want.canonicalize();
