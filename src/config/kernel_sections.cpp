@@ -274,6 +274,49 @@ void checkDirectPorts(FileReader& file, const Field* backends, const VirtualServ
   }
 }
 
+// The backend (address, port) pairs a service sends to: a backend without a port gets each of
+// the service's ports.
+std::set<std::pair<std::string, uint16_t>> backendPorts(const VirtualService& vs) {
+  std::set<std::pair<std::string, uint16_t>> out;
+  for (const auto& b : vs.backends) {
+    if (b.address.port() != 0) {
+      out.emplace(b.address.hostString(), b.address.port());
+      continue;
+    }
+    for (const uint16_t p : vs.ports) {
+      out.emplace(b.address.hostString(), p);
+    }
+  }
+  return out;
+}
+
+// nftables masquerades by VIP . backend . protocol . port (it cannot key on the VIP's port), so
+// two services on one VIP that reach one backend port must agree on snat: otherwise the one
+// without it would be masqueraded too.
+void checkSnatAgreement(FileReader& file, const YAML::Mark& mark, const VirtualService& vs,
+                        const std::vector<VirtualService>& earlier) {
+  if (vs.vip.family() == 0) {
+    return;
+  }
+  const auto mine = backendPorts(vs);
+  for (const auto& other : earlier) {
+    if (other.vip.hostString() != vs.vip.hostString() || other.protocol != vs.protocol ||
+        other.snat == vs.snat) {
+      continue;
+    }
+    for (const auto& bp : backendPorts(other)) {
+      if (mine.contains(bp)) {
+        file.error(mark, "snat: virtual service \"" + vs.name + "\" and \"" + other.name + "\" (" +
+                             other.source + ") share VIP " + vs.vip.hostString() + " and backend " +
+                             bp.first + ":" + std::to_string(bp.second) +
+                             " but not snat; masquerade is chosen per VIP and backend, so they "
+                             "must agree");
+        return;
+      }
+    }
+  }
+}
+
 std::string keyText(const VirtualService& vs, uint16_t port) {
   net::SocketAddress a = vs.vip;
   a.setPort(port);
@@ -367,6 +410,11 @@ void readService(FileReader& file, const Field& item, Config& config) {
       }
     }
   }
+  checkSnatAgreement(file,
+                     marks.snat != nullptr
+                         ? marks.snat->key_mark
+                         : (vip_field != nullptr ? vip_field->valueMark() : map.mark()),
+                     vs, config.virtual_services);
   config.virtual_services.push_back(std::move(vs));
 }
 

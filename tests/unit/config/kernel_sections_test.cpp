@@ -141,6 +141,21 @@ virtual_services:
                   "k.yaml:3:42: snat: only for driver nftables");
 }
 
+// nftables masquerades by VIP and backend: two services on one VIP that reach one backend port
+// must agree on snat; other VIPs, other backend ports and the other protocol may differ.
+TEST(KernelSectionsTest, ServicesSharingAVipAndBackendPortAgreeOnSnat) {
+  expectOnlyError(R"(virtual_services:
+  - {name: a, vip: 198.18.0.1, port: 80, snat: true, backends: [{address: 198.18.2.1, port: 8080}]}
+  - {name: b, vip: 198.18.0.2, port: 80, backends: [{address: 198.18.2.1, port: 8080}]}
+  - {name: c, vip: 198.18.0.1, port: 81, backends: [{address: 198.18.2.1, port: 8081}]}
+  - {name: d, vip: 198.18.0.1, port: 80, protocol: udp, backends: [{address: 198.18.2.1, port: 8080}]}
+  - {name: e, vip: 198.18.0.1, ports: [8080, 82], snat: false, backends: [{address: 198.18.2.1}]}
+)",
+                  "k.yaml:6:51: snat: virtual service \"e\" and \"a\" (k.yaml:2) share VIP "
+                  "198.18.0.1 and backend 198.18.2.1:8080 but not snat; masquerade is chosen per "
+                  "VIP and backend, so they must agree");
+}
+
 TEST(KernelSectionsTest, DuplicateNameAndVipPort) {
   const LoadResult r = load(R"(virtual_services:
   - {name: a, vip: 198.18.0.1, port: 80, backends: [{address: 198.18.2.1}]}
