@@ -177,8 +177,9 @@ class EventLoop {
   // lands (even ones that arrive after this call) still come as onRecv, before any onSpliced:
   // the owner must take chunks until then, in order.
   virtual void spliceRecv(Stream& /*s*/, int /*pipe_w*/) {}
-  // Undoes spliceRecv: reads of `s` go to chunks (onRecv) again. Called with the pipe empty,
-  // just before the owner closes it; the loop forgets its fd at once.
+  // Undoes spliceRecv: reads of `s` go to chunks (onRecv) again. The loop forgets the pipe's
+  // fd at once, whatever it still holds; the owner may close the pipe once no sendFromPipe of
+  // it is in flight.
   virtual void endSpliceRecv(Stream& /*s*/) {}
   // Like send(), but writes up to `len` bytes waiting in the pipe `pipe_r`; ends in onSent.
   virtual void sendFromPipe(Stream& /*s*/, int /*pipe_r*/, uint32_t /*len*/) {}

@@ -51,9 +51,9 @@ bool H1Upstream::begin(Exchange& ex, std::string_view method, std::string_view h
   ex_ = &ex;
   chunked_ = chunked;
   tunnel_ = false;
-  body_pipe_r_ = -1;
-  pipe_bytes_ = 0;
-  pipe_sending_ = false;
+  upload_pipe_r_ = -1;
+  upload_pipe_bytes_ = 0;
+  upload_pipe_sending_ = false;
   shut_after_flush_ = false;
   request_ended_ = false;
   parser_.reset();
@@ -195,18 +195,18 @@ bool H1Upstream::sendEnd() {
 bool H1Upstream::sendRaw(const void* data, size_t len) { return append(data, len); }
 
 bool H1Upstream::canTakeBodyPipe() const {
-  return ex_ != nullptr && !chunked_ && !keeping_ && !tunnel_ && body_pipe_r_ < 0 &&
+  return ex_ != nullptr && !chunked_ && !keeping_ && !tunnel_ && upload_pipe_r_ < 0 &&
          upstreamTls() == nullptr && loop_.canSplice();
 }
 
 void H1Upstream::bodyFromPipe(int pipe_r) {
-  body_pipe_r_ = pipe_r;
-  pipe_bytes_ = 0;
+  upload_pipe_r_ = pipe_r;
+  upload_pipe_bytes_ = 0;
 }
 
 void H1Upstream::bodyPiped(uint32_t len) {
   ex_->bytes_in += len;
-  pipe_bytes_ += len;
+  upload_pipe_bytes_ += len;
   flush();
 }
 
@@ -215,10 +215,10 @@ void H1Upstream::flush() {
     return;
   }
   if (out_.empty()) {
-    if (pipe_bytes_ > 0) {
+    if (upload_pipe_bytes_ > 0) {
       // What was queued (the head, body bytes read with it) went first.
-      pipe_sending_ = true;
-      conn_->sendFromPipe(body_pipe_r_, pipe_bytes_);
+      upload_pipe_sending_ = true;
+      conn_->sendFromPipe(upload_pipe_r_, upload_pipe_bytes_);
     }
     return;
   }
@@ -395,13 +395,13 @@ uint64_t H1Upstream::responseWaitMs(uint64_t response_header_ms) const {
 }
 
 void H1Upstream::onUpstreamSent(int64_t result) {
-  const bool from_pipe = std::exchange(pipe_sending_, false);
+  const bool from_pipe = std::exchange(upload_pipe_sending_, false);
   if (result < 0 || (from_pipe && result == 0)) {
     fail(result < 0 ? static_cast<int>(-result) : EPIPE, "send");
     return;
   }
   if (from_pipe) {
-    pipe_bytes_ -= static_cast<uint32_t>(result);
+    upload_pipe_bytes_ -= static_cast<uint32_t>(result);
   } else {
     out_.consume(loop_.chunks(), static_cast<uint32_t>(result),
                  [this](core::ChunkId id) { loop_.releaseChunk(id); });
@@ -606,17 +606,20 @@ void H1Upstream::release(bool reusable) {
     ex_->backend->active.fetch_sub(1, std::memory_order_relaxed);
   }
   endSplice();  // the sink's pipe may go once this returns: the socket must not point at it
-  if (pipe_sending_ || pipe_bytes_ > 0) {
-    reusable = false;  // part of the request body never reached the backend
+  if (upload_pipe_sending_ || upload_pipe_bytes_ > 0 || !out_.empty()) {
+    // Part of the request never reached the backend (it answered early): the next request on
+    // this connection would be read as the rest of this one's body. (out_ also holds what a
+    // send in flight still reads, which must not be freed under it.)
+    reusable = false;
   }
   UpstreamConn* c = std::exchange(conn_, nullptr);
   const bool was_connected = std::exchange(connected_, false);
   if (was_connected) {
     // Sent or not, the request body's pipe is the sink's to close now; a connection that never
     // connected keeps its piped bytes for the next backend (nothing of them went out).
-    body_pipe_r_ = -1;
-    pipe_bytes_ = 0;
-    pipe_sending_ = false;
+    upload_pipe_r_ = -1;
+    upload_pipe_bytes_ = 0;
+    upload_pipe_sending_ = false;
   }
   reading_ = false;
   if (reusable) {

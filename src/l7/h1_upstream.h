@@ -176,10 +176,10 @@ class H1Upstream final : public UpstreamUser {
   bool chunked_ = false;
   bool tunnel_ = false;
   bool shut_after_flush_ = false;
-  bool splicing_ = false;      // the response body goes from the socket into the sink's pipe
-  bool pipe_sending_ = false;  // the send in flight is from the request body's pipe
-  int body_pipe_r_ = -1;       // the request body's pipe (bodyFromPipe), -1 when none
-  uint32_t pipe_bytes_ = 0;    // request body bytes in it, not yet sent
+  bool splicing_ = false;             // the response body goes from the socket into the sink's pipe
+  bool upload_pipe_sending_ = false;  // the send in flight is from the request body's pipe
+  int upload_pipe_r_ = -1;            // the request body's pipe (bodyFromPipe), -1 when none
+  uint32_t upload_pipe_bytes_ = 0;    // request body bytes in it, not yet sent
 };
 
 }  // namespace ballast::l7

@@ -101,7 +101,7 @@ void HttpSession::H1Exchange::reset() {
   resetCore();
   request_chunked = request_done = response_started = response_chunked = false;
   client_keep_alive = true;
-  upgrade_requested = bodiless = false;
+  upgrade_requested = bodiless = upload_pipe_tried = false;
   client_minor = 1;
 }
 
@@ -529,12 +529,18 @@ bool HttpSession::onRequestHead() {
 // the switch still come (onRecv) before any spliced byte, and are parsed as usual; the splice
 // limit is what the parser has left, so a pipelined request behind the body stays in the socket.
 void HttpSession::maybeSpliceUpload() {
-  if (upload_splicing_ || state_ != State::kExchange || !ex_ || ex_->request_done || tls_ ||
-      client_eof_ || !client_in_.empty() || request_parser_.bodyLengthLeft() == 0 ||
+  // Not for an Upgrade or CONNECT: after a 101 the client's bytes are the tunnel's, and they
+  // must not wait behind a pipe the tunnel knows nothing of.
+  if (upload_splicing_ || state_ != State::kExchange || !ex_ || ex_->request_done ||
+      ex_->upgrade_requested || ex_->upload_pipe_tried || tls_ || client_eof_ ||
+      !client_in_.empty() || request_parser_.bodyLengthLeft() == 0 ||
       request_parser_.head().content_length < H1Upstream::kBodySpliceMinBytes ||
       !loop().canSplice() || !l4::SplicePipe::enabled() || !up_.canTakeBodyPipe()) {
     return;
   }
+  // One try per exchange: when pipes are short, asking again for each chunk of the body would
+  // cost a pipe2, two fcntl and two close every time.
+  ex_->upload_pipe_tried = true;
   if (!upload_pipe_) {
     upload_pipe_ = makePipe();
     if (!upload_pipe_) {
@@ -652,10 +658,10 @@ void HttpSession::flushClient() {
     return;
   }
   if (out.empty()) {
-    if (body_pipe_ && body_pipe_->bytes > 0) {
+    if (response_pipe_ && response_pipe_->bytes > 0) {
       // What was queued went first (the head, body bytes read before the switch).
-      pipe_sending_ = true;
-      loop().sendFromPipe(client_, body_pipe_->readEnd(), body_pipe_->bytes);
+      response_pipe_sending_ = true;
+      loop().sendFromPipe(client_, response_pipe_->readEnd(), response_pipe_->bytes);
       return;
     }
     if (state_ == State::kClosing && !shut_wr_) {
@@ -687,7 +693,7 @@ void HttpSession::onSent(core::Stream& /*s*/, int64_t result) {
     return;
   }
   last_activity_ms_ = loop().nowMs();
-  if (pipe_sending_) {
+  if (response_pipe_sending_) {
     onPipeSent(static_cast<uint64_t>(result));
     return;
   }
@@ -704,18 +710,18 @@ void HttpSession::onSent(core::Stream& /*s*/, int64_t result) {
 }
 
 void HttpSession::onPipeSent(uint64_t sent) {
-  pipe_sending_ = false;
+  response_pipe_sending_ = false;
   if (sent == 0) {
     // The pipe held bytes, so the socket took none without saying why: do not spin on it.
     up_.release(false);
     closeClient(true);
     return;
   }
-  body_pipe_->bytes -= static_cast<uint32_t>(sent);
+  response_pipe_->bytes -= static_cast<uint32_t>(sent);
   up_.pipeHasRoom();
-  if (finish_after_pipe_ && body_pipe_->bytes == 0) {
+  if (finish_after_pipe_ && response_pipe_->bytes == 0) {
     finish_after_pipe_ = false;
-    body_pipe_.reset();
+    response_pipe_.reset();
     finishExchange();
     return;
   }

@@ -111,6 +111,7 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink, publi
     bool client_keep_alive = true;
     bool upgrade_requested = false;  // Upgrade or CONNECT: the parser waits for 101 or resume()
     bool bodiless = false;           // the request has no body (and is no upgrade)
+    bool upload_pipe_tried = false;  // maybeSpliceUpload asked for a pipe: once per exchange
     uint8_t client_minor = 1;
     void reset();
   };
@@ -127,7 +128,7 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink, publi
   // An answer of our own with a text body (ACME http-01), then close.
   void respondLocal(uint16_t status, std::string_view body);
   void flushClient();
-  // A send from body_pipe_ finished: `sent` bytes reached the client's socket.
+  // A send from response_pipe_ finished: `sent` bytes reached the client's socket.
   void onPipeSent(uint64_t sent);
   // With the request's buffered bytes parsed: the rest of a large body goes through
   // upload_pipe_ to the backend, where the connector allows it.
@@ -172,7 +173,7 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink, publi
   // A large Content-Length response body on its way from the backend's socket to the client's
   // (responseBodyPipe); made per such response and closed at its end. Declared before up_ so
   // that it outlives the upstream socket's splice mode.
-  std::unique_ptr<l4::SplicePipe> body_pipe_;
+  std::unique_ptr<l4::SplicePipe> response_pipe_;
   // The same for a large Content-Length request body, client socket to backend socket
   // (maybeSpliceUpload); the connector sends from it.
   std::unique_ptr<l4::SplicePipe> upload_pipe_;
@@ -181,11 +182,11 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink, publi
   bool client_eof_ = false;
   bool close_after_flush_ = false;
   bool client_released_ = true;
-  bool draining_ = false;           // graceful stop: answer what comes with Connection: close
-  bool shut_wr_ = false;            // lingering close: our FIN is out, draining the client's bytes
-  bool pipe_sending_ = false;       // the client send in flight is from body_pipe_
-  bool finish_after_pipe_ = false;  // the backend's part is done; the pipe still drains
-  bool upload_splicing_ = false;    // the client's socket splices into upload_pipe_
+  bool draining_ = false;  // graceful stop: answer what comes with Connection: close
+  bool shut_wr_ = false;   // lingering close: our FIN is out, draining the client's bytes
+  bool response_pipe_sending_ = false;  // the client send in flight is from response_pipe_
+  bool finish_after_pipe_ = false;      // the backend's part is done; the pipe still drains
+  bool upload_splicing_ = false;        // the client's socket splices into upload_pipe_
   State state_ = State::kIdle;
   core::Timer timer_;
   uint64_t last_activity_ms_ = 0;

@@ -119,13 +119,13 @@ int HttpSession::responseBodyPipe(uint64_t /*length*/) {
       !client_.open() || !loop().canSplice() || !l4::SplicePipe::enabled()) {
     return -1;
   }
-  if (!body_pipe_) {
-    body_pipe_ = makePipe();
-    if (!body_pipe_) {
+  if (!response_pipe_) {
+    response_pipe_ = makePipe();
+    if (!response_pipe_) {
       return -1;
     }
   }
-  return body_pipe_->writeEnd();
+  return response_pipe_->writeEnd();
 }
 
 std::unique_ptr<l4::SplicePipe> HttpSession::makePipe() {
@@ -146,7 +146,7 @@ std::unique_ptr<l4::SplicePipe> HttpSession::makePipe() {
 void HttpSession::onResponseSpliced(uint32_t len) {
   last_activity_ms_ = loop().nowMs();
   env_.counters->splice_bytes_total.add(len);
-  body_pipe_->bytes += len;
+  response_pipe_->bytes += len;
   flushClient();
 }
 
@@ -262,11 +262,11 @@ void HttpSession::onResponseEnd(std::span<const h1::Header> trailers, bool reusa
     return;
   }
   up_.release(reusable && ex_->request_done);
-  if (body_pipe_ && (body_pipe_->bytes > 0 || pipe_sending_)) {
+  if (response_pipe_ && (response_pipe_->bytes > 0 || response_pipe_sending_)) {
     finish_after_pipe_ = true;  // the exchange ends when the client has the body's last byte
     return;
   }
-  body_pipe_.reset();
+  response_pipe_.reset();
   finishExchange();
 }
 
@@ -325,6 +325,7 @@ void HttpSession::finishExchange() {
 }
 
 void HttpSession::onTunnel(std::span<const uint8_t> rest) {
+  endUploadSplice();  // never begun for an upgrade (maybeSpliceUpload); kept as the invariant
   accessLog();
   state_ = State::kTunnel;
   core::TimerWheel::cancel(timer_);

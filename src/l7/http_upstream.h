@@ -229,7 +229,7 @@ class HttpUpstream final : public AdmissionUser, public CacheTapOwner, public Fo
   // an HTTP/1.1 connector, not while forward_auth, the cache or admission hold it.
   bool canTakeBodyPipe() const {
     return ex_ != nullptr && !auth_pending_ && !stored_ && !tap_.waiting() && !h2_now_ &&
-           h1_.canTakeBodyPipe();
+           !admission_.waiting() && h1_.canTakeBodyPipe();
   }
   void bodyFromPipe(int pipe_r) { h1_.bodyFromPipe(pipe_r); }
   void bodyPiped(uint32_t len) { h1_.bodyPiped(len); }
