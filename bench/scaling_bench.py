@@ -9,6 +9,9 @@
 # the same at one and at two workers, well below what the machine can do, so the generator's
 # cost is the same in every cell and the proxy's CPU per request is what changes. Nothing is
 # pinned (two workers need both cores): proxy, backends, h2load and this script float.
+# SCALING_PLACEMENT pins them instead, to tell the cost of a second worker from the cost of
+# running on the other core than the load: `apart` (proxy on CPU 1, h2load and backends on
+# CPU 0) or `together` (all on CPU 0); the script itself floats in every case.
 #
 # A figure is only valid if the open loop delivered its rate: any failed request, or an achieved
 # rate more than 2% below the asked one, fails the run (exit 1) instead of recording it; so does
@@ -34,6 +37,7 @@
 #   HTTP_BACKEND_BIN  prebuilt bench/tools/http_backend (default: compiled into build/bench-tools/)
 #   H2LOAD_BIN        h2load binary (default: h2load on PATH; Debian: nghttp2-client)
 #   SCALING_RATE      total requests/s asked (default 12800: 64 connections × 200/s)
+#   SCALING_PLACEMENT free (default: nothing pinned), apart or together (see above)
 #   BENCH_QUICK=1     1 s runs instead of 5 s; figures are noisy
 #   BENCH_PROXIES     subset, comma-separated (default: ballast,haproxy)
 #   BENCH_RECORD=0    print the table only; do not append to docs/benchmarks.md
@@ -71,6 +75,9 @@ QUIET_WAIT_S = 60  # how long to wait for a quiet host before a cell or a redone
 QUIET_BUDGET_S = 150  # all waits of one bench together: past it, nothing is redone any more
 PERF_EVENTS = ("task-clock", "context-switches")
 ALL_CPUS = f"0-{(os.cpu_count() or 1) - 1}"
+# SCALING_PLACEMENT -> (proxy's cores, load's cores): the load is h2load and the backends.
+PLACEMENTS = {"free": (ALL_CPUS, ALL_CPUS), "apart": ("1", "0"), "together": ("0", "0")}
+PLACEMENT = os.environ.get("SCALING_PLACEMENT", "free")
 
 
 def log(msg):
@@ -81,15 +88,17 @@ class RunInvalid(Exception):
     """A run that errored or could not deliver the asked rate: its figure means nothing."""
 
 
-# ---- processes: the L4 bench's, unpinned -----------------------------------------------------
+# ---- processes: the L4 bench's, placed by SCALING_PLACEMENT ----------------------------------
 
 
-class UnpinnedProcs(l4.Procs):
-    """l4.Procs with every process allowed on every core. The shared helpers (start_proxy,
-    start_backends) ask for the L4 bench's cores; two workers need both, so nothing is pinned."""
+class PlacedProcs(l4.Procs):
+    """l4.Procs with the cores of SCALING_PLACEMENT. The shared helpers (start_proxy,
+    start_backends) ask for the L4 bench's proxy and load cores; by default every process may
+    run on every core, since two workers need both."""
 
     def start(self, argv, cpu, **kwargs):
-        return super().start(argv, ALL_CPUS, **kwargs)
+        proxy_cpus, load_cpus = PLACEMENTS[PLACEMENT]
+        return super().start(argv, proxy_cpus if cpu == l4.PROXY_CPU else load_cpus, **kwargs)
 
 
 # ---- proxies: http_bench's configs with N workers --------------------------------------------
@@ -231,13 +240,14 @@ class ScalingBench(hb.HttpBench):
 
     def __init__(self, backend_bin, h2load, tmp, perf_ok):
         super().__init__(backend_bin, None, tmp)
-        self.procs = UnpinnedProcs()
+        self.procs = PlacedProcs()
         self.h2load_bin = h2load
         self.perf_ok = perf_ok
 
     def h2load(self, port, seconds, log_file=None):
         per_client = RATE // CONNECTIONS
-        argv = [self.h2load_bin, "--h1", "-t1", f"-c{CONNECTIONS}", f"--rps={per_client}",
+        argv = ["taskset", "-c", PLACEMENTS[PLACEMENT][1], self.h2load_bin, "--h1", "-t1",
+                f"-c{CONNECTIONS}", f"--rps={per_client}",
                 f"-D{seconds}", *([f"--log-file={log_file}"] if log_file else []),
                 f"http://127.0.0.1:{port}/"]
         out = subprocess.run(argv, capture_output=True, text=True,
@@ -449,11 +459,17 @@ def table(cells):
     return "\n".join("| " + " | ".join(r) + " |" for r in rows)
 
 
+PLACEMENT_TEXT = {"free": "nothing pinned",
+                  "apart": "proxy pinned to CPU 1, h2load and backends to CPU 0",
+                  "together": "proxy, h2load and backends all pinned to CPU 0"}
+
+
 def section(cells, notes, ios, host, perf_note, hw_note, h2load):
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     versions = [l4.version_of(["haproxy", "-v"]), l4.version_of([h2load, "--version"])]
     return (
-        f"\n## Scaling, workers 1 → 2, open loop, {stamp}"
+        f"\n## Scaling, workers 1 → 2, open loop"
+        f"{'' if PLACEMENT == 'free' else f' ({PLACEMENT_TEXT[PLACEMENT]})'}, {stamp}"
         f"{' (BENCH_QUICK smoke run)' if QUICK else ''}\n\n"
         f"- `python3 bench/scaling_bench.py`: h2load --h1 -t1 -c{CONNECTIONS} "
         f"--rps={RATE // CONNECTIONS} (open loop, {RATE:,} req/s in all) -D{RUN_SECONDS}, "
@@ -461,9 +477,9 @@ def section(cells, notes, ios, host, perf_note, hw_note, h2load):
         f"proxy running side by side and measured in turns (1, 2, 2, 1, 1, 2); a run during "
         f"which other processes took >{l4.HOST_BUSY_WARN_PCT}% of a core is redone after "
         f"waiting for a quiet host; GET / → 200 with a 64-byte "
-        f"body from two `http_backend` ports; nothing pinned; proxy CPU = utime+stime of the "
-        f"whole process (/proc) ÷ requests h2load completed, median and range of the runs; "
-        f"latency from h2load's --log-file\n"
+        f"body from two `http_backend` ports; {PLACEMENT_TEXT[PLACEMENT]}; proxy CPU = "
+        f"utime+stime of the whole process (/proc) ÷ requests h2load completed, median and "
+        f"range of the runs; latency from h2load's --log-file\n"
         f"- kernel `{os.uname().release}`, CPU {l4.cpu_model()}, {os.cpu_count()} CPUs; host "
         f"busy before: {' '.join(f'CPU{i} {b:.0f}%' for i, b in enumerate(host))}\n"
         f"- Ballast io: {', '.join(ios)}; {'; '.join(versions)}\n"
@@ -490,6 +506,8 @@ def make_families(ios):
 def main():
     if (os.cpu_count() or 1) < 2:
         sys.exit("scaling_bench: needs 2 CPUs")
+    if PLACEMENT not in PLACEMENTS:
+        sys.exit(f"scaling_bench: SCALING_PLACEMENT must be one of {', '.join(PLACEMENTS)}")
     h2load = os.environ.get("H2LOAD_BIN") or shutil.which("h2load")
     if not h2load:
         sys.exit("scaling_bench: h2load not found (apt-get install nghttp2-client)")
