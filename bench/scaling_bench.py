@@ -541,7 +541,8 @@ def main():
                     f"count, in turns")
                 try:
                     runs = bench.family(family)
-                except (l4.PhaseFailed, subprocess.TimeoutExpired, OSError, RuntimeError) as e:
+                except (l4.PhaseFailed, subprocess.TimeoutExpired, OSError, RuntimeError,
+                        ValueError) as e:
                     failed.append(f"{family[0].family}: {e}")
                     log(f"{family[0].family}: failed: {e}")
                     continue
