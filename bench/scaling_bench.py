@@ -523,8 +523,8 @@ def main():
     host = l4.host_busy()
     notes = []
     if max(host) > l4.HOST_BUSY_WARN_PCT:
-        notes.append(f"host was busy before the run ({', '.join(f'{b:.0f}%' for b in host)}): "
-                     f"figures are skewed")
+        notes.append(f"host was busy before the run ({', '.join(f'{b:.0f}%' for b in host)}); "
+                     f"each run's own share of other processes is the 'others' column")
         log(f"warning: {notes[-1]}")
     cells, failed = [], []
     with tempfile.TemporaryDirectory(prefix="ballast-scaling-bench-") as tmpdir:
