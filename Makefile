@@ -73,6 +73,7 @@ bench: build
 	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring,epoll} python3 bench/http_bench.py
 	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring,io_uring-copy} BENCH_PROXIES=ballast,haproxy,nginx BENCH_CONNECTIONS=8 BENCH_BODY_BYTES=8388608 python3 bench/http_bench.py
 	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring,io_uring-copy} BENCH_PROXIES=ballast,haproxy,nginx BENCH_CONNECTIONS=8 BENCH_UPLOAD_BYTES=8388608 python3 bench/http_bench.py
+	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring,epoll} python3 bench/scaling_bench.py
 	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring} python3 bench/cache_bench.py
 	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring} python3 bench/compress_bench.py
 	BALLAST_BIN=$(BUILD)/ballast BALLAST_IO=$${BALLAST_IO:-io_uring} python3 bench/tls_bench.py
