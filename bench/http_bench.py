@@ -143,6 +143,7 @@ events {{
 
 http {{
   access_log off;
+  client_max_body_size 0;  # the upload case's 8 MiB bodies; NGINX refuses over 1 MiB by default
   upstream backends {{
 {servers}
     keepalive {CONNECTIONS};
