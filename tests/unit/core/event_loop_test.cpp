@@ -447,156 +447,140 @@ TEST_P(ChunkExhaustionTest, MovingToSpliceEndsAWaitForAChunk) {
   }
 }
 
+// What the splice tests share: a loop, a socket pair whose near end `reader` reads (its chunks
+// kept in reader.received), the far end to write to, and a pipe to splice into. The destructor
+// closes the stream and whatever fds are left.
+struct SpliceRig {
+  static constexpr uint32_t kChunks = 8;
+  explicit SpliceRig(IoKind kind) : loop(EventLoop::create(kind, &why, kChunks)) {
+    if (!loop) {
+      return;
+    }
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) != 0 ||
+        pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+      why = "socketpair or pipe2 failed";
+      loop.reset();
+      return;
+    }
+    reader.loop = loop.get();
+    loop->attach(reader.stream, fds[0], &reader);
+  }
+  ~SpliceRig() {
+    if (loop) {
+      loop->close(reader.stream);
+      runUntil([&] { return reader.released; });
+    }
+    for (int fd : {fds[1], pipe_fds[0], pipe_fds[1]}) {
+      if (fd >= 0) {
+        ::close(fd);
+      }
+    }
+  }
+  SpliceRig(const SpliceRig&) = delete;
+  SpliceRig& operator=(const SpliceRig&) = delete;
+
+  template <typename Pred>
+  bool runUntil(Pred pred) {
+    return runLoopUntil(*loop, pred, kDeadlineMs, kTurnMs);
+  }
+  void turns(int n) {
+    for (int i = 0; i < n; ++i) {
+      loop->runOnce(kTurnMs);
+    }
+  }
+  void send(std::string_view bytes) const { (void)!::write(fds[1], bytes.data(), bytes.size()); }
+  // What the pipe holds now, read out of it.
+  std::string drainPipe() const {
+    std::string out(1024, '\0');
+    const ssize_t n = ::read(pipe_fds[0], out.data(), out.size());
+    out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return out;
+  }
+  void closePipe() {
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    pipe_fds[0] = pipe_fds[1] = -1;
+  }
+
+  std::string why;
+  std::unique_ptr<EventLoop> loop;
+  int fds[2] = {-1, -1};
+  int pipe_fds[2] = {-1, -1};
+  PipeReader reader;
+};
+
 // A session gives an idle pipe back: the stream's reads go to chunks again, and the pipe's fds,
 // closed at once, must never be used again (on io_uring a splice poll may still be armed).
 TEST_P(ChunkExhaustionTest, EndingSpliceModeReadsIntoChunksAgain) {
-  constexpr uint32_t kChunks = 8;
-  std::string why;
-  auto loop = EventLoop::create(GetParam(), &why, kChunks);
-  if (!loop) {
-    GTEST_SKIP() << why;
+  SpliceRig rig(GetParam());
+  if (!rig.loop) {
+    GTEST_SKIP() << rig.why;
   }
-  int reader_fds[2];
-  int pipe_fds[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, reader_fds), 0);
-  ASSERT_EQ(pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC), 0);
-  PipeReader reader;
-  reader.loop = loop.get();
-  loop->attach(reader.stream, reader_fds[0], &reader);
-  loop->startRecv(reader.stream);
+  rig.loop->startRecv(rig.reader.stream);
   // Copy first, then splice, as a session turns bulk from inside a receive.
-  (void)!::write(reader_fds[1], "x", 1);
-  const uint64_t deadline = monotonicMs() + kDeadlineMs;
-  while (reader.received.empty() && monotonicMs() < deadline) {
-    loop->runOnce(kTurnMs);
-  }
-  ASSERT_EQ(reader.received, "x");
-  loop->spliceRecv(reader.stream, pipe_fds[1]);
-  (void)!::write(reader_fds[1], "abc", 3);
-  while (reader.spliced < 3 && monotonicMs() < deadline) {
-    loop->runOnce(kTurnMs);
-  }
-  ASSERT_EQ(reader.spliced, 3U);
-  char buf[8];
-  ASSERT_EQ(::read(pipe_fds[0], buf, sizeof(buf)), 3);  // the peer's send drained the pipe
-  loop->startRecv(reader.stream);                       // as the session does after that send
-  for (int i = 0; i < 3; ++i) {
-    loop->runOnce(kTurnMs);  // io_uring: the splice poll is armed now
-  }
-  loop->endSpliceRecv(reader.stream);
-  ::close(pipe_fds[0]);
-  ::close(pipe_fds[1]);
-  (void)!::write(reader_fds[1], "defg", 4);
-  while (reader.received.size() < 5 && monotonicMs() < deadline) {
-    loop->runOnce(kTurnMs);
-  }
-  EXPECT_EQ(reader.received, "xdefg");
-  EXPECT_EQ(reader.spliced, 3U);
-  loop->close(reader.stream);
-  while (!reader.released && monotonicMs() < deadline) {
-    loop->runOnce(kTurnMs);
-  }
-  EXPECT_TRUE(reader.released);
-  ::close(reader_fds[1]);
+  rig.send("x");
+  ASSERT_TRUE(rig.runUntil([&] { return !rig.reader.received.empty(); }));
+  ASSERT_EQ(rig.reader.received, "x");
+  rig.loop->spliceRecv(rig.reader.stream, rig.pipe_fds[1]);
+  rig.send("abc");
+  ASSERT_TRUE(rig.runUntil([&] { return rig.reader.spliced >= 3; }));
+  ASSERT_EQ(rig.reader.spliced, 3U);
+  ASSERT_EQ(rig.drainPipe(), "abc");       // the peer's send drained the pipe
+  rig.loop->startRecv(rig.reader.stream);  // as the session does after that send
+  rig.turns(3);                            // io_uring: the splice poll is armed now
+  rig.loop->endSpliceRecv(rig.reader.stream);
+  rig.closePipe();
+  rig.send("defg");
+  EXPECT_TRUE(rig.runUntil([&] { return rig.reader.received.size() >= 5; }));
+  EXPECT_EQ(rig.reader.received, "xdefg");
+  EXPECT_EQ(rig.reader.spliced, 3U);
 }
 
 // An HTTP body of known length spliced: the pipe takes exactly the body, even when the next
 // message is already in the socket behind it, and the owner, ending splice mode from inside
 // onSpliced, gets the bytes after it in chunks.
 TEST_P(ChunkExhaustionTest, ASpliceLimitStopsAtTheMessageEnd) {
-  constexpr uint32_t kChunks = 8;
-  std::string why;
-  auto loop = EventLoop::create(GetParam(), &why, kChunks);
-  if (!loop) {
-    GTEST_SKIP() << why;
+  SpliceRig rig(GetParam());
+  if (!rig.loop) {
+    GTEST_SKIP() << rig.why;
   }
-  int reader_fds[2];
-  int pipe_fds[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, reader_fds), 0);
-  ASSERT_EQ(pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC), 0);
-  PipeReader reader;
-  reader.loop = loop.get();
-  loop->attach(reader.stream, reader_fds[0], &reader);
-  loop->startRecv(reader.stream);
-  (void)!::write(reader_fds[1], "x", 1);
-  const uint64_t deadline = monotonicMs() + kDeadlineMs;
-  while (reader.received.empty() && monotonicMs() < deadline) {
-    loop->runOnce(kTurnMs);
-  }
-  ASSERT_EQ(reader.received, "x");
-  reader.limit = 5;
-  reader.end_at_limit = true;
-  loop->spliceRecv(reader.stream, pipe_fds[1]);
-  (void)!::write(reader_fds[1], "abcdeFGH", 8);  // the body's 5 bytes and the next message
-  while (reader.received.size() < 4 && monotonicMs() < deadline) {
-    loop->runOnce(kTurnMs);
-  }
-  EXPECT_EQ(reader.spliced, 5U);
-  EXPECT_EQ(reader.received, "xFGH");
-  char buf[16];
-  ASSERT_EQ(::read(pipe_fds[0], buf, sizeof(buf)), 5);
-  EXPECT_EQ(std::string_view(buf, 5), "abcde");
-  ::close(pipe_fds[0]);
-  ::close(pipe_fds[1]);
-  (void)!::write(reader_fds[1], "ij", 2);  // reads stay in chunks
-  while (reader.received.size() < 6 && monotonicMs() < deadline) {
-    loop->runOnce(kTurnMs);
-  }
-  EXPECT_EQ(reader.received, "xFGHij");
-  loop->close(reader.stream);
-  while (!reader.released && monotonicMs() < deadline) {
-    loop->runOnce(kTurnMs);
-  }
-  EXPECT_TRUE(reader.released);
-  ::close(reader_fds[1]);
+  rig.loop->startRecv(rig.reader.stream);
+  rig.send("x");
+  ASSERT_TRUE(rig.runUntil([&] { return !rig.reader.received.empty(); }));
+  rig.reader.limit = 5;
+  rig.reader.end_at_limit = true;
+  rig.loop->spliceRecv(rig.reader.stream, rig.pipe_fds[1]);
+  rig.send("abcdeFGH");  // the body's 5 bytes and the next message
+  EXPECT_TRUE(rig.runUntil([&] { return rig.reader.received.size() >= 4; }));
+  EXPECT_EQ(rig.reader.spliced, 5U);
+  EXPECT_EQ(rig.reader.received, "xFGH");
+  EXPECT_EQ(rig.drainPipe(), "abcde");
+  rig.closePipe();
+  rig.send("ij");  // reads stay in chunks
+  EXPECT_TRUE(rig.runUntil([&] { return rig.reader.received.size() >= 6; }));
+  EXPECT_EQ(rig.reader.received, "xFGHij");
 }
 
 // A limit of 0 pauses reading as a full pipe does: nothing is spliced or received until the
 // owner raises it and calls startRecv.
 TEST_P(ChunkExhaustionTest, AZeroSpliceLimitPausesReading) {
-  constexpr uint32_t kChunks = 8;
-  std::string why;
-  auto loop = EventLoop::create(GetParam(), &why, kChunks);
-  if (!loop) {
-    GTEST_SKIP() << why;
+  SpliceRig rig(GetParam());
+  if (!rig.loop) {
+    GTEST_SKIP() << rig.why;
   }
-  int reader_fds[2];
-  int pipe_fds[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, reader_fds), 0);
-  ASSERT_EQ(pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC), 0);
-  PipeReader reader;
-  reader.loop = loop.get();
-  loop->attach(reader.stream, reader_fds[0], &reader);
-  reader.limit = 3;
-  loop->spliceRecv(reader.stream, pipe_fds[1]);
-  loop->startRecv(reader.stream);
-  (void)!::write(reader_fds[1], "abcdef", 6);
-  const uint64_t deadline = monotonicMs() + kDeadlineMs;
-  while (reader.spliced < 3 && monotonicMs() < deadline) {
-    loop->runOnce(kTurnMs);
-  }
-  for (int i = 0; i < 5; ++i) {
-    loop->runOnce(kTurnMs);
-  }
-  EXPECT_EQ(reader.spliced, 3U);
-  EXPECT_EQ(reader.received, "");
-  reader.limit = 3;
-  loop->startRecv(reader.stream);
-  while (reader.spliced < 6 && monotonicMs() < deadline) {
-    loop->runOnce(kTurnMs);
-  }
-  EXPECT_EQ(reader.spliced, 6U);
-  char buf[16];
-  ASSERT_EQ(::read(pipe_fds[0], buf, sizeof(buf)), 6);
-  EXPECT_EQ(std::string_view(buf, 6), "abcdef");
-  loop->close(reader.stream);
-  while (!reader.released && monotonicMs() < deadline) {
-    loop->runOnce(kTurnMs);
-  }
-  EXPECT_TRUE(reader.released);
-  for (int fd : {reader_fds[1], pipe_fds[0], pipe_fds[1]}) {
-    ::close(fd);
-  }
+  rig.reader.limit = 3;
+  rig.loop->spliceRecv(rig.reader.stream, rig.pipe_fds[1]);
+  rig.loop->startRecv(rig.reader.stream);
+  rig.send("abcdef");
+  ASSERT_TRUE(rig.runUntil([&] { return rig.reader.spliced >= 3; }));
+  rig.turns(5);
+  EXPECT_EQ(rig.reader.spliced, 3U);
+  EXPECT_EQ(rig.reader.received, "");
+  rig.reader.limit = 3;
+  rig.loop->startRecv(rig.reader.stream);
+  EXPECT_TRUE(rig.runUntil([&] { return rig.reader.spliced >= 6; }));
+  EXPECT_EQ(rig.reader.spliced, 6U);
+  EXPECT_EQ(rig.drainPipe(), "abcdef");
 }
 
 // Splice mode asked for right after startRecv, before the loop ran once. On io_uring the
@@ -604,45 +588,21 @@ TEST_P(ChunkExhaustionTest, AZeroSpliceLimitPausesReading) {
 // waiting before the cancel lands: those come as chunks, first, as the contract allows; what
 // comes after goes into the pipe.
 TEST_P(ChunkExhaustionTest, SpliceRightAfterStartRecvStillSplices) {
-  constexpr uint32_t kChunks = 8;
-  std::string why;
-  auto loop = EventLoop::create(GetParam(), &why, kChunks);
-  if (!loop) {
-    GTEST_SKIP() << why;
+  SpliceRig rig(GetParam());
+  if (!rig.loop) {
+    GTEST_SKIP() << rig.why;
   }
-  int reader_fds[2];
-  int pipe_fds[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, reader_fds), 0);
-  ASSERT_EQ(pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC), 0);
-  PipeReader reader;
-  reader.loop = loop.get();
-  loop->attach(reader.stream, reader_fds[0], &reader);
-  loop->startRecv(reader.stream);
-  loop->spliceRecv(reader.stream, pipe_fds[1]);
-  (void)!::write(reader_fds[1], "abc", 3);
-  const uint64_t deadline = monotonicMs() + kDeadlineMs;
-  while (reader.spliced + reader.received.size() < 3 && monotonicMs() < deadline) {
-    loop->runOnce(kTurnMs);
-  }
-  for (int i = 0; i < 3; ++i) {
-    loop->runOnce(kTurnMs);  // io_uring: the cancelled recv's last completion arms the poll
-  }
-  (void)!::write(reader_fds[1], "defg", 4);
-  while (reader.spliced + reader.received.size() < 7 && monotonicMs() < deadline) {
-    loop->runOnce(kTurnMs);
-  }
+  PipeReader& reader = rig.reader;
+  rig.loop->startRecv(reader.stream);
+  rig.loop->spliceRecv(reader.stream, rig.pipe_fds[1]);
+  rig.send("abc");
+  ASSERT_TRUE(rig.runUntil([&] { return reader.spliced + reader.received.size() >= 3; }));
+  rig.turns(3);  // io_uring: the cancelled recv's last completion arms the poll
+  rig.send("defg");
+  ASSERT_TRUE(rig.runUntil([&] { return reader.spliced + reader.received.size() >= 7; }));
   ASSERT_EQ(reader.spliced + reader.received.size(), 7U);
-  std::string piped(reader.spliced, '\0');
-  ASSERT_EQ(::read(pipe_fds[0], piped.data(), piped.size()), static_cast<ssize_t>(reader.spliced));
-  EXPECT_EQ(reader.received + piped, "abcdefg");  // chunks first, then the pipe
-  EXPECT_GE(reader.spliced, 4U);                  // from the switch on, nothing is copied
-  loop->close(reader.stream);
-  while (!reader.released && monotonicMs() < deadline) {
-    loop->runOnce(kTurnMs);
-  }
-  for (int fd : {reader_fds[1], pipe_fds[0], pipe_fds[1]}) {
-    ::close(fd);
-  }
+  EXPECT_EQ(reader.received + rig.drainPipe(), "abcdefg");  // chunks first, then the pipe
+  EXPECT_GE(reader.spliced, 4U);                            // from the switch on, nothing copied
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ChunkExhaustionTest,
