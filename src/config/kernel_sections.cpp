@@ -294,14 +294,18 @@ std::set<std::pair<std::string, uint16_t>> backendPorts(const VirtualService& vs
 // two services on one VIP that reach one backend port must agree on snat: otherwise the one
 // without it would be masqueraded too.
 void checkSnatAgreement(FileReader& file, const YAML::Mark& mark, const VirtualService& vs,
-                        const std::vector<VirtualService>& earlier) {
-  if (vs.vip.family() == 0) {
+                        const Config& config) {
+  // Only where snat means something (other drivers and forwardings reject it on their own).
+  if (vs.vip.family() == 0 || config.kernel.driver != KernelDriver::kNftables ||
+      vs.forwarding != KernelForwarding::kNat) {
     return;
   }
+  const std::vector<VirtualService>& earlier = config.virtual_services;
   const auto mine = backendPorts(vs);
   for (const auto& other : earlier) {
-    if (other.vip.hostString() != vs.vip.hostString() || other.protocol != vs.protocol ||
-        other.snat == vs.snat) {
+    if (other.snat == vs.snat || other.protocol != vs.protocol ||
+        other.forwarding != KernelForwarding::kNat ||
+        other.vip.hostString() != vs.vip.hostString()) {
       continue;
     }
     for (const auto& bp : backendPorts(other)) {
@@ -414,7 +418,7 @@ void readService(FileReader& file, const Field& item, Config& config) {
                      marks.snat != nullptr
                          ? marks.snat->key_mark
                          : (vip_field != nullptr ? vip_field->valueMark() : map.mark()),
-                     vs, config.virtual_services);
+                     vs, config);
   config.virtual_services.push_back(std::move(vs));
 }
 

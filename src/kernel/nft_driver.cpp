@@ -37,6 +37,11 @@ const char* dispatchMap(bool v6) { return v6 ? "services6" : "services4"; }
 const char* snatSet(bool v6) { return v6 ? "snat_vip6" : "snat_vip4"; }
 // The sets of layouts before the VIP was in the key; a scaffold repair deletes them.
 constexpr std::array<const char*, 2> kLegacySnatSets = {"snat4", "snat6"};
+// The snat sets' key as `nft -j` lists it.
+json snatSetType(bool v6) {
+  const char* addr = v6 ? "ipv6_addr" : "ipv4_addr";
+  return json::array({addr, addr, "inet_proto", "inet_service"});
+}
 
 std::string addrText(const net::SocketAddress& a) { return a.hostString(); }
 
@@ -459,6 +464,15 @@ core::Result<KernelState> NftDriver::parse(const std::string& text, std::string*
       seen.legacy_sets.insert(legacy);
     }
   }
+  // A set of ours by name with another key (a hand-made one, another build's): `add set` could
+  // not change it and every batch would fail, so the repair deletes and makes it again.
+  for (const bool v6 : {false, true}) {
+    const auto it = t.sets.find(snatSet(v6));
+    if (it != t.sets.end() && member(it->second, "type") != nullptr &&
+        *member(it->second, "type") != snatSetType(v6)) {
+      seen.legacy_sets.insert(snatSet(v6));
+    }
+  }
   state.scaffold_intact =
       t.maps.contains("services4") && t.maps.contains("services6") &&
       t.sets.contains(snatSet(false)) && t.sets.contains(snatSet(true)) &&
@@ -625,7 +639,7 @@ core::Result<KernelState> NftDriver::parse(const std::string& text, std::string*
     if (!dispatch_ok) {
       s.intact = s.intact && entries != dispatch.end();
     }
-    // snat: every (backend, port) of the service in the set, or none of them.
+    // snat: every (VIP, backend, port) of the service in the set, or none of them.
     size_t present = 0;
     const auto keys = snatKeys(s);
     for (const auto& k : keys) {
@@ -640,6 +654,18 @@ core::Result<KernelState> NftDriver::parse(const std::string& text, std::string*
       s.intact = false;
     }
     state.services.push_back(std::move(s));
+  }
+  // Elements no service claims: a service whose dispatch was damaged (its VIP unknown, so its
+  // keys cannot be built), one removed by hand, or a hand edit. Left alone they would masquerade
+  // a later service on that VIP and backend: the scaffold repair deletes those no service needs.
+  for (const auto& [service, elems] : seen.snat) {
+    for (const auto& e : elems) {
+      snat_elems.erase(e);
+    }
+  }
+  seen.orphan_snat = std::move(snat_elems);
+  if (!seen.orphan_snat.empty()) {
+    state.scaffold_intact = false;
   }
   state.canonicalize();
   seen_ = std::move(seen);
@@ -693,7 +719,7 @@ void NftDriver::serviceCommands(const ServiceState* desired, const std::string& 
       out += "delete element " + t + e + "\n";
     }
   }
-  // Two services may share a backend's snat element: delete it once per batch.
+  // Two services on one VIP may share a snat element: delete it once per batch.
   if (const auto it = seen_.snat.find(name); it != seen_.snat.end()) {
     for (const auto& e : it->second) {
       if (deleted.insert(e).second) {
@@ -780,6 +806,14 @@ std::string NftDriver::commands(const Diff& diff) const {
     out += "add table inet " + table_ + "\n";
     out += "add map " + t + "services4 { type ipv4_addr . inet_proto . inet_service : verdict; }\n";
     out += "add map " + t + "services6 { type ipv6_addr . inet_proto . inet_service : verdict; }\n";
+    // postrouting is emptied first: a set its old rules name can then be deleted (an older
+    // layout's, or one of ours with another key) and made again before the new rules name it.
+    out += "add chain " + t +
+           "postrouting { type nat hook postrouting priority srcnat; policy accept; }\n";
+    out += "flush chain " + t + "postrouting\n";
+    for (const auto& legacy : seen_.legacy_sets) {
+      out += "delete set " + t + legacy + "\n";
+    }
     out += "add set " + t + snatSet(false) +
            " { type ipv4_addr . ipv4_addr . inet_proto . inet_service; }\n";
     out += "add set " + t + snatSet(true) +
@@ -797,23 +831,17 @@ std::string NftDriver::commands(const Diff& diff) const {
       out += "add rule " + t + b.chain + " ip daddr . meta l4proto . th dport vmap @services4\n";
       out += "add rule " + t + b.chain + " ip6 daddr . meta l4proto . th dport vmap @services6\n";
     }
-    out += "add chain " + t +
-           "postrouting { type nat hook postrouting priority srcnat; policy accept; }\n";
-    out += "flush chain " + t + "postrouting\n";
     out += "add rule " + t +
            "postrouting ct status dnat ct original ip daddr . ip daddr . meta l4proto . th dport "
            "@snat_vip4 masquerade\n";
     out += "add rule " + t +
            "postrouting ct status dnat ct original ip6 daddr . ip6 daddr . meta l4proto . th "
            "dport @snat_vip6 masquerade\n";
-    // An older layout's sets, keyed by backend alone: unreferenced once postrouting is rewritten.
-    for (const auto& legacy : seen_.legacy_sets) {
-      out += "delete set " + t + legacy + "\n";
-    }
   }
-  // snat elements are one per (backend, protocol, port), so another service may need the one a
-  // service gives up (a service renamed, two services on one backend): those are never deleted,
-  // whatever order the changes come in; every other goes once per batch.
+  // snat elements are one per (VIP, backend, protocol, backend port), so another service on the
+  // same VIP may need the one a service gives up (a service renamed, two ports of one VIP on one
+  // backend): those are never deleted, whatever order the changes come in; every other goes
+  // once per batch.
   const std::set<std::string> written = servicesWritten(diff);
   std::set<std::string> deleted;  // or still needed: not to be deleted
   for (const auto& [service, elems] : seen_.snat) {
@@ -826,6 +854,16 @@ std::string NftDriver::commands(const Diff& diff) const {
       for (const auto& k : snatKeys(c.desired)) {
         deleted.insert(snatElement(c.desired, k));
       }
+    }
+  }
+  // Elements no service claimed at the read (read() made that a scaffold repair): gone unless a
+  // service in this batch takes them; not from a set this batch deletes whole.
+  const bool repairing = diff.repair_scaffold || (!seen_.table && !diff.changes.empty());
+  for (const auto& e : seen_.orphan_snat) {
+    const std::string set_name = e.substr(0, e.find(' '));
+    if (!deleted.contains(e) && !(repairing && seen_.legacy_sets.contains(set_name))) {
+      out += "delete element " + t + e + "\n";
+      deleted.insert(e);
     }
   }
   for (const auto& c : diff.changes) {
@@ -863,8 +901,9 @@ core::Result<core::Ok> NftDriver::apply(const Diff& diff, std::string* error) {
 
 bool NftDriver::recordApplied(const Diff& diff) {
   const std::set<std::string> written = servicesWritten(diff);
-  // A snat element is one per (backend, protocol, port), so two services can name the same one,
-  // and read() counts it for every service whose backends match it, snat or not. When a service
+  // A snat element is one per (VIP, backend, protocol, backend port), so two services on one
+  // VIP can name the same one, and read() counts it for every service on that VIP whose
+  // backends match it. When a service
   // this batch wrote shares an element with any other (one it gave up, one it took, one another
   // service has or would match), what each holds takes a listing to know.
   std::map<std::string, std::string> mine;   // element → the written service it is about
@@ -927,6 +966,7 @@ bool NftDriver::recordApplied(const Diff& diff) {
     cached_.scaffold_intact = true;
     cached_.empty_kernel = false;
   }
+  seen_.orphan_snat.clear();  // commands() deleted each, unless a service of the batch took it
   auto& services = cached_.services;
   for (const auto& c : diff.changes) {
     const ServiceState& gone = c.service();

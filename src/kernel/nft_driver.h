@@ -2,7 +2,7 @@
 // else. Per virtual service, a chain `svc_NAME` whose one rule DNATs through a map `be_NAME`
 // keyed by `numgen inc mod N` (rr, wrr) or `jhash ip saddr mod N` (hash), weights being repeated
 // map slots; base chains dispatch VIP . protocol . port through verdict maps `services4` and
-// `services6`; sets `snat_vip4`/`snat_vip6` name the VIP . backend . protocol . port pairs a
+// `services6`; sets `snat_vip4`/`snat_vip6` name the VIP . backend . protocol . port keys a
 // one-armed service masquerades (so a service without snat sharing its backends keeps its
 // clients' addresses).
 // Writes are text commands in one nft_run_cmd_from_buffer batch (one kernel transaction);
@@ -59,7 +59,8 @@ class NftDriver final : public Driver {
     std::map<std::string, std::string> maps;  // name → data type ("ipv4_addr . inet_service")
     std::map<std::string, std::vector<std::string>> dispatch;  // chain → "services4 { key }"
     std::map<std::string, std::set<std::string>> snat;  // service → "snat_vip4 { key }", sorted
-    std::set<std::string> legacy_sets;  // an older layout's snat sets, to delete at repair
+    std::set<std::string> legacy_sets;  // snat sets to delete at repair (older layout, other key)
+    std::set<std::string> orphan_snat;  // snat elements no service claimed: "snat_vip4 { key }"
   };
 
   bool run(const std::string& commands, bool json_output, std::string* output, std::string* error);

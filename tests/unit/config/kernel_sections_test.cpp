@@ -133,10 +133,13 @@ TEST(KernelSectionsTest, PersistenceNeedsIpvs) {
                   "k.yaml:5:5: persistence: only for driver ipvs");
 }
 
+// Only the one error: b, on a's VIP and backend port without snat, is not told to agree with a
+// snat that cannot be.
 TEST(KernelSectionsTest, SnatOnlyForNftables) {
   expectOnlyError(R"(kernel: {driver: ipvs}
 virtual_services:
   - {name: a, vip: 198.18.0.1, port: 80, snat: true, backends: [{address: 198.18.2.1}]}
+  - {name: b, vip: 198.18.0.1, port: 81, backends: [{address: 198.18.2.1, port: 80}]}
 )",
                   "k.yaml:3:42: snat: only for driver nftables");
 }
