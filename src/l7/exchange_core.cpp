@@ -69,7 +69,9 @@ void countExchange(const ExchangeEnv& env, const Exchange& ex, uint64_t now_ms) 
   constexpr uint64_t kUsPerMs = 1000;
   auto& lc = *env.counters;
   lc.requests_total.add();
-  lc.countStatus(ex.status);
+  if (ex.status != kClientClosedRequest) {
+    lc.countStatus(ex.status);
+  }
   lc.bytes_in_total.add(ex.bytes_in);  // HTTP: body bytes
   lc.bytes_out_total.add(ex.bytes_out);
   lc.request_duration.observeUs((now_ms - ex.start_ms) * kUsPerMs);
@@ -81,7 +83,9 @@ void countExchange(const ExchangeEnv& env, const Exchange& ex, uint64_t now_ms) 
     if (index < env.route_counters->size()) {
       auto& rc = *(*env.route_counters)[index];
       rc.requests_total.add();
-      rc.countStatus(ex.status);
+      if (ex.status != kClientClosedRequest) {
+        rc.countStatus(ex.status);
+      }
     }
   }
   if (ex.backend_counters != nullptr && ex.connect_ms != 0) {

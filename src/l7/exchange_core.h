@@ -83,6 +83,10 @@ void refuseExchange(const ExchangeEnv& env, Exchange& ex, upstream::CircuitRefus
 // (then ex is refused as breaker_open).
 bool refusedByBreaker(const ExchangeEnv& env, Exchange& ex);
 
+// The status an exchange is logged with when its client left before any response began
+// (NGINX's "client closed request"); no response carries it, so no status class counts it.
+constexpr uint16_t kClientClosedRequest = 499;
+
 // The exchange is over: counts it and writes its access-log line.
 void endExchange(const ExchangeEnv& env, const Exchange& ex, const net::SocketAddress& client,
                  uint64_t now_ms);

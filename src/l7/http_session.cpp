@@ -609,6 +609,9 @@ void HttpSession::onRecvEnd(core::Stream& /*s*/, int err) {
   if (err != 0 || state_ == State::kIdle || state_ == State::kHead ||
       (state_ == State::kClosing && shut_wr_)) {
     // Between requests (or a reset): nothing is lost by closing now.
+    if (err != 0) {
+      abandonExchange();
+    }
     closeClient(err != 0);
     return;
   }
@@ -617,7 +620,10 @@ void HttpSession::onRecvEnd(core::Stream& /*s*/, int err) {
     return;
   }
   if (state_ == State::kExchange && ex_ && !ex_->request_done) {
-    // The client vanished mid-request: the upstream would wait for the rest forever.
+    // The client vanished mid-request: the upstream would wait for the rest forever. What the
+    // backend saw of it depends on how far the request got (nothing while the connect is still
+    // on its way: a spliced body can sit whole in the pipe with the FIN behind it).
+    abandonExchange();
     up_.release(false);
     closeClient(true);
     return;
@@ -688,6 +694,7 @@ void HttpSession::flushClient() {
 
 void HttpSession::onSent(core::Stream& /*s*/, int64_t result) {
   if (result < 0) {
+    abandonExchange();  // a reset or a broken pipe: the client is gone
     up_.release(false);
     closeClient(true);
     return;

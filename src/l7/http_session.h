@@ -141,6 +141,8 @@ class HttpSession final : public core::StreamHandler, public UpstreamSink, publi
   void armTimer(uint64_t ms);
   void armExchangeTimer();  // once upstream is connected: body idle while uploading, else response
   void accessLog();
+  // The client left while the exchange was in flight: counted and logged, not lost.
+  void abandonExchange();
   static void onTimer(void* self);
   bool appendClient(const void* data, size_t len);
   bool appendLastChunk(std::span<const proto::http1::Header> trailers);

@@ -176,6 +176,20 @@ void HttpSession::accessLog() {
   }
 }
 
+// An exchange the client abandoned still gets its access line (as NGINX's 499 and HAProxy's CD/CR
+// termination states): an operator chasing a failed upload or a cut download must find it.
+// finishExchange logs every other exchange; it never runs for this one, as the session closes.
+void HttpSession::abandonExchange() {
+  if (state_ != State::kExchange || ex_ == nullptr) {
+    return;  // between exchanges, or one already logged (a tunnel, a finished answer)
+  }
+  env_.counters->client_aborts_total.add();
+  if (!ex_->response_started) {
+    ex_->status = kClientClosedRequest;
+  }
+  accessLog();
+}
+
 void HttpSession::onTimer(void* self) {
   auto* s = static_cast<HttpSession*>(self);
   switch (s->state_) {

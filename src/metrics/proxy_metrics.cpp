@@ -84,6 +84,7 @@ std::map<std::string, ProxyMetrics::ListenerTotals> ProxyMetrics::listenerTotals
       t.requests_total += c->requests_total.value();
       addAll(t.responses_total, statusValues(*c));
       t.timeouts_total += c->timeouts_total.value();
+      t.client_aborts_total += c->client_aborts_total.value();
       t.rejected_total += c->rejected_total.value();
       t.tls_errors_total += c->tls_errors_total.value();
       t.acl_denied_total += c->acl_denied_total.value();

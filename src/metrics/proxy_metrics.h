@@ -37,9 +37,10 @@ struct ListenerCounters {
   Counter bytes_out_total;  // to clients
   Counter requests_total;   // HTTP
   std::array<Counter, kStatusClasses> responses_total;
-  Counter timeouts_total;    // client-side: header, keep-alive, idle
-  Counter rejected_total;    // over max_connections / flow table full
-  Counter tls_errors_total;  // https: failed handshakes and bad records
+  Counter timeouts_total;       // client-side: header, keep-alive, idle
+  Counter client_aborts_total;  // HTTP exchanges the client left before their response ended
+  Counter rejected_total;       // over max_connections / flow table full
+  Counter tls_errors_total;     // https: failed handshakes and bad records
   std::array<Counter, kTlsFailureKinds> tls_failures_total;  // the same, by tls::Failure
   Counter h2_errors_total;      // HTTP/2: malformed requests and connection protocol errors
   Counter no_backend_total;     // connections or requests no backend could take (logs are limited)
@@ -140,6 +141,7 @@ class ProxyMetrics {
     uint64_t requests_total = 0;
     std::array<uint64_t, kStatusClasses> responses_total{};
     uint64_t timeouts_total = 0;
+    uint64_t client_aborts_total = 0;
     uint64_t rejected_total = 0;
     uint64_t tls_errors_total = 0;
     std::array<uint64_t, kTlsFailureKinds> tls_failures_total{};
