@@ -209,7 +209,7 @@ TEST_P(ChunkExhaustionTest, ReadingWaitsForAChunkAndResumesWhenOneReturns) {
   h.loop = loop.get();
   loop->attach(h.stream, fds[0], &h);
   loop->startRecv(h.stream);
-  const std::string block(kChunkBytes, 'x');
+  const std::string block(loop->chunks().chunkBytes(), 'x');
   size_t written = 0;
   for (int i = 0; i < 6; ++i) {
     const ssize_t n = ::write(fds[1], block.data(), block.size());
@@ -263,7 +263,7 @@ TEST_P(ChunkExhaustionTest, ClosingAStreamThatWaitsForAChunkIsSafe) {
   loop->attach(first->stream, a[0], first.get());
   loop->attach(second->stream, b[0], second.get());
   loop->startRecv(first->stream);
-  const std::string block(kChunkBytes, 'y');
+  const std::string block(loop->chunks().chunkBytes(), 'y');
   for (int i = 0; i < 3; ++i) {
     (void)!::write(a[1], block.data(), block.size());
   }
