@@ -9,15 +9,21 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
 #include "core/clock.h"
+#include "core/io_knobs.h"
 #include "core/limits.h"
 
 namespace ballast::core {
 namespace {
 constexpr int kBufferGroup = 0;
+#ifndef IORING_RECVSEND_BUNDLE
+// The kernel UAPI value (Linux 6.10+); liburing 2.3's headers predate it.
+constexpr uint16_t IORING_RECVSEND_BUNDLE = 1U << 4;  // NOLINT(readability-identifier-naming)
+#endif
 
 }  // namespace
 
@@ -43,6 +49,8 @@ std::unique_ptr<UringLoop> UringLoop::tryCreate(std::string* why, uint32_t chunk
   // are used: recently released (cache- and RSS-warm) chunks are reused first, as with epoll.
   const uint32_t entries = std::min(chunk_count, kRingBuffers);  // a power of two, as required
   loop->ring_entries_ = entries;
+  loop->ring_ids_.assign(entries, kNoChunk);
+  loop->ring_slot_of_.assign(chunk_count, 0);
   loop->buf_ring_bytes_ = sizeof(io_uring_buf) * entries;
   void* mem = mmap(nullptr, loop->buf_ring_bytes_, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -107,6 +115,10 @@ void UringLoop::armRecv(Stream& s) {
   }
   io_uring_sqe* e = sqe();
   io_uring_prep_recv_multishot(e, s.fd_, nullptr, 0, 0);
+  static const bool bundles = recvBundles();
+  if (bundles) {
+    e->ioprio |= IORING_RECVSEND_BUNDLE;
+  }
   e->flags |= IOSQE_BUFFER_SELECT;
   e->buf_group = kBufferGroup;
   io_uring_sqe_set_data64(e, reinterpret_cast<uint64_t>(&s) | kOpRecv);
@@ -251,7 +263,14 @@ void UringLoop::onPipeSend(Stream& s) {
 
 void UringLoop::send(Stream& s, const uint8_t* data, uint32_t len) {
   io_uring_sqe* e = sqe();
-  io_uring_prep_send(e, s.fd_, data, len, MSG_NOSIGNAL);
+  static const uint32_t zc_min = sendZcMinBytes();
+  if (zc_min != 0 && len >= zc_min) {
+    // The kernel may still read `data` after the result: onSent waits for the notification, so
+    // the owner cannot release the chunk earlier (see kOpSend).
+    io_uring_prep_send_zc(e, s.fd_, data, len, MSG_NOSIGNAL, 0);
+  } else {
+    io_uring_prep_send(e, s.fd_, data, len, MSG_NOSIGNAL);
+  }
   io_uring_sqe_set_data64(e, reinterpret_cast<uint64_t>(&s) | kOpSend);
   s.flags_ |= Stream::kSendBusy;
   ++s.inflight_;
@@ -292,11 +311,15 @@ void UringLoop::refillRing() {
       break;
     }
     io_uring_buf_ring_add(buf_ring_, chunks_->data(id), chunks_->chunkBytes(), id, mask, added);
+    const uint32_t slot = (ring_tail_ + static_cast<uint32_t>(added)) & static_cast<uint32_t>(mask);
+    ring_ids_[slot] = id;
+    ring_slot_of_[id] = static_cast<uint16_t>(slot);
     ++added;
     ++ring_count_;
   }
   if (added > 0) {
     io_uring_buf_ring_advance(buf_ring_, added);
+    ring_tail_ += static_cast<uint32_t>(added);
     // Streams whose multishot recv ended on an empty ring may receive again.
     wakeChunkWaiters();
   }
@@ -317,17 +340,31 @@ void UringLoop::wakeChunkWaiters() {
 
 void UringLoop::onStreamCqe(Stream& s, Op op, const io_uring_cqe& cqe) {
   const bool closed = (s.flags_ & Stream::kClosed) != 0;
+  int64_t cqe_res = cqe.res;
   switch (op) {
     case kOpRecv: {
       const bool more = (cqe.flags & IORING_CQE_F_MORE) != 0;
       if (cqe.res > 0) {
-        const auto id = static_cast<ChunkId>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
-        --ring_count_;  // the kernel took it from the ring
+        // A bundle fills consecutive ring slots from the named buffer on, each whole but the
+        // last. Their ids are read before the refill below reuses the slots.
+        const auto first = static_cast<ChunkId>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+        const uint32_t size = chunks_->chunkBytes();
+        const uint32_t total = static_cast<uint32_t>(cqe.res);
+        const uint32_t count = (total + size - 1) / size;
+        const uint32_t mask = ring_entries_ - 1;
+        std::array<ChunkId, kRingBuffers> ids{};
+        for (uint32_t i = 0; i < count; ++i) {
+          ids[i] = ring_ids_[(ring_slot_of_[first] + i) & mask];
+        }
+        ring_count_ -= count;  // the kernel took them from the ring
         refillRing();
-        if (closed) {
-          releaseChunk(id);
-        } else {
-          s.handler_->onRecv(s, id, static_cast<uint32_t>(cqe.res));
+        for (uint32_t i = 0; i < count; ++i) {
+          const uint32_t len = i + 1 < count ? size : total - (count - 1) * size;
+          if ((s.flags_ & Stream::kClosed) != 0) {
+            releaseChunk(ids[i]);
+          } else {
+            s.handler_->onRecv(s, ids[i], len);
+          }
         }
       }
       if (more) {
@@ -362,10 +399,18 @@ void UringLoop::onStreamCqe(Stream& s, Op op, const io_uring_cqe& cqe) {
       break;
     }
     case kOpSend:
+      if ((cqe.flags & IORING_CQE_F_MORE) != 0) {
+        // A zero-copy send's result; its buffer is the kernel's until the notification.
+        s.send_len_ = cqe.res;
+        return;
+      }
+      if ((cqe.flags & IORING_CQE_F_NOTIF) != 0) {
+        cqe_res = s.send_len_;
+      }
       --s.inflight_;
       s.flags_ &= ~Stream::kSendBusy;
       if (!closed) {
-        s.handler_->onSent(s, cqe.res);
+        s.handler_->onSent(s, cqe_res);
       }
       break;
     case kOpSplicePoll:

@@ -5,6 +5,7 @@
 #include <liburing.h>
 
 #include <string>
+#include <vector>
 
 #include "core/event_loop.h"
 
@@ -82,6 +83,11 @@ class UringLoop final : public EventLoop {
   Watcher* released_watchers_ = nullptr;
   uint32_t ring_entries_ = 0;
   uint32_t ring_count_ = 0;  // chunks in the provided-buffer ring now
+  // Which chunk each ring slot holds and where each chunk sits, for recv bundles: a completion
+  // names only its first buffer.
+  uint32_t ring_tail_ = 0;
+  std::vector<ChunkId> ring_ids_;
+  std::vector<uint16_t> ring_slot_of_;
 };
 
 }  // namespace ballast::core
