@@ -31,11 +31,6 @@ uint32_t chunkBytesFromEnv() {
   return bytes;
 }
 
-uint32_t sendZcMinBytes() {
-  static const uint32_t bytes = envNumber("BALLAST_SEND_ZC_MIN_BYTES", 0);
-  return bytes;
-}
-
 bool recvBundles() {
   static const bool on = [] {
     const char* v = getenv("BALLAST_RECV_BUNDLE");  // NOLINT(concurrency-mt-unsafe)

@@ -10,9 +10,6 @@ namespace ballast::core {
 // Bytes per data chunk: BALLAST_CHUNK_KIB (KiB, 4 to 1024), else kChunkBytes. Both backends
 // receive into chunks of this size, so the pool's ceiling is kChunksPerWorker times this.
 uint32_t chunkBytesFromEnv();
-// io_uring: sends of at least this many bytes use IORING_OP_SEND_ZC
-// (BALLAST_SEND_ZC_MIN_BYTES); 0, the default, never.
-uint32_t sendZcMinBytes();
 // io_uring: the multishot recv takes bundles, several ring buffers per completion
 // (BALLAST_RECV_BUNDLE=on).
 bool recvBundles();

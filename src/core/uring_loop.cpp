@@ -263,14 +263,7 @@ void UringLoop::onPipeSend(Stream& s) {
 
 void UringLoop::send(Stream& s, const uint8_t* data, uint32_t len) {
   io_uring_sqe* e = sqe();
-  static const uint32_t zc_min = sendZcMinBytes();
-  if (zc_min != 0 && len >= zc_min) {
-    // The kernel may still read `data` after the result: onSent waits for the notification, so
-    // the owner cannot release the chunk earlier (see kOpSend).
-    io_uring_prep_send_zc(e, s.fd_, data, len, MSG_NOSIGNAL, 0);
-  } else {
-    io_uring_prep_send(e, s.fd_, data, len, MSG_NOSIGNAL);
-  }
+  io_uring_prep_send(e, s.fd_, data, len, MSG_NOSIGNAL);
   io_uring_sqe_set_data64(e, reinterpret_cast<uint64_t>(&s) | kOpSend);
   s.flags_ |= Stream::kSendBusy;
   ++s.inflight_;
@@ -340,7 +333,6 @@ void UringLoop::wakeChunkWaiters() {
 
 void UringLoop::onStreamCqe(Stream& s, Op op, const io_uring_cqe& cqe) {
   const bool closed = (s.flags_ & Stream::kClosed) != 0;
-  int64_t cqe_res = cqe.res;
   switch (op) {
     case kOpRecv: {
       const bool more = (cqe.flags & IORING_CQE_F_MORE) != 0;
@@ -399,18 +391,10 @@ void UringLoop::onStreamCqe(Stream& s, Op op, const io_uring_cqe& cqe) {
       break;
     }
     case kOpSend:
-      if ((cqe.flags & IORING_CQE_F_MORE) != 0) {
-        // A zero-copy send's result; its buffer is the kernel's until the notification.
-        s.send_len_ = cqe.res;
-        return;
-      }
-      if ((cqe.flags & IORING_CQE_F_NOTIF) != 0) {
-        cqe_res = s.send_len_;
-      }
       --s.inflight_;
       s.flags_ &= ~Stream::kSendBusy;
       if (!closed) {
-        s.handler_->onSent(s, cqe_res);
+        s.handler_->onSent(s, cqe.res);
       }
       break;
     case kOpSplicePoll:
