@@ -11,15 +11,13 @@
 #include "core/accept_error.h"
 #include "core/clock.h"
 #include "core/epoll_loop.h"
-#include "core/io_knobs.h"
 #include "core/limits.h"
 #include "core/uring_loop.h"
 
 namespace ballast::core {
 
 EventLoop::EventLoop(uint32_t chunk_count)
-    : chunks_(std::make_unique<ChunkPool>(chunk_count, chunkBytesFromEnv())),
-      timers_(monotonicMs()) {}
+    : chunks_(std::make_unique<ChunkPool>(chunk_count, kChunkBytes)), timers_(monotonicMs()) {}
 
 void EventLoop::waitForChunk(Stream& s, Stream*& list) {
   if ((s.flags_ & Stream::kWantChunk) == 0) {
