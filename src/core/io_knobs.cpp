@@ -9,7 +9,7 @@ namespace ballast::core {
 bool recvBundles() {
   static const bool on = [] {
     const char* v = getenv("BALLAST_RECV_BUNDLE");  // NOLINT(concurrency-mt-unsafe)
-    return v != nullptr && strcmp(v, "on") == 0;
+    return v == nullptr || strcmp(v, "off") != 0;
   }();
   return on;
 }

@@ -5,8 +5,8 @@
 
 namespace ballast::core {
 
-// io_uring: the multishot recv takes bundles, several ring buffers per completion
-// (BALLAST_RECV_BUNDLE=on).
+// io_uring: the multishot recv takes bundles, several ring buffers per completion, where the
+// kernel offers them (6.10+); BALLAST_RECV_BUNDLE=off takes one buffer per completion.
 bool recvBundles();
 
 }  // namespace ballast::core
