@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/clock.h"
@@ -20,6 +21,9 @@
 namespace ballast::core {
 namespace {
 constexpr int kBufferGroup = 0;
+// Most bytes one recv completion may bring with bundles: four chunks, the default queue bound
+// per direction (limits.buffer_bytes) and the splice threshold.
+constexpr uint32_t kBundleBytes = 4 * kChunkBytes;
 // Recv bundles (Linux 6.10+) postdate liburing 2.3's headers: the kernel UAPI values.
 #ifndef IORING_RECVSEND_BUNDLE
 constexpr uint16_t IORING_RECVSEND_BUNDLE = 1U << 4;  // NOLINT(readability-identifier-naming)
@@ -124,6 +128,13 @@ void UringLoop::armRecv(Stream& s) {
   io_uring_prep_recv_multishot(e, s.fd_, nullptr, 0, 0);
   if (recv_bundles_) {
     e->ioprio |= IORING_RECVSEND_BUNDLE;
+    // Without a cap one completion took all the socket held, up to the whole ring: far past
+    // the owner's queue bound, and past the point where it would have begun to splice.
+    static const uint32_t cap = [] {
+      const char* v = getenv("BALLAST_RECV_BUNDLE_BYTES");  // NOLINT(concurrency-mt-unsafe)
+      return v == nullptr ? kBundleBytes : static_cast<uint32_t>(strtoul(v, nullptr, 10));
+    }();
+    e->len = cap;
   }
   e->flags |= IOSQE_BUFFER_SELECT;
   e->buf_group = kBufferGroup;
@@ -385,6 +396,13 @@ void UringLoop::onStreamCqe(Stream& s, Op op, const io_uring_cqe& cqe) {
         // wait for a chunk that may never come back: every chunk may be in the ring already
         // (all sent), and the stream would stall with data in its socket. A stream moving to
         // splice needs no chunk at all: armRecv arms its poll.
+        if ((s.flags_ & Stream::kRecvOn) != 0) {
+          armRecv(s);
+        }
+      } else if (cqe.res == -EINVAL && recv_bundles_) {
+        // Kernels 6.10 to 6.14 have bundles but refuse a length on a multishot recv: one
+        // buffer per completion then, for every stream of this loop.
+        recv_bundles_ = false;
         if ((s.flags_ & Stream::kRecvOn) != 0) {
           armRecv(s);
         }
