@@ -9,28 +9,15 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 
 #include "core/clock.h"
-#include "core/io_knobs.h"
 #include "core/limits.h"
 
 namespace ballast::core {
 namespace {
 constexpr int kBufferGroup = 0;
-// Most bytes one recv completion may bring with bundles: four chunks, the default queue bound
-// per direction (limits.buffer_bytes) and the splice threshold.
-constexpr uint32_t kBundleBytes = 4 * kChunkBytes;
-// Recv bundles (Linux 6.10+) postdate liburing 2.3's headers: the kernel UAPI values.
-#ifndef IORING_RECVSEND_BUNDLE
-constexpr uint16_t IORING_RECVSEND_BUNDLE = 1U << 4;  // NOLINT(readability-identifier-naming)
-#endif
-#ifndef IORING_FEAT_RECVSEND_BUNDLE
-constexpr uint32_t IORING_FEAT_RECVSEND_BUNDLE = 1U << 14;  // NOLINT(readability-identifier-naming)
-#endif
 
 }  // namespace
 
@@ -51,17 +38,11 @@ std::unique_ptr<UringLoop> UringLoop::tryCreate(std::string* why, uint32_t chunk
     return nullptr;
   }
   loop->ring_ready_ = true;
-  // A bundle takes in one completion every buffer the socket's waiting bytes fill, where one
-  // buffer per completion made a completion per 16 KiB: a third less CPU per GB on the copy
-  // path (docs/benchmarks.md, #19). An older kernel would refuse the flag, so it asks first.
-  loop->recv_bundles_ = (params.features & IORING_FEAT_RECVSEND_BUNDLE) != 0 && recvBundles();
   // The kernel takes buffers from the ring in FIFO order, which would touch every chunk of the
   // pool in turn. So the ring holds only a few, refilled from the pool's LIFO free list as they
   // are used: recently released (cache- and RSS-warm) chunks are reused first, as with epoll.
   const uint32_t entries = std::min(chunk_count, kRingBuffers);  // a power of two, as required
   loop->ring_entries_ = entries;
-  loop->ring_ids_.assign(entries, kNoChunk);
-  loop->ring_slot_of_.assign(chunk_count, 0);
   loop->buf_ring_bytes_ = sizeof(io_uring_buf) * entries;
   void* mem = mmap(nullptr, loop->buf_ring_bytes_, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -126,16 +107,6 @@ void UringLoop::armRecv(Stream& s) {
   }
   io_uring_sqe* e = sqe();
   io_uring_prep_recv_multishot(e, s.fd_, nullptr, 0, 0);
-  if (recv_bundles_) {
-    e->ioprio |= IORING_RECVSEND_BUNDLE;
-    // Without a cap one completion took all the socket held, up to the whole ring: far past
-    // the owner's queue bound, and past the point where it would have begun to splice.
-    static const uint32_t cap = [] {
-      const char* v = getenv("BALLAST_RECV_BUNDLE_BYTES");  // NOLINT(concurrency-mt-unsafe)
-      return v == nullptr ? kBundleBytes : static_cast<uint32_t>(strtoul(v, nullptr, 10));
-    }();
-    e->len = cap;
-  }
   e->flags |= IOSQE_BUFFER_SELECT;
   e->buf_group = kBufferGroup;
   io_uring_sqe_set_data64(e, reinterpret_cast<uint64_t>(&s) | kOpRecv);
@@ -321,15 +292,11 @@ void UringLoop::refillRing() {
       break;
     }
     io_uring_buf_ring_add(buf_ring_, chunks_->data(id), chunks_->chunkBytes(), id, mask, added);
-    const uint32_t slot = (ring_tail_ + static_cast<uint32_t>(added)) & static_cast<uint32_t>(mask);
-    ring_ids_[slot] = id;
-    ring_slot_of_[id] = static_cast<uint16_t>(slot);
     ++added;
     ++ring_count_;
   }
   if (added > 0) {
     io_uring_buf_ring_advance(buf_ring_, added);
-    ring_tail_ += static_cast<uint32_t>(added);
     // Streams whose multishot recv ended on an empty ring may receive again.
     wakeChunkWaiters();
   }
@@ -354,26 +321,13 @@ void UringLoop::onStreamCqe(Stream& s, Op op, const io_uring_cqe& cqe) {
     case kOpRecv: {
       const bool more = (cqe.flags & IORING_CQE_F_MORE) != 0;
       if (cqe.res > 0) {
-        // A bundle fills consecutive ring slots from the named buffer on, each whole but the
-        // last. Their ids are read before the refill below reuses the slots.
-        const auto first = static_cast<ChunkId>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
-        const uint32_t size = chunks_->chunkBytes();
-        const uint32_t total = static_cast<uint32_t>(cqe.res);
-        const uint32_t count = (total + size - 1) / size;
-        const uint32_t mask = ring_entries_ - 1;
-        std::array<ChunkId, kRingBuffers> ids{};
-        for (uint32_t i = 0; i < count; ++i) {
-          ids[i] = ring_ids_[(ring_slot_of_[first] + i) & mask];
-        }
-        ring_count_ -= count;  // the kernel took them from the ring
+        const auto id = static_cast<ChunkId>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+        --ring_count_;  // the kernel took it from the ring
         refillRing();
-        for (uint32_t i = 0; i < count; ++i) {
-          const uint32_t len = i + 1 < count ? size : total - (count - 1) * size;
-          if ((s.flags_ & Stream::kClosed) != 0) {
-            releaseChunk(ids[i]);
-          } else {
-            s.handler_->onRecv(s, ids[i], len);
-          }
+        if (closed) {
+          releaseChunk(id);
+        } else {
+          s.handler_->onRecv(s, id, static_cast<uint32_t>(cqe.res));
         }
       }
       if (more) {
@@ -396,13 +350,6 @@ void UringLoop::onStreamCqe(Stream& s, Op op, const io_uring_cqe& cqe) {
         // wait for a chunk that may never come back: every chunk may be in the ring already
         // (all sent), and the stream would stall with data in its socket. A stream moving to
         // splice needs no chunk at all: armRecv arms its poll.
-        if ((s.flags_ & Stream::kRecvOn) != 0) {
-          armRecv(s);
-        }
-      } else if (cqe.res == -EINVAL && recv_bundles_) {
-        // Kernels 6.10 to 6.14 have bundles but refuse a length on a multishot recv: one
-        // buffer per completion then, for every stream of this loop.
-        recv_bundles_ = false;
         if ((s.flags_ & Stream::kRecvOn) != 0) {
           armRecv(s);
         }

@@ -5,7 +5,6 @@
 #include <liburing.h>
 
 #include <string>
-#include <vector>
 
 #include "core/event_loop.h"
 
@@ -82,13 +81,7 @@ class UringLoop final : public EventLoop {
   Stream* chunk_waiters_ = nullptr;
   Watcher* released_watchers_ = nullptr;
   uint32_t ring_entries_ = 0;
-  uint32_t ring_count_ = 0;    // chunks in the provided-buffer ring now
-  bool recv_bundles_ = false;  // the multishot recv takes bundles (kernel 6.10+)
-  // Which chunk each ring slot holds and where each chunk sits, for recv bundles: a completion
-  // names only its first buffer.
-  uint32_t ring_tail_ = 0;
-  std::vector<ChunkId> ring_ids_;
-  std::vector<uint16_t> ring_slot_of_;
+  uint32_t ring_count_ = 0;  // chunks in the provided-buffer ring now
 };
 
 }  // namespace ballast::core

@@ -607,8 +607,9 @@ TEST_P(ChunkExhaustionTest, SpliceRightAfterStartRecvStillSplices) {
 }
 
 TEST_P(ChunkExhaustionTest, ABurstLargerThanThePoolArrivesWholeAndInOrder) {
-  // Bytes already waiting when the receive starts fill many chunks at once (io_uring: bundles,
-  // one completion naming several ring buffers), round and round a ring of eight slots.
+  // Bytes already waiting when the receive starts fill many chunks in a row, round and round
+  // io_uring's ring of eight buffer slots (what the recv bundle experiment of #19 had to get
+  // right: one completion naming several of them).
   constexpr uint32_t kSmallPool = 8;
   std::string why;
   auto loop = EventLoop::create(GetParam(), &why, kSmallPool);
