@@ -12,7 +12,7 @@
 #   BALLAST_IO     io backend(s) for Ballast, comma-separated: io_uring (default), epoll, or both;
 #                  epoll-copy / io_uring-copy: splice off (BALLAST_SPLICE=off), to compare in one
 #                  run; a backend may carry environment settings for that Ballast only, after colons:
-#                  io_uring-copy:BALLAST_CHUNK_KIB=64 (experiment knobs side by side in one run)
+#                  io_uring:BALLAST_SPLICE_PIPE_BYTES=262144 (variants side by side in one run)
 #   TCPLOAD_BIN    prebuilt bench/tools/tcpload (default: compiled into build/bench-tools/)
 #   BENCH_QUICK=1  short smoke run; figures are noisy
 #   BENCH_BULK_MIB bytes per bulk phase in MiB (default 4096, quick 256)
