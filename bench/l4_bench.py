@@ -10,9 +10,12 @@
 # Environment:
 #   BALLAST_BIN    Ballast binary (default: build/ballast)
 #   BALLAST_IO     io backend(s) for Ballast, comma-separated: io_uring (default), epoll, or both;
-#                  epoll-copy / io_uring-copy: splice off (BALLAST_SPLICE=off), to compare in one run
+#                  epoll-copy / io_uring-copy: splice off (BALLAST_SPLICE=off), to compare in one
+#                  run; a backend may carry environment settings for that Ballast only, after colons:
+#                  io_uring:BALLAST_SPLICE_PIPE_BYTES=262144 (variants side by side in one run)
 #   TCPLOAD_BIN    prebuilt bench/tools/tcpload (default: compiled into build/bench-tools/)
 #   BENCH_QUICK=1  short smoke run; figures are noisy
+#   BENCH_BULK_MIB bytes per bulk phase in MiB (default 4096, quick 256)
 #   BENCH_PROXIES  subset to run, comma-separated (default: ballast,haproxy,nginx);
 #                  haproxy-splice adds HAProxy with `option splice-auto`
 #   BENCH_PHASES   subset of phases, comma-separated (default: connrate,bulk up,bulk down,idle)
@@ -59,7 +62,7 @@ CONNRATE_WARMUP_SECONDS = 0.5
 CONNRATE_CONCURRENCY = 64
 CONNRATE_PAYLOAD_BYTES = 64
 BULK_STREAMS = 4
-BULK_TOTAL_BYTES = (256 << 20) if QUICK else (4 << 30)
+BULK_TOTAL_BYTES = int(os.environ.get("BENCH_BULK_MIB", 256 if QUICK else 4096)) << 20
 BULK_TIMEOUT_S = 300
 IDLE_SETTLE_S = 1.0  # lets the proxy finish lazy per-connection work before RSS is read
 READY_TIMEOUT_S = 10
@@ -240,10 +243,11 @@ class Proxy:
 class Ballast(Proxy):
     def __init__(self, binary, io):
         self.binary = Path(binary)
+        io, *self.env = io.split(":")
         self.copy_only = io.endswith("-copy")
         self.io = io.removesuffix("-copy")
-        self.key = f"ballast-{io}"
-        self.label = f"Ballast ({io})"
+        self.key = "ballast-" + ":".join([io] + self.env)
+        self.label = f"Ballast ({' '.join([io] + self.env)})"
 
     def available(self):
         if not (self.binary.is_file() and os.access(self.binary, os.X_OK)):
@@ -264,7 +268,8 @@ pools:
     algorithm: round_robin
     backends: [{servers}]
 """)
-        prefix = ["env", "BALLAST_SPLICE=off"] if self.copy_only else []  # env execs: same pid
+        env = (["BALLAST_SPLICE=off"] if self.copy_only else []) + self.env
+        prefix = ["env"] + env if env else []  # env execs: same pid
         return prefix + [self.binary, "run", "-c", cfg]
 
 
