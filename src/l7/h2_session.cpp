@@ -92,7 +92,7 @@ struct H2Stream final : UpstreamSink {
     has_content_length = false;
     content_length = 0;
     header_bytes = 0;
-    started = request_done = answered = body_end = upstream_failed = false;
+    started = request_done = answered = body_end = upstream_failed = client_left = false;
     unconsumed = 0;
     progress_ms = 0;
     trailer_arena.clear();
@@ -118,6 +118,7 @@ struct H2Stream final : UpstreamSink {
   bool answered = false;      // a response head was submitted
   bool body_end = false;      // the response body is complete
   bool upstream_failed = false;
+  bool client_left = false;   // the client reset the stream or its connection before the end
   uint32_t unconsumed = 0;    // DATA bytes received, not yet handed back as window
   uint64_t progress_ms = 0;   // the response body last moved (body_idle counts from here)
   core::ChunkQueue body;      // response bytes waiting for the client's window
@@ -773,6 +774,10 @@ int onFrameRecv(nghttp2_session* session, const nghttp2_frame* frame, void* /*us
     return 0;
   }
   const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  if (frame->hd.type == NGHTTP2_RST_STREAM) {
+    s->client_left = true;  // a stream still open: its response had not ended (onStreamClose next)
+    return 0;
+  }
   if (frame->hd.type == NGHTTP2_HEADERS) {
     if (!s->started) {
       s->begin(end_stream);
@@ -981,9 +986,7 @@ void H2Connection::abort() {
   for (auto& s : streams_) {
     s->up.release(false);
     core::TimerWheel::cancel(s->timer);
-    if (s->started) {
-      endExchange(*env_.exchange, s->ex, env_.peer, env_.loop->nowMs());
-    }
+    endStreamExchange(*s);
     s->body.clear(env_.loop->chunks(), [this](core::ChunkId c) { env_.loop->releaseChunk(c); });
     closed_.push_back(std::move(s));
   }
@@ -1011,13 +1014,32 @@ H2Stream* H2Connection::openStream(int32_t id) {
   return raw;
 }
 
+void H2Connection::clientLeft() {
+  for (auto& s : streams_) {
+    s->client_left = true;
+  }
+}
+
+// As for HTTP/1.1 (HttpSession::abandonExchange): a stream its client abandoned is counted and
+// logged, with 499 when no response head had been sent.
+void H2Connection::endStreamExchange(H2Stream& s) {
+  if (!s.started) {
+    return;
+  }
+  if (s.client_left) {
+    env_.exchange->counters->client_aborts_total.add();
+    if (!s.answered) {
+      s.ex.status = kClientClosedRequest;
+    }
+  }
+  endExchange(*env_.exchange, s.ex, env_.peer, env_.loop->nowMs());
+}
+
 void H2Connection::closeStream(H2Stream& s) {
   s.up.release(false);
   core::TimerWheel::cancel(s.timer);
   nghttp2_session_set_stream_user_data(session_, s.id, nullptr);
-  if (s.started) {
-    endExchange(*env_.exchange, s.ex, env_.peer, env_.loop->nowMs());
-  }
+  endStreamExchange(s);
   s.body.clear(env_.loop->chunks(), [this](core::ChunkId c) { env_.loop->releaseChunk(c); });
   for (auto& open : streams_) {
     if (open.get() == &s) {

@@ -70,6 +70,8 @@ class H2Connection {
   void drain();
   // The connection ends now: every stream's upstream is released.
   void abort();
+  // The client reset its connection or half-closed it: the streams still open were abandoned.
+  void clientLeft();
   size_t streams() const { return streams_.size(); }
 
   // For the streams (h2_session.cpp) only.
@@ -82,6 +84,7 @@ class H2Connection {
   bool spendControlToken();
   H2Stream* openStream(int32_t id);
   void freeClosed();
+  void endStreamExchange(H2Stream& s);  // counts and logs a started stream's exchange
 
  private:
   H2Env env_;

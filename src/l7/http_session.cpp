@@ -603,6 +603,7 @@ void HttpSession::onRecvEnd(core::Stream& /*s*/, int err) {
   client_reading_ = false;
   client_eof_ = true;
   if (state_ == State::kH2) {
+    h2_->clientLeft();
     closeClient(err != 0);  // streams in flight cannot be answered on a half-closed h2 connection
     return;
   }
@@ -695,6 +696,9 @@ void HttpSession::flushClient() {
 void HttpSession::onSent(core::Stream& /*s*/, int64_t result) {
   if (result < 0) {
     abandonExchange();  // a reset or a broken pipe: the client is gone
+    if (state_ == State::kH2) {
+      h2_->clientLeft();
+    }
     up_.release(false);
     closeClient(true);
     return;

@@ -305,8 +305,9 @@ void ControlThread::writeProxyMetrics(metrics::PrometheusWriter& out) const {
   listenerCounter("ballast_listener_timeouts_total", "Client-side timeouts (header, idle).", false,
                   [](const auto& t) { return t.timeouts_total; });
   listenerCounter("ballast_listener_client_aborts_total",
-                  "HTTP/1.1 exchanges the client left (a reset, or its FIN mid-request) before "
-                  "their response ended; logged with status 499 when no response had begun.",
+                  "HTTP exchanges the client left (a reset, its FIN mid-request, an HTTP/2 "
+                  "RST_STREAM) before their response ended; logged with status 499 when no "
+                  "response had begun.",
                   false, [](const auto& t) { return t.client_aborts_total; });
   listenerCounter("ballast_listener_rejected_total",
                   "Connections or datagrams refused by a limit (UDP flow table full).", false,

@@ -2,8 +2,8 @@
 https listener (curl --http2, h2load from nghttp2-client), h2c by prior knowledge on a cleartext
 `http2: true` listener (curl --http2-prior-knowledge) where HTTP/1.1 clients keep working, many
 concurrent streams over few connections, large uploads and downloads with checksums, the
-forwarding headers and the access log, and a malformed request reset without reaching the
-backend. Each case on both I/O backends.
+forwarding headers and the access log, a stream the client resets logged as abandoned (499),
+and a malformed request reset without reaching the backend. Each case on both I/O backends.
 """
 import hashlib
 import json
@@ -254,6 +254,64 @@ class H2Test(BallastTest):
         finally:
             for o in others:
                 o.close()
+
+    def test_a_stream_the_client_resets_is_logged_as_abandoned(self):
+        import threading
+
+        release = threading.Event()
+
+        def slow(handler, n):
+            release.wait(10)
+            handler.respond(200, b"slow done")
+
+        backend = HttpBackend("slow", handlers={"/slow": slow})
+        try:
+            for io in IO_BACKENDS:
+                with self.subTest(io=io):
+                    release.clear()
+                    tls_port, clear_port = free_port(), free_port()
+                    cfg = self.config(tls_port, clear_port).replace(self.backend.address,
+                                                                     backend.address)
+                    with Ballast(cfg, io=io) as b:
+                        before = backend.requests
+                        conn = h2.connection.H2Connection(
+                            config=h2.config.H2Configuration(client_side=True))
+                        conn.initiate_connection()
+                        with socket.create_connection(("127.0.0.1", clear_port), timeout=10) as s:
+                            s.sendall(conn.data_to_send())
+                            conn.send_headers(1, [(":method", "GET"), (":path", "/slow"),
+                                                  (":scheme", "http"), (":authority", "a.test")],
+                                              end_stream=True)
+                            s.sendall(conn.data_to_send())
+                            wait_until(lambda: backend.requests > before, what="request at backend")
+                            conn.reset_stream(1, error_code=8)  # CANCEL: the user gave up
+                            s.sendall(conn.data_to_send())
+
+                            def abandoned():
+                                return [e for e in log_events(b, "http.access")
+                                        if e.get("path") == "/slow"]
+                            wait_until(abandoned, what="the abandoned stream's access line")
+                            self.assertEqual(abandoned()[0]["status"], 499, abandoned())
+                            # The connection goes on: the next stream is answered.
+                            conn.send_headers(3, [(":method", "GET"), (":path", "/next"),
+                                                  (":scheme", "http"), (":authority", "a.test")],
+                                              end_stream=True)
+                            s.sendall(conn.data_to_send())
+                            status = None
+                            while status is None:
+                                data = s.recv(65536)
+                                self.assertTrue(data, "closed before the next stream's answer")
+                                for event in conn.receive_data(data):
+                                    if isinstance(event, h2.events.ResponseReceived) and \
+                                            event.stream_id == 3:
+                                        status = dict(event.headers)[b":status"]
+                                s.sendall(conn.data_to_send())
+                            self.assertEqual(status, b"200")
+                        release.set()
+                    self.assertEqual(len(abandoned()), 1)  # one line: never logged twice
+        finally:
+            release.set()
+            backend.close()
 
     def test_malformed_request_is_reset_and_never_forwarded(self):
         def body(b, tls, clear):
