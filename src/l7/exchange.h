@@ -64,6 +64,10 @@ struct Exchange {
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   uint16_t status = 0;
+  // The client left before any response began: logged with kClientClosedRequest, which no
+  // status class counts (a backend's own 499 answer is counted as any other 4xx).
+  bool client_closed = false;
+  bool logged = false;  // its access line was written (endExchange)
   int pool_index = -1;
   const config::Route* route_config = nullptr;  // null: the listener's default pool
   uint64_t hash_key = 0;

@@ -69,7 +69,7 @@ void countExchange(const ExchangeEnv& env, const Exchange& ex, uint64_t now_ms) 
   constexpr uint64_t kUsPerMs = 1000;
   auto& lc = *env.counters;
   lc.requests_total.add();
-  if (ex.status != kClientClosedRequest) {
+  if (!ex.client_closed) {
     lc.countStatus(ex.status);
   }
   lc.bytes_in_total.add(ex.bytes_in);  // HTTP: body bytes
@@ -83,7 +83,7 @@ void countExchange(const ExchangeEnv& env, const Exchange& ex, uint64_t now_ms) 
     if (index < env.route_counters->size()) {
       auto& rc = *(*env.route_counters)[index];
       rc.requests_total.add();
-      if (ex.status != kClientClosedRequest) {
+      if (!ex.client_closed) {
         rc.countStatus(ex.status);
       }
     }
@@ -93,7 +93,7 @@ void countExchange(const ExchangeEnv& env, const Exchange& ex, uint64_t now_ms) 
     bc.requests_total.add();
     bc.bytes_out_total.add(ex.bytes_in);
     bc.bytes_in_total.add(ex.bytes_out);
-    if (ex.response_ms != 0) {
+    if (ex.response_ms != 0 && !ex.client_closed) {  // a 1xx alone is no answer
       bc.countStatus(ex.status);
       bc.response_duration.observeUs((ex.response_ms - ex.connect_ms) * kUsPerMs);
     }
@@ -205,6 +205,7 @@ void Exchange::resetCore() {
   start_ms = connect_ms = response_ms = 0;
   bytes_in = bytes_out = 0;
   status = 0;
+  client_closed = logged = false;
   tries = 0;
   location.clear();
   answer_fields.clear();

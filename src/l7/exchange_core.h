@@ -84,7 +84,7 @@ void refuseExchange(const ExchangeEnv& env, Exchange& ex, upstream::CircuitRefus
 bool refusedByBreaker(const ExchangeEnv& env, Exchange& ex);
 
 // The status an exchange is logged with when its client left before any response began
-// (NGINX's "client closed request"); no response carries it, so no status class counts it.
+// (NGINX's "client closed request"; Exchange::client_closed says it was ours, not a backend's).
 constexpr uint16_t kClientClosedRequest = 499;
 
 // The exchange is over: counts it and writes its access-log line.

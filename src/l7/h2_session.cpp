@@ -92,7 +92,8 @@ struct H2Stream final : UpstreamSink {
     has_content_length = false;
     content_length = 0;
     header_bytes = 0;
-    started = request_done = answered = body_end = upstream_failed = client_left = false;
+    started = request_done = answered = body_end = upstream_failed = client_left = reset_by_us =
+        false;
     unconsumed = 0;
     progress_ms = 0;
     trailer_arena.clear();
@@ -118,7 +119,8 @@ struct H2Stream final : UpstreamSink {
   bool answered = false;      // a response head was submitted
   bool body_end = false;      // the response body is complete
   bool upstream_failed = false;
-  bool client_left = false;   // the client reset the stream or its connection before the end
+  bool client_left = false;   // the client reset the stream or its connection before our end
+  bool reset_by_us = false;   // we sent RST_STREAM: whatever the client does next, ours ended it
   uint32_t unconsumed = 0;    // DATA bytes received, not yet handed back as window
   uint64_t progress_ms = 0;   // the response body last moved (body_idle counts from here)
   core::ChunkQueue body;      // response bytes waiting for the client's window
@@ -126,6 +128,18 @@ struct H2Stream final : UpstreamSink {
   std::vector<std::array<uint32_t, 4>> trailer_spans;
 
   core::EventLoop& loop() const { return *conn.env().loop; }
+  void resetStream(uint32_t code) {
+    reset_by_us = true;
+    nghttp2_submit_rst_stream(conn.session(), NGHTTP2_FLAG_NONE, id, code);
+  }
+  // The client let go while our response was unfinished (our END_STREAM not yet sent): once the
+  // response ended, a client's RST_STREAM (grpc-go's NO_ERROR after a full answer) or its close is
+  // no abort.
+  void clientLeft() {
+    if (nghttp2_session_get_stream_local_close(conn.session(), id) == 0) {
+      client_left = true;
+    }
+  }
   const config::Listener& listener() const { return *conn.env().exchange->listener; }
   uint32_t bufferBytes() const { return listener().http.http2_limits.stream_buffer_bytes; }
 
@@ -332,7 +346,7 @@ struct H2Stream final : UpstreamSink {
         .str("listener", listener().name)
         .str("backend", ex.backend ? ex.backend->name : "");
     if (answered) {
-      nghttp2_submit_rst_stream(conn.session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+      resetStream(NGHTTP2_CANCEL);
       return;
     }
     answerGrpc(proto::grpc::kDeadlineExceeded, "Deadline Exceeded");
@@ -361,7 +375,7 @@ struct H2Stream final : UpstreamSink {
     core::LogLine(core::LogLevel::kInfo, "h2.bad_request", core::LogRepeat::kLimited)
         .str("listener", listener().name)
         .str("reason", why);
-    nghttp2_submit_rst_stream(conn.session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_PROTOCOL_ERROR);
+    resetStream(NGHTTP2_PROTOCOL_ERROR);
   }
 
   // An answer of ours (404, 502, 503, 504…): the configured body (respond:, an error page), else
@@ -370,7 +384,7 @@ struct H2Stream final : UpstreamSink {
     up.release(false);
     core::TimerWheel::cancel(timer);
     if (answered) {
-      nghttp2_submit_rst_stream(conn.session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
+      resetStream(NGHTTP2_INTERNAL_ERROR);
       return;
     }
     ex.status = status;
@@ -395,7 +409,7 @@ struct H2Stream final : UpstreamSink {
     body.clear(loop().chunks(), [this](core::ChunkId c) { loop().releaseChunk(c); });
     if (!no_content && ex.method != "HEAD" && !payload.empty() &&
         !body.append(loop().chunks(), payload.data(), payload.size())) {
-      nghttp2_submit_rst_stream(conn.session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
+      resetStream(NGHTTP2_INTERNAL_ERROR);
       return;
     }
     body_end = true;
@@ -601,7 +615,7 @@ struct H2Stream final : UpstreamSink {
     core::LogLine(core::LogLevel::kWarn, "l7.response_cut", core::LogRepeat::kLimited)
         .str("listener", listener().name)
         .str("reason", why);
-    nghttp2_submit_rst_stream(conn.session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
+    resetStream(NGHTTP2_INTERNAL_ERROR);
     conn.pump();
   }
 
@@ -654,7 +668,7 @@ struct H2Stream final : UpstreamSink {
 
   void onTunnel(std::span<const uint8_t> /*rest*/) override {
     up.release(false);
-    nghttp2_submit_rst_stream(conn.session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
+    resetStream(NGHTTP2_INTERNAL_ERROR);
     conn.pump();
   }
   void onTunnelData(core::ChunkId c, uint32_t /*len*/) override { loop().releaseChunk(c); }
@@ -712,8 +726,7 @@ struct H2Stream final : UpstreamSink {
           .str("listener", s->listener().name)
           .str("backend", s->ex.backend ? s->ex.backend->name : "");
       s->up.release(false);
-      nghttp2_submit_rst_stream(s->conn.session(), NGHTTP2_FLAG_NONE, s->id,
-                                NGHTTP2_INTERNAL_ERROR);
+      s->resetStream(NGHTTP2_INTERNAL_ERROR);
     }
     s->conn.pump();
   }
@@ -775,7 +788,7 @@ int onFrameRecv(nghttp2_session* session, const nghttp2_frame* frame, void* /*us
   }
   const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
   if (frame->hd.type == NGHTTP2_RST_STREAM) {
-    s->client_left = true;  // a stream still open: its response had not ended (onStreamClose next)
+    s->clientLeft();  // onStreamClose follows
     return 0;
   }
   if (frame->hd.type == NGHTTP2_HEADERS) {
@@ -1016,7 +1029,7 @@ H2Stream* H2Connection::openStream(int32_t id) {
 
 void H2Connection::clientLeft() {
   for (auto& s : streams_) {
-    s->client_left = true;
+    s->clientLeft();
   }
 }
 
@@ -1026,10 +1039,11 @@ void H2Connection::endStreamExchange(H2Stream& s) {
   if (!s.started) {
     return;
   }
-  if (s.client_left) {
+  if (s.client_left && !s.reset_by_us) {
     env_.exchange->counters->client_aborts_total.add();
     if (!s.answered) {
       s.ex.status = kClientClosedRequest;
+      s.ex.client_closed = true;
     }
   }
   endExchange(*env_.exchange, s.ex, env_.peer, env_.loop->nowMs());

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <utility>
@@ -695,9 +696,11 @@ void HttpSession::flushClient() {
 
 void HttpSession::onSent(core::Stream& /*s*/, int64_t result) {
   if (result < 0) {
-    abandonExchange();  // a reset or a broken pipe: the client is gone
-    if (state_ == State::kH2) {
-      h2_->clientLeft();
+    if (result == -EPIPE || result == -ECONNRESET || result == -ETIMEDOUT) {
+      abandonExchange();  // the client is gone (a local failure is only logged, by closeClient)
+      if (state_ == State::kH2) {
+        h2_->clientLeft();
+      }
     }
     up_.release(false);
     closeClient(true);

@@ -130,6 +130,10 @@ void HttpSession::closeClient(bool reset) {
   if (state_ == State::kDone) {
     return;
   }
+  // An exchange cut short here (the backend reset mid-body, a body that stalled, buffers gone)
+  // still gets its one access line, with whatever status it reached; finishExchange and
+  // onTunnel logged the others already.
+  accessLog();
   state_ = State::kDone;
   core::TimerWheel::cancel(timer_);
   auto release = [this](core::ChunkId id) { loop().releaseChunk(id); };
@@ -169,23 +173,24 @@ void HttpSession::abort() {
   closeClient(true);
 }
 
-// Called once per exchange, when its response ends (or a tunnel starts).
+// Once per exchange: when its response ends, a tunnel starts, or the session ends first.
 void HttpSession::accessLog() {
-  if (ex_ != nullptr) {
+  if (ex_ != nullptr && !ex_->logged) {
+    ex_->logged = true;
     endExchange(env_, *ex_, peer_, loop().nowMs());
   }
 }
 
-// An exchange the client abandoned still gets its access line (as NGINX's 499 and HAProxy's CD/CR
+// An exchange the client abandoned is counted and logged (as NGINX's 499 and HAProxy's CD/CR
 // termination states): an operator chasing a failed upload or a cut download must find it.
-// finishExchange logs every other exchange; it never runs for this one, as the session closes.
 void HttpSession::abandonExchange() {
-  if (state_ != State::kExchange || ex_ == nullptr) {
+  if (state_ != State::kExchange || ex_ == nullptr || ex_->logged) {
     return;  // between exchanges, or one already logged (a tunnel, a finished answer)
   }
   env_.counters->client_aborts_total.add();
   if (!ex_->response_started) {
     ex_->status = kClientClosedRequest;
+    ex_->client_closed = true;
   }
   accessLog();
 }

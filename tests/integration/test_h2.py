@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.request
 
 try:
     import h2.config
@@ -264,14 +265,34 @@ class H2Test(BallastTest):
             release.wait(10)
             handler.respond(200, b"slow done")
 
-        backend = HttpBackend("slow", handlers={"/slow": slow})
+        def early(handler, n):
+            handler.close_connection = True
+            handler.respond(413, b"too large")  # at the head, the upload unread
+
+        def answer(conn, s, stream_id):
+            """Reads until stream_id's response has ended; its :status."""
+            status, ended = None, False
+            while not ended:
+                data = s.recv(65536)
+                self.assertTrue(data, f"closed before stream {stream_id}'s answer")
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.ResponseReceived) and \
+                            event.stream_id == stream_id:
+                        status = dict(event.headers)[b":status"]
+                    ended = ended or (isinstance(event, h2.events.StreamEnded) and
+                                      event.stream_id == stream_id)
+                s.sendall(conn.data_to_send())
+            return status
+
+        backend = HttpBackend("slow", handlers={"/slow": slow, "/early": early})
         try:
             for io in IO_BACKENDS:
                 with self.subTest(io=io):
                     release.clear()
-                    tls_port, clear_port = free_port(), free_port()
+                    tls_port, clear_port, mport = free_port(), free_port(), free_port()
                     cfg = self.config(tls_port, clear_port).replace(self.backend.address,
                                                                      backend.address)
+                    cfg += f'metrics: {{bind: "127.0.0.1:{mport}"}}\n'
                     with Ballast(cfg, io=io) as b:
                         before = backend.requests
                         conn = h2.connection.H2Connection(
@@ -297,16 +318,30 @@ class H2Test(BallastTest):
                                                   (":scheme", "http"), (":authority", "a.test")],
                                               end_stream=True)
                             s.sendall(conn.data_to_send())
-                            status = None
-                            while status is None:
-                                data = s.recv(65536)
-                                self.assertTrue(data, "closed before the next stream's answer")
-                                for event in conn.receive_data(data):
-                                    if isinstance(event, h2.events.ResponseReceived) and \
-                                            event.stream_id == 3:
-                                        status = dict(event.headers)[b":status"]
-                                s.sendall(conn.data_to_send())
-                            self.assertEqual(status, b"200")
+                            self.assertEqual(answer(conn, s, 3), b"200")
+                            # A reset after a whole answer (an early 413 while the client was
+                            # still uploading, then the client gives up its upload) is no abort.
+                            conn.send_headers(5, [(":method", "POST"), (":path", "/early"),
+                                                  (":scheme", "http"), (":authority", "a.test"),
+                                                  ("content-length", "1000000")])
+                            conn.send_data(5, b"u" * 1000)
+                            s.sendall(conn.data_to_send())
+                            self.assertEqual(answer(conn, s, 5), b"413")
+                            conn.reset_stream(5, error_code=8)
+                            conn.send_headers(7, [(":method", "GET"), (":path", "/last"),
+                                                  (":scheme", "http"), (":authority", "a.test")],
+                                              end_stream=True)
+                            s.sendall(conn.data_to_send())
+                            self.assertEqual(answer(conn, s, 7), b"200")  # after the reset
+                            with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics",
+                                                        timeout=5) as r:
+                                text = r.read().decode()
+                            aborts = re.search(r'^ballast_listener_client_aborts_total'
+                                               r'\{listener="clear"\} (\S+)$', text, re.M)
+                            self.assertEqual(float(aborts.group(1)), 1.0, text)
+                            early_lines = [e for e in log_events(b, "http.access")
+                                           if e.get("path") == "/early"]
+                            self.assertEqual([e["status"] for e in early_lines], [413])
                         release.set()
                     self.assertEqual(len(abandoned()), 1)  # one line: never logged twice
         finally:
