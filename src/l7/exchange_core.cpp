@@ -385,6 +385,14 @@ bool refusedByBreaker(const ExchangeEnv& env, Exchange& ex) {
   return true;
 }
 
+void markClientLeft(const ExchangeEnv& env, Exchange& ex, bool response_began) {
+  env.counters->client_aborts_total.add();
+  if (!response_began) {
+    ex.status = kClientClosedRequest;
+    ex.client_closed = true;
+  }
+}
+
 void endExchange(const ExchangeEnv& env, const Exchange& ex, const net::SocketAddress& client,
                  uint64_t now_ms) {
   countExchange(env, ex, now_ms);

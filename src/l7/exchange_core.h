@@ -87,6 +87,10 @@ bool refusedByBreaker(const ExchangeEnv& env, Exchange& ex);
 // (NGINX's "client closed request"; Exchange::client_closed says it was ours, not a backend's).
 constexpr uint16_t kClientClosedRequest = 499;
 
+// The client left before ex's response ended (both codecs): counted as a client abort, and
+// marked to be logged with kClientClosedRequest when no response had begun.
+void markClientLeft(const ExchangeEnv& env, Exchange& ex, bool response_began);
+
 // The exchange is over: counts it and writes its access-log line.
 void endExchange(const ExchangeEnv& env, const Exchange& ex, const net::SocketAddress& client,
                  uint64_t now_ms);

@@ -1040,11 +1040,7 @@ void H2Connection::endStreamExchange(H2Stream& s) {
     return;
   }
   if (s.client_left && !s.reset_by_us) {
-    env_.exchange->counters->client_aborts_total.add();
-    if (!s.answered) {
-      s.ex.status = kClientClosedRequest;
-      s.ex.client_closed = true;
-    }
+    markClientLeft(*env_.exchange, s.ex, s.answered);
   }
   endExchange(*env_.exchange, s.ex, env_.peer, env_.loop->nowMs());
 }

@@ -187,11 +187,7 @@ void HttpSession::abandonExchange() {
   if (state_ != State::kExchange || ex_ == nullptr || ex_->logged) {
     return;  // between exchanges, or one already logged (a tunnel, a finished answer)
   }
-  env_.counters->client_aborts_total.add();
-  if (!ex_->response_started) {
-    ex_->status = kClientClosedRequest;
-    ex_->client_closed = true;
-  }
+  markClientLeft(env_, *ex_, ex_->response_started);
   accessLog();
 }
 
